@@ -1,0 +1,318 @@
+//! YAML streams: parsing into JSON values and writing them back.
+//!
+//! Parsing follows YAML 1.1 scalar resolution for untagged values (`yes` and
+//! `on` are booleans), as `kubectl` and Helm read manifests. Writing follows
+//! the layout `kubectl` and `kustomize` print: two-space indentation,
+//! sequences inside mappings not indented, keys in document order, strings
+//! quoted only where a plain scalar would read back as something else, and
+//! multi-line strings as literal blocks.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+/// A YAML document that could not be parsed.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct Error {
+    /// The file (or other origin) named by the caller.
+    pub file: String,
+    /// 1-based line of the problem; 0 when unknown.
+    pub line: u64,
+    /// 1-based column of the problem; 0 when unknown.
+    pub column: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Parses a stream of YAML documents; empty and `null` documents are dropped.
+///
+/// `file` only names the origin in errors.
+pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| error(&e, file))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// Parses exactly one YAML document (an empty text gives `null`).
+pub fn parse_one(text: &str, file: &str) -> Result<Value, Error> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_saphyr::from_str(text).map_err(|e| error(&e, file))
+}
+
+fn error(e: &serde_saphyr::Error, file: &str) -> Error {
+    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+    let full = e.without_snippet().to_string();
+    // The crate prefixes "error: line L column C: "; keep only the message.
+    let message = full
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .split_once(": ")
+        .filter(|(head, _)| head.starts_with("line "))
+        .map_or_else(|| full.lines().next().unwrap_or_default().to_owned(), |(_, m)| m.to_owned());
+    Error { file: file.to_owned(), line, column, message }
+}
+
+/// Writes one document (without a `---` separator).
+pub fn to_string(doc: &Value) -> String {
+    let mut out = String::new();
+    write_root(&mut out, doc);
+    out
+}
+
+/// Writes documents as a stream, separated by `---` lines.
+pub fn to_stream(docs: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        write_root(&mut out, doc);
+    }
+    out
+}
+
+fn write_root(out: &mut String, doc: &Value) {
+    match doc {
+        Value::Object(m) if !m.is_empty() => write_map(out, m, 0),
+        Value::Array(a) if !a.is_empty() => write_seq(out, a, 0),
+        scalar => {
+            write_scalar(out, scalar, 0);
+            out.push('\n');
+        }
+    }
+}
+
+fn indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, ind: usize) {
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 {
+            indent(out, ind);
+        }
+        write_string(out, key, ind, true);
+        out.push(':');
+        match value {
+            Value::Object(m) if !m.is_empty() => {
+                out.push('\n');
+                indent(out, ind + 2);
+                write_map(out, m, ind + 2);
+            }
+            Value::Array(a) if !a.is_empty() => {
+                out.push('\n');
+                indent(out, ind);
+                write_seq(out, a, ind);
+            }
+            scalar => {
+                out.push(' ');
+                write_scalar(out, scalar, ind + 2);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn write_seq(out: &mut String, seq: &[Value], ind: usize) {
+    for (i, item) in seq.iter().enumerate() {
+        if i > 0 {
+            indent(out, ind);
+        }
+        out.push_str("- ");
+        match item {
+            Value::Object(m) if !m.is_empty() => write_map(out, m, ind + 2),
+            Value::Array(a) if !a.is_empty() => write_seq(out, a, ind + 2),
+            scalar => {
+                write_scalar(out, scalar, ind + 2);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// Writes a scalar or an empty collection; `ind` is the indentation of
+/// block-scalar content.
+fn write_scalar(out: &mut String, v: &Value, ind: usize) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => write_string(out, s, ind, false),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
+    }
+}
+
+fn write_string(out: &mut String, s: &str, ind: usize, is_key: bool) {
+    if !is_key && s.contains('\n') && literal_allowed(s) {
+        write_literal(out, s, ind);
+    } else if !resolves_to_non_string(s) && plain_allowed(s) {
+        out.push_str(s);
+    } else if !resolves_to_non_string(s) && single_quote_allowed(s) {
+        out.push('\'');
+        out.push_str(&s.replace('\'', "''"));
+        out.push('\'');
+    } else {
+        write_double_quoted(out, s);
+    }
+}
+
+fn write_literal(out: &mut String, s: &str, ind: usize) {
+    out.push('|');
+    let trailing = s.len() - s.trim_end_matches('\n').len();
+    if s.starts_with(' ') {
+        out.push('2');
+    }
+    match trailing {
+        0 => out.push('-'),
+        1 => {}
+        _ => out.push('+'),
+    }
+    let body = if trailing == 0 { s } else { &s[..s.len() - 1] };
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            indent(out, ind);
+            out.push_str(line);
+        }
+    }
+    // The caller ends the line.
+}
+
+/// Whether a string can be written as a literal block and read back the same.
+fn literal_allowed(s: &str) -> bool {
+    !s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}')
+        && !s.lines().any(|l| l.ends_with(' ') || l.ends_with('\t'))
+        && !s.starts_with('\n')
+        && !s.starts_with(' ')
+}
+
+/// Whether an untagged plain scalar with this text would be read as
+/// something other than a string (null, bool, number) by a YAML 1.1 or 1.2
+/// reader.
+fn resolves_to_non_string(s: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "yes",
+        "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N",
+        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
+        ".NaN", ".NAN", "<<", "=",
+    ];
+    WORDS.contains(&s) || looks_numeric(s) || looks_like_timestamp(s)
+}
+
+fn looks_numeric(s: &str) -> bool {
+    let t = s.strip_prefix(['-', '+']).unwrap_or(s).replace('_', "");
+    if t.is_empty() {
+        return false;
+    }
+    if let Some(hex) = t.strip_prefix("0x") {
+        return !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    if let Some(oct) = t.strip_prefix("0o") {
+        return !oct.is_empty() && oct.chars().all(|c| c.is_digit(8));
+    }
+    if let Some(bin) = t.strip_prefix("0b") {
+        return !bin.is_empty() && bin.chars().all(|c| c == '0' || c == '1');
+    }
+    // Sexagesimal (YAML 1.1): 1:20, 190:20:30.15
+    if t.contains(':') {
+        let mut parts = t.split(':');
+        let first = parts.next().unwrap_or_default();
+        return !first.is_empty()
+            && first.chars().all(|c| c.is_ascii_digit())
+            && parts.all(|p| {
+                let p = p.split_once('.').map_or(p, |(a, _)| a);
+                !p.is_empty() && p.len() <= 2 && p.chars().all(|c| c.is_ascii_digit())
+            });
+    }
+    // Decimal integer or float, with optional exponent.
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t.as_str(), None),
+    };
+    let digits = mantissa.chars().filter(char::is_ascii_digit).count();
+    let mantissa_ok = digits > 0
+        && mantissa.chars().filter(|&c| c == '.').count() <= 1
+        && mantissa.chars().all(|c| c.is_ascii_digit() || c == '.');
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exp_ok
+}
+
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+}
+
+fn plain_allowed(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if s.starts_with(' ') || s.ends_with(' ') || s.starts_with('\t') || s.ends_with('\t') {
+        return false;
+    }
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
+        // `-`, `?` and `:` may start a plain scalar when followed by a non-space.
+        let next = s[first.len_utf8()..].chars().next();
+        if !("-?:".contains(first) && next.is_some_and(|c| c != ' ')) {
+            return false;
+        }
+    }
+    if s == "---" || s == "..." || s.starts_with("--- ") || s.starts_with("... ") {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
+        return false;
+    }
+    !s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}')
+}
+
+fn single_quote_allowed(s: &str) -> bool {
+    !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && !s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}')
+}
+
+fn write_double_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{1b}' => out.push_str("\\e"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{a0}' => out.push_str("\\_"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if c.is_control() || c == '\u{feff}' => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests;

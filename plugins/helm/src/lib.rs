@@ -1,0 +1,1 @@
+//! Renders Helm charts as helm template does

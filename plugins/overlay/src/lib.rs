@@ -1,0 +1,1 @@
+//! Builds kustomize overlays with kustomize v5 semantics

@@ -1,0 +1,1 @@
+//! Decrypts SOPS files (age, OpenPGP) inside the sandbox
