@@ -1,0 +1,107 @@
+//! The directory backend: one file per resource, the whole tree replaced
+//! atomically.
+//!
+//! Files are named `<namespace>/<kind>[.<group>]-<name>.yaml` (cluster-scoped
+//! resources under `_cluster/`), lowercase. The new tree is written into a
+//! temporary sibling directory, then swapped in with renames, so a reader
+//! sees the old tree or the new one, never half of one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use kiln_resource::ResourceId;
+use serde_json::Value;
+
+/// Writing the tree failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Two resources map to the same file.
+    #[error("two resources would be written to {0}")]
+    Collision(String),
+    /// A resource has no apiVersion/kind.
+    #[error("resource #{0} has no apiVersion or kind")]
+    NotAManifest(usize),
+    /// An I/O error.
+    #[error("cannot write {}", .path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The file name (relative to the output dir) of a resource.
+pub fn file_name(id: &ResourceId) -> String {
+    let ns = id.namespace.as_deref().unwrap_or("_cluster");
+    let kind = if id.group.is_empty() { id.kind.clone() } else { format!("{}.{}", id.kind, id.group) };
+    let clean = |s: &str| s.to_lowercase().replace(['/', '\\', ':'], "_");
+    format!("{}/{}-{}.yaml", clean(ns), clean(&kind), clean(&id.name))
+}
+
+/// Replaces the tree at `dir` with one file per resource.
+pub fn write(dir: &Path, resources: &[Value]) -> Result<(), Error> {
+    let mut files = BTreeMap::new();
+    for (i, r) in resources.iter().enumerate() {
+        let id = ResourceId::of(r).ok_or(Error::NotAManifest(i))?;
+        let name = file_name(&id);
+        if files.insert(name.clone(), kiln_resource::yaml::to_string(r)).is_some() {
+            return Err(Error::Collision(name));
+        }
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    fs_err::create_dir_all(parent).map_err(io(parent))?;
+    let staging = tempfile::Builder::new().prefix(".kiln-out-").tempdir_in(parent).map_err(io(parent))?;
+    for (name, text) in &files {
+        let path = staging.path().join(name);
+        if let Some(p) = path.parent() {
+            fs_err::create_dir_all(p).map_err(io(p))?;
+        }
+        fs_err::write(&path, text).map_err(io(&path))?;
+    }
+    let staged = staging.keep();
+    if dir.exists() {
+        let old = parent.join(format!(".kiln-old-{}", std::process::id()));
+        fs_err::rename(dir, &old).map_err(io(dir))?;
+        fs_err::rename(&staged, dir).map_err(io(dir))?;
+        fs_err::remove_dir_all(&old).map_err(io(&old))?;
+    } else {
+        fs_err::rename(&staged, dir).map_err(io(dir))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn writes_one_file_per_resource_and_replaces_the_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "web"}});
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}});
+        let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "web"}});
+        write(&out, &[cm.clone(), ns, dep]).unwrap();
+        assert!(out.join("web/configmap-a.yaml").is_file());
+        assert!(out.join("_cluster/namespace-web.yaml").is_file());
+        assert!(out.join("web/deployment.apps-web.yaml").is_file());
+        write(&out, &[cm.clone()]).unwrap();
+        assert!(!out.join("_cluster").exists(), "old files are gone");
+        assert_eq!(
+            std::fs::read_to_string(out.join("web/configmap-a.yaml")).unwrap(),
+            kiln_resource::yaml::to_string(&cm)
+        );
+        assert!(matches!(write(&out, &[cm.clone(), cm]), Err(Error::Collision(_))));
+        assert!(out.join("web/configmap-a.yaml").is_file(), "a failed write leaves the old tree");
+        let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("out")]);
+    }
+}

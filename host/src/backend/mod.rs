@@ -1,0 +1,4 @@
+//! Where rendered resources go.
+
+pub mod dir;
+pub mod stdout;

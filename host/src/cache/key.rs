@@ -1,0 +1,91 @@
+//! The step key: a blake3 hash of everything that can change a step's output.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// Version of the key's layout; bump it when the inputs or their encoding change.
+const KEY_SCHEMA: &[u8] = b"kiln-step-key-v0";
+
+/// The cache key of one step, also the seed of the plugin's randomness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StepKey(blake3::Hash);
+
+impl StepKey {
+    /// Hashes the contract version, the plugin's digest, the canonical
+    /// config, the render context, the input resources and the digest of the
+    /// source tree the plugin can read.
+    pub fn compute(plugin: &blake3::Hash, config: &Value, context: &Value, inputs: &[String], tree: &blake3::Hash) -> Self {
+        let mut h = blake3::Hasher::new();
+        field(&mut h, KEY_SCHEMA);
+        field(&mut h, crate::CONTRACT_VERSION.as_bytes());
+        field(&mut h, plugin.as_bytes());
+        field(&mut h, canonical(config).as_bytes());
+        field(&mut h, canonical(context).as_bytes());
+        h.update(&(inputs.len() as u64).to_le_bytes());
+        for doc in inputs {
+            field(&mut h, doc.as_bytes());
+        }
+        field(&mut h, tree.as_bytes());
+        Self(h.finalize())
+    }
+
+    /// The 32 key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Display for StepKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.to_hex())
+    }
+}
+
+/// Length-prefixed, so that no two different field lists hash the same.
+fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
+    h.update(&(bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+/// JSON with object keys sorted, so that key order does not change the key.
+pub(crate) fn canonical(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<_> = m.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(v).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn key(config: &Value, inputs: &[&str]) -> StepKey {
+        let inputs: Vec<String> = inputs.iter().map(|s| (*s).to_owned()).collect();
+        StepKey::compute(&blake3::hash(b"p"), config, &json!({"ns": "a"}), &inputs, &blake3::hash(b"t"))
+    }
+
+    #[test]
+    fn key_order_in_config_does_not_matter_but_values_do() {
+        let a = key(&json!({"a": 1, "b": {"c": 2, "d": 3}}), &[]);
+        let b = key(&json!({"b": {"d": 3, "c": 2}, "a": 1}), &[]);
+        assert_eq!(a, b);
+        assert_ne!(a, key(&json!({"a": 2, "b": {"c": 2, "d": 3}}), &[]));
+    }
+
+    #[test]
+    fn inputs_are_framed() {
+        assert_ne!(key(&json!({}), &["ab", "c"]), key(&json!({}), &["a", "bc"]));
+        assert_ne!(key(&json!({}), &[]), key(&json!({}), &[""]));
+    }
+}

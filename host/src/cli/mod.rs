@@ -1,0 +1,134 @@
+//! Command-line interface: argument parsing and printing only.
+
+mod plugin;
+mod render;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use plugin::PluginCommand;
+pub use render::RenderCommand;
+
+/// Render GitOps config repositories into Kubernetes manifests through
+/// sandboxed WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of every subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// More log output (-v: debug, -vv: trace); `KILN_LOG` overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less log output (-q: errors only, -qq: nothing).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
+    pub quiet: u8,
+    /// When to use colour in messages.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true, env = "KILN_COLOR")]
+    pub color: Color,
+    /// Never show progress bars.
+    #[arg(long, global = true, env = "KILN_NO_PROGRESS")]
+    pub no_progress: bool,
+    /// Never touch the network; use what is cached.
+    #[arg(long, global = true, env = "KILN_OFFLINE")]
+    pub offline: bool,
+}
+
+/// When to colour messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render an app directory into manifests.
+    Render(Box<RenderCommand>),
+    /// Work with plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Done, and the answer is "yes" (or there was no question).
+    Success,
+    /// Done, and the answer is "no" (e.g. `diff` found changes).
+    Failure,
+    /// Something went wrong.
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => Self::SUCCESS,
+            ExitStatus::Failure => Self::from(1),
+            ExitStatus::Error => Self::from(2),
+        }
+    }
+}
+
+impl Cli {
+    /// Runs the command.
+    pub fn execute(self) -> anyhow::Result<ExitStatus> {
+        match self.command {
+            Command::Render(cmd) => cmd.execute(&self.global),
+            Command::Plugin(cmd) => cmd.execute(&self.global),
+        }
+    }
+}
+
+/// Writes data to stdout; a closed pipe is not an error.
+pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// The hint for an error chain, if any error in it has one.
+pub fn hint(error: &anyhow::Error) -> Option<String> {
+    error.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<crate::pipeline::Error>() {
+            return e.hint();
+        }
+        if let Some(crate::source::Error::Missing(_)) = cause.downcast_ref::<crate::source::Error>() {
+            return Some("check the path; `kiln render` takes an app directory".into());
+        }
+        cause.downcast_ref::<Hint>().map(|h| h.hint.clone())
+    })
+}
+
+/// An error raised by the CLI itself, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Hint {
+    /// What went wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: String,
+}
+
+impl Hint {
+    /// An error `message` with `hint`.
+    pub fn error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(Self { message: message.into(), hint: hint.into() })
+    }
+}

@@ -1,0 +1,74 @@
+//! `kiln plugin`.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::{ExitStatus, GlobalArgs, Hint, write_stdout};
+use crate::runtime::{CompiledCache, Runtime};
+
+/// Work with plugins.
+#[derive(Debug, clap::Subcommand)]
+pub enum PluginCommand {
+    /// Print a plugin's name, version, description, config schema and contract version.
+    Inspect {
+        /// A built-in plugin name or a path to a `.wasm` component.
+        plugin: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the built-in plugins.
+    List,
+}
+
+impl PluginCommand {
+    /// Runs the command.
+    pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        match self {
+            Self::List => {
+                write_stdout(&crate::builtin::names().iter().map(|n| format!("{n}\n")).collect::<String>())?;
+                Ok(ExitStatus::Success)
+            }
+            Self::Inspect { plugin, json } => {
+                let bytes = match crate::builtin::get(&plugin) {
+                    Some(b) => b.to_vec(),
+                    None if PathBuf::from(&plugin).exists() => {
+                        fs_err::read(&plugin).with_context(|| format!("cannot read plugin {plugin}"))?
+                    }
+                    None => {
+                        return Err(Hint::error(
+                            format!("no built-in plugin or file named `{plugin}`"),
+                            format!("built-in plugins: {}", crate::builtin::names().join(", ")),
+                        ));
+                    }
+                };
+                let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
+                let loaded = runtime.load(&plugin, &bytes)?;
+                let empty = tempfile::tempdir().context("cannot create an empty source root")?;
+                let info = loaded.info(empty.path()).with_context(|| format!("plugin `{plugin}` failed in info()"))?;
+                let digest = loaded.digest().to_hex().to_string();
+                let contract = loaded.contract_version().unwrap_or("unknown").to_owned();
+                let out = if json {
+                    let mut text = serde_json::to_string_pretty(&serde_json::json!({
+                        "name": info.name, "version": info.version, "description": info.description,
+                        "contract": contract, "digest": format!("blake3:{digest}"),
+                        "configSchema": info.config_schema.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
+                    }))?;
+                    text.push('\n');
+                    text
+                } else {
+                    format!(
+                        "name:        {}\nversion:     {}\ndescription: {}\ncontract:    kiln:plugin@{contract}\ndigest:      blake3:{digest}\nconfig:      {}\n",
+                        info.name,
+                        info.version,
+                        info.description,
+                        if info.config_schema.is_some() { "JSON Schema published (see --json)" } else { "no schema published" },
+                    )
+                };
+                write_stdout(&out)?;
+                Ok(ExitStatus::Success)
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! `kiln render`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde_json::{Map, Value};
+
+use super::{ExitStatus, GlobalArgs, Hint, write_stdout};
+use crate::backend::{self, stdout::Format};
+use crate::pipeline::{self, App, RenderOptions};
+use crate::runtime::{CompiledCache, Limits, Runtime, limits};
+
+/// Render an app directory into manifests (a YAML stream on stdout).
+///
+/// The app kind is read from `kiln.yaml`, or detected: a `Chart.yaml` is
+/// rendered like `helm template`, a kustomization like `kustomize build`,
+/// anything else as a directory of manifests.
+#[derive(Debug, clap::Args)]
+pub struct RenderCommand {
+    /// The app directory.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Output format on stdout.
+    #[arg(short, long, value_enum, default_value_t = Format::Yaml)]
+    pub output: Format,
+    /// Write one file per resource into this directory (replaced atomically) instead of stdout.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// The source root plugins see as /src (default: the git work tree, else the current directory).
+    #[arg(long, value_name = "DIR", env = "KILN_ROOT")]
+    pub root: Option<PathBuf>,
+    /// Target namespace.
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Target Kubernetes version (e.g. 1.32.0).
+    #[arg(long, env = crate::env::KUBE_VERSION)]
+    pub kube_version: Option<String>,
+    /// API versions the target serves, in addition to the built-in ones (helm -a).
+    #[arg(short = 'a', long, value_delimiter = ',')]
+    pub api_versions: Vec<String>,
+    #[command(flatten)]
+    pub helm: HelmArgs,
+    /// Memory cap of each plugin call (e.g. 512MiB).
+    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MEMORY_LIMIT, value_parser = limits::parse_size)]
+    pub memory_limit: Option<usize>,
+    /// Time bound of each plugin call (e.g. 30s).
+    #[arg(long, value_name = "DURATION", env = crate::env::KILN_TIMEOUT, value_parser = limits::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Output cap of each plugin call (e.g. 64MiB).
+    #[arg(long, value_name = "SIZE", env = crate::env::KILN_OUTPUT_LIMIT, value_parser = limits::parse_size)]
+    pub output_limit: Option<usize>,
+    /// Give a secret to the steps that are granted it: NAME=FILE.
+    #[arg(long, value_name = "NAME=FILE")]
+    pub secret: Vec<String>,
+}
+
+/// The options of `helm template`, passed to helm steps.
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Helm options")]
+pub struct HelmArgs {
+    /// Release name.
+    #[arg(long)]
+    pub release_name: Option<String>,
+    /// Values files, merged in order.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set values (a.b=c, list={x,y}, a[0].b=c).
+    #[arg(long, value_name = "K=V")]
+    pub set: Vec<String>,
+    /// Set string values.
+    #[arg(long, value_name = "K=V")]
+    pub set_string: Vec<String>,
+    /// Set values from files (K=PATH).
+    #[arg(long, value_name = "K=PATH")]
+    pub set_file: Vec<String>,
+    /// Set JSON values (K=JSON).
+    #[arg(long, value_name = "K=JSON")]
+    pub set_json: Vec<String>,
+    /// Only print the manifests rendered from these templates.
+    #[arg(short = 's', long, value_name = "PATH")]
+    pub show_only: Vec<String>,
+    /// Include the chart's crds/ in the output.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Leave out test hooks.
+    #[arg(long)]
+    pub skip_tests: bool,
+}
+
+impl RenderCommand {
+    /// Runs the command.
+    pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        let app = crate::source::local_app(&self.dir, self.root.as_deref())?;
+        let defaults = Limits {
+            memory: self.memory_limit.unwrap_or(Limits::DEFAULT_MEMORY),
+            time: self.timeout.unwrap_or(Limits::DEFAULT_TIME),
+            output: self.output_limit.unwrap_or(Limits::DEFAULT_OUTPUT),
+        };
+        let pipeline = pipeline::load(&app, defaults)?;
+        let to_stdout_yaml = self.output_dir.is_none() && self.output == Format::Yaml;
+        let opts = self.options(&app, to_stdout_yaml)?;
+        let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
+        let rendered = pipeline::render(&app, &pipeline, &opts, &runtime)?;
+        let (text, resources) = split_rendered_text(rendered.resources);
+        match (&self.output_dir, text) {
+            (Some(dir), _) => backend::dir::write(dir, &resources)
+                .with_context(|| format!("cannot write the output to {}", dir.display()))?,
+            (None, Some(text)) if to_stdout_yaml => write_stdout(&text)?,
+            (None, _) => write_stdout(&backend::stdout::format(&resources, self.output))?,
+        }
+        Ok(ExitStatus::Success)
+    }
+
+    fn options(&self, app: &App, emit_text: bool) -> anyhow::Result<RenderOptions> {
+        let kube_version = self
+            .kube_version
+            .as_deref()
+            .map_or_else(|| pipeline::DEFAULT_KUBE_VERSION.to_owned(), |v| {
+                if v.starts_with('v') { v.to_owned() } else { format!("v{v}") }
+            });
+        let mut api_versions = self.api_versions.clone();
+        if let Ok(extra) = std::env::var(crate::env::KUBE_API_VERSIONS) {
+            api_versions.extend(extra.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
+        }
+        let mut secrets = Vec::new();
+        for spec in &self.secret {
+            let (name, file) = spec
+                .split_once('=')
+                .ok_or_else(|| Hint::error(format!("--secret `{spec}` is not NAME=FILE"), "e.g. --secret api-token=./token.txt"))?;
+            let value = fs_err::read(file).with_context(|| format!("cannot read secret `{name}`"))?;
+            secrets.push((name.to_owned(), value));
+        }
+        Ok(RenderOptions {
+            namespace: self.namespace.clone(),
+            kube_version,
+            api_versions,
+            source_revision: None,
+            plugin_config: vec![("helm".to_owned(), self.helm_config(app, emit_text)?)],
+            secrets,
+        })
+    }
+
+    /// The helm flags as a helm step's config; paths made relative to the app directory.
+    fn helm_config(&self, app: &App, emit_text: bool) -> anyhow::Result<Map<String, Value>> {
+        let h = &self.helm;
+        let mut m = Map::new();
+        let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+        if let Some(name) = &h.release_name {
+            m.insert("release-name".into(), name.clone().into());
+        }
+        if let Some(ns) = &self.namespace {
+            m.insert("namespace".into(), ns.clone().into());
+        }
+        if !h.values.is_empty() {
+            let files = h.values.iter().map(|f| app_relative(app, f)).collect::<anyhow::Result<Vec<_>>>()?;
+            m.insert("values".into(), strings(&files));
+        }
+        for (key, list) in [("set", &h.set), ("set-string", &h.set_string), ("set-json", &h.set_json), ("show-only", &h.show_only)] {
+            if !list.is_empty() {
+                m.insert(key.into(), strings(list));
+            }
+        }
+        if !h.set_file.is_empty() {
+            let mut out = Vec::new();
+            for spec in &h.set_file {
+                let (k, path) = spec
+                    .split_once('=')
+                    .ok_or_else(|| Hint::error(format!("--set-file `{spec}` is not K=PATH"), "e.g. --set-file config=./config.txt"))?;
+                out.push(format!("{k}={}", app_relative(app, Path::new(path))?));
+            }
+            m.insert("set-file".into(), strings(&out));
+        }
+        if !self.api_versions.is_empty() {
+            m.insert("api-versions".into(), strings(&self.api_versions));
+        }
+        if let Some(v) = &self.kube_version {
+            m.insert("kube-version".into(), v.clone().into());
+        }
+        if h.include_crds {
+            m.insert("include-crds".into(), true.into());
+        }
+        if h.skip_tests {
+            m.insert("skip-tests".into(), true.into());
+        }
+        if emit_text {
+            m.insert("emit-text".into(), true.into());
+        }
+        Ok(m)
+    }
+}
+
+/// A path given on the command line, relative to the app directory as
+/// plugins see it; it must be inside the source root.
+fn app_relative(app: &App, path: &Path) -> anyhow::Result<String> {
+    let abs = path
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let inside = abs.strip_prefix(&app.root).map_err(|_| {
+        Hint::error(
+            format!("{} is outside the source root {}", path.display(), app.root.display()),
+            "plugins only see the source root; move the file into it or pass --root",
+        )
+    })?;
+    let depth = if app.dir == "." { 0 } else { app.dir.split('/').count() };
+    let mut rel = "../".repeat(depth);
+    rel.push_str(&inside.to_string_lossy());
+    Ok(rel)
+}
+
+/// Separates a `kiln.dev/v1alpha1 RenderedText` document (exact text a
+/// plugin wants printed, e.g. `helm template` output) from the resources.
+fn split_rendered_text(resources: Vec<Value>) -> (Option<String>, Vec<Value>) {
+    let mut text = None;
+    let rest = resources
+        .into_iter()
+        .filter(|r| {
+            let is_text = r["apiVersion"] == "kiln.dev/v1alpha1" && r["kind"] == "RenderedText";
+            if is_text && text.is_none() {
+                text = r["text"].as_str().map(str::to_owned);
+            }
+            !is_text
+        })
+        .collect();
+    (text, rest)
+}

@@ -1,0 +1,36 @@
+//! Names of the environment variables kiln reads.
+
+/// Log filter, `tracing_subscriber::EnvFilter` syntax (e.g. `kiln=debug`).
+pub const KILN_LOG: &str = "KILN_LOG";
+/// Cache directory; default `$XDG_CACHE_HOME/kiln` or `~/.cache/kiln`.
+pub const KILN_CACHE_DIR: &str = "KILN_CACHE_DIR";
+/// Memory cap of a plugin call.
+pub const KILN_MEMORY_LIMIT: &str = "KILN_MEMORY_LIMIT";
+/// Time bound of a plugin call.
+pub const KILN_TIMEOUT: &str = "KILN_TIMEOUT";
+/// Output cap of a plugin call.
+pub const KILN_OUTPUT_LIMIT: &str = "KILN_OUTPUT_LIMIT";
+/// Disable colour (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Target Kubernetes version (Argo CD passes it to config management plugins).
+pub const KUBE_VERSION: &str = "KUBE_VERSION";
+/// Target API versions, comma-separated (Argo CD passes it).
+pub const KUBE_API_VERSIONS: &str = "KUBE_API_VERSIONS";
+/// XDG cache base.
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// Home directory.
+pub const HOME: &str = "HOME";
+
+/// The kiln cache directory.
+pub fn cache_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os(KILN_CACHE_DIR).filter(|d| !d.is_empty()) {
+        return dir.into();
+    }
+    if let Some(dir) = std::env::var_os(XDG_CACHE_HOME).filter(|d| !d.is_empty()) {
+        return std::path::PathBuf::from(dir).join("kiln");
+    }
+    match std::env::var_os(HOME).filter(|d| !d.is_empty()) {
+        Some(home) => std::path::PathBuf::from(home).join(".cache").join("kiln"),
+        None => std::env::temp_dir().join("kiln-cache"),
+    }
+}

@@ -1,0 +1,30 @@
+//! kiln renders GitOps config repositories into the exact Kubernetes
+//! manifests that should run, by passing them through sandboxed WebAssembly
+//! plugins, and hands the result to a backend.
+//!
+//! The binary is a thin layer over this library:
+//!
+//! ```no_run
+//! use kiln::pipeline::{self, RenderOptions};
+//! use kiln::runtime::{Limits, Runtime};
+//!
+//! let app = kiln::source::local_app("examples/guestbook".as_ref(), None)?;
+//! let pipeline = pipeline::load(&app, Limits::default())?;
+//! let runtime = Runtime::new(None)?;
+//! let opts = RenderOptions { kube_version: pipeline::DEFAULT_KUBE_VERSION.into(), ..Default::default() };
+//! let rendered = pipeline::render(&app, &pipeline, &opts, &runtime)?;
+//! print!("{}", kiln_resource::yaml::to_stream(&rendered.resources));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod backend;
+pub mod builtin;
+pub mod cache;
+pub mod cli;
+pub mod env;
+pub mod pipeline;
+pub mod runtime;
+pub mod source;
+
+/// The version of the WIT contract (`kiln:plugin`) this host implements.
+pub const CONTRACT_VERSION: &str = "0.1.0";

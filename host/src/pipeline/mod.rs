@@ -1,0 +1,148 @@
+//! Pipelines: `kiln.yaml` or a detected app kind, turned into ordered plugin
+//! steps, and the render that runs them.
+
+mod detect;
+pub mod file;
+mod run;
+
+pub use detect::{AppKind, detect};
+pub use run::{Error, RenderOptions, Rendered, StepReport, render};
+
+use std::path::{Path, PathBuf};
+
+use crate::runtime::Limits;
+
+/// The Kubernetes version assumed when neither a flag nor the environment
+/// names one.
+pub const DEFAULT_KUBE_VERSION: &str = "v1.32.0";
+
+/// An application: a directory inside a source root.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Host directory preopened at `/src` for plugins.
+    pub root: PathBuf,
+    /// The app's directory relative to `root`, `/`-separated; `.` for the root.
+    pub dir: String,
+    /// The app's name.
+    pub name: String,
+}
+
+impl App {
+    /// The app directory on the host.
+    pub fn path(&self) -> PathBuf {
+        if self.dir == "." { self.root.clone() } else { self.root.join(&self.dir) }
+    }
+}
+
+/// The plugin a step runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginRef {
+    /// A plugin embedded in the binary.
+    Builtin(String),
+    /// A `.wasm` component inside the source root (path relative to it).
+    File(String),
+}
+
+impl std::fmt::Display for PluginRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Builtin(name) | Self::File(name) => f.write_str(name),
+        }
+    }
+}
+
+/// One step of a pipeline.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The step's name.
+    pub name: String,
+    /// The plugin it runs.
+    pub plugin: PluginRef,
+    /// Its config (`with:`), a JSON object.
+    pub config: serde_json::Value,
+    /// Secrets granted to it.
+    pub secrets: Vec<String>,
+    /// Its limits.
+    pub limits: Limits,
+}
+
+/// An ordered list of steps.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// How the pipeline came about: `None` for `kiln.yaml`.
+    pub detected: Option<AppKind>,
+    /// The app name from `kiln.yaml` metadata, if any.
+    pub name: Option<String>,
+    /// The namespace from `kiln.yaml` metadata, if any.
+    pub namespace: Option<String>,
+}
+
+/// Reads the pipeline of `app`: its `kiln.yaml`, or a detected one.
+pub fn load(app: &App, defaults: Limits) -> Result<Pipeline, Error> {
+    let dir = app.path();
+    if !dir.is_dir() {
+        return Err(Error::MissingApp(dir));
+    }
+    let file = dir.join(file::FILE_NAME);
+    if !file.is_file() {
+        return Ok(detect(&dir, defaults));
+    }
+    let shown = relative_display(app, &file);
+    let text = fs_err::read_to_string(&file).map_err(Error::Io)?;
+    let parsed = file::parse(&text, &shown)?;
+    let mut steps = Vec::with_capacity(parsed.steps.len());
+    for spec in parsed.steps {
+        let plugin = if spec.plugin.ends_with(".wasm") || spec.plugin.contains('/') {
+            PluginRef::File(resolve_in_root(app, &spec.plugin, &shown)?)
+        } else {
+            PluginRef::Builtin(spec.plugin.clone())
+        };
+        let limits = step_limits(&spec.limits, defaults).map_err(|message| Error::Pipeline(file::Error::Invalid {
+            file: shown.clone(),
+            line: 0,
+            column: 0,
+            message,
+        }))?;
+        steps.push(Step {
+            name: spec.name.unwrap_or_else(|| spec.plugin.clone()),
+            plugin,
+            config: spec.with.unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+            secrets: spec.secrets,
+            limits,
+        });
+    }
+    Ok(Pipeline { steps, detected: None, name: parsed.metadata.name, namespace: parsed.metadata.namespace })
+}
+
+fn step_limits(spec: &file::LimitsSpec, defaults: Limits) -> Result<Limits, String> {
+    use crate::runtime::limits::{parse_duration, parse_size};
+    Ok(Limits {
+        memory: spec.memory.as_deref().map(parse_size).transpose()?.unwrap_or(defaults.memory),
+        time: spec.timeout.as_deref().map(parse_duration).transpose()?.unwrap_or(defaults.time),
+        output: spec.output.as_deref().map(parse_size).transpose()?.unwrap_or(defaults.output),
+    })
+}
+
+/// Resolves a plugin path written in `kiln.yaml` (relative to the app
+/// directory) to a path relative to the source root, refusing escapes.
+fn resolve_in_root(app: &App, rel: &str, shown: &str) -> Result<String, Error> {
+    let outside = || Error::PluginOutsideRoot { file: shown.to_owned(), path: rel.to_owned() };
+    if Path::new(rel).is_absolute() {
+        return Err(outside());
+    }
+    let joined = app.path().join(rel);
+    let canonical = joined.canonicalize().map_err(|e| Error::ReadPlugin {
+        path: rel.to_owned(),
+        file: shown.to_owned(),
+        source: e,
+    })?;
+    let root = app.root.canonicalize().map_err(Error::Io)?;
+    let inside = canonical.strip_prefix(&root).map_err(|_| outside())?;
+    Ok(inside.to_string_lossy().replace('\\', "/"))
+}
+
+fn relative_display(app: &App, path: &Path) -> String {
+    path.strip_prefix(&app.root).unwrap_or(path).to_string_lossy().into_owned()
+}

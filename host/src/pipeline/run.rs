@@ -1,0 +1,325 @@
+//! Running a pipeline: each step a sandboxed plugin call.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tracing::{info_span, warn};
+
+use super::{App, Pipeline, PluginRef, Step};
+use crate::cache::StepKey;
+use crate::runtime::{self, Call, CallError, Context, Grants, Runtime, Severity};
+
+/// What a render needs beyond the app and its pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Target namespace (a flag, or `kiln.yaml` metadata).
+    pub namespace: Option<String>,
+    /// Target Kubernetes version.
+    pub kube_version: String,
+    /// API versions the target serves.
+    pub api_versions: Vec<String>,
+    /// Source revision, when the source is git.
+    pub source_revision: Option<String>,
+    /// Extra config merged into the `with:` of every step running a given
+    /// built-in plugin (e.g. the helm flags of `kiln render`).
+    pub plugin_config: Vec<(String, serde_json::Map<String, Value>)>,
+    /// Values of secrets, by name.
+    pub secrets: Vec<(String, Vec<u8>)>,
+}
+
+/// A finished render.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The final resources.
+    pub resources: Vec<Value>,
+    /// One report per step.
+    pub steps: Vec<StepReport>,
+}
+
+/// What happened in one step.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    /// The step's name.
+    pub step: String,
+    /// The plugin.
+    pub plugin: String,
+    /// blake3 digest of the plugin's wasm.
+    pub plugin_digest: String,
+    /// The step's cache key.
+    pub key: String,
+    /// Number of output resources.
+    pub resources: usize,
+}
+
+/// A render failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The app directory does not exist.
+    #[error("app directory {} does not exist", .0.display())]
+    MissingApp(PathBuf),
+    /// `kiln.yaml` is invalid.
+    #[error(transparent)]
+    Pipeline(#[from] super::file::Error),
+    /// A plugin path leaves the source root.
+    #[error("{file}: plugin path `{path}` is outside the source root")]
+    PluginOutsideRoot {
+        /// The pipeline file.
+        file: String,
+        /// The path as written.
+        path: String,
+    },
+    /// A plugin file cannot be read.
+    #[error("{file}: cannot read plugin `{path}`")]
+    ReadPlugin {
+        /// The path as written.
+        path: String,
+        /// The pipeline file.
+        file: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A step names a plugin that is not built in.
+    #[error("step `{step}` uses unknown plugin `{plugin}`")]
+    UnknownPlugin {
+        /// The step.
+        step: String,
+        /// The name.
+        plugin: String,
+    },
+    /// A plugin could not be loaded.
+    #[error("step `{step}`: cannot load plugin `{plugin}`")]
+    Load {
+        /// The step.
+        step: String,
+        /// The plugin.
+        plugin: String,
+        /// Why.
+        #[source]
+        source: runtime::LoadError,
+    },
+    /// A plugin call failed.
+    #[error("step `{step}` (plugin `{plugin}`) failed{}", .file.as_ref().map(|f| format!(" at {f}")).unwrap_or_default())]
+    Step {
+        /// The step.
+        step: String,
+        /// The plugin.
+        plugin: String,
+        /// The source file at fault, if the plugin named one.
+        file: Option<String>,
+        /// Why.
+        #[source]
+        source: CallError,
+    },
+    /// A plugin reported error diagnostics.
+    #[error("step `{step}` (plugin `{plugin}`) reported errors:{}", .messages.iter().map(|m| format!("\n  - {m}")).collect::<String>())]
+    Diagnostics {
+        /// The step.
+        step: String,
+        /// The plugin.
+        plugin: String,
+        /// The messages.
+        messages: Vec<String>,
+    },
+    /// A plugin returned something that is not a JSON object.
+    #[error("step `{step}` (plugin `{plugin}`) returned resource #{index} that is not a JSON object: {problem}")]
+    BadOutput {
+        /// The step.
+        step: String,
+        /// The plugin.
+        plugin: String,
+        /// 0-based position.
+        index: usize,
+        /// What is wrong.
+        problem: String,
+    },
+    /// An I/O error outside plugins.
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+impl Error {
+    /// What the user can do about the error, if anything specific.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::MissingApp(_) => Some("pass the directory of an app (one with kiln.yaml, a kustomization, a Chart.yaml or manifests)".into()),
+            Self::UnknownPlugin { .. } => Some(format!(
+                "use a built-in plugin ({}) or a path to a .wasm component, e.g. `plugin: ./plugins/x.wasm`",
+                crate::builtin::names().join(", ")
+            )),
+            Self::PluginOutsideRoot { .. } => Some("plugins must live inside the source repository".into()),
+            Self::Load { source: runtime::LoadError::NotAComponent { .. }, .. } => {
+                Some("build the plugin as a component, e.g. `cargo build --target wasm32-wasip2`".into())
+            }
+            Self::Load { source: runtime::LoadError::WrongWorld { .. }, .. } => {
+                Some("build the plugin against the kiln:plugin WIT world (the kiln-sdk crate does this)".into())
+            }
+            Self::Step { source, .. } => match source {
+                CallError::Plugin { hint, .. } => hint.clone(),
+                CallError::Timeout(_) => Some("raise the step's `limits.timeout` in kiln.yaml or pass --timeout".into()),
+                CallError::Memory(_) => Some("raise the step's `limits.memory` in kiln.yaml or pass --memory-limit".into()),
+                CallError::OutputTooLarge { .. } => Some("raise the step's `limits.output` in kiln.yaml or pass --output-limit".into()),
+                CallError::SecretDenied(name) => Some(format!("grant it in kiln.yaml: `secrets: [{name}]` on this step")),
+                CallError::Trap { .. } => Some("this is a bug in the plugin; run with -v for its log".into()),
+                CallError::Sandbox(_) => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// Renders `app` with `pipeline`.
+pub fn render(app: &App, pipeline: &Pipeline, opts: &RenderOptions, runtime: &Runtime) -> Result<Rendered, Error> {
+    let mut resources: Vec<String> = Vec::new();
+    let mut reports = Vec::with_capacity(pipeline.steps.len());
+    let namespace = opts.namespace.clone().or_else(|| pipeline.namespace.clone());
+    let tree = crate::source::tree_digest(&app.path()).map_err(Error::Io)?;
+    for step in &pipeline.steps {
+        let span = info_span!("step", app = %app.name, step = %step.name, plugin = %step.plugin, cache.key = tracing::field::Empty);
+        let _entered = span.enter();
+        let plugin_name = step.plugin.to_string();
+        let wasm = plugin_bytes(app, step)?;
+        let loaded = runtime.load(&plugin_name, &wasm).map_err(|source| Error::Load {
+            step: step.name.clone(),
+            plugin: plugin_name.clone(),
+            source,
+        })?;
+        let config = step_config(step, opts);
+        let context = Context {
+            app_name: pipeline.name.clone().unwrap_or_else(|| app.name.clone()),
+            app_dir: app.dir.clone(),
+            namespace: namespace.clone(),
+            source_revision: opts.source_revision.clone(),
+            kube_version: opts.kube_version.clone(),
+            api_versions: opts.api_versions.clone(),
+            step: step.name.clone(),
+        };
+        let config_text = config.to_string();
+        let key = StepKey::compute(&loaded.digest(), &config, &context_fields(&context), &resources, &tree);
+        span.record("cache.key", key.to_string());
+        let grants = Grants {
+            secrets: step
+                .secrets
+                .iter()
+                .map(|name| (name.clone(), opts.secrets.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())))
+                .collect(),
+        };
+        let output = loaded
+            .render(Call {
+                step: &step.name,
+                resources: &resources,
+                config: &config_text,
+                context,
+                source_root: &app.root,
+                limits: step.limits,
+                seed: *key.as_bytes(),
+                grants: Arc::new(grants),
+            })
+            .map_err(|source| Error::Step {
+                step: step.name.clone(),
+                plugin: plugin_name.clone(),
+                file: match &source {
+                    CallError::Plugin { file, .. } => file.clone(),
+                    _ => None,
+                },
+                source,
+            })?;
+        let mut errors = Vec::new();
+        for d in &output.diagnostics {
+            let mut text = d.message.clone();
+            if let Some(r) = &d.resource {
+                text = format!("{r}: {text}");
+            }
+            if let Some(f) = &d.file {
+                text = format!("{f}: {text}");
+            }
+            match d.severity {
+                Severity::Error => errors.push(text),
+                Severity::Warning => warn!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}"),
+                Severity::Info => tracing::info!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}"),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Diagnostics { step: step.name.clone(), plugin: plugin_name, messages: errors });
+        }
+        for (index, doc) in output.resources.iter().enumerate() {
+            check_object(doc).map_err(|problem| Error::BadOutput {
+                step: step.name.clone(),
+                plugin: plugin_name.clone(),
+                index,
+                problem,
+            })?;
+        }
+        reports.push(StepReport {
+            step: step.name.clone(),
+            plugin: plugin_name,
+            plugin_digest: loaded.digest().to_hex().to_string(),
+            key: key.to_string(),
+            resources: output.resources.len(),
+        });
+        resources = output.resources;
+    }
+    let resources = resources
+        .iter()
+        .map(|doc| serde_json::from_str(doc).expect("checked to be a JSON object above"))
+        .collect();
+    Ok(Rendered { resources, steps: reports })
+}
+
+fn check_object(doc: &str) -> Result<(), String> {
+    match serde_json::from_str::<Value>(doc) {
+        Ok(Value::Object(_)) => Ok(()),
+        Ok(other) => Err(format!("found a JSON {}", json_type(&other))),
+        Err(e) => Err(format!("invalid JSON ({e})")),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn plugin_bytes(app: &App, step: &Step) -> Result<std::borrow::Cow<'static, [u8]>, Error> {
+    match &step.plugin {
+        PluginRef::Builtin(name) => crate::builtin::get(name)
+            .map(std::borrow::Cow::Borrowed)
+            .ok_or_else(|| Error::UnknownPlugin { step: step.name.clone(), plugin: name.clone() }),
+        PluginRef::File(rel) => fs_err::read(app.root.join(rel))
+            .map(std::borrow::Cow::Owned)
+            .map_err(|source| Error::ReadPlugin { path: rel.clone(), file: "kiln.yaml".into(), source }),
+    }
+}
+
+/// The step's `with:` plus any config the command line adds for its plugin.
+fn step_config(step: &Step, opts: &RenderOptions) -> Value {
+    let mut config = step.config.clone();
+    if let (PluginRef::Builtin(name), Value::Object(map)) = (&step.plugin, &mut config) {
+        for (plugin, extra) in &opts.plugin_config {
+            if plugin == name {
+                for (k, v) in extra {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    config
+}
+
+fn context_fields(c: &Context) -> Value {
+    serde_json::json!({
+        "app-name": c.app_name,
+        "app-dir": c.app_dir,
+        "namespace": c.namespace,
+        "source-revision": c.source_revision,
+        "kube-version": c.kube_version,
+        "api-versions": c.api_versions,
+        "step": c.step,
+    })
+}

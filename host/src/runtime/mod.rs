@@ -1,0 +1,101 @@
+//! The WebAssembly runtime: one wasmtime [`Engine`] per process, plugins
+//! compiled once (and cached on disk), and a fresh sandboxed instance per call.
+//!
+//! This is the only module that imports wasmtime.
+
+mod bindings;
+mod compile;
+pub mod limits;
+mod plugin;
+mod sandbox;
+
+pub use compile::CompiledCache;
+pub use limits::Limits;
+pub use plugin::{Call, CallError, Context, Diagnostic, ErrorKind, Loaded, Output, PluginInfo, Severity};
+pub use sandbox::{GUEST_ROOT, Grants};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine};
+
+/// How often the epoch ticks; CPU deadlines are counted in ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// The plugin runtime: a wasmtime engine and the plugins loaded into it.
+pub struct Runtime {
+    engine: Engine,
+    cache: Option<CompiledCache>,
+    loaded: Mutex<HashMap<blake3::Hash, Arc<plugin::Loaded>>>,
+}
+
+/// Loading a plugin failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The bytes are not a WebAssembly component.
+    #[error("{name} is not a WebAssembly component")]
+    NotAComponent {
+        /// The plugin's name or path.
+        name: String,
+        /// The compiler's message.
+        #[source]
+        source: wasmtime::Error,
+    },
+    /// The component does not implement the `kiln:plugin` world.
+    #[error("{name} does not implement the kiln:plugin/plugin world")]
+    WrongWorld {
+        /// The plugin's name or path.
+        name: String,
+        /// What is missing.
+        #[source]
+        source: wasmtime::Error,
+    },
+    /// The engine could not be set up.
+    #[error("failed to set up the WebAssembly engine")]
+    Engine(#[source] wasmtime::Error),
+}
+
+impl Runtime {
+    /// Creates the runtime; `cache` keeps compiled components on disk.
+    pub fn new(cache: Option<CompiledCache>) -> Result<Self, LoadError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        let engine = Engine::new(&config).map_err(LoadError::Engine)?;
+        start_epoch_ticker(&engine);
+        Ok(Self { engine, cache, loaded: Mutex::new(HashMap::new()) })
+    }
+
+    /// Loads (compiles, or reads the compiled form from the cache) a plugin.
+    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<plugin::Loaded>, LoadError> {
+        let digest = blake3::hash(wasm);
+        if let Some(loaded) = self.loaded.lock().expect("lock poisoned by a panic").get(&digest) {
+            return Ok(Arc::clone(loaded));
+        }
+        let component = compile::component(&self.engine, self.cache.as_ref(), name, wasm, digest)?;
+        let loaded = Arc::new(plugin::Loaded::new(&self.engine, name, digest, &component)?);
+        self.loaded
+            .lock()
+            .expect("lock poisoned by a panic")
+            .insert(digest, Arc::clone(&loaded));
+        Ok(loaded)
+    }
+}
+
+/// Increments the engine's epoch from a background thread, so that calls
+/// with an epoch deadline are interrupted when their CPU time is up.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("kiln-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning a thread only fails when the OS is out of resources");
+}
