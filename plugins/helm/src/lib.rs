@@ -1,1 +1,46 @@
-//! Renders Helm charts as helm template does
+//! The built-in `helm` plugin: renders a Helm chart exactly as
+//! `helm template` does.
+//!
+//! [`render_text`] gives the byte-exact `helm template` stream; the plugin
+//! returns the same documents as resources (and, with `emit-text: true`, a
+//! leading `kiln.dev/v1alpha1` `RenderedText` resource holding the text).
+//!
+//! Config (`with:`), named as `helm template`'s flags: `chart` (chart
+//! directory or `.tgz` relative to the app directory; default the app
+//! directory), `release-name` (default `release-name`), `namespace`,
+//! `values` (files relative to the app directory), `set`, `set-string`,
+//! `set-file`, `set-json` (lists of `K=V`), `show-only`, `api-versions`,
+//! `kube-version`, `include-crds`, `skip-tests`, `emit-text`. The render
+//! context's namespace, Kubernetes version and API versions are the
+//! defaults.
+//!
+//! Determinism: the template engine's random functions are seeded from a
+//! blake3 hash of the chart's files and the user values, and `now` is the
+//! Unix epoch (1970-01-01T00:00:00Z), so a render is reproducible.
+
+mod archive;
+mod capabilities;
+mod chart;
+mod chartyaml;
+mod deps;
+mod files;
+mod glob;
+mod ignore;
+mod order;
+mod output;
+mod render;
+mod schema;
+mod semver;
+mod strvals;
+mod values;
+
+mod api;
+mod plugin;
+
+pub use api::{Error, Options, render_text};
+pub use capabilities::{DEFAULT_API_VERSIONS, KubeVersion};
+pub use chart::{Chart, ChartFile, load_dir, load_files};
+pub use archive::load_archive;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,258 @@
+//! `render_text`: the whole of `helm template` as a library function.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::capabilities::{KubeVersion, KubeVersionError, capabilities};
+use crate::chart::{Chart, LoadError};
+use crate::deps::DepsError;
+use crate::output::{ShowOnlyError, Stream};
+use crate::render::{RenderError, Top};
+use crate::schema::SchemaError;
+use crate::strvals::{Reader, parse_into};
+use crate::values::{coalesce_chart, floats_everywhere, merge_maps};
+
+/// The options of `helm template`, named as its flags (kebab-case keys in
+/// the step config).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Options {
+    /// Chart directory or `.tgz`, relative to the app directory.
+    pub chart: Option<String>,
+    /// Release name (default `release-name`).
+    pub release_name: Option<String>,
+    /// Release namespace (default `default`).
+    pub namespace: Option<String>,
+    /// Values files, applied in order.
+    pub values: Vec<String>,
+    /// `--set` lines.
+    pub set: Vec<String>,
+    /// `--set-string` lines.
+    pub set_string: Vec<String>,
+    /// `--set-file` lines (`key=path`).
+    pub set_file: Vec<String>,
+    /// `--set-json` lines.
+    pub set_json: Vec<String>,
+    /// `--show-only` patterns.
+    pub show_only: Vec<String>,
+    /// Extra API versions (comma-separated entries are split).
+    pub api_versions: Vec<String>,
+    /// Kubernetes version (default `1.20.0`, as Helm's test build).
+    pub kube_version: Option<String>,
+    /// Print the `crds/` files first.
+    pub include_crds: bool,
+    /// Leave out test hooks.
+    pub skip_tests: bool,
+    /// Also return the text (plugin only).
+    pub emit_text: bool,
+    /// Unix time the engine's `now` returns (default 0).
+    pub now: Option<i64>,
+}
+
+/// Why `helm template` failed, worded as Helm words it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error("{message}")]
+    ValuesFile { file: String, message: String },
+    #[error("failed parsing --{flag} data: {message}")]
+    Set { flag: &'static str, message: String },
+    #[error("{0} charts are not installable")]
+    NotInstallable(String),
+    #[error("{0}")]
+    Deps(#[from] DepsError),
+    #[error("{0}")]
+    Values(String),
+    #[error("{0}")]
+    Schema(#[from] SchemaError),
+    #[error("{0}")]
+    KubeVersion(#[from] KubeVersionError),
+    #[error("chart requires kubeVersion: {want} which is incompatible with Kubernetes {have}")]
+    KubeIncompatible { want: String, have: String },
+    #[error("{0}")]
+    Render(#[from] RenderError),
+    #[error("{0}\n\nUse --debug flag to render out invalid YAML")]
+    Yaml(#[from] crate::order::YamlError),
+    #[error("{0}")]
+    ShowOnly(#[from] ShowOnlyError),
+}
+
+impl Error {
+    /// The file the error is about, when there is one.
+    pub fn file(&self) -> Option<String> {
+        match self {
+            Error::ValuesFile { file, .. } => Some(file.clone()),
+            Error::Yaml(e) => Some(e.path.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn read_values_file(path: &Path, shown: &str) -> Result<Map<String, Value>, Error> {
+    let err = |message: String| Error::ValuesFile { file: shown.to_owned(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("open {shown}: {e}")))?;
+    let docs = kiln_sdk::yaml::parse_stream(&text, shown).map_err(|e| {
+        err(format!(
+            "failed to parse {shown}: error converting YAML to JSON: yaml: line {}: {}",
+            e.line, e.message
+        ))
+    })?;
+    let mut out = Map::new();
+    for doc in docs {
+        match floats_everywhere(doc) {
+            Value::Object(m) => out = merge_maps(out, m),
+            _ => {
+                return Err(err(format!(
+                    "failed to parse {shown}: error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {{}}"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The user values: files, then `--set-json`, `--set`, `--set-string`, `--set-file`.
+fn user_values(app: &Path, opts: &Options) -> Result<Map<String, Value>, Error> {
+    let mut base = Map::new();
+    for f in &opts.values {
+        base = merge_maps(base, read_values_file(&app.join(f), f)?);
+    }
+    let set_err = |flag: &'static str| move |e: crate::strvals::StrvalsError| Error::Set { flag, message: e.0 };
+    for line in &opts.set_json {
+        let trimmed = line.trim();
+        if trimmed.starts_with('{') {
+            let m: Map<String, Value> = serde_json::from_str(trimmed)
+                .map_err(|_| Error::Set { flag: "set-json", message: line.clone() })?;
+            let Value::Object(m) = floats_everywhere(Value::Object(m)) else { unreachable!("an object stays one") };
+            base = merge_maps(base, m);
+        } else {
+            parse_into(line, &mut base, Reader::Json).map_err(|_| Error::Set { flag: "set-json", message: line.clone() })?;
+        }
+    }
+    for line in &opts.set {
+        parse_into(line, &mut base, Reader::Typed).map_err(set_err("set"))?;
+    }
+    for line in &opts.set_string {
+        parse_into(line, &mut base, Reader::String).map_err(set_err("set-string"))?;
+    }
+    let read = |p: &str| -> Result<String, String> {
+        std::fs::read_to_string(app.join(p)).map_err(|e| format!("open {p}: {e}"))
+    };
+    for line in &opts.set_file {
+        parse_into(line, &mut base, Reader::File(&read)).map_err(set_err("set-file"))?;
+    }
+    Ok(base)
+}
+
+fn load(path: &Path) -> Result<Chart, Error> {
+    if path.is_file() {
+        let data = std::fs::read(path)
+            .map_err(|e| LoadError::Io { path: path.display().to_string(), message: e.to_string() })?;
+        return Ok(crate::archive::load_archive(&data)?);
+    }
+    Ok(crate::chart::load_dir(path)?)
+}
+
+fn seed(chart: &Chart, vals: &Map<String, Value>, release: &str, namespace: &str) -> u64 {
+    fn feed(h: &mut blake3::Hasher, c: &Chart) {
+        for f in c.templates.iter().chain(&c.files) {
+            h.update(f.name.as_bytes());
+            h.update(&[0]);
+            h.update(&f.data);
+            h.update(&[0]);
+        }
+        h.update(Value::Object(c.values.clone()).to_string().as_bytes());
+        for d in &c.dependencies {
+            feed(h, d);
+        }
+    }
+    let mut h = blake3::Hasher::new();
+    feed(&mut h, chart);
+    h.update(Value::Object(vals.clone()).to_string().as_bytes());
+    h.update(release.as_bytes());
+    h.update(namespace.as_bytes());
+    let bytes = h.finalize();
+    let mut first = [0_u8; 8];
+    first.copy_from_slice(&bytes.as_bytes()[..8]);
+    u64::from_le_bytes(first)
+}
+
+fn crds(chart: &Chart, parent: Option<&str>, out: &mut Vec<(String, String)>) {
+    let full = match parent {
+        Some(p) => format!("{p}/charts/{}", chart.name()),
+        None => chart.name().to_owned(),
+    };
+    for f in &chart.files {
+        let lower = f.name.to_lowercase();
+        let manifest = lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json");
+        if f.name.starts_with("crds/") && manifest {
+            out.push((format!("{full}/{}", f.name), String::from_utf8_lossy(&f.data).into_owned()));
+        }
+    }
+    for d in &chart.dependencies {
+        crds(d, Some(&full), out);
+    }
+}
+
+/// Renders the chart of `app` (a directory under `root`, or absolute) as
+/// `helm template` prints it.
+pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Error> {
+    let app: PathBuf = root.join(app);
+    let chart_path = match &opts.chart {
+        Some(c) => app.join(c),
+        None => app.clone(),
+    };
+    let kube = KubeVersion::parse(opts.kube_version.as_deref().unwrap_or("1.20.0"))?;
+    let vals = user_values(&app, opts)?;
+    let mut chart = load(&chart_path)?;
+    if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
+        return Err(Error::NotInstallable(chart.metadata.chart_type.clone()));
+    }
+    if !chart.metadata.dependencies.is_empty() {
+        crate::deps::check(&chart)?;
+    }
+    crate::deps::process(&mut chart, &vals)?;
+    let values = coalesce_chart(&chart, &vals, false).map_err(Error::Values)?;
+    crate::schema::validate(&chart, &values)?;
+    if !chart.metadata.kube_version.is_empty() && !crate::semver::matches(&chart.metadata.kube_version, &kube.normalized) {
+        return Err(Error::KubeIncompatible { want: chart.metadata.kube_version.clone(), have: kube.version.clone() });
+    }
+    let release_name = opts.release_name.clone().unwrap_or_else(|| "release-name".to_owned());
+    let namespace = opts.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_owned());
+    let api_versions: Vec<String> = opts
+        .api_versions
+        .iter()
+        .flat_map(|a| a.split(','))
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let release = crate::render::to_template(&serde_json::json!({
+        "Name": release_name, "Namespace": namespace, "IsUpgrade": false, "IsInstall": true,
+        "Revision": 1, "Service": "Helm",
+    }));
+    let top = Top {
+        release,
+        capabilities: capabilities(&kube, &api_versions),
+        seed: seed(&chart, &vals, &release_name, &namespace),
+        values,
+        now: opts.now.unwrap_or(0),
+    };
+    let mut rendered: BTreeMap<String, String> = crate::render::render(&chart, &top)?;
+    rendered.retain(|name, _| !name.ends_with("NOTES.txt"));
+    let (hooks, manifests) = crate::order::sort_manifests(&rendered)?;
+    let mut crd_files = Vec::new();
+    if opts.include_crds {
+        crds(&chart, None, &mut crd_files);
+    }
+    Ok(crate::output::write(&Stream {
+        crds: &crd_files,
+        manifests: &manifests,
+        hooks: &hooks,
+        skip_tests: opts.skip_tests,
+        show_only: &opts.show_only,
+    })?)
+}

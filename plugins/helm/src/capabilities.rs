@@ -1,0 +1,206 @@
+//! `.Capabilities`: the Kubernetes version and API versions templates see.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kiln_gotmpl::{Object, Value};
+
+/// The API versions `helm template` assumes besides those given by
+/// `--api-versions` (client-go's scheme, as Helm's default capabilities).
+pub const DEFAULT_API_VERSIONS: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1beta1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "internal.apiserver.k8s.io/v1alpha1",
+    "apps/v1",
+    "apps/v1beta2",
+    "apps/v1beta1",
+    "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1beta1",
+    "authentication.k8s.io/v1alpha1",
+    "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
+    "autoscaling/v2",
+    "autoscaling/v1",
+    "autoscaling/v2beta2",
+    "autoscaling/v2beta1",
+    "batch/v1",
+    "batch/v1beta1",
+    "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1alpha2",
+    "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
+    "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
+    "node.k8s.io/v1",
+    "node.k8s.io/v1beta1",
+    "node.k8s.io/v1alpha1",
+    "policy/v1",
+    "policy/v1beta1",
+    "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1alpha1",
+    "storage.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1alpha1",
+    "apiextensions.k8s.io/v1",
+    "apiextensions.k8s.io/v1beta1",
+];
+
+/// The Helm version templates see in `.Capabilities.HelmVersion.Version`.
+pub const HELM_VERSION: &str = "v4.2";
+
+/// A Kubernetes version as Helm parses `--kube-version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeVersion {
+    /// As given, with a `v` prefix (`v1.20.0`).
+    pub version: String,
+    /// `vMAJOR.MINOR.PATCH` (for constraints and printing).
+    pub normalized: String,
+    /// Major version.
+    pub major: String,
+    /// Minor version.
+    pub minor: String,
+}
+
+/// A `--kube-version` that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid kube version '{0}': could not parse \"{0}\" as version")]
+pub struct KubeVersionError(pub String);
+
+impl KubeVersion {
+    /// Parses `1.20`, `v1.20.0`, `1.33.4-gke.1245000`.
+    pub fn parse(s: &str) -> Result<Self, KubeVersionError> {
+        let bad = || KubeVersionError(s.to_owned());
+        let t = s.trim();
+        let t = t.strip_prefix('v').unwrap_or(t);
+        let core = t.split(['-', '+']).next().unwrap_or_default();
+        let nums: Vec<&str> = core.split('.').collect();
+        if nums.len() < 2 || nums.iter().any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(bad());
+        }
+        let num = |i: usize| nums.get(i).map_or(Ok(0), |n| n.parse::<u64>()).map_err(|_| bad());
+        let (major, minor, patch) = (num(0)?, num(1)?, num(2)?);
+        let version = if s.starts_with('v') { s.to_owned() } else { format!("v{s}") };
+        Ok(Self { version, normalized: format!("v{major}.{minor}.{patch}"), major: major.to_string(), minor: minor.to_string() })
+    }
+}
+
+impl Object for KubeVersion {
+    fn type_name(&self) -> &str {
+        "common.KubeVersion"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Version" => Some(Value::String(self.version.clone())),
+            "Major" => Some(Value::String(self.major.clone())),
+            "Minor" => Some(Value::String(self.minor.clone())),
+            "GitVersion" => Some(Value::String(self.version.clone())),
+            "String" => Some(Value::String(self.normalized.clone())),
+            _ => None,
+        }
+    }
+    fn call(&self, method: &str, _args: &[Value]) -> Option<Result<Value, String>> {
+        match method {
+            "String" => Some(Ok(Value::String(self.normalized.clone()))),
+            "GitVersion" => Some(Ok(Value::String(self.version.clone()))),
+            _ => None,
+        }
+    }
+    fn display(&self) -> String {
+        self.normalized.clone()
+    }
+}
+
+/// `.Capabilities.APIVersions`: a list with a `Has` method.
+#[derive(Debug, Clone)]
+pub struct VersionSet(pub Vec<String>);
+
+impl Object for VersionSet {
+    fn type_name(&self) -> &str {
+        "common.VersionSet"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn call(&self, method: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        match method {
+            "Has" => Some(match args {
+                [Value::String(s)] => Ok(Value::Bool(self.0.iter().any(|v| v == s))),
+                [other] => Err(format!(
+                    "wrong type for value; expected string; got {}",
+                    other.type_name()
+                )),
+                _ => Err(format!("wrong number of args for Has: want 1 got {}", args.len())),
+            }),
+            _ => None,
+        }
+    }
+    fn truthy(&self) -> bool {
+        !self.0.is_empty()
+    }
+    fn display(&self) -> String {
+        format!("[{}]", self.0.join(" "))
+    }
+}
+
+/// Builds `.Capabilities`.
+pub fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) -> Value {
+    let mut apis: Vec<String> = DEFAULT_API_VERSIONS.iter().map(|s| (*s).to_owned()).collect();
+    apis.extend(extra_api_versions.iter().cloned());
+    let helm: BTreeMap<String, Value> = [
+        ("Version", HELM_VERSION),
+        ("GitCommit", ""),
+        ("GitTreeState", ""),
+        ("GoVersion", "go1.25"),
+        ("KubeClientVersion", "v1.20"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+    .collect();
+    let mut caps = BTreeMap::new();
+    caps.insert("KubeVersion".to_owned(), Value::Object(Arc::new(kube.clone())));
+    caps.insert("APIVersions".to_owned(), Value::Object(Arc::new(VersionSet(apis))));
+    caps.insert("HelmVersion".to_owned(), Value::Map(helm));
+    Value::Map(caps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kube_versions_parse_like_helm() {
+        let k = KubeVersion::parse("1.16.0").unwrap();
+        assert_eq!((k.version.as_str(), k.major.as_str(), k.minor.as_str()), ("v1.16.0", "1", "16"));
+        let k = KubeVersion::parse("v1.33.4-gke.1245000").unwrap();
+        assert_eq!(k.normalized, "v1.33.4");
+        assert_eq!(k.version, "v1.33.4-gke.1245000");
+        assert!(KubeVersion::parse("banana").is_err());
+    }
+
+    #[test]
+    fn api_versions_has() {
+        let set = VersionSet(vec!["v1".into(), "apps/v1".into()]);
+        assert!(matches!(set.call("Has", &[Value::String("apps/v1".into())]), Some(Ok(Value::Bool(true)))));
+        assert!(matches!(set.call("Has", &[Value::String("x/v1".into())]), Some(Ok(Value::Bool(false)))));
+    }
+}

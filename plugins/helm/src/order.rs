@@ -1,0 +1,210 @@
+//! Splitting rendered templates into documents, separating hooks, and
+//! sorting by kind in Helm's install order.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// Helm's install order of kinds; unknown kinds go last, by name.
+pub const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
+/// One document of a rendered template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// Template path (`chart/templates/x.yaml`).
+    pub path: String,
+    /// The document text, leading whitespace removed.
+    pub content: String,
+    /// `kind`.
+    pub kind: String,
+    /// Whether it is a test hook (`helm.sh/hook` includes `test`).
+    pub is_test: bool,
+}
+
+/// A rendered document that is not valid YAML (or not a mapping).
+#[derive(Debug, thiserror::Error)]
+#[error("YAML parse error on {path}: {message}")]
+pub struct YamlError {
+    /// Template path.
+    pub path: String,
+    /// What is wrong, in Helm's words.
+    pub message: String,
+}
+
+/// Splits a rendered file into documents at lines starting with `---`.
+pub fn split_documents(text: &str) -> Vec<String> {
+    let text = text.trim_start();
+    let mut docs = Vec::new();
+    let mut cur = String::new();
+    let mut at_line_start = true;
+    let mut rest = text;
+    while !rest.is_empty() {
+        if at_line_start && rest.starts_with("---") {
+            docs.push(std::mem::take(&mut cur));
+            rest = rest[3..].trim_start_matches([' ', '\t']);
+            at_line_start = false;
+            continue;
+        }
+        let c = rest.chars().next().expect("rest is not empty");
+        cur.push(c);
+        at_line_start = c == '\n';
+        rest = &rest[c.len_utf8()..];
+    }
+    docs.push(cur);
+    docs.into_iter().filter(|d| !d.trim().is_empty()).map(|d| d.trim_start().to_owned()).collect()
+}
+
+/// Sorts rendered files into (hooks, manifests), each ordered by kind.
+pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Manifest>, Vec<Manifest>), YamlError> {
+    let mut hooks = Vec::new();
+    let mut generic = Vec::new();
+    for (path, content) in files {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        if base.starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        for doc in split_documents(content) {
+            let head = head(path, &doc)?;
+            let hook = head.annotations.get("helm.sh/hook");
+            let manifest = Manifest { path: path.clone(), content: doc, kind: head.kind, is_test: false };
+            let Some(hook) = hook else {
+                generic.push(manifest);
+                continue;
+            };
+            let events: Vec<String> = hook.split(',').map(|e| e.trim().to_lowercase()).collect();
+            if events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
+                continue;
+            }
+            let is_test = events.iter().any(|e| e == "test" || e == "test-success");
+            hooks.push(Manifest { is_test, ..manifest });
+        }
+    }
+    sort_by_kind(&mut hooks);
+    sort_by_kind(&mut generic);
+    Ok((hooks, generic))
+}
+
+fn rank(kind: &str) -> Option<usize> {
+    INSTALL_ORDER.iter().position(|k| *k == kind)
+}
+
+fn sort_by_kind(items: &mut [Manifest]) {
+    items.sort_by(|a, b| match (rank(&a.kind), rank(&b.kind)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.kind.cmp(&b.kind),
+    });
+}
+
+struct Head {
+    kind: String,
+    annotations: BTreeMap<String, String>,
+}
+
+fn head(path: &str, doc: &str) -> Result<Head, YamlError> {
+    let err = |message: String| YamlError { path: path.to_owned(), message };
+    let value = kiln_sdk::yaml::parse_one(doc, path).map_err(|e| {
+        err(format!("error converting YAML to JSON: yaml: line {}: {}", e.line, e.message))
+    })?;
+    let unmarshal = |what: &str, field: &str| {
+        err(format!("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into Go {field}"))
+    };
+    let obj = match &value {
+        Value::Null => return Ok(Head { kind: String::new(), annotations: BTreeMap::new() }),
+        Value::Object(m) => m,
+        other => return Err(unmarshal(json_kind(other), "value of type util.SimpleHead")),
+    };
+    let kind = match obj.get("kind") {
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => String::new(),
+        Some(other) => return Err(unmarshal(json_kind(other), "struct field SimpleHead.kind of type string")),
+    };
+    let mut annotations = BTreeMap::new();
+    if let Some(Value::Object(ann)) = obj.get("metadata").and_then(|m| m.get("annotations")) {
+        for (k, v) in ann {
+            match v {
+                Value::String(s) => {
+                    annotations.insert(k.clone(), s.clone());
+                }
+                Value::Null => {
+                    annotations.insert(k.clone(), String::new());
+                }
+                other => {
+                    return Err(unmarshal(
+                        json_kind(other),
+                        "struct field .metadata.annotations of type string",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Head { kind, annotations })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+        Value::Null => "null",
+    }
+}
+
+#[cfg(test)]
+#[path = "order_tests.rs"]
+mod tests;

@@ -1,0 +1,58 @@
+use serde_json::json;
+
+use super::*;
+
+fn chart_with(schema: &Value) -> Chart {
+    let mut c = Chart::default();
+    c.metadata.name = "chrt".into();
+    c.schema = Some(serde_json::to_vec(schema).unwrap());
+    c
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+#[test]
+fn helm_negative_example() {
+    let schema = json!({
+        "type": "object",
+        "required": ["firstname", "employmentInfo"],
+        "properties": {"age": {"type": "integer", "minimum": 0}, "firstname": {"type": "string"}}
+    });
+    let err = validate(&chart_with(&schema), &obj(json!({"firstname": "J", "age": -5.0}))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "values don't meet the specifications of the schema(s) in the following chart(s):\nchrt:\n- at '': missing property 'employmentInfo'\n- at '/age': minimum: got -5, want 0\n"
+    );
+}
+
+#[test]
+fn types_enums_patterns_and_additional() {
+    let schema = json!({
+        "properties": {
+            "name": {"type": "string", "pattern": "^[a-z]+$"},
+            "mode": {"enum": ["a", "b"]},
+            "list": {"type": "array", "items": {"type": "string"}}
+        },
+        "additionalProperties": false
+    });
+    let c = chart_with(&schema);
+    assert!(validate(&c, &obj(json!({"name": "abc", "mode": "a", "list": ["x"]}))).is_ok());
+    let e = validate(&c, &obj(json!({"name": "A1", "mode": "c", "list": [1.0], "zz": 1}))).unwrap_err().0;
+    assert!(e.contains("- at '/name': 'A1' does not match pattern '^[a-z]+$'"), "{e}");
+    assert!(e.contains("- at '/mode': value must be one of"), "{e}");
+    assert!(e.contains("- at '/list/0': got number, want string"), "{e}");
+    assert!(e.contains("- at '': additional property 'zz' not allowed"), "{e}");
+}
+
+#[test]
+fn subchart_schemas_see_their_values() {
+    let mut sub = chart_with(&json!({"required": ["age"]}));
+    sub.metadata.name = "subchart".into();
+    let mut top = Chart::default();
+    top.metadata.name = "top".into();
+    top.dependencies.push(sub);
+    let e = validate(&top, &obj(json!({"subchart": {}}))).unwrap_err().0;
+    assert_eq!(e, "subchart:\n- at '': missing property 'age'\n");
+}

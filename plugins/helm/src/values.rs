@@ -1,0 +1,218 @@
+//! Values: Helm's coalescing of chart values with user values, globals,
+//! and the helpers around it (tables, paths, map merging).
+//!
+//! Values are `serde_json` maps. Numbers read from YAML or JSON are floats
+//! (Helm decodes values to `float64`); `--set` integers stay integers.
+
+use serde_json::{Map, Value};
+
+use crate::chart::Chart;
+
+/// Every number in `v` turned into a float, as Helm's YAML→JSON decoding does.
+pub(crate) fn floats_everywhere(v: Value) -> Value {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Number(n), Value::Number),
+        Value::Array(items) => Value::Array(items.into_iter().map(floats_everywhere).collect()),
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, floats_everywhere(v))).collect()),
+        other => other,
+    }
+}
+
+/// `b` merged over `a` recursively (maps merge, everything else replaces).
+pub(crate) fn merge_maps(a: Map<String, Value>, b: Map<String, Value>) -> Map<String, Value> {
+    let mut out = a;
+    for (k, v) in b {
+        match (out.get_mut(&k), v) {
+            (Some(Value::Object(old)), Value::Object(new)) => {
+                let merged = merge_maps(std::mem::take(old), new);
+                *old = merged;
+            }
+            (_, v) => {
+                out.insert(k, v);
+            }
+        }
+    }
+    out
+}
+
+/// The table at dotted `path` (`a.b.c`), if every step is a map.
+pub(crate) fn table<'a>(v: &'a Map<String, Value>, path: &str) -> Option<&'a Map<String, Value>> {
+    let mut cur = v;
+    for part in path.split('.') {
+        match cur.get(part) {
+            Some(Value::Object(m)) => cur = m,
+            _ => return None,
+        }
+    }
+    Some(cur)
+}
+
+/// The non-table value at dotted `path`, as Helm's `PathValue`.
+pub(crate) fn path_value<'a>(v: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((p, k)) => (table(v, p)?, k),
+        None => (v, path),
+    };
+    parent.get(key).filter(|x| !x.is_object())
+}
+
+/// Coalesces chart values under user values (`CoalesceValues`, `merge` false:
+/// nulls delete keys) or merges them (`MergeValues`, `merge` true: nulls kept).
+pub(crate) fn coalesce_chart(chart: &Chart, vals: &Map<String, Value>, merge: bool) -> Result<Map<String, Value>, String> {
+    let mut dest = vals.clone();
+    coalesce(chart, &mut dest, "", merge)?;
+    Ok(dest)
+}
+
+fn concat(a: &str, b: &str) -> String {
+    if a.is_empty() { b.to_owned() } else { format!("{a}.{b}") }
+}
+
+fn coalesce(chart: &Chart, dest: &mut Map<String, Value>, prefix: &str, merge: bool) -> Result<(), String> {
+    coalesce_values(chart, dest, merge);
+    coalesce_deps(chart, dest, prefix, merge)
+}
+
+fn coalesce_deps(chart: &Chart, dest: &mut Map<String, Value>, prefix: &str, merge: bool) -> Result<(), String> {
+    for sub in &chart.dependencies {
+        let name = sub.name();
+        match dest.get(name) {
+            None => {
+                dest.insert(name.to_owned(), Value::Object(Map::new()));
+            }
+            Some(Value::Object(_)) => {}
+            Some(other) => return Err(format!("type mismatch on {name}: %!t({})", go_type(other))),
+        }
+        let sub_prefix = concat(prefix, chart.name());
+        let mut dv = match dest.remove(name) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        coalesce_globals(&mut dv, dest);
+        coalesce(sub, &mut dv, &sub_prefix, merge)?;
+        dest.insert(name.to_owned(), Value::Object(dv));
+    }
+    Ok(())
+}
+
+fn go_type(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "string",
+        Value::Number(_) => "float64",
+        Value::Array(_) => "[]interface {}",
+        _ => "bool",
+    }
+}
+
+/// Copies the `global` table of `src` into `dest`'s, `src` winning for
+/// scalars and merged for tables.
+fn coalesce_globals(dest: &mut Map<String, Value>, src: &Map<String, Value>) {
+    let mut dg = match dest.get("global") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return,
+    };
+    let sg = match src.get("global") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return,
+    };
+    for (key, val) in sg {
+        match val {
+            Value::Object(vv) => match dg.get(&key) {
+                None => {
+                    dg.insert(key, Value::Object(vv));
+                }
+                Some(Value::Object(destv)) => {
+                    let mut vv = vv;
+                    coalesce_tables(&mut vv, destv.clone(), true);
+                    dg.insert(key, Value::Object(vv));
+                }
+                Some(_) => {}
+            },
+            val => {
+                if !matches!(dg.get(&key), Some(Value::Object(_))) {
+                    dg.insert(key, val);
+                }
+            }
+        }
+    }
+    dest.insert("global".to_owned(), Value::Object(dg));
+}
+
+fn coalesce_values(chart: &Chart, v: &mut Map<String, Value>, merge: bool) {
+    for (key, val) in chart.values.clone() {
+        match v.get_mut(&key) {
+            Some(Value::Null) if !merge => {
+                v.remove(&key);
+            }
+            Some(Value::Object(dest)) => {
+                if let Value::Object(mut src) = val {
+                    let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
+                    if !merge {
+                        clean_nulls(&mut src);
+                    }
+                    coalesce_tables(dest, src, merge);
+                }
+            }
+            Some(_) => {}
+            None => {
+                if !merge {
+                    if val.is_null() {
+                        continue;
+                    }
+                    let mut val = val;
+                    if let Value::Object(m) = &mut val {
+                        clean_nulls(m);
+                    }
+                    v.insert(key, val);
+                } else {
+                    v.insert(key, val);
+                }
+            }
+        }
+    }
+}
+
+fn clean_nulls(m: &mut Map<String, Value>) {
+    m.retain(|_, v| !v.is_null());
+    for v in m.values_mut() {
+        if let Value::Object(sub) = v {
+            clean_nulls(sub);
+        }
+    }
+}
+
+/// Merges `src` into `dst`, `dst` winning (`CoalesceTables` / `MergeTables`).
+pub(crate) fn coalesce_tables(dst: &mut Map<String, Value>, mut src: Map<String, Value>, merge: bool) {
+    let src_non_null: std::collections::BTreeSet<String> =
+        src.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect();
+    for (k, v) in dst.iter() {
+        if v.is_null() {
+            src.insert(k.clone(), Value::Null);
+        }
+    }
+    for (key, val) in src {
+        match dst.get_mut(&key) {
+            Some(Value::Null) if !merge && src_non_null.contains(&key) => {
+                dst.remove(&key);
+            }
+            None => {
+                dst.insert(key, val);
+            }
+            Some(Value::Object(dv)) => {
+                if let Value::Object(sv) = val {
+                    coalesce_tables(dv, sv, merge);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "values_tests.rs"]
+mod tests;
