@@ -1,0 +1,81 @@
+//! The top of a build: accumulate, then the steps kustomize runs once at
+//! the end (hash suffixes, name references, vars, local configs, order).
+
+use std::path::Path;
+
+use kiln_sdk::Error;
+use serde_json::{Map, Value};
+
+use crate::loader::Loader;
+use crate::res::Res;
+use crate::target::{Acc, Ctx, Target, fail};
+use crate::{generators, nameref, order, resmap, transformers, vars};
+
+/// Builds the kustomization in `dir`; files may not be read outside `root`.
+pub fn build(root: &Path, dir: &Path) -> Result<Vec<Value>, Error> {
+    build_with_inputs(root, dir, Vec::new())
+}
+
+/// Builds with `inputs` as extra resources listed before the kustomization's own.
+pub fn build_with_inputs(root: &Path, dir: &Path, inputs: Vec<Value>) -> Result<Vec<Value>, Error> {
+    let ldr = Loader::new(root, dir);
+    let mut ctx = Ctx::default();
+    ctx.visiting.push(ldr.dir.clone());
+    let target = Target::load(&mut ctx, ldr, String::new())?;
+    let shown = target.shown();
+    let meta = &target.kust.build_metadata;
+    ctx.origins = meta.iter().any(|m| m == "originAnnotations");
+    let mut acc = Acc::default();
+    for input in inputs {
+        resmap::append(&mut acc.res, Res::new(input))
+            .map_err(|e| fail(e, &shown, "the step's input already holds this object"))?;
+    }
+    let mut acc = target.accumulate(&mut ctx, acc)?;
+    for r in &mut acc.res {
+        if r.needs_hash {
+            let h = generators::content_hash(&r.obj);
+            r.store_previous_id();
+            let name = format!("{}-{h}", r.name());
+            r.set_name(&name);
+        }
+    }
+    nameref::fix(&mut acc.res, &acc.config.name_reference).map_err(|e| {
+        fail(
+            e,
+            &shown,
+            "make the reference unambiguous, e.g. with distinct names or namespaces",
+        )
+    })?;
+    vars::resolve(&mut acc.res, &acc.vars, &acc.config.var_reference)
+        .map_err(|e| fail(e, &shown, "check the var's objref and fieldref"))?;
+    acc.res.retain(|r| !transformers::is_local_config(r));
+    order::sort(&mut acc.res, target.kust.sort_options.as_ref())
+        .map_err(|e| fail(e, &shown, "set sortOptions.order to `legacy` or `fifo`"))?;
+    Ok(acc
+        .res
+        .into_iter()
+        .map(|r| finish(r, ctx.origins))
+        .collect())
+}
+
+fn finish(r: Res, origins: bool) -> Value {
+    let mut obj = r.obj;
+    if origins {
+        if let Some(o) = r.origin {
+            if let Some(m) = obj.as_object_mut() {
+                let meta = m
+                    .entry("metadata")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Some(meta) = meta.as_object_mut() {
+                    let annos = meta
+                        .entry("annotations")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(a) = annos.as_object_mut() {
+                        a.insert("config.kubernetes.io/origin".into(), Value::String(o));
+                    }
+                }
+            }
+        }
+    }
+    obj
+}

@@ -1,0 +1,457 @@
+//! Field specs: which fields of which kinds a transformer touches, the
+//! built-in defaults, and walking an object along a spec's path.
+
+use serde_json::{Map, Value};
+
+use crate::res::Gvk;
+
+/// One field of objects of a kind (empty gvk parts match any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub gvk: Gvk,
+    pub path: String,
+    pub create: bool,
+}
+
+impl FieldSpec {
+    pub fn new(kind: &str, path: &str, create: bool) -> Self {
+        Self {
+            gvk: Gvk {
+                kind: kind.into(),
+                ..Gvk::default()
+            },
+            path: path.into(),
+            create,
+        }
+    }
+
+    fn with(group: &str, version: &str, kind: &str, path: &str, create: bool) -> Self {
+        Self {
+            gvk: Gvk {
+                group: group.into(),
+                version: version.into(),
+                kind: kind.into(),
+            },
+            path: path.into(),
+            create,
+        }
+    }
+
+    /// Reads a spec from a configuration entry.
+    pub fn from_value(v: &Value) -> Option<Self> {
+        let s = |k: &str| {
+            v.get(k)
+                .and_then(crate::res::scalar_text)
+                .unwrap_or_default()
+        };
+        Some(Self {
+            gvk: Gvk {
+                group: s("group"),
+                version: s("version"),
+                kind: s("kind"),
+            },
+            path: v.get("path")?.as_str()?.to_owned(),
+            create: v.get("create").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
+}
+
+/// What a name refers to, and the fields that hold such references.
+#[derive(Debug, Clone)]
+pub struct NameRef {
+    pub gvk: Gvk,
+    pub specs: Vec<FieldSpec>,
+}
+
+/// The field specs of every built-in transformer.
+#[derive(Debug, Clone, Default)]
+pub struct TransformerConfig {
+    pub name_prefix: Vec<FieldSpec>,
+    pub name_suffix: Vec<FieldSpec>,
+    pub namespace: Vec<FieldSpec>,
+    pub common_labels: Vec<FieldSpec>,
+    pub labels: Vec<FieldSpec>,
+    pub template_labels: Vec<FieldSpec>,
+    pub common_annotations: Vec<FieldSpec>,
+    pub name_reference: Vec<NameRef>,
+    pub var_reference: Vec<FieldSpec>,
+    pub images: Vec<FieldSpec>,
+    pub replicas: Vec<FieldSpec>,
+}
+
+fn merge_specs(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
+    for fs in more {
+        if !into.iter().any(|x| x.gvk == fs.gvk && x.path == fs.path) {
+            into.push(fs.clone());
+        }
+    }
+}
+
+impl TransformerConfig {
+    /// Adds `other`'s specs to this config.
+    pub fn merge(&mut self, other: &TransformerConfig) {
+        merge_specs(&mut self.name_prefix, &other.name_prefix);
+        merge_specs(&mut self.name_suffix, &other.name_suffix);
+        merge_specs(&mut self.namespace, &other.namespace);
+        merge_specs(&mut self.common_labels, &other.common_labels);
+        merge_specs(&mut self.labels, &other.labels);
+        merge_specs(&mut self.template_labels, &other.template_labels);
+        merge_specs(&mut self.common_annotations, &other.common_annotations);
+        merge_specs(&mut self.var_reference, &other.var_reference);
+        merge_specs(&mut self.images, &other.images);
+        merge_specs(&mut self.replicas, &other.replicas);
+        for nr in &other.name_reference {
+            match self.name_reference.iter_mut().find(|x| x.gvk == nr.gvk) {
+                Some(x) => merge_specs(&mut x.specs, &nr.specs),
+                None => self.name_reference.push(nr.clone()),
+            }
+        }
+    }
+
+    /// Reads a `configurations:` file.
+    pub fn from_value(v: &Value) -> Self {
+        let specs = |key: &str| -> Vec<FieldSpec> {
+            v.get(key)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(FieldSpec::from_value).collect())
+                .unwrap_or_default()
+        };
+        let name_reference = v
+            .get("nameReference")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        let s = |k: &str| {
+                            e.get(k)
+                                .and_then(crate::res::scalar_text)
+                                .unwrap_or_default()
+                        };
+                        NameRef {
+                            gvk: Gvk {
+                                group: s("group"),
+                                version: s("version"),
+                                kind: s("kind"),
+                            },
+                            specs: e
+                                .get("fieldSpecs")
+                                .and_then(Value::as_array)
+                                .map(|a| a.iter().filter_map(FieldSpec::from_value).collect())
+                                .unwrap_or_default(),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            name_prefix: specs("namePrefix"),
+            name_suffix: specs("nameSuffix"),
+            namespace: specs("namespace"),
+            common_labels: specs("commonLabels"),
+            labels: specs("labels"),
+            template_labels: specs("templateLabels"),
+            common_annotations: specs("commonAnnotations"),
+            name_reference,
+            var_reference: specs("varReference"),
+            images: specs("images"),
+            replicas: specs("replicas"),
+        }
+    }
+
+    /// kustomize's built-in field specs.
+    pub fn defaults() -> Self {
+        let meta_labels = || {
+            let mut v = vec![FieldSpec::new("", "metadata/labels", true)];
+            v.extend(template_meta("labels"));
+            v
+        };
+        let mut common_labels = selector_specs();
+        common_labels.extend(meta_labels());
+        common_labels.push(FieldSpec::with(
+            "apps",
+            "",
+            "StatefulSet",
+            "spec/volumeClaimTemplates[]/metadata/labels",
+            true,
+        ));
+        let mut common_annotations = vec![FieldSpec::new("", "metadata/annotations", true)];
+        common_annotations.extend(template_meta("annotations"));
+        let mut images = Vec::new();
+        for prefix in ["spec", "spec/template/spec"] {
+            images.push(FieldSpec::new(
+                "",
+                &format!("{prefix}/containers[]/image"),
+                true,
+            ));
+            images.push(FieldSpec::new(
+                "",
+                &format!("{prefix}/initContainers[]/image"),
+                true,
+            ));
+            images.push(FieldSpec::new(
+                "",
+                &format!("{prefix}/volumes[]/image/reference"),
+                true,
+            ));
+        }
+        Self {
+            name_prefix: vec![FieldSpec::new("", "metadata/name", false)],
+            name_suffix: vec![FieldSpec::new("", "metadata/name", false)],
+            namespace: vec![
+                FieldSpec::new("Namespace", "metadata/name", true),
+                FieldSpec::with(
+                    "apiregistration.k8s.io",
+                    "",
+                    "APIService",
+                    "spec/service/namespace",
+                    true,
+                ),
+                FieldSpec::with(
+                    "apiextensions.k8s.io",
+                    "",
+                    "CustomResourceDefinition",
+                    "spec/conversion/webhook/clientConfig/service/namespace",
+                    false,
+                ),
+            ],
+            common_labels,
+            labels: Vec::new(),
+            template_labels: meta_labels(),
+            common_annotations,
+            name_reference: crate::defaults::name_references(),
+            var_reference: crate::defaults::var_references(),
+            images,
+            replicas: [
+                "Deployment",
+                "ReplicationController",
+                "ReplicaSet",
+                "StatefulSet",
+            ]
+            .iter()
+            .map(|k| FieldSpec::new(k, "spec/replicas", true))
+            .collect(),
+        }
+    }
+}
+
+/// `metadata/<field>` of pod templates in workloads.
+fn template_meta(field: &str) -> Vec<FieldSpec> {
+    let t = format!("spec/template/metadata/{field}");
+    vec![
+        FieldSpec::with("", "v1", "ReplicationController", &t, true),
+        FieldSpec::new("Deployment", &t, true),
+        FieldSpec::new("ReplicaSet", &t, true),
+        FieldSpec::new("DaemonSet", &t, true),
+        FieldSpec::with("apps", "", "StatefulSet", &t, true),
+        FieldSpec::with("batch", "", "Job", &t, true),
+        FieldSpec::with(
+            "batch",
+            "",
+            "CronJob",
+            &format!("spec/jobTemplate/metadata/{field}"),
+            true,
+        ),
+        FieldSpec::with(
+            "batch",
+            "",
+            "CronJob",
+            &format!("spec/jobTemplate/spec/template/metadata/{field}"),
+            true,
+        ),
+    ]
+}
+
+/// Label selectors that common labels also go into.
+fn selector_specs() -> Vec<FieldSpec> {
+    let mut v = vec![
+        FieldSpec::with("", "v1", "Service", "spec/selector", true),
+        FieldSpec::with("", "v1", "ReplicationController", "spec/selector", true),
+        FieldSpec::new("Deployment", "spec/selector/matchLabels", true),
+    ];
+    let affinity = |kind: &str| {
+        let base = "spec/template/spec/affinity";
+        [
+            format!("{base}/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels"),
+            format!("{base}/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels"),
+            format!("{base}/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels"),
+            format!("{base}/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels"),
+            "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels".to_owned(),
+        ]
+        .into_iter()
+        .map(|p| FieldSpec::with("apps", "", kind, &p, false))
+        .collect::<Vec<_>>()
+    };
+    v.extend(affinity("Deployment"));
+    v.push(FieldSpec::new(
+        "ReplicaSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.push(FieldSpec::new(
+        "DaemonSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.push(FieldSpec::with(
+        "apps",
+        "",
+        "StatefulSet",
+        "spec/selector/matchLabels",
+        true,
+    ));
+    v.extend(affinity("StatefulSet"));
+    v.push(FieldSpec::with(
+        "batch",
+        "",
+        "Job",
+        "spec/selector/matchLabels",
+        false,
+    ));
+    v.push(FieldSpec::with(
+        "batch",
+        "",
+        "CronJob",
+        "spec/jobTemplate/spec/selector/matchLabels",
+        false,
+    ));
+    v.push(FieldSpec::with(
+        "policy",
+        "",
+        "PodDisruptionBudget",
+        "spec/selector/matchLabels",
+        false,
+    ));
+    for p in [
+        "spec/podSelector/matchLabels",
+        "spec/ingress/from/podSelector/matchLabels",
+        "spec/egress/to/podSelector/matchLabels",
+    ] {
+        v.push(FieldSpec::with(
+            "networking.k8s.io",
+            "",
+            "NetworkPolicy",
+            p,
+            false,
+        ));
+    }
+    v
+}
+
+/// What a walk creates at the end of a path when a field is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    Nothing,
+    Scalar,
+    Map,
+}
+
+/// Splits a path on `/`, keeping `\/` escapes and `[...]` groups whole.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0;
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                cur.push('/');
+                chars.next();
+            }
+            '[' => {
+                depth += 1;
+                cur.push(c);
+            }
+            ']' => {
+                depth -= 1;
+                cur.push(c);
+            }
+            '/' if depth == 0 => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// Whether a spec's gvk selects `obj`.
+pub fn matches_gvk(fs: &FieldSpec, obj: &Value) -> bool {
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let av = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Gvk::from_api_version(av, kind).is_selected(&fs.gvk)
+}
+
+pub type Setter<'a> = dyn FnMut(&mut Value) -> Result<(), String> + 'a;
+
+/// Calls `set` on every field of `obj` that `fs` names, creating the path
+/// when the spec says so.
+pub fn apply(
+    obj: &mut Value,
+    fs: &FieldSpec,
+    create: Create,
+    set: &mut Setter<'_>,
+) -> Result<(), String> {
+    if !matches_gvk(fs, obj) {
+        return Ok(());
+    }
+    let path = split_path(&fs.path);
+    let create = if fs.create { create } else { Create::Nothing };
+    walk(obj, &path, create, set)
+        .map_err(|e| format!("considering field '{}' of object: {e}", fs.path))
+}
+
+fn walk(
+    v: &mut Value,
+    path: &[String],
+    create: Create,
+    set: &mut Setter<'_>,
+) -> Result<(), String> {
+    let Some((head, rest)) = path.split_first() else {
+        return set(v);
+    };
+    match v {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            for item in items {
+                walk(item, path, create, set)?;
+            }
+            Ok(())
+        }
+        Value::Object(m) => {
+            let (name, is_seq) = match head.strip_suffix("[]") {
+                Some(n) => (n, true),
+                None => (head.as_str(), false),
+            };
+            if name.is_empty() {
+                return Err("cannot set or create an empty field name".into());
+            }
+            let field = if create == Create::Nothing || is_seq {
+                match m.get_mut(name) {
+                    Some(f) => f,
+                    None => return Ok(()),
+                }
+            } else {
+                let leaf = rest.is_empty();
+                let f = m.entry(name.to_owned()).or_insert_with(|| {
+                    if leaf && create == Create::Scalar {
+                        Value::String(String::new())
+                    } else {
+                        Value::Object(Map::new())
+                    }
+                });
+                if f.is_null() {
+                    *f = if leaf && create == Create::Scalar {
+                        Value::String(String::new())
+                    } else {
+                        Value::Object(Map::new())
+                    };
+                }
+                f
+            };
+            walk(field, rest, create, set)
+        }
+        _ => Err("expected sequence or mapping node".into()),
+    }
+}

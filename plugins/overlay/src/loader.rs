@@ -1,0 +1,124 @@
+//! Reading files under a kustomization root with kustomize's root-only
+//! restriction, and recognising kustomization files.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Names a kustomization file may have, in the order kustomize tries them.
+pub const KUSTOMIZATION_FILES: &[&str] =
+    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("security; file '{file}' is not in or below '{root}'")]
+    OutsideRoot { file: String, root: String },
+    #[error("file '{file}' is outside the source root '{root}'")]
+    OutsideSource { file: String, root: String },
+    #[error("remote resource {0} cannot be loaded: plugins have no network access")]
+    Remote(String),
+    #[error("cannot read '{file}': {message}")]
+    Read { file: String, message: String },
+    #[error("file '{0}' doesn't exist")]
+    Missing(String),
+}
+
+/// Lexically normalises a path (no symlink resolution).
+pub fn clean(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Whether a reference names a remote location (git or http).
+pub fn is_remote(s: &str) -> bool {
+    s.contains("://")
+        || s.starts_with("git@")
+        || s.starts_with("github.com/")
+        || s.starts_with("gitlab.com/")
+        || s.starts_with("bitbucket.org/")
+}
+
+/// Reads files relative to one kustomization directory.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    /// The source root nothing may escape.
+    pub source_root: PathBuf,
+    /// The kustomization directory (absolute, cleaned).
+    pub dir: PathBuf,
+}
+
+impl Loader {
+    pub fn new(source_root: &Path, dir: &Path) -> Self {
+        Self {
+            source_root: clean(source_root),
+            dir: clean(dir),
+        }
+    }
+
+    /// A path relative to the source root, for messages.
+    pub fn display(&self, p: &Path) -> String {
+        let rel = p.strip_prefix(&self.source_root).unwrap_or(p);
+        let s = rel.to_string_lossy().into_owned();
+        if s.is_empty() { ".".into() } else { s }
+    }
+
+    /// Resolves `rel` against this directory, checking the source root.
+    pub fn resolve(&self, rel: &str) -> Result<PathBuf, Error> {
+        if is_remote(rel) {
+            return Err(Error::Remote(rel.to_owned()));
+        }
+        let p = clean(&self.dir.join(rel));
+        if !p.starts_with(&self.source_root) {
+            return Err(Error::OutsideSource {
+                file: rel.to_owned(),
+                root: self.display(&self.source_root),
+            });
+        }
+        Ok(p)
+    }
+
+    /// Reads a file that must lie in or below this directory.
+    pub fn read(&self, rel: &str) -> Result<Vec<u8>, Error> {
+        let p = self.resolve(rel)?;
+        if !p.starts_with(&self.dir) {
+            return Err(Error::OutsideRoot {
+                file: self.display(&p),
+                root: self.display(&self.dir),
+            });
+        }
+        std::fs::read(&p).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Missing(self.display(&p))
+            } else {
+                Error::Read {
+                    file: self.display(&p),
+                    message: e.to_string(),
+                }
+            }
+        })
+    }
+
+    pub fn read_string(&self, rel: &str) -> Result<String, Error> {
+        let bytes = self.read(rel)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// A loader for a subdirectory (a base or component).
+    pub fn sub(&self, rel: &str) -> Result<Loader, Error> {
+        let p = self.resolve(rel)?;
+        Ok(Loader {
+            source_root: self.source_root.clone(),
+            dir: p,
+        })
+    }
+}

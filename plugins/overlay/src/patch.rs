@@ -1,0 +1,261 @@
+//! Patches: strategic merge (by id or by target selector) and JSON 6902.
+
+use serde_json::Value;
+
+use crate::kustomization::{Patch, Selector};
+use crate::loader::Loader;
+use crate::res::{Gvk, Res, ResId};
+use crate::resmap::{self, ResMap};
+
+/// Why a patch could not be loaded or applied.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("patch appears to be empty; files={0:?}")]
+    Empty(Vec<String>),
+    #[error("must specify one of patch and path in patch #{0}")]
+    NoPatch(usize),
+    #[error("patch and path can't be set at the same time in patch #{0}")]
+    Both(usize),
+    #[error("unable to parse SM or JSON patch from {0}")]
+    Unparsable(String),
+    #[error("no matches for Id {0}; failed to find unique target for patch {0}")]
+    NoTarget(ResId),
+    #[error("multiple matches for Id {0}; failed to find unique target for patch {0}")]
+    ManyTargets(ResId),
+    #[error("must specify a target for JSON patch {0}")]
+    JsonNoTarget(String),
+    #[error(
+        "Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field: {0}"
+    )]
+    MultiWithTarget(String),
+    #[error("invalid JSON patch {source_name}: {message}")]
+    BadJson {
+        source_name: String,
+        message: String,
+    },
+    #[error("failed to apply JSON patch {source_name} to {target}: {message}")]
+    JsonApply {
+        source_name: String,
+        target: String,
+        message: String,
+    },
+    #[error("failed to apply strategic merge patch to {target}: {message}")]
+    Smp { target: String, message: String },
+    #[error(transparent)]
+    Load(#[from] crate::loader::Error),
+    #[error(transparent)]
+    Yaml(#[from] kiln_sdk::yaml::Error),
+    #[error(transparent)]
+    Select(#[from] resmap::Error),
+}
+
+/// A parsed patch text.
+pub enum Parsed {
+    Smp(Vec<Value>),
+    Json(Value),
+}
+
+/// Parses a patch that may be either kind.
+pub fn parse(text: &str, source_name: &str) -> Result<Parsed, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::Unparsable(source_name.to_owned()));
+    }
+    let docs = kiln_sdk::yaml::parse_stream(text, source_name)
+        .map_err(|_| Error::Unparsable(source_name.to_owned()))?;
+    if docs.len() == 1 && docs[0].is_array() {
+        return Ok(Parsed::Json(docs[0].clone()));
+    }
+    if docs.iter().all(Value::is_object) {
+        return Ok(Parsed::Smp(kiln_sdk::flatten_lists(docs)));
+    }
+    Err(Error::Unparsable(source_name.to_owned()))
+}
+
+/// Applies a strategic merge patch to resource `i`, keeping its id unless allowed.
+pub fn apply_smp(
+    m: &mut ResMap,
+    i: usize,
+    patch: &Value,
+    opts: (bool, bool),
+    custom: Option<&Value>,
+) -> Result<(), Error> {
+    let r = &mut m[i];
+    let (name, ns, kind) = (r.name(), r.namespace(), r.kind());
+    let (allow_name, allow_kind) = opts;
+    if allow_name || allow_kind {
+        r.store_previous_id();
+    }
+    let mut patch = patch.clone();
+    if let Some(p) = patch.as_object_mut() {
+        // The patch takes the target's group and version.
+        p.insert("apiVersion".into(), Value::String(r.api_version()));
+    }
+    let merged = crate::smp::apply(&r.obj, &patch, custom).map_err(|message| Error::Smp {
+        target: r.cur_id().to_string(),
+        message,
+    })?;
+    match merged {
+        None => r.obj = Value::Null,
+        Some(v) if v.as_object().is_some_and(serde_json::Map::is_empty) => r.obj = Value::Null,
+        Some(v) => {
+            r.obj = v;
+            if !allow_kind {
+                r.set_kind(&kind);
+            }
+            if !allow_name {
+                r.set_name(&name);
+            }
+            r.set_namespace(&ns);
+        }
+    }
+    Ok(())
+}
+
+/// The id a strategic merge patch names.
+pub fn patch_id(p: &Value) -> ResId {
+    let s = |path: &[&str]| crate::res::str_at(p, path).unwrap_or_default();
+    ResId {
+        gvk: Gvk::from_api_version(&s(&["apiVersion"]), &s(&["kind"])),
+        name: s(&["metadata", "name"]),
+        namespace: s(&["metadata", "namespace"]),
+    }
+}
+
+/// The single resource a patch's id names.
+pub fn target_by_id(m: &ResMap, id: &ResId) -> Result<usize, Error> {
+    let hits = resmap::matching_any_id(m, |x| x.equals(id));
+    match hits.as_slice() {
+        [i] => Ok(*i),
+        [] => Err(Error::NoTarget(id.clone())),
+        _ => Err(Error::ManyTargets(id.clone())),
+    }
+}
+
+fn drop_empties(m: &mut ResMap) {
+    m.retain(|r| !r.is_empty());
+}
+
+/// Applies each strategic merge patch to the resource it names.
+pub fn strategic_merge_by_id(
+    m: &mut ResMap,
+    patches: &[Value],
+    opts: (bool, bool),
+    custom: Option<&Value>,
+) -> Result<(), Error> {
+    for p in patches {
+        let id = patch_id(p);
+        let i = target_by_id(m, &id)?;
+        apply_smp(m, i, p, opts, custom)?;
+        drop_empties(m);
+    }
+    Ok(())
+}
+
+/// Applies a JSON 6902 patch to every selected resource.
+pub fn json6902(
+    m: &mut ResMap,
+    ops: &Value,
+    target: &Selector,
+    source_name: &str,
+    store_prev: bool,
+) -> Result<(), Error> {
+    let patch: json_patch::Patch =
+        serde_json::from_value(ops.clone()).map_err(|e| Error::BadJson {
+            source_name: source_name.to_owned(),
+            message: e.to_string(),
+        })?;
+    for i in resmap::select(m, target)? {
+        let r: &mut Res = &mut m[i];
+        if store_prev {
+            r.store_previous_id();
+        }
+        json_patch::patch(&mut r.obj, &patch).map_err(|e| Error::JsonApply {
+            source_name: source_name.to_owned(),
+            target: r.cur_id().to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// One `patches:` entry.
+pub fn patch_entry(
+    m: &mut ResMap,
+    ldr: &Loader,
+    p: &Patch,
+    index: usize,
+    custom: Option<&Value>,
+) -> Result<(), Error> {
+    let (text, source_name) = match (p.patch.trim().is_empty(), p.path.is_empty()) {
+        (true, true) => return Err(Error::NoPatch(index)),
+        (false, false) => return Err(Error::Both(index)),
+        (false, true) => (p.patch.clone(), format!("[patch: {:?}]", p.patch.trim())),
+        (true, false) => (ldr.read_string(&p.path)?, format!("[path: {:?}]", p.path)),
+    };
+    match parse(&text, &source_name)? {
+        Parsed::Smp(docs) => {
+            let opts = (p.options.allow_name_change, p.options.allow_kind_change);
+            if let Some(target) = &p.target {
+                if docs.len() > 1 {
+                    return Err(Error::MultiWithTarget(source_name));
+                }
+                let Some(patch) = docs.first() else {
+                    return Ok(());
+                };
+                for i in resmap::select(m, target)? {
+                    let mut pc = patch.clone();
+                    if let Some(o) = pc.as_object_mut() {
+                        // The patch takes each target's kind only when it names none.
+                        if !o.contains_key("kind") {
+                            o.insert("kind".into(), Value::String(m[i].kind()));
+                        }
+                    }
+                    apply_smp(m, i, &pc, opts, custom)?;
+                }
+                drop_empties(m);
+                Ok(())
+            } else {
+                strategic_merge_by_id(m, &docs, opts, custom)
+            }
+        }
+        Parsed::Json(ops) => {
+            let Some(target) = &p.target else {
+                return Err(Error::JsonNoTarget(source_name));
+            };
+            json6902(m, &ops, target, &source_name, true)
+        }
+    }
+}
+
+/// Loads the `patchesStrategicMerge:` entries (file paths or inline YAML).
+pub fn load_psm(ldr: &Loader, entries: &[Value]) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    let mut names = Vec::new();
+    for e in entries {
+        match e {
+            Value::String(s)
+                if !s.contains('\n') && !s.trim_start().starts_with('{') && !s.contains(": ") =>
+            {
+                names.push(s.clone());
+                let text = ldr.read_string(s)?;
+                out.extend(kiln_sdk::flatten_lists(kiln_sdk::yaml::parse_stream(
+                    &text, s,
+                )?));
+            }
+            Value::String(s) => {
+                names.push(s.clone());
+                out.extend(kiln_sdk::flatten_lists(kiln_sdk::yaml::parse_stream(
+                    s,
+                    "patchesStrategicMerge",
+                )?));
+            }
+            other => out.push(other.clone()),
+        }
+    }
+    out.retain(Value::is_object);
+    if out.is_empty() {
+        return Err(Error::Empty(names));
+    }
+    Ok(out)
+}

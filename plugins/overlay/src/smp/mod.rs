@@ -1,0 +1,305 @@
+//! Strategic merge patches as kustomize applies them: maps merge field by
+//! field, `null` deletes, `$patch: delete|replace|merge` directives, lists
+//! merge by key where the type's schema says so and are replaced otherwise.
+
+mod schema;
+
+use serde_json::{Map, Value};
+
+pub use schema::Ty;
+
+const DIRECTIVE: &str = "$patch";
+
+/// Applies `patch` to `target` (a whole resource). Returns `None` when the
+/// patch deletes the resource.
+pub fn apply(
+    target: &Value,
+    patch: &Value,
+    custom: Option<&Value>,
+) -> Result<Option<Value>, String> {
+    let av = target
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = target
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let ty = schema::root_type(av, kind, custom);
+    let cx = Cx { custom };
+    cx.walk(Some(target.clone()), patch, &ty, None)
+}
+
+struct Cx<'a> {
+    custom: Option<&'a Value>,
+}
+
+fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Object(_) => "MappingNode",
+        Value::Array(_) => "SequenceNode",
+        Value::Null => "null",
+        _ => "ScalarNode",
+    }
+}
+
+impl Cx<'_> {
+    fn walk(
+        &self,
+        dest: Option<Value>,
+        patch: &Value,
+        ty: &Ty,
+        list: Option<&schema::ListStrategy>,
+    ) -> Result<Option<Value>, String> {
+        let dest = dest.filter(|d| !d.is_null());
+        let shape = dest.as_ref().unwrap_or(patch);
+        match shape {
+            Value::Object(_) => {
+                if !patch.is_object() && !patch.is_null() {
+                    return Err(format!(
+                        "wrong node kind: expected MappingNode but got {}",
+                        kind_name(patch)
+                    ));
+                }
+                self.walk_map(dest, patch, ty)
+            }
+            Value::Array(_) => {
+                if !patch.is_array() && !patch.is_null() {
+                    return Err(format!(
+                        "wrong node kind: expected SequenceNode but got {}",
+                        kind_name(patch)
+                    ));
+                }
+                match list {
+                    Some(s) if s.merge => self.walk_assoc(dest, patch, ty, s),
+                    _ => Ok(if patch.is_null() {
+                        None
+                    } else {
+                        Some(patch.clone())
+                    }),
+                }
+            }
+            _ => {
+                if dest.is_some() && (patch.is_object() || patch.is_array()) {
+                    return Err(format!(
+                        "wrong node kind: expected ScalarNode but got {}",
+                        kind_name(patch)
+                    ));
+                }
+                Ok(if patch.is_null() {
+                    None
+                } else {
+                    Some(patch.clone())
+                })
+            }
+        }
+    }
+
+    fn walk_map(
+        &self,
+        dest: Option<Value>,
+        patch: &Value,
+        ty: &Ty,
+    ) -> Result<Option<Value>, String> {
+        let Value::Object(pm) = patch else {
+            // A null patch clears the field.
+            return Ok(None);
+        };
+        let directive = match pm.get(DIRECTIVE) {
+            None => "merge",
+            Some(Value::String(s)) if s == "delete" || s == "replace" || s == "merge" => s.as_str(),
+            Some(other) => {
+                return Err(format!(
+                    "unknown patch strategy '{}'",
+                    crate::res::scalar_text(other).unwrap_or_default()
+                ));
+            }
+        };
+        let mut pm = pm.clone();
+        pm.remove(DIRECTIVE);
+        let mut out = match (directive, dest) {
+            ("delete", _) => return Ok(None),
+            ("replace", _) | (_, None) => pm.clone(),
+            (_, Some(Value::Object(d))) => d,
+            (_, Some(_)) => pm.clone(),
+        };
+        let mut keys: Vec<&String> = pm.keys().collect();
+        keys.sort();
+        for key in keys {
+            let (child, strategy) = schema::field(ty, key, self.custom);
+            let existing = out.get(key).cloned();
+            match self.walk(existing, &pm[key], &child, strategy.as_ref())? {
+                Some(v) => {
+                    out.insert(key.clone(), v);
+                }
+                None => {
+                    out.remove(key);
+                }
+            }
+        }
+        Ok(Some(Value::Object(out)))
+    }
+
+    fn walk_assoc(
+        &self,
+        dest: Option<Value>,
+        patch: &Value,
+        ty: &Ty,
+        strategy: &schema::ListStrategy,
+    ) -> Result<Option<Value>, String> {
+        let Value::Array(items) = patch else {
+            return Ok(None);
+        };
+        let mut items = items.clone();
+        let directive = items.iter().position(|e| {
+            e.as_object()
+                .is_some_and(|m| m.len() == 1 && m.contains_key(DIRECTIVE))
+        });
+        if let Some(i) = directive {
+            let d = items.remove(i);
+            match d.get(DIRECTIVE).and_then(Value::as_str) {
+                Some("delete") => return Ok(None),
+                Some("replace") => return Ok(Some(Value::Array(items))),
+                Some("merge") => {}
+                other => {
+                    return Err(format!(
+                        "unknown patch strategy '{}'",
+                        other.unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        let dest_items = match dest {
+            Some(Value::Array(d)) => d,
+            _ => Vec::new(),
+        };
+        let merged = if strategy.keys.is_empty() {
+            merge_primitives(&dest_items, &items)
+        } else {
+            self.merge_keyed(dest_items, &items, &strategy.keys, ty)?
+        };
+        Ok(Some(Value::Array(merged)))
+    }
+
+    fn merge_keyed(
+        &self,
+        dest: Vec<Value>,
+        patch: &[Value],
+        keys: &[String],
+        ty: &Ty,
+    ) -> Result<Vec<Value>, String> {
+        let key_values = |e: &Value| -> Vec<String> {
+            keys.iter()
+                .map(|k| {
+                    e.get(k)
+                        .and_then(crate::res::scalar_text)
+                        .unwrap_or_default()
+                })
+                .collect()
+        };
+        let mut used = vec![false; dest.len()];
+        let mut out: Vec<(Vec<String>, Value)> = Vec::new();
+        for p in patch {
+            if !p.is_object() {
+                continue;
+            }
+            let pk = key_values(p);
+            let found = dest
+                .iter()
+                .enumerate()
+                .find(|(i, d)| !used[*i] && keys_match(&pk, &key_values(d)))
+                .map(|(i, _)| i);
+            let (merged, kv) = match found {
+                Some(i) => {
+                    used[i] = true;
+                    let dk = key_values(&dest[i]);
+                    let kv: Vec<String> = pk
+                        .iter()
+                        .zip(&dk)
+                        .map(|(a, b)| if a.is_empty() { b.clone() } else { a.clone() })
+                        .collect();
+                    (self.walk(Some(dest[i].clone()), p, ty, None)?, kv)
+                }
+                None => (self.walk(None, p, ty, None)?, pk),
+            };
+            let deleted = match &merged {
+                None => true,
+                Some(Value::Object(m)) => m.is_empty(),
+                Some(_) => false,
+            };
+            out.retain(|(k, _)| !keys_match(k, &kv) || kv.iter().all(String::is_empty));
+            if deleted {
+                continue;
+            }
+            let mut merged = merged.expect("not deleted");
+            if let Value::Object(m) = &mut merged {
+                for (k, v) in keys.iter().zip(&kv) {
+                    if !m.contains_key(k) && !v.is_empty() {
+                        m.insert(k.clone(), Value::String(v.clone()));
+                    }
+                }
+            }
+            out.push((kv, merged));
+        }
+        for (i, d) in dest.into_iter().enumerate() {
+            if !used[i] {
+                out.push((key_values(&d), d));
+            }
+        }
+        Ok(out.into_iter().map(|(_, v)| v).collect())
+    }
+}
+
+/// Two key tuples match when they agree wherever both are set and share a value.
+fn keys_match(a: &[String], b: &[String]) -> bool {
+    if a.len() == 1 {
+        return a == b;
+    }
+    let mut common = false;
+    for (x, y) in a.iter().zip(b) {
+        if x == y {
+            common = true;
+        } else if !x.is_empty() && !y.is_empty() {
+            return false;
+        }
+    }
+    common
+}
+
+fn merge_primitives(dest: &[Value], patch: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for v in patch.iter().chain(dest) {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
+/// Removes `$patch` directives from a patch that is used as a whole
+/// object (a patch whose target is missing, or a replacement).
+pub fn strip_directives(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.remove(DIRECTIVE);
+            for x in m.values_mut() {
+                strip_directives(x);
+            }
+        }
+        Value::Array(a) => {
+            a.retain(|e| {
+                !e.as_object()
+                    .is_some_and(|m| m.len() == 1 && m.contains_key(DIRECTIVE))
+            });
+            for x in a {
+                strip_directives(x);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[allow(dead_code, reason = "kept for callers that build maps")]
+fn empty_map() -> Value {
+    Value::Object(Map::new())
+}

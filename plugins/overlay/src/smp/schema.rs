@@ -1,0 +1,260 @@
+//! Merge keys and list strategies of the built-in Kubernetes types, and of
+//! custom types described by an OpenAPI document.
+
+use serde_json::Value;
+
+/// Where a walk is in a type, as far as merging cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    /// No schema is known: lists are replaced.
+    None,
+    /// A built-in type by our short name.
+    Builtin(&'static str),
+    /// A definition of a custom OpenAPI document.
+    Custom(String),
+}
+
+/// How a list field merges.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListStrategy {
+    /// Whether the list merges at all (strategy contains `merge`).
+    pub merge: bool,
+    /// Merge keys; empty for lists of primitives.
+    pub keys: Vec<String>,
+}
+
+const WORKLOADS: &[(&str, &[&str])] = &[
+    (
+        "Deployment",
+        &[
+            "apps/v1",
+            "apps/v1beta1",
+            "apps/v1beta2",
+            "extensions/v1beta1",
+        ],
+    ),
+    ("StatefulSet", &["apps/v1", "apps/v1beta1", "apps/v1beta2"]),
+    (
+        "DaemonSet",
+        &["apps/v1", "apps/v1beta2", "extensions/v1beta1"],
+    ),
+    (
+        "ReplicaSet",
+        &["apps/v1", "apps/v1beta2", "extensions/v1beta1"],
+    ),
+    ("Job", &["batch/v1"]),
+    ("ReplicationController", &["v1"]),
+];
+
+const GENERIC: &[(&str, &[&str])] = &[
+    ("ConfigMap", &["v1"]),
+    ("Secret", &["v1"]),
+    ("Namespace", &["v1"]),
+    ("PersistentVolumeClaim", &["v1"]),
+    ("PersistentVolume", &["v1"]),
+    ("Endpoints", &["v1"]),
+    ("LimitRange", &["v1"]),
+    ("ResourceQuota", &["v1"]),
+    ("Node", &["v1"]),
+    (
+        "Role",
+        &[
+            "rbac.authorization.k8s.io/v1",
+            "rbac.authorization.k8s.io/v1beta1",
+        ],
+    ),
+    (
+        "ClusterRole",
+        &[
+            "rbac.authorization.k8s.io/v1",
+            "rbac.authorization.k8s.io/v1beta1",
+        ],
+    ),
+    (
+        "RoleBinding",
+        &[
+            "rbac.authorization.k8s.io/v1",
+            "rbac.authorization.k8s.io/v1beta1",
+        ],
+    ),
+    (
+        "ClusterRoleBinding",
+        &[
+            "rbac.authorization.k8s.io/v1",
+            "rbac.authorization.k8s.io/v1beta1",
+        ],
+    ),
+    (
+        "Ingress",
+        &[
+            "networking.k8s.io/v1",
+            "networking.k8s.io/v1beta1",
+            "extensions/v1beta1",
+        ],
+    ),
+    ("NetworkPolicy", &["networking.k8s.io/v1"]),
+    ("PodDisruptionBudget", &["policy/v1", "policy/v1beta1"]),
+    (
+        "HorizontalPodAutoscaler",
+        &[
+            "autoscaling/v1",
+            "autoscaling/v2beta1",
+            "autoscaling/v2beta2",
+        ],
+    ),
+    (
+        "StorageClass",
+        &["storage.k8s.io/v1", "storage.k8s.io/v1beta1"],
+    ),
+    ("PriorityClass", &["scheduling.k8s.io/v1"]),
+    (
+        "CustomResourceDefinition",
+        &["apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1"],
+    ),
+];
+
+/// The type of a whole resource.
+pub fn root_type(api_version: &str, kind: &str, custom: Option<&Value>) -> Ty {
+    if let Some(doc) = custom {
+        if let Some(def) = custom_definition(doc, api_version, kind) {
+            return Ty::Custom(def);
+        }
+    }
+    let has = |table: &[(&str, &[&str])]| {
+        table
+            .iter()
+            .any(|(k, vs)| *k == kind && vs.contains(&api_version))
+    };
+    if has(WORKLOADS) {
+        return Ty::Builtin("Workload");
+    }
+    if has(GENERIC) {
+        return Ty::Builtin("Generic");
+    }
+    match (kind, api_version) {
+        ("CronJob", "batch/v1" | "batch/v1beta1") => Ty::Builtin("CronJob"),
+        ("Pod", "v1") => Ty::Builtin("Pod"),
+        ("PodTemplate", "v1") => Ty::Builtin("PodTemplate"),
+        ("Service", "v1") => Ty::Builtin("Service"),
+        ("ServiceAccount", "v1") => Ty::Builtin("ServiceAccount"),
+        (
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration",
+            "admissionregistration.k8s.io/v1" | "admissionregistration.k8s.io/v1beta1",
+        ) => Ty::Builtin("Webhooks"),
+        _ => Ty::None,
+    }
+}
+
+fn keyed(keys: &[&str]) -> Option<ListStrategy> {
+    Some(ListStrategy {
+        merge: true,
+        keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+    })
+}
+
+/// The type of field `name` of `ty`, and its list strategy if it is a list.
+pub fn field(ty: &Ty, name: &str, custom: Option<&Value>) -> (Ty, Option<ListStrategy>) {
+    match ty {
+        Ty::None => (Ty::None, None),
+        Ty::Custom(def) => custom.map_or((Ty::None, None), |doc| custom_field(doc, def, name)),
+        Ty::Builtin(t) => {
+            let b = |s: &'static str| Ty::Builtin(s);
+            let (child, strategy): (Ty, Option<ListStrategy>) = match (*t, name) {
+                (_, "metadata") if *t != "ObjectMeta" => (b("ObjectMeta"), None),
+                ("Workload", "spec") => (b("WorkloadSpec"), None),
+                ("WorkloadSpec", "template") | ("PodTemplate", "template") => {
+                    (b("PodTemplateSpec"), None)
+                }
+                ("CronJob", "spec") => (b("CronJobSpec"), None),
+                ("CronJobSpec", "jobTemplate") => (b("JobTemplateSpec"), None),
+                ("JobTemplateSpec", "spec") => (b("WorkloadSpec"), None),
+                ("Pod" | "PodTemplateSpec", "spec") => (b("PodSpec"), None),
+                ("PodSpec", "containers" | "initContainers" | "ephemeralContainers") => {
+                    (b("Container"), keyed(&["name"]))
+                }
+                ("PodSpec", "volumes" | "imagePullSecrets") => (b("Leaf"), keyed(&["name"])),
+                ("PodSpec", "hostAliases") => (b("Leaf"), keyed(&["ip"])),
+                ("PodSpec", "topologySpreadConstraints") => {
+                    (b("Leaf"), keyed(&["topologyKey", "whenUnsatisfiable"]))
+                }
+                ("Container", "env") => (b("Leaf"), keyed(&["name"])),
+                ("Container", "ports") => (b("Leaf"), keyed(&["containerPort", "protocol"])),
+                ("Container", "volumeMounts") => (b("Leaf"), keyed(&["mountPath"])),
+                ("Container", "volumeDevices") => (b("Leaf"), keyed(&["devicePath"])),
+                ("Service", "spec") => (b("ServiceSpec"), None),
+                ("ServiceSpec", "ports") => (b("Leaf"), keyed(&["port", "protocol"])),
+                ("ServiceAccount", "secrets") => (b("Leaf"), keyed(&["name"])),
+                ("Webhooks", "webhooks") => (b("Leaf"), keyed(&["name"])),
+                ("ObjectMeta", "finalizers") => (b("Leaf"), keyed(&[])),
+                ("ObjectMeta", "ownerReferences") => (b("Leaf"), keyed(&["uid"])),
+                _ => (b("Leaf"), None),
+            };
+            (child, strategy)
+        }
+    }
+}
+
+fn custom_definition(doc: &Value, api_version: &str, kind: &str) -> Option<String> {
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    let defs = doc.get("definitions")?.as_object()?;
+    for (name, def) in defs {
+        let gvks = def
+            .get("x-kubernetes-group-version-kind")
+            .and_then(Value::as_array);
+        for g in gvks.into_iter().flatten() {
+            let s = |k: &str| g.get(k).and_then(Value::as_str).unwrap_or_default();
+            if s("group") == group && s("version") == version && s("kind") == kind {
+                return Some(name.clone());
+            }
+        }
+    }
+    None
+}
+
+fn ref_name(v: &Value) -> Option<String> {
+    let r = v.get("$ref")?.as_str()?;
+    Some(r.rsplit('/').next().unwrap_or(r).to_owned())
+}
+
+fn custom_field(doc: &Value, def: &str, name: &str) -> (Ty, Option<ListStrategy>) {
+    let Some(prop) = doc
+        .get("definitions")
+        .and_then(|d| d.get(def))
+        .and_then(|d| d.get("properties"))
+        .and_then(|p| p.get(name))
+    else {
+        return (Ty::None, None);
+    };
+    let strategy = prop
+        .get("x-kubernetes-patch-strategy")
+        .and_then(Value::as_str)
+        .map(|s| {
+            let keys = prop
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .or_else(|| {
+                    prop.get("x-kubernetes-patch-merge-key")
+                        .and_then(Value::as_str)
+                        .map(|k| vec![k.to_owned()])
+                })
+                .unwrap_or_default();
+            ListStrategy {
+                merge: s.split(',').any(|x| x == "merge"),
+                keys,
+            }
+        });
+    let child = ref_name(prop)
+        .or_else(|| prop.get("items").and_then(ref_name))
+        .map_or(Ty::Custom(String::new()), Ty::Custom);
+    // A property without a strategy still has a schema: its lists are replaced.
+    (child, Some(strategy.unwrap_or_default()))
+}

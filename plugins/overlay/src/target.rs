@@ -1,0 +1,433 @@
+//! One kustomization directory: accumulating its resources, bases and
+//! components, then running its generators and transformers.
+
+use std::path::{Path, PathBuf};
+
+use kiln_sdk::Error;
+use serde_json::Value;
+
+use crate::fieldspec::{FieldSpec, TransformerConfig};
+use crate::kustomization::Kustomization;
+use crate::loader::{KUSTOMIZATION_FILES, Loader};
+use crate::res::Res;
+use crate::resmap::{self, ResMap};
+use crate::vars::Var;
+use crate::{generators, patch, plugins, replacements, transformers, vars};
+
+/// State shared by the whole build.
+#[derive(Debug, Default)]
+pub struct Ctx {
+    /// Kustomization directories being built, outermost first.
+    pub visiting: Vec<PathBuf>,
+    /// Whether resources carry origin annotations.
+    pub origins: bool,
+    /// A custom OpenAPI document giving merge keys of custom types.
+    pub schema: Option<Value>,
+}
+
+/// Resources, field specs and variables gathered so far.
+#[derive(Debug, Default)]
+pub struct Acc {
+    pub res: ResMap,
+    pub config: TransformerConfig,
+    pub vars: Vec<Var>,
+}
+
+/// A loaded kustomization.
+pub struct Target {
+    pub ldr: Loader,
+    pub kust: Kustomization,
+    pub file: String,
+    /// Path of this directory relative to the top one, for origin annotations.
+    pub origin: String,
+}
+
+/// Builds an error naming a file, with a hint.
+pub fn fail(msg: impl std::fmt::Display, file: &str, hint: &str) -> Error {
+    let mut e = Error::bad_input(msg.to_string()).with_file(file);
+    if !hint.is_empty() {
+        e = e.with_hint(hint);
+    }
+    e
+}
+
+fn join_origin(base: &str, rel: &str) -> String {
+    let joined = crate::loader::clean(&Path::new(base).join(rel));
+    joined.to_string_lossy().into_owned()
+}
+
+impl Target {
+    /// Loads the kustomization file of `ldr.dir`.
+    pub fn load(ctx: &mut Ctx, ldr: Loader, origin: String) -> Result<Self, Error> {
+        let dir_name = ldr.display(&ldr.dir);
+        let found: Vec<&str> = KUSTOMIZATION_FILES
+            .iter()
+            .copied()
+            .filter(|f| ldr.dir.join(f).is_file())
+            .collect();
+        let file = match found.as_slice() {
+            [] => {
+                return Err(fail(
+                    format!(
+                        "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{dir_name}'"
+                    ),
+                    &dir_name,
+                    "add a kustomization.yaml to the directory, or point `path` at one that has it",
+                ));
+            }
+            [f] => (*f).to_owned(),
+            _ => {
+                return Err(fail(
+                    format!("Found multiple kustomization files under: {dir_name}"),
+                    &dir_name,
+                    "keep only one kustomization file",
+                ));
+            }
+        };
+        let shown = ldr.display(&ldr.dir.join(&file));
+        let text = ldr.read_string(&file).map_err(|e| fail(e, &shown, ""))?;
+        let doc = kiln_sdk::yaml::parse_one(&text, &shown)?;
+        let kust = Kustomization::from_value(&doc).map_err(|e| {
+            fail(e, &shown, "remove or rename the field; see the kustomization reference for the accepted fields")
+        })?;
+        if !kust.helm_charts.is_empty() || !kust.helm_chart_inflation_generator.is_empty() {
+            return Err(fail(
+                "helmCharts are not supported by the overlay plugin",
+                &shown,
+                "render the chart with a helm step before the overlay step",
+            ));
+        }
+        let openapi_path = kust
+            .openapi
+            .iter()
+            .find(|(k, _)| k == "path")
+            .map(|(_, v)| v.clone());
+        let openapi_version = kust.openapi.iter().any(|(k, _)| k == "version");
+        if openapi_path.is_some() && openapi_version {
+            return Err(fail(
+                "builtin version and custom schema provided, cannot use both",
+                &shown,
+                "keep either `openapi.path` or `openapi.version`",
+            ));
+        }
+        if let Some(p) = openapi_path {
+            let text = ldr
+                .read_string(&p)
+                .map_err(|e| fail(e, &shown, "check the `openapi.path` of the kustomization"))?;
+            let schema = kiln_sdk::yaml::parse_one(&text, &p)?;
+            if ctx.schema.is_none() {
+                ctx.schema = Some(schema);
+            }
+        }
+        Ok(Self {
+            ldr,
+            kust,
+            file,
+            origin,
+        })
+    }
+
+    /// The kustomization file, relative to the source root.
+    pub fn shown(&self) -> String {
+        self.ldr.display(&self.ldr.dir.join(&self.file))
+    }
+
+    /// Gathers everything this kustomization makes on top of `acc`.
+    pub fn accumulate(&self, ctx: &mut Ctx, mut acc: Acc) -> Result<Acc, Error> {
+        let shown = self.shown();
+        for path in &self.kust.resources {
+            self.accumulate_resource(ctx, &mut acc, path)?;
+        }
+        let mut config = TransformerConfig::defaults();
+        for c in &self.kust.configurations {
+            let text = self
+                .ldr
+                .read_string(c)
+                .map_err(|e| fail(e, &shown, "check the `configurations` entry"))?;
+            let v = kiln_sdk::yaml::parse_one(&text, c)?;
+            config.merge(&TransformerConfig::from_value(&v));
+        }
+        for c in &self.kust.crds {
+            let text = self
+                .ldr
+                .read_string(c)
+                .map_err(|e| fail(e, &shown, "check the `crds` entry"))?;
+            let v = kiln_sdk::yaml::parse_one(&text, c)?;
+            config.merge(&crate::crds::config_from_crds(&v));
+        }
+        acc.config.merge(&config);
+        self.run_generators(ctx, &mut acc)?;
+        for path in &self.kust.components {
+            let ldr = self
+                .ldr
+                .sub(path)
+                .map_err(|e| fail(e, &shown, "check the `components` entry"))?;
+            let origin = join_origin(&self.origin, path);
+            let sub = self.enter(ctx, ldr, origin)?;
+            if !sub.kust.is_component() {
+                let root = sub.ldr.display(&sub.ldr.dir);
+                ctx.visiting.pop();
+                return Err(fail(
+                    format!(
+                        "accumulating components: expected kind 'Component' for path '{root}' but got '{}'",
+                        sub.kust.kind
+                    ),
+                    &sub.shown(),
+                    "set `kind: Component` in the component's kustomization",
+                ));
+            }
+            acc = sub.accumulate(ctx, acc)?;
+            ctx.visiting.pop();
+        }
+        self.run_transformers(ctx, &mut acc)?;
+        let incoming: Vec<Var> = self
+            .kust
+            .vars
+            .iter()
+            .map(Var::from_value)
+            .collect::<Result<_, _>>()
+            .map_err(|e| fail(e, &shown, ""))?;
+        vars::merge(&mut acc.res, &mut acc.vars, &incoming)
+            .map_err(|e| fail(e, &shown, "give each var a unique name and a unique target"))?;
+        Ok(acc)
+    }
+
+    fn enter(&self, ctx: &mut Ctx, ldr: Loader, origin: String) -> Result<Target, Error> {
+        if let Some(v) = ctx.visiting.iter().find(|v| v.starts_with(&ldr.dir)) {
+            return Err(fail(
+                format!(
+                    "cycle detected: candidate root '{}' contains visited root '{}'",
+                    ldr.display(&ldr.dir),
+                    ldr.display(v)
+                ),
+                &self.shown(),
+                "kustomizations must not include themselves or a directory above them",
+            ));
+        }
+        ctx.visiting.push(ldr.dir.clone());
+        match Target::load(ctx, ldr, origin) {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                ctx.visiting.pop();
+                Err(e)
+            }
+        }
+    }
+
+    fn accumulate_resource(&self, ctx: &mut Ctx, acc: &mut Acc, path: &str) -> Result<(), Error> {
+        let shown = self.shown();
+        let full = self.ldr.resolve(path).map_err(|e| {
+            fail(
+                format!("accumulating resources: {e}"),
+                &shown,
+                "resources must be local files or directories inside the source tree",
+            )
+        })?;
+        if full.is_dir() {
+            let ldr = self.ldr.sub(path).map_err(|e| fail(e, &shown, ""))?;
+            let origin = join_origin(&self.origin, path);
+            let sub = self
+                .enter(ctx, ldr, origin)
+                .map_err(|e| prefix_err(e, &format!("accumulating resources from '{path}'")))?;
+            if sub.kust.is_component() {
+                ctx.visiting.pop();
+                return Err(fail(
+                    format!(
+                        "accumulating resources: expected kind != 'Component' for path '{}'",
+                        sub.ldr.display(&sub.ldr.dir)
+                    ),
+                    &shown,
+                    "list components under `components`",
+                ));
+            }
+            let sub_acc = sub.accumulate(ctx, Acc::default())?;
+            ctx.visiting.pop();
+            resmap::append_all(&mut acc.res, sub_acc.res).map_err(|e| {
+                fail(
+                    format!("accumulating resources: {e}"),
+                    &shown,
+                    "two bases define the same object; give one a namePrefix or nameSuffix",
+                )
+            })?;
+            acc.config.merge(&sub_acc.config);
+            vars::merge_set(&mut acc.vars, &sub_acc.vars)
+                .map_err(|e| fail(e, &shown, "give each var a unique name"))?;
+            return Ok(());
+        }
+        if !full.is_file() {
+            return Err(fail(
+                format!(
+                    "accumulating resources: resource '{path}' not found in '{}'",
+                    self.ldr.display(&self.ldr.dir)
+                ),
+                &shown,
+                "create the file or directory, or remove it from `resources`",
+            ));
+        }
+        let text = self.ldr.read_string(path).map_err(|e| fail(format!("accumulating resources: {e}"), &shown, "keep resource files in or below the kustomization directory; reference other directories as bases"))?;
+        let file = self.ldr.display(&full);
+        let docs = kiln_sdk::flatten_lists(kiln_sdk::yaml::parse_stream(&text, &file)?);
+        for d in docs {
+            if !d.is_object() {
+                return Err(fail(
+                    format!("accumulating resources from '{path}': document is not a mapping"),
+                    &file,
+                    "",
+                ));
+            }
+            let mut r = Res::new(d);
+            if ctx.origins {
+                r.origin = Some(format!("path: {}\n", join_origin(&self.origin, path)));
+            }
+            resmap::append(&mut acc.res, r).map_err(|e| {
+                fail(
+                    format!("accumulating resources from '{path}': {e}"),
+                    &file,
+                    "each object may be listed once",
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    fn run_generators(&self, ctx: &Ctx, acc: &mut Acc) -> Result<(), Error> {
+        let shown = self.shown();
+        let global = self.kust.generator_options.as_ref();
+        for (kind, list) in [
+            ("ConfigMap", &self.kust.config_map_generator),
+            ("Secret", &self.kust.secret_generator),
+        ] {
+            for args in list {
+                let opts = generators::merge_options(args.options.as_ref(), global);
+                let mut r = generators::generate(&self.ldr, kind, args, &opts)
+                    .map_err(|e| fail(e, &shown, "check the generator's sources"))?;
+                if ctx.origins {
+                    r.origin = Some(format!(
+                        "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}Generator\n",
+                        join_origin(&self.origin, &self.file)
+                    ));
+                }
+                resmap::absorb(&mut acc.res, r).map_err(|e| fail(e, &shown, "use `behavior: merge` or `behavior: replace` to change an inherited object"))?;
+            }
+        }
+        for cfg in plugins::load_configs(&self.ldr, &self.kust.generators)
+            .map_err(|e| fail(e, &shown, ""))?
+        {
+            let made =
+                plugins::generate(&self.ldr, &cfg, global).map_err(|e| fail(e, &shown, ""))?;
+            for mut r in made {
+                if ctx.origins {
+                    let kind = cfg.get("kind").and_then(Value::as_str).unwrap_or_default();
+                    let name = crate::res::str_at(&cfg, &["metadata", "name"]).unwrap_or_default();
+                    r.origin = Some(format!(
+                        "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n  name: {name}\n",
+                        join_origin(&self.origin, &self.file)
+                    ));
+                }
+                resmap::absorb(&mut acc.res, r).map_err(|e| fail(e, &shown, ""))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn run_transformers(&self, ctx: &Ctx, acc: &mut Acc) -> Result<(), Error> {
+        let shown = self.shown();
+        let k = &self.kust;
+        let tc = acc.config.clone();
+        let schema = ctx.schema.as_ref();
+        let m = &mut acc.res;
+        let pe = |e: patch::Error| fail(e, &shown, "check the patch and the object it targets");
+        let te = |e: transformers::Error| fail(e, &shown, "");
+        if !k.patches_strategic_merge.is_empty() {
+            let patches = patch::load_psm(&self.ldr, &k.patches_strategic_merge).map_err(pe)?;
+            patch::strategic_merge_by_id(m, &patches, (false, false), schema).map_err(pe)?;
+        }
+        for (i, p) in k.patches.iter().enumerate() {
+            patch::patch_entry(m, &self.ldr, p, i, schema).map_err(pe)?;
+        }
+        transformers::namespace(m, &k.namespace, &tc.namespace, "", false).map_err(te)?;
+        if !k.name_prefix.is_empty() {
+            transformers::prefix_suffix(m, &k.name_prefix, "", &tc.name_prefix).map_err(te)?;
+        }
+        if !k.name_suffix.is_empty() {
+            transformers::prefix_suffix(m, "", &k.name_suffix, &tc.name_suffix).map_err(te)?;
+        }
+        for label in &k.labels {
+            let mut fss: Vec<FieldSpec> = label
+                .fields
+                .iter()
+                .filter_map(FieldSpec::from_value)
+                .collect();
+            let mut add = |more: &[FieldSpec]| {
+                for f in more {
+                    if !fss.iter().any(|x| x.gvk == f.gvk && x.path == f.path) {
+                        fss.push(f.clone());
+                    }
+                }
+            };
+            add(&tc.labels);
+            if label.include_selectors {
+                add(&tc.common_labels);
+            } else {
+                if label.include_templates {
+                    add(&tc.template_labels);
+                }
+                add(&[FieldSpec::new("", "metadata/labels", true)]);
+            }
+            transformers::string_map(m, &label.pairs, &fss).map_err(te)?;
+        }
+        transformers::string_map(m, &k.common_labels, &tc.common_labels).map_err(te)?;
+        transformers::string_map(m, &k.common_annotations, &tc.common_annotations).map_err(te)?;
+        for p in &k.patches_json6902 {
+            let target = p.target.clone().unwrap_or_default();
+            if target.name.is_empty() {
+                return Err(fail(
+                    "must specify the target name",
+                    &shown,
+                    "give each patchesJson6902 entry a target with a name",
+                ));
+            }
+            let (text, src) = if p.path.is_empty() {
+                (p.patch.clone(), "inline patch".to_owned())
+            } else {
+                (
+                    self.ldr
+                        .read_string(&p.path)
+                        .map_err(|e| fail(e, &shown, ""))?,
+                    p.path.clone(),
+                )
+            };
+            let ops = kiln_sdk::yaml::parse_one(&text, &src)?;
+            patch::json6902(m, &ops, &target, &src, false).map_err(pe)?;
+        }
+        for r in &k.replicas {
+            transformers::replicas(m, r, &tc.replicas).map_err(te)?;
+        }
+        for img in &k.images {
+            transformers::images(m, img, &tc.images).map_err(te)?;
+        }
+        if !k.replacements.is_empty() {
+            let list = plugins::load_replacements(&self.ldr, &k.replacements)
+                .map_err(|e| fail(e, &shown, ""))?;
+            replacements::apply(m, &list)
+                .map_err(|e| fail(e, &shown, "check the replacement's source and targets"))?;
+        }
+        for cfg in
+            plugins::load_configs(&self.ldr, &k.transformers).map_err(|e| fail(e, &shown, ""))?
+        {
+            plugins::transform(m, &self.ldr, &cfg, &tc, schema).map_err(|e| {
+                fail(
+                    e,
+                    &shown,
+                    "only kustomize's builtin transformers can run inside the overlay plugin",
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn prefix_err(mut e: Error, prefix: &str) -> Error {
+    e.message = format!("{prefix}: {}", e.message);
+    e
+}
