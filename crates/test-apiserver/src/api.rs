@@ -127,7 +127,7 @@ impl State {
     /// Marks a pending CRD established (called by the server's timer).
     pub(crate) fn establish(&mut self, key: &Key) {
         if let Some(mut crd) = self.store.get(key).cloned() {
-            write::set_crd_conditions(&mut crd, true);
+            crate::crd::set_crd_conditions(&mut crd, true);
             self.store.put(key, crd);
         }
     }
@@ -161,8 +161,8 @@ impl State {
             "create" => write::create(self, &rt, req),
             "update" => write::update(self, &rt, req),
             "patch" | "apply" => write::patch(self, &rt, req),
-            "delete" => write::delete(self, &rt, req),
-            "deletecollection" => write::delete_collection(self, &rt, req),
+            "delete" => crate::delete::delete(self, &rt, req),
+            "deletecollection" => crate::delete::delete_collection(self, &rt, req),
             _ => Err(ApiError::new(
                 405,
                 "MethodNotAllowed",

@@ -13,12 +13,16 @@
 //! ```
 
 mod api;
+mod apply;
 mod clock;
+mod crd;
+mod delete;
 mod discovery;
 pub mod faults;
 mod fieldset;
 pub mod kubeconfig;
 pub mod log;
+mod meta;
 mod patch;
 mod schema;
 mod selectors;

@@ -3,15 +3,16 @@
 use serde_json::{Value, json};
 
 use crate::api::{Reply, Request, State, present};
-use crate::discovery::{self, ResourceType};
+use crate::discovery::ResourceType;
+use crate::meta::{normalize_meta, spec_part, without_times};
 use crate::schema::Schema;
 use crate::ssa::{self, Writer};
 use crate::status::ApiError;
-use crate::store::{Key, Propagation};
+use crate::store::Key;
 use crate::{clock, patch};
 
 /// The request body as JSON (YAML accepted too, as the apply content type says).
-fn parse_body(req: &Request) -> Result<Value, ApiError> {
+pub(crate) fn parse_body(req: &Request) -> Result<Value, ApiError> {
     if req.body.is_empty() {
         return Err(ApiError::bad_request("the request body is empty"));
     }
@@ -35,7 +36,7 @@ fn manager(req: &Request) -> String {
     }
 }
 
-fn writer<'a>(
+pub(crate) fn writer<'a>(
     rt: &'a ResourceType,
     req: &'a Request,
     manager: &'a str,
@@ -56,7 +57,11 @@ fn writer<'a>(
 }
 
 /// Checks `apiVersion`, `kind`, name and namespace of a body against the request.
-fn check_identity(rt: &ResourceType, req: &Request, obj: &Value) -> Result<(), ApiError> {
+pub(crate) fn check_identity(
+    rt: &ResourceType,
+    req: &Request,
+    obj: &Value,
+) -> Result<(), ApiError> {
     let av = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
     if !av.is_empty() && av != rt.api_version() {
@@ -88,7 +93,11 @@ fn check_identity(rt: &ResourceType, req: &Request, obj: &Value) -> Result<(), A
     Ok(())
 }
 
-fn require_namespace(state: &State, rt: &ResourceType, req: &Request) -> Result<(), ApiError> {
+pub(crate) fn require_namespace(
+    state: &State,
+    rt: &ResourceType,
+    req: &Request,
+) -> Result<(), ApiError> {
     if rt.namespaced
         && state
             .store
@@ -100,51 +109,8 @@ fn require_namespace(state: &State, rt: &ResourceType, req: &Request) -> Result<
     Ok(())
 }
 
-/// Everything but `metadata` (and `status` where it is a subresource): changes here bump
-/// `generation`.
-fn spec_part(rt: &ResourceType, obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(map) = v.as_object_mut() {
-        map.shift_remove("metadata");
-        if rt.status_subresource {
-            map.shift_remove("status");
-        }
-    }
-    v
-}
-
-/// Drops empty `labels`, `annotations`, `finalizers` and `ownerReferences`, as the real server's
-/// typed `ObjectMeta` does.
-fn normalize_meta(obj: &mut Value) {
-    if let Some(meta) = obj["metadata"].as_object_mut() {
-        for field in ["labels", "annotations", "finalizers", "ownerReferences"] {
-            let empty = meta.get(field).is_some_and(|v| {
-                v.is_null()
-                    || v.as_object().is_some_and(serde_json::Map::is_empty)
-                    || v.as_array().is_some_and(Vec::is_empty)
-            });
-            if empty {
-                meta.shift_remove(field);
-            }
-        }
-    }
-}
-
-/// The object without `managedFields` timestamps, to tell no-op writes.
-fn without_times(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(list) = v["metadata"]["managedFields"].as_array_mut() {
-        for e in list {
-            if let Some(e) = e.as_object_mut() {
-                e.shift_remove("time");
-            }
-        }
-    }
-    v
-}
-
 /// Fills server-owned metadata of a new object and stores it (unless dry run).
-fn finish_create(
+pub(crate) fn finish_create(
     state: &mut State,
     rt: &ResourceType,
     req: &Request,
@@ -175,8 +141,8 @@ fn finish_create(
         obj["status"] = json!({"phase": "Active"});
     }
     if rt.kind == "CustomResourceDefinition" {
-        validate_crd(rt, &name, &obj)?;
-        set_crd_conditions(&mut obj, state.crd_delay.is_zero());
+        crate::crd::validate_crd(rt, &name, &obj)?;
+        crate::crd::set_crd_conditions(&mut obj, state.crd_delay.is_zero());
     }
     let key = State::key(rt, req, &name);
     if req.dry_run() {
@@ -269,7 +235,7 @@ pub(crate) fn patch(
         .unwrap_or_default()
         .trim();
     if ct == "application/apply-patch+yaml" {
-        return apply(state, rt, req, old.as_ref());
+        return crate::apply::apply(state, rt, req, old.as_ref());
     }
     let old = old.ok_or_else(|| ApiError::not_found(rt, &name))?;
     let body = parse_body(req)?;
@@ -380,7 +346,7 @@ fn finish_update(
     store_update(state, rt, req, old, new)
 }
 
-fn store_update(
+pub(crate) fn store_update(
     state: &mut State,
     rt: &ResourceType,
     req: &Request,
@@ -394,7 +360,7 @@ fn store_update(
     }
     if rt.kind == "CustomResourceDefinition" {
         let name = req.name.clone().unwrap_or_default();
-        validate_crd(rt, &name, &new)?;
+        crate::crd::validate_crd(rt, &name, &new)?;
         if req.subresource.is_none() {
             new["status"] = old["status"].clone();
             new["status"]["acceptedNames"] = new["spec"]["names"].clone();
@@ -420,260 +386,4 @@ fn store_update(
         return Ok((200, present(rt, &gone)));
     }
     Ok((200, present(rt, &state.store.put(&key, new))))
-}
-
-fn apply(
-    state: &mut State,
-    rt: &ResourceType,
-    req: &Request,
-    old: Option<&Value>,
-) -> Result<Reply, ApiError> {
-    let name = req.name.clone().unwrap_or_default();
-    let Some(mgr) = req
-        .query
-        .get("fieldManager")
-        .filter(|m| !m.is_empty())
-        .cloned()
-    else {
-        return Err(ApiError::invalid(
-            rt,
-            &name,
-            "fieldManager",
-            "Required value: is required for apply patch",
-        ));
-    };
-    let mut config = parse_body(req)?;
-    if !config.is_object() {
-        return Err(ApiError::bad_request(
-            "the apply configuration must be an object",
-        ));
-    }
-    check_identity(rt, req, &config)?;
-    if config["apiVersion"].as_str().is_none() || config["kind"].as_str().is_none() {
-        return Err(ApiError::bad_request(
-            "apiVersion and kind must be set in an apply configuration",
-        ));
-    }
-    if old.is_none() && req.subresource.is_some() {
-        return Err(ApiError::not_found(rt, &name));
-    }
-    if let Some(rv) = config["metadata"]["resourceVersion"].as_str()
-        && old.is_none_or(|o| o["metadata"]["resourceVersion"].as_str() != Some(rv))
-    {
-        return Err(ApiError::stale(rt, &name));
-    }
-    if let Some(meta) = config["metadata"].as_object_mut() {
-        meta.shift_remove("managedFields");
-    }
-    if old.is_none() {
-        require_namespace(state, rt, req)?;
-    }
-    let now = clock::now_rfc3339();
-    let av = rt.api_version();
-    let force = req.query.get("force").is_some_and(|f| f == "true");
-    let w = writer(rt, req, &mgr, &now, &av);
-    let live = old.map_or(Value::Null, |o| present(rt, o));
-    let mut new =
-        ssa::apply(&w, &live, &config, force).map_err(|c| ApiError::apply_conflict(&c))?;
-    new["metadata"]["name"] = json!(name);
-    match old {
-        None => finish_create(state, rt, req, new, &now),
-        Some(old) => {
-            if req.subresource.is_some() {
-                let mut n = old.clone();
-                n["status"] = new["status"].clone();
-                n["metadata"]["managedFields"] = new["metadata"]["managedFields"].clone();
-                new = n;
-            } else if rt.status_subresource {
-                new["status"] = old["status"].clone();
-            }
-            for field in [
-                "uid",
-                "creationTimestamp",
-                "deletionTimestamp",
-                "generation",
-                "namespace",
-                "resourceVersion",
-            ] {
-                if let Some(v) = old["metadata"].get(field) {
-                    new["metadata"][field] = v.clone();
-                }
-            }
-            if new["status"].is_null()
-                && let Some(m) = new.as_object_mut()
-            {
-                m.shift_remove("status");
-            }
-            store_update(state, rt, req, old, new)
-        }
-    }
-}
-
-fn propagation(req: &Request, options: &Value) -> Result<Propagation, ApiError> {
-    let policy = req
-        .query
-        .get("propagationPolicy")
-        .map(String::as_str)
-        .or_else(|| options["propagationPolicy"].as_str());
-    match policy {
-        None | Some("Background") => Ok(Propagation::Background),
-        Some("Foreground") => Ok(Propagation::Foreground),
-        Some("Orphan") => Ok(Propagation::Orphan),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "unknown propagationPolicy {other:?}: use Background, Foreground or Orphan"
-        ))),
-    }
-}
-
-pub(crate) fn delete(
-    state: &mut State,
-    rt: &ResourceType,
-    req: &Request,
-) -> Result<Reply, ApiError> {
-    let options = if req.body.is_empty() {
-        json!({})
-    } else {
-        parse_body(req)?
-    };
-    let dry_run = req.dry_run()
-        || options["dryRun"]
-            .as_array()
-            .is_some_and(|d| d.iter().any(|v| v == "All"));
-    let name = req.name.clone().unwrap_or_default();
-    let key = State::key(rt, req, &name);
-    let obj = state
-        .store
-        .get(&key)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(rt, &name))?;
-    let pre = &options["preconditions"];
-    if pre["uid"].is_string() && pre["uid"] != obj["metadata"]["uid"] {
-        return Err(ApiError::conflict(
-            rt,
-            &name,
-            "Precondition failed: UID in precondition does not match the UID of the object",
-        ));
-    }
-    if pre["resourceVersion"].is_string()
-        && pre["resourceVersion"] != obj["metadata"]["resourceVersion"]
-    {
-        return Err(ApiError::stale(rt, &name));
-    }
-    let policy = propagation(req, &options)?;
-    if dry_run {
-        return Ok((200, present(rt, &obj)));
-    }
-    Ok((
-        200,
-        present(rt, &delete_key(state, rt, &key, policy).unwrap_or(obj)),
-    ))
-}
-
-/// Deletes one object with what hangs on it: a namespace's contents, a CRD's custom resources.
-fn delete_key(
-    state: &mut State,
-    rt: &ResourceType,
-    key: &Key,
-    policy: Propagation,
-) -> Option<Value> {
-    let now = clock::now_rfc3339();
-    if rt.kind == "Namespace" {
-        for k in state.store.keys_where(|k, _| k.namespace == key.name) {
-            state.store.remove(&k);
-        }
-    }
-    if rt.kind == "CustomResourceDefinition"
-        && let Some(crd) = state.store.get(key)
-    {
-        let group = crd["spec"]["group"].as_str().unwrap_or_default().to_owned();
-        let plural = crd["spec"]["names"]["plural"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        for k in state
-            .store
-            .keys_where(|k, _| k.group == group && k.plural == plural)
-        {
-            state.store.remove(&k);
-        }
-    }
-    state.store.delete(key, policy, &now)
-}
-
-pub(crate) fn delete_collection(
-    state: &mut State,
-    rt: &ResourceType,
-    req: &Request,
-) -> Result<Reply, ApiError> {
-    let options = if req.body.is_empty() {
-        json!({})
-    } else {
-        parse_body(req)?
-    };
-    let policy = propagation(req, &options)?;
-    let items = state.select(rt, req)?;
-    if !req.dry_run() {
-        for item in &items {
-            let name = item["metadata"]["name"].as_str().unwrap_or_default();
-            let key = State::key(rt, req, name);
-            delete_key(state, rt, &key, policy);
-        }
-    }
-    Ok((
-        200,
-        json!({
-            "apiVersion": rt.api_version(),
-            "kind": format!("{}List", rt.kind),
-            "metadata": {"resourceVersion": state.store.resource_version().to_string()},
-            "items": items,
-        }),
-    ))
-}
-
-fn validate_crd(rt: &ResourceType, name: &str, crd: &Value) -> Result<(), ApiError> {
-    let group = crd["spec"]["group"].as_str().unwrap_or_default();
-    let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
-    if group.is_empty() || plural.is_empty() || crd["spec"]["names"]["kind"].as_str().is_none() {
-        return Err(ApiError::invalid(
-            rt,
-            name,
-            "spec",
-            "Required value: spec.group, spec.names.plural and spec.names.kind are required",
-        ));
-    }
-    if name != format!("{plural}.{group}") {
-        return Err(ApiError::invalid(
-            rt,
-            name,
-            "metadata.name",
-            &format!("Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"),
-        ));
-    }
-    if discovery::crd_storage_version(crd).is_none() {
-        return Err(ApiError::invalid(
-            rt,
-            name,
-            "spec.versions",
-            "Invalid value: must have exactly one version marked as storage version",
-        ));
-    }
-    Ok(())
-}
-
-/// Sets a CRD's `acceptedNames` and its `NamesAccepted` / `Established` conditions.
-pub(crate) fn set_crd_conditions(crd: &mut Value, established: bool) {
-    let now = clock::now_rfc3339();
-    let cond = |t: &str, ok: bool, reason: &str, message: &str| json!({"type": t, "status": if ok { "True" } else { "False" }, "lastTransitionTime": now, "reason": reason, "message": message});
-    crd["status"] = json!({
-        "acceptedNames": crd["spec"]["names"].clone(),
-        "conditions": [
-            cond("NamesAccepted", true, "NoConflicts", "no conflicts found"),
-            if established {
-                cond("Established", true, "InitialNamesAccepted", "the initial names have been accepted")
-            } else {
-                cond("Established", false, "Installing", "the initial names are being installed")
-            }
-        ],
-        "storedVersions": [discovery::crd_storage_version(crd).unwrap_or_default()],
-    });
 }
