@@ -1,1 +1,276 @@
-//! Decrypts SOPS files (age, OpenPGP) inside the sandbox
+//! Decrypts SOPS files (age, OpenPGP) inside the sandbox.
+//!
+//! The library decrypts files the way `sops --decrypt` does (sops 3.x): YAML, JSON, dotenv, INI
+//! and binary files, AES-256-GCM values authenticated with their key path, the data key
+//! unwrapped from age or OpenPGP recipients (Shamir key groups included), the MAC verified,
+//! and the output printed byte for byte as sops prints it.
+//!
+//! - [`Keys::from_texts`] reads key files (age identity files, armored OpenPGP secret keys).
+//! - [`decrypt_file`] decrypts a whole file.
+//! - [`is_encrypted`] and [`decrypt_resource`] handle SOPS-encrypted Kubernetes manifests, as
+//!   Flux decrypts them.
+//!
+//! As a plugin, keys come from the host's secrets `sops-age-keys` and `sops-pgp-keys`; the step
+//! config (`with:`) may name `file` (relative to the source root) and `format` to decrypt one
+//! file into a `DecryptedFile` resource; without `file`, every encrypted input resource is
+//! decrypted and the others pass through unchanged.
+
+mod crypt;
+mod formats;
+mod keys;
+mod metadata;
+mod plugin;
+mod shamir;
+mod tree;
+
+pub use keys::{Keys, KeysError};
+pub use plugin::Sops;
+
+use metadata::Metadata;
+use tree::{Item, Value};
+
+/// A file format sops can store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Json,
+    Dotenv,
+    Ini,
+    Binary,
+}
+
+impl Format {
+    /// The format sops picks from a file name: `.yaml`/`.yml`, `.json`, `.env`, `.ini`, else
+    /// binary.
+    pub fn from_path(name: &str) -> Self {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            Self::Yaml
+        } else if lower.ends_with(".json") {
+            Self::Json
+        } else if lower.ends_with(".env") {
+            Self::Dotenv
+        } else if lower.ends_with(".ini") {
+            Self::Ini
+        } else {
+            Self::Binary
+        }
+    }
+
+    /// Parses a format name as `sops --input-type` takes it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "yaml" | "yml" => Self::Yaml,
+            "json" => Self::Json,
+            "dotenv" | "env" => Self::Dotenv,
+            "ini" => Self::Ini,
+            "binary" => Self::Binary,
+            _ => return None,
+        })
+    }
+
+    /// The format's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Yaml => "yaml",
+            Self::Json => "json",
+            Self::Dotenv => "dotenv",
+            Self::Ini => "ini",
+            Self::Binary => "binary",
+        }
+    }
+}
+
+/// Why a file or resource could not be decrypted. Messages never carry key material or
+/// plaintext.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot parse the {format} file: {message}")]
+    Parse {
+        format: &'static str,
+        message: String,
+    },
+    #[error("not a sops-encrypted file: no `sops` metadata found")]
+    NotEncrypted,
+    #[error("invalid sops metadata: {0}")]
+    Metadata(String),
+    #[error("unsupported sops file version `{0}` (this decrypter reads sops 2.x and 3.x files)")]
+    UnsupportedVersion(String),
+    #[error(
+        "no key given can decrypt this file; it needs the private key of one of these recipients: {}",
+        .recipients.join(", ")
+    )]
+    NoKeys { recipients: Vec<String> },
+    #[error(
+        "failed to get the data key: none of the given keys matches a recipient of this file \
+         (wrong key?); it needs the private key of one of: {}",
+        .recipients.join(", ")
+    )]
+    WrongKeys { recipients: Vec<String> },
+    #[error("could not decrypt the value at `{path}`: {reason}")]
+    Value { path: String, reason: String },
+    #[error("MAC mismatch: the file has no MAC (sops refuses it without --ignore-mac)")]
+    MacMissing,
+    #[error("MAC mismatch: the stored MAC cannot be decrypted (tampered MAC or lastmodified)")]
+    MacUndecryptable,
+    #[error(
+        "MAC mismatch: the MAC computed over the decrypted values differs from the stored one \
+         (the file was tampered with)"
+    )]
+    MacMismatch,
+    #[error("cannot write the decrypted output: {0}")]
+    Output(String),
+}
+
+/// Decrypts a sops file as `sops --decrypt` prints it.
+///
+/// `name` gives the format by its extension when `format` is `None` (as sops does: `.yaml` or
+/// `.yml`, `.json`, `.env`, `.ini`, else binary).
+pub fn decrypt_file(
+    name: &str,
+    bytes: &[u8],
+    format: Option<Format>,
+    keys: &Keys,
+) -> Result<Vec<u8>, Error> {
+    let format = format.unwrap_or_else(|| Format::from_path(name));
+    match format {
+        Format::Yaml => {
+            let mut docs = formats::yaml_parse::parse(bytes)?;
+            let meta = extract_nested(&mut docs)?;
+            decrypt_branches(&mut docs, &meta, keys)?;
+            Ok(formats::yaml_emit::emit(&docs))
+        }
+        Format::Json | Format::Binary => {
+            let mut docs = vec![formats::json::parse(bytes)?];
+            let meta = extract_nested(&mut docs)?;
+            decrypt_branches(&mut docs, &meta, keys)?;
+            if format == Format::Json {
+                return formats::json::emit(&docs[0]);
+            }
+            match docs[0].iter().find(|i| i.key_str() == Some("data")) {
+                Some(Item {
+                    value: Value::Str(s),
+                    ..
+                }) => Ok(s.clone().into_bytes()),
+                Some(_) => Err(Error::Output(
+                    "the binary `data` value is not a string".into(),
+                )),
+                None => Err(Error::Output("no binary `data` found in the file".into())),
+            }
+        }
+        Format::Dotenv => {
+            let mut items = formats::dotenv::parse(bytes)?;
+            let mut meta_items = Vec::new();
+            items.retain_mut(|item| {
+                match item
+                    .key_str()
+                    .and_then(|k| k.strip_prefix("sops_"))
+                    .map(str::to_owned)
+                {
+                    Some(k) => {
+                        meta_items.push(Item::new(
+                            k,
+                            std::mem::replace(&mut item.value, Value::Null),
+                        ));
+                        false
+                    }
+                    None => true,
+                }
+            });
+            if meta_items.is_empty() {
+                return Err(Error::NotEncrypted);
+            }
+            let meta = Metadata::parse(&metadata::unflatten(meta_items)?)?;
+            let mut docs = vec![items];
+            decrypt_branches(&mut docs, &meta, keys)?;
+            formats::dotenv::emit(&docs[0])
+        }
+        Format::Ini => {
+            let mut items = formats::ini::parse(bytes)?;
+            let pos = items
+                .iter()
+                .position(|i| i.key_str() == Some("sops"))
+                .ok_or(Error::NotEncrypted)?;
+            let section = items.remove(pos);
+            let Value::Map(flat) = section.value else {
+                return Err(Error::NotEncrypted);
+            };
+            let flat = flat
+                .into_iter()
+                .map(|mut i| {
+                    if let Value::Str(s) = &i.value {
+                        i.value = Value::Str(s.replace("\\n", "\n"));
+                    }
+                    i
+                })
+                .collect();
+            let meta = Metadata::parse(&metadata::unflatten(flat)?)?;
+            let mut docs = vec![items];
+            decrypt_branches(&mut docs, &meta, keys)?;
+            formats::ini::emit(&docs[0])
+        }
+    }
+}
+
+/// Takes the `sops` mapping out of every document (metadata from the first one).
+fn extract_nested(docs: &mut [Vec<Item>]) -> Result<Metadata, Error> {
+    let mut meta = None;
+    for (n, doc) in docs.iter_mut().enumerate() {
+        while let Some(pos) = doc.iter().position(|i| i.key_str() == Some("sops")) {
+            let item = doc.remove(pos);
+            if n == 0 {
+                if meta.is_some() {
+                    return Err(Error::Metadata("duplicate `sops` entry".into()));
+                }
+                match item.value {
+                    Value::Map(m) => meta = Some(m),
+                    _ => return Err(Error::Metadata("the `sops` entry is not a mapping".into())),
+                }
+            }
+        }
+    }
+    Metadata::parse(&meta.ok_or(Error::NotEncrypted)?)
+}
+
+fn decrypt_branches(docs: &mut [Vec<Item>], meta: &Metadata, keys: &Keys) -> Result<(), Error> {
+    let key = meta.data_key(keys)?;
+    let mac = crypt::decrypt_tree(docs, meta, &key)?;
+    crypt::verify_mac(meta, &key, &mac)
+}
+
+/// Whether a manifest is SOPS-encrypted: it has a top-level `sops` mapping holding a `mac` or
+/// a `version`.
+pub fn is_encrypted(doc: &serde_json::Value) -> bool {
+    doc.get("sops")
+        .and_then(serde_json::Value::as_object)
+        .is_some_and(|m| m.contains_key("mac") || m.contains_key("version"))
+}
+
+/// The recipients (age public keys, PGP fingerprints, other key kinds) that can decrypt an
+/// encrypted manifest, for error messages.
+pub fn resource_recipients(doc: &serde_json::Value) -> Vec<String> {
+    let Value::Map(items) = formats::json::from_json(doc) else {
+        return Vec::new();
+    };
+    match items.into_iter().find(|i| i.key_str() == Some("sops")) {
+        Some(Item {
+            value: Value::Map(m),
+            ..
+        }) => Metadata::parse(&m)
+            .map(|m| m.recipients())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Decrypts a SOPS-encrypted Kubernetes manifest (a document with a `sops` key, as Flux
+/// decrypts them) and returns it without the `sops` key.
+pub fn decrypt_resource(doc: &serde_json::Value, keys: &Keys) -> Result<serde_json::Value, Error> {
+    let Value::Map(items) = formats::json::from_json(doc) else {
+        return Err(Error::NotEncrypted);
+    };
+    let mut docs = vec![items];
+    let meta = extract_nested(&mut docs)?;
+    decrypt_branches(&mut docs, &meta, keys)?;
+    Ok(formats::json::to_json(&Value::Map(docs.remove(0))))
+}

@@ -1,0 +1,127 @@
+//! The kiln plugin: decrypts one file or every encrypted input resource.
+
+use base64::Engine as _;
+use kiln_sdk::prelude::*;
+
+use crate::{Format, Keys, decrypt_file, decrypt_resource, is_encrypted, resource_recipients};
+
+/// Secret holding age identity files (several may be concatenated).
+pub const AGE_SECRET: &str = "sops-age-keys";
+/// Secret holding armored OpenPGP secret keys (several may be concatenated).
+pub const PGP_SECRET: &str = "sops-pgp-keys";
+
+const HINT: &str = "give the private key with `--key-file PATH` or `SOPS_AGE_KEY_FILE`";
+
+/// Step configuration.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// A file to decrypt, relative to the source root.
+    pub file: Option<String>,
+    /// Its format (`yaml`, `json`, `dotenv`, `ini`, `binary`); from the extension by default.
+    pub format: Option<String>,
+}
+
+/// The `sops` plugin.
+pub struct Sops;
+
+fn host_keys() -> Result<Keys, Error> {
+    let granted = kiln_sdk::granted_secrets();
+    let mut keys = Keys::new();
+    for (index, name) in [AGE_SECRET, PGP_SECRET].into_iter().enumerate() {
+        if granted.iter().any(|g| g == name)
+            && let Some(text) = kiln_sdk::secret(name)
+        {
+            keys.add_text(index + 1, &text)
+                .map_err(|e| Error::bad_input(format!("secret `{name}`: {e}")))?;
+        }
+    }
+    Ok(keys)
+}
+
+/// Decrypts the configured file into a `DecryptedFile` resource.
+pub fn decrypt_configured_file(
+    root: &std::path::Path,
+    config: &Config,
+    keys: &Keys,
+) -> Result<Value, Error> {
+    let file = config.file.as_deref().unwrap_or_default();
+    let format = match config.format.as_deref() {
+        Some(f) => Some(Format::from_name(f).ok_or_else(|| {
+            Error::bad_config(format!("unknown sops format `{f}`"))
+                .with_hint("use one of yaml, json, dotenv, ini, binary")
+        })?),
+        None => None,
+    };
+    let path = root.join(file);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::bad_input(format!("cannot read {file}: {e}")).with_file(file))?;
+    let format = format.unwrap_or_else(|| Format::from_path(file));
+    let out = decrypt_file(file, &bytes, Some(format), keys).map_err(|e| {
+        let err = Error::bad_input(format!("cannot decrypt {file}: {e}")).with_file(file);
+        if matches!(e, crate::Error::NoKeys { .. }) {
+            err.with_hint(HINT)
+        } else {
+            err
+        }
+    })?;
+    Ok(json!({
+        "apiVersion": "kiln.dev/v1alpha1",
+        "kind": "DecryptedFile",
+        "metadata": {"name": file},
+        "format": format.name(),
+        "content": base64::engine::general_purpose::STANDARD.encode(out),
+    }))
+}
+
+/// Decrypts every encrypted resource; the others pass through unchanged.
+pub fn decrypt_resources(resources: Vec<Value>, keys: &Keys) -> Result<Vec<Value>, Error> {
+    resources
+        .into_iter()
+        .map(|r| {
+            if !is_encrypted(&r) {
+                return Ok(r);
+            }
+            let name = describe(&r);
+            if keys.is_empty() {
+                return Err(Error::bad_input(format!(
+                    "{name} is sops-encrypted but no key was given; it needs the private key of one of: {}",
+                    resource_recipients(&r).join(", ")
+                ))
+                .with_hint(HINT));
+            }
+            decrypt_resource(&r, keys).map_err(|e| {
+                let err = Error::bad_input(format!("cannot decrypt {name}: {e}"));
+                if matches!(e, crate::Error::NoKeys { .. }) { err.with_hint(HINT) } else { err }
+            })
+        })
+        .collect()
+}
+
+fn describe(r: &Value) -> String {
+    let kind = r.get("kind").and_then(Value::as_str).unwrap_or("resource");
+    let name = r
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("(unnamed)");
+    match r.pointer("/metadata/namespace").and_then(Value::as_str) {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+impl Plugin for Sops {
+    fn render(req: Request) -> Result<Response, Error> {
+        let config: Config = req.config_as()?;
+        let keys = host_keys()?;
+        if config.file.is_some() {
+            let root = std::path::Path::new(kiln_sdk::SOURCE_ROOT);
+            return Ok(Response::new(vec![decrypt_configured_file(
+                root, &config, &keys,
+            )?]));
+        }
+        Ok(Response::new(decrypt_resources(req.resources, &keys)?))
+    }
+}
+
+kiln_sdk::export!(Sops);
