@@ -257,9 +257,15 @@ impl Kustomization {
             Value::Null => return Err(Error::Empty),
             _ => return Err(Error::NotAMap),
         };
-        if let Some(k) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(Error::UnknownField(k.clone()));
-        }
+        // Field names match case-insensitively, as Go's JSON decoding does.
+        let mut map: Map<String, Value> = map
+            .into_iter()
+            .map(|(k, v)| match KNOWN.iter().find(|known| known.eq_ignore_ascii_case(&k)) {
+                Some(known) => Ok(((*known).to_owned(), v)),
+                None => Err(Error::UnknownField(k)),
+            })
+            .collect::<Result<_, _>>()?;
+        map.retain(|_, v| !v.is_null());
         let mut k: Kustomization = serde_json::from_value(Value::Object(map))
             .map_err(|e| Error::Invalid(e.to_string()))?;
         // Legacy fields fold into their successors, as kustomize's fix-up does.

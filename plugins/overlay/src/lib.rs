@@ -37,6 +37,7 @@ mod smp;
 mod target;
 mod transformers;
 mod vars;
+mod yaml;
 
 mod build;
 

@@ -59,9 +59,9 @@ pub enum Parsed {
 pub fn parse(text: &str, source_name: &str) -> Result<Parsed, Error> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(Error::Unparsable(source_name.to_owned()));
+        return Ok(Parsed::Smp(Vec::new()));
     }
-    let docs = kiln_sdk::yaml::parse_stream(text, source_name)
+    let docs = crate::yaml::stream(text, source_name)
         .map_err(|_| Error::Unparsable(source_name.to_owned()))?;
     if docs.len() == 1 && docs[0].is_array() {
         return Ok(Parsed::Json(docs[0].clone()));
@@ -239,13 +239,13 @@ pub fn load_psm(ldr: &Loader, entries: &[Value]) -> Result<Vec<Value>, Error> {
             {
                 names.push(s.clone());
                 let text = ldr.read_string(s)?;
-                out.extend(kiln_sdk::flatten_lists(kiln_sdk::yaml::parse_stream(
+                out.extend(kiln_sdk::flatten_lists(crate::yaml::stream(
                     &text, s,
                 )?));
             }
             Value::String(s) => {
                 names.push(s.clone());
-                out.extend(kiln_sdk::flatten_lists(kiln_sdk::yaml::parse_stream(
+                out.extend(kiln_sdk::flatten_lists(crate::yaml::stream(
                     s,
                     "patchesStrategicMerge",
                 )?));

@@ -37,14 +37,14 @@ pub enum Error {
 pub fn load_configs(ldr: &Loader, entries: &[String]) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for e in entries {
-        let inline = kiln_sdk::yaml::parse_stream(e, "inline")
+        let inline = crate::yaml::stream(e, "inline")
             .ok()
             .filter(|d| d.iter().all(|x| x.get("kind").is_some()) && !d.is_empty());
         match inline {
             Some(docs) => out.extend(docs),
             None => {
                 let text = ldr.read_string(e)?;
-                out.extend(kiln_sdk::flatten_lists(kiln_sdk::yaml::parse_stream(
+                out.extend(kiln_sdk::flatten_lists(crate::yaml::stream(
                     &text, e,
                 )?));
             }
@@ -175,7 +175,7 @@ pub fn transform(
             } else {
                 ldr.read_string(&path)?
             };
-            let ops = kiln_sdk::yaml::parse_one(&body, "jsonOp")?;
+            let ops = crate::yaml::one(&body, "jsonOp")?;
             patch::json6902(m, &ops, &target, "jsonOp", false)?;
         }
         "ImageTagTransformer" => {
@@ -215,7 +215,7 @@ pub fn load_replacements(ldr: &Loader, entries: &[Value]) -> Result<Vec<Value>, 
         match e.get("path").and_then(Value::as_str) {
             Some(p) if e.get("source").is_none() => {
                 let text = ldr.read_string(p)?;
-                for doc in kiln_sdk::yaml::parse_stream(&text, p)? {
+                for doc in crate::yaml::stream(&text, p)? {
                     match doc {
                         Value::Array(items) => out.extend(items),
                         other => out.push(other),

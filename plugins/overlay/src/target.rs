@@ -86,7 +86,7 @@ impl Target {
         };
         let shown = ldr.display(&ldr.dir.join(&file));
         let text = ldr.read_string(&file).map_err(|e| fail(e, &shown, ""))?;
-        let doc = kiln_sdk::yaml::parse_one(&text, &shown)?;
+        let doc = crate::yaml::one(&text, &shown)?;
         let kust = Kustomization::from_value(&doc).map_err(|e| {
             fail(e, &shown, "remove or rename the field; see the kustomization reference for the accepted fields")
         })?;
@@ -114,7 +114,7 @@ impl Target {
             let text = ldr
                 .read_string(&p)
                 .map_err(|e| fail(e, &shown, "check the `openapi.path` of the kustomization"))?;
-            let schema = kiln_sdk::yaml::parse_one(&text, &p)?;
+            let schema = crate::yaml::one(&text, &p)?;
             if ctx.schema.is_none() {
                 ctx.schema = Some(schema);
             }
@@ -144,7 +144,7 @@ impl Target {
                 .ldr
                 .read_string(c)
                 .map_err(|e| fail(e, &shown, "check the `configurations` entry"))?;
-            let v = kiln_sdk::yaml::parse_one(&text, c)?;
+            let v = crate::yaml::one(&text, c)?;
             config.merge(&TransformerConfig::from_value(&v));
         }
         for c in &self.kust.crds {
@@ -152,7 +152,7 @@ impl Target {
                 .ldr
                 .read_string(c)
                 .map_err(|e| fail(e, &shown, "check the `crds` entry"))?;
-            let v = kiln_sdk::yaml::parse_one(&text, c)?;
+            let v = crate::yaml::one(&text, c)?;
             config.merge(&crate::crds::config_from_crds(&v));
         }
         acc.config.merge(&config);
@@ -266,7 +266,7 @@ impl Target {
         }
         let text = self.ldr.read_string(path).map_err(|e| fail(format!("accumulating resources: {e}"), &shown, "keep resource files in or below the kustomization directory; reference other directories as bases"))?;
         let file = self.ldr.display(&full);
-        let docs = kiln_sdk::flatten_lists(kiln_sdk::yaml::parse_stream(&text, &file)?);
+        let docs = kiln_sdk::flatten_lists(crate::yaml::stream(&text, &file)?);
         for d in docs {
             if !d.is_object() {
                 return Err(fail(
@@ -290,7 +290,7 @@ impl Target {
         Ok(())
     }
 
-    fn run_generators(&self, ctx: &Ctx, acc: &mut Acc) -> Result<(), Error> {
+    fn run_generators(&self, ctx: &mut Ctx, acc: &mut Acc) -> Result<(), Error> {
         let shown = self.shown();
         let global = self.kust.generator_options.as_ref();
         for (kind, list) in [
@@ -330,11 +330,12 @@ impl Target {
         Ok(())
     }
 
-    fn run_transformers(&self, ctx: &Ctx, acc: &mut Acc) -> Result<(), Error> {
+    fn run_transformers(&self, ctx: &mut Ctx, acc: &mut Acc) -> Result<(), Error> {
         let shown = self.shown();
         let k = &self.kust;
         let tc = acc.config.clone();
-        let schema = ctx.schema.as_ref();
+        let schema_owned = ctx.schema.clone();
+        let schema = schema_owned.as_ref();
         let m = &mut acc.res;
         let pe = |e: patch::Error| fail(e, &shown, "check the patch and the object it targets");
         let te = |e: transformers::Error| fail(e, &shown, "");
@@ -397,7 +398,7 @@ impl Target {
                     p.path.clone(),
                 )
             };
-            let ops = kiln_sdk::yaml::parse_one(&text, &src)?;
+            let ops = crate::yaml::one(&text, &src)?;
             patch::json6902(m, &ops, &target, &src, false).map_err(pe)?;
         }
         for r in &k.replicas {
@@ -424,6 +425,27 @@ impl Target {
             })?;
         }
         Ok(())
+    }
+}
+
+impl Target {
+    /// Plugin configurations: inline objects, files, or kustomization directories.
+    fn plugin_configs(&self, ctx: &mut Ctx, entries: &[String]) -> Result<Vec<Value>, Error> {
+        let shown = self.shown();
+        let mut out = Vec::new();
+        for e in entries {
+            let is_dir = !e.contains('\n') && self.ldr.resolve(e).is_ok_and(|p| p.is_dir());
+            if is_dir {
+                let ldr = self.ldr.sub(e).map_err(|x| fail(x, &shown, ""))?;
+                let sub = self.enter(ctx, ldr, join_origin(&self.origin, e))?;
+                let acc = sub.accumulate(ctx, Acc::default());
+                ctx.visiting.pop();
+                out.extend(acc?.res.into_iter().map(|r| r.obj));
+            } else {
+                out.extend(plugins::load_configs(&self.ldr, std::slice::from_ref(e)).map_err(|x| fail(x, &shown, ""))?);
+            }
+        }
+        Ok(out)
     }
 }
 
