@@ -92,7 +92,10 @@ impl Error {
 }
 
 fn read_values_file(path: &Path, shown: &str) -> Result<Map<String, Value>, Error> {
-    let err = |message: String| Error::ValuesFile { file: shown.to_owned(), message };
+    let err = |message: String| Error::ValuesFile {
+        file: shown.to_owned(),
+        message,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("open {shown}: {e}")))?;
     let docs = kiln_sdk::yaml::parse_stream(&text, shown).map_err(|e| {
         err(format!(
@@ -120,16 +123,25 @@ fn user_values(app: &Path, opts: &Options) -> Result<Map<String, Value>, Error> 
     for f in &opts.values {
         base = merge_maps(base, read_values_file(&app.join(f), f)?);
     }
-    let set_err = |flag: &'static str| move |e: crate::strvals::StrvalsError| Error::Set { flag, message: e.0 };
+    let set_err = |flag: &'static str| {
+        move |e: crate::strvals::StrvalsError| Error::Set { flag, message: e.0 }
+    };
     for line in &opts.set_json {
         let trimmed = line.trim();
         if trimmed.starts_with('{') {
-            let m: Map<String, Value> = serde_json::from_str(trimmed)
-                .map_err(|_| Error::Set { flag: "set-json", message: line.clone() })?;
-            let Value::Object(m) = floats_everywhere(Value::Object(m)) else { unreachable!("an object stays one") };
+            let m: Map<String, Value> = serde_json::from_str(trimmed).map_err(|_| Error::Set {
+                flag: "set-json",
+                message: line.clone(),
+            })?;
+            let Value::Object(m) = floats_everywhere(Value::Object(m)) else {
+                unreachable!("an object stays one")
+            };
             base = merge_maps(base, m);
         } else {
-            parse_into(line, &mut base, Reader::Json).map_err(|_| Error::Set { flag: "set-json", message: line.clone() })?;
+            parse_into(line, &mut base, Reader::Json).map_err(|_| Error::Set {
+                flag: "set-json",
+                message: line.clone(),
+            })?;
         }
     }
     for line in &opts.set {
@@ -149,8 +161,10 @@ fn user_values(app: &Path, opts: &Options) -> Result<Map<String, Value>, Error> 
 
 fn load(path: &Path) -> Result<Chart, Error> {
     if path.is_file() {
-        let data = std::fs::read(path)
-            .map_err(|e| LoadError::Io { path: path.display().to_string(), message: e.to_string() })?;
+        let data = std::fs::read(path).map_err(|e| LoadError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         return Ok(crate::archive::load_archive(&data)?);
     }
     Ok(crate::chart::load_dir(path)?)
@@ -186,10 +200,11 @@ fn crds(chart: &Chart, parent: Option<&str>, out: &mut Vec<(String, String)>) {
         None => chart.name().to_owned(),
     };
     for f in &chart.files {
-        let lower = f.name.to_lowercase();
-        let manifest = lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json");
-        if f.name.starts_with("crds/") && manifest {
-            out.push((format!("{full}/{}", f.name), String::from_utf8_lossy(&f.data).into_owned()));
+        if f.name.starts_with("crds/") && crate::chart::has_ext(&f.name, &["yaml", "yml", "json"]) {
+            out.push((
+                format!("{full}/{}", f.name),
+                String::from_utf8_lossy(&f.data).into_owned(),
+            ));
         }
     }
     for d in &chart.dependencies {
@@ -217,11 +232,23 @@ pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Er
     crate::deps::process(&mut chart, &vals)?;
     let values = coalesce_chart(&chart, &vals, false).map_err(Error::Values)?;
     crate::schema::validate(&chart, &values)?;
-    if !chart.metadata.kube_version.is_empty() && !crate::semver::matches(&chart.metadata.kube_version, &kube.normalized) {
-        return Err(Error::KubeIncompatible { want: chart.metadata.kube_version.clone(), have: kube.version.clone() });
+    if !chart.metadata.kube_version.is_empty()
+        && !crate::semver::matches(&chart.metadata.kube_version, &kube.normalized)
+    {
+        return Err(Error::KubeIncompatible {
+            want: chart.metadata.kube_version.clone(),
+            have: kube.version.clone(),
+        });
     }
-    let release_name = opts.release_name.clone().unwrap_or_else(|| "release-name".to_owned());
-    let namespace = opts.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_owned());
+    let release_name = opts
+        .release_name
+        .clone()
+        .unwrap_or_else(|| "release-name".to_owned());
+    let namespace = opts
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".to_owned());
     let api_versions: Vec<String> = opts
         .api_versions
         .iter()

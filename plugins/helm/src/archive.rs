@@ -16,19 +16,28 @@ pub fn load_archive(data: &[u8]) -> Result<Chart, LoadError> {
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let path = entry.path().map_err(bad)?.to_string_lossy().replace('\\', "/");
+        let path = entry
+            .path()
+            .map_err(bad)?
+            .to_string_lossy()
+            .replace('\\', "/");
         let Some((_, rest)) = path.split_once('/') else {
             continue;
         };
         if rest.split('/').any(|p| p == "..") {
-            return Err(LoadError::Archive(format!("chart illegally references parent directory: {path}")));
+            return Err(LoadError::Archive(format!(
+                "chart illegally references parent directory: {path}"
+            )));
         }
         let mut data = Vec::new();
         entry.read_to_end(&mut data).map_err(bad)?;
         if data.starts_with(&[0xef, 0xbb, 0xbf]) {
             data.drain(..3);
         }
-        files.push(ChartFile { name: rest.to_owned(), data });
+        files.push(ChartFile {
+            name: rest.to_owned(),
+            data,
+        });
     }
     if files.is_empty() {
         return Err(LoadError::Archive("no files in chart archive".to_owned()));

@@ -66,7 +66,7 @@ pub const DEFAULT_API_VERSIONS: &[&str] = &[
 ];
 
 /// The Helm version templates see in `.Capabilities.HelmVersion.Version`.
-pub const HELM_VERSION: &str = "v4.2";
+pub(crate) const HELM_VERSION: &str = "v4.2";
 
 /// A Kubernetes version as Helm parses `--kube-version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,26 +94,42 @@ impl KubeVersion {
         let t = t.strip_prefix('v').unwrap_or(t);
         let core = t.split(['-', '+']).next().unwrap_or_default();
         let nums: Vec<&str> = core.split('.').collect();
-        if nums.len() < 2 || nums.iter().any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit())) {
+        if nums.len() < 2
+            || nums
+                .iter()
+                .any(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()))
+        {
             return Err(bad());
         }
-        let num = |i: usize| nums.get(i).map_or(Ok(0), |n| n.parse::<u64>()).map_err(|_| bad());
+        let num = |i: usize| {
+            nums.get(i)
+                .map_or(Ok(0), |n| n.parse::<u64>())
+                .map_err(|_| bad())
+        };
         let (major, minor, patch) = (num(0)?, num(1)?, num(2)?);
-        let version = if s.starts_with('v') { s.to_owned() } else { format!("v{s}") };
-        Ok(Self { version, normalized: format!("v{major}.{minor}.{patch}"), major: major.to_string(), minor: minor.to_string() })
+        let version = if s.starts_with('v') {
+            s.to_owned()
+        } else {
+            format!("v{s}")
+        };
+        Ok(Self {
+            version,
+            normalized: format!("v{major}.{minor}.{patch}"),
+            major: major.to_string(),
+            minor: minor.to_string(),
+        })
     }
 }
 
 impl Object for KubeVersion {
-    fn type_name(&self) -> &str {
+    fn type_name(&self) -> &'static str {
         "common.KubeVersion"
     }
     fn field(&self, name: &str) -> Option<Value> {
         match name {
-            "Version" => Some(Value::String(self.version.clone())),
+            "Version" | "GitVersion" => Some(Value::String(self.version.clone())),
             "Major" => Some(Value::String(self.major.clone())),
             "Minor" => Some(Value::String(self.minor.clone())),
-            "GitVersion" => Some(Value::String(self.version.clone())),
             "String" => Some(Value::String(self.normalized.clone())),
             _ => None,
         }
@@ -132,10 +148,10 @@ impl Object for KubeVersion {
 
 /// `.Capabilities.APIVersions`: a list with a `Has` method.
 #[derive(Debug, Clone)]
-pub struct VersionSet(pub Vec<String>);
+pub(crate) struct VersionSet(pub Vec<String>);
 
 impl Object for VersionSet {
-    fn type_name(&self) -> &str {
+    fn type_name(&self) -> &'static str {
         "common.VersionSet"
     }
     fn field(&self, _name: &str) -> Option<Value> {
@@ -149,7 +165,10 @@ impl Object for VersionSet {
                     "wrong type for value; expected string; got {}",
                     other.type_name()
                 )),
-                _ => Err(format!("wrong number of args for Has: want 1 got {}", args.len())),
+                _ => Err(format!(
+                    "wrong number of args for Has: want 1 got {}",
+                    args.len()
+                )),
             }),
             _ => None,
         }
@@ -163,8 +182,11 @@ impl Object for VersionSet {
 }
 
 /// Builds `.Capabilities`.
-pub fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) -> Value {
-    let mut apis: Vec<String> = DEFAULT_API_VERSIONS.iter().map(|s| (*s).to_owned()).collect();
+pub(crate) fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) -> Value {
+    let mut apis: Vec<String> = DEFAULT_API_VERSIONS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     apis.extend(extra_api_versions.iter().cloned());
     let helm: BTreeMap<String, Value> = [
         ("Version", HELM_VERSION),
@@ -177,8 +199,14 @@ pub fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) -> Value 
     .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
     .collect();
     let mut caps = BTreeMap::new();
-    caps.insert("KubeVersion".to_owned(), Value::Object(Arc::new(kube.clone())));
-    caps.insert("APIVersions".to_owned(), Value::Object(Arc::new(VersionSet(apis))));
+    caps.insert(
+        "KubeVersion".to_owned(),
+        Value::Object(Arc::new(kube.clone())),
+    );
+    caps.insert(
+        "APIVersions".to_owned(),
+        Value::Object(Arc::new(VersionSet(apis))),
+    );
     caps.insert("HelmVersion".to_owned(), Value::Map(helm));
     Value::Map(caps)
 }
@@ -190,7 +218,10 @@ mod tests {
     #[test]
     fn kube_versions_parse_like_helm() {
         let k = KubeVersion::parse("1.16.0").unwrap();
-        assert_eq!((k.version.as_str(), k.major.as_str(), k.minor.as_str()), ("v1.16.0", "1", "16"));
+        assert_eq!(
+            (k.version.as_str(), k.major.as_str(), k.minor.as_str()),
+            ("v1.16.0", "1", "16")
+        );
         let k = KubeVersion::parse("v1.33.4-gke.1245000").unwrap();
         assert_eq!(k.normalized, "v1.33.4");
         assert_eq!(k.version, "v1.33.4-gke.1245000");
@@ -200,7 +231,13 @@ mod tests {
     #[test]
     fn api_versions_has() {
         let set = VersionSet(vec!["v1".into(), "apps/v1".into()]);
-        assert!(matches!(set.call("Has", &[Value::String("apps/v1".into())]), Some(Ok(Value::Bool(true)))));
-        assert!(matches!(set.call("Has", &[Value::String("x/v1".into())]), Some(Ok(Value::Bool(false)))));
+        assert!(matches!(
+            set.call("Has", &[Value::String("apps/v1".into())]),
+            Some(Ok(Value::Bool(true)))
+        ));
+        assert!(matches!(
+            set.call("Has", &[Value::String("x/v1".into())]),
+            Some(Ok(Value::Bool(false)))
+        ));
     }
 }

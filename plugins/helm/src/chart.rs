@@ -95,7 +95,11 @@ pub enum LoadError {
     #[error("cannot read {path}: {message}")]
     Io { path: String, message: String },
     #[error("cannot load {file}: error converting YAML to JSON: yaml: line {line}: {message}")]
-    Yaml { file: String, line: u64, message: String },
+    Yaml {
+        file: String,
+        line: u64,
+        message: String,
+    },
     #[error("Chart.yaml file is missing")]
     MissingChartYaml,
     #[error("validation: {0}")]
@@ -154,7 +158,11 @@ fn walk(
     entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
         let path = entry.path();
         let is_dir = std::fs::metadata(&path).map_err(|e| io(&path, e))?.is_dir();
         if rules.ignore(&rel, is_dir) {
@@ -187,11 +195,14 @@ pub(crate) fn parse_yaml(file: &str, data: &[u8]) -> Result<Value, LoadError> {
 /// Builds a chart from its files (paths relative to the chart root).
 pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
     let mut chart = Chart::default();
-    let chart_yaml = files.iter().find(|f| f.name == "Chart.yaml").ok_or(LoadError::MissingChartYaml)?;
+    let chart_yaml = files
+        .iter()
+        .find(|f| f.name == "Chart.yaml")
+        .ok_or(LoadError::MissingChartYaml)?;
     let doc = parse_yaml("Chart.yaml", &chart_yaml.data)?;
     chart.metadata = crate::chartyaml::metadata(&doc);
     if chart.metadata.api_version.is_empty() {
-        chart.metadata.api_version = "v1".to_owned();
+        "v1".clone_into(&mut chart.metadata.api_version);
     }
     let mut subcharts: BTreeMap<String, Vec<ChartFile>> = BTreeMap::new();
     for f in files {
@@ -214,15 +225,19 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
             }
             n if n.starts_with("templates/") => chart.templates.push(f),
             n if n.starts_with("charts/") => {
-                if n.ends_with(".prov") {
+                if has_ext(n, &["prov"]) {
                     chart.files.push(f);
                     continue;
                 }
                 let rest = &n["charts/".len()..];
                 let (cname, inner) = rest.split_once('/').unwrap_or((rest, ""));
-                let name = if inner.is_empty() { cname.to_owned() } else { inner.to_owned() };
+                let name = if inner.is_empty() {
+                    cname.to_owned()
+                } else {
+                    inner.to_owned()
+                };
                 let entry = subcharts.entry(cname.to_owned()).or_default();
-                if !inner.is_empty() || cname.ends_with(".tgz") {
+                if !inner.is_empty() || has_ext(cname, &["tgz"]) {
                     entry.push(ChartFile { name, data: f.data });
                 }
             }
@@ -239,7 +254,7 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
             chart: chart.metadata.name.clone(),
             source: Box::new(e),
         };
-        let sub = if n.ends_with(".tgz") {
+        let sub = if has_ext(&n, &["tgz"]) {
             let data = files.into_iter().next().map(|f| f.data).unwrap_or_default();
             crate::archive::load_archive(&data).map_err(wrap)?
         } else {
@@ -248,6 +263,13 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
         chart.dependencies.push(sub);
     }
     Ok(chart)
+}
+
+/// Whether `name` ends with one of the extensions `exts` (any case).
+pub(crate) fn has_ext(name: &str, exts: &[&str]) -> bool {
+    Path::new(name)
+        .extension()
+        .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
 fn validate(md: &Metadata) -> Result<(), LoadError> {
@@ -265,19 +287,36 @@ fn validate(md: &Metadata) -> Result<(), LoadError> {
         return fail("chart.metadata.version is required".into());
     }
     if crate::semver::Version::parse(&md.version).is_none() {
-        return fail(format!("chart.metadata.version {:?} is invalid", md.version));
+        return fail(format!(
+            "chart.metadata.version {:?} is invalid",
+            md.version
+        ));
     }
     if !matches!(md.chart_type.as_str(), "" | "application" | "library") {
         return fail("chart.metadata.type must be application or library".into());
     }
     let mut seen = std::collections::BTreeSet::new();
     for d in &md.dependencies {
-        let key = if d.alias.is_empty() { &d.name } else { &d.alias };
-        if !d.alias.is_empty() && !d.alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return fail(format!("dependency {:?} has disallowed characters in the alias", d.name));
+        let key = if d.alias.is_empty() {
+            &d.name
+        } else {
+            &d.alias
+        };
+        if !d.alias.is_empty()
+            && !d
+                .alias
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return fail(format!(
+                "dependency {:?} has disallowed characters in the alias",
+                d.name
+            ));
         }
         if !seen.insert(key.clone()) {
-            return fail(format!("more than one dependency with name or alias {key:?}"));
+            return fail(format!(
+                "more than one dependency with name or alias {key:?}"
+            ));
         }
     }
     Ok(())

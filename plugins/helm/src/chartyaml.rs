@@ -104,8 +104,11 @@ pub(crate) fn chart_object(md: &Metadata, is_root: bool) -> Value {
         .iter()
         .map(|m| json!({"Name": m.name, "Email": m.email, "URL": m.url}))
         .collect();
-    let annotations: Map<String, Value> =
-        md.annotations.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let annotations: Map<String, Value> = md
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     json!({
         "Name": md.name, "Home": md.home, "Sources": strings(&md.sources), "Version": md.version,
         "Description": md.description, "Keywords": strings(&md.keywords),

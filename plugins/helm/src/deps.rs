@@ -19,7 +19,7 @@ pub enum DepsError {
 }
 
 /// Every dependency of `Chart.yaml` must be present in `charts/`.
-pub fn check(chart: &Chart) -> Result<(), DepsError> {
+pub(crate) fn check(chart: &Chart) -> Result<(), DepsError> {
     let missing: Vec<&str> = chart
         .metadata
         .dependencies
@@ -27,11 +27,15 @@ pub fn check(chart: &Chart) -> Result<(), DepsError> {
         .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
         .map(|r| r.name.as_str())
         .collect();
-    if missing.is_empty() { Ok(()) } else { Err(DepsError::Missing(missing.join(", "))) }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(DepsError::Missing(missing.join(", ")))
+    }
 }
 
 /// Applies aliases and drops disabled dependencies, then imports values.
-pub fn process(chart: &mut Chart, vals: &Map<String, Value>) -> Result<(), DepsError> {
+pub(crate) fn process(chart: &mut Chart, vals: &Map<String, Value>) -> Result<(), DepsError> {
     enabled(chart, vals, "").map_err(DepsError::Values)?;
     import_all(chart).map_err(DepsError::Values)
 }
@@ -73,10 +77,18 @@ fn enabled(c: &mut Chart, v: &Map<String, Value>, path: &str) -> Result<(), Stri
     let cvals = coalesce_chart(c, v, false)?;
     tags(c, &cvals);
     conditions(c, &cvals, path);
-    let removed: Vec<String> =
-        c.metadata.dependencies.iter().filter(|r| !r.enabled).map(|r| r.name.clone()).collect();
-    c.dependencies.retain(|d| !removed.contains(&d.metadata.name));
-    c.metadata.dependencies.retain(|r| !removed.contains(&r.name));
+    let removed: Vec<String> = c
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|r| !r.enabled)
+        .map(|r| r.name.clone())
+        .collect();
+    c.dependencies
+        .retain(|d| !removed.contains(&d.metadata.name));
+    c.metadata
+        .dependencies
+        .retain(|r| !removed.contains(&r.name));
     for t in &mut c.dependencies {
         let sub = format!("{path}{}.", t.metadata.name);
         enabled(t, &cvals, &sub)?;
@@ -85,7 +97,9 @@ fn enabled(c: &mut Chart, v: &Map<String, Value>, path: &str) -> Result<(), Stri
 }
 
 fn tags(c: &mut Chart, cvals: &Map<String, Value>) {
-    let Some(vt) = table(cvals, "tags") else { return };
+    let Some(vt) = table(cvals, "tags") else {
+        return;
+    };
     for r in &mut c.metadata.dependencies {
         let (mut has_true, mut has_false) = (false, false);
         for k in &r.tags {
@@ -155,7 +169,9 @@ fn import(c: &mut Chart) -> Result<(), String> {
                 _ => continue,
             };
             out.push(serde_json::json!({"child": child, "parent": parent}));
-            let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else { continue };
+            let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else {
+                continue;
+            };
             coalesce_tables(&mut b, path_to_map(&parent, vv.clone()), true);
         }
         r.import_values = out;

@@ -9,21 +9,27 @@ use crate::glob::files_glob;
 
 /// The files of a chart (path → bytes), as `.Files`.
 #[derive(Debug, Clone, Default)]
-pub struct Files(pub Arc<BTreeMap<String, Vec<u8>>>);
+pub(crate) struct Files(pub Arc<BTreeMap<String, Vec<u8>>>);
 
 impl Files {
     /// Files from `(name, data)` pairs.
-    pub fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
+    pub(crate) fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
         Self(Arc::new(files.into_iter().collect()))
     }
 
     fn get(&self, name: &str) -> String {
-        self.0.get(name).map(|d| String::from_utf8_lossy(d).into_owned()).unwrap_or_default()
+        self.0
+            .get(name)
+            .map(|d| String::from_utf8_lossy(d).into_owned())
+            .unwrap_or_default()
     }
 
     fn glob(&self, pattern: &str) -> Files {
         Files::new(
-            self.0.iter().filter(|(n, _)| files_glob(pattern, n)).map(|(n, d)| (n.clone(), d.clone())),
+            self.0
+                .iter()
+                .filter(|(n, _)| files_glob(pattern, n))
+                .map(|(n, d)| (n.clone(), d.clone())),
         )
     }
 
@@ -33,14 +39,23 @@ impl Files {
         };
         let text = String::from_utf8_lossy(data);
         let text = text.strip_suffix('\n').unwrap_or(&text);
-        Value::List(text.split('\n').map(|l| Value::String(l.to_owned())).collect())
+        Value::List(
+            text.split('\n')
+                .map(|l| Value::String(l.to_owned()))
+                .collect(),
+        )
     }
 
     fn as_map(&self, encode: fn(&[u8]) -> String) -> String {
         let m: BTreeMap<String, Value> = self
             .0
             .iter()
-            .map(|(n, d)| (n.rsplit('/').next().unwrap_or(n).to_owned(), Value::String(encode(d))))
+            .map(|(n, d)| {
+                (
+                    n.rsplit('/').next().unwrap_or(n).to_owned(),
+                    Value::String(encode(d)),
+                )
+            })
             .collect();
         to_yaml(&Value::Map(m))
     }
@@ -60,7 +75,11 @@ pub(crate) fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -76,13 +95,19 @@ pub(crate) fn base64(data: &[u8]) -> String {
 fn one_string<'a>(method: &str, args: &'a [Value]) -> Result<&'a str, String> {
     match args {
         [Value::String(s)] => Ok(s),
-        [other] => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
-        _ => Err(format!("wrong number of args for {method}: want 1 got {}", args.len())),
+        [other] => Err(format!(
+            "wrong type for value; expected string; got {}",
+            other.type_name()
+        )),
+        _ => Err(format!(
+            "wrong number of args for {method}: want 1 got {}",
+            args.len()
+        )),
     }
 }
 
 impl Object for Files {
-    fn type_name(&self) -> &str {
+    fn type_name(&self) -> &'static str {
         "engine.files"
     }
     fn field(&self, _name: &str) -> Option<Value> {
@@ -94,7 +119,9 @@ impl Object for Files {
             "GetBytes" => one_string(method, args).map(|n| Value::String(self.get(n))),
             "Glob" => one_string(method, args).map(|p| Value::Object(Arc::new(self.glob(p)))),
             "Lines" => one_string(method, args).map(|n| self.lines(n)),
-            "AsConfig" => Ok(Value::String(self.as_map(|d| String::from_utf8_lossy(d).into_owned()))),
+            "AsConfig" => Ok(Value::String(
+                self.as_map(|d| String::from_utf8_lossy(d).into_owned()),
+            )),
             "AsSecrets" => Ok(Value::String(self.as_map(base64))),
             _ => return None,
         };
@@ -124,8 +151,12 @@ mod tests {
     #[test]
     fn get_lines_and_glob() {
         let f = files();
-        assert!(matches!(f.call("Get", &[Value::String("other.md".into())]), Some(Ok(Value::String(s))) if s == "md"));
-        assert!(matches!(f.call("Get", &[Value::String("none".into())]), Some(Ok(Value::String(s))) if s.is_empty()));
+        assert!(
+            matches!(f.call("Get", &[Value::String("other.md".into())]), Some(Ok(Value::String(s))) if s == "md")
+        );
+        assert!(
+            matches!(f.call("Get", &[Value::String("none".into())]), Some(Ok(Value::String(s))) if s.is_empty())
+        );
         match f.lines("config/a.txt") {
             Value::List(l) => assert_eq!(l.len(), 2),
             other => panic!("unexpected {other:?}"),

@@ -139,8 +139,14 @@ mod tests {
 
     #[test]
     fn path_match_follows_go() {
-        assert!(path_match("templates/subdir/role*", "templates/subdir/role.yaml"));
-        assert!(path_match("templates/subdir/role*", "templates/subdir/rolebinding.yaml"));
+        assert!(path_match(
+            "templates/subdir/role*",
+            "templates/subdir/role.yaml"
+        ));
+        assert!(path_match(
+            "templates/subdir/role*",
+            "templates/subdir/rolebinding.yaml"
+        ));
         assert!(!path_match("templates/*", "templates/subdir/role.yaml"));
         assert!(path_match("a?c", "abc"));
         assert!(path_match("[a-c]x", "bx"));

@@ -60,7 +60,12 @@ impl Rules {
         } else {
             (rule.to_owned(), Kind::Base)
         };
-        self.rules.push(Rule { pattern, negate, must_dir, kind });
+        self.rules.push(Rule {
+            pattern,
+            negate,
+            must_dir,
+            kind,
+        });
     }
 
     /// Whether the chart-relative `path` (with `/` separators) is ignored.

@@ -38,9 +38,16 @@ mod api;
 mod plugin;
 
 pub use api::{Error, Options, render_text};
-pub use capabilities::{DEFAULT_API_VERSIONS, KubeVersion};
-pub use chart::{Chart, ChartFile, load_dir, load_files};
 pub use archive::load_archive;
+pub use capabilities::{DEFAULT_API_VERSIONS, KubeVersion, KubeVersionError};
+pub use chart::{
+    Chart, ChartFile, Dependency, LoadError, Maintainer, Metadata, load_dir, load_files,
+};
+pub use deps::DepsError;
+pub use order::YamlError;
+pub use output::ShowOnlyError;
+pub use render::RenderError;
+pub use schema::SchemaError;
 
 #[cfg(test)]
 mod tests;

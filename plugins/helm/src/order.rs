@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 /// Helm's install order of kinds; unknown kinds go last, by name.
-pub const INSTALL_ORDER: &[&str] = &[
+pub(crate) const INSTALL_ORDER: &[&str] = &[
     "PriorityClass",
     "Namespace",
     "NetworkPolicy",
@@ -62,7 +62,7 @@ const HOOK_EVENTS: &[&str] = &[
 
 /// One document of a rendered template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Template path (`chart/templates/x.yaml`).
     pub path: String,
     /// The document text, leading whitespace removed.
@@ -84,7 +84,7 @@ pub struct YamlError {
 }
 
 /// Splits a rendered file into documents at lines starting with `---`.
-pub fn split_documents(text: &str) -> Vec<String> {
+pub(crate) fn split_documents(text: &str) -> Vec<String> {
     let text = text.trim_start();
     let mut docs = Vec::new();
     let mut cur = String::new();
@@ -103,11 +103,16 @@ pub fn split_documents(text: &str) -> Vec<String> {
         rest = &rest[c.len_utf8()..];
     }
     docs.push(cur);
-    docs.into_iter().filter(|d| !d.trim().is_empty()).map(|d| d.trim_start().to_owned()).collect()
+    docs.into_iter()
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| d.trim_start().to_owned())
+        .collect()
 }
 
 /// Sorts rendered files into (hooks, manifests), each ordered by kind.
-pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Manifest>, Vec<Manifest>), YamlError> {
+pub(crate) fn sort_manifests(
+    files: &BTreeMap<String, String>,
+) -> Result<(Vec<Manifest>, Vec<Manifest>), YamlError> {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
     for (path, content) in files {
@@ -118,7 +123,12 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Manifest>
         for doc in split_documents(content) {
             let head = head(path, &doc)?;
             let hook = head.annotations.get("helm.sh/hook");
-            let manifest = Manifest { path: path.clone(), content: doc, kind: head.kind, is_test: false };
+            let manifest = Manifest {
+                path: path.clone(),
+                content: doc,
+                kind: head.kind,
+                is_test: false,
+            };
             let Some(hook) = hook else {
                 generic.push(manifest);
                 continue;
@@ -128,7 +138,10 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Manifest>
                 continue;
             }
             let is_test = events.iter().any(|e| e == "test" || e == "test-success");
-            hooks.push(Manifest { is_test, ..manifest });
+            hooks.push(Manifest {
+                is_test,
+                ..manifest
+            });
         }
     }
     sort_by_kind(&mut hooks);
@@ -155,22 +168,40 @@ struct Head {
 }
 
 fn head(path: &str, doc: &str) -> Result<Head, YamlError> {
-    let err = |message: String| YamlError { path: path.to_owned(), message };
+    let err = |message: String| YamlError {
+        path: path.to_owned(),
+        message,
+    };
     let value = kiln_sdk::yaml::parse_one(doc, path).map_err(|e| {
-        err(format!("error converting YAML to JSON: yaml: line {}: {}", e.line, e.message))
+        err(format!(
+            "error converting YAML to JSON: yaml: line {}: {}",
+            e.line, e.message
+        ))
     })?;
     let unmarshal = |what: &str, field: &str| {
-        err(format!("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into Go {field}"))
+        err(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into Go {field}"
+        ))
     };
     let obj = match &value {
-        Value::Null => return Ok(Head { kind: String::new(), annotations: BTreeMap::new() }),
+        Value::Null => {
+            return Ok(Head {
+                kind: String::new(),
+                annotations: BTreeMap::new(),
+            });
+        }
         Value::Object(m) => m,
         other => return Err(unmarshal(json_kind(other), "value of type util.SimpleHead")),
     };
     let kind = match obj.get("kind") {
         Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => String::new(),
-        Some(other) => return Err(unmarshal(json_kind(other), "struct field SimpleHead.kind of type string")),
+        Some(other) => {
+            return Err(unmarshal(
+                json_kind(other),
+                "struct field SimpleHead.kind of type string",
+            ));
+        }
     };
     let mut annotations = BTreeMap::new();
     if let Some(Value::Object(ann)) = obj.get("metadata").and_then(|m| m.get("annotations")) {

@@ -10,9 +10,18 @@ fn splits_documents_like_helm() {
 #[test]
 fn sorts_by_kind_then_path_and_separates_hooks() {
     let mut files = BTreeMap::new();
-    files.insert("c/templates/a.yaml".to_owned(), "kind: Deployment\n---\nkind: Service\n".to_owned());
-    files.insert("c/templates/b.yaml".to_owned(), "kind: Zebra\n---\nkind: Apple\n".to_owned());
-    files.insert("c/templates/_h.tpl".to_owned(), "kind: Namespace\n".to_owned());
+    files.insert(
+        "c/templates/a.yaml".to_owned(),
+        "kind: Deployment\n---\nkind: Service\n".to_owned(),
+    );
+    files.insert(
+        "c/templates/b.yaml".to_owned(),
+        "kind: Zebra\n---\nkind: Apple\n".to_owned(),
+    );
+    files.insert(
+        "c/templates/_h.tpl".to_owned(),
+        "kind: Namespace\n".to_owned(),
+    );
     files.insert(
         "c/templates/t.yaml".to_owned(),
         "kind: Pod\nmetadata:\n  annotations:\n    helm.sh/hook: test\n".to_owned(),
@@ -31,10 +40,20 @@ fn sorts_by_kind_then_path_and_separates_hooks() {
 #[test]
 fn invalid_yaml_names_the_template() {
     let mut files = BTreeMap::new();
-    files.insert("c/templates/bad.yaml".to_owned(), "a: b\n  c: : d\n  - x".to_owned());
+    files.insert(
+        "c/templates/bad.yaml".to_owned(),
+        "a: b\n  c: : d\n  - x".to_owned(),
+    );
     let e = sort_manifests(&files).unwrap_err();
-    assert!(e.to_string().starts_with("YAML parse error on c/templates/bad.yaml: "), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("YAML parse error on c/templates/bad.yaml: "),
+        "{e}"
+    );
     let mut files = BTreeMap::new();
-    files.insert("c/templates/s.yaml".to_owned(), "just a string\n".to_owned());
+    files.insert(
+        "c/templates/s.yaml".to_owned(),
+        "just a string\n".to_owned(),
+    );
     assert!(sort_manifests(&files).is_err());
 }

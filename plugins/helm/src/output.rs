@@ -1,6 +1,8 @@
 //! The text `helm template` prints: CRDs, sorted manifests, hooks, and the
 //! `--show-only` filter.
 
+use std::fmt::Write as _;
+
 use crate::glob::path_match;
 use crate::order::{Manifest, split_documents};
 
@@ -10,7 +12,7 @@ use crate::order::{Manifest, split_documents};
 pub struct ShowOnlyError(pub String);
 
 /// What to print.
-pub struct Stream<'a> {
+pub(crate) struct Stream<'a> {
     /// `(path, content)` of CRD files, printed first when non-empty.
     pub crds: &'a [(String, String)],
     /// Non-hook manifests, in order.
@@ -24,20 +26,20 @@ pub struct Stream<'a> {
 }
 
 /// Builds the exact `helm template` output.
-pub fn write(s: &Stream<'_>) -> Result<String, ShowOnlyError> {
+pub(crate) fn write(s: &Stream<'_>) -> Result<String, ShowOnlyError> {
     let mut manifest = String::new();
     for (path, content) in s.crds {
-        manifest.push_str(&format!("---\n# Source: {path}\n{content}\n"));
+        let _ = write!(manifest, "---\n# Source: {path}\n{content}\n");
     }
     for m in s.manifests {
-        manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.path, m.content));
+        let _ = write!(manifest, "---\n# Source: {}\n{}\n", m.path, m.content);
     }
     let mut out = format!("{}\n", manifest.trim());
     for h in s.hooks {
         if s.skip_tests && h.is_test {
             continue;
         }
-        out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content));
+        let _ = write!(out, "---\n# Source: {}\n{}\n", h.path, h.content);
     }
     if s.show_only.is_empty() {
         return Ok(out);
@@ -48,9 +50,11 @@ pub fn write(s: &Stream<'_>) -> Result<String, ShowOnlyError> {
         let pattern = pattern.replace('\\', "/");
         let mut missing = true;
         for doc in &docs {
-            let Some(name) = source_after_chart(doc) else { continue };
+            let Some(name) = source_after_chart(doc) else {
+                continue;
+            };
             if path_match(&pattern, name) {
-                shown.push_str(&format!("---\n{doc}\n"));
+                let _ = write!(shown, "---\n{doc}\n");
                 missing = false;
             }
         }
@@ -67,10 +71,11 @@ fn source_after_chart(doc: &str) -> Option<&str> {
     while let Some(i) = rest.find("# Source: ") {
         let after = &rest[i + "# Source: ".len()..];
         let line = after.split('\n').next().unwrap_or_default();
-        if let Some(slash) = line.find('/') {
-            if slash > 0 && slash + 1 < line.len() {
-                return Some(&line[slash + 1..]);
-            }
+        if let Some(slash) = line.find('/')
+            && slash > 0
+            && slash + 1 < line.len()
+        {
+            return Some(&line[slash + 1..]);
         }
         rest = after;
     }
@@ -82,31 +87,72 @@ mod tests {
     use super::*;
 
     fn m(path: &str, content: &str, is_test: bool) -> Manifest {
-        Manifest { path: path.into(), content: content.into(), kind: String::new(), is_test }
+        Manifest {
+            path: path.into(),
+            content: content.into(),
+            kind: String::new(),
+            is_test,
+        }
     }
 
     #[test]
     fn layout_matches_helm() {
-        let manifests = [m("c/templates/a.yaml", "kind: A\n", false), m("c/templates/b.yaml", "kind: B", false)];
+        let manifests = [
+            m("c/templates/a.yaml", "kind: A\n", false),
+            m("c/templates/b.yaml", "kind: B", false),
+        ];
         let hooks = [m("c/templates/t.yaml", "kind: T\n", true)];
         let crds = [("c/crds/x.yaml".to_owned(), "kind: CRD\n".to_owned())];
-        let s = Stream { crds: &crds, manifests: &manifests, hooks: &hooks, skip_tests: false, show_only: &[] };
+        let s = Stream {
+            crds: &crds,
+            manifests: &manifests,
+            hooks: &hooks,
+            skip_tests: false,
+            show_only: &[],
+        };
         assert_eq!(
             write(&s).unwrap(),
             "---\n# Source: c/crds/x.yaml\nkind: CRD\n\n---\n# Source: c/templates/a.yaml\nkind: A\n\n---\n# Source: c/templates/b.yaml\nkind: B\n---\n# Source: c/templates/t.yaml\nkind: T\n\n"
         );
-        let s = Stream { crds: &[], manifests: &manifests, hooks: &hooks, skip_tests: true, show_only: &[] };
+        let s = Stream {
+            crds: &[],
+            manifests: &manifests,
+            hooks: &hooks,
+            skip_tests: true,
+            show_only: &[],
+        };
         assert!(!write(&s).unwrap().contains("kind: T"));
     }
 
     #[test]
     fn show_only_filters_and_fails_when_missing() {
-        let manifests = [m("c/templates/a.yaml", "kind: A\n", false), m("c/templates/sub/b.yaml", "kind: B\n", false)];
+        let manifests = [
+            m("c/templates/a.yaml", "kind: A\n", false),
+            m("c/templates/sub/b.yaml", "kind: B\n", false),
+        ];
         let show = vec!["templates/sub/*".to_owned()];
-        let s = Stream { crds: &[], manifests: &manifests, hooks: &[], skip_tests: false, show_only: &show };
-        assert_eq!(write(&s).unwrap(), "---\n# Source: c/templates/sub/b.yaml\nkind: B\n");
+        let s = Stream {
+            crds: &[],
+            manifests: &manifests,
+            hooks: &[],
+            skip_tests: false,
+            show_only: &show,
+        };
+        assert_eq!(
+            write(&s).unwrap(),
+            "---\n# Source: c/templates/sub/b.yaml\nkind: B\n\n"
+        );
         let show = vec!["templates/none.yaml".to_owned()];
-        let s = Stream { crds: &[], manifests: &manifests, hooks: &[], skip_tests: false, show_only: &show };
-        assert_eq!(write(&s).unwrap_err().to_string(), "could not find template templates/none.yaml in chart");
+        let s = Stream {
+            crds: &[],
+            manifests: &manifests,
+            hooks: &[],
+            skip_tests: false,
+            show_only: &show,
+        };
+        assert_eq!(
+            write(&s).unwrap_err().to_string(),
+            "could not find template templates/none.yaml in chart"
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::files::Files;
 pub struct RenderError(pub String);
 
 /// Converts values to template values: floats stay floats, integers ints.
-pub fn to_template(v: &serde_json::Value) -> Value {
+pub(crate) fn to_template(v: &serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Bool(b) => Value::Bool(*b),
@@ -27,12 +27,14 @@ pub fn to_template(v: &serde_json::Value) -> Value {
         },
         serde_json::Value::String(s) => Value::String(s.clone()),
         serde_json::Value::Array(a) => Value::List(a.iter().map(to_template).collect()),
-        serde_json::Value::Object(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), to_template(v))).collect()),
+        serde_json::Value::Object(m) => {
+            Value::Map(m.iter().map(|(k, v)| (k.clone(), to_template(v))).collect())
+        }
     }
 }
 
 /// What every template of a render sees besides its chart's own data.
-pub struct Top {
+pub(crate) struct Top {
     /// `.Release`.
     pub release: Value,
     /// `.Capabilities`.
@@ -75,7 +77,10 @@ fn collect(
         subcharts.insert(child.name().to_owned(), Value::Map(next));
     }
     let mut next = BTreeMap::new();
-    next.insert("Chart".to_owned(), to_template(&chart_object(&chart.metadata, parent_path.is_none())));
+    next.insert(
+        "Chart".to_owned(),
+        to_template(&chart_object(&chart.metadata, parent_path.is_none())),
+    );
     let files = Files::new(chart.files.iter().map(|f| (f.name.clone(), f.data.clone())));
     next.insert("Files".to_owned(), Value::Object(Arc::new(files)));
     next.insert("Release".to_owned(), top.release.clone());
@@ -112,16 +117,24 @@ fn sorted_names(tpls: &BTreeMap<String, Renderable>) -> Vec<String> {
 
 /// Renders every template; the result maps template paths to their text
 /// (partials left out, `NOTES.txt` included).
-pub fn render(chart: &Chart, top: &Top) -> Result<BTreeMap<String, String>, RenderError> {
+pub(crate) fn render(chart: &Chart, top: &Top) -> Result<BTreeMap<String, String>, RenderError> {
     let mut tpls = BTreeMap::new();
-    collect(chart, None, to_template(&serde_json::Value::Object(top.values.clone())), top, &mut tpls);
+    collect(
+        chart,
+        None,
+        to_template(&serde_json::Value::Object(top.values.clone())),
+        top,
+        &mut tpls,
+    );
     let keys = sorted_names(&tpls);
     let mut engine = Templates::new();
     engine.set_seed(top.seed);
     engine.set_now(top.now);
     engine.set_strict(false);
     for name in &keys {
-        engine.add(name, &tpls[name].text).map_err(|e| parse_error(name, &e))?;
+        engine
+            .add(name, &tpls[name].text)
+            .map_err(|e| parse_error(name, &e))?;
     }
     let mut rendered = BTreeMap::new();
     for name in &keys {
@@ -135,7 +148,9 @@ pub fn render(chart: &Chart, top: &Top) -> Result<BTreeMap<String, String>, Rend
         template.insert("Name".to_owned(), Value::String(name.clone()));
         template.insert("BasePath".to_owned(), Value::String(r.base_path.clone()));
         vals.insert("Template".to_owned(), Value::Map(template));
-        let text = engine.execute(name, &Value::Map(vals)).map_err(|e| exec_error(name, &e))?;
+        let text = engine
+            .execute(name, &Value::Map(vals))
+            .map_err(|e| exec_error(name, &e))?;
         rendered.insert(name.clone(), text.replace("<no value>", ""));
     }
     Ok(rendered)
@@ -148,14 +163,16 @@ fn parse_error(name: &str, e: &kiln_gotmpl::Error) -> RenderError {
     if tokens.len() == 1 {
         return RenderError(format!("parse error in ({name}): {text}"));
     }
-    RenderError(format!("parse error at ({}): {}", tokens[1], tokens[tokens.len() - 1]))
+    RenderError(format!(
+        "parse error at ({}): {}",
+        tokens[1],
+        tokens[tokens.len() - 1]
+    ))
 }
 
-const WARN_START: &str = "HELM_ERR_START";
-const WARN_END: &str = "HELM_ERR_END";
-
 /// Helm's `reformatExecErrorMsg`: `fail`/`required` as
-/// `execution error at (NAME:LINE:COL): MESSAGE`, other errors as a trace.
+/// `execution error at (NAME:LINE:COL): MESSAGE`, other errors as a trace
+/// of every template location the error passed through.
 fn exec_error(name: &str, e: &kiln_gotmpl::Error) -> RenderError {
     let text = e.to_string();
     if e.kind() != ErrorKind::Exec {
@@ -165,29 +182,58 @@ fn exec_error(name: &str, e: &kiln_gotmpl::Error) -> RenderError {
     if tokens.len() != 3 {
         return RenderError(format!("execution error in ({name}): {text}"));
     }
-    if let Some(start) = tokens[2].find(WARN_START) {
-        let rest = &tokens[2][start + WARN_START.len()..];
-        let msg = rest.rfind(WARN_END).map_or(rest, |end| &rest[..end]);
-        return RenderError(format!("execution error at ({}): {msg}", tokens[1]));
+    let warn = ["error calling fail: ", "error calling required: "]
+        .iter()
+        .filter_map(|m| tokens[2].find(m).map(|i| i + m.len()))
+        .min();
+    if let Some(start) = warn {
+        return RenderError(format!(
+            "execution error at ({}): {}",
+            tokens[1],
+            &tokens[2][start..]
+        ));
     }
-    let context = e.context().unwrap_or_default();
-    if is_helm_failure(context) {
-        return RenderError(format!("execution error at ({}): {}", tokens[1], e.message()));
+    let mut traces: Vec<String> = Vec::new();
+    let mut rest = text.as_str();
+    loop {
+        let next = rest[1..].find(": template: ").map(|i| i + 1);
+        let segment = next.map_or(rest, |i| &rest[..i]);
+        let Some(trace) = trace(rest, segment) else {
+            return RenderError(text);
+        };
+        if traces.last() != Some(&trace) {
+            traces.push(trace);
+        }
+        match next {
+            Some(i) => rest = &rest[i + 2..],
+            None => break,
+        }
     }
-    let mut msg = e.message().to_owned();
-    if let Some(cut) = msg.find(" template:") {
-        msg.truncate(cut);
-    }
-    let location = format!("{}:{}:{}", e.template(), e.line(), e.col().unwrap_or(0));
-    let executing = e.executing().unwrap_or(name);
-    RenderError(format!("{location}\n  executing \"{executing}\" at <{context}>:\n    {msg}"))
+    RenderError(traces.concat().trim().to_owned())
 }
 
-/// Whether the failing node is a call of `fail` or `required` (whose
-/// messages Helm prints without a trace).
-fn is_helm_failure(context: &str) -> bool {
-    let head = context.trim_start_matches('(').split_whitespace().next().unwrap_or_default();
-    matches!(head, "fail" | "required")
+/// One location of an execution error (`parseTemplateExecErrorString`):
+/// `full` is the error text from this level on, `segment` its own part.
+fn trace(full: &str, segment: &str) -> Option<String> {
+    let remainder = full.strip_prefix("template: ")?;
+    if remainder.starts_with("no template ") {
+        return Some(format!("{full}\n"));
+    }
+    let cut = |m: &str| m.find(" template:").map_or(m, |i| &m[..i]).to_owned();
+    if let Some((location, after)) = remainder.split_once(": executing ") {
+        let after = after.strip_prefix('"')?;
+        let end = after.find('"')?;
+        let function = &after[..end];
+        let after_at = after[end + 1..].strip_prefix(" at <")?;
+        let (node, message) = after_at.split_once(">: ")?;
+        return Some(format!(
+            "{location}\n  executing \"{function}\" at <{node}>:\n    {}\n",
+            cut(message)
+        ));
+    }
+    let own = segment.strip_prefix("template: ").unwrap_or(segment);
+    let sep = own.rfind(": ")?;
+    Some(format!("{}\n  {}\n", &own[..sep], cut(&own[sep + 2..])))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! `values.schema.json` validation: a JSON Schema (draft 7 and later)
 //! subset, with errors worded as Helm prints them (`- at '/path': ...`).
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
 use crate::chart::Chart;
@@ -11,9 +13,13 @@ use crate::chart::Chart;
 pub struct SchemaError(pub String);
 
 /// Validates `values` against the schemas of `chart` and its subcharts.
-pub fn validate(chart: &Chart, values: &Map<String, Value>) -> Result<(), SchemaError> {
+pub(crate) fn validate(chart: &Chart, values: &Map<String, Value>) -> Result<(), SchemaError> {
     let out = validate_chart(chart, values);
-    if out.is_empty() { Ok(()) } else { Err(SchemaError(out)) }
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(SchemaError(out))
+    }
 }
 
 fn validate_chart(chart: &Chart, values: &Map<String, Value>) -> String {
@@ -28,18 +34,21 @@ fn validate_chart(chart: &Chart, values: &Map<String, Value>) -> String {
             Err(e) => vec![format!("- at '': invalid schema: {e}")],
         };
         if !lines.is_empty() {
-            sb.push_str(&format!("{}:\n{}\n", chart.name(), lines.join("\n")));
+            let _ = write!(sb, "{}:\n{}\n", chart.name(), lines.join("\n"));
         }
     }
     for sub in &chart.dependencies {
         match values.get(sub.name()) {
             None | Some(Value::Null) => {}
             Some(Value::Object(m)) => sb.push_str(&validate_chart(sub, m)),
-            Some(other) => sb.push_str(&format!(
-                "{}:\ninvalid type for values: expected object (map), got {}\n",
-                sub.name(),
-                go_type(other)
-            )),
+            Some(other) => {
+                let _ = write!(
+                    sb,
+                    "{}:\ninvalid type for values: expected object (map), got {}\n",
+                    sub.name(),
+                    go_type(other)
+                );
+            }
         }
     }
     sb
@@ -76,7 +85,10 @@ fn is_type(v: &Value, t: &str) -> bool {
 }
 
 fn quote_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    items.map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+    items
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn num(v: &Value) -> String {
@@ -107,57 +119,93 @@ fn check(schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>, depth: usi
             return;
         }
     }
-    if let Some(Value::Array(options)) = s.get("enum") {
-        if !options.contains(v) {
-            let list: Vec<String> = options.iter().map(Value::to_string).collect();
-            err(format!("value must be one of {}", list.join(", ")));
-        }
+    if let Some(Value::Array(options)) = s.get("enum")
+        && !options.contains(v)
+    {
+        let list: Vec<String> = options.iter().map(Value::to_string).collect();
+        err(format!("value must be one of {}", list.join(", ")));
     }
-    if let Some(c) = s.get("const") {
-        if c != v {
-            err(format!("value must be {c}"));
-        }
+    if let Some(c) = s.get("const")
+        && c != v
+    {
+        err(format!("value must be {c}"));
     }
     if let Some(f) = v.as_f64() {
         let bound = |k: &str| s.get(k).and_then(Value::as_f64);
         if bound("minimum").is_some_and(|m| f < m) {
-            err(format!("minimum: got {}, want {}", num(v), num(&s["minimum"])));
+            err(format!(
+                "minimum: got {}, want {}",
+                num(v),
+                num(&s["minimum"])
+            ));
         }
         if bound("maximum").is_some_and(|m| f > m) {
-            err(format!("maximum: got {}, want {}", num(v), num(&s["maximum"])));
+            err(format!(
+                "maximum: got {}, want {}",
+                num(v),
+                num(&s["maximum"])
+            ));
         }
         if bound("exclusiveMinimum").is_some_and(|m| f <= m) {
-            err(format!("exclusiveMinimum: got {}, want {}", num(v), num(&s["exclusiveMinimum"])));
+            err(format!(
+                "exclusiveMinimum: got {}, want {}",
+                num(v),
+                num(&s["exclusiveMinimum"])
+            ));
         }
         if bound("exclusiveMaximum").is_some_and(|m| f >= m) {
-            err(format!("exclusiveMaximum: got {}, want {}", num(v), num(&s["exclusiveMaximum"])));
+            err(format!(
+                "exclusiveMaximum: got {}, want {}",
+                num(v),
+                num(&s["exclusiveMaximum"])
+            ));
         }
-        if let Some(m) = bound("multipleOf").filter(|m| *m != 0.0) {
-            if (f / m).fract() != 0.0 {
-                err(format!("multipleOf: got {}, want {}", num(v), num(&s["multipleOf"])));
-            }
+        if let Some(m) = bound("multipleOf").filter(|m| *m != 0.0)
+            && (f / m).fract() != 0.0
+        {
+            err(format!(
+                "multipleOf: got {}, want {}",
+                num(v),
+                num(&s["multipleOf"])
+            ));
         }
     }
     if let Value::String(text) = v {
         let len = text.chars().count() as u64;
-        if let Some(m) = s.get("minLength").and_then(Value::as_u64).filter(|m| len < *m) {
+        if let Some(m) = s
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .filter(|m| len < *m)
+        {
             err(format!("minLength: got {len}, want {m}"));
         }
-        if let Some(m) = s.get("maxLength").and_then(Value::as_u64).filter(|m| len > *m) {
+        if let Some(m) = s
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .filter(|m| len > *m)
+        {
             err(format!("maxLength: got {len}, want {m}"));
         }
-        if let Some(p) = s.get("pattern").and_then(Value::as_str) {
-            if regex::Regex::new(p).is_ok_and(|re| !re.is_match(text)) {
-                err(format!("'{text}' does not match pattern '{p}'"));
-            }
+        if let Some(p) = s.get("pattern").and_then(Value::as_str)
+            && regex::Regex::new(p).is_ok_and(|re| !re.is_match(text))
+        {
+            err(format!("'{text}' does not match pattern '{p}'"));
         }
     }
     if let Value::Array(items) = v {
         let len = items.len() as u64;
-        if let Some(m) = s.get("minItems").and_then(Value::as_u64).filter(|m| len < *m) {
+        if let Some(m) = s
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .filter(|m| len < *m)
+        {
             err(format!("minItems: got {len}, want {m}"));
         }
-        if let Some(m) = s.get("maxItems").and_then(Value::as_u64).filter(|m| len > *m) {
+        if let Some(m) = s
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .filter(|m| len > *m)
+        {
             err(format!("maxItems: got {len}, want {m}"));
         }
         if s.get("uniqueItems") == Some(&Value::Bool(true)) {
@@ -190,28 +238,60 @@ fn check(schema: &Value, v: &Value, at: &str, errs: &mut Vec<String>, depth: usi
     combinators(s, v, at, errs, depth);
 }
 
-fn object(s: &Map<String, Value>, obj: &Map<String, Value>, at: &str, errs: &mut Vec<String>, depth: usize) {
+fn object(
+    s: &Map<String, Value>,
+    obj: &Map<String, Value>,
+    at: &str,
+    errs: &mut Vec<String>,
+    depth: usize,
+) {
     let pad = "  ".repeat(depth);
     let len = obj.len() as u64;
-    if let Some(m) = s.get("minProperties").and_then(Value::as_u64).filter(|m| len < *m) {
-        errs.push(format!("{pad}- at '{at}': minProperties: got {len}, want {m}"));
+    if let Some(m) = s
+        .get("minProperties")
+        .and_then(Value::as_u64)
+        .filter(|m| len < *m)
+    {
+        errs.push(format!(
+            "{pad}- at '{at}': minProperties: got {len}, want {m}"
+        ));
     }
-    if let Some(m) = s.get("maxProperties").and_then(Value::as_u64).filter(|m| len > *m) {
-        errs.push(format!("{pad}- at '{at}': maxProperties: got {len}, want {m}"));
+    if let Some(m) = s
+        .get("maxProperties")
+        .and_then(Value::as_u64)
+        .filter(|m| len > *m)
+    {
+        errs.push(format!(
+            "{pad}- at '{at}': maxProperties: got {len}, want {m}"
+        ));
     }
     if let Some(Value::Array(req)) = s.get("required") {
-        let missing: Vec<&str> = req.iter().filter_map(Value::as_str).filter(|k| !obj.contains_key(*k)).collect();
+        let missing: Vec<&str> = req
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|k| !obj.contains_key(*k))
+            .collect();
         match missing.len() {
             0 => {}
-            1 => errs.push(format!("{pad}- at '{at}': missing property '{}'", missing[0])),
-            _ => errs.push(format!("{pad}- at '{at}': missing properties {}", quote_list(missing.into_iter()))),
+            1 => errs.push(format!(
+                "{pad}- at '{at}': missing property '{}'",
+                missing[0]
+            )),
+            _ => errs.push(format!(
+                "{pad}- at '{at}': missing properties {}",
+                quote_list(missing.into_iter())
+            )),
         }
     }
     let props = s.get("properties").and_then(Value::as_object);
     let patterns: Vec<(regex::Regex, &Value)> = s
         .get("patternProperties")
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(p, sch)| regex::Regex::new(p).ok().map(|re| (re, sch))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(p, sch)| regex::Regex::new(p).ok().map(|re| (re, sch)))
+                .collect()
+        })
         .unwrap_or_default();
     let mut keys: Vec<&String> = obj.keys().collect();
     keys.sort();
@@ -238,8 +318,15 @@ fn object(s: &Map<String, Value>, obj: &Map<String, Value>, at: &str, errs: &mut
         }
     }
     if !extra.is_empty() {
-        let word = if extra.len() == 1 { "property" } else { "properties" };
-        errs.push(format!("{pad}- at '{at}': additional {word} {} not allowed", quote_list(extra.into_iter())));
+        let word = if extra.len() == 1 {
+            "property"
+        } else {
+            "properties"
+        };
+        errs.push(format!(
+            "{pad}- at '{at}': additional {word} {} not allowed",
+            quote_list(extra.into_iter())
+        ));
     }
 }
 
@@ -268,12 +355,20 @@ fn combinators(s: &Map<String, Value>, v: &Value, at: &str, errs: &mut Vec<Strin
     }
     if let Some(Value::Array(one)) = s.get("oneOf") {
         let res = failures(one);
-        let ok: Vec<usize> = res.iter().enumerate().filter(|(_, e)| e.is_empty()).map(|(i, _)| i).collect();
+        let ok: Vec<usize> = res
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.is_empty())
+            .map(|(i, _)| i)
+            .collect();
         if ok.is_empty() {
             errs.push(format!("{pad}- at '{at}': oneOf failed, none matched"));
             errs.extend(res.into_iter().flatten());
         } else if ok.len() > 1 {
-            errs.push(format!("{pad}- at '{at}': oneOf failed, subschemas {} and {} matched", ok[0], ok[1]));
+            errs.push(format!(
+                "{pad}- at '{at}': oneOf failed, subschemas {} and {} matched",
+                ok[0], ok[1]
+            ));
         }
     }
     if let Some(not) = s.get("not") {
@@ -286,7 +381,11 @@ fn combinators(s: &Map<String, Value>, v: &Value, at: &str, errs: &mut Vec<Strin
     if let Some(cond) = s.get("if") {
         let mut e = Vec::new();
         check(cond, v, at, &mut e, depth);
-        let branch = if e.is_empty() { s.get("then") } else { s.get("else") };
+        let branch = if e.is_empty() {
+            s.get("then")
+        } else {
+            s.get("else")
+        };
         if let Some(b) = branch {
             check(b, v, at, errs, depth);
         }

@@ -9,7 +9,7 @@ fn chart_with(schema: &Value) -> Chart {
     c
 }
 
-fn obj(v: Value) -> Map<String, Value> {
+fn obj(v: &Value) -> Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
@@ -20,7 +20,11 @@ fn helm_negative_example() {
         "required": ["firstname", "employmentInfo"],
         "properties": {"age": {"type": "integer", "minimum": 0}, "firstname": {"type": "string"}}
     });
-    let err = validate(&chart_with(&schema), &obj(json!({"firstname": "J", "age": -5.0}))).unwrap_err();
+    let err = validate(
+        &chart_with(&schema),
+        &obj(&json!({"firstname": "J", "age": -5.0})),
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "values don't meet the specifications of the schema(s) in the following chart(s):\nchrt:\n- at '': missing property 'employmentInfo'\n- at '/age': minimum: got -5, want 0\n"
@@ -38,12 +42,29 @@ fn types_enums_patterns_and_additional() {
         "additionalProperties": false
     });
     let c = chart_with(&schema);
-    assert!(validate(&c, &obj(json!({"name": "abc", "mode": "a", "list": ["x"]}))).is_ok());
-    let e = validate(&c, &obj(json!({"name": "A1", "mode": "c", "list": [1.0], "zz": 1}))).unwrap_err().0;
-    assert!(e.contains("- at '/name': 'A1' does not match pattern '^[a-z]+$'"), "{e}");
+    assert!(
+        validate(
+            &c,
+            &obj(&json!({"name": "abc", "mode": "a", "list": ["x"]}))
+        )
+        .is_ok()
+    );
+    let e = validate(
+        &c,
+        &obj(&json!({"name": "A1", "mode": "c", "list": [1.0], "zz": 1})),
+    )
+    .unwrap_err()
+    .0;
+    assert!(
+        e.contains("- at '/name': 'A1' does not match pattern '^[a-z]+$'"),
+        "{e}"
+    );
     assert!(e.contains("- at '/mode': value must be one of"), "{e}");
     assert!(e.contains("- at '/list/0': got number, want string"), "{e}");
-    assert!(e.contains("- at '': additional property 'zz' not allowed"), "{e}");
+    assert!(
+        e.contains("- at '': additional property 'zz' not allowed"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -53,6 +74,8 @@ fn subchart_schemas_see_their_values() {
     let mut top = Chart::default();
     top.metadata.name = "top".into();
     top.dependencies.push(sub);
-    let e = validate(&top, &obj(json!({"subchart": {}}))).unwrap_err().0;
+    let e = validate(&top, &obj(&json!({"subchart": {}})))
+        .unwrap_err()
+        .0;
     assert_eq!(e, "subchart:\n- at '': missing property 'age'\n");
 }

@@ -26,7 +26,12 @@ impl Version {
                 _ => None,
             }
         };
-        let v = Self { major: next(true)?, minor: next(false)?, patch: next(false)?, pre: pre.to_owned() };
+        let v = Self {
+            major: next(true)?,
+            minor: next(false)?,
+            patch: next(false)?,
+            pre: pre.to_owned(),
+        };
         if nums.next().is_some() || (s.contains('-') && pre.is_empty()) {
             return None;
         }
@@ -34,33 +39,33 @@ impl Version {
     }
 
     fn cmp_to(&self, o: &Self) -> Ordering {
-        (self.major, self.minor, self.patch).cmp(&(o.major, o.minor, o.patch)).then_with(|| {
-            match (self.pre.is_empty(), o.pre.is_empty()) {
+        (self.major, self.minor, self.patch)
+            .cmp(&(o.major, o.minor, o.patch))
+            .then_with(|| match (self.pre.is_empty(), o.pre.is_empty()) {
                 (true, true) => Ordering::Equal,
                 (true, false) => Ordering::Greater,
                 (false, true) => Ordering::Less,
                 (false, false) => cmp_pre(&self.pre, &o.pre),
-            }
-        })
+            })
     }
 }
 
-fn cmp_pre(a: &str, b: &str) -> Ordering {
-    let (mut ia, mut ib) = (a.split('.'), b.split('.'));
+fn cmp_pre(left: &str, right: &str) -> Ordering {
+    let (mut ia, mut ib) = (left.split('.'), right.split('.'));
     loop {
         match (ia.next(), ib.next()) {
             (None, None) => return Ordering::Equal,
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) => {
-                let o = match (x.parse::<u64>(), y.parse::<u64>()) {
-                    (Ok(p), Ok(q)) => p.cmp(&q),
+            (Some(one), Some(two)) => {
+                let order = match (one.parse::<u64>(), two.parse::<u64>()) {
+                    (Ok(n1), Ok(n2)) => n1.cmp(&n2),
                     (Ok(_), Err(_)) => Ordering::Less,
                     (Err(_), Ok(_)) => Ordering::Greater,
-                    _ => x.cmp(y),
+                    _ => one.cmp(two),
                 };
-                if o != Ordering::Equal {
-                    return o;
+                if order != Ordering::Equal {
+                    return order;
                 }
             }
         }
@@ -78,22 +83,52 @@ fn partial(s: &str) -> Option<Partial> {
     let s = s.trim();
     let s = s.strip_prefix('v').unwrap_or(s);
     if s.is_empty() || s == "*" || s == "x" || s == "X" {
-        return Some(Partial { v: Version::parse("0.0.0")?, given: 0 });
+        return Some(Partial {
+            v: Version::parse("0.0.0")?,
+            given: 0,
+        });
     }
     let core_end = s.find(['-', '+']).unwrap_or(s.len());
     let parts: Vec<&str> = s[..core_end].split('.').collect();
-    let given = parts.iter().take_while(|p| !matches!(**p, "x" | "X" | "*")).count();
-    let fixed: Vec<&str> = (0..3).map(|i| if i < given { parts[i] } else { "0" }).collect();
-    let rest = if given == parts.len() && parts.len() == 3 { &s[core_end..] } else { "" };
+    let given = parts
+        .iter()
+        .take_while(|p| !matches!(**p, "x" | "X" | "*"))
+        .count();
+    let fixed: Vec<&str> = (0..3)
+        .map(|i| if i < given { parts[i] } else { "0" })
+        .collect();
+    let rest = if given == parts.len() && parts.len() == 3 {
+        &s[core_end..]
+    } else {
+        ""
+    };
     let v = Version::parse(&format!("{}{rest}", fixed.join(".")))?;
-    Some(Partial { v, given: given.min(3) })
+    Some(Partial {
+        v,
+        given: given.min(3),
+    })
 }
 
 fn bump(v: &Version, part: usize) -> Version {
     match part {
-        0 => Version { major: v.major + 1, minor: 0, patch: 0, pre: String::new() },
-        1 => Version { major: v.major, minor: v.minor + 1, patch: 0, pre: String::new() },
-        _ => Version { major: v.major, minor: v.minor, patch: v.patch + 1, pre: String::new() },
+        0 => Version {
+            major: v.major + 1,
+            minor: 0,
+            patch: 0,
+            pre: String::new(),
+        },
+        1 => Version {
+            major: v.major,
+            minor: v.minor + 1,
+            patch: 0,
+            pre: String::new(),
+        },
+        _ => Version {
+            major: v.major,
+            minor: v.minor,
+            patch: v.patch + 1,
+            pre: String::new(),
+        },
     }
 }
 
@@ -101,10 +136,17 @@ fn bump(v: &Version, part: usize) -> Version {
 fn check_one(c: &str, v: &Version) -> Option<bool> {
     let c = c.trim();
     let ops = [">=", "<=", "!=", "=>", "=<", ">", "<", "=", "~>", "~", "^"];
-    let (op, rest) = ops.iter().find_map(|op| c.strip_prefix(op).map(|r| (*op, r))).unwrap_or(("", c));
+    let (op, rest) = ops
+        .iter()
+        .find_map(|op| c.strip_prefix(op).map(|r| (*op, r)))
+        .unwrap_or(("", c));
     let p = partial(rest)?;
     let lo = p.v.clone();
-    let hi_wild = if p.given == 0 { None } else { Some(bump(&lo, p.given - 1)) };
+    let hi_wild = if p.given == 0 {
+        None
+    } else {
+        Some(bump(&lo, p.given - 1))
+    };
     let ge = |x: &Version| v.cmp_to(x) != Ordering::Less;
     let lt = |x: &Version| v.cmp_to(x) == Ordering::Less;
     Some(match op {
@@ -131,7 +173,7 @@ fn check_one(c: &str, v: &Version) -> Option<bool> {
             (None, _) => true,
         },
         "~" | "~>" => {
-            let hi = bump(&lo, if p.given >= 2 { 1 } else { 0 });
+            let hi = bump(&lo, usize::from(p.given >= 2));
             ge(&lo) && (p.given == 0 || lt(&hi))
         }
         _ => {
@@ -151,7 +193,9 @@ fn check_one(c: &str, v: &Version) -> Option<bool> {
 /// Whether `version` satisfies `constraint`; a malformed version or
 /// constraint gives `false`, as Helm's `IsCompatibleRange`.
 pub(crate) fn matches(constraint: &str, version: &str) -> bool {
-    let Some(v) = Version::parse(version) else { return false };
+    let Some(v) = Version::parse(version) else {
+        return false;
+    };
     if constraint.trim().is_empty() {
         return false;
     }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 /// A `--set` line that could not be parsed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{0}")]
-pub struct StrvalsError(pub String);
+pub(crate) struct StrvalsError(pub String);
 
 /// How the right-hand side of `=` is turned into a value.
 pub(crate) enum Reader<'a> {
@@ -35,8 +35,16 @@ enum Stop {
 }
 
 /// Parses one `--set`-style line into `dest`.
-pub(crate) fn parse_into(line: &str, dest: &mut Map<String, Value>, reader: Reader<'_>) -> Result<(), StrvalsError> {
-    let mut p = Parser { s: line.chars().collect(), pos: 0, reader };
+pub(crate) fn parse_into(
+    line: &str,
+    dest: &mut Map<String, Value>,
+    reader: Reader<'_>,
+) -> Result<(), StrvalsError> {
+    let mut p = Parser {
+        s: line.chars().collect(),
+        pos: 0,
+        reader,
+    };
     loop {
         match p.key(dest, 0) {
             Ok(()) => {}
@@ -85,8 +93,8 @@ impl Parser<'_> {
     }
 
     fn key(&mut self, data: &mut Map<String, Value>, nested: usize) -> Res<()> {
-        let (k, last) = self.until(&['=', '[', ',', '.']);
-        match last {
+        let (k, stop) = self.until(&['=', '[', ',', '.']);
+        match stop {
             Stop::Eof => {
                 if k.is_empty() {
                     return Err(None);
@@ -97,7 +105,11 @@ impl Parser<'_> {
                 let i = self.key_index()?;
                 let list = match data.get(&k) {
                     Some(Value::Array(l)) => l.clone(),
-                    Some(_) => return err(format!("unable to parse key: interface conversion: value at \"{k}\" is not a list")),
+                    Some(_) => {
+                        return err(format!(
+                            "unable to parse key: interface conversion: value at \"{k}\" is not a list"
+                        ));
+                    }
                     None => Vec::new(),
                 };
                 let (list, e) = match self.list_item(list, i, nested) {
@@ -112,15 +124,12 @@ impl Parser<'_> {
             }
             Stop::At('=') => {
                 let v = self.value()?;
-                match v {
-                    Some(v) => {
-                        set(data, &k, v);
-                        Ok(())
-                    }
-                    None => {
-                        set(data, &k, Value::String(String::new()));
-                        Err(None)
-                    }
+                if let Some(v) = v {
+                    set(data, &k, v);
+                    Ok(())
+                } else {
+                    set(data, &k, Value::String(String::new()));
+                    Err(None)
                 }
             }
             Stop::At(',') => {
@@ -136,7 +145,11 @@ impl Parser<'_> {
                 }
                 let mut inner = match data.get(&k) {
                     Some(Value::Object(m)) => m.clone(),
-                    Some(_) => return err(format!("unable to parse key: interface conversion: value at \"{k}\" is not a map")),
+                    Some(_) => {
+                        return err(format!(
+                            "unable to parse key: interface conversion: value at \"{k}\" is not a map"
+                        ));
+                    }
                     None => Map::new(),
                 };
                 let e = self.key(&mut inner, nested);
@@ -175,8 +188,8 @@ impl Parser<'_> {
                 self.pos += 1;
                 let mut list = Vec::new();
                 loop {
-                    let (rs, last) = self.until(&[',', '}']);
-                    match last {
+                    let (rs, stop) = self.until(&[',', '}']);
+                    match stop {
                         Stop::Eof => return err("list must terminate with '}'"),
                         Stop::At('}') => {
                             if self.s.get(self.pos) == Some(&',') {
@@ -218,16 +231,18 @@ impl Parser<'_> {
         match v.parse::<i64>() {
             Ok(i) if i < 0 => err(format!("negative {i} index not allowed")),
             Ok(i) => usize::try_from(i).map_err(|e| Some(e.to_string())),
-            Err(_) => err(format!("error parsing index: strconv.Atoi: parsing \"{v}\": invalid syntax")),
+            Err(_) => err(format!(
+                "error parsing index: strconv.Atoi: parsing \"{v}\": invalid syntax"
+            )),
         }
     }
 
     fn list_item(&mut self, mut list: Vec<Value>, i: usize, nested: usize) -> Res<Vec<Value>> {
-        let (k, last) = self.until(&['[', '.', '=']);
+        let (k, stop) = self.until(&['[', '.', '=']);
         if !k.is_empty() {
             return err(format!("unexpected data at end of array index: \"{k}\""));
         }
-        match last {
+        match stop {
             Stop::Eof => Err(None),
             Stop::At('=') => {
                 let v = self.value()?.unwrap_or(Value::String(String::new()));
@@ -265,7 +280,9 @@ fn set(data: &mut Map<String, Value>, key: &str, v: Value) {
 
 fn set_index(mut list: Vec<Value>, i: usize, v: Value) -> Res<Vec<Value>> {
     if i > MAX_INDEX {
-        return err(format!("index of {i} is greater than maximum supported index of {MAX_INDEX}"));
+        return err(format!(
+            "index of {i} is greater than maximum supported index of {MAX_INDEX}"
+        ));
     }
     if list.len() <= i {
         list.resize(i + 1, Value::Null);
@@ -290,10 +307,11 @@ fn typed(val: &str) -> Value {
     }
     if !val.is_empty() && !val.starts_with('0') {
         let digits = val.strip_prefix(['+', '-']).unwrap_or(val);
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(i) = val.parse::<i64>() {
-                return Value::from(i);
-            }
+        if !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(i) = val.parse::<i64>()
+        {
+            return Value::from(i);
         }
     }
     Value::String(val.to_owned())

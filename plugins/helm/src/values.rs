@@ -16,7 +16,11 @@ pub(crate) fn floats_everywhere(v: Value) -> Value {
             .and_then(serde_json::Number::from_f64)
             .map_or(Value::Number(n), Value::Number),
         Value::Array(items) => Value::Array(items.into_iter().map(floats_everywhere).collect()),
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, floats_everywhere(v))).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, floats_everywhere(v)))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -61,22 +65,40 @@ pub(crate) fn path_value<'a>(v: &'a Map<String, Value>, path: &str) -> Option<&'
 
 /// Coalesces chart values under user values (`CoalesceValues`, `merge` false:
 /// nulls delete keys) or merges them (`MergeValues`, `merge` true: nulls kept).
-pub(crate) fn coalesce_chart(chart: &Chart, vals: &Map<String, Value>, merge: bool) -> Result<Map<String, Value>, String> {
+pub(crate) fn coalesce_chart(
+    chart: &Chart,
+    vals: &Map<String, Value>,
+    merge: bool,
+) -> Result<Map<String, Value>, String> {
     let mut dest = vals.clone();
     coalesce(chart, &mut dest, "", merge)?;
     Ok(dest)
 }
 
 fn concat(a: &str, b: &str) -> String {
-    if a.is_empty() { b.to_owned() } else { format!("{a}.{b}") }
+    if a.is_empty() {
+        b.to_owned()
+    } else {
+        format!("{a}.{b}")
+    }
 }
 
-fn coalesce(chart: &Chart, dest: &mut Map<String, Value>, prefix: &str, merge: bool) -> Result<(), String> {
+fn coalesce(
+    chart: &Chart,
+    dest: &mut Map<String, Value>,
+    prefix: &str,
+    merge: bool,
+) -> Result<(), String> {
     coalesce_values(chart, dest, merge);
     coalesce_deps(chart, dest, prefix, merge)
 }
 
-fn coalesce_deps(chart: &Chart, dest: &mut Map<String, Value>, prefix: &str, merge: bool) -> Result<(), String> {
+fn coalesce_deps(
+    chart: &Chart,
+    dest: &mut Map<String, Value>,
+    prefix: &str,
+    merge: bool,
+) -> Result<(), String> {
     for sub in &chart.dependencies {
         let name = sub.name();
         match dest.get(name) {
@@ -160,7 +182,9 @@ fn coalesce_values(chart: &Chart, v: &mut Map<String, Value>, merge: bool) {
             }
             Some(_) => {}
             None => {
-                if !merge {
+                if merge {
+                    v.insert(key, val);
+                } else {
                     if val.is_null() {
                         continue;
                     }
@@ -168,8 +192,6 @@ fn coalesce_values(chart: &Chart, v: &mut Map<String, Value>, merge: bool) {
                     if let Value::Object(m) = &mut val {
                         clean_nulls(m);
                     }
-                    v.insert(key, val);
-                } else {
                     v.insert(key, val);
                 }
             }
@@ -187,9 +209,16 @@ fn clean_nulls(m: &mut Map<String, Value>) {
 }
 
 /// Merges `src` into `dst`, `dst` winning (`CoalesceTables` / `MergeTables`).
-pub(crate) fn coalesce_tables(dst: &mut Map<String, Value>, mut src: Map<String, Value>, merge: bool) {
-    let src_non_null: std::collections::BTreeSet<String> =
-        src.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect();
+pub(crate) fn coalesce_tables(
+    dst: &mut Map<String, Value>,
+    mut src: Map<String, Value>,
+    merge: bool,
+) {
+    let src_non_null: std::collections::BTreeSet<String> = src
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, _)| k.clone())
+        .collect();
     for (k, v) in dst.iter() {
         if v.is_null() {
             src.insert(k.clone(), Value::Null);

@@ -1,0 +1,1 @@
+{{- define "deps.name" -}}{{ .Chart.Name }}-{{ .Release.Name }}{{- end -}}
