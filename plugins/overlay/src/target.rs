@@ -310,9 +310,7 @@ impl Target {
                 resmap::absorb(&mut acc.res, r).map_err(|e| fail(e, &shown, "use `behavior: merge` or `behavior: replace` to change an inherited object"))?;
             }
         }
-        for cfg in plugins::load_configs(&self.ldr, &self.kust.generators)
-            .map_err(|e| fail(e, &shown, ""))?
-        {
+        for cfg in self.plugin_configs(ctx, &self.kust.generators)? {
             let made =
                 plugins::generate(&self.ldr, &cfg, global).map_err(|e| fail(e, &shown, ""))?;
             for mut r in made {
@@ -413,9 +411,7 @@ impl Target {
             replacements::apply(m, &list)
                 .map_err(|e| fail(e, &shown, "check the replacement's source and targets"))?;
         }
-        for cfg in
-            plugins::load_configs(&self.ldr, &k.transformers).map_err(|e| fail(e, &shown, ""))?
-        {
+        for cfg in self.plugin_configs(ctx, &k.transformers)? {
             plugins::transform(m, &self.ldr, &cfg, &tc, schema).map_err(|e| {
                 fail(
                     e,
