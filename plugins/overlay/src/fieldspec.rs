@@ -25,7 +25,7 @@ impl FieldSpec {
         }
     }
 
-    fn with(group: &str, version: &str, kind: &str, path: &str, create: bool) -> Self {
+    pub fn with(group: &str, version: &str, kind: &str, path: &str, create: bool) -> Self {
         Self {
             gvk: Gvk {
                 group: group.into(),

@@ -129,6 +129,7 @@ pub struct Label {
     pub pairs: StrMap,
     pub include_selectors: bool,
     pub include_templates: bool,
+    pub include_volume_claim_templates: bool,
     pub fields: Vec<Value>,
 }
 
@@ -260,10 +261,12 @@ impl Kustomization {
         // Field names match case-insensitively, as Go's JSON decoding does.
         let mut map: Map<String, Value> = map
             .into_iter()
-            .map(|(k, v)| match KNOWN.iter().find(|known| known.eq_ignore_ascii_case(&k)) {
-                Some(known) => Ok(((*known).to_owned(), v)),
-                None => Err(Error::UnknownField(k)),
-            })
+            .map(
+                |(k, v)| match KNOWN.iter().find(|known| known.eq_ignore_ascii_case(&k)) {
+                    Some(known) => Ok(((*known).to_owned(), v)),
+                    None => Err(Error::UnknownField(k)),
+                },
+            )
             .collect::<Result<_, _>>()?;
         map.retain(|_, v| !v.is_null());
         let mut k: Kustomization = serde_json::from_value(Value::Object(map))

@@ -239,9 +239,7 @@ pub fn load_psm(ldr: &Loader, entries: &[Value]) -> Result<Vec<Value>, Error> {
             {
                 names.push(s.clone());
                 let text = ldr.read_string(s)?;
-                out.extend(kiln_sdk::flatten_lists(crate::yaml::stream(
-                    &text, s,
-                )?));
+                out.extend(kiln_sdk::flatten_lists(crate::yaml::stream(&text, s)?));
             }
             Value::String(s) => {
                 names.push(s.clone());

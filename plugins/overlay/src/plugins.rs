@@ -44,9 +44,7 @@ pub fn load_configs(ldr: &Loader, entries: &[String]) -> Result<Vec<Value>, Erro
             Some(docs) => out.extend(docs),
             None => {
                 let text = ldr.read_string(e)?;
-                out.extend(kiln_sdk::flatten_lists(crate::yaml::stream(
-                    &text, e,
-                )?));
+                out.extend(kiln_sdk::flatten_lists(crate::yaml::stream(&text, e)?));
             }
         }
     }

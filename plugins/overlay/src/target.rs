@@ -276,6 +276,16 @@ impl Target {
                 ));
             }
             let mut r = Res::new(d);
+            for field in ["labels", "annotations"] {
+                let map = r.string_map(field);
+                if map.values().any(|v| !v.is_string()) {
+                    let fixed = map.into_iter().map(|(k, v)| {
+                        let text = crate::res::scalar_text(&v).unwrap_or_default();
+                        (k, Value::String(text))
+                    });
+                    r.set_string_map(field, fixed.collect());
+                }
+            }
             if ctx.origins {
                 r.origin = Some(format!("path: {}\n", join_origin(&self.origin, path)));
             }
@@ -371,6 +381,15 @@ impl Target {
                 if label.include_templates {
                     add(&tc.template_labels);
                 }
+                if label.include_volume_claim_templates {
+                    add(&[FieldSpec::with(
+                        "apps",
+                        "",
+                        "StatefulSet",
+                        "spec/volumeClaimTemplates[]/metadata/labels",
+                        true,
+                    )]);
+                }
                 add(&[FieldSpec::new("", "metadata/labels", true)]);
             }
             transformers::string_map(m, &label.pairs, &fss).map_err(te)?;
@@ -438,7 +457,10 @@ impl Target {
                 ctx.visiting.pop();
                 out.extend(acc?.res.into_iter().map(|r| r.obj));
             } else {
-                out.extend(plugins::load_configs(&self.ldr, std::slice::from_ref(e)).map_err(|x| fail(x, &shown, ""))?);
+                out.extend(
+                    plugins::load_configs(&self.ldr, std::slice::from_ref(e))
+                        .map_err(|x| fail(x, &shown, ""))?,
+                );
             }
         }
         Ok(out)

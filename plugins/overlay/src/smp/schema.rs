@@ -10,8 +10,8 @@ pub enum Ty {
     None,
     /// A built-in type by our short name.
     Builtin(&'static str),
-    /// A definition of a custom OpenAPI document.
-    Custom(String),
+    /// A schema of a custom OpenAPI document.
+    Custom(Value),
 }
 
 /// How a list field merges.
@@ -117,7 +117,9 @@ const GENERIC: &[(&str, &[&str])] = &[
 pub fn root_type(api_version: &str, kind: &str, custom: Option<&Value>) -> Ty {
     if let Some(doc) = custom {
         if let Some(def) = custom_definition(doc, api_version, kind) {
-            return Ty::Custom(def);
+            if let Some(schema) = doc.get("definitions").and_then(|d| d.get(&def)) {
+                return Ty::Custom(schema.clone());
+            }
         }
     }
     let has = |table: &[(&str, &[&str])]| {
@@ -156,7 +158,9 @@ fn keyed(keys: &[&str]) -> Option<ListStrategy> {
 pub fn field(ty: &Ty, name: &str, custom: Option<&Value>) -> (Ty, Option<ListStrategy>) {
     match ty {
         Ty::None => (Ty::None, None),
-        Ty::Custom(def) => custom.map_or((Ty::None, None), |doc| custom_field(doc, def, name)),
+        Ty::Custom(schema) => {
+            custom.map_or((Ty::None, None), |doc| custom_field(doc, schema, name))
+        }
         Ty::Builtin(t) => {
             let b = |s: &'static str| Ty::Builtin(s);
             let (child, strategy): (Ty, Option<ListStrategy>) = match (*t, name) {
@@ -214,16 +218,24 @@ fn custom_definition(doc: &Value, api_version: &str, kind: &str) -> Option<Strin
     None
 }
 
-fn ref_name(v: &Value) -> Option<String> {
-    let r = v.get("$ref")?.as_str()?;
-    Some(r.rsplit('/').next().unwrap_or(r).to_owned())
+fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    let mut cur = v;
+    for _ in 0..8 {
+        let Some(r) = cur.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        let name = r.rsplit('/').next().unwrap_or(r);
+        match doc.get("definitions").and_then(|d| d.get(name)) {
+            Some(next) => cur = next,
+            None => break,
+        }
+    }
+    cur
 }
 
-fn custom_field(doc: &Value, def: &str, name: &str) -> (Ty, Option<ListStrategy>) {
-    let Some(prop) = doc
-        .get("definitions")
-        .and_then(|d| d.get(def))
-        .and_then(|d| d.get("properties"))
+fn custom_field(doc: &Value, schema: &Value, name: &str) -> (Ty, Option<ListStrategy>) {
+    let Some(prop) = resolve(doc, schema)
+        .get("properties")
         .and_then(|p| p.get(name))
     else {
         return (Ty::None, None);
@@ -252,9 +264,10 @@ fn custom_field(doc: &Value, def: &str, name: &str) -> (Ty, Option<ListStrategy>
                 keys,
             }
         });
-    let child = ref_name(prop)
-        .or_else(|| prop.get("items").and_then(ref_name))
-        .map_or(Ty::Custom(String::new()), Ty::Custom);
-    // A property without a strategy still has a schema: its lists are replaced.
-    (child, Some(strategy.unwrap_or_default()))
+    let resolved = resolve(doc, prop);
+    let child = match resolved.get("items") {
+        Some(items) => resolve(doc, items).clone(),
+        None => resolved.clone(),
+    };
+    (Ty::Custom(child), Some(strategy.unwrap_or_default()))
 }
