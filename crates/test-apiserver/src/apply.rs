@@ -60,7 +60,8 @@ pub(crate) fn apply(
     let now = clock::now_rfc3339();
     let av = rt.api_version();
     let force = req.query.get("force").is_some_and(|f| f == "true");
-    let w = writer(rt, req, &mgr, &now, &av);
+    let crd = crate::crd::schema_of(state, rt);
+    let w = writer(rt, req, &mgr, &now, &av, crd.as_ref());
     let live = old.map_or(Value::Null, |o| present(rt, o));
     let mut new =
         ssa::apply(&w, &live, &config, force).map_err(|c| ApiError::apply_conflict(&c))?;

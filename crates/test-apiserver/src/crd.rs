@@ -2,9 +2,11 @@
 
 use serde_json::{Value, json};
 
+use crate::api::State;
 use crate::clock;
 use crate::discovery::{self, ResourceType};
 use crate::status::ApiError;
+use crate::store::Key;
 
 pub(crate) fn validate_crd(rt: &ResourceType, name: &str, crd: &Value) -> Result<(), ApiError> {
     let group = crd["spec"]["group"].as_str().unwrap_or_default();
@@ -52,4 +54,21 @@ pub(crate) fn set_crd_conditions(crd: &mut Value, established: bool) {
         ],
         "storedVersions": [discovery::crd_storage_version(crd).unwrap_or_default()],
     });
+}
+
+/// The `openAPIV3Schema` of a custom resource type's version, from its CRD.
+pub(crate) fn schema_of(state: &State, rt: &ResourceType) -> Option<Value> {
+    if rt.builtin {
+        return None;
+    }
+    let key = Key::of(
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+        "",
+        &format!("{}.{}", rt.plural, rt.group),
+    );
+    let crd = state.store.get(&key)?;
+    let versions = crd["spec"]["versions"].as_array()?;
+    let version = versions.iter().find(|v| v["name"] == rt.version.as_str())?;
+    version["schema"].get("openAPIV3Schema").cloned()
 }

@@ -22,6 +22,7 @@ pub mod faults;
 mod fieldset;
 pub mod kubeconfig;
 pub mod log;
+mod managed;
 mod meta;
 mod patch;
 mod schema;

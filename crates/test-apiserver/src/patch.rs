@@ -148,7 +148,10 @@ fn merge_list(
             Ok(Value::Array(out))
         }
         ListType::Map(keys) => {
-            let key = keys[0];
+            let key_names = keys.names();
+            let Some(&key) = key_names.first() else {
+                return Ok(Value::Array(patch.to_vec()));
+            };
             let mut out = original;
             for item in patch {
                 let Some(wanted) = item.get(key) else {
@@ -182,10 +185,13 @@ fn merge_list(
 }
 
 /// Orders `items` as `order` says; items it does not name keep their relative order at the end.
-fn reorder(items: &mut Vec<Value>, order: &[Value], list_type: ListType) {
+fn reorder(items: &mut Vec<Value>, order: &[Value], list_type: ListType<'_>) {
     let matches = |item: &Value, wanted: &Value| match list_type {
         ListType::Map(keys) => {
-            item.get(keys[0]).is_some() && item.get(keys[0]) == wanted.get(keys[0])
+            let names = keys.names();
+            names
+                .first()
+                .is_some_and(|k| item.get(*k).is_some() && item.get(*k) == wanted.get(*k))
         }
         _ => item == wanted,
     };
@@ -216,6 +222,7 @@ mod tests {
     const DEPLOY: Schema<'static> = Schema {
         builtin: true,
         kind: "Deployment",
+        crd: None,
     };
 
     #[test]

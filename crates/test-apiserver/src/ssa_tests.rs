@@ -7,6 +7,7 @@ fn writer(manager: &str) -> Writer<'_> {
         schema: Schema {
             builtin: true,
             kind: "Deployment",
+            crd: None,
         },
         api_version: "apps/v1",
         manager,

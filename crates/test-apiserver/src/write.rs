@@ -42,11 +42,13 @@ pub(crate) fn writer<'a>(
     manager: &'a str,
     now: &'a str,
     api_version: &'a str,
+    crd: Option<&'a Value>,
 ) -> Writer<'a> {
     Writer {
         schema: Schema {
             builtin: rt.builtin,
             kind: &rt.kind,
+            crd,
         },
         api_version,
         manager,
@@ -195,7 +197,8 @@ pub(crate) fn create(
         meta.shift_remove("managedFields");
         meta.shift_remove("resourceVersion");
     }
-    let w = writer(rt, req, &mgr, &now, &av);
+    let crd = crate::crd::schema_of(state, rt);
+    let w = writer(rt, req, &mgr, &now, &av, crd.as_ref());
     if rt.status_subresource
         && let Some(map) = obj.as_object_mut()
     {
@@ -248,6 +251,7 @@ pub(crate) fn patch(
             let schema = Schema {
                 builtin: true,
                 kind: &rt.kind,
+                crd: None,
             };
             patch::strategic(schema, &current, &body)
                 .map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?
@@ -334,7 +338,9 @@ fn finish_update(
         if let Some(k) = &known {
             new["metadata"]["managedFields"] = k.clone();
         }
-        ssa::track_update(&writer(rt, req, &mgr, &now, &av), Some(old), &mut new);
+        let crd = crate::crd::schema_of(state, rt);
+        let w = writer(rt, req, &mgr, &now, &av, crd.as_ref());
+        ssa::track_update(&w, Some(old), &mut new);
     } else if given
         .as_ref()
         .and_then(Value::as_array)

@@ -280,3 +280,80 @@ async fn status_is_a_subresource() {
         .await;
     assert_eq!(cm_status.code, 404, "configmaps have no status subresource");
 }
+
+#[tokio::test]
+async fn custom_resources_follow_their_crd_list_markers() {
+    let api = Api::new().await;
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "routes.example.com"},
+    "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "routes", "kind": "Route"},
+        "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+            "type": "object",
+            "properties": {"spec": {"type": "object", "properties": {
+                "backends": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                             "items": {"type": "object", "properties": {"name": {"type": "string"}, "weight": {"type": "integer"}}}},
+                "hosts": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+                "args": {"type": "array", "items": {"type": "string"}}
+            }}}}}}]}});
+    let created = api
+        .call(
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            JSON,
+            &crd.to_string(),
+        )
+        .await;
+    assert_eq!(created.code, 201);
+    let path = "/apis/example.com/v1/namespaces/default/routes/r";
+    let route = |backend: &str, host: &str, arg: &str| {
+        json!({"apiVersion": "example.com/v1", "kind": "Route", "metadata": {"name": "r"},
+               "spec": {"backends": [{"name": backend, "weight": 1}], "hosts": [host], "args": [arg]}})
+        .to_string()
+    };
+    assert_eq!(
+        api.apply(path, "a", &route("blue", "a.example", "x"), false)
+            .await
+            .code,
+        201
+    );
+    let clash = api
+        .apply(path, "b", &route("green", "b.example", "y"), false)
+        .await;
+    assert_eq!(clash.code, 409, "atomic lists conflict: {}", clash.body);
+    assert_eq!(
+        clash.body["message"],
+        "Apply failed with 1 conflict: conflict with \"a\": .spec.args"
+    );
+    let both = api
+        .apply(path, "b", &route("green", "b.example", "x"), false)
+        .await;
+    assert_eq!(both.code, 200);
+    assert_eq!(
+        both.body["spec"]["backends"],
+        json!([{"name": "blue", "weight": 1}, {"name": "green", "weight": 1}])
+    );
+    assert_eq!(
+        both.body["spec"]["hosts"],
+        json!(["a.example", "b.example"])
+    );
+    let fields = &both.body["metadata"]["managedFields"][1]["fieldsV1"]["f:spec"];
+    assert!(
+        fields["f:backends"]["k:{\"name\":\"green\"}"].is_object(),
+        "{fields}"
+    );
+    assert!(fields["f:hosts"]["v:\"b.example\""].is_object(), "{fields}");
+
+    let only_blue = json!({"apiVersion": "example.com/v1", "kind": "Route", "metadata": {"name": "r"}, "spec": {}}).to_string();
+    let after = api.apply(path, "b", &only_blue, false).await;
+    assert_eq!(
+        after.body["spec"]["backends"],
+        json!([{"name": "blue", "weight": 1}]),
+        "b's item goes, a's stays"
+    );
+    assert_eq!(after.body["spec"]["hosts"], json!(["a.example"]));
+    assert_eq!(
+        after.body["spec"]["args"],
+        json!(["x"]),
+        "a still owns the shared atomic list"
+    );
+}
