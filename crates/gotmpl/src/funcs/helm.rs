@@ -1,0 +1,166 @@
+//! Helm's engine functions (`include`, `tpl`, `required`, `lookup`) and Sprig's path helpers.
+
+use std::collections::BTreeMap;
+
+use crate::exec;
+use crate::funcs::conv::want_str;
+use crate::funcs::{Ctx, FResult, FuncError, Registry, ex};
+use crate::templates::ROOT_NAME;
+use crate::value::Value;
+
+/// Helm's limit on nested `include`s of one name.
+const MAX_INCLUDE: usize = 1000;
+
+pub(crate) fn register(r: &mut Registry) {
+    r.add("include", ex(2), include);
+    r.add("tpl", ex(2), tpl);
+    r.add("required", ex(2), |_, a| {
+        let msg = want_str(&a, 0)?;
+        match &a[1] {
+            Value::Nil => Err(FuncError::Call(msg)),
+            Value::String(s) if s.is_empty() => Err(FuncError::Call(msg)),
+            v => Ok(v.clone()),
+        }
+    });
+    r.add("lookup", ex(4), |_, a| {
+        for i in 0..4 {
+            want_str(&a, i)?;
+        }
+        Ok(Value::Map(BTreeMap::new()))
+    });
+    r.add("getHostByName", ex(1), |_, _| {
+        Ok(Value::String(String::new()))
+    });
+    r.add("base", ex(1), |_, a| {
+        Ok(Value::String(base(&want_str(&a, 0)?)))
+    });
+    r.add("dir", ex(1), |_, a| {
+        Ok(Value::String(dir(&want_str(&a, 0)?)))
+    });
+    r.add("clean", ex(1), |_, a| {
+        Ok(Value::String(clean(&want_str(&a, 0)?)))
+    });
+    r.add("ext", ex(1), |_, a| {
+        let b = want_str(&a, 0)?;
+        let tail = b.rsplit('/').next().unwrap_or("");
+        Ok(Value::String(
+            tail.rfind('.')
+                .map(|i| tail[i..].to_string())
+                .unwrap_or_default(),
+        ))
+    });
+    r.add("isAbs", ex(1), |_, a| {
+        Ok(Value::Bool(want_str(&a, 0)?.starts_with('/')))
+    });
+    r.add("osBase", ex(1), |_, a| {
+        Ok(Value::String(base(&want_str(&a, 0)?)))
+    });
+    r.add("osDir", ex(1), |_, a| {
+        Ok(Value::String(dir(&want_str(&a, 0)?)))
+    });
+    r.add("osClean", ex(1), |_, a| {
+        Ok(Value::String(clean(&want_str(&a, 0)?)))
+    });
+    r.add("osExt", ex(1), |_, a| {
+        let b = want_str(&a, 0)?;
+        let tail = b.rsplit('/').next().unwrap_or("");
+        Ok(Value::String(
+            tail.rfind('.')
+                .map(|i| tail[i..].to_string())
+                .unwrap_or_default(),
+        ))
+    });
+    r.add("osIsAbs", ex(1), |_, a| {
+        Ok(Value::Bool(want_str(&a, 0)?.starts_with('/')))
+    });
+}
+
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the function table passes arguments by value"
+)]
+fn include(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
+    let name = want_str(&a, 0)?;
+    {
+        let mut inc = c.shared.included.borrow_mut();
+        let n = inc.entry(name.clone()).or_insert(0);
+        if *n > MAX_INCLUDE {
+            return Err(FuncError::Call(format!(
+                "rendering template has a nested reference name: {name}: unable to execute template"
+            )));
+        }
+        *n += 1;
+    }
+    let mut out = String::new();
+    let r = exec::run(c.set, c.shared, &name, &a[1], &mut out);
+    if let Some(n) = c.shared.included.borrow_mut().get_mut(&name) {
+        *n = n.saturating_sub(1);
+    }
+    r.map_err(|e| FuncError::Call(e.to_string()))?;
+    Ok(Value::String(out.replace("<no value>", "")))
+}
+
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the function table passes arguments by value"
+)]
+fn tpl(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
+    let text = want_str(&a, 0)?;
+    let mut set = c.set.clone();
+    set.add(ROOT_NAME, &text)
+        .map_err(|e| FuncError::Call(format!("cannot parse template {text:?}: {e}")))?;
+    let mut out = String::new();
+    exec::run(&set, c.shared, ROOT_NAME, &a[1], &mut out).map_err(|e| {
+        FuncError::Call(format!(
+            "error during tpl function execution for {text:?}: {e}"
+        ))
+    })?;
+    Ok(Value::String(out.replace("<no value>", "")))
+}
+
+fn base(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return "/".into();
+    }
+    t.rsplit('/').next().unwrap_or(t).to_string()
+}
+
+fn dir(p: &str) -> String {
+    let d = match p.rfind('/') {
+        Some(i) => &p[..=i],
+        None => "",
+    };
+    clean(d)
+}
+
+/// Go's `path.Clean`.
+pub(crate) fn clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let body = parts.join("/");
+    match (rooted, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".into(),
+        (false, false) => body,
+    }
+}

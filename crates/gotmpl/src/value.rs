@@ -1,0 +1,228 @@
+//! Template values with Go's dynamic typing rules.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// A value flowing through a template, modelled on the Go values text/template sees.
+///
+/// `Int` and `Float` stay distinct as Go's `int` and `float64` do: they print
+/// differently (`1` against `1e+06`) and comparing one with the other is an error.
+/// `Map` iterates in sorted key order, as Go's `range` and `fmt` do.
+#[derive(Debug, Clone, Default)]
+pub enum Value {
+    /// Go's untyped `nil` (a missing map key, an absent value).
+    #[default]
+    Nil,
+    /// A `bool`.
+    Bool(bool),
+    /// An `int` (64-bit).
+    Int(i64),
+    /// A `float64`.
+    Float(f64),
+    /// A `string`.
+    String(String),
+    /// A `[]interface{}`.
+    List(Vec<Value>),
+    /// A `map[string]interface{}`.
+    Map(BTreeMap<String, Value>),
+    /// A host object with fields and methods.
+    Object(Arc<dyn Object>),
+}
+
+/// A host object seen by templates, such as Helm's `.Files` or `.Capabilities`.
+pub trait Object: Send + Sync + fmt::Debug {
+    /// The Go type name shown by `printf "%T"` and in error messages.
+    fn type_name(&self) -> &str;
+    /// The value of field `name` (`.Foo`), or `None` when there is no such field.
+    fn field(&self, name: &str) -> Option<Value>;
+    /// Calls method `method` (`.Foo "x"`); `None` means there is no such method.
+    fn call(&self, method: &str, args: &[Value]) -> Option<Result<Value, String>>;
+    /// Whether the object counts as true in `if`; structs always do.
+    fn truthy(&self) -> bool {
+        true
+    }
+    /// How `%v` prints the object; defaults to `{}` wrapped around nothing.
+    fn display(&self) -> String {
+        format!("{{{}}}", self.type_name())
+    }
+}
+
+impl Value {
+    /// Builds a value from JSON, turning every number into a `Float` as Go's
+    /// `encoding/json` (and so Helm's values decoding) does.
+    pub fn from_json_floats(v: serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::Array(a) => {
+                Value::List(a.into_iter().map(Value::from_json_floats).collect())
+            }
+            serde_json::Value::Object(o) => Value::Map(
+                o.into_iter()
+                    .map(|(k, v)| (k, Value::from_json_floats(v)))
+                    .collect(),
+            ),
+            other => Value::from(other),
+        }
+    }
+
+    /// Converts to JSON; objects become their `%v` text, non-finite floats `null`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Nil => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
+            Value::Object(o) => serde_json::Value::String(o.display()),
+        }
+    }
+
+    /// Go's truth: false, 0, "", empty collections and nil are false.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(i) => *i != 0,
+            Value::Float(f) => *f != 0.0,
+            Value::String(s) => !s.is_empty(),
+            Value::List(l) => !l.is_empty(),
+            Value::Map(m) => !m.is_empty(),
+            Value::Object(o) => o.truthy(),
+        }
+    }
+
+    /// The Go type name (`int`, `float64`, `[]interface {}`, ...).
+    pub fn type_name(&self) -> String {
+        match self {
+            Value::Nil => "<nil>".into(),
+            Value::Bool(_) => "bool".into(),
+            Value::Int(_) => "int".into(),
+            Value::Float(_) => "float64".into(),
+            Value::String(_) => "string".into(),
+            Value::List(_) => "[]interface {}".into(),
+            Value::Map(_) => "map[string]interface {}".into(),
+            Value::Object(o) => o.type_name().to_string(),
+        }
+    }
+
+    /// The Go reflect kind name (`int`, `slice`, `map`, `ptr`, ...).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Nil => "invalid",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float64",
+            Value::String(_) => "string",
+            Value::List(_) => "slice",
+            Value::Map(_) => "map",
+            Value::Object(_) => "ptr",
+        }
+    }
+
+    /// The string inside a `String`, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `Nil`.
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+}
+
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Self {
+        match v {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Array(a) => Value::List(a.into_iter().map(Value::from).collect()),
+            serde_json::Value::Object(o) => {
+                Value::Map(o.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+            }
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+
+impl From<Vec<Value>> for Value {
+    fn from(l: Vec<Value>) -> Self {
+        Value::List(l)
+    }
+}
+
+impl From<BTreeMap<String, Value>> for Value {
+    fn from(m: BTreeMap<String, Value>) -> Self {
+        Value::Map(m)
+    }
+}
+
+/// Go's `reflect.DeepEqual` over template values (an int never equals a float).
+pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Nil, Value::Nil) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        #[expect(clippy::float_cmp, reason = "Go compares floats exactly")]
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| deep_equal(p, q))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
+        }
+        (Value::Object(x), Value::Object(y)) => Arc::ptr_eq(x, y),
+        _ => false,
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        deep_equal(self, other)
+    }
+}
