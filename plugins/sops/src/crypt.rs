@@ -147,7 +147,12 @@ pub(crate) fn decrypt_tree(
         walker.branch(branch, &mut Vec::new(), &mut stack)?;
     }
     let digest = walker.hash.finalize();
-    Ok(digest.iter().map(|b| format!("{b:02X}")).collect())
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for b in digest {
+        hex.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+        hex.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+    }
+    Ok(hex)
 }
 
 struct Walker<'a> {
@@ -308,9 +313,8 @@ pub(crate) fn verify_mac(meta: &Metadata, key: &[u8; 32], computed: &str) -> Res
     if meta.mac.is_empty() {
         return Err(Error::MacMissing);
     }
-    let stored = match decrypt_value(&meta.mac, key, &meta.lastmodified_aad) {
-        Ok(Value::Str(s)) => s,
-        Ok(_) | Err(_) => return Err(Error::MacUndecryptable),
+    let Ok(Value::Str(stored)) = decrypt_value(&meta.mac, key, &meta.lastmodified_aad) else {
+        return Err(Error::MacUndecryptable);
     };
     if stored == computed {
         Ok(())

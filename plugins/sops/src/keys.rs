@@ -1,4 +1,4 @@
-//! Private keys that can unwrap a sops data key: age X25519 identities and OpenPGP secret keys.
+//! Private keys that can unwrap a sops data key: age X25519 identities and PGP secret keys.
 
 use std::io::Read as _;
 use std::str::FromStr as _;
@@ -12,9 +12,9 @@ const PGP_END: &str = "-----END PGP PRIVATE KEY BLOCK-----";
 /// Decryption keys, built from the contents of key files.
 ///
 /// Each text is told apart by its content: age identity files (lines `AGE-SECRET-KEY-1…`, `#`
-/// comments and blank lines) and ASCII-armored OpenPGP secret keys (`-----BEGIN PGP PRIVATE KEY
+/// comments and blank lines) and ASCII-armored PGP secret keys (`-----BEGIN PGP PRIVATE KEY
 /// BLOCK-----`). A text may hold several identities or several concatenated armored keys.
-/// Password-protected OpenPGP keys are not supported (the sandbox cannot ask for a passphrase).
+/// Password-protected PGP keys are not supported (the sandbox cannot ask for a passphrase).
 #[derive(Default)]
 pub struct Keys {
     age: Vec<age::x25519::Identity>,
@@ -60,7 +60,7 @@ impl Keys {
         Self::default()
     }
 
-    /// Reads the contents of key files (age identity files or armored OpenPGP secret keys).
+    /// Reads the contents of key files (age identity files or armored PGP secret keys).
     pub fn from_texts(texts: &[&[u8]]) -> Result<Self, KeysError> {
         let mut keys = Self::default();
         for (index, text) in texts.iter().enumerate() {
@@ -129,7 +129,7 @@ impl Keys {
         self.age.iter().map(|i| i.to_public().to_string()).collect()
     }
 
-    /// The fingerprints (upper-case hex) of the OpenPGP primary keys held.
+    /// The fingerprints (upper-case hex) of the PGP primary keys held.
     pub fn pgp_fingerprints(&self) -> Vec<String> {
         self.pgp
             .iter()
@@ -160,7 +160,7 @@ impl Keys {
         Some(out)
     }
 
-    /// Unwraps an armored OpenPGP message holding a data key with any secret key held.
+    /// Unwraps an armored PGP message holding a data key with any secret key held.
     pub(crate) fn unwrap_pgp(&self, enc: &str) -> Option<Vec<u8>> {
         if self.pgp.is_empty() {
             return None;

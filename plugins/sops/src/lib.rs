@@ -1,11 +1,11 @@
-//! Decrypts SOPS files (age, OpenPGP) inside the sandbox.
+//! Decrypts SOPS files (age, PGP) inside the sandbox.
 //!
 //! The library decrypts files the way `sops --decrypt` does (sops 3.x): YAML, JSON, dotenv, INI
 //! and binary files, AES-256-GCM values authenticated with their key path, the data key
-//! unwrapped from age or OpenPGP recipients (Shamir key groups included), the MAC verified,
+//! unwrapped from age or PGP recipients (Shamir key groups included), the MAC verified,
 //! and the output printed byte for byte as sops prints it.
 //!
-//! - [`Keys::from_texts`] reads key files (age identity files, armored OpenPGP secret keys).
+//! - [`Keys::from_texts`] reads key files (age identity files, armored PGP secret keys).
 //! - [`decrypt_file`] decrypts a whole file.
 //! - [`is_encrypted`] and [`decrypt_resource`] handle SOPS-encrypted Kubernetes manifests, as
 //!   Flux decrypts them.
@@ -19,7 +19,7 @@ mod crypt;
 mod formats;
 mod keys;
 mod metadata;
-mod plugin;
+pub mod plugin;
 mod shamir;
 mod tree;
 
@@ -43,17 +43,15 @@ impl Format {
     /// The format sops picks from a file name: `.yaml`/`.yml`, `.json`, `.env`, `.ini`, else
     /// binary.
     pub fn from_path(name: &str) -> Self {
-        let lower = name.to_ascii_lowercase();
-        if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-            Self::Yaml
-        } else if lower.ends_with(".json") {
-            Self::Json
-        } else if lower.ends_with(".env") {
-            Self::Dotenv
-        } else if lower.ends_with(".ini") {
-            Self::Ini
-        } else {
-            Self::Binary
+        let ext = std::path::Path::new(name)
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("yaml" | "yml") => Self::Yaml,
+            Some("json") => Self::Json,
+            Some("env") => Self::Dotenv,
+            Some("ini") => Self::Ini,
+            _ => Self::Binary,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::{Format, Keys, decrypt_file, decrypt_resource, is_encrypted, resource
 
 /// Secret holding age identity files (several may be concatenated).
 pub const AGE_SECRET: &str = "sops-age-keys";
-/// Secret holding armored OpenPGP secret keys (several may be concatenated).
+/// Secret holding armored PGP secret keys (several may be concatenated).
 pub const PGP_SECRET: &str = "sops-pgp-keys";
 
 const HINT: &str = "give the private key with `--key-file PATH` or `SOPS_AGE_KEY_FILE`";

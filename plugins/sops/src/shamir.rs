@@ -1,4 +1,4 @@
-//! Combining Shamir secret-sharing parts as sops (HashiCorp Vault's scheme) splits them: each
+//! Combining Shamir secret-sharing parts as sops (`HashiCorp` Vault's scheme) splits them: each
 //! part is the y-values followed by one x byte, over GF(2^8) with the AES polynomial.
 
 fn mul(mut a: u8, mut b: u8) -> u8 {

@@ -234,11 +234,17 @@ pub(crate) fn emit(items: &[Item]) -> Result<Vec<u8>, Error> {
             out.extend(std::iter::repeat_n(' ', align.saturating_sub(kname.len())));
             out.push_str(" = ");
             if value.contains(['\n', '`']) {
-                out.push_str(&format!("\"\"\"{value}\"\"\""));
+                out.push_str("\"\"\"");
+                out.push_str(value);
+                out.push_str("\"\"\"");
             } else if value.contains(['#', ';']) {
-                out.push_str(&format!("`{value}`"));
+                out.push('`');
+                out.push_str(value);
+                out.push('`');
             } else if value.trim().len() != value.len() {
-                out.push_str(&format!("\"{value}\""));
+                out.push('"');
+                out.push_str(value);
+                out.push('"');
             } else {
                 out.push_str(value);
             }

@@ -162,19 +162,19 @@ fn write_value(out: &mut String, v: &Value, depth: usize) -> Result<(), Error> {
 }
 
 /// Go's `encoding/json` float format.
-fn go_json_float(f: f64) -> Result<String, Error> {
-    if !f.is_finite() {
+fn go_json_float(value: f64) -> Result<String, Error> {
+    if !value.is_finite() {
         return Err(Error::Output(
             "JSON cannot represent NaN or infinite numbers".into(),
         ));
     }
-    let abs = f.abs();
+    let abs = value.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = format!("{f:e}");
-        let (m, e) = s.split_once('e').expect("`{:e}` has an exponent");
-        let (sign, digits) = match e.strip_prefix('-') {
+        let text = format!("{value:e}");
+        let (mantissa, exponent) = text.split_once('e').expect("`{:e}` has an exponent");
+        let (sign, digits) = match exponent.strip_prefix('-') {
             Some(d) => ('-', d),
-            None => ('+', e),
+            None => ('+', exponent),
         };
         let digits = if digits.len() < 2 {
             format!("0{digits}")
@@ -185,9 +185,9 @@ fn go_json_float(f: f64) -> Result<String, Error> {
         let digits = digits
             .strip_prefix('0')
             .map_or(digits.clone(), str::to_owned);
-        return Ok(format!("{m}e{sign}{digits}"));
+        return Ok(format!("{mantissa}e{sign}{digits}"));
     }
-    Ok(crate::tree::format_float_f(f))
+    Ok(crate::tree::format_float_f(value))
 }
 
 /// Go's `json.Marshal` string escaping (HTML characters escaped).
@@ -200,12 +200,15 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => push_u_escape(out, c),
+            c if u32::from(c) < 0x20 => push_u_escape(out, c),
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+fn push_u_escape(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "\\u{:04x}", u32::from(c));
 }

@@ -15,7 +15,7 @@ pub(crate) fn emit(docs: &[Vec<Item>]) -> Vec<u8> {
         if doc.iter().all(|i| i.key_str().is_none()) && !doc.is_empty() {
             for item in doc {
                 if let Key::Comment(c) = &item.key {
-                    out.push_str(&format!("#{}\n", c.value));
+                    comment_line(&mut out, 0, &c.value);
                 }
             }
             out.push_str("{}\n");
@@ -267,7 +267,8 @@ fn write_double(out: &mut String, s: &str) {
             '\u{2029}' => out.push_str("\\P"),
             '\u{feff}' => out.push_str("\\uFEFF"),
             c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
-                out.push_str(&format!("\\x{:02X}", c as u32));
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\x{:02X}", c as u32);
             }
             c => out.push(c),
         }

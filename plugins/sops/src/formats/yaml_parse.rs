@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::yaml_lex::{indent_of, split_comment, split_key};
 use super::yaml_scalar::resolve_plain;
 use crate::Error;
 use crate::tree::{Comment, Item, Value};
@@ -64,136 +65,11 @@ fn perr(line: usize, message: &str) -> Error {
     }
 }
 
-struct Parser {
-    lines: Vec<String>,
-    pos: usize,
+pub(super) struct Parser {
+    pub(super) lines: Vec<String>,
+    pub(super) pos: usize,
     base: usize,
     anchors: HashMap<String, Value>,
-}
-
-fn indent_of(line: &str) -> usize {
-    line.len() - line.trim_start_matches(' ').len()
-}
-
-/// Splits off a trailing ` #comment` outside quotes.
-fn split_comment(text: &str) -> (&str, Option<&str>) {
-    let b = text.as_bytes();
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        match quote {
-            Some(b'"') if c == b'\\' => i += 1,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => {
-                if (c == b'"' || c == b'\'')
-                    && (i == 0 || matches!(b[i - 1], b' ' | b'[' | b'{' | b',' | b':'))
-                {
-                    quote = Some(c);
-                } else if c == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t') {
-                    return (text[..i].trim_end(), Some(&text[i + 1..]));
-                }
-            }
-        }
-        i += 1;
-    }
-    (text.trim_end(), None)
-}
-
-/// Finds a mapping key at the start of `text`: returns (key, is_quoted, rest after `:`).
-fn split_key(text: &str) -> Option<(String, bool, &str)> {
-    let b = text.as_bytes();
-    if b.is_empty() || matches!(b[0], b'[' | b'{' | b'#' | b'|' | b'>' | b'*' | b'!' | b'&') {
-        return None;
-    }
-    if b[0] == b'"' || b[0] == b'\'' {
-        let (value, len) = quoted_single_line(text)?;
-        let rest = text[len..].trim_start();
-        let rest = rest.strip_prefix(':')?;
-        if !(rest.is_empty() || rest.starts_with(' ')) {
-            return None;
-        }
-        return Some((value, true, rest));
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b':' && (i + 1 == b.len() || b[i + 1] == b' ' || b[i + 1] == b'\t') {
-            return Some((text[..i].trim_end().to_owned(), false, &text[i + 1..]));
-        }
-        if b[i] == b'#' && i > 0 && b[i - 1] == b' ' {
-            return None;
-        }
-        i += 1;
-    }
-    None
-}
-
-/// A quoted scalar wholly on one line: (value, byte length including quotes).
-fn quoted_single_line(text: &str) -> Option<(String, usize)> {
-    let q = text.chars().next()?;
-    let mut out = String::new();
-    let mut chars = text.char_indices().skip(1).peekable();
-    while let Some((i, c)) = chars.next() {
-        if q == '\'' && c == '\'' {
-            if chars.peek().map(|(_, c)| *c) == Some('\'') {
-                chars.next();
-                out.push('\'');
-                continue;
-            }
-            return Some((out, i + 1));
-        }
-        if q == '"' && c == '"' {
-            return Some((out, i + 1));
-        }
-        if q == '"' && c == '\\' {
-            let (_, e) = chars.next()?;
-            unescape(e, &mut chars, &mut out)?;
-            continue;
-        }
-        out.push(c);
-    }
-    None
-}
-
-fn unescape(
-    e: char,
-    chars: &mut std::iter::Peekable<impl Iterator<Item = (usize, char)>>,
-    out: &mut String,
-) -> Option<()> {
-    let hex = |chars: &mut std::iter::Peekable<_>, n: usize| -> Option<char> {
-        let mut v = 0u32;
-        for _ in 0..n {
-            let (_, c): (usize, char) = Iterator::next(chars)?;
-            v = v * 16 + c.to_digit(16)?;
-        }
-        char::from_u32(v)
-    };
-    let c = match e {
-        '0' => '\0',
-        'a' => '\u{7}',
-        'b' => '\u{8}',
-        't' | '\t' => '\t',
-        'n' => '\n',
-        'v' => '\u{b}',
-        'f' => '\u{c}',
-        'r' => '\r',
-        'e' => '\u{1b}',
-        ' ' => ' ',
-        '"' => '"',
-        '/' => '/',
-        '\\' => '\\',
-        'N' => '\u{85}',
-        '_' => '\u{a0}',
-        'L' => '\u{2028}',
-        'P' => '\u{2029}',
-        'x' => hex(chars, 2)?,
-        'u' => hex(chars, 4)?,
-        'U' => hex(chars, 8)?,
-        _ => return None,
-    };
-    out.push(c);
-    Some(())
 }
 
 impl Parser {
@@ -201,7 +77,7 @@ impl Parser {
         self.base + self.pos + 1
     }
 
-    fn err(&self, message: &str) -> Error {
+    pub(super) fn err(&self, message: &str) -> Error {
         perr(self.line_no(), message)
     }
 
@@ -215,7 +91,7 @@ impl Parser {
     }
 
     /// Next line that is neither blank nor a comment.
-    fn next_node_line(&self, from: usize) -> Option<usize> {
+    pub(super) fn next_node_line(&self, from: usize) -> Option<usize> {
         (from..self.lines.len())
             .find(|&i| !self.lines[i].trim().is_empty() && !self.is_comment_line(i))
     }
@@ -347,7 +223,6 @@ impl Parser {
                 self.pos = i;
                 self.err("expected a `key: value` line")
             })?;
-            let key = if key == "<<" { key } else { key };
             let rest_col = line.len() - rest.len();
             self.pos = i + 1;
             let (value, comment) = self.value_after(i, rest_col, indent, true)?;
@@ -465,23 +340,18 @@ impl Parser {
         if content.is_empty() {
             let comment = comment.map(str::to_owned);
             let leading = self.comments();
-            let value = match self.next_node_line(self.pos) {
-                Some(j) => {
-                    let ind = indent_of(&self.lines[j]);
-                    let l = &self.lines[j];
-                    let is_seq = l[ind..] == *"-" || l[ind..].starts_with("- ");
-                    if ind > parent || (in_mapping && ind == parent && is_seq) {
-                        let lead: Vec<String> = leading.into_iter().map(|c| c.2).collect();
-                        self.block(ind, Some(lead))?
-                    } else {
-                        self.pos = leading.first().map_or(self.pos, |c| c.0);
-                        Value::Null
-                    }
-                }
-                None => {
-                    self.pos = leading.first().map_or(self.pos, |c| c.0);
-                    Value::Null
-                }
+            let nested = self.next_node_line(self.pos).filter(|&j| {
+                let l = &self.lines[j];
+                let ind = indent_of(l);
+                let is_seq = l[ind..] == *"-" || l[ind..].starts_with("- ");
+                ind > parent || (in_mapping && ind == parent && is_seq)
+            });
+            let value = if let Some(j) = nested {
+                let lead: Vec<String> = leading.into_iter().map(|c| c.2).collect();
+                self.block(indent_of(&self.lines[j]), Some(lead))?
+            } else {
+                self.pos = leading.first().map_or(self.pos, |c| c.0);
+                Value::Null
             };
             return Ok((value, comment));
         }
@@ -505,11 +375,13 @@ impl Parser {
             if let Some(rest) = text.strip_prefix('&') {
                 let end = rest.find(' ').unwrap_or(rest.len());
                 anchor = Some(rest[..end].to_owned());
-                text = rest[end..].trim_start().to_owned();
+                let next = rest[end..].trim_start().to_owned();
+                text = next;
             } else if text.starts_with('!') {
                 let end = text.find(' ').unwrap_or(text.len());
                 tag = Some(text[..end].to_owned());
-                text = text[end..].trim_start().to_owned();
+                let next = text[end..].trim_start().to_owned();
+                text = next;
             } else {
                 break;
             }
@@ -545,31 +417,8 @@ impl Parser {
         } else {
             let (content, comment) = split_comment(&text);
             let mut s = content.to_owned();
-            // continuation lines of a multi-line plain scalar
             if comment.is_none() {
-                let mut blank = 0;
-                let mut j = self.pos;
-                while j < self.lines.len() {
-                    let l = &self.lines[j];
-                    if l.trim().is_empty() {
-                        blank += 1;
-                        j += 1;
-                        continue;
-                    }
-                    if indent_of(l) <= parent || l.trim_start().starts_with('#') {
-                        break;
-                    }
-                    let (c, _) = split_comment(l.trim());
-                    if blank > 0 {
-                        s.push_str(&"\n".repeat(blank));
-                    } else {
-                        s.push(' ');
-                    }
-                    s.push_str(c);
-                    blank = 0;
-                    j += 1;
-                    self.pos = j;
-                }
+                self.plain_continuation(&mut s, parent);
             }
             (resolve_plain(&s), comment.map(str::to_owned))
         };
@@ -579,131 +428,6 @@ impl Parser {
         }
         Ok((value, comment))
     }
-
-    fn block_scalar(&mut self, header: &str, parent: usize) -> Result<String, Error> {
-        let folded = header.starts_with('>');
-        let mut chomp = ' ';
-        let mut explicit = None;
-        for c in header[1..].chars() {
-            match c {
-                '+' | '-' => chomp = c,
-                d if d.is_ascii_digit() => explicit = d.to_digit(10),
-                _ => return Err(self.err("invalid block scalar header")),
-            }
-        }
-        let mut content_indent = explicit.map(|d| parent + d as usize);
-        let mut lines: Vec<String> = Vec::new();
-        while self.pos < self.lines.len() {
-            let l = &self.lines[self.pos];
-            if l.trim().is_empty() {
-                lines.push(String::new());
-                self.pos += 1;
-                continue;
-            }
-            let ind = indent_of(l);
-            let ci = *content_indent.get_or_insert(ind);
-            if ind < ci || ind <= parent && !(parent == 0 && ci == 0 && false) {
-                break;
-            }
-            lines.push(l[ci..].to_owned());
-            self.pos += 1;
-        }
-        // give back trailing blank lines (they stay counted for chomping)
-        let trailing = lines.iter().rev().take_while(|l| l.is_empty()).count();
-        let body = &lines[..lines.len() - trailing];
-        let mut text = String::new();
-        if folded {
-            let mut prev_normal = false;
-            for (n, l) in body.iter().enumerate() {
-                let normal = !l.is_empty() && !l.starts_with(' ');
-                if n > 0 {
-                    if l.is_empty() {
-                        text.push('\n');
-                    } else if prev_normal && normal && !body[n - 1].is_empty() {
-                        text.push(' ');
-                    } else if !body[n - 1].is_empty() || !normal {
-                        text.push('\n');
-                    }
-                }
-                text.push_str(l);
-                prev_normal = normal || (l.is_empty() && prev_normal);
-            }
-        } else {
-            text = body.join("\n");
-        }
-        match chomp {
-            '-' => {}
-            '+' => {
-                if !body.is_empty() {
-                    text.push('\n');
-                }
-                text.push_str(&"\n".repeat(trailing));
-            }
-            _ => {
-                if !body.is_empty() {
-                    text.push('\n');
-                }
-            }
-        }
-        Ok(text)
-    }
-
-    /// A quoted scalar, possibly spanning lines.
-    fn quoted(&mut self, first: &str) -> Result<(Value, Option<String>), Error> {
-        let mut text = first.to_owned();
-        loop {
-            if let Some((value, len)) = quoted_single_line(&text) {
-                let rest = text[len..].trim();
-                let comment = rest.strip_prefix('#').map(str::to_owned);
-                if comment.is_none() && !rest.is_empty() {
-                    return Err(self.err("unexpected text after a quoted scalar"));
-                }
-                return Ok((Value::Str(value), comment));
-            }
-            let Some(next) = self.lines.get(self.pos) else {
-                return Err(self.err("unterminated quoted scalar"));
-            };
-            let next = next.trim().to_owned();
-            self.pos += 1;
-            // line folding: a line break becomes a space, blank lines become newlines
-            if next.is_empty() {
-                text.push('\n');
-            } else if text.ends_with('\\') && text.starts_with('"') {
-                text.pop();
-                text.push_str(&next);
-            } else if text.ends_with('\n') {
-                text.push_str(&next);
-            } else {
-                let trimmed = text.trim_end_matches(' ').len();
-                text.truncate(trimmed);
-                text.push(' ');
-                text.push_str(&next);
-            }
-        }
-    }
-
-    /// A flow collection, possibly spanning lines.
-    fn flow(&mut self, first: String) -> Result<(Value, Option<String>), Error> {
-        let mut text = first;
-        loop {
-            let mut p = Flow {
-                s: text.as_bytes(),
-                i: 0,
-            };
-            if let Some(v) = p.value() {
-                let rest = text[p.i..].trim();
-                let comment = rest.strip_prefix('#').map(str::to_owned);
-                return Ok((v, comment));
-            }
-            let Some(next) = self.lines.get(self.pos) else {
-                return Err(self.err("unterminated flow collection"));
-            };
-            let (c, _) = split_comment(next.trim());
-            text.push(' ');
-            text.push_str(c);
-            self.pos += 1;
-        }
-    }
 }
 
 fn apply_tag(tag: Option<&str>, value: Value) -> Value {
@@ -712,7 +436,6 @@ fn apply_tag(tag: Option<&str>, value: Value) -> Value {
         Value::Int(i) => i.to_string(),
         Value::Float(f) => crate::tree::format_float_g(*f),
         Value::Bool(b) => b.to_string(),
-        Value::Null => String::new(),
         _ => String::new(),
     };
     match tag {
@@ -721,97 +444,5 @@ fn apply_tag(tag: Option<&str>, value: Value) -> Value {
         }
         Some("!!int" | "!!float" | "!!bool" | "!!null") => resolve_plain(&text(&value)),
         _ => value,
-    }
-}
-
-/// A tiny flow-style parser (`[a, "b", {c: d}]`).
-struct Flow<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Flow<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t') {
-            self.i += 1;
-        }
-    }
-
-    fn value(&mut self) -> Option<Value> {
-        self.ws();
-        match *self.s.get(self.i)? {
-            b'[' => {
-                self.i += 1;
-                let mut out = Vec::new();
-                loop {
-                    self.ws();
-                    if *self.s.get(self.i)? == b']' {
-                        self.i += 1;
-                        return Some(Value::Seq(out));
-                    }
-                    out.push(self.value()?);
-                    self.ws();
-                    match *self.s.get(self.i)? {
-                        b',' => self.i += 1,
-                        b']' => {}
-                        _ => return None,
-                    }
-                }
-            }
-            b'{' => {
-                self.i += 1;
-                let mut out = Vec::new();
-                loop {
-                    self.ws();
-                    if *self.s.get(self.i)? == b'}' {
-                        self.i += 1;
-                        return Some(Value::Map(out));
-                    }
-                    let key = match self.value()? {
-                        Value::Str(s) => s,
-                        Value::Null => String::new(),
-                        other => super::yaml_emit::scalar_text(&other),
-                    };
-                    self.ws();
-                    let value = if self.s.get(self.i) == Some(&b':') {
-                        self.i += 1;
-                        self.value()?
-                    } else {
-                        Value::Null
-                    };
-                    out.push(Item::new(key, value));
-                    self.ws();
-                    match *self.s.get(self.i)? {
-                        b',' => self.i += 1,
-                        b'}' => {}
-                        _ => return None,
-                    }
-                }
-            }
-            b'"' | b'\'' => {
-                let text = std::str::from_utf8(&self.s[self.i..]).ok()?;
-                let (v, len) = quoted_single_line(text)?;
-                self.i += len;
-                Some(Value::Str(v))
-            }
-            _ => {
-                let start = self.i;
-                while self.i < self.s.len() {
-                    let c = self.s[self.i];
-                    if matches!(c, b',' | b']' | b'}')
-                        || (c == b':'
-                            && matches!(
-                                self.s.get(self.i + 1),
-                                None | Some(b' ' | b',' | b']' | b'}')
-                            ))
-                    {
-                        break;
-                    }
-                    self.i += 1;
-                }
-                let text = std::str::from_utf8(&self.s[start..self.i]).ok()?.trim();
-                Some(resolve_plain(text))
-            }
-        }
     }
 }
