@@ -13,7 +13,7 @@ fn props(def: &Value) -> Option<&serde_json::Map<String, Value>> {
 }
 
 /// A transformer config from a map of type name to OpenAPI definition.
-pub fn config_from_crds(doc: &Value) -> TransformerConfig {
+pub(crate) fn config_from_crds(doc: &Value) -> TransformerConfig {
     let mut tc = TransformerConfig::default();
     let Some(defs) = doc.as_object() else {
         return tc;

@@ -65,7 +65,7 @@ fn short_refs(field: &str) -> Vec<FieldSpec> {
 }
 
 /// Which fields hold names of which kinds.
-pub fn name_references() -> Vec<NameRef> {
+pub(crate) fn name_references() -> Vec<NameRef> {
     let scale = |kind: &str| NameRef {
         gvk: gvk("", "", kind),
         specs: vec![fs(
@@ -256,7 +256,7 @@ pub fn name_references() -> Vec<NameRef> {
 }
 
 /// Fields where `$(VAR)` references are expanded.
-pub fn var_references() -> Vec<FieldSpec> {
+pub(crate) fn var_references() -> Vec<FieldSpec> {
     let container_fields = ["args", "command", "env/value", "volumeMounts/mountPath"];
     let mut out = Vec::new();
     let workloads: &[(&str, &str, &str)] = &[

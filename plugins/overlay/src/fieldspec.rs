@@ -7,14 +7,14 @@ use crate::res::Gvk;
 
 /// One field of objects of a kind (empty gvk parts match any).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldSpec {
+pub(crate) struct FieldSpec {
     pub gvk: Gvk,
     pub path: String,
     pub create: bool,
 }
 
 impl FieldSpec {
-    pub fn new(kind: &str, path: &str, create: bool) -> Self {
+    pub(crate) fn new(kind: &str, path: &str, create: bool) -> Self {
         Self {
             gvk: Gvk {
                 kind: kind.into(),
@@ -25,7 +25,7 @@ impl FieldSpec {
         }
     }
 
-    pub fn with(group: &str, version: &str, kind: &str, path: &str, create: bool) -> Self {
+    pub(crate) fn with(group: &str, version: &str, kind: &str, path: &str, create: bool) -> Self {
         Self {
             gvk: Gvk {
                 group: group.into(),
@@ -38,7 +38,7 @@ impl FieldSpec {
     }
 
     /// Reads a spec from a configuration entry.
-    pub fn from_value(v: &Value) -> Option<Self> {
+    pub(crate) fn from_value(v: &Value) -> Option<Self> {
         let s = |k: &str| {
             v.get(k)
                 .and_then(crate::res::scalar_text)
@@ -58,14 +58,14 @@ impl FieldSpec {
 
 /// What a name refers to, and the fields that hold such references.
 #[derive(Debug, Clone)]
-pub struct NameRef {
+pub(crate) struct NameRef {
     pub gvk: Gvk,
     pub specs: Vec<FieldSpec>,
 }
 
 /// The field specs of every built-in transformer.
 #[derive(Debug, Clone, Default)]
-pub struct TransformerConfig {
+pub(crate) struct TransformerConfig {
     pub name_prefix: Vec<FieldSpec>,
     pub name_suffix: Vec<FieldSpec>,
     pub namespace: Vec<FieldSpec>,
@@ -89,7 +89,7 @@ fn merge_specs(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
 
 impl TransformerConfig {
     /// Adds `other`'s specs to this config.
-    pub fn merge(&mut self, other: &TransformerConfig) {
+    pub(crate) fn merge(&mut self, other: &TransformerConfig) {
         merge_specs(&mut self.name_prefix, &other.name_prefix);
         merge_specs(&mut self.name_suffix, &other.name_suffix);
         merge_specs(&mut self.namespace, &other.namespace);
@@ -109,7 +109,7 @@ impl TransformerConfig {
     }
 
     /// Reads a `configurations:` file.
-    pub fn from_value(v: &Value) -> Self {
+    pub(crate) fn from_value(v: &Value) -> Self {
         let specs = |key: &str| -> Vec<FieldSpec> {
             v.get(key)
                 .and_then(Value::as_array)
@@ -159,7 +159,7 @@ impl TransformerConfig {
     }
 
     /// kustomize's built-in field specs.
-    pub fn defaults() -> Self {
+    pub(crate) fn defaults() -> Self {
         let meta_labels = || {
             let mut v = vec![FieldSpec::new("", "metadata/labels", true)];
             v.extend(template_meta("labels"));
@@ -339,14 +339,14 @@ fn selector_specs() -> Vec<FieldSpec> {
 
 /// What a walk creates at the end of a path when a field is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Create {
+pub(crate) enum Create {
     Nothing,
     Scalar,
     Map,
 }
 
 /// Splits a path on `/`, keeping `\/` escapes and `[...]` groups whole.
-pub fn split_path(path: &str) -> Vec<String> {
+pub(crate) fn split_path(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut depth = 0;
@@ -374,7 +374,7 @@ pub fn split_path(path: &str) -> Vec<String> {
 }
 
 /// Whether a spec's gvk selects `obj`.
-pub fn matches_gvk(fs: &FieldSpec, obj: &Value) -> bool {
+pub(crate) fn matches_gvk(fs: &FieldSpec, obj: &Value) -> bool {
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
     let av = obj
         .get("apiVersion")
@@ -383,11 +383,11 @@ pub fn matches_gvk(fs: &FieldSpec, obj: &Value) -> bool {
     Gvk::from_api_version(av, kind).is_selected(&fs.gvk)
 }
 
-pub type Setter<'a> = dyn FnMut(&mut Value) -> Result<(), String> + 'a;
+pub(crate) type Setter<'a> = dyn FnMut(&mut Value) -> Result<(), String> + 'a;
 
 /// Calls `set` on every field of `obj` that `fs` names, creating the path
 /// when the spec says so.
-pub fn apply(
+pub(crate) fn apply(
     obj: &mut Value,
     fs: &FieldSpec,
     create: Create,

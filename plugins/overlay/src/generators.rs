@@ -13,7 +13,7 @@ use crate::res::Res;
 
 /// Why a generator could not make its object.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("a configmap must have a name")]
     NoName,
     #[error("invalid literal source {0}, expected key=value")]
@@ -33,7 +33,7 @@ pub enum Error {
 }
 
 /// Global options folded into a generator's own, local values first.
-pub fn merge_options(
+pub(crate) fn merge_options(
     local: Option<&GeneratorOptions>,
     global: Option<&GeneratorOptions>,
 ) -> GeneratorOptions {
@@ -109,7 +109,7 @@ fn env_pairs(text: &[u8], file: &str) -> Result<Vec<(String, String)>, Error> {
 }
 
 /// Makes one ConfigMap or Secret from generator arguments.
-pub fn generate(
+pub(crate) fn generate(
     ldr: &Loader,
     kind: &str,
     args: &GeneratorArgs,
@@ -283,7 +283,7 @@ fn hash_field(obj: &Value, path: &[&str]) -> Value {
 }
 
 /// The 10-character name suffix kustomize derives from an object's content.
-pub fn content_hash(obj: &Value) -> String {
+pub(crate) fn content_hash(obj: &Value) -> String {
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
     let mut encoded = String::new();
     match kind {

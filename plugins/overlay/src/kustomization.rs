@@ -5,14 +5,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// A string map whose values may be written as any scalar.
-pub type StrMap = Vec<(String, String)>;
+pub(crate) type StrMap = Vec<(String, String)>;
 
 fn str_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<StrMap, D::Error> {
     let v = Value::deserialize(d)?;
     Ok(value_to_str_map(&v))
 }
 
-pub fn value_to_str_map(v: &Value) -> StrMap {
+pub(crate) fn value_to_str_map(v: &Value) -> StrMap {
     match v {
         Value::Object(m) => m
             .iter()
@@ -38,7 +38,7 @@ fn opt_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Selector {
+pub(crate) struct Selector {
     #[serde(deserialize_with = "opt_string")]
     pub group: String,
     #[serde(deserialize_with = "opt_string")]
@@ -57,14 +57,14 @@ pub struct Selector {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct PatchOptions {
+pub(crate) struct PatchOptions {
     pub allow_name_change: bool,
     pub allow_kind_change: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Patch {
+pub(crate) struct Patch {
     pub path: String,
     pub patch: String,
     pub target: Option<Selector>,
@@ -73,7 +73,7 @@ pub struct Patch {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Image {
+pub(crate) struct Image {
     #[serde(deserialize_with = "opt_string")]
     pub name: String,
     #[serde(deserialize_with = "opt_string")]
@@ -88,14 +88,14 @@ pub struct Image {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Replica {
+pub(crate) struct Replica {
     pub name: String,
     pub count: i64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
-pub struct GeneratorOptions {
+pub(crate) struct GeneratorOptions {
     #[serde(deserialize_with = "str_map")]
     pub labels: StrMap,
     #[serde(deserialize_with = "str_map")]
@@ -106,7 +106,7 @@ pub struct GeneratorOptions {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct GeneratorArgs {
+pub(crate) struct GeneratorArgs {
     pub name: String,
     pub namespace: String,
     pub behavior: String,
@@ -124,7 +124,7 @@ pub struct GeneratorArgs {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Label {
+pub(crate) struct Label {
     #[serde(deserialize_with = "str_map")]
     pub pairs: StrMap,
     pub include_selectors: bool,
@@ -135,14 +135,14 @@ pub struct Label {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct SortOptions {
+pub(crate) struct SortOptions {
     pub order: String,
     pub legacy_sort_options: Option<LegacySortOptions>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct LegacySortOptions {
+pub(crate) struct LegacySortOptions {
     pub order_first: Vec<String>,
     pub order_last: Vec<String>,
 }
@@ -150,7 +150,7 @@ pub struct LegacySortOptions {
 /// A kustomization file (or component).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Kustomization {
+pub(crate) struct Kustomization {
     pub api_version: String,
     pub kind: String,
     pub name_prefix: String,
@@ -239,7 +239,7 @@ const KNOWN: &[&str] = &[
 
 /// What is wrong with a kustomization file.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("invalid Kustomization: json: unknown field \"{0}\"")]
     UnknownField(String),
     #[error("kustomization is not a mapping")]
@@ -252,7 +252,7 @@ pub enum Error {
 
 impl Kustomization {
     /// Reads a parsed kustomization document.
-    pub fn from_value(v: &Value) -> Result<Self, Error> {
+    pub(crate) fn from_value(v: &Value) -> Result<Self, Error> {
         let map: Map<String, Value> = match v {
             Value::Object(m) => m.clone(),
             Value::Null => return Err(Error::Empty),
@@ -289,7 +289,7 @@ impl Kustomization {
         Ok(k)
     }
 
-    pub fn is_component(&self) -> bool {
+    pub(crate) fn is_component(&self) -> bool {
         self.kind == "Component"
     }
 }

@@ -4,12 +4,12 @@
 use std::path::{Component, Path, PathBuf};
 
 /// Names a kustomization file may have, in the order kustomize tries them.
-pub const KUSTOMIZATION_FILES: &[&str] =
+pub(crate) const KUSTOMIZATION_FILES: &[&str] =
     &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("security; file '{file}' is not in or below '{root}'")]
     OutsideRoot { file: String, root: String },
     #[error("file '{file}' is outside the source root '{root}'")]
@@ -23,7 +23,7 @@ pub enum Error {
 }
 
 /// Lexically normalises a path (no symlink resolution).
-pub fn clean(p: &Path) -> PathBuf {
+pub(crate) fn clean(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
@@ -40,7 +40,7 @@ pub fn clean(p: &Path) -> PathBuf {
 }
 
 /// Whether a reference names a remote location (git or http).
-pub fn is_remote(s: &str) -> bool {
+pub(crate) fn is_remote(s: &str) -> bool {
     s.contains("://")
         || s.starts_with("git@")
         || s.starts_with("github.com/")
@@ -50,7 +50,7 @@ pub fn is_remote(s: &str) -> bool {
 
 /// Reads files relative to one kustomization directory.
 #[derive(Debug, Clone)]
-pub struct Loader {
+pub(crate) struct Loader {
     /// The source root nothing may escape.
     pub source_root: PathBuf,
     /// The kustomization directory (absolute, cleaned).
@@ -58,7 +58,7 @@ pub struct Loader {
 }
 
 impl Loader {
-    pub fn new(source_root: &Path, dir: &Path) -> Self {
+    pub(crate) fn new(source_root: &Path, dir: &Path) -> Self {
         Self {
             source_root: clean(source_root),
             dir: clean(dir),
@@ -66,14 +66,14 @@ impl Loader {
     }
 
     /// A path relative to the source root, for messages.
-    pub fn display(&self, p: &Path) -> String {
+    pub(crate) fn display(&self, p: &Path) -> String {
         let rel = p.strip_prefix(&self.source_root).unwrap_or(p);
         let s = rel.to_string_lossy().into_owned();
         if s.is_empty() { ".".into() } else { s }
     }
 
     /// Resolves `rel` against this directory, checking the source root.
-    pub fn resolve(&self, rel: &str) -> Result<PathBuf, Error> {
+    pub(crate) fn resolve(&self, rel: &str) -> Result<PathBuf, Error> {
         if is_remote(rel) {
             return Err(Error::Remote(rel.to_owned()));
         }
@@ -88,7 +88,7 @@ impl Loader {
     }
 
     /// Reads a file that must lie in or below this directory.
-    pub fn read(&self, rel: &str) -> Result<Vec<u8>, Error> {
+    pub(crate) fn read(&self, rel: &str) -> Result<Vec<u8>, Error> {
         let p = self.resolve(rel)?;
         if !p.starts_with(&self.dir) {
             return Err(Error::OutsideRoot {
@@ -108,13 +108,13 @@ impl Loader {
         })
     }
 
-    pub fn read_string(&self, rel: &str) -> Result<String, Error> {
+    pub(crate) fn read_string(&self, rel: &str) -> Result<String, Error> {
         let bytes = self.read(rel)?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// A loader for a subdirectory (a base or component).
-    pub fn sub(&self, rel: &str) -> Result<Loader, Error> {
+    pub(crate) fn sub(&self, rel: &str) -> Result<Loader, Error> {
         let p = self.resolve(rel)?;
         Ok(Loader {
             source_root: self.source_root.clone(),

@@ -9,7 +9,7 @@ use crate::resmap::ResMap;
 
 /// Why a reference could not be fixed.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("found multiple possible referrals: {0}")]
     Ambiguous(String),
     #[error("updating name reference in '{path}' field of '{referrer}': {message}")]
@@ -23,7 +23,7 @@ pub enum Error {
 }
 
 /// Updates every reference in `m` to the current names of what it refers to.
-pub fn fix(m: &mut ResMap, refs: &[NameRef]) -> Result<(), Error> {
+pub(crate) fn fix(m: &mut ResMap, refs: &[NameRef]) -> Result<(), Error> {
     let org_ids: Vec<_> = m.iter().map(Res::org_id).collect();
     // Referrer index -> list of (field spec, referral gvk), in kustomize's order.
     let mut plan: Vec<(usize, FieldSpec, Gvk)> = Vec::new();

@@ -5,7 +5,7 @@ use crate::res::{Gvk, Res, ResId};
 
 /// Why sort options are invalid.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("the field 'sortOptions.order' must be one of [fifo, legacy]")]
     Order,
     #[error(
@@ -70,7 +70,7 @@ fn id_key(id: &ResId) -> String {
 }
 
 /// Sorts resources as the options (or kustomize's default, legacy) say.
-pub fn sort(res: &mut [Res], options: Option<&SortOptions>) -> Result<(), Error> {
+pub(crate) fn sort(res: &mut [Res], options: Option<&SortOptions>) -> Result<(), Error> {
     let (first, last): (Vec<String>, Vec<String>) = match options {
         None => (
             ORDER_FIRST.iter().map(|s| (*s).to_owned()).collect(),

@@ -9,7 +9,7 @@ use crate::resmap::{self, ResMap};
 
 /// Why a patch could not be loaded or applied.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("patch appears to be empty; files={0:?}")]
     Empty(Vec<String>),
     #[error("must specify one of patch and path in patch #{0}")]
@@ -50,13 +50,13 @@ pub enum Error {
 }
 
 /// A parsed patch text.
-pub enum Parsed {
+pub(crate) enum Parsed {
     Smp(Vec<Value>),
     Json(Value),
 }
 
 /// Parses a patch that may be either kind.
-pub fn parse(text: &str, source_name: &str) -> Result<Parsed, Error> {
+pub(crate) fn parse(text: &str, source_name: &str) -> Result<Parsed, Error> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(Parsed::Smp(Vec::new()));
@@ -73,7 +73,7 @@ pub fn parse(text: &str, source_name: &str) -> Result<Parsed, Error> {
 }
 
 /// Applies a strategic merge patch to resource `i`, keeping its id unless allowed.
-pub fn apply_smp(
+pub(crate) fn apply_smp(
     m: &mut ResMap,
     i: usize,
     patch: &Value,
@@ -113,7 +113,7 @@ pub fn apply_smp(
 }
 
 /// The id a strategic merge patch names.
-pub fn patch_id(p: &Value) -> ResId {
+pub(crate) fn patch_id(p: &Value) -> ResId {
     let s = |path: &[&str]| crate::res::str_at(p, path).unwrap_or_default();
     ResId {
         gvk: Gvk::from_api_version(&s(&["apiVersion"]), &s(&["kind"])),
@@ -123,7 +123,7 @@ pub fn patch_id(p: &Value) -> ResId {
 }
 
 /// The single resource a patch's id names.
-pub fn target_by_id(m: &ResMap, id: &ResId) -> Result<usize, Error> {
+pub(crate) fn target_by_id(m: &ResMap, id: &ResId) -> Result<usize, Error> {
     let hits = resmap::matching_any_id(m, |x| x.equals(id));
     match hits.as_slice() {
         [i] => Ok(*i),
@@ -137,7 +137,7 @@ fn drop_empties(m: &mut ResMap) {
 }
 
 /// Applies each strategic merge patch to the resource it names.
-pub fn strategic_merge_by_id(
+pub(crate) fn strategic_merge_by_id(
     m: &mut ResMap,
     patches: &[Value],
     opts: (bool, bool),
@@ -153,7 +153,7 @@ pub fn strategic_merge_by_id(
 }
 
 /// Applies a JSON 6902 patch to every selected resource.
-pub fn json6902(
+pub(crate) fn json6902(
     m: &mut ResMap,
     ops: &Value,
     target: &Selector,
@@ -180,7 +180,7 @@ pub fn json6902(
 }
 
 /// One `patches:` entry.
-pub fn patch_entry(
+pub(crate) fn patch_entry(
     m: &mut ResMap,
     ldr: &Loader,
     p: &Patch,
@@ -229,7 +229,7 @@ pub fn patch_entry(
 }
 
 /// Loads the `patchesStrategicMerge:` entries (file paths or inline YAML).
-pub fn load_psm(ldr: &Loader, entries: &[Value]) -> Result<Vec<Value>, Error> {
+pub(crate) fn load_psm(ldr: &Loader, entries: &[Value]) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     let mut names = Vec::new();
     for e in entries {

@@ -14,7 +14,7 @@ use crate::{generators, patch, replacements, transformers};
 
 /// Why a plugin configuration failed.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("unable to load builtin {0}")]
     Unknown(String),
     #[error("invalid {kind} config: {message}")]
@@ -34,7 +34,7 @@ pub enum Error {
 }
 
 /// Reads plugin configurations: inline YAML objects or files.
-pub fn load_configs(ldr: &Loader, entries: &[String]) -> Result<Vec<Value>, Error> {
+pub(crate) fn load_configs(ldr: &Loader, entries: &[String]) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for e in entries {
         let inline = crate::yaml::stream(e, "inline")
@@ -84,7 +84,7 @@ fn kind_of(cfg: &Value) -> (String, Gvk) {
 }
 
 /// Runs a builtin generator configuration.
-pub fn generate(
+pub(crate) fn generate(
     ldr: &Loader,
     cfg: &Value,
     global: Option<&GeneratorOptions>,
@@ -110,7 +110,7 @@ pub fn generate(
 }
 
 /// Runs a builtin transformer configuration.
-pub fn transform(
+pub(crate) fn transform(
     m: &mut ResMap,
     ldr: &Loader,
     cfg: &Value,
@@ -207,7 +207,7 @@ pub fn transform(
 }
 
 /// Expands `path:` entries of a replacements list.
-pub fn load_replacements(ldr: &Loader, entries: &[Value]) -> Result<Vec<Value>, Error> {
+pub(crate) fn load_replacements(ldr: &Loader, entries: &[Value]) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for e in entries {
         match e.get("path").and_then(Value::as_str) {

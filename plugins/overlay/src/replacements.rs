@@ -8,7 +8,7 @@ use crate::resmap::{LabelSelector, ResMap, SelectorRegex};
 
 /// Why a replacement failed.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("replacements must specify a source and at least one target")]
     Incomplete,
     #[error("multiple matches for selector {0}")]
@@ -67,7 +67,7 @@ fn all_ids(r: &Res) -> Vec<ResId> {
 }
 
 /// Splits a replacement field path on dots, keeping `[a.b=c]` whole.
-pub fn split(path: &str) -> Vec<String> {
+pub(crate) fn split(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut depth = 0;
@@ -264,7 +264,7 @@ fn set_value(target: &mut Value, value: &Value, delim: &str, index: i64) -> Resu
 }
 
 /// Runs a list of replacements over the resources.
-pub fn apply(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error> {
+pub(crate) fn apply(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error> {
     for r in replacements {
         let targets = r
             .get("targets")

@@ -8,14 +8,14 @@ use serde_json::{Map, Value};
 
 /// Group, version and kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Gvk {
+pub(crate) struct Gvk {
     pub group: String,
     pub version: String,
     pub kind: String,
 }
 
 impl Gvk {
-    pub fn from_api_version(api_version: &str, kind: &str) -> Self {
+    pub(crate) fn from_api_version(api_version: &str, kind: &str) -> Self {
         let (group, version) = match api_version.split_once('/') {
             Some((g, v)) => (g.to_owned(), v.to_owned()),
             None => (String::new(), api_version.to_owned()),
@@ -27,7 +27,7 @@ impl Gvk {
         }
     }
 
-    pub fn api_version(&self) -> String {
+    pub(crate) fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()
         } else {
@@ -36,14 +36,14 @@ impl Gvk {
     }
 
     /// Whether this gvk is selected by `sel` (empty fields of `sel` match anything).
-    pub fn is_selected(&self, sel: &Gvk) -> bool {
+    pub(crate) fn is_selected(&self, sel: &Gvk) -> bool {
         (sel.group.is_empty() || sel.group == self.group)
             && (sel.version.is_empty() || sel.version == self.version)
             && (sel.kind.is_empty() || sel.kind == self.kind)
     }
 
     /// Kinds the built-in schema knows as cluster-wide.
-    pub fn is_cluster_scoped(&self) -> bool {
+    pub(crate) fn is_cluster_scoped(&self) -> bool {
         const CORE: &[&str] = &["Namespace", "Node", "PersistentVolume", "ComponentStatus"];
         const GROUPED: &[(&str, &str)] = &[
             ("rbac.authorization.k8s.io", "ClusterRole"),
@@ -109,18 +109,18 @@ impl fmt::Display for Gvk {
 }
 
 /// The namespace used for ids of cluster-wide objects.
-pub const NOT_NAMESPACED: &str = "_non_namespaceable_";
+pub(crate) const NOT_NAMESPACED: &str = "_non_namespaceable_";
 
 /// A resource id: gvk, name and namespace as written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct ResId {
+pub(crate) struct ResId {
     pub gvk: Gvk,
     pub name: String,
     pub namespace: String,
 }
 
 impl ResId {
-    pub fn effective_namespace(&self) -> String {
+    pub(crate) fn effective_namespace(&self) -> String {
         if self.gvk.is_cluster_scoped() {
             NOT_NAMESPACED.to_owned()
         } else if self.namespace.is_empty() || self.namespace == "default" {
@@ -130,11 +130,11 @@ impl ResId {
         }
     }
 
-    pub fn ns_equals(&self, other: &ResId) -> bool {
+    pub(crate) fn ns_equals(&self, other: &ResId) -> bool {
         self.effective_namespace() == other.effective_namespace()
     }
 
-    pub fn equals(&self, other: &ResId) -> bool {
+    pub(crate) fn equals(&self, other: &ResId) -> bool {
         self.name == other.name && self.gvk == other.gvk && self.ns_equals(other)
     }
 }
@@ -157,7 +157,7 @@ impl fmt::Display for ResId {
 
 /// One resource in the build.
 #[derive(Debug, Clone, Default)]
-pub struct Res {
+pub(crate) struct Res {
     pub obj: Value,
     /// Previous (namespace, name, kind) triples, oldest first.
     pub prev: Vec<(String, String, String)>,
@@ -176,34 +176,34 @@ pub struct Res {
 }
 
 impl Res {
-    pub fn new(obj: Value) -> Self {
+    pub(crate) fn new(obj: Value) -> Self {
         Self {
             obj,
             ..Self::default()
         }
     }
 
-    pub fn gvk(&self) -> Gvk {
+    pub(crate) fn gvk(&self) -> Gvk {
         Gvk::from_api_version(&self.api_version(), &self.kind())
     }
 
-    pub fn api_version(&self) -> String {
+    pub(crate) fn api_version(&self) -> String {
         str_at(&self.obj, &["apiVersion"]).unwrap_or_default()
     }
 
-    pub fn kind(&self) -> String {
+    pub(crate) fn kind(&self) -> String {
         str_at(&self.obj, &["kind"]).unwrap_or_default()
     }
 
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         str_at(&self.obj, &["metadata", "name"]).unwrap_or_default()
     }
 
-    pub fn namespace(&self) -> String {
+    pub(crate) fn namespace(&self) -> String {
         str_at(&self.obj, &["metadata", "namespace"]).unwrap_or_default()
     }
 
-    pub fn cur_id(&self) -> ResId {
+    pub(crate) fn cur_id(&self) -> ResId {
         ResId {
             gvk: self.gvk(),
             name: self.name(),
@@ -211,7 +211,7 @@ impl Res {
         }
     }
 
-    pub fn prev_ids(&self) -> Vec<ResId> {
+    pub(crate) fn prev_ids(&self) -> Vec<ResId> {
         let gvk = self.gvk();
         self.prev
             .iter()
@@ -226,24 +226,24 @@ impl Res {
             .collect()
     }
 
-    pub fn org_id(&self) -> ResId {
+    pub(crate) fn org_id(&self) -> ResId {
         self.prev_ids()
             .into_iter()
             .next()
             .unwrap_or_else(|| self.cur_id())
     }
 
-    pub fn store_previous_id(&mut self) {
+    pub(crate) fn store_previous_id(&mut self) {
         let id = self.cur_id();
         self.prev
             .push((id.effective_namespace(), id.name, id.gvk.kind));
     }
 
-    pub fn set_name(&mut self, name: &str) {
+    pub(crate) fn set_name(&mut self, name: &str) {
         meta_mut(&mut self.obj).insert("name".into(), Value::String(name.to_owned()));
     }
 
-    pub fn set_namespace(&mut self, ns: &str) {
+    pub(crate) fn set_namespace(&mut self, ns: &str) {
         let meta = meta_mut(&mut self.obj);
         if ns.is_empty() {
             meta.remove("namespace");
@@ -252,13 +252,13 @@ impl Res {
         }
     }
 
-    pub fn set_kind(&mut self, kind: &str) {
+    pub(crate) fn set_kind(&mut self, kind: &str) {
         if let Some(m) = self.obj.as_object_mut() {
             m.insert("kind".into(), Value::String(kind.to_owned()));
         }
     }
 
-    pub fn string_map(&self, field: &str) -> Map<String, Value> {
+    pub(crate) fn string_map(&self, field: &str) -> Map<String, Value> {
         self.obj
             .get("metadata")
             .and_then(|m| m.get(field))
@@ -267,15 +267,15 @@ impl Res {
             .unwrap_or_default()
     }
 
-    pub fn labels(&self) -> Map<String, Value> {
+    pub(crate) fn labels(&self) -> Map<String, Value> {
         self.string_map("labels")
     }
 
-    pub fn annotations(&self) -> Map<String, Value> {
+    pub(crate) fn annotations(&self) -> Map<String, Value> {
         self.string_map("annotations")
     }
 
-    pub fn set_string_map(&mut self, field: &str, map: Map<String, Value>) {
+    pub(crate) fn set_string_map(&mut self, field: &str, map: Map<String, Value>) {
         let meta = meta_mut(&mut self.obj);
         if map.is_empty() {
             meta.remove(field);
@@ -284,7 +284,7 @@ impl Res {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         match &self.obj {
             Value::Null => true,
             Value::Object(m) => m.is_empty(),
@@ -293,7 +293,7 @@ impl Res {
     }
 
     /// Whether this resource's prefixes and suffixes agree with `other`'s.
-    pub fn prefix_suffix_equals(&self, other: &Res, allow_empty: bool) -> bool {
+    pub(crate) fn prefix_suffix_equals(&self, other: &Res, allow_empty: bool) -> bool {
         if allow_empty {
             let ep = self.prefixes.is_empty() || other.prefixes.is_empty();
             let es = self.suffixes.is_empty() || other.suffixes.is_empty();
@@ -312,7 +312,7 @@ fn same_ending(a: &[String], b: &[String]) -> bool {
 }
 
 /// The string at a path of map keys.
-pub fn str_at(v: &Value, path: &[&str]) -> Option<String> {
+pub(crate) fn str_at(v: &Value, path: &[&str]) -> Option<String> {
     let mut cur = v;
     for p in path {
         cur = cur.get(p)?;
@@ -326,7 +326,7 @@ pub fn str_at(v: &Value, path: &[&str]) -> Option<String> {
 }
 
 /// `metadata`, created when missing.
-pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
+pub(crate) fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     if !obj.is_object() {
         *obj = Value::Object(Map::new());
     }
@@ -341,7 +341,7 @@ pub fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
 }
 
 /// Scalar text as kustomize reads it (numbers and booleans as written).
-pub fn scalar_text(v: &Value) -> Option<String> {
+pub(crate) fn scalar_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

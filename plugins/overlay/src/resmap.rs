@@ -9,7 +9,7 @@ use crate::res::{Gvk, Res, ResId};
 
 /// Why resources could not be combined or selected.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("may not add resource with an already registered id: {0}")]
     Duplicate(ResId),
     #[error("id {0} does not exist; cannot merge or replace")]
@@ -22,10 +22,10 @@ pub enum Error {
     Selector(String),
 }
 
-pub type ResMap = Vec<Res>;
+pub(crate) type ResMap = Vec<Res>;
 
 /// Appends `res`, refusing a second resource with the same current id.
-pub fn append(m: &mut ResMap, res: Res) -> Result<(), Error> {
+pub(crate) fn append(m: &mut ResMap, res: Res) -> Result<(), Error> {
     let id = res.cur_id();
     if m.iter().any(|r| r.cur_id().equals(&id)) {
         return Err(Error::Duplicate(id));
@@ -34,7 +34,7 @@ pub fn append(m: &mut ResMap, res: Res) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn append_all(m: &mut ResMap, more: Vec<Res>) -> Result<(), Error> {
+pub(crate) fn append_all(m: &mut ResMap, more: Vec<Res>) -> Result<(), Error> {
     for r in more {
         append(m, r)?;
     }
@@ -42,7 +42,7 @@ pub fn append_all(m: &mut ResMap, more: Vec<Res>) -> Result<(), Error> {
 }
 
 /// Indexes of resources any of whose ids (previous or current) match.
-pub fn matching_any_id(m: &ResMap, f: impl Fn(&ResId) -> bool) -> Vec<usize> {
+pub(crate) fn matching_any_id(m: &ResMap, f: impl Fn(&ResId) -> bool) -> Vec<usize> {
     m.iter()
         .enumerate()
         .filter(|(_, r)| !r.is_empty() && (r.prev_ids().iter().any(&f) || f(&r.cur_id())))
@@ -52,7 +52,7 @@ pub fn matching_any_id(m: &ResMap, f: impl Fn(&ResId) -> bool) -> Vec<usize> {
 
 /// Adds a generated resource, merging with or replacing an existing one
 /// as its behaviour says.
-pub fn absorb(m: &mut ResMap, mut res: Res) -> Result<(), Error> {
+pub(crate) fn absorb(m: &mut ResMap, mut res: Res) -> Result<(), Error> {
     let id = res.cur_id();
     let matches = matching_any_id(m, |x| x.equals(&id));
     let behavior = res.behavior.clone().unwrap_or_default();
@@ -133,7 +133,7 @@ fn anchored(p: &str) -> Result<Option<Regex>, Error> {
 }
 
 /// A compiled target selector.
-pub struct SelectorRegex {
+pub(crate) struct SelectorRegex {
     group: Option<Regex>,
     version: Option<Regex>,
     kind: Option<Regex>,
@@ -144,7 +144,7 @@ pub struct SelectorRegex {
 }
 
 impl SelectorRegex {
-    pub fn new(s: &Selector) -> Result<Self, Error> {
+    pub(crate) fn new(s: &Selector) -> Result<Self, Error> {
         let sel = |t: &str| {
             if t.is_empty() {
                 Ok(None)
@@ -167,19 +167,19 @@ impl SelectorRegex {
         re.is_none_or(|r| r.is_match(s))
     }
 
-    pub fn matches_gvk(&self, g: &Gvk) -> bool {
+    pub(crate) fn matches_gvk(&self, g: &Gvk) -> bool {
         Self::ok(self.group.as_ref(), &g.group)
             && Self::ok(self.version.as_ref(), &g.version)
             && Self::ok(self.kind.as_ref(), &g.kind)
     }
 
-    pub fn matches_id(&self, id: &ResId) -> bool {
+    pub(crate) fn matches_id(&self, id: &ResId) -> bool {
         Self::ok(self.namespace.as_ref(), &id.effective_namespace())
             && Self::ok(self.name.as_ref(), &id.name)
             && self.matches_gvk(&id.gvk)
     }
 
-    pub fn matches(&self, r: &Res) -> bool {
+    pub(crate) fn matches(&self, r: &Res) -> bool {
         let cur = r.cur_id();
         let org = r.org_id();
         if !(Self::ok(self.namespace.as_ref(), &org.effective_namespace())
@@ -208,7 +208,7 @@ impl SelectorRegex {
 }
 
 /// Indexes of resources a selector picks.
-pub fn select(m: &ResMap, s: &Selector) -> Result<Vec<usize>, Error> {
+pub(crate) fn select(m: &ResMap, s: &Selector) -> Result<Vec<usize>, Error> {
     let sr = SelectorRegex::new(s)?;
     Ok(m.iter()
         .enumerate()
@@ -227,10 +227,10 @@ enum Req {
 }
 
 /// A Kubernetes label selector in its string form.
-pub struct LabelSelector(Vec<Req>);
+pub(crate) struct LabelSelector(Vec<Req>);
 
 impl LabelSelector {
-    pub fn parse(s: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(s: &str) -> Result<Self, Error> {
         let mut reqs = Vec::new();
         let mut parts = Vec::new();
         let mut depth = 0;
@@ -287,7 +287,7 @@ impl LabelSelector {
         Ok(Self(reqs))
     }
 
-    pub fn matches(&self, labels: &serde_json::Map<String, Value>) -> bool {
+    pub(crate) fn matches(&self, labels: &serde_json::Map<String, Value>) -> bool {
         let get = |k: &str| labels.get(k).and_then(crate::res::scalar_text);
         self.0.iter().all(|r| match r {
             Req::Eq(k, v) => get(k).as_deref() == Some(v.as_str()),

@@ -16,7 +16,7 @@ use crate::{generators, patch, plugins, replacements, transformers, vars};
 
 /// State shared by the whole build.
 #[derive(Debug, Default)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// Kustomization directories being built, outermost first.
     pub visiting: Vec<PathBuf>,
     /// Whether resources carry origin annotations.
@@ -27,14 +27,14 @@ pub struct Ctx {
 
 /// Resources, field specs and variables gathered so far.
 #[derive(Debug, Default)]
-pub struct Acc {
+pub(crate) struct Acc {
     pub res: ResMap,
     pub config: TransformerConfig,
     pub vars: Vec<Var>,
 }
 
 /// A loaded kustomization.
-pub struct Target {
+pub(crate) struct Target {
     pub ldr: Loader,
     pub kust: Kustomization,
     pub file: String,
@@ -43,7 +43,7 @@ pub struct Target {
 }
 
 /// Builds an error naming a file, with a hint.
-pub fn fail(msg: impl std::fmt::Display, file: &str, hint: &str) -> Error {
+pub(crate) fn fail(msg: impl std::fmt::Display, file: &str, hint: &str) -> Error {
     let mut e = Error::bad_input(msg.to_string()).with_file(file);
     if !hint.is_empty() {
         e = e.with_hint(hint);
@@ -58,7 +58,7 @@ fn join_origin(base: &str, rel: &str) -> String {
 
 impl Target {
     /// Loads the kustomization file of `ldr.dir`.
-    pub fn load(ctx: &mut Ctx, ldr: Loader, origin: String) -> Result<Self, Error> {
+    pub(crate) fn load(ctx: &mut Ctx, ldr: Loader, origin: String) -> Result<Self, Error> {
         let dir_name = ldr.display(&ldr.dir);
         let found: Vec<&str> = KUSTOMIZATION_FILES
             .iter()
@@ -128,12 +128,12 @@ impl Target {
     }
 
     /// The kustomization file, relative to the source root.
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         self.ldr.display(&self.ldr.dir.join(&self.file))
     }
 
     /// Gathers everything this kustomization makes on top of `acc`.
-    pub fn accumulate(&self, ctx: &mut Ctx, mut acc: Acc) -> Result<Acc, Error> {
+    pub(crate) fn accumulate(&self, ctx: &mut Ctx, mut acc: Acc) -> Result<Acc, Error> {
         let shown = self.shown();
         for path in &self.kust.resources {
             self.accumulate_resource(ctx, &mut acc, path)?;

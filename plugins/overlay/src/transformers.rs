@@ -10,7 +10,7 @@ use crate::resmap::{self, ResMap};
 
 /// Why a transformer failed.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("namespace transformation produces ID conflict: {0}")]
     NamespaceConflict(String),
     #[error("{0}")]
@@ -31,7 +31,7 @@ fn set_string(value: &str) -> impl FnMut(&mut Value) -> Result<(), String> + '_ 
 }
 
 /// Sets the namespace of every namespaced resource and of namespace fields.
-pub fn namespace(
+pub(crate) fn namespace(
     m: &mut ResMap,
     ns: &str,
     specs: &[FieldSpec],
@@ -109,7 +109,7 @@ fn skip_prefix(id_gvk: &Gvk) -> bool {
 }
 
 /// Adds a name prefix and/or suffix along the given field specs.
-pub fn prefix_suffix(
+pub(crate) fn prefix_suffix(
     m: &mut ResMap,
     prefix: &str,
     suffix: &str,
@@ -147,7 +147,7 @@ pub fn prefix_suffix(
 }
 
 /// Sets string map entries (labels or annotations) along field specs.
-pub fn string_map(m: &mut ResMap, pairs: &StrMap, specs: &[FieldSpec]) -> Result<(), Error> {
+pub(crate) fn string_map(m: &mut ResMap, pairs: &StrMap, specs: &[FieldSpec]) -> Result<(), Error> {
     if pairs.is_empty() {
         return Ok(());
     }
@@ -274,7 +274,7 @@ fn legacy_images(v: &mut Value, img: &Image) -> Result<(), String> {
 }
 
 /// Rewrites image references.
-pub fn images(m: &mut ResMap, img: &Image, specs: &[FieldSpec]) -> Result<(), Error> {
+pub(crate) fn images(m: &mut ResMap, img: &Image, specs: &[FieldSpec]) -> Result<(), Error> {
     for r in m.iter_mut() {
         if r.kind() == "CustomResourceDefinition" {
             continue;
@@ -291,7 +291,7 @@ pub fn images(m: &mut ResMap, img: &Image, specs: &[FieldSpec]) -> Result<(), Er
 }
 
 /// Sets replica counts of the named workloads.
-pub fn replicas(m: &mut ResMap, rep: &Replica, specs: &[FieldSpec]) -> Result<(), Error> {
+pub(crate) fn replicas(m: &mut ResMap, rep: &Replica, specs: &[FieldSpec]) -> Result<(), Error> {
     let mut found = false;
     for fs in specs {
         let hits =
@@ -319,12 +319,12 @@ pub fn replicas(m: &mut ResMap, rep: &Replica, specs: &[FieldSpec]) -> Result<()
 }
 
 #[allow(dead_code, reason = "shared helper for callers setting plain strings")]
-pub fn set_plain(v: &str) -> impl FnMut(&mut Value) -> Result<(), String> + '_ {
+pub(crate) fn set_plain(v: &str) -> impl FnMut(&mut Value) -> Result<(), String> + '_ {
     set_string(v)
 }
 
 /// Whether `r` is a local-config object that the output leaves out.
-pub fn is_local_config(r: &Res) -> bool {
+pub(crate) fn is_local_config(r: &Res) -> bool {
     r.annotations()
         .get("config.kubernetes.io/local-config")
         .and_then(Value::as_str)

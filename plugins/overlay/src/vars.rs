@@ -8,7 +8,7 @@ use crate::resmap::{self, ResMap};
 
 /// Why variables could not be declared or resolved.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("var '{0}' already encountered")]
     Duplicate(String),
     #[error("found {0} resId matches for var {1} (unable to disambiguate)")]
@@ -25,14 +25,14 @@ pub enum Error {
 
 /// One declared variable.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Var {
+pub(crate) struct Var {
     pub name: String,
     pub target: ResId,
     pub field_path: String,
 }
 
 impl Var {
-    pub fn from_value(v: &Value) -> Result<Self, Error> {
+    pub(crate) fn from_value(v: &Value) -> Result<Self, Error> {
         let name = v
             .get("name")
             .and_then(Value::as_str)
@@ -78,7 +78,7 @@ impl Var {
 }
 
 /// Declares `incoming` variables, tagging the objects they read.
-pub fn merge(m: &mut ResMap, vars: &mut Vec<Var>, incoming: &[Var]) -> Result<(), Error> {
+pub(crate) fn merge(m: &mut ResMap, vars: &mut Vec<Var>, incoming: &[Var]) -> Result<(), Error> {
     for v in incoming {
         let t = &v.target;
         let exact = !t.namespace.is_empty() || t.gvk.is_cluster_scoped();
@@ -99,7 +99,7 @@ pub fn merge(m: &mut ResMap, vars: &mut Vec<Var>, incoming: &[Var]) -> Result<()
     merge_set(vars, incoming)
 }
 
-pub fn merge_set(vars: &mut Vec<Var>, incoming: &[Var]) -> Result<(), Error> {
+pub(crate) fn merge_set(vars: &mut Vec<Var>, incoming: &[Var]) -> Result<(), Error> {
     for v in incoming {
         if vars.iter().any(|x| x.name == v.name) {
             return Err(Error::Duplicate(v.name.clone()));
@@ -110,7 +110,7 @@ pub fn merge_set(vars: &mut Vec<Var>, incoming: &[Var]) -> Result<(), Error> {
 }
 
 /// Reads a dotted field path (`spec.ports[0].port`) of an object.
-pub fn field_value<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
+pub(crate) fn field_value<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
     let mut cur = obj;
     for seg in split_dots(path) {
         let (name, index) = match seg.find('[') {
@@ -230,7 +230,7 @@ fn replace_node(node: &mut Value, values: &[(String, Value)]) -> Result<(), Stri
 }
 
 /// Resolves every declared variable and substitutes it along `specs`.
-pub fn resolve(m: &mut ResMap, vars: &[Var], specs: &[FieldSpec]) -> Result<(), Error> {
+pub(crate) fn resolve(m: &mut ResMap, vars: &[Var], specs: &[FieldSpec]) -> Result<(), Error> {
     let mut values = Vec::new();
     let mut sorted = vars.to_vec();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));

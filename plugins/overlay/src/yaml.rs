@@ -10,7 +10,7 @@ fn lenient(text: &str) -> Option<Vec<Value>> {
 }
 
 /// Parses a stream; empty and `null` documents are dropped.
-pub fn stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
+pub(crate) fn stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
     match kiln_sdk::yaml::parse_stream(text, file) {
         Ok(docs) => Ok(docs),
         Err(e) if e.message.contains("duplicate") => match lenient(text) {
@@ -22,7 +22,7 @@ pub fn stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
 }
 
 /// Parses one document (an empty text gives `null`).
-pub fn one(text: &str, file: &str) -> Result<Value, Error> {
+pub(crate) fn one(text: &str, file: &str) -> Result<Value, Error> {
     match kiln_sdk::yaml::parse_one(text, file) {
         Ok(doc) => Ok(doc),
         Err(e) if e.message.contains("duplicate") => match lenient(text) {

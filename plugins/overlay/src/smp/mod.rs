@@ -6,13 +6,13 @@ mod schema;
 
 use serde_json::{Map, Value};
 
-pub use schema::Ty;
+pub(crate) use schema::Ty;
 
 const DIRECTIVE: &str = "$patch";
 
 /// Applies `patch` to `target` (a whole resource). Returns `None` when the
 /// patch deletes the resource.
-pub fn apply(
+pub(crate) fn apply(
     target: &Value,
     patch: &Value,
     custom: Option<&Value>,
@@ -278,7 +278,7 @@ fn merge_primitives(dest: &[Value], patch: &[Value]) -> Vec<Value> {
 
 /// Removes `$patch` directives from a patch that is used as a whole
 /// object (a patch whose target is missing, or a replacement).
-pub fn strip_directives(v: &mut Value) {
+pub(crate) fn strip_directives(v: &mut Value) {
     match v {
         Value::Object(m) => {
             m.remove(DIRECTIVE);

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 /// Where a walk is in a type, as far as merging cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ty {
+pub(crate) enum Ty {
     /// No schema is known: lists are replaced.
     None,
     /// A built-in type by our short name.
@@ -16,7 +16,7 @@ pub enum Ty {
 
 /// How a list field merges.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListStrategy {
+pub(crate) struct ListStrategy {
     /// Whether the list merges at all (strategy contains `merge`).
     pub merge: bool,
     /// Merge keys; empty for lists of primitives.
@@ -114,7 +114,7 @@ const GENERIC: &[(&str, &[&str])] = &[
 ];
 
 /// The type of a whole resource.
-pub fn root_type(api_version: &str, kind: &str, custom: Option<&Value>) -> Ty {
+pub(crate) fn root_type(api_version: &str, kind: &str, custom: Option<&Value>) -> Ty {
     if let Some(doc) = custom {
         if let Some(def) = custom_definition(doc, api_version, kind) {
             if let Some(schema) = doc.get("definitions").and_then(|d| d.get(&def)) {
@@ -155,7 +155,7 @@ fn keyed(keys: &[&str]) -> Option<ListStrategy> {
 }
 
 /// The type of field `name` of `ty`, and its list strategy if it is a list.
-pub fn field(ty: &Ty, name: &str, custom: Option<&Value>) -> (Ty, Option<ListStrategy>) {
+pub(crate) fn field(ty: &Ty, name: &str, custom: Option<&Value>) -> (Ty, Option<ListStrategy>) {
     match ty {
         Ty::None => (Ty::None, None),
         Ty::Custom(schema) => {
