@@ -1,0 +1,292 @@
+//! Decrypts sops files assembled from pieces whose data key was wrapped by the real `age` tool.
+
+mod common;
+
+use common::{LASTMODIFIED, Sealer, age_keygen, age_wrap, indent};
+use kiln_plugin_sops::{Error, Format, Keys, decrypt_file, decrypt_resource, is_encrypted};
+
+struct Fixture {
+    sealer: Sealer,
+    identity: String,
+    recipient: String,
+    armored: String,
+}
+
+fn fixture(seed: u8) -> Fixture {
+    let sealer = Sealer::new(seed);
+    let (identity, recipient) = age_keygen();
+    let armored = age_wrap(&sealer.data_key, &recipient);
+    Fixture {
+        sealer,
+        identity,
+        recipient,
+        armored,
+    }
+}
+
+fn keys(identity: &str) -> Keys {
+    Keys::from_texts(&[identity.as_bytes()]).expect("identity parses")
+}
+
+/// A YAML file with every value type, a comment, a multi-line string, a list and a clear value.
+fn yaml_file(f: &mut Fixture, mac_pieces: Option<&[&str]>) -> String {
+    let s = &mut f.sealer;
+    let mut out = String::new();
+    out.push_str("# top comment\n");
+    out.push_str(&format!("name: {}\n", s.enc("alice", "name:", "str")));
+    out.push_str(&format!("count: {}\n", s.enc("42", "count:", "int")));
+    out.push_str(&format!("ratio: {}\n", s.enc("0.5", "ratio:", "float")));
+    out.push_str(&format!("enabled: {}\n", s.enc("True", "enabled:", "bool")));
+    out.push_str("empty: \"\"\n");
+    out.push_str("nested:\n");
+    out.push_str(&format!(
+        "    #{}\n",
+        s.enc(" inner comment", "nested:", "comment")
+    ));
+    out.push_str(&format!(
+        "    key: {}\n",
+        s.enc("line1\nline2\n", "nested:key:", "str")
+    ));
+    out.push_str("list:\n");
+    out.push_str(&format!("    - {}\n", s.enc("a", "list:", "str")));
+    out.push_str(&format!("    - {}\n", s.enc("7", "list:", "int")));
+    out.push_str("public_unencrypted: visible\n");
+    let default = [
+        "alice",
+        "42",
+        "0.5",
+        "True",
+        "",
+        "line1\nline2\n",
+        "a",
+        "7",
+        "visible",
+    ];
+    let mac = s.mac(mac_pieces.unwrap_or(&default), false);
+    out.push_str("sops:\n    age:\n");
+    out.push_str(&format!(
+        "        - recipient: {}\n          enc: |\n",
+        f.recipient
+    ));
+    out.push_str(&indent(&f.armored, 12));
+    out.push_str(&format!(
+        "    lastmodified: \"{LASTMODIFIED}\"\n    mac: {mac}\n"
+    ));
+    out.push_str("    unencrypted_suffix: _unencrypted\n    version: 3.9.0\n");
+    out
+}
+
+const YAML_PLAIN: &str = "# top comment
+name: alice
+count: 42
+ratio: 0.5
+enabled: true
+empty: \"\"
+nested:
+    # inner comment
+    key: |
+        line1
+        line2
+list:
+    - a
+    - 7
+public_unencrypted: visible
+";
+
+#[test]
+fn yaml_round_trips_every_type_with_an_age_wrapped_key() {
+    let mut f = fixture(1);
+    let file = yaml_file(&mut f, None);
+    let out =
+        decrypt_file("secret.yaml", file.as_bytes(), None, &keys(&f.identity)).expect("decrypts");
+    assert_eq!(String::from_utf8(out).expect("utf-8"), YAML_PLAIN);
+}
+
+#[test]
+fn wrong_age_key_names_the_recipient_and_no_plaintext() {
+    let mut f = fixture(2);
+    let file = yaml_file(&mut f, None);
+    let (other, _) = age_keygen();
+    let err = decrypt_file("s.yaml", file.as_bytes(), None, &keys(&other)).expect_err("wrong key");
+    assert!(matches!(err, Error::WrongKeys { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&f.recipient), "{msg}");
+    assert!(
+        !msg.contains("alice") && !msg.contains("AGE-SECRET-KEY"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_key_lists_the_needed_recipients() {
+    let mut f = fixture(3);
+    let file = yaml_file(&mut f, None);
+    let err = decrypt_file("s.yaml", file.as_bytes(), None, &Keys::new()).expect_err("no key");
+    assert!(matches!(err, Error::NoKeys { .. }), "{err:?}");
+    assert!(err.to_string().contains(&f.recipient));
+}
+
+#[test]
+fn tampered_value_is_an_authentication_error() {
+    let mut f = fixture(4);
+    let file = yaml_file(&mut f, None);
+    // swap two ciphertexts: each fails its own AAD check
+    let tampered = file.replacen(
+        "name: ENC[AES256_GCM,data:",
+        "name: ENC[AES256_GCM,data:AAAA",
+        1,
+    );
+    let err = decrypt_file("s.yaml", tampered.as_bytes(), None, &keys(&f.identity))
+        .expect_err("tampered");
+    assert!(
+        matches!(&err, Error::Value { path, .. } if path == "name"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn renamed_key_fails_the_additional_data_check() {
+    let mut f = fixture(5);
+    let file = yaml_file(&mut f, None).replace("\nratio:", "\nrate:");
+    let err =
+        decrypt_file("s.yaml", file.as_bytes(), None, &keys(&f.identity)).expect_err("renamed");
+    assert!(
+        matches!(&err, Error::Value { path, .. } if path == "rate"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn edited_clear_value_is_a_mac_mismatch() {
+    let mut f = fixture(6);
+    let file = yaml_file(&mut f, None).replace("visible", "visible!");
+    let err = decrypt_file("s.yaml", file.as_bytes(), None, &keys(&f.identity)).expect_err("mac");
+    assert!(matches!(err, Error::MacMismatch), "{err:?}");
+}
+
+#[test]
+fn a_wrong_mac_and_a_missing_mac_are_refused() {
+    let mut f = fixture(7);
+    let file = yaml_file(&mut f, Some(&["something", "else"]));
+    let err = decrypt_file("s.yaml", file.as_bytes(), None, &keys(&f.identity)).expect_err("mac");
+    assert!(matches!(err, Error::MacMismatch), "{err:?}");
+    let no_mac: String = file
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("mac:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err =
+        decrypt_file("s.yaml", no_mac.as_bytes(), None, &keys(&f.identity)).expect_err("no mac");
+    assert!(matches!(err, Error::MacMissing), "{err:?}");
+}
+
+#[test]
+fn unknown_version_truncated_and_plain_files_are_refused() {
+    let mut f = fixture(8);
+    let file = yaml_file(&mut f, None);
+    let k = keys(&f.identity);
+    let v9 = file.replace("version: 3.9.0", "version: 9.0.0");
+    assert!(matches!(
+        decrypt_file("s.yaml", v9.as_bytes(), None, &k),
+        Err(Error::UnsupportedVersion(_))
+    ));
+    let truncated = &file[..file.find("sops:").expect("has metadata")];
+    assert!(matches!(
+        decrypt_file("s.yaml", truncated.as_bytes(), None, &k),
+        Err(Error::NotEncrypted)
+    ));
+    let cut = &file[..file.len() / 3];
+    assert!(decrypt_file("s.yaml", cut.as_bytes(), None, &k).is_err());
+    assert!(matches!(
+        decrypt_file("s.json", b"{\"a\": 1}", None, &k),
+        Err(Error::NotEncrypted)
+    ));
+    let unknown = file.replacen("ENC[AES256_GCM,", "ENC[CHACHA,", 1);
+    let err = decrypt_file("s.yaml", unknown.as_bytes(), None, &k).expect_err("cipher");
+    assert!(err.to_string().contains("unknown cipher"), "{err}");
+}
+
+#[test]
+fn json_dotenv_and_ini_print_like_sops() {
+    let mut f = fixture(9);
+    let s = &mut f.sealer;
+    let a = s.enc("x<y", "a:", "str");
+    let n = s.enc("1.5", "b:c:", "float");
+    let mac = s.mac(&["x<y", "1.5", "1"], false);
+    let armored = serde_json::to_string(&f.armored).expect("string");
+    let json = format!(
+        "{{\"a\": \"{a}\", \"b\": {{\"c\": \"{n}\"}}, \"d_unencrypted\": [1], \"e\": {{}}, \"sops\": {{\"age\": [{{\"recipient\": \"{}\", \"enc\": {armored}}}], \"lastmodified\": \"{LASTMODIFIED}\", \"mac\": \"{mac}\", \"version\": \"3.9.0\"}}}}",
+        f.recipient
+    );
+    let k = keys(&f.identity);
+    let out = decrypt_file("f.json", json.as_bytes(), None, &k).expect("json");
+    assert_eq!(
+        String::from_utf8(out).expect("utf-8"),
+        "{\n\t\"a\": \"x\\u003cy\",\n\t\"b\": {\n\t\t\"c\": 1.5\n\t},\n\t\"d_unencrypted\": [\n\t\t1\n\t],\n\t\"e\": {}\n}\n"
+    );
+
+    let flat_enc = f.armored.replace('\n', "\\n");
+    let v = f.sealer.enc("hello world", "GREETING:", "str");
+    let c = f.sealer.enc(" a comment", ":", "comment");
+    let mac = f.sealer.mac(&["hello world"], false);
+    let env = format!(
+        "#{c}\nGREETING={v}\nsops_age__list_0__map_enc={flat_enc}\nsops_age__list_0__map_recipient={}\nsops_lastmodified={LASTMODIFIED}\nsops_mac={mac}\nsops_version=3.9.0\n",
+        f.recipient
+    );
+    let out = decrypt_file("f.env", env.as_bytes(), None, &k).expect("dotenv");
+    assert_eq!(out, b"# a comment\nGREETING=hello world\n");
+
+    let v1 = f.sealer.enc("one", "app:first:", "str");
+    let v2 = f.sealer.enc("two;three", "app:second_key:", "str");
+    let mac = f.sealer.mac(&["one", "two;three"], false);
+    let ini = format!(
+        "[app]\nfirst = {v1}\nsecond_key = {v2}\n\n[sops]\nage__list_0__map_enc = {flat_enc}\nage__list_0__map_recipient = {}\nlastmodified = {LASTMODIFIED}\nmac = {mac}\nversion = 3.9.0\n",
+        f.recipient
+    );
+    let out = decrypt_file("f.ini", ini.as_bytes(), Some(Format::Ini), &k).expect("ini");
+    assert_eq!(
+        String::from_utf8(out).expect("utf-8"),
+        "[app]\nfirst      = one\nsecond_key = `two;three`\n"
+    );
+}
+
+#[test]
+fn encrypted_regex_and_mac_only_encrypted_are_honoured() {
+    let mut f = fixture(10);
+    let s = &mut f.sealer;
+    let pw = s.enc("hunter2", "data:password:", "str");
+    let mac = s.mac(&["hunter2"], true);
+    let doc = format!(
+        "kind: Secret\nmetadata:\n    name: db\ndata:\n    password: {pw}\ntype: Opaque\nsops:\n    age:\n        - recipient: {}\n          enc: |\n{}    lastmodified: \"{LASTMODIFIED}\"\n    mac: {mac}\n    encrypted_regex: ^(data|stringData)$\n    mac_only_encrypted: true\n    version: 3.9.0\n",
+        f.recipient,
+        indent(&f.armored, 12)
+    );
+    let k = keys(&f.identity);
+    let out = decrypt_file("secret.yaml", doc.as_bytes(), None, &k).expect("decrypts");
+    assert_eq!(
+        String::from_utf8(out).expect("utf-8"),
+        "kind: Secret\nmetadata:\n    name: db\ndata:\n    password: hunter2\ntype: Opaque\n"
+    );
+    // the same document as a parsed manifest, as Flux decrypts it
+    let manifest: serde_json::Value = serde_json::json!({
+        "kind": "Secret",
+        "metadata": {"name": "db"},
+        "data": {"password": pw},
+        "type": "Opaque",
+        "sops": {
+            "age": [{"recipient": f.recipient, "enc": f.armored}],
+            "lastmodified": LASTMODIFIED,
+            "mac": mac,
+            "encrypted_regex": "^(data|stringData)$",
+            "mac_only_encrypted": true,
+            "version": "3.9.0",
+        },
+    });
+    assert!(is_encrypted(&manifest));
+    let plain = decrypt_resource(&manifest, &k).expect("decrypts");
+    assert_eq!(
+        plain,
+        serde_json::json!({"kind": "Secret", "metadata": {"name": "db"}, "data": {"password": "hunter2"}, "type": "Opaque"})
+    );
+    assert!(!is_encrypted(&plain));
+}
