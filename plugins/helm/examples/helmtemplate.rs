@@ -61,6 +61,24 @@ fn main() {
         }
     };
     let root = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    // Like helm, the command line names files relative to the current
+    // directory; the library reads them relative to the chart's app dir.
+    let absolute = |p: &str| root.join(p).to_string_lossy().into_owned();
+    let mut opts = opts;
+    opts.values = opts.values.iter().map(|v| absolute(v)).collect();
+    opts.set_file = opts
+        .set_file
+        .iter()
+        .map(|line| {
+            line.split(',')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, v)) => format!("{k}={}", absolute(v)),
+                    None => kv.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
     match render_text(&root, Path::new(&target), &opts) {
         Ok(text) => {
             let mut out = std::io::stdout().lock();

@@ -37,6 +37,8 @@ mod values;
 mod api;
 mod plugin;
 
+pub use plugin::render_resources;
+
 pub use api::{Error, Options, render_text};
 pub use archive::load_archive;
 pub use capabilities::{DEFAULT_API_VERSIONS, KubeVersion, KubeVersionError};

@@ -265,3 +265,37 @@ fn a_values_file_that_does_not_parse_is_named() {
 }
 
 const EXPECTED_DEPS: &str = "---\n# Source: deps/crds/widget.yaml\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n\n---\n# Source: deps/charts/first/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first-release-name\n  namespace: prod\ndata:\n  greeting: hi-from-parent\n  env: prod\n  template: deps/charts/first/templates/cm.yaml\n\n---\n# Source: deps/templates/all.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deps-release-name-files\ndata:\n  a.conf: |\n    a=1\n  b.conf: |\n    b=2\n\n---\n# Source: deps/templates/all.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: imported\ndata:\n  shared: \"from-sub\"\n  colour: \"parent-wins\"\n  size: \"large\"\n  subchartNames: \"first,lib\"\n  kube: \"v1.20.0\"\n  appVersion: \"2.1\"\n\n---\n# Source: deps/templates/all.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: deps-release-name\n  labels:\n    app.kubernetes.io/name: deps\n    app.kubernetes.io/instance: release-name\nspec:\n  replicas: 2\n\n---\n# Source: deps/templates/all.yaml\n# a comment-only document is kept\n---\n# Source: deps/templates/hook.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: release-name-test\n  annotations:\n    helm.sh/hook: test\n\n---\n# Source: deps/templates/hook.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: release-name-migrate\n  annotations:\n    helm.sh/hook: pre-install\n\n";
+
+#[test]
+fn resources_follow_the_text_and_emit_text_leads_them() {
+    let o = Options {
+        emit_text: true,
+        ..opts()
+    };
+    let res = render_resources(&testdata(), Path::new("deps"), &o).unwrap();
+    assert_eq!(res[0]["kind"], "RenderedText");
+    let text = res[0]["text"].as_str().unwrap();
+    assert_eq!(
+        text,
+        render_text(&testdata(), Path::new("deps"), &o).unwrap()
+    );
+    let kinds: Vec<&str> = res[1..]
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "ConfigMap",
+            "ConfigMap",
+            "ConfigMap",
+            "Deployment",
+            "Pod",
+            "Job"
+        ]
+    );
+    let plain = render_resources(&testdata(), Path::new("deps"), &opts()).unwrap();
+    assert_eq!(plain.len(), res.len() - 1);
+    let e = render_resources(&testdata(), Path::new("missing"), &opts()).unwrap_err();
+    assert_eq!(e.kind, kiln_sdk::ErrorKind::BadInput);
+}
