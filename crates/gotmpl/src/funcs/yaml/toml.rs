@@ -71,7 +71,7 @@ fn table(
     m: &BTreeMap<String, Value>,
     depth: usize,
 ) -> Result<(), String> {
-    let ind = "  ".repeat(depth.saturating_sub(1));
+    let ind = "  ".repeat(depth);
     for (k, v) in m {
         if matches!(v, Value::Map(_)) || is_table_list(v) || v.is_nil() {
             continue;
