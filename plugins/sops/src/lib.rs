@@ -272,3 +272,6 @@ pub fn decrypt_resource(doc: &serde_json::Value, keys: &Keys) -> Result<serde_js
     decrypt_branches(&mut docs, &meta, keys)?;
     Ok(formats::json::to_json(&Value::Map(docs.remove(0))))
 }
+
+#[cfg(test)]
+mod tests;

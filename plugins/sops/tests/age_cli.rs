@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::fmt::Write as _;
+
 use common::{LASTMODIFIED, Sealer, age_keygen, age_wrap, indent};
 use kiln_plugin_sops::{Error, Format, Keys, decrypt_file, decrypt_resource, is_encrypted};
 
@@ -31,26 +33,21 @@ fn keys(identity: &str) -> Keys {
 /// A YAML file with every value type, a comment, a multi-line string, a list and a clear value.
 fn yaml_file(f: &mut Fixture, mac_pieces: Option<&[&str]>) -> String {
     let s = &mut f.sealer;
-    let mut out = String::new();
-    out.push_str("# top comment\n");
-    out.push_str(&format!("name: {}\n", s.enc("alice", "name:", "str")));
-    out.push_str(&format!("count: {}\n", s.enc("42", "count:", "int")));
-    out.push_str(&format!("ratio: {}\n", s.enc("0.5", "ratio:", "float")));
-    out.push_str(&format!("enabled: {}\n", s.enc("True", "enabled:", "bool")));
-    out.push_str("empty: \"\"\n");
-    out.push_str("nested:\n");
-    out.push_str(&format!(
-        "    #{}\n",
-        s.enc(" inner comment", "nested:", "comment")
-    ));
-    out.push_str(&format!(
-        "    key: {}\n",
-        s.enc("line1\nline2\n", "nested:key:", "str")
-    ));
-    out.push_str("list:\n");
-    out.push_str(&format!("    - {}\n", s.enc("a", "list:", "str")));
-    out.push_str(&format!("    - {}\n", s.enc("7", "list:", "int")));
-    out.push_str("public_unencrypted: visible\n");
+    let lines = [
+        "# top comment".to_owned(),
+        format!("name: {}", s.enc("alice", "name:", "str")),
+        format!("count: {}", s.enc("42", "count:", "int")),
+        format!("ratio: {}", s.enc("0.5", "ratio:", "float")),
+        format!("enabled: {}", s.enc("True", "enabled:", "bool")),
+        "empty: \"\"".to_owned(),
+        "nested:".to_owned(),
+        format!("    #{}", s.enc(" inner comment", "nested:", "comment")),
+        format!("    key: {}", s.enc("line1\nline2\n", "nested:key:", "str")),
+        "list:".to_owned(),
+        format!("    - {}", s.enc("a", "list:", "str")),
+        format!("    - {}", s.enc("7", "list:", "int")),
+        "public_unencrypted: visible".to_owned(),
+    ];
     let default = [
         "alice",
         "42",
@@ -63,15 +60,19 @@ fn yaml_file(f: &mut Fixture, mac_pieces: Option<&[&str]>) -> String {
         "visible",
     ];
     let mac = s.mac(mac_pieces.unwrap_or(&default), false);
-    out.push_str("sops:\n    age:\n");
-    out.push_str(&format!(
-        "        - recipient: {}\n          enc: |\n",
+    let mut out = String::new();
+    for line in lines {
+        writeln!(out, "{line}").expect("write to a string");
+    }
+    writeln!(out, "sops:\n    age:").expect("write to a string");
+    writeln!(
+        out,
+        "        - recipient: {}\n          enc: |",
         f.recipient
-    ));
+    )
+    .expect("write");
     out.push_str(&indent(&f.armored, 12));
-    out.push_str(&format!(
-        "    lastmodified: \"{LASTMODIFIED}\"\n    mac: {mac}\n"
-    ));
+    writeln!(out, "    lastmodified: \"{LASTMODIFIED}\"\n    mac: {mac}").expect("write");
     out.push_str("    unencrypted_suffix: _unencrypted\n    version: 3.9.0\n");
     out
 }
@@ -170,11 +171,10 @@ fn a_wrong_mac_and_a_missing_mac_are_refused() {
     let file = yaml_file(&mut f, Some(&["something", "else"]));
     let err = decrypt_file("s.yaml", file.as_bytes(), None, &keys(&f.identity)).expect_err("mac");
     assert!(matches!(err, Error::MacMismatch), "{err:?}");
-    let no_mac: String = file
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("mac:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let mut no_mac = String::new();
+    for line in file.lines().filter(|l| !l.trim_start().starts_with("mac:")) {
+        writeln!(no_mac, "{line}").expect("write to a string");
+    }
     let err =
         decrypt_file("s.yaml", no_mac.as_bytes(), None, &keys(&f.identity)).expect_err("no mac");
     assert!(matches!(err, Error::MacMissing), "{err:?}");
@@ -208,42 +208,42 @@ fn unknown_version_truncated_and_plain_files_are_refused() {
 
 #[test]
 fn json_dotenv_and_ini_print_like_sops() {
-    let mut f = fixture(9);
-    let s = &mut f.sealer;
-    let a = s.enc("x<y", "a:", "str");
-    let n = s.enc("1.5", "b:c:", "float");
-    let mac = s.mac(&["x<y", "1.5", "1"], false);
-    let armored = serde_json::to_string(&f.armored).expect("string");
+    let mut fx = fixture(9);
+    let sealer = &mut fx.sealer;
+    let first = sealer.enc("x<y", "a:", "str");
+    let number = sealer.enc("1.5", "b:c:", "float");
+    let mac = sealer.mac(&["x<y", "1.5", "1"], false);
+    let armored = serde_json::to_string(&fx.armored).expect("string");
     let json = format!(
-        "{{\"a\": \"{a}\", \"b\": {{\"c\": \"{n}\"}}, \"d_unencrypted\": [1], \"e\": {{}}, \"sops\": {{\"age\": [{{\"recipient\": \"{}\", \"enc\": {armored}}}], \"lastmodified\": \"{LASTMODIFIED}\", \"mac\": \"{mac}\", \"version\": \"3.9.0\"}}}}",
-        f.recipient
+        "{{\"a\": \"{first}\", \"b\": {{\"c\": \"{number}\"}}, \"d_unencrypted\": [1], \"e\": {{}}, \"sops\": {{\"age\": [{{\"recipient\": \"{}\", \"enc\": {armored}}}], \"lastmodified\": \"{LASTMODIFIED}\", \"mac\": \"{mac}\", \"version\": \"3.9.0\"}}}}",
+        fx.recipient
     );
-    let k = keys(&f.identity);
-    let out = decrypt_file("f.json", json.as_bytes(), None, &k).expect("json");
+    let key_set = keys(&fx.identity);
+    let out = decrypt_file("f.json", json.as_bytes(), None, &key_set).expect("json");
     assert_eq!(
         String::from_utf8(out).expect("utf-8"),
         "{\n\t\"a\": \"x\\u003cy\",\n\t\"b\": {\n\t\t\"c\": 1.5\n\t},\n\t\"d_unencrypted\": [\n\t\t1\n\t],\n\t\"e\": {}\n}\n"
     );
 
-    let flat_enc = f.armored.replace('\n', "\\n");
-    let v = f.sealer.enc("hello world", "GREETING:", "str");
-    let c = f.sealer.enc(" a comment", ":", "comment");
-    let mac = f.sealer.mac(&["hello world"], false);
+    let flat_enc = fx.armored.replace('\n', "\\n");
+    let value = fx.sealer.enc("hello world", "GREETING:", "str");
+    let comment = fx.sealer.enc(" a comment", ":", "comment");
+    let mac = fx.sealer.mac(&["hello world"], false);
     let env = format!(
-        "#{c}\nGREETING={v}\nsops_age__list_0__map_enc={flat_enc}\nsops_age__list_0__map_recipient={}\nsops_lastmodified={LASTMODIFIED}\nsops_mac={mac}\nsops_version=3.9.0\n",
-        f.recipient
+        "#{comment}\nGREETING={value}\nsops_age__list_0__map_enc={flat_enc}\nsops_age__list_0__map_recipient={}\nsops_lastmodified={LASTMODIFIED}\nsops_mac={mac}\nsops_version=3.9.0\n",
+        fx.recipient
     );
-    let out = decrypt_file("f.env", env.as_bytes(), None, &k).expect("dotenv");
+    let out = decrypt_file("f.env", env.as_bytes(), None, &key_set).expect("dotenv");
     assert_eq!(out, b"# a comment\nGREETING=hello world\n");
 
-    let v1 = f.sealer.enc("one", "app:first:", "str");
-    let v2 = f.sealer.enc("two;three", "app:second_key:", "str");
-    let mac = f.sealer.mac(&["one", "two;three"], false);
+    let v1 = fx.sealer.enc("one", "app:first:", "str");
+    let v2 = fx.sealer.enc("two;three", "app:second_key:", "str");
+    let mac = fx.sealer.mac(&["one", "two;three"], false);
     let ini = format!(
         "[app]\nfirst = {v1}\nsecond_key = {v2}\n\n[sops]\nage__list_0__map_enc = {flat_enc}\nage__list_0__map_recipient = {}\nlastmodified = {LASTMODIFIED}\nmac = {mac}\nversion = 3.9.0\n",
-        f.recipient
+        fx.recipient
     );
-    let out = decrypt_file("f.ini", ini.as_bytes(), Some(Format::Ini), &k).expect("ini");
+    let out = decrypt_file("f.ini", ini.as_bytes(), Some(Format::Ini), &key_set).expect("ini");
     assert_eq!(
         String::from_utf8(out).expect("utf-8"),
         "[app]\nfirst      = one\nsecond_key = `two;three`\n"

@@ -6,6 +6,7 @@
     reason = "each test file uses a different part of the helper"
 )]
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
@@ -16,16 +17,16 @@ use aes_gcm::{AesGcm, Key};
 use base64::Engine as _;
 use sha2::{Digest, Sha512};
 
-pub const LASTMODIFIED: &str = "2024-01-02T03:04:05Z";
+pub(crate) const LASTMODIFIED: &str = "2024-01-02T03:04:05Z";
 
 /// A data key and an IV counter for deterministic test files.
-pub struct Sealer {
-    pub data_key: [u8; 32],
+pub(crate) struct Sealer {
+    pub(crate) data_key: [u8; 32],
     counter: u8,
 }
 
 impl Sealer {
-    pub fn new(seed: u8) -> Self {
+    pub(crate) fn new(seed: u8) -> Self {
         let mut data_key = [0u8; 32];
         for (i, b) in data_key.iter_mut().enumerate() {
             *b = seed
@@ -39,7 +40,7 @@ impl Sealer {
     }
 
     /// `ENC[AES256_GCM,...]` for `plain` with additional data `aad`.
-    pub fn enc(&mut self, plain: &str, aad: &str, kind: &str) -> String {
+    pub(crate) fn enc(&mut self, plain: &str, aad: &str, kind: &str) -> String {
         self.counter += 1;
         let iv = [self.counter; 32];
         let cipher = AesGcm::<Aes256, U32>::new(Key::<Aes256>::from_slice(&self.data_key));
@@ -63,7 +64,7 @@ impl Sealer {
     }
 
     /// The encrypted MAC over the given plaintext pieces (in document order).
-    pub fn mac(&mut self, pieces: &[&str], mac_only_encrypted: bool) -> String {
+    pub(crate) fn mac(&mut self, pieces: &[&str], mac_only_encrypted: bool) -> String {
         let mut hash = Sha512::new();
         if mac_only_encrypted {
             hash.update(sha2::Sha256::digest(b"sops"));
@@ -71,16 +72,16 @@ impl Sealer {
         for p in pieces {
             hash.update(p.as_bytes());
         }
-        let hex: String = hash.finalize().iter().fold(String::new(), |mut s, b| {
-            s.push_str(&format!("{b:02X}"));
-            s
-        });
+        let mut hex = String::new();
+        for b in hash.finalize() {
+            write!(hex, "{b:02X}").expect("write to a string");
+        }
         self.enc(&hex, LASTMODIFIED, "str")
     }
 }
 
 /// A fresh age identity made by `age-keygen`: (identity file text, recipient).
-pub fn age_keygen() -> (String, String) {
+pub(crate) fn age_keygen() -> (String, String) {
     let out = Command::new("age-keygen")
         .output()
         .expect("the `age-keygen` tool is installed (Debian package `age`)");
@@ -95,7 +96,7 @@ pub fn age_keygen() -> (String, String) {
 }
 
 /// The data key wrapped for `recipient` by the `age` tool, ASCII-armored.
-pub fn age_wrap(data_key: &[u8], recipient: &str) -> String {
+pub(crate) fn age_wrap(data_key: &[u8], recipient: &str) -> String {
     let mut child = Command::new("age")
         .args(["-a", "-r", recipient])
         .stdin(Stdio::piped())
@@ -114,8 +115,10 @@ pub fn age_wrap(data_key: &[u8], recipient: &str) -> String {
 }
 
 /// Indents every line of `text` by `n` spaces (for YAML literal blocks).
-pub fn indent(text: &str, n: usize) -> String {
-    text.lines()
-        .map(|l| format!("{}{l}\n", " ".repeat(n)))
-        .collect()
+pub(crate) fn indent(text: &str, n: usize) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        writeln!(out, "{}{line}", " ".repeat(n)).expect("write to a string");
+    }
+    out
 }
