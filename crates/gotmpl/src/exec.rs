@@ -1,12 +1,9 @@
 //! The executor: walks a parsed template with Go's evaluation rules.
-#![expect(
-    clippy::many_single_char_names,
-    reason = "short names mirror the Go originals"
-)]
 
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -59,6 +56,13 @@ pub(crate) fn run(
     };
     let mut dot = data.clone();
     ex.walk_list(&mut dot, &def.list, out).map(|_| ())
+}
+
+/// Where a field chain starts.
+enum Base {
+    Dot,
+    Var(String),
+    Owned(Value),
 }
 
 #[derive(PartialEq, Eq)]
@@ -245,6 +249,15 @@ impl Exec<'_> {
         }
     }
 
+    fn var_ref(&self, name: &str) -> &Value {
+        const NIL: &Value = &Value::Nil;
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map_or(NIL, |(_, v)| v)
+    }
+
     fn var(&self, name: &str) -> Value {
         self.vars
             .iter()
@@ -287,7 +300,7 @@ impl Exec<'_> {
         match first {
             Arg::Field(_, names) => self.eval_field_chain(
                 dot,
-                dot.clone(),
+                &Base::Dot,
                 first,
                 names,
                 &cmd.args[1..],
@@ -305,7 +318,7 @@ impl Exec<'_> {
                 let recv = self.eval_arg(dot, node)?;
                 self.eval_field_chain(
                     dot,
-                    recv,
+                    &Base::Owned(recv),
                     first,
                     names,
                     &cmd.args[1..],
@@ -319,12 +332,19 @@ impl Exec<'_> {
                 self.eval_pipeline(dot, p)
             }
             Arg::Variable(_, name, fields) => {
-                let v = self.var(name);
                 if fields.is_empty() {
                     self.not_a_function(cmd, final_.as_ref())?;
-                    return Ok(v);
+                    return Ok(self.var(name));
                 }
-                self.eval_field_chain(dot, v, first, fields, &cmd.args[1..], final_.as_ref(), true)
+                self.eval_field_chain(
+                    dot,
+                    &Base::Var(name.clone()),
+                    first,
+                    fields,
+                    &cmd.args[1..],
+                    final_.as_ref(),
+                    true,
+                )
             }
             Arg::Nil(p) => Err(self.error(*p, "nil", "nil is not a command")),
             _ => {
@@ -337,14 +357,21 @@ impl Exec<'_> {
     fn eval_arg(&mut self, dot: &mut Value, arg: &Arg) -> R<Value> {
         match arg {
             Arg::Field(_, names) => {
-                self.eval_field_chain(dot, dot.clone(), arg, names, &[], None, true)
+                self.eval_field_chain(dot, &Base::Dot, arg, names, &[], None, true)
             }
             Arg::Variable(_, name, fields) => {
-                let v = self.var(name);
                 if fields.is_empty() {
-                    Ok(v)
+                    Ok(self.var(name))
                 } else {
-                    self.eval_field_chain(dot, v, arg, fields, &[], None, true)
+                    self.eval_field_chain(
+                        dot,
+                        &Base::Var(name.clone()),
+                        arg,
+                        fields,
+                        &[],
+                        None,
+                        true,
+                    )
                 }
             }
             Arg::Pipe(p) => self.eval_pipeline(dot, p),
@@ -357,7 +384,7 @@ impl Exec<'_> {
             }
             Arg::Chain(_, node, names) => {
                 let recv = self.eval_arg(dot, node)?;
-                self.eval_field_chain(dot, recv, arg, names, &[], None, false)
+                self.eval_field_chain(dot, &Base::Owned(recv), arg, names, &[], None, false)
             }
             Arg::Dot(_) => Ok(dot.clone()),
             Arg::Nil(_) => Ok(Value::Nil),
@@ -375,11 +402,13 @@ impl Exec<'_> {
         }
     }
 
+    /// Go's `evalFieldChain`: looks `names` up from `base`, borrowing until a value
+    /// must be produced (maps are not copied on the way down).
     #[expect(clippy::too_many_arguments, reason = "mirrors Go's evalFieldChain")]
     fn eval_field_chain(
         &mut self,
         dot: &mut Value,
-        mut recv: Value,
+        base: &Base,
         node: &Arg,
         names: &[String],
         args: &[Arg],
@@ -388,40 +417,38 @@ impl Exec<'_> {
     ) -> R<Value> {
         let ctx = node.to_string();
         let pos = node.pos();
+        let has_args = !args.is_empty() || final_.is_some();
+        // Method arguments apply to the last name only; evaluate them first so the
+        // walk below can borrow the receiver.
+        let mut method_args = Vec::new();
+        for x in args {
+            method_args.push(self.eval_arg(dot, x)?);
+        }
+        if let Some(f) = final_ {
+            method_args.push(f.clone());
+        }
+        let root: &Value = match base {
+            Base::Dot => dot,
+            Base::Var(name) => self.var_ref(name),
+            Base::Owned(v) => v,
+        };
         let n = names.len();
         let mut from_map = !top_typed;
+        let mut recv: Cow<'_, Value> = Cow::Borrowed(root);
         for (i, name) in names.iter().enumerate() {
             let last = i + 1 == n;
-            let (a, f) = if last {
-                (args, final_.cloned())
-            } else {
-                (&[][..], None)
-            };
-            let has_args = !a.is_empty() || f.is_some();
-            let typ = if from_map && !matches!(recv, Value::Object(_)) {
+            let has_args = last && has_args;
+            let typ = if from_map && !matches!(*recv, Value::Object(_)) {
                 "interface {}".to_string()
             } else {
                 recv.type_name()
             };
-            recv = match &recv {
-                Value::Nil if i == 0 && !from_map => {
-                    if self.set.strict {
-                        return Err(self.error(
-                            pos,
-                            &ctx,
-                            format!("nil data; no entry for key {name:?}"),
-                        ));
-                    }
-                    return Ok(Value::Nil);
-                }
-                Value::Nil => {
-                    return Err(self.error(
-                        pos,
-                        &ctx,
-                        format!("nil pointer evaluating interface {{}}.{name}"),
-                    ));
-                }
-                Value::Map(m) => {
+            let obj = match &*recv {
+                Value::Object(o) => Some(std::sync::Arc::clone(o)),
+                _ => None,
+            };
+            let next: Cow<'_, Value> = match recv {
+                Cow::Borrowed(Value::Map(m)) => {
                     if has_args {
                         return Err(self.error(
                             pos,
@@ -430,27 +457,49 @@ impl Exec<'_> {
                         ));
                     }
                     match m.get(name) {
-                        Some(v) => v.clone(),
-                        None if self.set.strict => {
+                        Some(v) => Cow::Borrowed(v),
+                        None => Cow::Owned(self.missing_key(pos, &ctx, name)?),
+                    }
+                }
+                Cow::Owned(Value::Map(mut m)) => {
+                    if has_args {
+                        return Err(self.error(
+                            pos,
+                            &ctx,
+                            format!("{name} is not a method but has arguments"),
+                        ));
+                    }
+                    match m.remove(name) {
+                        Some(v) => Cow::Owned(v),
+                        None => Cow::Owned(self.missing_key(pos, &ctx, name)?),
+                    }
+                }
+                Cow::Borrowed(Value::Nil) | Cow::Owned(Value::Nil) => {
+                    if i == 0 && !from_map {
+                        if self.set.strict {
                             return Err(self.error(
                                 pos,
                                 &ctx,
-                                format!("map has no entry for key {name:?}"),
+                                format!("nil data; no entry for key {name:?}"),
                             ));
                         }
-                        None => Value::Nil,
+                        return Ok(Value::Nil);
                     }
+                    return Err(self.error(
+                        pos,
+                        &ctx,
+                        format!("nil pointer evaluating interface {{}}.{name}"),
+                    ));
                 }
-                Value::Object(o) => {
-                    let mut method_args = Vec::new();
-                    for x in a {
-                        method_args.push(self.eval_arg(dot, x)?);
-                    }
-                    if let Some(fv) = f {
-                        method_args.push(fv);
-                    }
-                    if let Some(r) = o.call(name, &method_args) {
-                        r.map_err(|e| self.error(pos, &ctx, format!("error calling {name}: {e}")))?
+                Cow::Borrowed(Value::Object(_)) | Cow::Owned(Value::Object(_)) => {
+                    let Some(o) = obj else {
+                        unreachable!("matched an object")
+                    };
+                    let margs: &[Value] = if last { &method_args } else { &[] };
+                    if let Some(r) = o.call(name, margs) {
+                        Cow::Owned(r.map_err(|e| {
+                            self.error(pos, &ctx, format!("error calling {name}: {e}"))
+                        })?)
                     } else if let Some(v) = o.field(name) {
                         if has_args {
                             return Err(self.error(
@@ -459,7 +508,7 @@ impl Exec<'_> {
                                 format!("{name} has arguments but cannot be invoked as function"),
                             ));
                         }
-                        v
+                        Cow::Owned(v)
                     } else {
                         return Err(self.error(
                             pos,
@@ -476,9 +525,17 @@ impl Exec<'_> {
                     ));
                 }
             };
+            recv = next;
             from_map = true;
         }
-        Ok(recv)
+        Ok(recv.into_owned())
+    }
+
+    fn missing_key(&self, pos: usize, ctx: &str, name: &str) -> R<Value> {
+        if self.set.strict {
+            return Err(self.error(pos, ctx, format!("map has no entry for key {name:?}")));
+        }
+        Ok(Value::Nil)
     }
 
     fn eval_function(
@@ -556,7 +613,7 @@ impl Exec<'_> {
     fn write_back(&mut self, dot: &mut Value, target: &Arg, new: Value) {
         match target {
             Arg::Variable(_, name, fields) => {
-                let also_dot = name == "$" && crate::value::deep_equal(&self.var("$"), dot);
+                let also_dot = name == "$" && crate::value::deep_equal(self.var_ref("$"), dot);
                 if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
                     set_path(&mut slot.1, fields, new.clone());
                 }
@@ -565,7 +622,7 @@ impl Exec<'_> {
                 }
             }
             Arg::Field(_, names) => {
-                if crate::value::deep_equal(&self.var("$"), dot)
+                if crate::value::deep_equal(self.var_ref("$"), dot)
                     && let Some(slot) = self.vars.iter_mut().find(|(n, _)| n == "$")
                 {
                     set_path(&mut slot.1, names, new.clone());
@@ -573,7 +630,7 @@ impl Exec<'_> {
                 set_path(dot, names, new);
             }
             Arg::Dot(_) => {
-                if crate::value::deep_equal(&self.var("$"), dot)
+                if crate::value::deep_equal(self.var_ref("$"), dot)
                     && let Some(slot) = self.vars.iter_mut().find(|(n, _)| n == "$")
                 {
                     slot.1 = new.clone();
