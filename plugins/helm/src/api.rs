@@ -60,6 +60,12 @@ pub enum Error {
     ValuesFile { file: String, message: String },
     #[error("failed parsing --{flag} data: {message}")]
     Set { flag: &'static str, message: String },
+    #[error(
+        "release name {0:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+    )]
+    ReleaseName(String),
+    #[error("release name {0:?}: no name provided")]
+    NoReleaseName(String),
     #[error("{0} charts are not installable")]
     NotInstallable(String),
     #[error("{0}")]
@@ -212,6 +218,24 @@ fn crds(chart: &Chart, parent: Option<&str>, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// Helm's `ValidateReleaseName`: DNS-label-like segments, at most 53 bytes.
+fn check_release_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        return Err(Error::NoReleaseName(String::new()));
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if name.len() > 53 || !name.split('.').all(label_ok) {
+        return Err(Error::ReleaseName(name.to_owned()));
+    }
+    Ok(())
+}
+
 /// Renders the chart of `app` (a directory under `root`, or absolute) as
 /// `helm template` prints it.
 pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Error> {
@@ -229,6 +253,11 @@ pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Er
     if !chart.metadata.dependencies.is_empty() {
         crate::deps::check(&chart)?;
     }
+    let release_name = opts
+        .release_name
+        .clone()
+        .unwrap_or_else(|| "release-name".to_owned());
+    check_release_name(&release_name)?;
     crate::deps::process(&mut chart, &vals)?;
     let values = coalesce_chart(&chart, &vals, false).map_err(Error::Values)?;
     crate::schema::validate(&chart, &values)?;

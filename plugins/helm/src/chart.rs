@@ -207,7 +207,12 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
     let mut subcharts: BTreeMap<String, Vec<ChartFile>> = BTreeMap::new();
     for f in files {
         match f.name.as_str() {
-            "Chart.yaml" | "Chart.lock" | "requirements.lock" => {}
+            "Chart.yaml" | "Chart.lock" => {}
+            "requirements.lock" => {
+                if chart.metadata.api_version == "v1" {
+                    chart.files.push(f);
+                }
+            }
             "values.yaml" => {
                 let v = parse_yaml("values.yaml", &f.data)?;
                 chart.values = match floats_everywhere(v) {

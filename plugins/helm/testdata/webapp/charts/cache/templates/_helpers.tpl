@@ -1,0 +1,3 @@
+{{- define "cache.fullname" -}}
+{{ .Release.Name }}-{{ .Chart.Name }}
+{{- end }}
