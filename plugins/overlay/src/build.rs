@@ -60,20 +60,19 @@ pub fn build_with_inputs(root: &Path, dir: &Path, inputs: Vec<Value>) -> Result<
 
 fn finish(r: Res, origins: bool) -> Value {
     let mut obj = r.obj;
-    if origins {
-        if let Some(o) = r.origin {
-            if let Some(m) = obj.as_object_mut() {
-                let meta = m
-                    .entry("metadata")
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if let Some(meta) = meta.as_object_mut() {
-                    let annos = meta
-                        .entry("annotations")
-                        .or_insert_with(|| Value::Object(Map::new()));
-                    if let Some(a) = annos.as_object_mut() {
-                        a.insert("config.kubernetes.io/origin".into(), Value::String(o));
-                    }
-                }
+    if origins
+        && let Some(o) = r.origin
+        && let Some(m) = obj.as_object_mut()
+    {
+        let meta = m
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(meta) = meta.as_object_mut() {
+            let annos = meta
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(a) = annos.as_object_mut() {
+                a.insert("config.kubernetes.io/origin".into(), Value::String(o));
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Field specs read from CRD-style OpenAPI definitions (`crds:`): object
+//! Field specs read from CRD-style `OpenAPI` definitions (`crds:`): object
 //! references, annotations, label selectors and identities they mark.
 
 use serde_json::Value;
@@ -12,7 +12,7 @@ fn props(def: &Value) -> Option<&serde_json::Map<String, Value>> {
         .and_then(Value::as_object)
 }
 
-/// A transformer config from a map of type name to OpenAPI definition.
+/// A transformer config from a map of type name to `OpenAPI` definition.
 pub(crate) fn config_from_crds(doc: &Value) -> TransformerConfig {
     let mut tc = TransformerConfig::default();
     let Some(defs) = doc.as_object() else {

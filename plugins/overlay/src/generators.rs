@@ -1,6 +1,7 @@
-//! ConfigMap and Secret generators, and the content hash kustomize appends
+//! `ConfigMap` and Secret generators, and the content hash kustomize appends
 //! to generated names.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -108,7 +109,7 @@ fn env_pairs(text: &[u8], file: &str) -> Result<Vec<(String, String)>, Error> {
     Ok(out)
 }
 
-/// Makes one ConfigMap or Secret from generator arguments.
+/// Makes one `ConfigMap` or Secret from generator arguments.
 pub(crate) fn generate(
     ldr: &Loader,
     kind: &str,
@@ -196,10 +197,10 @@ pub(crate) fn generate(
         annos.insert(k, json!(v));
     }
     res.set_string_map("annotations", annos);
-    if options.immutable {
-        if let Some(o) = res.obj.as_object_mut() {
-            o.insert("immutable".into(), json!(true));
-        }
+    if options.immutable
+        && let Some(o) = res.obj.as_object_mut()
+    {
+        o.insert("immutable".into(), json!(true));
     }
     res.behavior = Some(if args.behavior.is_empty() {
         "create".into()
@@ -221,9 +222,13 @@ fn go_json_string(s: &str, out: &mut String) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
+                {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                };
             }
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -315,7 +320,10 @@ pub(crate) fn content_hash(obj: &Value) -> String {
         _ => go_json(obj, &mut encoded),
     }
     let digest = Sha256::digest(encoded.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = digest.iter().fold(String::new(), |mut acc, b| {
+        let _ = write!(acc, "{b:02x}");
+        acc
+    });
     hex[..10]
         .chars()
         .map(|c| match c {

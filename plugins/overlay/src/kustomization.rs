@@ -38,6 +38,10 @@ fn opt_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the names are kustomize's field names"
+)]
 pub(crate) struct Selector {
     #[serde(deserialize_with = "opt_string")]
     pub group: String,
@@ -64,6 +68,10 @@ pub(crate) struct PatchOptions {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the names are kustomize's field names"
+)]
 pub(crate) struct Patch {
     pub path: String,
     pub patch: String,

@@ -4,7 +4,7 @@
 //! Supported: resources (files, bases, nested kustomizations), components,
 //! `namespace`, name prefixes and suffixes with name references fixed across
 //! kinds, `labels`/`commonLabels`/`commonAnnotations`, `images`, `replicas`,
-//! `patches`, `patchesStrategicMerge`, `patchesJson6902`, ConfigMap and
+//! `patches`, `patchesStrategicMerge`, `patchesJson6902`, `ConfigMap` and
 //! Secret generators with kustomize's content-hash suffix, `replacements`,
 //! legacy `vars`, `configurations`, `crds`, `openapi`, `sortOptions`,
 //! `buildMetadata: [originAnnotations]` and builtin transformer and generator
@@ -19,6 +19,11 @@
 //! println!("{}", kiln_sdk::yaml::to_stream(&docs));
 //! # Ok::<(), kiln_sdk::Error>(())
 //! ```
+
+#![expect(
+    clippy::result_large_err,
+    reason = "errors carry resource ids and file names; a build returns at most one"
+)]
 
 mod crds;
 mod defaults;

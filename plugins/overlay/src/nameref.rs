@@ -84,16 +84,16 @@ fn subset_for(m: &ResMap, r: usize) -> Result<Vec<usize>, Error> {
         return Ok((0..m.len()).collect());
     }
     let mut rb_namespaces = Vec::new();
-    if referrer.kind() == "RoleBinding" {
-        if let Some(subjects) = referrer.obj.get("subjects").and_then(Value::as_array) {
-            for s in subjects {
-                if let (Some(ns), Some(kind)) = (s.get("namespace"), s.get("kind")) {
-                    if kind.as_str() == Some("ServiceAccount") {
-                        match ns.as_str() {
-                            Some(n) => rb_namespaces.push(n.to_owned()),
-                            None => return Err(Error::BlankNamespace(rid.to_string())),
-                        }
-                    }
+    if referrer.kind() == "RoleBinding"
+        && let Some(subjects) = referrer.obj.get("subjects").and_then(Value::as_array)
+    {
+        for s in subjects {
+            if let (Some(ns), Some(kind)) = (s.get("namespace"), s.get("kind"))
+                && kind.as_str() == Some("ServiceAccount")
+            {
+                match ns.as_str() {
+                    Some(n) => rb_namespaces.push(n.to_owned()),
+                    None => return Err(Error::BlankNamespace(rid.to_string())),
                 }
             }
         }

@@ -40,12 +40,11 @@ pub(crate) fn load_configs(ldr: &Loader, entries: &[String]) -> Result<Vec<Value
         let inline = crate::yaml::stream(e, "inline")
             .ok()
             .filter(|d| d.iter().all(|x| x.get("kind").is_some()) && !d.is_empty());
-        match inline {
-            Some(docs) => out.extend(docs),
-            None => {
-                let text = ldr.read_string(e)?;
-                out.extend(kiln_sdk::flatten_lists(crate::yaml::stream(&text, e)?));
-            }
+        if let Some(docs) = inline {
+            out.extend(docs);
+        } else {
+            let text = ldr.read_string(e)?;
+            out.extend(kiln_sdk::flatten_lists(crate::yaml::stream(&text, e)?));
         }
     }
     Ok(out)

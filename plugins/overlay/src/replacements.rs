@@ -147,10 +147,10 @@ fn matches<'v>(v: &'v mut Value, path: &[String], create: bool, out: &mut Vec<&'
                     let item = refs.swap_remove(i);
                     matches(item, rest, create, out);
                 }
-            } else if let Ok(i) = seg.parse::<usize>() {
-                if let Some(item) = items.get_mut(i) {
-                    matches(item, rest, create, out);
-                }
+            } else if let Ok(i) = seg.parse::<usize>()
+                && let Some(item) = items.get_mut(i)
+            {
+                matches(item, rest, create, out);
             }
         }
         Value::Object(m) => {

@@ -27,14 +27,6 @@ impl Gvk {
         }
     }
 
-    pub(crate) fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-
     /// Whether this gvk is selected by `sel` (empty fields of `sel` match anything).
     pub(crate) fn is_selected(&self, sel: &Gvk) -> bool {
         (sel.group.is_empty() || sel.group == self.group)
@@ -166,13 +158,9 @@ pub(crate) struct Res {
     /// Generator behaviour (`create`, `merge`, `replace`) for generated objects.
     pub behavior: Option<String>,
     pub needs_hash: bool,
-    pub allow_name_change: bool,
-    pub allow_kind_change: bool,
     pub ref_var_names: Vec<String>,
     /// Origin annotation text when build metadata asks for it.
     pub origin: Option<String>,
-    /// Transformer annotation entries when build metadata asks for it.
-    pub transformations: Vec<String>,
 }
 
 impl Res {

@@ -193,15 +193,15 @@ impl SelectorRegex {
         if !self.matches_gvk(&cur.gvk) {
             return false;
         }
-        if let Some(l) = &self.labels {
-            if !l.matches(&r.labels()) {
-                return false;
-            }
+        if let Some(l) = &self.labels
+            && !l.matches(&r.labels())
+        {
+            return false;
         }
-        if let Some(a) = &self.annotations {
-            if !a.matches(&r.annotations()) {
-                return false;
-            }
+        if let Some(a) = &self.annotations
+            && !a.matches(&r.annotations())
+        {
+            return false;
         }
         true
     }

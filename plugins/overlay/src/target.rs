@@ -21,7 +21,7 @@ pub(crate) struct Ctx {
     pub visiting: Vec<PathBuf>,
     /// Whether resources carry origin annotations.
     pub origins: bool,
-    /// A custom OpenAPI document giving merge keys of custom types.
+    /// A custom `OpenAPI` document giving merge keys of custom types.
     pub schema: Option<Value>,
 }
 

@@ -72,21 +72,18 @@ pub(crate) fn namespace(
             if !matches!(mode, "" | "defaultOnly" | "allServiceAccounts" | "none") {
                 return Err(Error::SubjectMode(mode.to_owned()));
             }
-            if mode != "none" {
-                if let Some(subs) = r.obj.get_mut("subjects").and_then(Value::as_array_mut) {
-                    for s in subs {
-                        let hit = if mode == "allServiceAccounts" {
-                            s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
-                        } else {
-                            s.get("name").and_then(Value::as_str) == Some("default")
-                        };
-                        if hit {
-                            if let Some(o) = s.as_object_mut() {
-                                let entry =
-                                    o.entry("namespace").or_insert(Value::String(String::new()));
-                                setter(entry).map_err(Error::Field)?;
-                            }
-                        }
+            if mode != "none"
+                && let Some(subs) = r.obj.get_mut("subjects").and_then(Value::as_array_mut)
+            {
+                for s in subs {
+                    let hit = if mode == "allServiceAccounts" {
+                        s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                    } else {
+                        s.get("name").and_then(Value::as_str) == Some("default")
+                    };
+                    if hit && let Some(o) = s.as_object_mut() {
+                        let entry = o.entry("namespace").or_insert(Value::String(String::new()));
+                        setter(entry).map_err(Error::Field)?;
                     }
                 }
             }
@@ -256,12 +253,12 @@ fn legacy_images(v: &mut Value, img: &Image) -> Result<(), String> {
         Value::Object(m) => {
             for (k, child) in m.iter_mut() {
                 legacy_images(child, img)?;
-                if k == "containers" || k == "initContainers" {
-                    if let Value::Array(items) = child {
-                        for c in items {
-                            if let Some(image) = c.get_mut("image") {
-                                update_image(image, img)?;
-                            }
+                if (k == "containers" || k == "initContainers")
+                    && let Value::Array(items) = child
+                {
+                    for c in items {
+                        if let Some(image) = c.get_mut("image") {
+                            update_image(image, img)?;
                         }
                     }
                 }

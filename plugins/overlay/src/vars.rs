@@ -52,8 +52,8 @@ impl Var {
         if !av.is_empty() {
             match av.split_once('/') {
                 Some((g, ver)) => {
-                    gvk.group = g.to_owned();
-                    gvk.version = ver.to_owned();
+                    g.clone_into(&mut gvk.group);
+                    ver.clone_into(&mut gvk.version);
                 }
                 None => gvk.version = av,
             }
@@ -186,7 +186,11 @@ fn expand(input: &str, values: &[(String, Value)]) -> Value {
                 match mapped {
                     Some(Value::String(s)) => out.push_str(&s),
                     Some(other) => out.push_str(&other.to_string()),
-                    None => out.push_str(&format!("$({read})")),
+                    None => {
+                        out.push_str("$(");
+                        out.push_str(&read);
+                        out.push(')');
+                    }
                 }
             } else {
                 out.push_str(&read);

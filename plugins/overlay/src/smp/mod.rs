@@ -4,7 +4,7 @@
 
 mod schema;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub(crate) use schema::Ty;
 
@@ -274,32 +274,4 @@ fn merge_primitives(dest: &[Value], patch: &[Value]) -> Vec<Value> {
         }
     }
     out
-}
-
-/// Removes `$patch` directives from a patch that is used as a whole
-/// object (a patch whose target is missing, or a replacement).
-pub(crate) fn strip_directives(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.remove(DIRECTIVE);
-            for x in m.values_mut() {
-                strip_directives(x);
-            }
-        }
-        Value::Array(a) => {
-            a.retain(|e| {
-                !e.as_object()
-                    .is_some_and(|m| m.len() == 1 && m.contains_key(DIRECTIVE))
-            });
-            for x in a {
-                strip_directives(x);
-            }
-        }
-        _ => {}
-    }
-}
-
-#[allow(dead_code, reason = "kept for callers that build maps")]
-fn empty_map() -> Value {
-    Value::Object(Map::new())
 }

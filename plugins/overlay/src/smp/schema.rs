@@ -1,5 +1,5 @@
 //! Merge keys and list strategies of the built-in Kubernetes types, and of
-//! custom types described by an OpenAPI document.
+//! custom types described by an `OpenAPI` document.
 
 use serde_json::Value;
 
@@ -10,7 +10,7 @@ pub(crate) enum Ty {
     None,
     /// A built-in type by our short name.
     Builtin(&'static str),
-    /// A schema of a custom OpenAPI document.
+    /// A schema of a custom `OpenAPI` document.
     Custom(Value),
 }
 
@@ -115,12 +115,11 @@ const GENERIC: &[(&str, &[&str])] = &[
 
 /// The type of a whole resource.
 pub(crate) fn root_type(api_version: &str, kind: &str, custom: Option<&Value>) -> Ty {
-    if let Some(doc) = custom {
-        if let Some(def) = custom_definition(doc, api_version, kind) {
-            if let Some(schema) = doc.get("definitions").and_then(|d| d.get(&def)) {
-                return Ty::Custom(schema.clone());
-            }
-        }
+    if let Some(doc) = custom
+        && let Some(def) = custom_definition(doc, api_version, kind)
+        && let Some(schema) = doc.get("definitions").and_then(|d| d.get(&def))
+    {
+        return Ty::Custom(schema.clone());
     }
     let has = |table: &[(&str, &[&str])]| {
         table
@@ -147,6 +146,7 @@ pub(crate) fn root_type(api_version: &str, kind: &str, custom: Option<&Value>) -
     }
 }
 
+#[expect(clippy::unnecessary_wraps, reason = "the table's arms read alike")]
 fn keyed(keys: &[&str]) -> Option<ListStrategy> {
     Some(ListStrategy {
         merge: true,
@@ -155,6 +155,10 @@ fn keyed(keys: &[&str]) -> Option<ListStrategy> {
 }
 
 /// The type of field `name` of `ty`, and its list strategy if it is a list.
+#[expect(
+    clippy::match_same_arms,
+    reason = "one arm per type and field keeps the table readable"
+)]
 pub(crate) fn field(ty: &Ty, name: &str, custom: Option<&Value>) -> (Ty, Option<ListStrategy>) {
     match ty {
         Ty::None => (Ty::None, None),
@@ -166,9 +170,7 @@ pub(crate) fn field(ty: &Ty, name: &str, custom: Option<&Value>) -> (Ty, Option<
             let (child, strategy): (Ty, Option<ListStrategy>) = match (*t, name) {
                 (_, "metadata") if *t != "ObjectMeta" => (b("ObjectMeta"), None),
                 ("Workload", "spec") => (b("WorkloadSpec"), None),
-                ("WorkloadSpec", "template") | ("PodTemplate", "template") => {
-                    (b("PodTemplateSpec"), None)
-                }
+                ("WorkloadSpec" | "PodTemplate", "template") => (b("PodTemplateSpec"), None),
                 ("CronJob", "spec") => (b("CronJobSpec"), None),
                 ("CronJobSpec", "jobTemplate") => (b("JobTemplateSpec"), None),
                 ("JobTemplateSpec", "spec") => (b("WorkloadSpec"), None),
