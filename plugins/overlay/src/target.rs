@@ -138,7 +138,9 @@ impl Target {
         for path in &self.kust.resources {
             self.accumulate_resource(ctx, &mut acc, path)?;
         }
-        let mut config = TransformerConfig::defaults();
+        // Field specs of configuration files come first, so that a built-in spec
+        // they cover (same path, a kind they name) is dropped, as kustomize does.
+        let mut config = TransformerConfig::default();
         for c in &self.kust.configurations {
             let text = self
                 .ldr
@@ -155,6 +157,7 @@ impl Target {
             let v = crate::yaml::one(&text, c)?;
             config.merge(&crate::crds::config_from_crds(&v));
         }
+        config.merge(&TransformerConfig::defaults());
         acc.config.merge(&config);
         self.run_generators(ctx, &mut acc)?;
         for path in &self.kust.components {
