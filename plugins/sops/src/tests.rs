@@ -190,3 +190,26 @@ fn encrypted_manifests_without_keys_name_the_recipients() {
             .is_some_and(|h| h.contains("--key-file"))
     );
 }
+
+#[test]
+fn long_scalars_fold_past_column_80_like_yaml_v3() {
+    let words = vec!["abcdefghi"; 20].join(" ");
+    let items = vec![
+        Item::new("k", Value::Str(words.clone())),
+        Item::new("q", Value::Str(format!("{words}: x"))),
+    ];
+    let out = String::from_utf8(yaml_emit::emit(&[items])).expect("utf-8");
+    let line = |n: usize| vec!["abcdefghi"; n].join(" ");
+    assert_eq!(
+        out,
+        format!(
+            "k: {}\n    {}\n    {}\nq: '{}\n    {}\n    {}: x'\n",
+            line(8),
+            line(8),
+            line(4),
+            line(8),
+            line(8),
+            line(4)
+        )
+    );
+}

@@ -127,17 +127,27 @@ fn split_key(line: &str) -> Option<(String, &str)> {
     Some((line[..pos].trim().to_owned(), line[pos + 1..].trim()))
 }
 
+/// A single-line value as go-ini reads it: backtick quotes, then inline comments cut at `#` or
+/// `;`, then one pair of surrounding `'` or `"` removed.
 fn unquote(raw: &str) -> String {
-    for q in ['"', '`'] {
-        if raw.len() >= 2
-            && raw.starts_with(q)
-            && let Some(end) = raw[1..].rfind(q)
-        {
-            return raw[1..=end].to_owned();
-        }
+    if raw.len() >= 2
+        && let Some(inner) = raw.strip_prefix('`')
+        && let Some(end) = inner.rfind('`')
+    {
+        return inner[..end].to_owned();
     }
     let cut = raw.find(['#', ';']).unwrap_or(raw.len());
-    raw[..cut].trim().to_owned()
+    let value = raw[..cut].trim();
+    for q in ['\'', '"'] {
+        if value.len() >= 2
+            && value.starts_with(q)
+            && value.ends_with(q)
+            && value.matches(q).count() == 2
+        {
+            return value[1..value.len() - 1].to_owned();
+        }
+    }
+    value.to_owned()
 }
 
 fn comment_lines(out: &mut String, comment: &str) {

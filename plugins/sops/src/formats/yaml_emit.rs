@@ -1,9 +1,12 @@
-//! Writes the decrypted tree as sops does with go-yaml v3 (indent 4, comments kept).
+//! Writes the decrypted tree as sops does with go-yaml v3: indentation 4, sequences indented
+//! under their key, mappings in sequence items after `- `, long scalars folded past column 80,
+//! comments kept.
 
 use super::yaml_scalar::{Style, string_style};
 use crate::tree::{Item, Key, Value, format_float_g};
 
 const INDENT: usize = 4;
+const WIDTH: usize = 80;
 
 /// Emits every document; documents after the first are preceded by `---`.
 pub(crate) fn emit(docs: &[Vec<Item>]) -> Vec<u8> {
@@ -12,24 +15,31 @@ pub(crate) fn emit(docs: &[Vec<Item>]) -> Vec<u8> {
         if n > 0 {
             out.push_str("---\n");
         }
-        if doc.iter().all(|i| i.key_str().is_none()) && !doc.is_empty() {
+        if doc.iter().any(|i| i.key_str().is_some()) {
+            write_map(&mut out, doc, 0, false);
+        } else {
             for item in doc {
                 if let Key::Comment(c) = &item.key {
                     comment_line(&mut out, 0, &c.value);
                 }
             }
             out.push_str("{}\n");
-        } else if doc.is_empty() {
-            out.push_str("{}\n");
-        } else {
-            write_map(&mut out, doc, 0, 0);
         }
     }
     out.into_bytes()
 }
 
+/// The indentation go-yaml gives a node nested under one at `indent`.
+fn deeper(indent: usize) -> usize {
+    INDENT * ((indent + INDENT) / INDENT)
+}
+
 fn pad(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn column(out: &str) -> usize {
+    out.rsplit('\n').next().map_or(0, |l| l.chars().count())
 }
 
 fn comment_line(out: &mut String, col: usize, text: &str) {
@@ -39,9 +49,9 @@ fn comment_line(out: &mut String, col: usize, text: &str) {
     out.push('\n');
 }
 
-/// Writes a mapping whose keys stand at `col` (the first one already positioned by the caller
-/// when `col != base`) and whose children indent from `base`.
-fn write_map(out: &mut String, items: &[Item], col: usize, base: usize) {
+/// Writes a mapping whose keys stand at column `col`; when `after_dash`, the first key goes on
+/// the current line (right after a sequence item's `- `).
+fn write_map(out: &mut String, items: &[Item], col: usize, after_dash: bool) {
     let mut first = true;
     let mut head: Vec<&str> = Vec::new();
     let mut inline: Vec<&str> = Vec::new();
@@ -57,112 +67,114 @@ fn write_map(out: &mut String, items: &[Item], col: usize, base: usize) {
             }
             Key::Str(k) => k,
         };
-        for h in head.drain(..) {
-            comment_line(out, col, h);
-            if first && col != base {
-                // comments before the first key of a sequence item: keep the dash line intact
+        if !(first && after_dash) {
+            for h in head.drain(..) {
+                comment_line(out, col, h);
             }
-        }
-        if !first || col == base {
             pad(out, col);
         }
         first = false;
-        write_scalar_string(out, key, true, col);
+        write_string(out, key, true, col);
         out.push(':');
-        let line_comment = if inline.is_empty() {
-            None
-        } else {
-            Some(
-                inline
-                    .drain(..)
-                    .map(|c| format!("#{c}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        };
-        write_value_after_key(out, &item.value, base, line_comment.as_deref());
+        let line_comment = (!inline.is_empty()).then(|| {
+            inline
+                .drain(..)
+                .map(|c| format!("#{c}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        write_value_after_key(out, &item.value, col, line_comment.as_deref());
     }
     for h in head.into_iter().chain(inline) {
         comment_line(out, col, h);
     }
 }
 
-fn write_value_after_key(out: &mut String, value: &Value, base: usize, comment: Option<&str>) {
-    let child = base + INDENT;
+fn has_entries(value: &Value) -> bool {
     match value {
-        Value::Map(items) if items.iter().any(|i| i.key_str().is_some()) => {
-            if let Some(c) = comment {
-                out.push(' ');
-                out.push_str(c);
-            }
-            out.push('\n');
-            write_map(out, items, child, child);
-        }
-        Value::Seq(values) if values.iter().any(|v| !matches!(v, Value::Comment(_))) => {
-            if let Some(c) = comment {
-                out.push(' ');
-                out.push_str(c);
-            }
-            out.push('\n');
-            write_seq(out, values, child);
-        }
-        scalar => {
-            out.push(' ');
-            write_scalar(out, scalar, base);
-            if let Some(c) = comment {
-                out.push(' ');
-                out.push_str(c);
-            }
-            out.push('\n');
-            if let Value::Map(items) = scalar {
-                for i in items {
-                    if let Key::Comment(c) = &i.key {
-                        comment_line(out, child, &c.value);
-                    }
-                }
-            }
-        }
+        Value::Map(items) => items.iter().any(|i| i.key_str().is_some()),
+        Value::Seq(values) => values.iter().any(|v| !matches!(v, Value::Comment(_))),
+        _ => false,
     }
 }
 
-fn write_seq(out: &mut String, values: &[Value], col: usize) {
+fn write_value_after_key(out: &mut String, value: &Value, col: usize, comment: Option<&str>) {
+    let child = deeper(col);
+    if has_entries(value) {
+        if let Some(c) = comment {
+            out.push(' ');
+            out.push_str(c);
+        }
+        out.push('\n');
+        match value {
+            Value::Map(items) => write_map(out, items, child, false),
+            Value::Seq(values) => write_seq(out, values, child),
+            _ => unreachable!("only collections have entries"),
+        }
+        return;
+    }
+    out.push(' ');
+    write_scalar(out, value, child);
+    if let Some(c) = comment {
+        out.push(' ');
+        out.push_str(c);
+    }
+    out.push('\n');
+    // comments inside an otherwise empty collection
+    match value {
+        Value::Map(items) => items.iter().for_each(|i| {
+            if let Key::Comment(c) = &i.key {
+                comment_line(out, child, &c.value);
+            }
+        }),
+        Value::Seq(values) => values.iter().for_each(|v| {
+            if let Value::Comment(c) = v {
+                comment_line(out, child, &c.value);
+            }
+        }),
+        _ => {}
+    }
+}
+
+/// Writes a block sequence whose dashes stand at `col` (the first dash already positioned when
+/// `after_dash`).
+fn write_seq_at(out: &mut String, values: &[Value], col: usize, after_dash: bool) {
+    let mut first = true;
     let mut pending_inline: Vec<&str> = Vec::new();
     for v in values {
+        if let Value::Comment(c) = v {
+            if c.inline {
+                pending_inline.push(&c.value);
+            } else {
+                comment_line(out, col, &c.value);
+            }
+            continue;
+        }
+        if !(first && after_dash) {
+            pad(out, col);
+        }
+        first = false;
+        out.push_str("- ");
         match v {
-            Value::Comment(c) if c.inline => pending_inline.push(&c.value),
-            Value::Comment(c) => comment_line(out, col, &c.value),
-            Value::Map(items) if items.iter().any(|i| i.key_str().is_some()) => {
-                pad(out, col);
-                out.push_str("- ");
-                let lead: Vec<&Item> = items.iter().take_while(|i| i.key_str().is_none()).collect();
-                if lead.is_empty() {
-                    write_map(out, items, col + 2, col);
-                } else {
-                    // head comments of the first key go before the dash's content
-                    out.truncate(out.len() - 2 - col);
-                    for i in &lead {
-                        if let Key::Comment(c) = &i.key {
-                            comment_line(out, col, &c.value);
-                        }
+            Value::Map(items) if has_entries(v) => {
+                let lead = items.iter().take_while(|i| i.key_str().is_none()).count();
+                for i in &items[..lead] {
+                    if let Key::Comment(c) = &i.key {
+                        out.push('#');
+                        out.push_str(&c.value);
+                        out.push('\n');
+                        pad(out, col + 2);
                     }
-                    pad(out, col);
-                    out.push_str("- ");
-                    write_map(out, &items[lead.len()..], col + 2, col);
                 }
+                write_map(out, &items[lead..], col + 2, true);
                 pending_inline.clear();
             }
-            Value::Seq(inner) if inner.iter().any(|v| !matches!(v, Value::Comment(_))) => {
-                pad(out, col);
-                out.push_str("- ");
-                let mut nested = String::new();
-                write_seq(&mut nested, inner, col + 2);
-                out.push_str(nested.trim_start_matches(' '));
+            Value::Seq(inner) if has_entries(v) => {
+                write_seq_at(out, inner, col + 2, true);
                 pending_inline.clear();
             }
             scalar => {
-                pad(out, col);
-                out.push_str("- ");
-                write_scalar(out, scalar, col);
+                write_scalar(out, scalar, col + 2);
                 for c in pending_inline.drain(..) {
                     out.push_str(" #");
                     out.push_str(c);
@@ -174,6 +186,10 @@ fn write_seq(out: &mut String, values: &[Value], col: usize) {
     for c in pending_inline {
         comment_line(out, col, c);
     }
+}
+
+fn write_seq(out: &mut String, values: &[Value], col: usize) {
+    write_seq_at(out, values, col, false);
 }
 
 /// The plain text of a scalar (used for flow mapping keys).
@@ -200,26 +216,53 @@ fn float_text(f: f64) -> String {
     }
 }
 
-fn write_scalar(out: &mut String, v: &Value, base: usize) {
+/// Writes a scalar whose continuation lines (folds, literal lines) stand at `indent`.
+fn write_scalar(out: &mut String, v: &Value, indent: usize) {
     match v {
-        Value::Str(s) => write_scalar_string(out, s, false, base),
-        Value::Bytes(b) => write_scalar_string(out, &String::from_utf8_lossy(b), false, base),
+        Value::Str(s) => write_string(out, s, false, indent),
+        Value::Bytes(b) => write_string(out, &String::from_utf8_lossy(b), false, indent),
         Value::Map(_) => out.push_str("{}"),
         Value::Seq(_) => out.push_str("[]"),
         other => out.push_str(&scalar_text(other)),
     }
 }
 
-fn write_scalar_string(out: &mut String, s: &str, key: bool, base: usize) {
+fn write_string(out: &mut String, s: &str, key: bool, indent: usize) {
+    let fold = !key;
     match string_style(s, key) {
-        Style::Plain => out.push_str(s),
+        Style::Plain => write_folded(out, s, fold, indent, false),
         Style::Single => {
             out.push('\'');
-            out.push_str(&s.replace('\'', "''"));
+            write_folded(out, &s.replace('\'', "''"), fold, indent, true);
             out.push('\'');
         }
-        Style::Double => write_double(out, s),
-        Style::Literal => write_literal(out, s, base + INDENT),
+        Style::Double => write_double(out, s, fold, indent),
+        Style::Literal => write_literal(out, s, indent),
+    }
+}
+
+/// Plain and single-quoted text, breaking at a single space once past column 80.
+fn write_folded(out: &mut String, s: &str, fold: bool, indent: usize, quoted: bool) {
+    let chars: Vec<char> = s.chars().collect();
+    let mut col = column(out);
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let inner = !quoted || (i > 0 && i + 1 < chars.len());
+            if fold && !spaces && col > WIDTH && inner && chars.get(i + 1) != Some(&' ') {
+                out.push('\n');
+                pad(out, indent);
+                col = indent;
+            } else {
+                out.push(' ');
+                col += 1;
+            }
+            spaces = true;
+        } else {
+            out.push(c);
+            col += 1;
+            spaces = false;
+        }
     }
 }
 
@@ -228,14 +271,11 @@ fn write_literal(out: &mut String, s: &str, indent: usize) {
     if s.starts_with(' ') || s.starts_with('\n') {
         out.push_str(&INDENT.to_string());
     }
-    let chomp = if !s.ends_with('\n') {
-        "-"
+    if !s.ends_with('\n') {
+        out.push('-');
     } else if s == "\n" || s.ends_with("\n\n") {
-        "+"
-    } else {
-        ""
-    };
-    out.push_str(chomp);
+        out.push('+');
+    }
     let body = s.strip_suffix('\n').unwrap_or(s);
     for line in body.split('\n') {
         out.push('\n');
@@ -246,31 +286,64 @@ fn write_literal(out: &mut String, s: &str, indent: usize) {
     }
 }
 
-fn write_double(out: &mut String, s: &str) {
+fn escape(c: char) -> Option<String> {
+    Some(match c {
+        '"' => "\\\"".into(),
+        '\\' => "\\\\".into(),
+        '\0' => "\\0".into(),
+        '\u{7}' => "\\a".into(),
+        '\u{8}' => "\\b".into(),
+        '\t' => "\\t".into(),
+        '\n' => "\\n".into(),
+        '\u{b}' => "\\v".into(),
+        '\u{c}' => "\\f".into(),
+        '\r' => "\\r".into(),
+        '\u{1b}' => "\\e".into(),
+        '\u{85}' => "\\N".into(),
+        '\u{a0}' => "\\_".into(),
+        '\u{2028}' => "\\L".into(),
+        '\u{2029}' => "\\P".into(),
+        '\u{feff}' => "\\uFEFF".into(),
+        c if u32::from(c) <= 0xff
+            && (u32::from(c) < 0x20 || (0x7f..0xa0).contains(&u32::from(c))) =>
+        {
+            format!("\\x{:02X}", u32::from(c))
+        }
+        c if c == '\u{fffe}' || c == '\u{ffff}' => {
+            format!("\\u{:04X}", u32::from(c))
+        }
+        _ => return None,
+    })
+}
+
+fn write_double(out: &mut String, s: &str, fold: bool, indent: usize) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\0' => out.push_str("\\0"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{b}' => out.push_str("\\v"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            '\u{1b}' => out.push_str("\\e"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{a0}' => out.push_str("\\_"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            '\u{feff}' => out.push_str("\\uFEFF"),
-            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
-                use std::fmt::Write as _;
-                let _ = write!(out, "\\x{:02X}", c as u32);
+    let chars: Vec<char> = s.chars().collect();
+    let mut col = column(out);
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if let Some(e) = escape(c) {
+            col += e.chars().count();
+            out.push_str(&e);
+            spaces = false;
+        } else if c == ' ' {
+            if fold && !spaces && col > WIDTH && i > 0 && i + 1 < chars.len() {
+                out.push('\n');
+                pad(out, indent);
+                col = indent;
+                if chars.get(i + 1) == Some(&' ') {
+                    out.push('\\');
+                    col += 1;
+                }
+            } else {
+                out.push(' ');
+                col += 1;
             }
-            c => out.push(c),
+            spaces = true;
+        } else {
+            out.push(c);
+            col += 1;
+            spaces = false;
         }
     }
     out.push('"');
