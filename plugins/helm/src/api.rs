@@ -103,7 +103,7 @@ fn read_values_file(path: &Path, shown: &str) -> Result<Map<String, Value>, Erro
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("open {shown}: {e}")))?;
-    let docs = kiln_sdk::yaml::parse_stream(&text, shown).map_err(|e| {
+    let docs = crate::order::parse_stream_lenient(&text, shown).map_err(|e| {
         err(format!(
             "failed to parse {shown}: error converting YAML to JSON: yaml: line {}: {}",
             e.line, e.message

@@ -100,6 +100,10 @@ pub enum LoadError {
         line: u64,
         message: String,
     },
+    #[error(
+        "cannot load values.yaml: error unmarshaling JSON: json: cannot unmarshal {0} into Go value of type map[string]interface {{}}"
+    )]
+    NotAMap(&'static str),
     #[error("Chart.yaml file is missing")]
     MissingChartYaml,
     #[error("validation: {0}")]
@@ -184,7 +188,7 @@ fn walk(
 /// Parses one YAML document of a chart file into JSON.
 pub(crate) fn parse_yaml(file: &str, data: &[u8]) -> Result<Value, LoadError> {
     let text = String::from_utf8_lossy(data);
-    let docs = kiln_sdk::yaml::parse_stream(&text, file).map_err(|e| LoadError::Yaml {
+    let docs = crate::order::parse_stream_lenient(&text, file).map_err(|e| LoadError::Yaml {
         file: file.to_owned(),
         line: e.line,
         message: e.message,
@@ -217,7 +221,8 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
                 let v = parse_yaml("values.yaml", &f.data)?;
                 chart.values = match floats_everywhere(v) {
                     Value::Object(m) => m,
-                    _ => Map::new(),
+                    Value::Null => Map::new(),
+                    other => return Err(LoadError::NotAMap(kind_of(&other))),
                 };
             }
             "values.schema.json" => chart.schema = Some(f.data),
@@ -268,6 +273,15 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
         chart.dependencies.push(sub);
     }
     Ok(chart)
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        _ => "bool",
+    }
 }
 
 /// Whether `name` ends with one of the extensions `exts` (any case).

@@ -172,7 +172,7 @@ fn head(path: &str, doc: &str) -> Result<Head, YamlError> {
         path: path.to_owned(),
         message,
     };
-    let value = kiln_sdk::yaml::parse_one(doc, path).map_err(|e| {
+    let value = parse_lenient(doc, path).map_err(|e| {
         err(format!(
             "error converting YAML to JSON: yaml: line {}: {}",
             e.line, e.message
@@ -223,6 +223,36 @@ fn head(path: &str, doc: &str) -> Result<Head, YamlError> {
         }
     }
     Ok(Head { kind, annotations })
+}
+
+/// Parses one document as Helm's YAML decoder does: like the project codec,
+/// but a repeated mapping key keeps its last value instead of failing.
+pub(crate) fn parse_lenient(doc: &str, file: &str) -> Result<Value, kiln_sdk::yaml::Error> {
+    match kiln_sdk::yaml::parse_one(doc, file) {
+        Err(e) if e.message.contains("duplicate mapping key") => {
+            let mut options = serde_saphyr::Options::default();
+            options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+            serde_saphyr::from_str_with_options(doc, options).map_err(|_| e)
+        }
+        other => other,
+    }
+}
+
+/// [`parse_lenient`] for a stream; empty and `null` documents are dropped.
+pub(crate) fn parse_stream_lenient(
+    text: &str,
+    file: &str,
+) -> Result<Vec<Value>, kiln_sdk::yaml::Error> {
+    match kiln_sdk::yaml::parse_stream(text, file) {
+        Err(e) if e.message.contains("duplicate mapping key") => {
+            let mut options = serde_saphyr::Options::default();
+            options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+            let docs: Vec<Value> =
+                serde_saphyr::from_multiple_with_options(text, options).map_err(|_| e)?;
+            Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+        }
+        other => other,
+    }
 }
 
 fn json_kind(v: &Value) -> &'static str {

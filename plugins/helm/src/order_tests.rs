@@ -57,3 +57,16 @@ fn invalid_yaml_names_the_template() {
     );
     assert!(sort_manifests(&files).is_err());
 }
+
+#[test]
+fn repeated_keys_keep_the_last_value_as_helm() {
+    let v = parse_lenient("kind: A\nmetadata:\n  name: a\n  name: b\n", "x.yaml").unwrap();
+    assert_eq!(v["metadata"]["name"], "b");
+    let mut files = BTreeMap::new();
+    files.insert(
+        "c/templates/d.yaml".to_owned(),
+        "kind: ConfigMap\nkind: Secret\n".to_owned(),
+    );
+    let (_, manifests) = sort_manifests(&files).unwrap();
+    assert_eq!(manifests[0].kind, "Secret");
+}

@@ -31,7 +31,10 @@ pub fn render_resources(root: &Path, app: &Path, opts: &Options) -> Result<Vec<V
             None => err,
         }
     })?;
-    let docs = kiln_sdk::yaml::parse_stream(&text, "helm template output")?;
+    let mut docs = Vec::new();
+    for doc in crate::order::split_documents(&text) {
+        docs.push(crate::order::parse_lenient(&doc, "helm template output")?);
+    }
     let mut out = Vec::with_capacity(docs.len() + 1);
     if opts.emit_text {
         out.push(json!({
