@@ -25,6 +25,7 @@ pub fn build_with_inputs(root: &Path, dir: &Path, inputs: Vec<Value>) -> Result<
     let shown = target.shown();
     let meta = &target.kust.build_metadata;
     ctx.origins = meta.iter().any(|m| m == "originAnnotations");
+    ctx.transformations = meta.iter().any(|m| m == "transformerAnnotations");
     let mut acc = Acc::default();
     for input in inputs {
         resmap::append(&mut acc.res, Res::new(input))
@@ -60,19 +61,27 @@ pub fn build_with_inputs(root: &Path, dir: &Path, inputs: Vec<Value>) -> Result<
 
 fn finish(r: Res, origins: bool) -> Value {
     let mut obj = r.obj;
-    if origins
-        && let Some(o) = r.origin
-        && let Some(m) = obj.as_object_mut()
-    {
+    let mut annos: Vec<(&str, String)> = Vec::new();
+    if origins && let Some(o) = r.origin {
+        annos.push(("config.kubernetes.io/origin", o));
+    }
+    if !r.transformations.is_empty() {
+        annos.push((
+            "alpha.config.kubernetes.io/transformations",
+            r.transformations.concat(),
+        ));
+    }
+    for (key, text) in annos {
+        let Some(m) = obj.as_object_mut() else { break };
         let meta = m
             .entry("metadata")
             .or_insert_with(|| Value::Object(Map::new()));
         if let Some(meta) = meta.as_object_mut() {
-            let annos = meta
+            let a = meta
                 .entry("annotations")
                 .or_insert_with(|| Value::Object(Map::new()));
-            if let Some(a) = annos.as_object_mut() {
-                a.insert("config.kubernetes.io/origin".into(), Value::String(o));
+            if let Some(a) = a.as_object_mut() {
+                a.insert(key.into(), Value::String(text));
             }
         }
     }

@@ -81,7 +81,10 @@ pub(crate) struct TransformerConfig {
 
 fn merge_specs(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
     for fs in more {
-        if !into.iter().any(|x| x.gvk.is_selected(&fs.gvk) && x.path == fs.path) {
+        if !into
+            .iter()
+            .any(|x| x.gvk.is_selected(&fs.gvk) && x.path == fs.path)
+        {
             into.push(fs.clone());
         }
     }

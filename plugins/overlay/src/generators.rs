@@ -151,7 +151,6 @@ pub(crate) fn generate(
         meta.insert("namespace".into(), json!(args.namespace));
     }
     obj.insert("metadata".into(), Value::Object(meta));
-    let b64 = base64::engine::general_purpose::STANDARD;
     if kind == "Secret" {
         let t = if args.type_.is_empty() {
             "Opaque"
@@ -162,7 +161,7 @@ pub(crate) fn generate(
         if !seen.is_empty() {
             let data: Map<String, Value> = seen
                 .iter()
-                .map(|(k, v)| (k.clone(), json!(b64.encode(v))))
+                .map(|(k, v)| (k.clone(), json!(wrapped_base64(v))))
                 .collect();
             obj.insert("data".into(), Value::Object(data));
         }
@@ -172,7 +171,7 @@ pub(crate) fn generate(
         for (k, v) in &seen {
             match std::str::from_utf8(v) {
                 Ok(s) => data.insert(k.clone(), json!(s)),
-                Err(_) => binary.insert(k.clone(), json!(b64.encode(v))),
+                Err(_) => binary.insert(k.clone(), json!(wrapped_base64(v))),
             };
         }
         if !data.is_empty() {
@@ -209,6 +208,21 @@ pub(crate) fn generate(
     });
     res.needs_hash = !options.disable_name_suffix_hash;
     Ok(res)
+}
+
+/// Base64 as kustomize writes generated data: lines of 70 characters,
+/// each ended by a newline, once the text is longer than one line.
+fn wrapped_base64(v: &[u8]) -> String {
+    let enc = base64::engine::general_purpose::STANDARD.encode(v);
+    if enc.len() < 70 {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / 70 + 1);
+    for chunk in enc.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ascii"));
+        out.push('\n');
+    }
+    out
 }
 
 /// Go's `json.Marshal` of a string: HTML-safe escapes included.

@@ -39,6 +39,7 @@ mod replacements;
 mod res;
 mod resmap;
 mod smp;
+mod steps;
 mod target;
 mod transformers;
 mod vars;

@@ -161,6 +161,8 @@ pub(crate) struct Res {
     pub ref_var_names: Vec<String>,
     /// Origin annotation text when build metadata asks for it.
     pub origin: Option<String>,
+    /// Transformations annotation entries when build metadata asks for them.
+    pub transformations: Vec<String>,
 }
 
 impl Res {

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use kiln_sdk::Error;
 use serde_json::Value;
 
-use crate::fieldspec::{FieldSpec, TransformerConfig};
+use crate::fieldspec::TransformerConfig;
 use crate::kustomization::Kustomization;
 use crate::loader::{KUSTOMIZATION_FILES, Loader};
 use crate::res::Res;
 use crate::resmap::{self, ResMap};
 use crate::vars::Var;
-use crate::{generators, patch, plugins, replacements, transformers, vars};
+use crate::{generators, plugins, vars};
 
 /// State shared by the whole build.
 #[derive(Debug, Default)]
@@ -21,6 +21,8 @@ pub(crate) struct Ctx {
     pub visiting: Vec<PathBuf>,
     /// Whether resources carry origin annotations.
     pub origins: bool,
+    /// Whether resources record the transformers applied to them.
+    pub transformations: bool,
     /// A custom `OpenAPI` document giving merge keys of custom types.
     pub schema: Option<Value>,
 }
@@ -51,7 +53,7 @@ pub(crate) fn fail(msg: impl std::fmt::Display, file: &str, hint: &str) -> Error
     e
 }
 
-fn join_origin(base: &str, rel: &str) -> String {
+pub(crate) fn join_origin(base: &str, rel: &str) -> String {
     let joined = crate::loader::clean(&Path::new(base).join(rel));
     joined.to_string_lossy().into_owned()
 }
@@ -195,7 +197,12 @@ impl Target {
         Ok(acc)
     }
 
-    fn enter(&self, ctx: &mut Ctx, ldr: Loader, origin: String) -> Result<Target, Error> {
+    pub(crate) fn enter(
+        &self,
+        ctx: &mut Ctx,
+        ldr: Loader,
+        origin: String,
+    ) -> Result<Target, Error> {
         if let Some(v) = ctx.visiting.iter().find(|v| v.starts_with(&ldr.dir)) {
             return Err(fail(
                 format!(
@@ -323,7 +330,7 @@ impl Target {
                 resmap::absorb(&mut acc.res, r).map_err(|e| fail(e, &shown, "use `behavior: merge` or `behavior: replace` to change an inherited object"))?;
             }
         }
-        for cfg in self.plugin_configs(ctx, &self.kust.generators)? {
+        for (cfg, from) in self.plugin_configs(ctx, &self.kust.generators)? {
             let made =
                 plugins::generate(&self.ldr, &cfg, global).map_err(|e| fail(e, &shown, ""))?;
             for mut r in made {
@@ -331,142 +338,13 @@ impl Target {
                     let kind = cfg.get("kind").and_then(Value::as_str).unwrap_or_default();
                     let name = crate::res::str_at(&cfg, &["metadata", "name"]).unwrap_or_default();
                     r.origin = Some(format!(
-                        "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n  name: {name}\n",
-                        join_origin(&self.origin, &self.file)
+                        "configuredIn: {from}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n  name: {name}\n"
                     ));
                 }
                 resmap::absorb(&mut acc.res, r).map_err(|e| fail(e, &shown, ""))?;
             }
         }
         Ok(())
-    }
-
-    fn run_transformers(&self, ctx: &mut Ctx, acc: &mut Acc) -> Result<(), Error> {
-        let shown = self.shown();
-        let k = &self.kust;
-        let tc = acc.config.clone();
-        let schema_owned = ctx.schema.clone();
-        let schema = schema_owned.as_ref();
-        let m = &mut acc.res;
-        let pe = |e: patch::Error| fail(e, &shown, "check the patch and the object it targets");
-        let te = |e: transformers::Error| fail(e, &shown, "");
-        if !k.patches_strategic_merge.is_empty() {
-            let patches = patch::load_psm(&self.ldr, &k.patches_strategic_merge).map_err(pe)?;
-            patch::strategic_merge_by_id(m, &patches, (false, false), schema).map_err(pe)?;
-        }
-        for (i, p) in k.patches.iter().enumerate() {
-            patch::patch_entry(m, &self.ldr, p, i, schema).map_err(pe)?;
-        }
-        transformers::namespace(m, &k.namespace, &tc.namespace, "", false).map_err(te)?;
-        if !k.name_prefix.is_empty() {
-            transformers::prefix_suffix(m, &k.name_prefix, "", &tc.name_prefix).map_err(te)?;
-        }
-        if !k.name_suffix.is_empty() {
-            transformers::prefix_suffix(m, "", &k.name_suffix, &tc.name_suffix).map_err(te)?;
-        }
-        for label in &k.labels {
-            let mut fss: Vec<FieldSpec> = label
-                .fields
-                .iter()
-                .filter_map(FieldSpec::from_value)
-                .collect();
-            let mut add = |more: &[FieldSpec]| {
-                for f in more {
-                    if !fss.iter().any(|x| x.gvk == f.gvk && x.path == f.path) {
-                        fss.push(f.clone());
-                    }
-                }
-            };
-            add(&tc.labels);
-            if label.include_selectors {
-                add(&tc.common_labels);
-            } else {
-                if label.include_templates {
-                    add(&tc.template_labels);
-                }
-                if label.include_volume_claim_templates {
-                    add(&[FieldSpec::with(
-                        "apps",
-                        "",
-                        "StatefulSet",
-                        "spec/volumeClaimTemplates[]/metadata/labels",
-                        true,
-                    )]);
-                }
-                add(&[FieldSpec::new("", "metadata/labels", true)]);
-            }
-            transformers::string_map(m, &label.pairs, &fss).map_err(te)?;
-        }
-        transformers::string_map(m, &k.common_labels, &tc.common_labels).map_err(te)?;
-        transformers::string_map(m, &k.common_annotations, &tc.common_annotations).map_err(te)?;
-        for p in &k.patches_json6902 {
-            let target = p.target.clone().unwrap_or_default();
-            if target.name.is_empty() {
-                return Err(fail(
-                    "must specify the target name",
-                    &shown,
-                    "give each patchesJson6902 entry a target with a name",
-                ));
-            }
-            let (text, src) = if p.path.is_empty() {
-                (p.patch.clone(), "inline patch".to_owned())
-            } else {
-                (
-                    self.ldr
-                        .read_string(&p.path)
-                        .map_err(|e| fail(e, &shown, ""))?,
-                    p.path.clone(),
-                )
-            };
-            let ops = crate::yaml::one(&text, &src)?;
-            patch::json6902(m, &ops, &target, &src, false).map_err(pe)?;
-        }
-        for r in &k.replicas {
-            transformers::replicas(m, r, &tc.replicas).map_err(te)?;
-        }
-        for img in &k.images {
-            transformers::images(m, img, &tc.images).map_err(te)?;
-        }
-        if !k.replacements.is_empty() {
-            let list = plugins::load_replacements(&self.ldr, &k.replacements)
-                .map_err(|e| fail(e, &shown, ""))?;
-            replacements::apply(m, &list)
-                .map_err(|e| fail(e, &shown, "check the replacement's source and targets"))?;
-        }
-        for cfg in self.plugin_configs(ctx, &k.transformers)? {
-            plugins::transform(m, &self.ldr, &cfg, &tc, schema).map_err(|e| {
-                fail(
-                    e,
-                    &shown,
-                    "only kustomize's builtin transformers can run inside the overlay plugin",
-                )
-            })?;
-        }
-        Ok(())
-    }
-}
-
-impl Target {
-    /// Plugin configurations: inline objects, files, or kustomization directories.
-    fn plugin_configs(&self, ctx: &mut Ctx, entries: &[String]) -> Result<Vec<Value>, Error> {
-        let shown = self.shown();
-        let mut out = Vec::new();
-        for e in entries {
-            let is_dir = !e.contains('\n') && self.ldr.resolve(e).is_ok_and(|p| p.is_dir());
-            if is_dir {
-                let ldr = self.ldr.sub(e).map_err(|x| fail(x, &shown, ""))?;
-                let sub = self.enter(ctx, ldr, join_origin(&self.origin, e))?;
-                let acc = sub.accumulate(ctx, Acc::default());
-                ctx.visiting.pop();
-                out.extend(acc?.res.into_iter().map(|r| r.obj));
-            } else {
-                out.extend(
-                    plugins::load_configs(&self.ldr, std::slice::from_ref(e))
-                        .map_err(|x| fail(x, &shown, ""))?,
-                );
-            }
-        }
-        Ok(out)
     }
 }
 
