@@ -53,3 +53,5 @@ pub use schema::SchemaError;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webapp_tests;
