@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use super::*;
 
 fn testdata() -> PathBuf {
