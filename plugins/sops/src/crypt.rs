@@ -98,7 +98,11 @@ pub(crate) fn decrypt_value(value: &str, key: &[u8; 32], aad: &str) -> Result<Va
     let plain = open(key, &enc, aad)?;
     let text = || String::from_utf8(plain.clone()).map_err(|_| ValueError::Type("utf-8".into()));
     Ok(match enc.datatype.as_str() {
-        "str" => Value::Str(text()?),
+        // binary files may hold any bytes in a `str` value
+        "str" => match String::from_utf8(plain) {
+            Ok(s) => Value::Str(s),
+            Err(e) => Value::Bytes(e.into_bytes()),
+        },
         "int" => Value::Int(
             text()?
                 .parse()

@@ -72,35 +72,39 @@ impl Keys {
     /// Adds the keys of one more key file.
     pub fn add_text(&mut self, index: usize, text: &[u8]) -> Result<(), KeysError> {
         let text = String::from_utf8_lossy(text);
-        if text.contains(PGP_BEGIN) {
-            return self.add_pgp(index, &text);
-        }
+        let blank = text.trim().is_empty();
         let mut found = false;
+        let mut rest = text.to_string();
+        if text.contains(PGP_BEGIN) {
+            rest = self.add_pgp(index, &text)?;
+            found = true;
+        }
+        let text = strip_public_blocks(&rest);
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
-            }
-            if line.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----") {
-                return Err(KeysError::Unrecognized { index });
             }
             let identity = age::x25519::Identity::from_str(line)
                 .map_err(|_| KeysError::BadAgeIdentity { index, line: n + 1 })?;
             self.age.push(identity);
             found = true;
         }
-        if found || text.trim().is_empty() {
+        if found || blank {
             Ok(())
         } else {
             Err(KeysError::Unrecognized { index })
         }
     }
 
-    fn add_pgp(&mut self, index: usize, text: &str) -> Result<(), KeysError> {
+    /// Reads every armored secret key block; returns the text outside the blocks.
+    fn add_pgp(&mut self, index: usize, text: &str) -> Result<String, KeysError> {
+        let mut outside = String::new();
         let mut rest = text;
         let mut key = 0;
         while let Some(start) = rest.find(PGP_BEGIN) {
             key += 1;
+            outside.push_str(&rest[..start]);
             let after = &rest[start..];
             let end = after
                 .find(PGP_END)
@@ -116,7 +120,8 @@ impl Keys {
             self.pgp.push(parsed);
             rest = &after[end..];
         }
-        Ok(())
+        outside.push_str(rest);
+        Ok(outside)
     }
 
     /// Whether no key was given.
@@ -191,4 +196,21 @@ impl Keys {
         }
         None
     }
+}
+
+/// Drops armored public key blocks (exports often hold them beside the secret keys).
+fn strip_public_blocks(text: &str) -> String {
+    const BEGIN: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+    const END: &str = "-----END PGP PUBLIC KEY BLOCK-----";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        out.push_str(&rest[..start]);
+        match rest[start..].find(END) {
+            Some(end) => rest = &rest[start + end + END.len()..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
 }

@@ -150,6 +150,10 @@ pub fn decrypt_file(
                     value: Value::Str(s),
                     ..
                 }) => Ok(s.clone().into_bytes()),
+                Some(Item {
+                    value: Value::Bytes(b),
+                    ..
+                }) => Ok(b.clone()),
                 Some(_) => Err(Error::Output(
                     "the binary `data` value is not a string".into(),
                 )),

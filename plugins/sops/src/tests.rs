@@ -213,3 +213,27 @@ fn long_scalars_fold_past_column_80_like_yaml_v3() {
         )
     );
 }
+
+#[test]
+fn key_texts_are_told_apart_by_content() {
+    use crate::{Keys, KeysError};
+    let age = b"# created: 2020-07-18\n# public key: age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw\nAGE-SECRET-KEY-1NJT5YCS2LWU4V4QAJQ6R4JNU7LXPDX602DZ9NUFANVU5GDTGUWCQ5T59M6\n";
+    let keys = Keys::from_texts(&[age]).expect("age identity file");
+    assert_eq!(
+        keys.age_recipients(),
+        vec!["age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw".to_owned()]
+    );
+    assert!(keys.pgp_fingerprints().is_empty());
+    let public_only =
+        b"-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n-----END PGP PUBLIC KEY BLOCK-----\n";
+    assert!(matches!(
+        Keys::from_texts(&[public_only]),
+        Err(KeysError::Unrecognized { index: 1 })
+    ));
+    let err = Keys::from_texts(&[b"", b"AGE-SECRET-KEY-1NOTAKEY\n"]).expect_err("bad identity");
+    assert!(
+        matches!(err, KeysError::BadAgeIdentity { index: 2, line: 1 }),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("NOTAKEY"));
+}
