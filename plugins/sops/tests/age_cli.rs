@@ -290,3 +290,20 @@ fn encrypted_regex_and_mac_only_encrypted_are_honoured() {
     );
     assert!(!is_encrypted(&plain));
 }
+
+#[test]
+fn encrypted_comment_regex_marks_the_next_value() {
+    let mut f = fixture(11);
+    let secret = f.sealer.enc("hunter2", "secret:", "str");
+    let mac = f.sealer.mac(&["hunter2", "visible"], false);
+    let doc = format!(
+        "# sops:enc\nsecret: {secret}\nplain: visible\nsops:\n    age:\n        - recipient: {}\n          enc: |\n{}    lastmodified: \"{LASTMODIFIED}\"\n    mac: {mac}\n    encrypted_comment_regex: sops:enc\n    version: 3.9.0\n",
+        f.recipient,
+        indent(&f.armored, 12)
+    );
+    let out = decrypt_file("c.yaml", doc.as_bytes(), None, &keys(&f.identity)).expect("decrypts");
+    assert_eq!(
+        String::from_utf8(out).expect("utf-8"),
+        "# sops:enc\nsecret: hunter2\nplain: visible\n"
+    );
+}

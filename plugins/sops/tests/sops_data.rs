@@ -81,3 +81,48 @@ fn binary_files_decrypt_to_their_raw_bytes_with_age() {
         "{err}"
     );
 }
+
+#[test]
+fn the_configured_file_becomes_a_decrypted_file_resource() {
+    use base64::Engine as _;
+    use kiln_plugin_sops::plugin::{Config, decrypt_configured_file};
+    let root = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(root.path().join("secrets")).expect("mkdir");
+    std::fs::write(root.path().join("secrets/app.env"), data("format.enc.env")).expect("write");
+    let config = Config {
+        file: Some("secrets/app.env".into()),
+        format: None,
+    };
+    let resource = decrypt_configured_file(root.path(), &config, &pgp_keys()).expect("decrypts");
+    assert_eq!(resource["kind"], "DecryptedFile");
+    assert_eq!(resource["metadata"]["name"], "secrets/app.env");
+    assert_eq!(resource["format"], "dotenv");
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(resource["content"].as_str().expect("base64 text"))
+        .expect("valid base64");
+    assert_eq!(content, b"foo = bar\n");
+
+    let missing = Config {
+        file: Some("secrets/none.yaml".into()),
+        format: None,
+    };
+    let err = decrypt_configured_file(root.path(), &missing, &pgp_keys()).expect_err("missing");
+    assert!(err.message.contains("secrets/none.yaml"), "{}", err.message);
+    let unknown = Config {
+        file: Some("secrets/app.env".into()),
+        format: Some("toml".into()),
+    };
+    assert!(decrypt_configured_file(root.path(), &unknown, &pgp_keys()).is_err());
+    let no_keys = decrypt_configured_file(root.path(), &config, &Keys::new()).expect_err("no keys");
+    assert!(
+        no_keys
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.contains("SOPS_AGE_KEY_FILE"))
+    );
+    assert!(
+        no_keys
+            .message
+            .contains("FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4")
+    );
+}
