@@ -420,19 +420,33 @@ fn words(v: &str) -> Vec<String> {
 }
 
 fn camel(v: &str) -> String {
+    let is_conn = |c: char| c == '_' || c == '-' || c.is_whitespace();
+    let mut chars = v.chars();
     let mut out = String::new();
-    let mut up = true;
-    for c in v.chars() {
-        if c == '_' || c == ' ' || c == '-' {
-            up = true;
+    let mut r0 = None;
+    for c in chars.by_ref() {
+        if !is_conn(c) {
+            r0 = Some(c.to_uppercase().next().unwrap_or(c));
+            break;
+        }
+        out.push(c);
+    }
+    let Some(mut r0) = r0 else {
+        return out;
+    };
+    for c in chars {
+        let r1 = r0;
+        r0 = c;
+        if is_conn(r0) && is_conn(r1) {
+            out.push(r1);
             continue;
         }
-        if up {
-            out.extend(c.to_uppercase());
-            up = false;
+        if is_conn(r1) {
+            r0 = r0.to_uppercase().next().unwrap_or(r0);
         } else {
-            out.push(c);
+            out.push(r1);
         }
     }
+    out.push(r0);
     out
 }

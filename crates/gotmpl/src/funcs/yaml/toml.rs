@@ -84,13 +84,19 @@ fn table(
         let ind2 = "  ".repeat(depth);
         match v {
             Value::Map(sub) => {
-                let _ = write!(out, "\n{ind2}[{}]\n", p.join("."));
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                let _ = writeln!(out, "{ind2}[{}]", p.join("."));
                 table(out, &p, sub, depth + 1)?;
             }
             Value::List(l) if is_table_list(v) => {
                 for e in l {
                     if let Value::Map(sub) = e {
-                        let _ = write!(out, "\n{ind2}[[{}]]\n", p.join("."));
+                        if !out.is_empty() {
+                            out.push('\n');
+                        }
+                        let _ = writeln!(out, "{ind2}[[{}]]", p.join("."));
                         table(out, &p, sub, depth + 1)?;
                     }
                 }
