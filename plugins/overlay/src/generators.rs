@@ -27,8 +27,6 @@ pub(crate) enum Error {
     Repeated(String, String),
     #[error("env file {0}: line {1} is not valid utf8")]
     Utf8(String, usize),
-    #[error("invalid key name {1:?} in {0}")]
-    Key(String, String),
     #[error(transparent)]
     Load(#[from] crate::loader::Error),
 }
@@ -101,8 +99,8 @@ fn env_pairs(text: &[u8], file: &str) -> Result<Vec<(String, String)>, Error> {
             continue;
         }
         let (k, v) = line.split_once('=').unwrap_or((line, ""));
-        if k.is_empty() || k.contains(char::is_whitespace) {
-            return Err(Error::Key(file.to_owned(), k.to_owned()));
+        if k.is_empty() {
+            continue;
         }
         out.push((k.to_owned(), v.to_owned()));
     }

@@ -1,34 +1,60 @@
-//! YAML parsing as kustomize reads files: like the project codec, except
-//! that a repeated mapping key keeps its last value instead of failing.
+//! YAML parsing as kustomize reads files: YAML 1.2 booleans (`yes`, `y`,
+//! `on` stay strings), legacy octal integers, and a repeated mapping key
+//! keeping its last value instead of failing.
 
 use kiln_sdk::yaml::Error;
 use serde_json::Value;
 
-fn lenient(text: &str) -> Option<Vec<Value>> {
-    let options = serde_saphyr::options! { duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::LastWins };
-    serde_saphyr::from_multiple_with_options::<Value>(text, options).ok()
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::LastWins,
+        strict_booleans: true,
+        legacy_octal_numbers: true,
+    }
+}
+
+fn error(e: &serde_saphyr::Error, file: &str) -> Error {
+    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+    let full = e.without_snippet().to_string();
+    let message = full
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    Error {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+    }
 }
 
 /// Parses a stream; empty and `null` documents are dropped.
 pub(crate) fn stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
-    match kiln_sdk::yaml::parse_stream(text, file) {
-        Ok(docs) => Ok(docs),
-        Err(e) if e.message.contains("duplicate") => match lenient(text) {
-            Some(docs) => Ok(docs.into_iter().filter(|d| !d.is_null()).collect()),
-            None => Err(e),
-        },
-        Err(e) => Err(e),
-    }
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| error(&e, file))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
 /// Parses one document (an empty text gives `null`).
 pub(crate) fn one(text: &str, file: &str) -> Result<Value, Error> {
-    match kiln_sdk::yaml::parse_one(text, file) {
-        Ok(doc) => Ok(doc),
-        Err(e) if e.message.contains("duplicate") => match lenient(text) {
-            Some(mut docs) if docs.len() == 1 => Ok(docs.remove(0)),
-            _ => Err(e),
-        },
-        Err(e) => Err(e),
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| error(&e, file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_1_1_booleans_stay_strings_and_last_duplicate_wins() {
+        let v = one("a: y\nb: yes\nc: true\nd: 1\nd: 2\n", "t").expect("valid");
+        assert_eq!(v["a"], "y");
+        assert_eq!(v["b"], "yes");
+        assert_eq!(v["c"], true);
+        assert_eq!(v["d"], 2);
     }
 }
