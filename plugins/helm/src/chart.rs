@@ -205,6 +205,10 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
         .ok_or(LoadError::MissingChartYaml)?;
     let doc = parse_yaml("Chart.yaml", &chart_yaml.data)?;
     chart.metadata = crate::chartyaml::metadata(&doc);
+    crate::chartyaml::keep_scalar_text(
+        &mut chart.metadata,
+        &String::from_utf8_lossy(&chart_yaml.data),
+    );
     if chart.metadata.api_version.is_empty() {
         "v1".clone_into(&mut chart.metadata.api_version);
     }

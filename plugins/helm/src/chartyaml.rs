@@ -21,6 +21,46 @@ fn texts(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// Scalar fields of `Chart.yaml` read as their source text, as Helm's
+/// decoder does for string fields (`appVersion: 1.10` stays `1.10`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct RawScalars {
+    name: Option<RawText>,
+    version: Option<RawText>,
+    app_version: Option<RawText>,
+    kube_version: Option<RawText>,
+    description: Option<RawText>,
+}
+
+/// A scalar kept as written.
+#[derive(Debug)]
+struct RawText(String);
+
+impl<'de> serde::Deserialize<'de> for RawText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(RawText)
+    }
+}
+
+/// Replaces number-like scalars of `md` by their source text in `text`.
+pub(crate) fn keep_scalar_text(md: &mut Metadata, text: &str) {
+    let Ok(raw) = serde_saphyr::from_str::<RawScalars>(text) else {
+        return;
+    };
+    for (field, value) in [
+        (&mut md.name, raw.name),
+        (&mut md.version, raw.version),
+        (&mut md.app_version, raw.app_version),
+        (&mut md.kube_version, raw.kube_version),
+        (&mut md.description, raw.description),
+    ] {
+        if let Some(RawText(v)) = value {
+            *field = v;
+        }
+    }
+}
+
 /// Reads `Chart.yaml` (already parsed).
 pub(crate) fn metadata(doc: &Value) -> Metadata {
     let g = |k: &str| doc.get(k);

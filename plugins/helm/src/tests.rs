@@ -251,6 +251,21 @@ fn errors_are_worded_as_helm() {
 }
 
 #[test]
+fn chart_yaml_numbers_keep_their_text() {
+    let dir = chart(&[
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: c\nversion: 1.0.0\nappVersion: 1.10\n",
+        ),
+        ("templates/x.yaml", "v: {{ .Chart.AppVersion | quote }}\n"),
+    ]);
+    assert_eq!(
+        render(dir.path(), &opts()).unwrap(),
+        "---\n# Source: c/templates/x.yaml\nv: \"1.10\"\n"
+    );
+}
+
+#[test]
 fn release_names_are_validated() {
     let dir = chart(&[CHART]);
     for bad in ["Upper", "-x", "a_b", &"x".repeat(54)] {
