@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::api::{Reply, Request, State, present};
 use crate::discovery::ResourceType;
-use crate::meta::{normalize_meta, spec_part, without_times};
+use crate::meta::{fold_string_data, normalize_meta, spec_part, without_times};
 use crate::schema::Schema;
 use crate::ssa::{self, Writer};
 use crate::status::ApiError;
@@ -124,6 +124,7 @@ pub(crate) fn finish_create(
         .unwrap_or_default()
         .to_owned();
     normalize_meta(&mut obj);
+    fold_string_data(rt, &mut obj);
     obj["apiVersion"] = json!(rt.api_version());
     obj["kind"] = json!(rt.kind);
     if rt.namespaced {
@@ -360,6 +361,7 @@ pub(crate) fn store_update(
     mut new: Value,
 ) -> Result<Reply, ApiError> {
     normalize_meta(&mut new);
+    fold_string_data(rt, &mut new);
     if spec_part(rt, old) != spec_part(rt, &new) && old["metadata"]["generation"].is_number() {
         new["metadata"]["generation"] =
             json!(old["metadata"]["generation"].as_u64().unwrap_or(1) + 1);

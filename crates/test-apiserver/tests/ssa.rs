@@ -357,3 +357,23 @@ async fn custom_resources_follow_their_crd_list_markers() {
         "a still owns the shared atomic list"
     );
 }
+
+#[tokio::test]
+async fn secret_string_data_is_folded_into_data() {
+    let api = Api::new().await;
+    let path = "/api/v1/namespaces/default/secrets/s";
+    let body = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  user: admin\ndata:\n  other: eA==\n";
+    let created = api.apply(path, "kiln", body, false).await;
+    assert_eq!(created.code, 201);
+    assert_eq!(
+        created.body["data"],
+        json!({"other": "eA==", "user": "YWRtaW4="})
+    );
+    assert!(created.body.get("stringData").is_none());
+    let again = api.apply(path, "kiln", body, false).await;
+    assert_eq!(
+        rv(&again.body),
+        rv(&created.body),
+        "re-applying stringData is a no-op"
+    );
+}
