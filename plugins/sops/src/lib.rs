@@ -2,18 +2,47 @@
 //!
 //! The library decrypts files the way `sops --decrypt` does (sops 3.x): YAML, JSON, dotenv, INI
 //! and binary files, AES-256-GCM values authenticated with their key path, the data key
-//! unwrapped from age or PGP recipients (Shamir key groups included), the MAC verified,
-//! and the output printed byte for byte as sops prints it.
+//! unwrapped from age or PGP recipients (every identity or key given is tried; Shamir key
+//! groups included), the MAC verified (`mac_only_encrypted` honoured), the encryption rules
+//! (`encrypted_regex`, `unencrypted_regex`, `encrypted_suffix`, `unencrypted_suffix`,
+//! `encrypted_comment_regex`, `unencrypted_comment_regex`) applied as sops applies them, and
+//! the output printed byte for byte as sops prints it: YAML as go-yaml v3 writes it (indent 4,
+//! comments kept, `sops` metadata removed), JSON tab-indented, dotenv and INI as sops' stores
+//! write them, binary files as their raw bytes.
 //!
-//! - [`Keys::from_texts`] reads key files (age identity files, armored PGP secret keys).
+//! - [`Keys::from_texts`] reads key files, told apart by content: age identity files
+//!   (`AGE-SECRET-KEY-1…` lines and `#` comments) and armored PGP secret keys.
 //! - [`decrypt_file`] decrypts a whole file.
-//! - [`is_encrypted`] and [`decrypt_resource`] handle SOPS-encrypted Kubernetes manifests, as
-//!   Flux decrypts them.
+//! - [`is_encrypted`] and [`decrypt_resource`] handle SOPS-encrypted Kubernetes manifests (a
+//!   document with a top-level `sops` mapping, as Flux decrypts them).
 //!
-//! As a plugin, keys come from the host's secrets `sops-age-keys` and `sops-pgp-keys`; the step
-//! config (`with:`) may name `file` (relative to the source root) and `format` to decrypt one
-//! file into a `DecryptedFile` resource; without `file`, every encrypted input resource is
-//! decrypted and the others pass through unchanged.
+//! Errors ([`Error`]) never carry key material or plaintext; a missing or wrong key names the
+//! recipients (age public keys, PGP fingerprints) that could decrypt the file.
+//!
+//! ```no_run
+//! let key_file = std::fs::read("keys.txt")?;
+//! let keys = kiln_plugin_sops::Keys::from_texts(&[&key_file])?;
+//! let bytes = std::fs::read("secrets.enc.yaml")?;
+//! let plain = kiln_plugin_sops::decrypt_file("secrets.enc.yaml", &bytes, None, &keys)?;
+//! # let _ = plain;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Plugin
+//!
+//! Keys come from the host only, through the secrets `sops-age-keys` (age identity files,
+//! possibly concatenated) and `sops-pgp-keys` (armored PGP secret keys, concatenated), read
+//! when granted. The step config (`with:`):
+//!
+//! - `file`: a path relative to the source root (`/src`); when given, that file is decrypted
+//!   and the step returns one resource `{"apiVersion": "kiln.dev/v1alpha1", "kind":
+//!   "DecryptedFile", "metadata": {"name": FILE}, "format": FORMAT, "content": BASE64}` whose
+//!   content is the exact output bytes;
+//! - `format`: `yaml`, `json`, `dotenv`, `ini` or `binary` (from the extension by default).
+//!
+//! Without `file`, every encrypted input resource is decrypted (its `sops` key removed) and the
+//! others pass through unchanged; encrypted resources without keys fail with a `bad_input`
+//! error naming the resource and the recipients it needs.
 
 mod crypt;
 mod formats;
