@@ -235,6 +235,29 @@ fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
     cur
 }
 
+/// A reference to a built-in Kubernetes type the custom document does not define.
+fn builtin_ref(doc: &Value, v: &Value) -> Option<Ty> {
+    let r = v.get("$ref")?.as_str()?;
+    let name = r.rsplit('/').next().unwrap_or(r);
+    if doc.get("definitions").and_then(|d| d.get(name)).is_some() {
+        return None;
+    }
+    let short = name.rsplit('.').next().unwrap_or(name);
+    let ty = match short {
+        "PodTemplateSpec" => "PodTemplateSpec",
+        "PodSpec" => "PodSpec",
+        "Container" | "EphemeralContainer" => "Container",
+        "ObjectMeta" => "ObjectMeta",
+        "ServiceSpec" => "ServiceSpec",
+        "JobTemplateSpec" => "JobTemplateSpec",
+        "DeploymentSpec" | "StatefulSetSpec" | "DaemonSetSpec" | "ReplicaSetSpec" | "JobSpec" => {
+            "WorkloadSpec"
+        }
+        _ => "Leaf",
+    };
+    Some(Ty::Builtin(ty))
+}
+
 fn custom_field(doc: &Value, schema: &Value, name: &str) -> (Ty, Option<ListStrategy>) {
     let Some(prop) = resolve(doc, schema)
         .get("properties")
@@ -267,9 +290,10 @@ fn custom_field(doc: &Value, schema: &Value, name: &str) -> (Ty, Option<ListStra
             }
         });
     let resolved = resolve(doc, prop);
-    let child = match resolved.get("items") {
-        Some(items) => resolve(doc, items).clone(),
-        None => resolved.clone(),
+    let target = resolved.get("items").unwrap_or(resolved);
+    let child = match builtin_ref(doc, target) {
+        Some(b) => b,
+        None => Ty::Custom(resolve(doc, target).clone()),
     };
-    (Ty::Custom(child), Some(strategy.unwrap_or_default()))
+    (child, Some(strategy.unwrap_or_default()))
 }
