@@ -45,6 +45,7 @@
 //! error naming the resource and the recipients it needs.
 
 mod crypt;
+mod flatten;
 mod formats;
 mod keys;
 mod metadata;
@@ -211,7 +212,7 @@ pub fn decrypt_file(
             if meta_items.is_empty() {
                 return Err(Error::NotEncrypted);
             }
-            let meta = Metadata::parse(&metadata::unflatten(meta_items)?)?;
+            let meta = Metadata::parse(&flatten::unflatten(meta_items)?)?;
             let mut docs = vec![items];
             decrypt_branches(&mut docs, &meta, keys)?;
             formats::dotenv::emit(&docs[0])
@@ -235,7 +236,7 @@ pub fn decrypt_file(
                     i
                 })
                 .collect();
-            let meta = Metadata::parse(&metadata::unflatten(flat)?)?;
+            let meta = Metadata::parse(&flatten::unflatten(flat)?)?;
             let mut docs = vec![items];
             decrypt_branches(&mut docs, &meta, keys)?;
             formats::ini::emit(&docs[0])
