@@ -261,6 +261,18 @@ pub(crate) fn apply(
         live.clone()
     };
     let mut list = entries(&base);
+    if !live.is_null() && list.is_empty() {
+        // An object nobody manages yet: its current fields belong to a stand-in manager, so the
+        // first apply conflicts where it would change them (as on the real server).
+        list.push(Entry {
+            manager: "before-first-apply".to_owned(),
+            operation: "Update".to_owned(),
+            api_version: writer.api_version.to_owned(),
+            time: writer.now.to_owned(),
+            subresource: None,
+            fields: writer.field_set(&base, true),
+        });
+    }
     let sub = writer.subresource;
     let applied_set = writer.field_set(config, false);
     let mut merged = merge(writer.schema, &base, config, &mut Vec::new());

@@ -33,6 +33,8 @@ pub(crate) struct Event {
     pub(crate) kind: &'static str,
     pub(crate) key: Key,
     pub(crate) object: Value,
+    /// The object before a MODIFIED change.
+    pub(crate) previous: Option<Value>,
 }
 
 /// How a delete treats the objects that name the deleted one as owner.
@@ -111,13 +113,14 @@ impl Store {
             .collect()
     }
 
-    fn record(&mut self, kind: &'static str, key: &Key, object: Value) {
+    fn record(&mut self, kind: &'static str, key: &Key, object: Value, previous: Option<Value>) {
         self.writes += 1;
         self.events.push(Event {
             rv: self.rv,
             kind,
             key: key.clone(),
             object,
+            previous,
         });
         self.changed.send_replace(self.rv);
     }
@@ -126,13 +129,13 @@ impl Store {
     pub(crate) fn put(&mut self, key: &Key, mut obj: Value) -> Value {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        let kind = if self.objects.contains_key(key) {
+        let previous = self.objects.insert(key.clone(), obj.clone());
+        let kind = if previous.is_some() {
             "MODIFIED"
         } else {
             "ADDED"
         };
-        self.objects.insert(key.clone(), obj.clone());
-        self.record(kind, key, obj.clone());
+        self.record(kind, key, obj.clone(), previous);
         obj
     }
 
@@ -141,7 +144,7 @@ impl Store {
         let mut obj = self.objects.remove(key)?;
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.record("DELETED", key, obj.clone());
+        self.record("DELETED", key, obj.clone(), None);
         Some(obj)
     }
 

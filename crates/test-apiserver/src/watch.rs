@@ -39,15 +39,24 @@ impl Filter {
             return None;
         }
         let obj = present(&self.rt, &event.object);
-        if !self.labels.as_ref().is_none_or(|s| s.matches_labels(&obj))
-            || !self.fields.as_ref().is_none_or(|s| s.matches_fields(&obj))
-        {
-            return None;
-        }
+        let now = self.matches(&obj);
+        // A change that moves an object into or out of the selection is an ADDED or DELETED.
+        let kind = match (event.previous.as_ref().map(|p| self.matches(p)), now) {
+            (Some(true), true) => "MODIFIED",
+            (Some(false), true) => "ADDED",
+            (Some(true), false) => "DELETED",
+            (None, true) => event.kind,
+            (_, false) => return None,
+        };
         Some(Bytes::from(format!(
             "{}\n",
-            json!({"type": event.kind, "object": obj})
+            json!({"type": kind, "object": obj})
         )))
+    }
+
+    fn matches(&self, obj: &Value) -> bool {
+        self.labels.as_ref().is_none_or(|s| s.matches_labels(obj))
+            && self.fields.as_ref().is_none_or(|s| s.matches_fields(obj))
     }
 }
 

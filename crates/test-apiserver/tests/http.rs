@@ -464,3 +464,59 @@ async fn discovery_documents() {
     assert_eq!(version.body["major"], "1");
     assert_eq!(api.get("/apis/nothing.example.com/v1").await.code, 404);
 }
+
+#[tokio::test]
+async fn watch_with_a_selector_reports_objects_entering_and_leaving_it() {
+    let api = Api::new().await;
+    let url = format!(
+        "{}{CMS}?watch=1&labelSelector=app%3Dx&timeoutSeconds=1",
+        api.server.url()
+    );
+    let watch = tokio::spawn(async move {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        let resp = client
+            .get(url.parse().expect("uri"))
+            .await
+            .expect("watch answered");
+        let body = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .expect("stream ends at timeout");
+        String::from_utf8_lossy(&body.to_bytes()).into_owned()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    api.call("POST", CMS, JSON, &cm("a", &json!({"app": "x"})))
+        .await;
+    api.call("POST", CMS, JSON, &cm("b", &json!({"app": "y"})))
+        .await;
+    api.call(
+        "PATCH",
+        &format!("{CMS}/a"),
+        MERGE,
+        r#"{"metadata":{"labels":{"app":"z"}}}"#,
+    )
+    .await;
+    api.call(
+        "PATCH",
+        &format!("{CMS}/b"),
+        MERGE,
+        r#"{"metadata":{"labels":{"app":"x"}}}"#,
+    )
+    .await;
+    api.call("PATCH", &format!("{CMS}/b"), MERGE, r#"{"data":{"k":"w"}}"#)
+        .await;
+    let text = watch.await.expect("watch task");
+    let events: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("one JSON event per line"))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["type"].as_str().unwrap_or_default(),
+                e["object"]["metadata"]["name"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(events, ["ADDED a", "DELETED a", "ADDED b", "MODIFIED b"]);
+}

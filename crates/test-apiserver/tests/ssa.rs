@@ -377,3 +377,31 @@ async fn secret_string_data_is_folded_into_data() {
         "re-applying stringData is a no-op"
     );
 }
+
+#[tokio::test]
+async fn first_apply_to_an_unmanaged_object_conflicts_with_before_first_apply() {
+    let api = Api::new().await;
+    let created = api
+        .call(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            JSON,
+            r#"{"metadata":{"name":"demo"},"data":{"x":"1"}}"#,
+        )
+        .await;
+    assert_eq!(created.code, 201);
+    let cleared = api
+        .call("PATCH", CM, MERGE, r#"{"metadata":{"managedFields":[]}}"#)
+        .await;
+    assert!(
+        cleared.body["metadata"].get("managedFields").is_none(),
+        "an empty list clears managed fields"
+    );
+    let body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  x: '2'\n";
+    let clash = api.apply(CM, "kiln", body, false).await;
+    assert_eq!(clash.code, 409);
+    assert_eq!(
+        clash.body["message"],
+        "Apply failed with 1 conflict: conflict with \"before-first-apply\" using v1: .data.x"
+    );
+}
