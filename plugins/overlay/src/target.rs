@@ -112,14 +112,14 @@ impl Target {
                 "keep either `openapi.path` or `openapi.version`",
             ));
         }
-        if let Some((_, v)) = kust.openapi.iter().find(|(k, _)| k == "version") {
-            if v != "v1.21.2" {
-                return Err(fail(
-                    format!("the specified OpenAPI version {v:?} is not built in"),
-                    &shown,
-                    "use `openapi.version: v1.21.2` or give a schema file with `openapi.path`",
-                ));
-            }
+        if let Some((_, v)) = kust.openapi.iter().find(|(k, _)| k == "version")
+            && v != "v1.21.2"
+        {
+            return Err(fail(
+                format!("the specified OpenAPI version {v:?} is not built in"),
+                &shown,
+                "use `openapi.version: v1.21.2` or give a schema file with `openapi.path`",
+            ));
         }
         if let Some(p) = openapi_path {
             let text = ldr
