@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub(crate) rng: RefCell<Rng>,
     pub(crate) included: RefCell<HashMap<String, usize>>,
     pub(crate) depth: RefCell<usize>,
+    /// The data an `include` left changed (Go maps are shared; ours are copied back).
+    pub(crate) changed_root: RefCell<Option<Value>>,
 }
 
 impl Shared {
@@ -32,18 +34,20 @@ impl Shared {
             rng: RefCell::new(Rng::new(seed)),
             included: RefCell::new(HashMap::new()),
             depth: RefCell::new(0),
+            changed_root: RefCell::new(None),
         }
     }
 }
 
-/// Runs template `name` of `set` with `data`, appending to `out`.
+/// Runs template `name` of `set` with `data`, appending to `out`; returns the final
+/// value of `$` (changed when the template used `set` and friends on its data).
 pub(crate) fn run(
     set: &Templates,
     shared: &Shared,
     name: &str,
     data: &Value,
     out: &mut String,
-) -> Result<(), Error> {
+) -> Result<Value, Error> {
     let Some(def) = set.defs.get(name) else {
         return Err(Error::no_template(name, ROOT_NAME));
     };
@@ -55,7 +59,8 @@ pub(crate) fn run(
         vars: vec![("$".into(), data.clone())],
     };
     let mut dot = data.clone();
-    ex.walk_list(&mut dot, &def.list, out).map(|_| ())
+    ex.walk_list(&mut dot, &def.list, out)?;
+    Ok(ex.vars.swap_remove(0).1)
 }
 
 /// Where a field chain starts.
@@ -166,6 +171,10 @@ impl Exec<'_> {
                 let r = ex.walk_list(&mut d, &def.list, out);
                 *self.shared.depth.borrow_mut() -= 1;
                 r?;
+                let root = ex.vars.swap_remove(0).1;
+                if let Some(p) = pipe {
+                    self.write_back_changed(dot, p, &data, root);
+                }
             }
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
@@ -197,6 +206,13 @@ impl Exec<'_> {
                 (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
             }
             Value::Nil => Vec::new(),
+            Value::Object(o) if o.list().is_some() => o
+                .list()
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i64::try_from(i).unwrap_or(i64::MAX)), v))
+                .collect(),
             other => {
                 return Err(self.error(
                     b.pipe.pos,
@@ -463,6 +479,12 @@ impl Exec<'_> {
                 None => self.error(cmd.pos, &ctx, m),
             },
         })?;
+        if name == "include" {
+            let changed = self.shared.changed_root.borrow_mut().take();
+            if let (Some(root), Some(target)) = (changed, args.get(1)) {
+                self.write_back(dot, target, root);
+            }
+        }
         if MUTATORS.contains(&name)
             && let (Some(target), Value::Map(_)) = (args.first(), &result)
         {

@@ -42,9 +42,15 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn truthy(&self) -> bool {
         true
     }
-    /// How `%v` prints the object; defaults to `{}` wrapped around nothing.
+    /// How `%v` prints the object (Go's `String()` method, if it has one); defaults
+    /// to the type name in braces.
     fn display(&self) -> String {
         format!("{{{}}}", self.type_name())
+    }
+    /// The elements, when the object is a Go slice (such as Helm's
+    /// `.Capabilities.APIVersions`): `range`, `len`, `index`, `toJson` and `toYaml` use them.
+    fn list(&self) -> Option<Vec<Value>> {
+        None
     }
 }
 
@@ -79,7 +85,21 @@ impl Value {
             Value::Map(m) => {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
             }
-            Value::Object(o) => serde_json::Value::String(o.display()),
+            Value::Object(o) => match o.list() {
+                Some(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
+                None => serde_json::Value::String(o.display()),
+            },
+        }
+    }
+
+    /// The value with list-like objects replaced by plain lists (for encoders).
+    pub(crate) fn flatten_objects(&self) -> std::borrow::Cow<'_, Value> {
+        match self {
+            Value::Object(o) => match o.list() {
+                Some(l) => std::borrow::Cow::Owned(Value::List(l)),
+                None => std::borrow::Cow::Borrowed(self),
+            },
+            _ => std::borrow::Cow::Borrowed(self),
         }
     }
 

@@ -31,6 +31,8 @@ pub(crate) struct Options {
 
 /// Marshals `v` to YAML text ending in a newline.
 pub(crate) fn to_yaml(v: &Value, opts: Options) -> String {
+    let v = &v.flatten_objects();
+    let v: &Value = v;
     let mut w = Writer {
         out: String::new(),
         opts,

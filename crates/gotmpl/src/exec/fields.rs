@@ -143,6 +143,24 @@ impl Exec<'_> {
         Ok(Value::Nil)
     }
 
+    /// After `{{ template "x" PIPE }}`: if the called template changed its data and
+    /// PIPE is a plain variable or field, store the change there.
+    pub(super) fn write_back_changed(
+        &mut self,
+        dot: &mut Value,
+        pipe: &crate::ast::Pipe,
+        before: &Value,
+        after: Value,
+    ) {
+        if pipe.decl.is_empty()
+            && pipe.cmds.len() == 1
+            && pipe.cmds[0].args.len() == 1
+            && !crate::value::deep_equal(before, &after)
+        {
+            self.write_back(dot, &pipe.cmds[0].args[0], after);
+        }
+    }
+
     /// Go maps are references: functions such as `set` change their argument in
     /// place. Values here are copied, so the result is stored back where the
     /// argument came from (a variable or a field path from dot).

@@ -70,6 +70,9 @@ fn len(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
         Value::String(s) => Ok(Value::Int(len_i64(s.len()))),
         Value::List(l) => Ok(Value::Int(len_i64(l.len()))),
         Value::Map(m) => Ok(Value::Int(len_i64(m.len()))),
+        Value::Object(o) if o.list().is_some() => {
+            Ok(Value::Int(len_i64(o.list().unwrap_or_default().len())))
+        }
         Value::Nil => Err(FuncError::Call("len of nil pointer".into())),
         v => Err(FuncError::Call(format!("len of type {}", v.type_name()))),
     }
@@ -80,7 +83,7 @@ fn len(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
     reason = "the function table passes arguments by value"
 )]
 fn index(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
-    let mut item = a[0].clone();
+    let mut item = a[0].flatten_objects().into_owned();
     if item.is_nil() {
         return Err(FuncError::Call("index of untyped nil".into()));
     }

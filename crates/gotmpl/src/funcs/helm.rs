@@ -96,7 +96,10 @@ fn include(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
     if let Some(n) = c.shared.included.borrow_mut().get_mut(&name) {
         *n = n.saturating_sub(1);
     }
-    r.map_err(|e| FuncError::Call(e.to_string()))?;
+    let root = r.map_err(|e| FuncError::Call(e.to_string()))?;
+    if matches!(root, Value::Map(_)) && !crate::value::deep_equal(&root, &a[1]) {
+        *c.shared.changed_root.borrow_mut() = Some(root);
+    }
     Ok(Value::String(out.replace("<no value>", "")))
 }
 

@@ -78,7 +78,10 @@ fn write(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Result<
             newline(out, style, depth);
             out.push('}');
         }
-        Value::Object(o) => write_str(out, &o.display(), style.escape_html),
+        Value::Object(o) => match o.list() {
+            Some(l) => write(out, &Value::List(l), style, depth)?,
+            None => write_str(out, &o.display(), style.escape_html),
+        },
     }
     Ok(())
 }
