@@ -45,6 +45,11 @@ pub enum KeysError {
         key: usize,
         reason: String,
     },
+    #[error(
+        "key text {index}: the OpenPGP secret key {fingerprint} is protected by a passphrase, \
+         which cannot be entered here; export a copy without one"
+    )]
+    PassphraseProtected { index: usize, fingerprint: String },
     #[error("key text {index}: the OpenPGP secret key block is not terminated by `{PGP_END}`")]
     UnterminatedPgp { index: usize },
     #[error(
@@ -117,6 +122,17 @@ impl Keys {
                     key,
                     reason: e.to_string(),
                 })?;
+            let locked = parsed.primary_key.secret_params().is_encrypted()
+                && parsed
+                    .secret_subkeys
+                    .iter()
+                    .all(|k| k.key.secret_params().is_encrypted());
+            if locked {
+                return Err(KeysError::PassphraseProtected {
+                    index,
+                    fingerprint: format!("{:X}", parsed.fingerprint()),
+                });
+            }
             self.pgp.push(parsed);
             rest = &after[end..];
         }
