@@ -70,18 +70,23 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format sops picks from a file name: `.yaml`/`.yml`, `.json`, `.env`, `.ini`, else
-    /// binary.
+    /// The format sops picks from a file name's suffix (case-sensitive, as sops): `.yaml` or
+    /// `.yml`, `.json`, `.env`, `.ini`, else binary.
+    #[expect(
+        clippy::case_sensitive_file_extension_comparisons,
+        reason = "sops compares name suffixes exactly, `.env` included"
+    )]
     pub fn from_path(name: &str) -> Self {
-        let ext = std::path::Path::new(name)
-            .extension()
-            .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        match ext.as_deref() {
-            Some("yaml" | "yml") => Self::Yaml,
-            Some("json") => Self::Json,
-            Some("env") => Self::Dotenv,
-            Some("ini") => Self::Ini,
-            _ => Self::Binary,
+        if name.ends_with(".yaml") || name.ends_with(".yml") {
+            Self::Yaml
+        } else if name.ends_with(".json") {
+            Self::Json
+        } else if name.ends_with(".env") {
+            Self::Dotenv
+        } else if name.ends_with(".ini") {
+            Self::Ini
+        } else {
+            Self::Binary
         }
     }
 
@@ -169,7 +174,16 @@ pub fn decrypt_file(
             Ok(formats::yaml_emit::emit(&docs))
         }
         Format::Json | Format::Binary => {
-            let mut docs = vec![formats::json::parse(bytes)?];
+            let parsed = formats::json::parse(bytes).map_err(|e| match (format, e) {
+                (Format::Binary, Error::Parse { message, .. }) => Error::Parse {
+                    format: "binary",
+                    message: format!(
+                        "not a sops-encrypted binary file (expected sops' JSON envelope): {message}"
+                    ),
+                },
+                (_, e) => e,
+            })?;
+            let mut docs = vec![parsed];
             let meta = extract_nested(&mut docs)?;
             decrypt_branches(&mut docs, &meta, keys)?;
             if format == Format::Json {

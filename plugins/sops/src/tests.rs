@@ -159,9 +159,10 @@ fn gf_mul(mut a: u8, mut b: u8) -> u8 {
 #[test]
 fn format_comes_from_the_extension() {
     use crate::Format;
-    assert_eq!(Format::from_path("a/b.YML"), Format::Yaml);
+    assert_eq!(Format::from_path("a/b.yml"), Format::Yaml);
+    assert_eq!(Format::from_path("a/b.YAML"), Format::Binary);
     assert_eq!(Format::from_path("x.json"), Format::Json);
-    assert_eq!(Format::from_path(".env"), Format::Binary);
+    assert_eq!(Format::from_path(".env"), Format::Dotenv);
     assert_eq!(Format::from_path("prod.env"), Format::Dotenv);
     assert_eq!(Format::from_path("x.ini"), Format::Ini);
     assert_eq!(Format::from_path("x.txt"), Format::Binary);
