@@ -263,7 +263,8 @@ impl Metadata {
             }
         }
         let key = if self.groups.len() > 1 {
-            let needed = self.shamir_threshold.max(1);
+            // sops needs the threshold, and Shamir at least two parts
+            let needed = self.shamir_threshold.max(2);
             if parts.len() < needed {
                 return Err(Error::WrongKeys {
                     recipients: self.recipients(),

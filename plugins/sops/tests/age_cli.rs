@@ -307,3 +307,48 @@ fn encrypted_comment_regex_marks_the_next_value() {
         "# sops:enc\nsecret: hunter2\nplain: visible\n"
     );
 }
+
+/// Multiplication in GF(2^8) with the AES polynomial, for splitting a key in the test.
+fn gf_mul(a: u8, b: u8) -> u8 {
+    let mut out = 0u8;
+    for i in (0..8).rev() {
+        out = if out & 0x80 != 0 {
+            (out << 1) ^ 0x1b
+        } else {
+            out << 1
+        };
+        if (b >> i) & 1 == 1 {
+            out ^= a;
+        }
+    }
+    out
+}
+
+#[test]
+fn shamir_key_groups_need_the_threshold() {
+    let mut sealer = Sealer::new(12);
+    let value = sealer.enc("split secret", "v:", "str");
+    let mac = sealer.mac(&["split secret"], false);
+    // a degree-1 polynomial per byte: part(x) = key ^ 0x5a·x, shares at x = 1 and x = 2
+    let share = |x: u8| -> Vec<u8> {
+        let mut p: Vec<u8> = sealer
+            .data_key
+            .iter()
+            .map(|k| k ^ gf_mul(0x5a, x))
+            .collect();
+        p.push(x);
+        p
+    };
+    let (id1, r1) = age_keygen();
+    let (id2, r2) = age_keygen();
+    let w1 = indent(&age_wrap(&share(1), &r1), 20);
+    let w2 = indent(&age_wrap(&share(2), &r2), 20);
+    let doc = format!(
+        "v: {value}\nsops:\n    key_groups:\n        - age:\n            - recipient: {r1}\n              enc: |\n{w1}        - age:\n            - recipient: {r2}\n              enc: |\n{w2}    shamir_threshold: 2\n    lastmodified: \"{LASTMODIFIED}\"\n    mac: {mac}\n    version: 3.9.0\n"
+    );
+    let both = Keys::from_texts(&[id1.as_bytes(), id2.as_bytes()]).expect("identities");
+    let out = decrypt_file("g.yaml", doc.as_bytes(), None, &both).expect("decrypts");
+    assert_eq!(out, b"v: split secret\n");
+    let err = decrypt_file("g.yaml", doc.as_bytes(), None, &keys(&id1)).expect_err("one part");
+    assert!(matches!(err, Error::WrongKeys { .. }), "{err:?}");
+}
