@@ -288,3 +288,75 @@ pub(crate) fn resource_list(types: &[ResourceType], group: &str, version: &str) 
         "resources": resources,
     }))
 }
+
+/// The content type of aggregated discovery answers.
+pub(crate) const AGGREGATED: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// Whether an `Accept` header asks for aggregated discovery (`apidiscovery.k8s.io/v2`).
+pub(crate) fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').any(|alt| {
+        let params: Vec<&str> = alt.split(';').map(str::trim).collect();
+        params.contains(&"g=apidiscovery.k8s.io")
+            && params.contains(&"v=v2")
+            && params.contains(&"as=APIGroupDiscoveryList")
+    })
+}
+
+/// Aggregated discovery: `/api` (`core`) or `/apis` as one `APIGroupDiscoveryList`.
+pub(crate) fn aggregated(types: &[ResourceType], core: bool) -> Value {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for t in types.iter().filter(|t| t.group.is_empty() == core) {
+        match groups.iter_mut().find(|(g, _)| *g == t.group) {
+            Some((_, versions)) if !versions.contains(&t.version.as_str()) => {
+                versions.push(&t.version);
+            }
+            Some(_) => {}
+            None => groups.push((&t.group, vec![&t.version])),
+        }
+    }
+    let items: Vec<Value> = groups
+        .iter()
+        .map(|(group, versions)| {
+            let versions: Vec<Value> = versions
+                .iter()
+                .map(|version| {
+                    let resources: Vec<Value> = types
+                        .iter()
+                        .filter(|t| t.group == *group && t.version == *version)
+                        .map(aggregated_resource)
+                        .collect();
+                    json!({"version": version, "resources": resources, "freshness": "Current"})
+                })
+                .collect();
+            let metadata = if group.is_empty() {
+                json!({"creationTimestamp": null})
+            } else {
+                json!({"name": group, "creationTimestamp": null})
+            };
+            json!({"metadata": metadata, "versions": versions})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
+}
+
+fn aggregated_resource(t: &ResourceType) -> Value {
+    let kind = json!({"group": t.group, "version": t.version, "kind": t.kind});
+    let mut r = json!({
+        "resource": t.plural,
+        "responseKind": kind,
+        "scope": if t.namespaced { "Namespaced" } else { "Cluster" },
+        "singularResource": t.singular,
+        "verbs": ALL_VERBS,
+    });
+    if !t.short_names.is_empty() {
+        r["shortNames"] = json!(t.short_names);
+    }
+    if !t.categories.is_empty() {
+        r["categories"] = json!(t.categories);
+    }
+    if t.status_subresource {
+        r["subresources"] = json!([{"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}]);
+    }
+    r
+}

@@ -271,6 +271,18 @@ async fn handle(
             );
             resp
         }
+        None if method == "GET"
+            && matches!(segs.as_slice(), ["api" | "apis"])
+            && discovery::wants_aggregated(&accept) =>
+        {
+            let body = discovery::aggregated(&shared.lock().types(), segs == ["api"]);
+            let mut resp = json_response(200, &body);
+            resp.headers_mut().insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static(discovery::AGGREGATED),
+            );
+            resp
+        }
         None if method == "GET" => match discovery_get(&shared, &segs) {
             Some(body) => json_response(200, &body),
             None => error_response(&ApiError::new(

@@ -129,6 +129,8 @@ pub(crate) fn finish_create(
     obj["kind"] = json!(rt.kind);
     if rt.namespaced {
         obj["metadata"]["namespace"] = json!(req.ns());
+    } else if let Some(meta) = obj["metadata"].as_object_mut() {
+        meta.shift_remove("namespace");
     }
     obj["metadata"]["uid"] = json!(state.store.new_uid());
     obj["metadata"]["creationTimestamp"] = json!(now);
@@ -294,7 +296,13 @@ fn finish_update(
     }
     let mut new = if req.subresource.is_some() {
         let mut n = old.clone();
-        n["status"] = body.get("status").cloned().unwrap_or(Value::Null);
+        match (body.get("status"), n.as_object_mut()) {
+            (Some(status), _) => n["status"] = status.clone(),
+            (None, Some(map)) => {
+                map.shift_remove("status");
+            }
+            (None, None) => {}
+        }
         n
     } else {
         let mut n = body;

@@ -520,3 +520,46 @@ async fn watch_with_a_selector_reports_objects_entering_and_leaving_it() {
         .collect();
     assert_eq!(events, ["ADDED a", "DELETED a", "ADDED b", "MODIFIED b"]);
 }
+
+#[tokio::test]
+async fn aggregated_discovery_when_asked_for() {
+    let api = Api::new().await;
+    let accept =
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
+    let answer = api.call_accepting("GET", "/apis", accept).await;
+    assert_eq!(
+        answer
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+    );
+    assert_eq!(answer.body["kind"], "APIGroupDiscoveryList");
+    let apps = answer.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|g| g["metadata"]["name"] == "apps")
+        .cloned()
+        .expect("apps group");
+    let deploy = apps["versions"][0]["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["resource"] == "deployments")
+        .cloned()
+        .expect("deployments");
+    assert_eq!(deploy["scope"], "Namespaced");
+    assert_eq!(
+        deploy["responseKind"],
+        json!({"group": "apps", "version": "v1", "kind": "Deployment"})
+    );
+    assert_eq!(deploy["subresources"][0]["subresource"], "status");
+    let core = api.call_accepting("GET", "/api", accept).await;
+    assert_eq!(core.body["items"][0]["versions"][0]["version"], "v1");
+    let legacy = api.get("/apis").await;
+    assert_eq!(
+        legacy.body["kind"], "APIGroupList",
+        "plain JSON clients get legacy discovery"
+    );
+}

@@ -52,10 +52,29 @@ impl Api {
         content_type: &str,
         body: &str,
     ) -> Result<Answer, String> {
+        self.send(method, path, content_type, JSON, body).await
+    }
+
+    /// A bodiless request with this `Accept` header.
+    pub(crate) async fn call_accepting(&self, method: &str, path: &str, accept: &str) -> Answer {
+        self.send(method, path, JSON, accept, "")
+            .await
+            .expect("request answered")
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        accept: &str,
+        body: &str,
+    ) -> Result<Answer, String> {
         let req = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.server.url()))
             .header("content-type", content_type)
+            .header("accept", accept)
             .header("user-agent", "http-test/1.0")
             .body(Full::new(Bytes::from(body.to_owned())))
             .expect("valid request");
