@@ -137,13 +137,11 @@ impl Metadata {
         let lastmodified_aad = rfc3339(&lastmodified).ok_or(Error::Metadata(
             "`lastmodified` is not an RFC 3339 timestamp".into(),
         ))?;
-        let groups = if get(items, "key_groups").is_some() {
-            list(items, "key_groups")
-                .into_iter()
-                .map(group_from)
-                .collect()
-        } else {
+        let key_groups = list(items, "key_groups");
+        let groups = if key_groups.is_empty() {
             vec![group_from(items)]
+        } else {
+            key_groups.into_iter().map(group_from).collect()
         };
         let shamir_threshold = text(items, "shamir_threshold")
             .map(|t| t.parse::<usize>())
