@@ -158,6 +158,42 @@ impl Server {
         self.shared.lock().store.writes
     }
 
+    /// The stored object, as a test would inspect it without a client (`group` is empty for the
+    /// core group; `namespace` is empty for cluster-scoped types).
+    pub fn object(
+        &self,
+        group: &str,
+        plural: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<serde_json::Value> {
+        self.shared
+            .lock()
+            .store
+            .get(&store::Key::of(group, plural, namespace, name))
+            .cloned()
+    }
+
+    /// Replaces an object's `status`, as a controller would (a new resource version and a watch
+    /// event; `generation` and managed fields untouched). Returns whether the object exists.
+    pub fn set_status(
+        &self,
+        group: &str,
+        plural: &str,
+        namespace: &str,
+        name: &str,
+        status: serde_json::Value,
+    ) -> bool {
+        let key = store::Key::of(group, plural, namespace, name);
+        let mut state = self.shared.lock();
+        let Some(mut obj) = state.store.get(&key).cloned() else {
+            return false;
+        };
+        obj["status"] = status;
+        state.store.put(&key, obj);
+        true
+    }
+
     /// Stops serving now.
     pub fn shutdown(self) {
         drop(self);

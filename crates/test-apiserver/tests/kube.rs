@@ -194,3 +194,46 @@ async fn client_sees_injected_throttling() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_test_can_play_controller_through_the_library() {
+    let (server, client) = client(Options::default()).await;
+    let deployments: Api<Deployment> = Api::default_namespaced(client);
+    assert!(
+        !server.set_status("apps", "deployments", "default", "web", json!({})),
+        "absent objects are reported"
+    );
+    let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}});
+    deployments
+        .patch("web", &PatchParams::apply("kiln"), &Patch::Apply(deploy))
+        .await
+        .expect("apply");
+    let waiter = tokio::spawn(await_condition(
+        deployments,
+        "web",
+        |d: Option<&Deployment>| {
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.ready_replicas)
+                == Some(2)
+        },
+    ));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(server.set_status(
+        "apps",
+        "deployments",
+        "default",
+        "web",
+        json!({"readyReplicas": 2})
+    ));
+    let done = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("condition seen in time");
+    assert!(done.expect("waiter task").expect("watch works").is_some());
+    let stored = server
+        .object("apps", "deployments", "default", "web")
+        .expect("stored");
+    assert_eq!(stored["status"]["readyReplicas"], 2);
+    assert_eq!(stored["metadata"]["generation"], 1);
+}
