@@ -59,7 +59,10 @@ pub fn decrypt_configured_file(
     let format = format.unwrap_or_else(|| Format::from_path(file));
     let out = decrypt_file(file, &bytes, Some(format), keys).map_err(|e| {
         let err = Error::bad_input(format!("cannot decrypt {file}: {e}")).with_file(file);
-        if matches!(e, crate::Error::NoKeys { .. }) {
+        if matches!(
+            e,
+            crate::Error::NoKeys { .. } | crate::Error::WrongKeys { .. }
+        ) {
             err.with_hint(HINT)
         } else {
             err
@@ -92,7 +95,7 @@ pub fn decrypt_resources(resources: Vec<Value>, keys: &Keys) -> Result<Vec<Value
             }
             decrypt_resource(&r, keys).map_err(|e| {
                 let err = Error::bad_input(format!("cannot decrypt {name}: {e}"));
-                if matches!(e, crate::Error::NoKeys { .. }) { err.with_hint(HINT) } else { err }
+                if matches!(e, crate::Error::NoKeys { .. } | crate::Error::WrongKeys { .. }) { err.with_hint(HINT) } else { err }
             })
         })
         .collect()
