@@ -20,6 +20,8 @@ pub(crate) enum Error {
     Unparsable(String),
     #[error("no matches for Id {0}; failed to find unique target for patch {0}")]
     NoTarget(ResId),
+    #[error("no resource matches strategic merge patch \"{0}\": {1}")]
+    NoMatch(ResId, String),
     #[error("multiple matches for Id {0}; failed to find unique target for patch {0}")]
     ManyTargets(ResId),
     #[error("must specify a target for JSON patch {0}")]
@@ -173,10 +175,37 @@ pub(crate) fn json6902(
         json_patch::patch(&mut r.obj, &patch).map_err(|e| Error::JsonApply {
             source_name: source_name.to_owned(),
             target: r.cur_id().to_string(),
-            message: e.to_string(),
+            message: json_message(&patch, &e),
         })?;
     }
     Ok(())
+}
+
+/// A JSON patch failure worded as kustomize words it.
+fn json_message(patch: &json_patch::Patch, e: &json_patch::PatchError) -> String {
+    use json_patch::{PatchErrorKind, PatchOperation};
+    let op = match patch.0.get(e.operation) {
+        Some(PatchOperation::Add(_)) => "add",
+        Some(PatchOperation::Remove(_)) => "remove",
+        Some(PatchOperation::Replace(_)) => "replace",
+        Some(PatchOperation::Move(_)) => "move",
+        Some(PatchOperation::Copy(_)) => "copy",
+        Some(PatchOperation::Test(_)) => "test",
+        None => "patch",
+    };
+    let pointer = e.path.to_string();
+    match e.kind {
+        PatchErrorKind::TestFailed => format!("testing value {pointer} failed: test failed"),
+        PatchErrorKind::InvalidFromPointer => {
+            format!(
+                "{op} operation does not apply: doc is missing from path: {pointer}: missing value"
+            )
+        }
+        PatchErrorKind::InvalidPointer => {
+            format!("{op} operation does not apply: doc is missing path: {pointer}: missing value")
+        }
+        _ => e.to_string(),
+    }
 }
 
 /// One `patches:` entry.
@@ -216,7 +245,12 @@ pub(crate) fn patch_entry(
                 drop_empties(m);
                 Ok(())
             } else {
-                strategic_merge_by_id(m, &docs, opts, custom)
+                strategic_merge_by_id(m, &docs, opts, custom).map_err(|e| match e {
+                    Error::NoTarget(ref id) | Error::ManyTargets(ref id) => {
+                        Error::NoMatch(id.clone(), e.to_string())
+                    }
+                    other => other,
+                })
             }
         }
         Parsed::Json(ops) => {

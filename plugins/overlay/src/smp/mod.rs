@@ -2,6 +2,7 @@
 //! field, `null` deletes, `$patch: delete|replace|merge` directives, lists
 //! merge by key where the type's schema says so and are replaced otherwise.
 
+mod keyed;
 mod schema;
 
 use serde_json::Value;
@@ -188,82 +189,8 @@ impl Cx<'_> {
         keys: &[String],
         ty: &Ty,
     ) -> Result<Vec<Value>, String> {
-        let key_values = |e: &Value| -> Vec<String> {
-            keys.iter()
-                .map(|k| {
-                    e.get(k)
-                        .and_then(crate::res::scalar_text)
-                        .unwrap_or_default()
-                })
-                .collect()
-        };
-        let mut used = vec![false; dest.len()];
-        let mut out: Vec<(Vec<String>, Value)> = Vec::new();
-        for p in patch {
-            if !p.is_object() {
-                continue;
-            }
-            let pk = key_values(p);
-            let found = dest
-                .iter()
-                .enumerate()
-                .find(|(i, d)| !used[*i] && keys_match(&pk, &key_values(d)))
-                .map(|(i, _)| i);
-            let (merged, kv) = match found {
-                Some(i) => {
-                    used[i] = true;
-                    let dk = key_values(&dest[i]);
-                    let kv: Vec<String> = pk
-                        .iter()
-                        .zip(&dk)
-                        .map(|(a, b)| if a.is_empty() { b.clone() } else { a.clone() })
-                        .collect();
-                    (self.walk(Some(dest[i].clone()), p, ty, None)?, kv)
-                }
-                None => (self.walk(None, p, ty, None)?, pk),
-            };
-            let deleted = match &merged {
-                None => true,
-                Some(Value::Object(m)) => m.is_empty(),
-                Some(_) => false,
-            };
-            out.retain(|(k, _)| !keys_match(k, &kv) || kv.iter().all(String::is_empty));
-            if deleted {
-                continue;
-            }
-            let mut merged = merged.expect("not deleted");
-            if let Value::Object(m) = &mut merged {
-                for (k, v) in keys.iter().zip(&kv) {
-                    if !m.contains_key(k) && !v.is_empty() {
-                        m.insert(k.clone(), Value::String(v.clone()));
-                    }
-                }
-            }
-            out.push((kv, merged));
-        }
-        for (i, d) in dest.into_iter().enumerate() {
-            if !used[i] {
-                out.push((key_values(&d), d));
-            }
-        }
-        Ok(out.into_iter().map(|(_, v)| v).collect())
+        keyed::merge(dest, patch, keys, &mut |d, p| self.walk(d, p, ty, None))
     }
-}
-
-/// Two key tuples match when they agree wherever both are set and share a value.
-fn keys_match(a: &[String], b: &[String]) -> bool {
-    if a.len() == 1 {
-        return a == b;
-    }
-    let mut common = false;
-    for (x, y) in a.iter().zip(b) {
-        if x == y {
-            common = true;
-        } else if !x.is_empty() && !y.is_empty() {
-            return false;
-        }
-    }
-    common
 }
 
 fn merge_primitives(dest: &[Value], patch: &[Value]) -> Vec<Value> {
