@@ -329,7 +329,7 @@ pub(crate) fn apply(
 }
 
 /// Removes the fields in `remove` (shortest paths first), keeping those under which some
-/// manager still owns something (`keep`), and drops maps the removal left empty.
+/// manager still owns something (`keep`), and drops maps and lists the removal left empty.
 fn prune(obj: &mut Value, remove: &FieldSet, keep: &FieldSet) {
     for path in &remove.0 {
         if keep.has_descendant(path) {
@@ -338,8 +338,10 @@ fn prune(obj: &mut Value, remove: &FieldSet, keep: &FieldSet) {
         if fieldset::remove(obj, path) {
             for len in (1..path.len()).rev() {
                 let parent = path[..len].to_vec();
-                let empty = fieldset::get(obj, &parent)
-                    .is_some_and(|v| v.as_object().is_some_and(Map::is_empty));
+                let empty = fieldset::get(obj, &parent).is_some_and(|v| {
+                    v.as_object().is_some_and(Map::is_empty)
+                        || v.as_array().is_some_and(Vec::is_empty)
+                });
                 if !empty || keep.contains(&parent) {
                     break;
                 }

@@ -132,3 +132,15 @@ fn updates_move_changed_fields_to_the_updater() {
     let err = apply(&writer("a"), &new, &deployment("nginx", 1), false).expect_err("conflict");
     assert_eq!(err[0].manager, "\"kubectl-edit\" using apps/v1");
 }
+
+#[test]
+fn removing_the_last_keyed_item_drops_the_emptied_list() {
+    let mut with_env = deployment("nginx", 1);
+    with_env["spec"]["template"]["spec"]["containers"][0]["env"] =
+        json!([{"name": "A", "value": "1"}]);
+    let live = apply(&writer("a"), &Value::Null, &with_env, false).expect("create");
+    let again = apply(&writer("a"), &live, &deployment("nginx", 1), false).expect("reapply");
+    let container = &again["spec"]["template"]["spec"]["containers"][0];
+    assert!(container.get("env").is_none(), "{container}");
+    assert_eq!(container["image"], "nginx");
+}

@@ -159,6 +159,19 @@ pub(crate) fn finish_create(
     Ok((201, present(rt, &state.store.put(&key, obj))))
 }
 
+/// Five characters from the alphabet the real server uses for `generateName` suffixes.
+fn generated_suffix(seed: u64) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut n = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20;
+    (0..5)
+        .map(|_| {
+            let c = ALPHABET[usize::try_from(n % 27).unwrap_or(0)];
+            n /= 27;
+            char::from(c)
+        })
+        .collect()
+}
+
 pub(crate) fn create(
     state: &mut State,
     rt: &ResourceType,
@@ -183,8 +196,15 @@ pub(crate) fn create(
                 "Required value: name or generateName is required",
             ));
         }
-        let suffix = state.store.resource_version() * 7919 % 100_000;
-        obj["metadata"]["name"] = json!(format!("{prefix}{suffix:05}"));
+        let mut seed = state.store.resource_version();
+        let name = loop {
+            let candidate = format!("{prefix}{}", generated_suffix(seed));
+            if state.store.get(&State::key(rt, req, &candidate)).is_none() {
+                break candidate;
+            }
+            seed += 1;
+        };
+        obj["metadata"]["name"] = json!(name);
     }
     let name = obj["metadata"]["name"]
         .as_str()

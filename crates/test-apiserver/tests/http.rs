@@ -73,6 +73,28 @@ async fn create_get_update_with_real_status_errors() {
         )
         .await;
     assert_eq!(no_ns.code, 404);
+    let mut generated = Vec::new();
+    for _ in 0..3 {
+        let made = api
+            .call("POST", CMS, JSON, r#"{"metadata":{"generateName":"gen-"}}"#)
+            .await;
+        assert_eq!(made.code, 201);
+        generated.push(
+            made.body["metadata"]["name"]
+                .as_str()
+                .expect("name")
+                .to_owned(),
+        );
+    }
+    assert!(
+        generated
+            .iter()
+            .all(|n| n.len() == 9 && n.starts_with("gen-")),
+        "{generated:?}"
+    );
+    generated.sort();
+    generated.dedup();
+    assert_eq!(generated.len(), 3, "generated names differ");
     let nameless = api.call("POST", CMS, JSON, r#"{"metadata":{}}"#).await;
     assert_eq!(
         (nameless.code, nameless.body["reason"].as_str()),
