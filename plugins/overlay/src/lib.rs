@@ -25,6 +25,7 @@
     reason = "errors carry resource ids and file names; a build returns at most one"
 )]
 
+mod builtin_specs;
 mod crds;
 mod defaults;
 mod fieldspec;
