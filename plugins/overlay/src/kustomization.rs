@@ -277,6 +277,12 @@ impl Kustomization {
             )
             .collect::<Result<_, _>>()?;
         map.retain(|_, v| !v.is_null());
+        if map
+            .keys()
+            .all(|k| k == "apiVersion" || k == "kind" || k == "metadata")
+        {
+            return Err(Error::Empty);
+        }
         let mut k: Kustomization = serde_json::from_value(Value::Object(map))
             .map_err(|e| Error::Invalid(e.to_string()))?;
         // Legacy fields fold into their successors, as kustomize's fix-up does.
