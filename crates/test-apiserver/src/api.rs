@@ -226,21 +226,60 @@ impl State {
     }
 
     fn list(&self, rt: &ResourceType, req: &Request) -> Result<Reply, ApiError> {
-        let items = self.select(rt, req)?;
+        let mut items = self.select(rt, req)?;
         let rv = self.store.resource_version().to_string();
+        let mut metadata = json!({"resourceVersion": rv});
+        page(&mut items, req, &mut metadata)?;
         if wants_table(req) {
-            return Ok((200, table(rt, &items, &rv, req)));
+            let mut t = table(rt, &items, &rv, req);
+            t["metadata"] = metadata;
+            return Ok((200, t));
         }
         Ok((
             200,
             json!({
                 "apiVersion": rt.api_version(),
                 "kind": format!("{}List", rt.kind),
-                "metadata": {"resourceVersion": rv},
+                "metadata": metadata,
                 "items": items,
             }),
         ))
     }
+}
+
+/// `limit` and `continue`: the token names the last item served (`kiln:<namespace>/<name>`), so
+/// the next page starts after it in the (namespace, name) order of the store.
+fn page(items: &mut Vec<Value>, req: &Request, metadata: &mut Value) -> Result<(), ApiError> {
+    let position = |o: &Value| {
+        let meta = &o["metadata"];
+        (
+            meta["namespace"].as_str().unwrap_or_default().to_owned(),
+            meta["name"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    if let Some(token) = req.query.get("continue").filter(|t| !t.is_empty()) {
+        let after = token
+            .strip_prefix("kiln:")
+            .and_then(|t| t.split_once('/'))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("continue key is not valid: {token:?}"))
+            })?;
+        let after = (after.0.to_owned(), after.1.to_owned());
+        items.retain(|o| position(o) > after);
+    }
+    let limit = req
+        .query
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
+    if let Some(limit) = limit.filter(|l| items.len() > *l) {
+        let remaining = items.len() - limit;
+        items.truncate(limit);
+        let (ns, name) = items.last().map(position).unwrap_or_default();
+        metadata["continue"] = json!(format!("kiln:{ns}/{name}"));
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    Ok(())
 }
 
 /// The stored object as served at `rt`'s version.

@@ -585,3 +585,33 @@ async fn aggregated_discovery_when_asked_for() {
         "plain JSON clients get legacy discovery"
     );
 }
+
+#[tokio::test]
+async fn lists_page_with_limit_and_continue() {
+    let api = Api::new().await;
+    for name in ["a", "b", "c", "d", "e"] {
+        api.call("POST", CMS, JSON, &cm(name, &json!({}))).await;
+    }
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = api.get(&format!("{CMS}?limit=2&continue={token}")).await;
+        assert_eq!(page.code, 200);
+        let items = page.body["items"].as_array().expect("items");
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|i| {
+            i["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }));
+        match page.body["metadata"]["continue"].as_str() {
+            Some(next) => token = next.replace('/', "%2F"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+    let first = api.get(&format!("{CMS}?limit=2")).await;
+    assert_eq!(first.body["metadata"]["remainingItemCount"], 3);
+    assert_eq!(api.get(&format!("{CMS}?continue=bogus")).await.code, 400);
+}
