@@ -62,7 +62,7 @@ fn types_enums_patterns_and_additional() {
     assert!(e.contains("- at '/mode': value must be one of"), "{e}");
     assert!(e.contains("- at '/list/0': got number, want string"), "{e}");
     assert!(
-        e.contains("- at '': additional property 'zz' not allowed"),
+        e.contains("- at '': additional properties 'zz' not allowed"),
         "{e}"
     );
 }
@@ -78,4 +78,29 @@ fn subchart_schemas_see_their_values() {
         .unwrap_err()
         .0;
     assert_eq!(e, "subchart:\n- at '': missing property 'age'\n");
+}
+
+#[test]
+fn nested_failures_are_grouped() {
+    let schema = json!({
+        "properties": {
+            "job": {"type": "object", "required": ["salary"], "properties": {"title": {"type": "string"}}},
+            "tags": {"type": "array", "contains": {"type": "string"}},
+            "mode": {"enum": ["a"]}
+        }
+    });
+    let c = chart_with(&schema);
+    let e = validate(
+        &c,
+        &obj(&json!({"job": {"title": 1.0}, "tags": [1.0], "mode": "b"})),
+    )
+    .unwrap_err()
+    .0;
+    assert_eq!(
+        e,
+        "chrt:\n\
+         - at '/job': validation failed\n  - at '/job': missing property 'salary'\n  - at '/job/title': got number, want string\n\
+         - at '/mode': value must be 'a'\n\
+         - at '/tags': no items match contains schema\n  - at '/tags/0': got number, want string\n"
+    );
 }
