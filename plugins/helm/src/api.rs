@@ -60,6 +60,10 @@ pub enum Error {
     ValuesFile { file: String, message: String },
     #[error("failed parsing --{flag} data: {message}")]
     Set { flag: &'static str, message: String },
+    #[error("failed parsing --set-json data {0}")]
+    SetJson(String),
+    #[error("failed parsing --set-json data JSON: {0}")]
+    SetJsonObject(String),
     #[error(
         "release name {0:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
     )]
@@ -135,19 +139,13 @@ fn user_values(app: &Path, opts: &Options) -> Result<Map<String, Value>, Error> 
     for line in &opts.set_json {
         let trimmed = line.trim();
         if trimmed.starts_with('{') {
-            let m: Map<String, Value> = serde_json::from_str(trimmed).map_err(|_| Error::Set {
-                flag: "set-json",
-                message: line.clone(),
-            })?;
-            let Value::Object(m) = floats_everywhere(Value::Object(m)) else {
-                unreachable!("an object stays one")
-            };
-            base = merge_maps(base, m);
+            let m: Map<String, Value> =
+                serde_json::from_str(trimmed).map_err(|_| Error::SetJsonObject(line.clone()))?;
+            if let Value::Object(m) = floats_everywhere(Value::Object(m)) {
+                base = merge_maps(base, m);
+            }
         } else {
-            parse_into(line, &mut base, Reader::Json).map_err(|_| Error::Set {
-                flag: "set-json",
-                message: line.clone(),
-            })?;
+            parse_into(line, &mut base, Reader::Json).map_err(|_| Error::SetJson(line.clone()))?;
         }
     }
     for line in &opts.set {

@@ -335,3 +335,37 @@ fn resources_follow_the_text_and_emit_text_leads_them() {
     let e = render_resources(&testdata(), Path::new("missing"), &opts()).unwrap_err();
     assert_eq!(e.kind, kiln_sdk::ErrorKind::BadInput);
 }
+
+#[test]
+fn set_json_and_set_file_follow_helm() {
+    let dir = chart(&[
+        CHART,
+        ("f.txt", "hello\n"),
+        ("templates/x.yaml", "v: {{ toJson .Values }}\n"),
+    ]);
+    let o = Options {
+        set_json: vec![r#"a={"b":1}"#.into(), r#"{"x":[1,2]}"#.into()],
+        set_file: vec!["f=f.txt".into()],
+        ..opts()
+    };
+    assert_eq!(
+        render(dir.path(), &o).unwrap(),
+        "---\n# Source: c/templates/x.yaml\nv: {\"a\":{\"b\":1},\"f\":\"hello\\n\",\"x\":[1,2]}\n"
+    );
+    let o = Options {
+        set_json: vec!["{bad".into()],
+        ..opts()
+    };
+    assert_eq!(
+        render(dir.path(), &o).unwrap_err().to_string(),
+        "failed parsing --set-json data JSON: {bad"
+    );
+    let o = Options {
+        set_json: vec!["a={bad".into()],
+        ..opts()
+    };
+    assert_eq!(
+        render(dir.path(), &o).unwrap_err().to_string(),
+        "failed parsing --set-json data a={bad"
+    );
+}
