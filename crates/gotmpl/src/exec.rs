@@ -17,7 +17,7 @@ use crate::templates::{Def, ROOT_NAME, Templates};
 use crate::value::Value;
 
 /// Go limits template nesting to 100000; a Rust stack allows far less.
-const MAX_DEPTH: usize = 400;
+pub(crate) const MAX_DEPTH: usize = 200;
 
 /// State shared by one `execute` call and everything it includes.
 pub(crate) struct Shared {

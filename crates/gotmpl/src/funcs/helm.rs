@@ -91,8 +91,17 @@ fn include(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
         }
         *n += 1;
     }
+    let depth = *c.shared.depth.borrow();
+    if depth >= exec::MAX_DEPTH {
+        return Err(FuncError::Call(format!(
+            "rendering template has a nested reference name: {name}: unable to execute template (more than {} nested templates)",
+            exec::MAX_DEPTH
+        )));
+    }
+    *c.shared.depth.borrow_mut() += 1;
     let mut out = String::new();
     let r = exec::run(c.set, c.shared, &name, &a[1], &mut out);
+    *c.shared.depth.borrow_mut() -= 1;
     if let Some(n) = c.shared.included.borrow_mut().get_mut(&name) {
         *n = n.saturating_sub(1);
     }
