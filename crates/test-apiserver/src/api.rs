@@ -92,6 +92,8 @@ impl State {
             });
             state.store.put(&Key::of("", "namespaces", "", ns), obj);
         }
+        // Count only the changes clients make.
+        state.store.writes = 0;
         state
     }
 

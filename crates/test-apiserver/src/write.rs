@@ -390,6 +390,11 @@ pub(crate) fn store_update(
 ) -> Result<Reply, ApiError> {
     normalize_meta(&mut new);
     fold_string_data(rt, &mut new);
+    if !rt.namespaced
+        && let Some(meta) = new["metadata"].as_object_mut()
+    {
+        meta.shift_remove("namespace");
+    }
     if spec_part(rt, old) != spec_part(rt, &new) && old["metadata"]["generation"].is_number() {
         new["metadata"]["generation"] =
             json!(old["metadata"]["generation"].as_u64().unwrap_or(1) + 1);

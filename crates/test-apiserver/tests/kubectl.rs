@@ -366,3 +366,41 @@ fn crd_then_its_custom_resource() {
     let gone = env.kubectl(&["get", "widgets.example.com"]);
     assert!(!gone.status.success(), "custom resources go with their CRD");
 }
+
+#[test]
+fn server_dry_run_and_wait_for_a_condition() {
+    let env = Env::new();
+    let file = env.file("app.yaml", APP);
+    let path = file.to_str().expect("utf-8 path");
+    let out = env.ok(&["apply", "--server-side", "--dry-run=server", "-f", path]);
+    assert!(out.contains("(server dry run)"), "{out}");
+    assert_eq!(
+        env.server.store_writes(),
+        4,
+        "only the four initial namespaces were written"
+    );
+    env.ok(&["apply", "--server-side", "-f", path]);
+
+    let server = &env.server;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let status =
+                serde_json::json!({"conditions": [{"type": "Available", "status": "True"}]});
+            assert!(server.set_status("apps", "deployments", "default", "web", status));
+        });
+        let out = env.ok(&[
+            "wait",
+            "--for",
+            "condition=Available",
+            "deployment/web",
+            "--timeout",
+            "10s",
+        ]);
+        assert!(out.contains("condition met"), "{out}");
+    });
+    assert!(
+        env.server.requests().count("watch") > 0,
+        "kubectl waited through a watch"
+    );
+}
