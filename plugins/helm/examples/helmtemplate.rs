@@ -41,7 +41,7 @@ fn parse(args: Vec<String>) -> Result<(String, Options), String> {
             "--kube-version" => opts.kube_version = Some(value(&flag)?),
             "--include-crds" => opts.include_crds = true,
             "--skip-tests" => opts.skip_tests = true,
-            "--debug" => {}
+            "--debug" => opts.debug = true,
             f if f.starts_with('-') => return Err(format!("unknown flag: {f}")),
             _ => target = Some(arg),
         }
@@ -91,6 +91,10 @@ fn main() {
             }
         }
         Err(e) => {
+            if let Some(partial) = e.partial_output() {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(partial.as_bytes()).and_then(|()| out.flush());
+            }
             eprintln!("Error: {e}");
             std::process::exit(2);
         }

@@ -1,6 +1,7 @@
 //! `render_text`: the whole of `helm template` as a library function.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -18,6 +19,10 @@ use crate::values::{coalesce_chart, floats_everywhere, merge_maps};
 /// the step config).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "the flags of helm template, one field each"
+)]
 pub struct Options {
     /// Chart directory or `.tgz`, relative to the app directory.
     pub chart: Option<String>,
@@ -49,6 +54,9 @@ pub struct Options {
     pub emit_text: bool,
     /// Unix time the engine's `now` returns (default 0).
     pub now: Option<i64>,
+    /// On a YAML error, keep the rendered files ([`Error::partial_output`])
+    /// and leave out the `--debug` hint, as `helm template --debug`.
+    pub debug: bool,
 }
 
 /// Why `helm template` failed, worded as Helm words it.
@@ -86,16 +94,30 @@ pub enum Error {
     Render(#[from] RenderError),
     #[error("{0}\n\nUse --debug flag to render out invalid YAML")]
     Yaml(#[from] crate::order::YamlError),
+    #[error("{source}")]
+    YamlDebug {
+        source: crate::order::YamlError,
+        output: String,
+    },
     #[error("{0}")]
     ShowOnly(#[from] ShowOnlyError),
 }
 
 impl Error {
+    /// What `helm template --debug` prints before a YAML error: every
+    /// rendered file as `---\n# Source: PATH\nTEXT\n`.
+    pub fn partial_output(&self) -> Option<&str> {
+        match self {
+            Error::YamlDebug { output, .. } => Some(output),
+            _ => None,
+        }
+    }
+
     /// The file the error is about, when there is one.
     pub fn file(&self) -> Option<String> {
         match self {
             Error::ValuesFile { file, .. } => Some(file.clone()),
-            Error::Yaml(e) => Some(e.path.clone()),
+            Error::Yaml(e) | Error::YamlDebug { source: e, .. } => Some(e.path.clone()),
             _ => None,
         }
     }
@@ -297,7 +319,17 @@ pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Er
     };
     let mut rendered: BTreeMap<String, String> = crate::render::render(&chart, &top)?;
     rendered.retain(|name, _| !name.ends_with("NOTES.txt"));
-    let (hooks, manifests) = crate::order::sort_manifests(&rendered)?;
+    let (hooks, manifests) = match crate::order::sort_manifests(&rendered) {
+        Ok(sorted) => sorted,
+        Err(source) if opts.debug => {
+            let mut output = String::new();
+            for (name, content) in rendered.iter().filter(|(_, c)| !c.trim().is_empty()) {
+                let _ = write!(output, "---\n# Source: {name}\n{content}\n");
+            }
+            return Err(Error::YamlDebug { source, output });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut crd_files = Vec::new();
     if opts.include_crds {
         crds(&chart, None, &mut crd_files);

@@ -369,3 +369,30 @@ fn set_json_and_set_file_follow_helm() {
         "failed parsing --set-json data a={bad"
     );
 }
+
+#[test]
+fn debug_keeps_the_rendered_files_of_a_yaml_error() {
+    let dir = chart(&[CHART, ("templates/x.yaml", "a: b\n  c: d\n")]);
+    let e = render(dir.path(), &opts()).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("\n\nUse --debug flag to render out invalid YAML"),
+        "{e}"
+    );
+    assert!(e.partial_output().is_none());
+    let o = Options {
+        debug: true,
+        ..opts()
+    };
+    let e = render(dir.path(), &o).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("YAML parse error on c/templates/x.yaml: "),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("--debug"));
+    assert_eq!(
+        e.partial_output(),
+        Some("---\n# Source: c/templates/x.yaml\na: b\n  c: d\n\n")
+    );
+}
