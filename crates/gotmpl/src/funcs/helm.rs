@@ -121,8 +121,18 @@ fn tpl(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
     let mut set = c.set.clone();
     set.add(ROOT_NAME, &text)
         .map_err(|e| FuncError::Call(format!("cannot parse template {text:?}: {e}")))?;
+    let depth = *c.shared.depth.borrow();
+    if depth >= exec::MAX_DEPTH {
+        return Err(FuncError::Call(format!(
+            "exceeded maximum template depth ({})",
+            exec::MAX_DEPTH
+        )));
+    }
+    *c.shared.depth.borrow_mut() += 1;
     let mut out = String::new();
-    exec::run(&set, c.shared, ROOT_NAME, &a[1], &mut out).map_err(|e| {
+    let r = exec::run(&set, c.shared, ROOT_NAME, &a[1], &mut out);
+    *c.shared.depth.borrow_mut() -= 1;
+    r.map_err(|e| {
         FuncError::Call(format!(
             "error during tpl function execution for {text:?}: {e}"
         ))

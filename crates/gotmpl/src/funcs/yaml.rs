@@ -37,9 +37,25 @@ fn parse_yaml(text: &str) -> Result<Value, String> {
         .map_or(Value::Nil, Value::from_json_floats))
 }
 
+/// sigs.k8s.io/yaml marshals through JSON, which rejects NaN and infinities.
+fn json_safe(v: &Value) -> Result<(), String> {
+    match v {
+        Value::Float(f) if !f.is_finite() => crate::funcs::json_float(*f).map(|_| ()),
+        Value::List(l) => l.iter().try_for_each(json_safe),
+        Value::Map(m) => m.values().try_for_each(json_safe),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn register(r: &mut Registry) {
-    r.add("toYaml", ex(1), |_, a| trimmed(to_yaml(&a[0], V2)));
-    r.add("mustToYaml", ex(1), |_, a| trimmed(to_yaml(&a[0], V2)));
+    r.add("toYaml", ex(1), |_, a| match json_safe(&a[0]) {
+        Ok(()) => trimmed(to_yaml(&a[0], V2)),
+        Err(_) => Ok(Value::String(String::new())),
+    });
+    r.add("mustToYaml", ex(1), |_, a| {
+        json_safe(&a[0]).map_err(FuncError::Call)?;
+        trimmed(to_yaml(&a[0], V2))
+    });
     r.add("toYamlPretty", ex(1), |_, a| trimmed(to_yaml(&a[0], V3)));
     r.add("fromYaml", ex(1), |_, a| {
         let text = want_str(&a, 0)?;
