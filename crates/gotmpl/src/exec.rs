@@ -126,7 +126,9 @@ impl Exec<'_> {
                 let flow = if v.truthy() {
                     if is_with {
                         let mut d = v.clone();
-                        self.walk_list(&mut d, &b.list, out)?
+                        let f = self.walk_list(&mut d, &b.list, out)?;
+                        self.write_back_changed(dot, &b.pipe, &v, d);
+                        f
                     } else {
                         self.walk_list(dot, &b.list, out)?
                     }

@@ -13,8 +13,46 @@
 //! assert_eq!(t.execute("greeting", &data).expect("it runs"), "hello KILN");
 //! ```
 //!
-//! Output and errors follow Go and Helm byte for byte where practical; see the
-//! crate's README section in the rustdoc of each item for the known differences.
+//! Output and errors follow Go and Helm byte for byte where practical.
+//!
+//! # Helm specifics
+//!
+//! * Missing map keys evaluate to nil (`missingkey=zero`); [`Templates::set_strict`]
+//!   turns that into an error. An action printing nil prints `<no value>`, as Go does;
+//!   Helm deletes that text from every rendered file, so callers rendering charts
+//!   should `replace("<no value>", "")` on each [`Templates::execute`] result
+//!   (`include` and `tpl` results already have it removed).
+//! * `include` runs a named template of the same set; `tpl` parses its text as a template
+//!   named `gotpl` (Helm's root name) in a copy of the set. `required` and `fail` report
+//!   their message as `error calling required: MSG`; Helm's own reformatting of exec
+//!   errors (`execution error at (...)`) is left to the caller, which can use
+//!   [`Error::template`], [`Error::line`], [`Error::col`] and [`Error::message`].
+//! * `lookup` always returns an empty map (as `helm template` does); `getHostByName`
+//!   returns "".
+//! * Randomness (`randAlphaNum`, `uuidv4`, `shuffle`, `randInt`, `encryptAES` IVs, ...)
+//!   comes from a generator seeded by [`Templates::set_seed`]; `now` and the date
+//!   functions use the clock set by [`Templates::set_now`], in UTC (zones other than
+//!   UTC are treated as UTC).
+//!
+//! # Known differences from Go
+//!
+//! * Values are copied, while Go maps are shared references. Functions that change a
+//!   map in place (`set`, `unset`, `merge`, `mergeOverwrite`) have their result written
+//!   back to the variable or field path they were given, and changes a template makes
+//!   to the dict it received through `include`, `template` or `with` are copied back
+//!   to the caller's variable or field. Aliasing beyond that (two maps sharing a
+//!   nested map after a merge, Sprig's issue 188) is not reproduced.
+//! * `genPrivateKey`, `genCA`, `genSelfSignedCert`, `genSignedCert`, `buildCustomCert`,
+//!   `htpasswd` and `bcrypt` return an error "not supported".
+//! * Regular expressions use the `regex` crate: RE2 syntax, but `\C` is rejected and
+//!   Unicode classes follow newer tables; error messages are mapped to Go's wording
+//!   for the common cases only.
+//! * `shuffle` and the random functions produce different (seeded) sequences than
+//!   Go's `math/rand`; `snakecase`/`kebabcase` split words with a simplified
+//!   version of xstrings' rules.
+//! * Nesting of `include`/`template`/`tpl` is limited to 200 levels (Go: 100000,
+//!   Helm's `include`: 1000) so that a runaway recursion fails cleanly inside a
+//!   1 MiB wasm stack.
 
 mod ast;
 mod error;
