@@ -27,6 +27,7 @@ struct Inner {
     context: Option<String>,
     message: String,
     text: String,
+    failure: Option<String>,
 }
 
 impl Error {
@@ -40,6 +41,7 @@ impl Error {
             context: None,
             text: format!("template: {template}:{line}: {message}"),
             message,
+            failure: None,
         }))
     }
 
@@ -62,6 +64,7 @@ impl Error {
                 "template: {template}:{line}:{col}: executing \"{executing}\" at <{context}>: {message}"
             ),
             message,
+            failure: None,
         }))
     }
 
@@ -77,7 +80,33 @@ impl Error {
             context: None,
             text: format!("template: {message}"),
             message,
+            failure: None,
         }))
+    }
+
+    /// Records the message of the `required` or `fail` call behind this error.
+    pub(crate) fn with_failure(mut self, failure: Option<String>) -> Error {
+        self.0.failure = failure;
+        self
+    }
+
+    /// The message of the `required` or `fail` call that caused this error, however
+    /// deeply nested in `include`s and `tpl`s.
+    pub fn failure(&self) -> Option<&str> {
+        self.0.failure.as_deref()
+    }
+
+    /// The error as `helm template` reports a `required`/`fail` error:
+    /// `execution error at (NAME:LINE:COL): MSG`, naming the outermost position; other
+    /// errors as they display.
+    pub fn helm_message(&self) -> String {
+        match (&self.0.failure, self.0.col) {
+            (Some(msg), Some(col)) => format!(
+                "execution error at ({}:{}:{col}): {msg}",
+                self.0.template, self.0.line
+            ),
+            _ => self.to_string(),
+        }
     }
 
     /// The broad kind of error.

@@ -476,6 +476,18 @@ impl Exec<'_> {
         };
         let result = (def.f)(&fctx, values).map_err(|e| match e {
             FuncError::Call(m) => self.error(cmd.pos, &ctx, format!("error calling {name}: {m}")),
+            FuncError::Fail(m) => self
+                .error(cmd.pos, &ctx, format!("error calling {name}: {m}"))
+                .with_failure(Some(m)),
+            FuncError::Nested(prefix, inner) => {
+                let failure = inner.failure().map(str::to_string);
+                self.error(
+                    cmd.pos,
+                    &ctx,
+                    format!("error calling {name}: {prefix}{inner}"),
+                )
+                .with_failure(failure)
+            }
             FuncError::Arg(i, m) => match args.get(i) {
                 Some(a) => self.error(a.pos(), &a.to_string(), m),
                 None => self.error(cmd.pos, &ctx, m),

@@ -17,8 +17,8 @@ pub(crate) fn register(r: &mut Registry) {
     r.add("required", ex(2), |_, a| {
         let msg = want_str(&a, 0)?;
         match &a[1] {
-            Value::Nil => Err(FuncError::Call(msg)),
-            Value::String(s) if s.is_empty() => Err(FuncError::Call(msg)),
+            Value::Nil => Err(FuncError::Fail(msg)),
+            Value::String(s) if s.is_empty() => Err(FuncError::Fail(msg)),
             v => Ok(v.clone()),
         }
     });
@@ -105,7 +105,7 @@ fn include(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
     if let Some(n) = c.shared.included.borrow_mut().get_mut(&name) {
         *n = n.saturating_sub(1);
     }
-    let root = r.map_err(|e| FuncError::Call(e.to_string()))?;
+    let root = r.map_err(|e| FuncError::Nested(String::new(), e))?;
     if matches!(root, Value::Map(_)) && !crate::value::deep_equal(&root, &a[1]) {
         *c.shared.changed_root.borrow_mut() = Some(root);
     }
@@ -133,9 +133,10 @@ fn tpl(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
     let r = exec::run(&set, c.shared, ROOT_NAME, &a[1], &mut out);
     *c.shared.depth.borrow_mut() -= 1;
     r.map_err(|e| {
-        FuncError::Call(format!(
-            "error during tpl function execution for {text:?}: {e}"
-        ))
+        FuncError::Nested(
+            format!("error during tpl function execution for {text:?}: "),
+            e,
+        )
     })?;
     Ok(Value::String(out.replace("<no value>", "")))
 }

@@ -40,6 +40,10 @@ pub(crate) enum FuncError {
     Call(String),
     /// Argument `i` has the wrong type: printed at that argument.
     Arg(usize, String),
+    /// `required` or `fail`: printed as `Call`, remembered as the failure Helm reports.
+    Fail(String),
+    /// A nested template failed (`include`, `tpl`): `error calling NAME: PREFIX{inner}`.
+    Nested(String, crate::error::Error),
 }
 
 impl From<String> for FuncError {

@@ -46,5 +46,5 @@ pub(crate) fn register(r: &mut Registry) {
     r.add("deepEqual", ex(2), |_, a| {
         Ok(Value::Bool(deep_equal(&a[0], &a[1])))
     });
-    r.add("fail", ex(1), |_, a| Err(FuncError::Call(want_str(&a, 0)?)));
+    r.add("fail", ex(1), |_, a| Err(FuncError::Fail(want_str(&a, 0)?)));
 }
