@@ -164,7 +164,9 @@ fn matches<'v>(v: &'v mut Value, path: &[String], create: bool, out: &mut Vec<&'
                 let next_is_seq = rest.first().is_some_and(|r| r.starts_with('['));
                 m.insert(
                     seg.clone(),
-                    if next_is_seq {
+                    if rest.is_empty() {
+                        Value::Null
+                    } else if next_is_seq {
                         Value::Array(Vec::new())
                     } else {
                         Value::Object(Map::new())
@@ -172,7 +174,7 @@ fn matches<'v>(v: &'v mut Value, path: &[String], create: bool, out: &mut Vec<&'
                 );
             }
             let child = m.get_mut(seg.as_str()).expect("present or inserted");
-            if child.is_null() && create {
+            if child.is_null() && create && !rest.is_empty() {
                 *child = Value::Object(Map::new());
             }
             matches(child, rest, create, out);
@@ -236,7 +238,11 @@ fn selector_of(v: &Value) -> Selector {
 fn set_value(target: &mut Value, value: &Value, delim: &str, index: i64) -> Result<(), Error> {
     let mut value = value.clone();
     if !delim.is_empty() {
-        let cur = crate::res::scalar_text(target).ok_or(Error::Delimiter)?;
+        let cur = if target.is_null() {
+            String::new()
+        } else {
+            crate::res::scalar_text(target).ok_or(Error::Delimiter)?
+        };
         let mut parts: Vec<String> = cur.split(delim).map(str::to_owned).collect();
         let v = crate::res::scalar_text(&value).unwrap_or_default();
         match usize::try_from(index) {

@@ -23,7 +23,7 @@ impl Target {
         let track = ctx.transformations;
         let note = |m: &mut ResMap, kind: &str| {
             if track {
-                let entry = entry(&here, "builtin", kind, "");
+                let entry = entry(&here, "builtin", kind, "", "");
                 for r in m.iter_mut() {
                     r.transformations.push(entry.clone());
                 }
@@ -146,6 +146,7 @@ impl Target {
                     &text(&["apiVersion"]),
                     &text(&["kind"]),
                     &text(&["metadata", "name"]),
+                    &text(&["metadata", "namespace"]),
                 );
                 for r in m.iter_mut() {
                     r.transformations.push(e.clone());
@@ -192,13 +193,24 @@ impl Target {
 }
 
 /// One entry of the transformations annotation.
-fn entry(configured_in: &str, api_version: &str, kind: &str, name: &str) -> String {
+fn entry(
+    configured_in: &str,
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    namespace: &str,
+) -> String {
     let mut e = format!(
         "- configuredIn: {configured_in}\n  configuredBy:\n    apiVersion: {api_version}\n    kind: {kind}\n"
     );
     if !name.is_empty() {
         e.push_str("    name: ");
         e.push_str(name);
+        e.push('\n');
+    }
+    if !namespace.is_empty() {
+        e.push_str("    namespace: ");
+        e.push_str(namespace);
         e.push('\n');
     }
     e

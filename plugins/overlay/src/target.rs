@@ -346,8 +346,11 @@ impl Target {
                 if ctx.origins {
                     let kind = cfg.get("kind").and_then(Value::as_str).unwrap_or_default();
                     let name = crate::res::str_at(&cfg, &["metadata", "name"]).unwrap_or_default();
+                    let ns = crate::res::str_at(&cfg, &["metadata", "namespace"])
+                        .map(|n| format!("  namespace: {n}\n"))
+                        .unwrap_or_default();
                     r.origin = Some(format!(
-                        "configuredIn: {from}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n  name: {name}\n"
+                        "configuredIn: {from}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n  name: {name}\n{ns}"
                     ));
                 }
                 resmap::absorb(&mut acc.res, r).map_err(|e| fail(e, &shown, ""))?;

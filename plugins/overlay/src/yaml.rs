@@ -5,9 +5,14 @@
 use kiln_sdk::yaml::Error;
 use serde_json::Value;
 
-fn options() -> serde_saphyr::Options {
+fn options(lenient: bool) -> serde_saphyr::Options {
+    let duplicates = if lenient {
+        serde_saphyr::options::DuplicateKeyPolicy::LastWins
+    } else {
+        serde_saphyr::options::DuplicateKeyPolicy::Error
+    };
     serde_saphyr::options! {
-        duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::LastWins,
+        duplicate_keys: duplicates,
         strict_booleans: true,
         legacy_octal_numbers: true,
     }
@@ -30,19 +35,21 @@ fn error(e: &serde_saphyr::Error, file: &str) -> Error {
     }
 }
 
-/// Parses a stream; empty and `null` documents are dropped.
+/// Parses a stream; empty and `null` documents are dropped. A repeated
+/// key is an error, as kustomize reads resources.
 pub(crate) fn stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| error(&e, file))?;
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options(false))
+        .map_err(|e| error(&e, file))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
-/// Parses one document (an empty text gives `null`).
+/// Parses one document (an empty text gives `null`); a repeated key keeps
+/// its last value, as kustomize reads kustomization and config files.
 pub(crate) fn one(text: &str, file: &str) -> Result<Value, Error> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str_with_options(text, options()).map_err(|e| error(&e, file))
+    serde_saphyr::from_str_with_options(text, options(true)).map_err(|e| error(&e, file))
 }
 
 #[cfg(test)]
@@ -52,6 +59,11 @@ mod tests {
     #[test]
     fn yaml_1_1_booleans_stay_strings_and_last_duplicate_wins() {
         let v = one("a: y\nb: yes\nc: true\nd: 1\nd: 2\n", "t").expect("valid");
+        let e = stream("a: 1\na: 2\n", "t").expect_err("duplicate");
+        assert!(
+            e.message.contains("mapping key \"a\" already defined"),
+            "{e:?}"
+        );
         assert_eq!(v["a"], "y");
         assert_eq!(v["b"], "yes");
         assert_eq!(v["c"], true);

@@ -200,5 +200,5 @@ pub(crate) fn merge(
 fn exact(e: &Value, keys: &[String], values: &[String]) -> bool {
     keys.iter()
         .zip(values)
-        .all(|(k, v)| e.get(k).and_then(text).as_deref() == Some(v.as_str()))
+        .all(|(k, v)| e.get(k).and_then(text).unwrap_or_default() == *v)
 }
