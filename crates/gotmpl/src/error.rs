@@ -96,10 +96,23 @@ impl Error {
         self.0.failure.as_deref()
     }
 
-    /// The error as `helm template` reports a `required`/`fail` error:
-    /// `execution error at (NAME:LINE:COL): MSG`, naming the outermost position; other
+    /// The error as `helm template` reports it where that differs from Go: a
+    /// `required`/`fail` error as `execution error at (NAME:LINE:COL): MSG` (the
+    /// outermost position), a parse error as `parse error at (NAME:LINE): MSG`; other
     /// errors as they display.
     pub fn helm_message(&self) -> String {
+        if self.0.kind == ErrorKind::Parse {
+            let last = self
+                .0
+                .message
+                .rsplit(": ")
+                .next()
+                .unwrap_or(&self.0.message);
+            return format!(
+                "parse error at ({}:{}): {last}",
+                self.0.template, self.0.line
+            );
+        }
         match (&self.0.failure, self.0.col) {
             (Some(msg), Some(col)) => format!(
                 "execution error at ({}:{}:{col}): {msg}",
