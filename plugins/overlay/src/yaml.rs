@@ -21,12 +21,17 @@ fn options(lenient: bool) -> serde_saphyr::Options {
 fn error(e: &serde_saphyr::Error, file: &str) -> Error {
     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
     let full = e.without_snippet().to_string();
-    let message = full
+    let mut message = full
         .lines()
         .next()
         .unwrap_or_default()
         .trim_start_matches("error: ")
         .to_owned();
+    // kustomize words a repeated key as its YAML library does.
+    if let Some(rest) = message.split("duplicate mapping key: ").nth(1) {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        message = format!("mapping key \"{key}\" already defined");
+    }
     Error {
         file: file.to_owned(),
         line,
