@@ -10,9 +10,15 @@
 //! directory), `release-name` (default `release-name`), `namespace`,
 //! `values` (files relative to the app directory), `set`, `set-string`,
 //! `set-file`, `set-json` (lists of `K=V`), `show-only`, `api-versions`,
-//! `kube-version`, `include-crds`, `skip-tests`, `emit-text`. The render
-//! context's namespace, Kubernetes version and API versions are the
-//! defaults.
+//! `kube-version`, `include-crds`, `skip-tests`, `emit-text`, plus `debug`
+//! (keep the rendered files of a YAML error) and `now` (Unix seconds for the
+//! engine's clock). The render context's namespace, Kubernetes version and
+//! API versions are the defaults; without them the release namespace is
+//! `default` and the Kubernetes version `v1.20.0` (Helm's test default).
+//!
+//! Paths: `render_text(root, app, opts)` joins `app` to `root` (an absolute
+//! `app` is used as is); the chart, values files and `--set-file` files are
+//! read relative to the app directory.
 //!
 //! Determinism: the template engine's random functions are seeded from a
 //! blake3 hash of the chart's files and the user values, and `now` is the
