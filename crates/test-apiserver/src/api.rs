@@ -130,7 +130,7 @@ impl State {
     pub(crate) fn establish(&mut self, key: &Key) {
         if let Some(mut crd) = self.store.get(key).cloned() {
             crate::crd::set_crd_conditions(&mut crd, true);
-            self.store.put(key, crd);
+            self.store.put_uncounted(key, crd);
         }
     }
 

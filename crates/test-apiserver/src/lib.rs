@@ -15,6 +15,7 @@
 mod api;
 mod apply;
 mod clock;
+mod controllers;
 mod crd;
 mod delete;
 mod discovery;
@@ -43,7 +44,7 @@ pub use faults::{Fault, Faults};
 pub use log::RequestLog;
 
 /// How to run the server. Defaults: listen on `127.0.0.1:0` (a free port), CRDs established at
-/// once, no faults.
+/// once, no faults, no stand-in controllers.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub listen: SocketAddr,
@@ -51,6 +52,9 @@ pub struct Options {
     pub crd_established_delay: Duration,
     /// Faults active from the start (more can be added with [`Server::faults`]).
     pub faults: Vec<Fault>,
+    /// When set, stand-in controllers mark `Deployment`s, `StatefulSet`s, `DaemonSet`s and `ReplicaSet`s
+    /// ready and Jobs complete this long after each spec change.
+    pub workloads_ready_after: Option<Duration>,
 }
 
 impl Default for Options {
@@ -59,6 +63,7 @@ impl Default for Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             crd_established_delay: Duration::ZERO,
             faults: Vec::new(),
+            workloads_ready_after: None,
         }
     }
 }
@@ -116,6 +121,9 @@ pub async fn start(opts: Options) -> Result<Server, Error> {
         url: format!("http://{addr}"),
         shutdown: shutdown_rx,
     });
+    if let Some(delay) = opts.workloads_ready_after {
+        tokio::spawn(controllers::run(Arc::clone(&shared), delay));
+    }
     let task = tokio::spawn(server::accept_loop(listener, Arc::clone(&shared)));
     Ok(Server {
         addr,
@@ -190,7 +198,7 @@ impl Server {
             return false;
         };
         obj["status"] = status;
-        state.store.put(&key, obj);
+        state.store.put_uncounted(&key, obj);
         true
     }
 

@@ -26,6 +26,10 @@ struct Cli {
     /// `drop:count=1`, with `path=SUBSTRING` and `retry-after=SECONDS` too. Repeatable.
     #[arg(long = "fault", value_parser = Fault::parse)]
     faults: Vec<Fault>,
+    /// Mark workloads (deployments, statefulsets, daemonsets, replicasets) ready and jobs
+    /// complete this many milliseconds after each spec change (off when not given).
+    #[arg(long)]
+    ready_after_ms: Option<u64>,
 }
 
 #[tokio::main]
@@ -35,6 +39,7 @@ async fn main() -> ExitCode {
         listen: cli.listen,
         crd_established_delay: Duration::from_millis(cli.crd_established_delay_ms),
         faults: cli.faults,
+        workloads_ready_after: cli.ready_after_ms.map(Duration::from_millis),
     };
     let server = match kiln_test_apiserver::start(opts).await {
         Ok(s) => s,

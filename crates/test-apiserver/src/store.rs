@@ -139,6 +139,13 @@ impl Store {
         obj
     }
 
+    /// Like [`Store::put`], for changes the server makes itself (not counted in `writes`).
+    pub(crate) fn put_uncounted(&mut self, key: &Key, obj: Value) -> Value {
+        let stored = self.put(key, obj);
+        self.writes -= 1;
+        stored
+    }
+
     /// Removes the object under `key` now, whatever its finalizers.
     pub(crate) fn remove(&mut self, key: &Key) -> Option<Value> {
         let mut obj = self.objects.remove(key)?;

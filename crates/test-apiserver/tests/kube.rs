@@ -237,3 +237,89 @@ async fn a_test_can_play_controller_through_the_library() {
     assert_eq!(stored["status"]["readyReplicas"], 2);
     assert_eq!(stored["metadata"]["generation"], 1);
 }
+
+#[tokio::test]
+async fn stand_in_controllers_mark_workloads_ready_after_each_spec_change() {
+    let opts = Options {
+        workloads_ready_after: Some(Duration::from_millis(100)),
+        ..Options::default()
+    };
+    let (server, client) = client(opts).await;
+    let deployments: Api<Deployment> = Api::default_namespaced(client.clone());
+    let deploy = |image: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": image}]}}}})
+    };
+    let ready = |generation: i64| {
+        move |d: Option<&Deployment>| {
+            d.and_then(|d| d.status.as_ref()).is_some_and(|s| {
+                s.observed_generation == Some(generation) && s.available_replicas == Some(3)
+            })
+        }
+    };
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("kiln"),
+            &Patch::Apply(deploy("nginx:1")),
+        )
+        .await
+        .expect("apply");
+    let first = tokio::time::timeout(
+        Duration::from_secs(5),
+        await_condition(deployments.clone(), "web", ready(1)),
+    );
+    assert!(
+        first
+            .await
+            .expect("ready in time")
+            .expect("watch works")
+            .is_some()
+    );
+    let writes = server.store_writes();
+    assert_eq!(writes, 1, "controller writes are not client writes");
+
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("kiln"),
+            &Patch::Apply(deploy("nginx:2")),
+        )
+        .await
+        .expect("update");
+    let stale = deployments.get("web").await.expect("get");
+    assert_eq!(
+        stale.status.and_then(|s| s.observed_generation),
+        Some(1),
+        "not ready before the delay"
+    );
+    let second = tokio::time::timeout(
+        Duration::from_secs(5),
+        await_condition(deployments, "web", ready(2)),
+    );
+    assert!(
+        second
+            .await
+            .expect("ready in time")
+            .expect("watch works")
+            .is_some()
+    );
+
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::default_namespaced(client);
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}});
+    jobs.patch("once", &PatchParams::apply("kiln"), &Patch::Apply(job))
+        .await
+        .expect("apply job");
+    let done = tokio::time::timeout(
+        Duration::from_secs(5),
+        await_condition(jobs, "once", conditions::is_job_completed()),
+    );
+    assert!(
+        done.await
+            .expect("complete in time")
+            .expect("watch works")
+            .is_some()
+    );
+}
