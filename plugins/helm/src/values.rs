@@ -106,7 +106,7 @@ fn coalesce_deps(
                 dest.insert(name.to_owned(), Value::Object(Map::new()));
             }
             Some(Value::Object(_)) => {}
-            Some(other) => return Err(format!("type mismatch on {name}: %!t({})", go_type(other))),
+            Some(other) => return Err(format!("type mismatch on {name}: {}", go_bool_verb(other))),
         }
         let sub_prefix = concat(prefix, chart.name());
         let mut dv = match dest.remove(name) {
@@ -120,12 +120,20 @@ fn coalesce_deps(
     Ok(())
 }
 
-fn go_type(v: &Value) -> &'static str {
+/// How Go's `%t` prints a non-table value (`%!t(string=x)` unless a bool).
+fn go_bool_verb(v: &Value) -> String {
     match v {
-        Value::String(_) => "string",
-        Value::Number(_) => "float64",
-        Value::Array(_) => "[]interface {}",
-        _ => "bool",
+        Value::Bool(b) => b.to_string(),
+        Value::String(s) => format!("%!t(string={s})"),
+        Value::Number(n) if n.is_f64() => {
+            format!("%!t(float64={})", n.as_f64().unwrap_or_default())
+        }
+        Value::Number(n) => format!("%!t(int64={n})"),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(go_bool_verb).collect();
+            format!("[{}]", inner.join(" "))
+        }
+        _ => "%!t(<nil>)".to_owned(),
     }
 }
 

@@ -57,7 +57,10 @@ fn subchart_values_and_globals() {
 fn subchart_type_mismatch_is_an_error() {
     let sub = chart("sub", json!({}), vec![]);
     let c = chart("top", json!({"sub": "oops"}), vec![sub]);
-    assert!(coalesce_chart(&c, &Map::new(), false).is_err());
+    assert_eq!(
+        coalesce_chart(&c, &Map::new(), false).unwrap_err(),
+        "type mismatch on sub: %!t(string=oops)"
+    );
 }
 
 #[test]
