@@ -388,7 +388,7 @@ async fn watch_streams_changes() {
 #[tokio::test]
 async fn crd_types_appear_once_established() {
     let api = Api::start(Options {
-        crd_established_delay: Duration::from_millis(300),
+        crd_established_delay: Duration::from_millis(500),
         ..Options::default()
     })
     .await;
@@ -407,8 +407,14 @@ async fn crd_types_appear_once_established() {
     assert_eq!(created.code, 201);
     assert_eq!(created.body["status"]["conditions"][1]["status"], "False");
     assert_eq!(api.get("/apis/example.com/v1").await.code, 404);
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let list = api.get("/apis/example.com/v1").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let list = loop {
+        let answer = api.get("/apis/example.com/v1").await;
+        if answer.code == 200 || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(list.code, 200);
     assert_eq!(list.body["resources"][0]["name"], "gadgets");
     assert_eq!(list.body["resources"][0]["namespaced"], false);
@@ -490,8 +496,13 @@ async fn discovery_documents() {
 #[tokio::test]
 async fn watch_with_a_selector_reports_objects_entering_and_leaving_it() {
     let api = Api::new().await;
+    let listed = api.get(CMS).await;
+    let from = listed.body["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("list rv")
+        .to_owned();
     let url = format!(
-        "{}{CMS}?watch=1&labelSelector=app%3Dx&timeoutSeconds=1",
+        "{}{CMS}?watch=1&labelSelector=app%3Dx&timeoutSeconds=2&resourceVersion={from}",
         api.server.url()
     );
     let watch = tokio::spawn(async move {

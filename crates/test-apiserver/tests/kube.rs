@@ -241,7 +241,7 @@ async fn a_test_can_play_controller_through_the_library() {
 #[tokio::test]
 async fn stand_in_controllers_mark_workloads_ready_after_each_spec_change() {
     let opts = Options {
-        workloads_ready_after: Some(Duration::from_millis(100)),
+        workloads_ready_after: Some(Duration::from_millis(500)),
         ..Options::default()
     };
     let (server, client) = client(opts).await;
