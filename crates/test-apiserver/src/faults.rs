@@ -20,7 +20,8 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault {
     pub action: Action,
-    /// An HTTP method (`PATCH`) or a Kubernetes verb (`apply`, `list`); any when `None`.
+    /// An HTTP method (`PATCH`, upper case) or a Kubernetes verb (`apply`, `patch`, `list`,
+    /// lower case); any when `None`.
     pub verb: Option<String>,
     /// A substring of the request path; any when `None`.
     pub path: Option<String>,
@@ -157,7 +158,7 @@ impl Fault {
         let verb_ok = self
             .verb
             .as_deref()
-            .is_none_or(|v| v.eq_ignore_ascii_case(method) || v == verb);
+            .is_none_or(|v| v == method || v == verb);
         verb_ok && self.path.as_deref().is_none_or(|p| path.contains(p))
     }
 }
@@ -281,6 +282,13 @@ mod tests {
         assert_eq!(outcomes[4], None);
         assert_eq!(outcomes[5], Some(Action::Status(429)));
         assert_eq!(faults.decide("GET", "get", "/x").outcome, None);
+        let by_verb = Faults::default();
+        by_verb.add(Fault::status(500).verb("patch"));
+        assert_eq!(by_verb.decide("PATCH", "apply", "/x").outcome, None);
+        assert_eq!(
+            by_verb.decide("PATCH", "patch", "/x").outcome,
+            Some(Action::Status(500))
+        );
         assert_eq!(faults.fired(), vec![2, 2]);
     }
 }
