@@ -18,6 +18,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A decoded query parameter, such as `fieldManager` or `labelSelector`.
+    pub fn param(&self, name: &str) -> Option<String> {
+        crate::server::parse_query(&self.query).remove(name)
+    }
+
     /// Whether the request could change the store (a write that was not a dry run).
     pub fn is_write(&self) -> bool {
         !self.dry_run

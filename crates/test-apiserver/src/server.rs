@@ -84,7 +84,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-fn parse_query(query: &str) -> BTreeMap<String, String> {
+pub(crate) fn parse_query(query: &str) -> BTreeMap<String, String> {
     let decode = |s: &str| {
         percent_encoding::percent_decode_str(&s.replace('+', " "))
             .decode_utf8_lossy()

@@ -51,6 +51,14 @@ async fn apply_creates_then_reapply_is_a_no_op_and_dropped_fields_go() {
     );
     assert_eq!(api.server.store_writes(), writes);
     assert_eq!(api.server.requests().count("apply"), 2);
+    let managers: Vec<Option<String>> = api
+        .server
+        .requests()
+        .entries()
+        .iter()
+        .map(|e| e.param("fieldManager"))
+        .collect();
+    assert_eq!(managers, [Some("kiln".to_owned()), Some("kiln".to_owned())]);
 
     let smaller = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n  labels: {a: '1'}\ndata:\n  x: '1'\n";
     let pruned = api.apply(CM, "kiln", smaller, false).await;
