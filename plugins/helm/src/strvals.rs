@@ -112,15 +112,18 @@ impl Parser<'_> {
                     }
                     None => Vec::new(),
                 };
-                let (list, e) = match self.list_item(list, i, nested) {
-                    Ok(l) => (l, None),
-                    Err(e) => (Vec::new(), Some(e)),
-                };
-                if let Some(e) = e {
-                    return Err(e);
+                // Like Helm, the key is set even when the item fails
+                // (`noval[0]` gives an empty list).
+                match self.list_item(list.clone(), i, nested) {
+                    Ok(l) => {
+                        set(data, &k, Value::Array(l));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        set(data, &k, Value::Array(list));
+                        Err(e)
+                    }
                 }
-                set(data, &k, Value::Array(list));
-                Ok(())
             }
             Stop::At('=') => {
                 let v = self.value()?;

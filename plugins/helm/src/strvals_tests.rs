@@ -88,3 +88,76 @@ fn string_json_and_file_readers() {
     parse_into("cfg=file.txt", &mut m, Reader::File(&read)).unwrap();
     assert_eq!(Value::Object(m), json!({"cfg": "content of file.txt"}));
 }
+
+/// Cases from Helm's `TestParseSet`.
+#[test]
+fn helm_parse_set_cases() {
+    let ok = [
+        (
+            "name1=null,f=false,t=true",
+            json!({"name1": null, "f": false, "t": true}),
+        ),
+        (
+            "name1=value1,name2=value2,",
+            json!({"name1": "value1", "name2": "value2"}),
+        ),
+        (
+            "name1=,name2=value2",
+            json!({"name1": "", "name2": "value2"}),
+        ),
+        ("leading_zeros=00009", json!({"leading_zeros": "00009"})),
+        (
+            "name1=one\\=two,name2=three\\=four",
+            json!({"name1": "one=two", "name2": "three=four"}),
+        ),
+        ("name1=one two three", json!({"name1": "one two three"})),
+        (
+            "outer.inner1=value,outer.middle.inner=value",
+            json!({"outer": {"inner1": "value", "middle": {"inner": "value"}}}),
+        ),
+        ("name1.name2=", json!({"name1": {"name2": ""}})),
+        ("name1={1021,902}", json!({"name1": [1021, 902]})),
+        (
+            "name1.name2={value1,value2}",
+            json!({"name1": {"name2": ["value1", "value2"]}}),
+        ),
+        ("list[0]=foo,list[1]=bar,", json!({"list": ["foo", "bar"]})),
+        (
+            "list[0]=foo,list[3]=bar",
+            json!({"list": ["foo", null, null, "bar"]}),
+        ),
+        ("noval[0]", json!({"noval": []})),
+        ("noval[0]=", json!({"noval": [""]})),
+        ("nested[1][1]=1", json!({"nested": [null, [null, 1]]})),
+        (
+            "name1.name2[1].foo=bar,name1.name2[0].foo=bar",
+            json!({"name1": {"name2": [{"foo": "bar"}, {"foo": "bar"}]}}),
+        ),
+        (
+            "name1.name2[1].foo=bar",
+            json!({"name1": {"name2": [null, {"foo": "bar"}]}}),
+        ),
+    ];
+    for (line, want) in ok {
+        assert_eq!(parse(line).unwrap(), want, "{line}");
+    }
+    let bad = [
+        "name1=value1,,,,name2=value2,",
+        "name1,name2=",
+        "name1,name2=value2",
+        "name1,name2=value2\\",
+        "name1,name2",
+        "name1.name2",
+        "name1.name2,name1.name3",
+        "name1.=name2",
+        "name1.,name2",
+        "name1={1021,902",
+        "list[0].foo=bar,list[-30].hello=world",
+        "list[0]=foo,list[-20]=bar",
+        "illegal[0]name.foo=bar",
+        "]={}].",
+    ];
+    for line in bad {
+        assert!(parse(line).is_err(), "{line} should fail");
+    }
+}
