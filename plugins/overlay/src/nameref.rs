@@ -44,9 +44,16 @@ pub(crate) fn fix(m: &mut ResMap, refs: &[NameRef]) -> Result<(), Error> {
             continue;
         }
         let candidates = subset_for(m, r)?;
+        // The referrer is edited on its own copy; every other candidate is
+        // read in place, so no resource is cloned per field spec.
+        let referrer = m[r].clone();
+        let mut obj = std::mem::take(&mut m[r].obj);
+        let snapshot: Vec<&Res> = candidates
+            .iter()
+            .map(|&i| if i == r { &referrer } else { &m[i] })
+            .collect();
+        let mut outcome = Ok(());
         for (_, spec, target) in plan.iter().filter(|p| p.0 == r) {
-            let snapshot: Vec<Res> = candidates.iter().map(|&i| m[i].clone()).collect();
-            let referrer = m[r].clone();
             let mut spec = spec.clone();
             spec.gvk = referrer.gvk();
             let f = Filter {
@@ -56,7 +63,7 @@ pub(crate) fn fix(m: &mut ResMap, refs: &[NameRef]) -> Result<(), Error> {
                 path: &spec.path,
             };
             let mut err = None;
-            let result = fieldspec::apply(&mut m[r].obj, &spec, Create::Nothing, &mut |node| {
+            let result = fieldspec::apply(&mut obj, &spec, Create::Nothing, &mut |node| {
                 f.set(node).map_err(|e| {
                     let s = e.to_string();
                     err = Some(e);
@@ -64,14 +71,21 @@ pub(crate) fn fix(m: &mut ResMap, refs: &[NameRef]) -> Result<(), Error> {
                 })
             });
             if let Some(e) = err {
-                return Err(e);
+                outcome = Err(e);
+                break;
             }
-            result.map_err(|message| Error::Field {
-                path: spec.path.clone(),
-                referrer: referrer.cur_id().to_string(),
-                message,
-            })?;
+            if let Err(message) = result {
+                outcome = Err(Error::Field {
+                    path: spec.path.clone(),
+                    referrer: referrer.cur_id().to_string(),
+                    message,
+                });
+                break;
+            }
         }
+        drop(snapshot);
+        m[r].obj = obj;
+        outcome?;
     }
     Ok(())
 }
@@ -112,7 +126,7 @@ fn subset_for(m: &ResMap, r: usize) -> Result<Vec<usize>, Error> {
 
 struct Filter<'a> {
     referrer: &'a Res,
-    candidates: &'a [Res],
+    candidates: &'a [&'a Res],
     target: &'a Gvk,
     path: &'a str,
 }
@@ -140,7 +154,7 @@ impl Filter<'_> {
         let Some(old) = crate::res::scalar_text(node) else {
             return Ok(());
         };
-        let all: Vec<&Res> = self.candidates.iter().collect();
+        let all: Vec<&Res> = self.candidates.to_vec();
         if let Some(r) = self.select(&old, all, false)? {
             let name = r.name();
             if name != old {
@@ -159,16 +173,18 @@ impl Filter<'_> {
             });
         };
         let candidates: Vec<&Res> = match node.get("namespace").and_then(crate::res::scalar_text) {
-            None => self.candidates.iter().collect(),
+            None => self.candidates.to_vec(),
             Some(ns) => {
                 let by_org: Vec<&Res> = self
                     .candidates
                     .iter()
+                    .copied()
                     .filter(|c| c.org_id().effective_namespace() == ns)
                     .collect();
                 if by_org.is_empty() {
                     self.candidates
                         .iter()
+                        .copied()
                         .filter(|c| c.cur_id().effective_namespace() == ns)
                         .collect()
                 } else {

@@ -120,7 +120,6 @@ fn copy_merge_meta(res: &mut Res, old: &Res) {
     res.prefixes.clone_from(&old.prefixes);
     res.suffixes.clone_from(&old.suffixes);
     res.ref_var_names.clone_from(&old.ref_var_names);
-    res.origin.clone_from(&old.origin);
 }
 
 fn anchored(p: &str) -> Result<Option<Regex>, Error> {
