@@ -161,3 +161,39 @@ fn helm_parse_set_cases() {
         assert!(parse(line).is_err(), "{line} should fail");
     }
 }
+
+/// Cases from Helm's `TestParseJSON` (numbers compared as the floats JSON gives).
+#[test]
+fn helm_parse_json_cases() {
+    let cases = [
+        (
+            r#"outer.inner1="1",outer.inner3=3,outer.inner4=true,outer.inner5="true""#,
+            json!({"outer": {"inner1": "overwrite", "inner2": "value2"}}),
+            json!({"outer": {"inner1": "1", "inner2": "value2", "inner3": 3, "inner4": true, "inner5": "true"}}),
+        ),
+        (
+            r#"outer.inner1={"a":"1","b":2,"c":[1,2,3]},outer.inner3=["new value 1","new value 2"],outer.inner5=[{"A":"1"}]"#,
+            json!({"outer": {"inner1": {"x": "overwrite"}, "inner2": "value2", "inner3": ["overwrite"]}}),
+            json!({"outer": {"inner1": {"a": "1", "b": 2, "c": [1, 2, 3]}, "inner2": "value2",
+                             "inner3": ["new value 1", "new value 2"], "inner5": [{"A": "1"}]}}),
+        ),
+        (
+            r#"outer.inner1=,outer.inner3={"aa":"1","cc":[1,2,3]},outer.inner3.cc[1]=null"#,
+            json!({"outer": {"inner1": {"x": "overwrite"}, "inner2": "value2"}}),
+            json!({"outer": {"inner1": null, "inner2": "value2", "inner3": {"aa": "1", "cc": [1, null, 3]}}}),
+        ),
+    ];
+    for (line, start, want) in cases {
+        let Value::Object(mut m) = start else {
+            unreachable!()
+        };
+        parse_into(line, &mut m, Reader::Json).unwrap();
+        assert_eq!(
+            Value::Object(m),
+            crate::values::floats_everywhere(want),
+            "{line}"
+        );
+    }
+    let mut m = Map::new();
+    assert!(parse_into(r#"a={"A":"1"}]"#, &mut m, Reader::Json).is_err());
+}
