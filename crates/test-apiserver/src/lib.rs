@@ -32,6 +32,7 @@ mod server;
 mod ssa;
 mod status;
 mod store;
+mod validate;
 mod watch;
 mod write;
 

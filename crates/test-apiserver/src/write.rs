@@ -125,6 +125,7 @@ pub(crate) fn finish_create(
         .to_owned();
     normalize_meta(&mut obj);
     fold_string_data(rt, &mut obj);
+    crate::validate::object(rt, &obj)?;
     obj["apiVersion"] = json!(rt.api_version());
     obj["kind"] = json!(rt.kind);
     if rt.namespaced {
@@ -390,6 +391,7 @@ pub(crate) fn store_update(
 ) -> Result<Reply, ApiError> {
     normalize_meta(&mut new);
     fold_string_data(rt, &mut new);
+    crate::validate::object(rt, &new)?;
     if !rt.namespaced
         && let Some(meta) = new["metadata"].as_object_mut()
     {

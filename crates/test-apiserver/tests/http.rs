@@ -626,3 +626,65 @@ async fn lists_page_with_limit_and_continue() {
     assert_eq!(first.body["metadata"]["remainingItemCount"], 3);
     assert_eq!(api.get(&format!("{CMS}?continue=bogus")).await.code, 400);
 }
+
+#[tokio::test]
+async fn names_and_labels_are_validated_like_the_real_server() {
+    let api = Api::new().await;
+    let bad_name = api
+        .call("POST", CMS, JSON, r#"{"metadata":{"name":"Bad_Name"}}"#)
+        .await;
+    assert_eq!(bad_name.code, 422);
+    let message = bad_name.body["message"].as_str().expect("message");
+    assert!(message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"), "{message}");
+    let dotted_ns = api
+        .call(
+            "POST",
+            "/api/v1/namespaces",
+            JSON,
+            r#"{"metadata":{"name":"a.b"}}"#,
+        )
+        .await;
+    assert_eq!(dotted_ns.code, 422, "namespace names are RFC 1123 labels");
+    let bad_value = api
+        .call(
+            "POST",
+            CMS,
+            JSON,
+            r#"{"metadata":{"name":"ok","labels":{"app":"has space"}}}"#,
+        )
+        .await;
+    assert_eq!(bad_value.code, 422);
+    assert_eq!(
+        bad_value.body["details"]["causes"][0]["field"],
+        "metadata.labels[\"app\"]"
+    );
+    let bool_value = api
+        .call(
+            "POST",
+            CMS,
+            JSON,
+            r#"{"metadata":{"name":"ok","labels":{"on":true}}}"#,
+        )
+        .await;
+    assert_eq!(bool_value.code, 400);
+    let bad_key = api
+        .call(
+            "POST",
+            CMS,
+            JSON,
+            r#"{"metadata":{"name":"ok","annotations":{"Bad_Prefix/x":"1"}}}"#,
+        )
+        .await;
+    assert_eq!(bad_key.code, 422);
+    let fine = api.call("POST", CMS, JSON, r#"{"metadata":{"name":"ok.v1","labels":{"app.kubernetes.io/name":"My_App-1","empty":""}}}"#).await;
+    assert_eq!(fine.code, 201);
+    let relabel = api
+        .call(
+            "PATCH",
+            &format!("{CMS}/ok.v1"),
+            MERGE,
+            r#"{"metadata":{"labels":{"x":"-bad"}}}"#,
+        )
+        .await;
+    assert_eq!(relabel.code, 422, "updates are validated too");
+}
