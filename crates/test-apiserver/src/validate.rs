@@ -53,6 +53,16 @@ fn key_problem(key: &str) -> Option<String> {
 pub(crate) fn object(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
     let meta = &obj["metadata"];
     let name = meta["name"].as_str().unwrap_or_default();
+    if rt.group == "rbac.authorization.k8s.io" {
+        // RBAC names are path segments (`system:aggregate-to-admin` is fine).
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '%']) {
+            let what = format!(
+                "Invalid value: {name:?}: may not be '.' or '..' and may not contain '/' or '%'"
+            );
+            return Err(ApiError::invalid(rt, name, "metadata.name", &what));
+        }
+        return labels_and_annotations(rt, name, meta);
+    }
     let label_only = matches!(rt.kind.as_str(), "Namespace" | "Service");
     if label_only && !is_dns_label(name) {
         return Err(ApiError::invalid(
@@ -70,6 +80,10 @@ pub(crate) fn object(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
             &format!("Invalid value: {name:?}: {SUBDOMAIN_MSG}"),
         ));
     }
+    labels_and_annotations(rt, name, meta)
+}
+
+fn labels_and_annotations(rt: &ResourceType, name: &str, meta: &Value) -> Result<(), ApiError> {
     if let Some(labels) = meta["labels"].as_object() {
         for (key, value) in labels {
             if let Some(problem) = key_problem(key) {

@@ -687,4 +687,13 @@ async fn names_and_labels_are_validated_like_the_real_server() {
         )
         .await;
     assert_eq!(relabel.code, 422, "updates are validated too");
+    let rbac = api
+        .call(
+            "POST",
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+            JSON,
+            r#"{"metadata":{"name":"system:aggregate-to-edit"}}"#,
+        )
+        .await;
+    assert_eq!(rbac.code, 201, "RBAC names are path segments");
 }
