@@ -92,6 +92,34 @@ impl Target {
         let kust = Kustomization::from_value(&doc).map_err(|e| {
             fail(e, &shown, "remove or rename the field; see the kustomization reference for the accepted fields")
         })?;
+        let required = if kust.is_component() {
+            "kustomize.config.k8s.io/v1alpha1"
+        } else {
+            "kustomize.config.k8s.io/v1beta1"
+        };
+        if !kust.kind.is_empty() && kust.kind != "Kustomization" && kust.kind != "Component" {
+            return Err(fail(
+                format!(
+                    "Failed to read kustomization file under {dir_name}:\nkind should be Kustomization or Component"
+                ),
+                &shown,
+                "set `kind: Kustomization` or `kind: Component`",
+            ));
+        }
+        if !kust.api_version.is_empty() && kust.api_version != required {
+            let kind = if kust.kind.is_empty() {
+                "Kustomization"
+            } else {
+                &kust.kind
+            };
+            return Err(fail(
+                format!(
+                    "Failed to read kustomization file under {dir_name}:\napiVersion for {kind} should be {required}"
+                ),
+                &shown,
+                "fix the `apiVersion` of the kustomization",
+            ));
+        }
         if !kust.helm_charts.is_empty() || !kust.helm_chart_inflation_generator.is_empty() {
             return Err(fail(
                 "helmCharts are not supported by the overlay plugin",
@@ -176,6 +204,15 @@ impl Target {
                 .ldr
                 .sub(path)
                 .map_err(|e| fail(e, &shown, "check the `components` entry"))?;
+            if ldr.dir.is_file() {
+                return Err(fail(
+                    format!(
+                        "accumulating components: must build at directory: '{path}': file is not directory"
+                    ),
+                    &shown,
+                    "list component directories under `components`; files go under `resources`",
+                ));
+            }
             let origin = join_origin(&self.origin, path);
             let sub = self.enter(ctx, ldr, origin)?;
             if !sub.kust.is_component() {
@@ -183,7 +220,7 @@ impl Target {
                 ctx.visiting.pop();
                 return Err(fail(
                     format!(
-                        "accumulating components: expected kind 'Component' for path '{root}' but got '{}'",
+                        "accumulating components: accumulateDirectory: \"expected kind 'Component' for path '{root}' but got '{}'\"",
                         sub.kust.kind
                     ),
                     &sub.shown(),
