@@ -11,23 +11,100 @@ const KEY_SCHEMA: &[u8] = b"kiln-step-key-v0";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StepKey(blake3::Hash);
 
-impl StepKey {
-    /// Hashes the contract version, the plugin's digest, the canonical
-    /// config, the render context, the input resources and the digest of the
-    /// source tree the plugin can read.
-    pub fn compute(plugin: &blake3::Hash, config: &Value, context: &Value, inputs: &[String], tree: &blake3::Hash) -> Self {
+/// The digest of each input of a step key, kept so that `--explain` can say
+/// which input changed since the last render.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KeyInputs {
+    /// The WIT contract version.
+    pub contract: String,
+    /// The plugin's blake3 digest.
+    pub plugin: String,
+    /// blake3 of the canonical config.
+    pub config: String,
+    /// blake3 of the canonical render context.
+    pub context: String,
+    /// blake3 of the framed input resources.
+    pub inputs: String,
+    /// The digest of the source tree the plugin can read.
+    pub tree: String,
+}
+
+impl KeyInputs {
+    /// Digests each input of a step.
+    pub fn new(
+        plugin: &blake3::Hash,
+        config: &Value,
+        context: &Value,
+        inputs: &[String],
+        tree: &blake3::Hash,
+    ) -> Self {
         let mut h = blake3::Hasher::new();
-        field(&mut h, KEY_SCHEMA);
-        field(&mut h, crate::CONTRACT_VERSION.as_bytes());
-        field(&mut h, plugin.as_bytes());
-        field(&mut h, canonical(config).as_bytes());
-        field(&mut h, canonical(context).as_bytes());
         h.update(&(inputs.len() as u64).to_le_bytes());
         for doc in inputs {
             field(&mut h, doc.as_bytes());
         }
-        field(&mut h, tree.as_bytes());
-        Self(h.finalize())
+        Self {
+            contract: crate::CONTRACT_VERSION.to_owned(),
+            plugin: plugin.to_hex().to_string(),
+            config: blake3::hash(canonical(config).as_bytes())
+                .to_hex()
+                .to_string(),
+            context: blake3::hash(canonical(context).as_bytes())
+                .to_hex()
+                .to_string(),
+            inputs: h.finalize().to_hex().to_string(),
+            tree: tree.to_hex().to_string(),
+        }
+    }
+
+    /// The key these inputs make.
+    pub fn key(&self) -> StepKey {
+        let mut h = blake3::Hasher::new();
+        field(&mut h, KEY_SCHEMA);
+        for part in [
+            &self.contract,
+            &self.plugin,
+            &self.config,
+            &self.context,
+            &self.inputs,
+            &self.tree,
+        ] {
+            field(&mut h, part.as_bytes());
+        }
+        StepKey(h.finalize())
+    }
+
+    /// The names of the inputs that differ from `before` (`contract`,
+    /// `plugin`, `config`, `context`, `inputs`, `source tree`).
+    pub fn changed_since(&self, before: &Self) -> Vec<&'static str> {
+        let pairs = [
+            ("contract", &self.contract, &before.contract),
+            ("plugin", &self.plugin, &before.plugin),
+            ("config", &self.config, &before.config),
+            ("context", &self.context, &before.context),
+            ("inputs", &self.inputs, &before.inputs),
+            ("source tree", &self.tree, &before.tree),
+        ];
+        pairs
+            .into_iter()
+            .filter(|(_, a, b)| a != b)
+            .map(|(n, _, _)| n)
+            .collect()
+    }
+}
+
+impl StepKey {
+    /// Hashes the contract version, the plugin's digest, the canonical
+    /// config, the render context, the input resources and the digest of the
+    /// source tree the plugin can read.
+    pub fn compute(
+        plugin: &blake3::Hash,
+        config: &Value,
+        context: &Value,
+        inputs: &[String],
+        tree: &blake3::Hash,
+    ) -> Self {
+        KeyInputs::new(plugin, config, context, inputs, tree).key()
     }
 
     /// The 32 key bytes.
@@ -55,7 +132,11 @@ pub(crate) fn canonical(v: &Value) -> String {
             Value::Object(m) => {
                 let mut keys: Vec<_> = m.keys().collect();
                 keys.sort();
-                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+                Value::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
             }
             Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
             other => other.clone(),
@@ -72,7 +153,13 @@ mod tests {
 
     fn key(config: &Value, inputs: &[&str]) -> StepKey {
         let inputs: Vec<String> = inputs.iter().map(|s| (*s).to_owned()).collect();
-        StepKey::compute(&blake3::hash(b"p"), config, &json!({"ns": "a"}), &inputs, &blake3::hash(b"t"))
+        StepKey::compute(
+            &blake3::hash(b"p"),
+            config,
+            &json!({"ns": "a"}),
+            &inputs,
+            &blake3::hash(b"t"),
+        )
     }
 
     #[test]
@@ -87,5 +174,25 @@ mod tests {
     fn inputs_are_framed() {
         assert_ne!(key(&json!({}), &["ab", "c"]), key(&json!({}), &["a", "bc"]));
         assert_ne!(key(&json!({}), &[]), key(&json!({}), &[""]));
+    }
+
+    #[test]
+    fn changed_inputs_are_named() {
+        let a = KeyInputs::new(
+            &blake3::hash(b"p"),
+            &json!({"a": 1}),
+            &json!({}),
+            &[],
+            &blake3::hash(b"t"),
+        );
+        let b = KeyInputs::new(
+            &blake3::hash(b"p"),
+            &json!({"a": 2}),
+            &json!({}),
+            &[],
+            &blake3::hash(b"u"),
+        );
+        assert_eq!(b.changed_since(&a), vec!["config", "source tree"]);
+        assert!(a.changed_since(&a).is_empty());
     }
 }

@@ -1,5 +1,164 @@
-//! Content-addressed keys and stores for render results.
+//! Content-addressed stores for render results.
+//!
+//! A step's output is stored under its [`StepKey`], a blake3 hash of every
+//! input that can change it. Stores: [`DiskStore`] (the default, under the
+//! kiln cache directory) and [`RedisStore`] (shared between machines, chosen
+//! with `--cache redis://HOST:PORT` or `KILN_CACHE`). Entries are verified on
+//! read; a damaged one is dropped and recomputed.
+//!
+//! Failed steps are never cached. A step granted a secret, and every step
+//! after it (its output may carry the secret), is never written to any
+//! store: such steps always run (see `pipeline::render`). Encrypting them
+//! instead would save little, since decryption steps are cheap.
+//!
+//! For `kiln render --explain` the cache also keeps, per app, the digests of
+//! the inputs of the last render's step keys (under `steps-v0/last/`, always
+//! on local disk), to say which input changed when a step misses.
 
+mod disk;
+mod entry;
 mod key;
+mod redis;
 
-pub use key::StepKey;
+pub use disk::{DEFAULT_MAX_SIZE, DiskStore, Stats};
+pub use key::{KeyInputs, StepKey};
+pub use redis::RedisStore;
+
+use std::path::{Path, PathBuf};
+
+/// Opening a cache failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The redis store could not be reached.
+    #[error("cannot open the shared render cache")]
+    Redis(#[from] redis::Error),
+    /// The cache spec is neither `redis://…` nor `off`.
+    #[error("unsupported cache `{0}` (use redis://HOST:PORT, or `off`)")]
+    Unsupported(String),
+}
+
+/// Whether a step's output came from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Taken from the cache.
+    Hit,
+    /// Rendered, then stored.
+    Miss,
+    /// Rendered and not stored: the step or one before it was granted a secret.
+    Secret,
+    /// No cache in use.
+    Off,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Disk(DiskStore),
+    Redis(RedisStore),
+}
+
+/// The render cache used by a pipeline run.
+#[derive(Debug)]
+pub struct StepCache {
+    backend: Backend,
+    records: PathBuf,
+}
+
+/// The last render's step inputs of one app.
+type Record = Vec<(String, KeyInputs)>;
+
+impl StepCache {
+    /// The disk cache in `cache_dir`, bounded to `max_bytes`.
+    pub fn disk(cache_dir: &Path, max_bytes: u64) -> Self {
+        let store = DiskStore::new(cache_dir, max_bytes);
+        let records = store.dir().join("last");
+        Self {
+            backend: Backend::Disk(store),
+            records,
+        }
+    }
+
+    /// The cache named by `spec`: `redis://HOST:PORT[/DB]`; explain records
+    /// stay in `cache_dir`.
+    pub fn open(spec: &str, cache_dir: &Path) -> Result<Self, Error> {
+        if spec.starts_with("redis://") {
+            let store = RedisStore::connect(spec)?;
+            Ok(Self {
+                backend: Backend::Redis(store),
+                records: cache_dir.join(disk::BUCKET).join("last"),
+            })
+        } else {
+            Err(Error::Unsupported(spec.to_owned()))
+        }
+    }
+
+    /// The stored output of the step with `key`; errors count as a miss.
+    pub fn get(&self, key: &StepKey) -> Option<Vec<String>> {
+        match &self.backend {
+            Backend::Disk(store) => store.get(key),
+            Backend::Redis(store) => store.get(key).unwrap_or_else(|e| {
+                tracing::warn!(error = %error_chain(&e), "render cache read failed; rendering");
+                None
+            }),
+        }
+    }
+
+    /// Stores a step's output; errors are logged, never fatal.
+    pub fn put(&self, key: &StepKey, resources: &[String]) {
+        let result = match &self.backend {
+            Backend::Disk(store) => store.put(key, resources).map_err(|e| error_chain(&e)),
+            Backend::Redis(store) => store.put(key, resources).map_err(|e| error_chain(&e)),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "cannot write the render cache");
+        }
+    }
+
+    /// Evicts least recently used disk entries beyond the size bound.
+    pub fn trim(&self) {
+        if let Backend::Disk(store) = &self.backend {
+            store.gc(false);
+        }
+    }
+
+    fn record_path(&self, app: &str) -> PathBuf {
+        self.records
+            .join(format!("{}.json", blake3::hash(app.as_bytes()).to_hex()))
+    }
+
+    /// The step inputs recorded by the last render of `app`.
+    pub fn last_inputs(&self, app: &str) -> Vec<(String, KeyInputs)> {
+        fs_err::read(self.record_path(app))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Record>(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Records the step inputs of this render of `app`.
+    pub fn record(&self, app: &str, steps: &[(String, KeyInputs)]) {
+        let path = self.record_path(app);
+        let write = || -> std::io::Result<()> {
+            fs_err::create_dir_all(&self.records)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(&self.records)?;
+            std::io::Write::write_all(
+                &mut tmp,
+                &serde_json::to_vec(steps).expect("records serialise"),
+            )?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            tracing::debug!(error = %e, "cannot record the step inputs for --explain");
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

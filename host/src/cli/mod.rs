@@ -1,5 +1,8 @@
 //! Command-line interface: argument parsing and printing only.
 
+mod all;
+mod cache;
+mod diff;
 mod plugin;
 mod render;
 
@@ -8,6 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use cache::{CacheArgs, CacheCommand};
+pub use diff::DiffCommand;
 pub use plugin::PluginCommand;
 pub use render::RenderCommand;
 
@@ -61,6 +66,11 @@ pub enum Command {
     /// Work with plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Render two revisions and print what changed, per resource.
+    Diff(Box<DiffCommand>),
+    /// Inspect or clean the render cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
 }
 
 /// How a command ended.
@@ -90,6 +100,8 @@ impl Cli {
         match self.command {
             Command::Render(cmd) => cmd.execute(&self.global),
             Command::Plugin(cmd) => cmd.execute(&self.global),
+            Command::Diff(cmd) => cmd.execute(&self.global),
+            Command::Cache(cmd) => cmd.execute(&self.global),
         }
     }
 }

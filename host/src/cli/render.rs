@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde_json::{Map, Value};
 
+use super::all::{self, Origin, Resolved};
+use super::cache::CacheArgs;
 use super::{ExitStatus, GlobalArgs, Hint, write_stdout};
 use crate::backend::{self, stdout::Format};
 use crate::pipeline::{self, App, RenderOptions};
@@ -52,6 +54,82 @@ pub struct RenderCommand {
     /// Give a secret to the steps that are granted it: NAME=FILE.
     #[arg(long, value_name = "NAME=FILE")]
     pub secret: Vec<String>,
+    #[command(flatten)]
+    pub git: GitArgs,
+    /// Render every app found under ROOT, in parallel (with --output-dir, one directory per app).
+    #[arg(long, value_name = "ROOT")]
+    pub all: Option<PathBuf>,
+    /// Apps rendered at once with --all (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Say on stderr, per step, whether it came from the render cache and which input changed.
+    #[arg(long)]
+    pub explain: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Where to read the app from, when not the work tree.
+#[derive(Debug, Default, Clone, clap::Args)]
+#[command(next_help_heading = "Git options")]
+pub struct GitArgs {
+    /// Read the app from this git repository (https, ssh, file:// or a path); DIR is then a path inside it.
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// The revision to render (branch, tag or commit id): of --repo, or of the git work tree holding DIR.
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// The app's path inside --repo (instead of DIR).
+    #[arg(long, value_name = "PATH", requires = "repo")]
+    pub path: Option<String>,
+}
+
+impl GitArgs {
+    /// The origin of the app at `dir`.
+    pub(crate) fn origin(&self, dir: &Path, root: Option<&Path>) -> Origin {
+        Origin {
+            repo: self.repo.clone(),
+            rev: self.rev.clone(),
+            dir: self
+                .path
+                .as_ref()
+                .map_or_else(|| dir.to_path_buf(), PathBuf::from),
+            root: root.map(Path::to_path_buf),
+        }
+    }
+}
+
+/// The options of `helm template`, passed to helm steps.
+#[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Helm options")]
+pub struct HelmArgs {
+    /// Release name.
+    #[arg(long)]
+    pub release_name: Option<String>,
+    /// Values files, merged in order.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set values (a.b=c, list={x,y}, a[0].b=c).
+    #[arg(long, value_name = "K=V")]
+    pub set: Vec<String>,
+    /// Set string values.
+    #[arg(long, value_name = "K=V")]
+    pub set_string: Vec<String>,
+    /// Set values from files (K=PATH).
+    #[arg(long, value_name = "K=PATH")]
+    pub set_file: Vec<String>,
+    /// Set JSON values (K=JSON).
+    #[arg(long, value_name = "K=JSON")]
+    pub set_json: Vec<String>,
+    /// Only print the manifests rendered from these templates.
+    #[arg(short = 's', long, value_name = "PATH")]
+    pub show_only: Vec<String>,
+    /// Include the chart's crds/ in the output.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Leave out test hooks.
+    #[arg(long)]
+    pub skip_tests: bool,
 }
 
 /// The options of `helm template`, passed to helm steps.
@@ -89,24 +167,136 @@ pub struct HelmArgs {
 
 impl RenderCommand {
     /// Runs the command.
-    pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-        let app = crate::source::local_app(&self.dir, self.root.as_deref())?;
+    pub fn execute(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let defaults = Limits {
             memory: self.memory_limit.unwrap_or(Limits::DEFAULT_MEMORY),
             time: self.timeout.unwrap_or(Limits::DEFAULT_TIME),
             output: self.output_limit.unwrap_or(Limits::DEFAULT_OUTPUT),
         };
-        let pipeline = pipeline::load(&app, defaults)?;
+        let cache = self.cache.open()?;
+        if let Some(root) = &self.all {
+            let root = self
+                .git
+                .origin(root, self.root.as_deref())
+                .resolve(global.offline)?;
+            let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
+            return self.render_all(&root, global, defaults, &runtime, cache.as_ref());
+        }
+        let resolved = self
+            .git
+            .origin(&self.dir, self.root.as_deref())
+            .resolve(global.offline)?;
+        let app = resolved.app.clone();
         let to_stdout_yaml = self.output_dir.is_none() && self.output == Format::Yaml;
-        let opts = self.options(&app, to_stdout_yaml)?;
         let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
-        let rendered = pipeline::render(&app, &pipeline, &opts, &runtime)?;
-        let (text, resources) = split_rendered_text(rendered.resources);
+        let options = |app: &App| self.options(app, to_stdout_yaml);
+        let (resources, steps) =
+            all::render_one(&resolved, defaults, &runtime, &options, cache.as_ref())?;
+        if self.explain {
+            all::explain(&app.name, &steps);
+        }
+        if let Some(cache) = &cache {
+            cache.trim();
+        }
+        let (text, resources) = split_rendered_text(resources);
         match (&self.output_dir, text) {
             (Some(dir), _) => backend::dir::write(dir, &resources)
                 .with_context(|| format!("cannot write the output to {}", dir.display()))?,
             (None, Some(text)) if to_stdout_yaml => write_stdout(&text)?,
             (None, _) => write_stdout(&backend::stdout::format(&resources, self.output))?,
+        }
+        Ok(ExitStatus::Success)
+    }
+
+    /// Renders every app under `root`; exit 2 if any failed.
+    fn render_all(
+        &self,
+        root: &Resolved,
+        global: &GlobalArgs,
+        defaults: Limits,
+        runtime: &Runtime,
+        cache: Option<&std::sync::Arc<crate::cache::StepCache>>,
+    ) -> anyhow::Result<ExitStatus> {
+        let apps = all::discover(root)?;
+        if apps.is_empty() {
+            return Err(Hint::error(
+                format!("no apps found under {}", root.app.path().display()),
+                "an app is a directory with kiln.yaml, a kustomization or a Chart.yaml",
+            ));
+        }
+        let prefix = if root.app.dir == "." {
+            String::new()
+        } else {
+            format!("{}/", root.app.dir)
+        };
+        let labelled: Vec<(String, Resolved)> = apps
+            .into_iter()
+            .map(|r| {
+                let label = r
+                    .app
+                    .dir
+                    .strip_prefix(&prefix)
+                    .unwrap_or(&r.app.dir)
+                    .to_owned();
+                let label = if label == root.app.dir && !prefix.is_empty() {
+                    ".".to_owned()
+                } else {
+                    label
+                };
+                (label, r)
+            })
+            .collect();
+        let options = |app: &App| self.options(app, false);
+        let render = |r: &Resolved| all::render_one(r, defaults, runtime, &options, cache);
+        let jobs = self.jobs.unwrap_or_else(all::default_jobs);
+        let results = all::render_many(
+            &labelled,
+            jobs,
+            !global.no_progress && global.verbose == 0,
+            &render,
+        );
+        if let Some(cache) = cache {
+            cache.trim();
+        }
+        let mut failed = 0;
+        let mut stream = String::new();
+        for result in results {
+            match result.outcome {
+                Ok((resources, steps)) => {
+                    if self.explain {
+                        all::explain(&result.label, &steps);
+                    }
+                    let (_, resources) = split_rendered_text(resources);
+                    if let Some(dir) = &self.output_dir {
+                        let out = all::output_dir_of(dir, &result.label);
+                        backend::dir::write(&out, &resources).with_context(|| {
+                            format!(
+                                "cannot write the output of {} to {}",
+                                result.label,
+                                out.display()
+                            )
+                        })?;
+                    } else if self.output == Format::Yaml {
+                        if !stream.is_empty() {
+                            stream.push_str("---\n");
+                        }
+                        stream.push_str(&format!("# app: {}\n", result.label));
+                        stream.push_str(&kiln_resource::yaml::to_stream(&resources));
+                    } else {
+                        stream.push_str(&backend::stdout::format(&resources, self.output));
+                    }
+                }
+                Err(error) => {
+                    failed += 1;
+                    let causes: String = error.chain().map(|c| format!("\n  {c}")).collect();
+                    all::say(&format!("error: app {} failed:{causes}", result.label));
+                }
+            }
+        }
+        write_stdout(&stream)?;
+        if failed > 0 {
+            all::say(&format!("{failed} of {} apps failed", labelled.len()));
+            return Ok(ExitStatus::Error);
         }
         Ok(ExitStatus::Success)
     }
@@ -137,6 +327,7 @@ impl RenderCommand {
             source_revision: None,
             plugin_config: vec![("helm".to_owned(), self.helm_config(app, emit_text)?)],
             secrets,
+            ..RenderOptions::default()
         })
     }
 

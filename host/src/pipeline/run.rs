@@ -7,7 +7,7 @@ use serde_json::Value;
 use tracing::{info_span, warn};
 
 use super::{App, Pipeline, PluginRef, Step};
-use crate::cache::StepKey;
+use crate::cache::{CacheStatus, KeyInputs, StepCache};
 use crate::runtime::{self, Call, CallError, Context, Grants, Runtime, Severity};
 
 /// What a render needs beyond the app and its pipeline.
@@ -26,6 +26,14 @@ pub struct RenderOptions {
     pub plugin_config: Vec<(String, serde_json::Map<String, Value>)>,
     /// Values of secrets, by name.
     pub secrets: Vec<(String, Vec<u8>)>,
+    /// The render cache; `None` runs every step.
+    pub cache: Option<Arc<StepCache>>,
+    /// The digest of the source tree plugins may read, when the caller knows
+    /// it; else [`crate::source::tree_digest`] of the app.
+    pub source_digest: Option<blake3::Hash>,
+    /// A stable name of the app across renders (e.g. repo URL and path), for
+    /// `--explain`; default the app directory on the host.
+    pub source_id: Option<String>,
 }
 
 /// A finished render.
@@ -50,6 +58,11 @@ pub struct StepReport {
     pub key: String,
     /// Number of output resources.
     pub resources: usize,
+    /// Whether the output came from the cache.
+    pub cache: CacheStatus,
+    /// The key inputs that differ from the app's last render (`None` when
+    /// there was no last render of this step).
+    pub changed: Option<Vec<&'static str>>,
 }
 
 /// A render failed.
@@ -174,7 +187,15 @@ pub fn render(app: &App, pipeline: &Pipeline, opts: &RenderOptions, runtime: &Ru
     let mut resources: Vec<String> = Vec::new();
     let mut reports = Vec::with_capacity(pipeline.steps.len());
     let namespace = opts.namespace.clone().or_else(|| pipeline.namespace.clone());
-    let tree = crate::source::tree_digest(&app.path()).map_err(Error::Io)?;
+    let tree = match opts.source_digest {
+        Some(d) => d,
+        None => crate::source::tree_digest(&app.root, &app.dir).map_err(Error::Io)?,
+    };
+    let source_id = opts.source_id.clone().unwrap_or_else(|| app.path().display().to_string());
+    let last = opts.cache.as_ref().map(|c| c.last_inputs(&source_id)).unwrap_or_default();
+    let mut recorded = Vec::with_capacity(pipeline.steps.len());
+    // Once a step holds a secret, its output and all that follows stay out of the cache.
+    let mut secret_seen = false;
     for step in &pipeline.steps {
         let span = info_span!("step", app = %app.name, step = %step.name, plugin = %step.plugin, cache.key = tracing::field::Empty);
         let _entered = span.enter();
@@ -196,8 +217,28 @@ pub fn render(app: &App, pipeline: &Pipeline, opts: &RenderOptions, runtime: &Ru
             step: step.name.clone(),
         };
         let config_text = config.to_string();
-        let key = StepKey::compute(&loaded.digest(), &config, &context_fields(&context), &resources, &tree);
+        let inputs = KeyInputs::new(&loaded.digest(), &config, &context_fields(&context), &resources, &tree);
+        let key = inputs.key();
         span.record("cache.key", key.to_string());
+        secret_seen |= !step.secrets.is_empty();
+        let cache = opts.cache.as_ref().filter(|_| !secret_seen);
+        let changed = last.iter().find(|(name, _)| *name == step.name).map(|(_, before)| inputs.changed_since(before));
+        recorded.push((step.name.clone(), inputs));
+        let hit = cache.and_then(|c| c.get(&key)).filter(|docs| docs.iter().all(|d| check_object(d).is_ok()));
+        if let Some(hit) = hit {
+            tracing::debug!("cache hit");
+            reports.push(StepReport {
+                step: step.name.clone(),
+                plugin: plugin_name,
+                plugin_digest: loaded.digest().to_hex().to_string(),
+                key: key.to_string(),
+                resources: hit.len(),
+                cache: CacheStatus::Hit,
+                changed,
+            });
+            resources = hit;
+            continue;
+        }
         let grants = Grants {
             secrets: step
                 .secrets
@@ -257,8 +298,20 @@ pub fn render(app: &App, pipeline: &Pipeline, opts: &RenderOptions, runtime: &Ru
             plugin_digest: loaded.digest().to_hex().to_string(),
             key: key.to_string(),
             resources: output.resources.len(),
+            cache: match (&opts.cache, cache) {
+                (None, _) => CacheStatus::Off,
+                (Some(_), None) => CacheStatus::Secret,
+                (Some(_), Some(_)) => CacheStatus::Miss,
+            },
+            changed,
         });
+        if let Some(c) = cache {
+            c.put(&key, &output.resources);
+        }
         resources = output.resources;
+    }
+    if let Some(c) = &opts.cache {
+        c.record(&source_id, &recorded);
     }
     let resources = resources
         .iter()
@@ -312,12 +365,16 @@ fn step_config(step: &Step, opts: &RenderOptions) -> Value {
     config
 }
 
+/// The context as it enters the step key. The source revision is left out,
+/// so that an app whose files did not change between two commits hits the
+/// cache (what `kiln diff` relies on); the tree digest covers what the app
+/// reads. A plugin whose output depends on the revision itself would be
+/// served the output of an earlier commit; no built-in plugin reads it.
 fn context_fields(c: &Context) -> Value {
     serde_json::json!({
         "app-name": c.app_name,
         "app-dir": c.app_dir,
         "namespace": c.namespace,
-        "source-revision": c.source_revision,
         "kube-version": c.kube_version,
         "api-versions": c.api_versions,
         "step": c.step,

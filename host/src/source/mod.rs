@@ -3,8 +3,15 @@
 //! A local app lives inside a source root, the directory plugins see as
 //! `/src`: the top of the git work tree that holds the app, or else the
 //! current directory when the app is below it, or else the app directory.
+//! A git source ([`git`]) is a snapshot of a commit's tree.
+
+mod digest;
+pub mod discover;
+pub mod git;
 
 use std::path::{Path, PathBuf};
+
+pub use digest::tree_digest;
 
 use crate::pipeline::App;
 
@@ -35,19 +42,31 @@ pub enum Error {
 
 /// Resolves a local app directory and its source root.
 pub fn local_app(dir: &Path, root: Option<&Path>) -> Result<App, Error> {
-    let app = dir.canonicalize().map_err(|_| Error::Missing(dir.to_path_buf()))?;
+    let app = dir
+        .canonicalize()
+        .map_err(|_| Error::Missing(dir.to_path_buf()))?;
     if !app.is_dir() {
         return Err(Error::Missing(dir.to_path_buf()));
     }
     let root = match root {
-        Some(r) => r.canonicalize().map_err(|source| Error::Io { path: r.to_path_buf(), source })?,
+        Some(r) => r.canonicalize().map_err(|source| Error::Io {
+            path: r.to_path_buf(),
+            source,
+        })?,
         None => default_root(&app),
     };
-    let rel = app
-        .strip_prefix(&root)
-        .map_err(|_| Error::OutsideRoot { app: app.clone(), root: root.clone() })?;
-    let dir = if rel.as_os_str().is_empty() { ".".to_owned() } else { rel.to_string_lossy().replace('\\', "/") };
-    let name = app.file_name().map_or_else(|| "app".to_owned(), |n| n.to_string_lossy().into_owned());
+    let rel = app.strip_prefix(&root).map_err(|_| Error::OutsideRoot {
+        app: app.clone(),
+        root: root.clone(),
+    })?;
+    let dir = if rel.as_os_str().is_empty() {
+        ".".to_owned()
+    } else {
+        rel.to_string_lossy().replace('\\', "/")
+    };
+    let name = app
+        .file_name()
+        .map_or_else(|| "app".to_owned(), |n| n.to_string_lossy().into_owned());
     Ok(App { root, dir, name })
 }
 
@@ -61,40 +80,4 @@ fn default_root(app: &Path) -> PathBuf {
         return cwd;
     }
     app.to_path_buf()
-}
-
-/// A blake3 digest over every file below `root` (paths and contents; `.git`
-/// left out), in path order.
-pub fn tree_digest(root: &Path) -> std::io::Result<blake3::Hash> {
-    let mut h = blake3::Hasher::new();
-    walk(root, root, &mut h)?;
-    Ok(h.finalize())
-}
-
-fn walk(root: &Path, dir: &Path, h: &mut blake3::Hasher) -> std::io::Result<()> {
-    let mut entries = fs_err::read_dir(dir)?.collect::<Result<Vec<_>, _>>()?;
-    entries.sort_by_key(fs_err::DirEntry::file_name);
-    for entry in entries {
-        if entry.file_name() == ".git" {
-            continue;
-        }
-        let path = entry.path();
-        let ty = entry.file_type()?;
-        let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
-        if ty.is_dir() {
-            walk(root, &path, h)?;
-        } else if ty.is_file() {
-            let bytes = fs_err::read(&path)?;
-            h.update(&(rel.len() as u64).to_le_bytes());
-            h.update(rel.as_bytes());
-            h.update(&(bytes.len() as u64).to_le_bytes());
-            h.update(&bytes);
-        } else if ty.is_symlink() {
-            let target = fs_err::read_link(&path)?;
-            h.update(b"link:");
-            h.update(rel.as_bytes());
-            h.update(target.to_string_lossy().as_bytes());
-        }
-    }
-    Ok(())
 }

@@ -1,0 +1,234 @@
+//! Resolving where apps come from (a directory, a local revision, a remote
+//! repository) and rendering many apps on a bounded pool of threads.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::cache::{CacheStatus, StepCache};
+use crate::pipeline::{self, App, RenderOptions, StepReport};
+use crate::runtime::{Limits, Runtime};
+use crate::source::git;
+
+/// Where the app (or the root of `--all`) comes from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Origin {
+    /// A remote repository.
+    pub(crate) repo: Option<String>,
+    /// A revision: of `repo`, or of the git work tree holding the directory.
+    pub(crate) rev: Option<String>,
+    /// The directory: inside `repo` when given, else on disk.
+    pub(crate) dir: PathBuf,
+    /// `--root`.
+    pub(crate) root: Option<PathBuf>,
+}
+
+/// An app ready to render, with what the render context needs to know.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved {
+    pub(crate) app: App,
+    pub(crate) commit: Option<String>,
+    pub(crate) source_id: String,
+}
+
+impl Origin {
+    /// Resolves the origin into an app (fetching or snapshotting as needed).
+    pub(crate) fn resolve(&self, offline: bool) -> anyhow::Result<Resolved> {
+        let cache_dir = crate::env::cache_dir();
+        let git = if let Some(url) = &self.repo {
+            let path = self.dir.to_string_lossy();
+            let opts = git::Options { offline, cache_dir };
+            git::remote_app(url, self.rev.as_deref(), Some(&path), &opts)?
+        } else if let Some(rev) = &self.rev {
+            git::local_rev_app(&self.dir, rev, &cache_dir)?
+        } else {
+            let app = crate::source::local_app(&self.dir, self.root.as_deref())?;
+            let source_id = app.path().display().to_string();
+            return Ok(Resolved {
+                app,
+                commit: None,
+                source_id,
+            });
+        };
+        if offline {
+            say(&format!(
+                "offline: using {} at {} (commit {}) from the local mirror",
+                self.repo
+                    .as_deref()
+                    .map_or_else(|| self.dir.display().to_string(), git::redact),
+                self.rev.as_deref().unwrap_or("HEAD"),
+                git.commit
+            ));
+        }
+        Ok(Resolved {
+            app: git.app,
+            commit: Some(git.commit),
+            source_id: git.source_id,
+        })
+    }
+}
+
+/// Prints a message for people on stderr.
+#[expect(clippy::print_stderr, reason = "messages for people go to stderr")]
+pub(crate) fn say(text: &str) {
+    eprintln!("{text}");
+}
+
+/// The apps under `root` (an app-like resolved origin), each as its own app.
+pub(crate) fn discover(root: &Resolved) -> anyhow::Result<Vec<Resolved>> {
+    let base = root.app.path();
+    let found = crate::source::discover::apps(&base)?;
+    Ok(found
+        .into_iter()
+        .map(|rel| {
+            let dir = match (root.app.dir.as_str(), rel.as_str()) {
+                (".", r) => r.to_owned(),
+                (d, ".") => d.to_owned(),
+                (d, r) => format!("{d}/{r}"),
+            };
+            let name = dir
+                .rsplit('/')
+                .next()
+                .filter(|n| *n != ".")
+                .unwrap_or(&root.app.name)
+                .to_owned();
+            Resolved {
+                app: App {
+                    root: root.app.root.clone(),
+                    dir: dir.clone(),
+                    name,
+                },
+                commit: root.commit.clone(),
+                source_id: format!("{}#{rel}", root.source_id),
+            }
+        })
+        .collect())
+}
+
+/// The result of rendering one app.
+#[derive(Debug)]
+pub(crate) struct AppResult {
+    /// The app's directory relative to the `--all` root.
+    pub(crate) label: String,
+    pub(crate) outcome: anyhow::Result<(Vec<Value>, Vec<StepReport>)>,
+}
+
+/// Renders one app.
+pub(crate) fn render_one(
+    resolved: &Resolved,
+    limits: Limits,
+    runtime: &Runtime,
+    options: &dyn Fn(&App) -> anyhow::Result<RenderOptions>,
+    cache: Option<&Arc<StepCache>>,
+) -> anyhow::Result<(Vec<Value>, Vec<StepReport>)> {
+    let pipeline = pipeline::load(&resolved.app, limits)?;
+    let mut opts = options(&resolved.app)?;
+    opts.source_revision.clone_from(&resolved.commit);
+    opts.source_id = Some(resolved.source_id.clone());
+    opts.cache = cache.cloned();
+    let rendered = pipeline::render(&resolved.app, &pipeline, &opts, runtime)?;
+    Ok((rendered.resources, rendered.steps))
+}
+
+/// Renders `apps` on up to `jobs` threads; results in the order of `apps`.
+pub(crate) fn render_many(
+    apps: &[(String, Resolved)],
+    jobs: usize,
+    progress: bool,
+    render: &(dyn Fn(&Resolved) -> anyhow::Result<(Vec<Value>, Vec<StepReport>)> + Sync),
+) -> Vec<AppResult> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<AppResult>>> = Mutex::new(apps.iter().map(|_| None).collect());
+    let progress = progress && std::io::stderr().is_terminal();
+    let total = apps.len();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, total.max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((label, resolved)) = apps.get(i) else {
+                        break;
+                    };
+                    let outcome = render(resolved);
+                    results.lock().expect("lock poisoned by a panic")[i] = Some(AppResult {
+                        label: label.clone(),
+                        outcome,
+                    });
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if progress {
+                        bar(n, total);
+                    }
+                }
+            });
+        }
+    });
+    if progress {
+        clear_bar();
+    }
+    results
+        .into_inner()
+        .expect("lock poisoned by a panic")
+        .into_iter()
+        .map(|r| r.expect("every index is rendered by some worker"))
+        .collect()
+}
+
+#[expect(clippy::print_stderr, reason = "the progress bar is drawn on stderr")]
+fn bar(done: usize, total: usize) {
+    const WIDTH: usize = 30;
+    let filled = done * WIDTH / total.max(1);
+    eprint!(
+        "\r[{}{}] {done}/{total} apps",
+        "#".repeat(filled),
+        " ".repeat(WIDTH - filled)
+    );
+}
+
+#[expect(clippy::print_stderr, reason = "the progress bar is drawn on stderr")]
+fn clear_bar() {
+    eprint!("\r\x1b[2K");
+}
+
+/// The default number of render threads.
+pub(crate) fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}
+
+/// Prints the `--explain` lines of one app's steps on stderr.
+pub(crate) fn explain(app: &str, steps: &[StepReport]) {
+    for s in steps {
+        let what = match s.cache {
+            CacheStatus::Hit => "hit".to_owned(),
+            CacheStatus::Miss => match &s.changed {
+                None => "miss (no earlier render of this step)".to_owned(),
+                Some(c) if c.is_empty() => {
+                    "miss (same inputs as last time; the entry was evicted or damaged)".to_owned()
+                }
+                Some(c) => format!("miss (changed: {})", c.join(", ")),
+            },
+            CacheStatus::Secret => {
+                "not cached (the step or one before it holds a secret)".to_owned()
+            }
+            CacheStatus::Off => "not cached (cache off)".to_owned(),
+        };
+        say(&format!(
+            "explain: {app}: step `{}` ({}): {what}, key {}",
+            s.step,
+            s.plugin,
+            &s.key[..16]
+        ));
+    }
+}
+
+/// The directory of an app's output under `--output-dir`.
+pub(crate) fn output_dir_of(base: &Path, label: &str) -> PathBuf {
+    if label == "." {
+        base.join("_root")
+    } else {
+        base.join(label)
+    }
+}

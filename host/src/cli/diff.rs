@@ -1,0 +1,187 @@
+//! `kiln diff`: render two revisions and print a per-resource diff.
+
+mod compare;
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::all::{self, Origin, Resolved};
+use super::cache::CacheArgs;
+use super::{ExitStatus, GlobalArgs, write_stdout};
+use crate::pipeline::{self, App, RenderOptions};
+use crate::runtime::{CompiledCache, Limits, Runtime};
+
+/// Render an app (or every app under a root) at two revisions and print
+/// what changed, resource by resource. Secret values are masked.
+///
+/// Exit status: 0 when both renders are equal, 1 when they differ, 2 on error.
+#[derive(Debug, clap::Args)]
+pub struct DiffCommand {
+    /// The app directory (in the work tree, or inside --repo).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The base revision (branch, tag or commit id).
+    #[arg(long, value_name = "REV")]
+    pub base: String,
+    /// The head revision.
+    #[arg(long, value_name = "REV")]
+    pub head: String,
+    /// Compare every app found under ROOT.
+    #[arg(long, value_name = "ROOT")]
+    pub all: Option<PathBuf>,
+    /// Read the revisions from this repository (https, ssh, file:// or a path).
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+    pub output: DiffFormat,
+    /// Lines of context around each change.
+    #[arg(short = 'U', long, default_value_t = 3)]
+    pub context: usize,
+    /// Target namespace.
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// Target Kubernetes version (e.g. 1.32.0).
+    #[arg(long, env = crate::env::KUBE_VERSION)]
+    pub kube_version: Option<String>,
+    /// Apps rendered at once (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// How `kiln diff` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// Unified diffs.
+    Text,
+    /// One JSON document.
+    Json,
+    /// A summary table and collapsible diffs, for a pull-request comment.
+    Markdown,
+}
+
+impl DiffCommand {
+    /// Runs the command.
+    pub fn execute(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        let cache = self.cache.open()?;
+        let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
+        let base = self.side(&self.base, global)?;
+        let head = self.side(&self.head, global)?;
+        let mut jobs: Vec<(String, Resolved)> = base
+            .iter()
+            .map(|(l, r)| (format!("base:{l}"), r.clone()))
+            .collect();
+        jobs.extend(head.iter().map(|(l, r)| (format!("head:{l}"), r.clone())));
+        let options = |app: &App| -> anyhow::Result<RenderOptions> { Ok(self.options(app)) };
+        let render = |r: &Resolved| {
+            all::render_one(r, Limits::default(), &runtime, &options, cache.as_ref())
+        };
+        let threads = self.jobs.unwrap_or_else(all::default_jobs);
+        let results = all::render_many(
+            &jobs,
+            threads,
+            !global.no_progress && global.verbose == 0,
+            &render,
+        );
+        if let Some(cache) = &cache {
+            cache.trim();
+        }
+        let mut base_out = Vec::new();
+        let mut head_out = Vec::new();
+        for result in results {
+            let outcome = result.outcome.map(|(resources, _)| resources).map_err(|e| {
+                e.chain()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(": ")
+            });
+            if let Some(label) = result.label.strip_prefix("base:") {
+                base_out.push((label.to_owned(), outcome));
+            } else if let Some(label) = result.label.strip_prefix("head:") {
+                head_out.push((label.to_owned(), outcome));
+            }
+        }
+        let diffs = compare::compare(&base_out, &head_out, self.context);
+        let text = match self.output {
+            DiffFormat::Text => compare::text(&diffs),
+            DiffFormat::Json => compare::json(&diffs, &self.base, &self.head),
+            DiffFormat::Markdown => compare::markdown(&diffs, &self.base, &self.head),
+        };
+        write_stdout(&text)?;
+        let failed = diffs.iter().filter(|d| d.error.is_some()).count();
+        if failed > 0 {
+            all::say(&format!("error: {failed} app render(s) failed"));
+            for d in diffs.iter().filter(|d| d.error.is_some()) {
+                all::say(&format!(
+                    "  {}: {}",
+                    d.app,
+                    d.error.as_deref().unwrap_or_default()
+                ));
+            }
+            Ok(ExitStatus::Error)
+        } else if diffs.iter().any(|d| !d.resources.is_empty()) {
+            Ok(ExitStatus::Failure)
+        } else {
+            Ok(ExitStatus::Success)
+        }
+    }
+
+    /// The apps of one side, labelled by their path under the root.
+    fn side(&self, rev: &str, global: &GlobalArgs) -> anyhow::Result<Vec<(String, Resolved)>> {
+        let dir = self.all.clone().unwrap_or_else(|| self.dir.clone());
+        let origin = Origin {
+            repo: self.repo.clone(),
+            rev: Some(rev.to_owned()),
+            dir,
+            root: None,
+        };
+        let root = origin.resolve(global.offline)?;
+        if self.all.is_none() {
+            return Ok(vec![(root.app.dir.clone(), root)]);
+        }
+        let prefix = if root.app.dir == "." {
+            String::new()
+        } else {
+            format!("{}/", root.app.dir)
+        };
+        Ok(all::discover(&root)?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.app
+                        .dir
+                        .strip_prefix(&prefix)
+                        .unwrap_or(&r.app.dir)
+                        .to_owned(),
+                    r,
+                )
+            })
+            .collect())
+    }
+
+    fn options(&self, _app: &App) -> RenderOptions {
+        let kube_version = self.kube_version.as_deref().map_or_else(
+            || pipeline::DEFAULT_KUBE_VERSION.to_owned(),
+            |v| {
+                if v.starts_with('v') {
+                    v.to_owned()
+                } else {
+                    format!("v{v}")
+                }
+            },
+        );
+        let mut helm = Map::new();
+        if let Some(ns) = &self.namespace {
+            helm.insert("namespace".into(), Value::String(ns.clone()));
+        }
+        RenderOptions {
+            namespace: self.namespace.clone(),
+            kube_version,
+            plugin_config: vec![("helm".to_owned(), helm)],
+            ..RenderOptions::default()
+        }
+    }
+}

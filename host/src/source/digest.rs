@@ -1,0 +1,184 @@
+//! The digest of the part of a source tree a render may read.
+//!
+//! A plugin may read anything under the source root (a kustomize overlay
+//! reads `../base`, a chart `file://../common`), and the host cannot see
+//! which files a plugin read. Digesting the whole root would be safe but
+//! would make every app of a monorepo miss the cache when any one changes.
+//! So the digest covers the *closure* of the app:
+//!
+//! - every file below the app directory, honouring `.gitignore`, `.ignore`
+//!   and `.git/info/exclude` (so `node_modules/`, build outputs and other
+//!   ignored trees are neither walked nor hashed), and `.git` left out;
+//! - then, transitively, every file or directory named by a relative path
+//!   that climbs out (`../x`, `file://../x`) in the text of a file already
+//!   covered, when it exists inside the root.
+//!
+//! A plugin that reads a file outside the app which no covered file names
+//! this way would not invalidate the cache; every built-in plugin names
+//! what it reads. Ignored files are outside the digest too: regenerate
+//! vendored ignored content (e.g. `helm dependency build`) together with
+//! the file that pins it (`Chart.lock`), as usual.
+//!
+//! For git sources the walk runs over the snapshot of the commit's tree,
+//! which the git tree id names; the caller may pass that id instead.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+/// Files larger than this are hashed but not scanned for references.
+const SCAN_LIMIT: u64 = 1 << 20;
+
+/// A blake3 digest of the app at `app_dir` (relative to `root`, `.` for the
+/// root itself) and of what it references inside `root`, in path order.
+pub fn tree_digest(root: &Path, app_dir: &str) -> std::io::Result<blake3::Hash> {
+    let mut files: BTreeMap<String, blake3::Hash> = BTreeMap::new();
+    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
+    let start = if app_dir == "." {
+        PathBuf::new()
+    } else {
+        PathBuf::from(app_dir)
+    };
+    let mut queue = vec![start];
+    while let Some(rel) = queue.pop() {
+        if seen.iter().any(|s| rel.starts_with(s)) {
+            continue;
+        }
+        seen.insert(rel.clone());
+        let path = root.join(&rel);
+        let walker = ignore::WalkBuilder::new(&path)
+            .hidden(false)
+            .parents(true)
+            .git_ignore(true)
+            .git_exclude(true)
+            .git_global(false)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker {
+            let entry = entry.map_err(std::io::Error::other)?;
+            let Some(ty) = entry.file_type() else {
+                continue;
+            };
+            let p = entry.path();
+            let name = p
+                .strip_prefix(root)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if ty.is_symlink() {
+                let target = fs_err::read_link(p)?;
+                files.insert(
+                    name,
+                    blake3::hash(format!("link:{}", target.display()).as_bytes()),
+                );
+            } else if ty.is_file() {
+                let bytes = fs_err::read(p)?;
+                files.insert(name, blake3::hash(&bytes));
+                if (bytes.len() as u64) < SCAN_LIMIT
+                    && let Ok(text) = std::str::from_utf8(&bytes)
+                {
+                    let dir = p.parent().unwrap_or(root);
+                    for reference in references(text) {
+                        if let Some(inside) = resolve(root, dir, reference)
+                            && root.join(&inside).exists()
+                        {
+                            queue.push(inside);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(&(files.len() as u64).to_le_bytes());
+    for (name, digest) in &files {
+        h.update(&(name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update(digest.as_bytes());
+    }
+    Ok(h.finalize())
+}
+
+/// Relative paths that climb out of their directory, as written in `text`.
+fn references(text: &str) -> impl Iterator<Item = &str> {
+    let delimiter = |c: char| c.is_whitespace() || "\"'`,;()[]{}<>=|".contains(c);
+    text.match_indices("../").filter_map(move |(at, _)| {
+        let start = text[..at].rfind(delimiter).map_or(0, |i| i + 1);
+        let end = text[at..].find(delimiter).map_or(text.len(), |i| at + i);
+        let token = &text[start..end];
+        let token = token.strip_prefix("file://").unwrap_or(token);
+        let token = token
+            .trim_start_matches('-')
+            .trim_start_matches(':')
+            .trim_end_matches([':', '.']);
+        // Only report each token once: at its first `../`.
+        (text[start..at].find("../").is_none() && token.starts_with("..")).then_some(token)
+    })
+}
+
+/// `reference` seen in a file in `dir`, as a path relative to `root`; `None`
+/// when it leaves the root.
+fn resolve(root: &Path, dir: &Path, reference: &str) -> Option<PathBuf> {
+    let base = dir.strip_prefix(root).ok()?;
+    let mut out: Vec<&std::ffi::OsStr> = base.iter().collect();
+    for part in Path::new(reference).components() {
+        match part {
+            Component::ParentDir => {
+                out.pop()?;
+            }
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(out.iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        fs_err::create_dir_all(p.parent().expect("has parent")).expect("mkdir");
+        fs_err::write(p, text).expect("write");
+    }
+
+    #[test]
+    fn references_are_found() {
+        let refs: Vec<_> = references(
+            "resources:\n- ../base\n- ../../common/x.yaml\nrepository: \"file://../lib\"\n",
+        )
+        .collect();
+        assert_eq!(refs, vec!["../base", "../../common/x.yaml", "../lib"]);
+    }
+
+    #[test]
+    fn digest_covers_the_app_and_what_it_names() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path();
+        write(root, "base/deploy.yaml", "kind: Deployment\n");
+        write(
+            root,
+            "overlay/kustomization.yaml",
+            "resources:\n- ../base\n",
+        );
+        write(root, "other/cm.yaml", "kind: ConfigMap\n");
+        write(root, "overlay/.gitignore", "junk/\n");
+        let before = tree_digest(root, "overlay").expect("digest");
+        write(root, "other/cm.yaml", "kind: Secret\n");
+        write(root, "overlay/junk/big.bin", "ignored");
+        assert_eq!(
+            before,
+            tree_digest(root, "overlay").expect("digest"),
+            "unrelated and ignored files do not count"
+        );
+        write(root, "base/deploy.yaml", "kind: StatefulSet\n");
+        assert_ne!(
+            before,
+            tree_digest(root, "overlay").expect("digest"),
+            "the referenced base counts"
+        );
+    }
+}

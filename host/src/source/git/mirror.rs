@@ -1,0 +1,241 @@
+//! The bare mirror of a remote: fetched under an exclusive lock file,
+//! checked after use, and fetched afresh when it is damaged.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use gix::remote::Direction;
+
+use super::{Error, KILN_GIT_TOKEN};
+
+/// The ref the remote's HEAD is fetched into; the default revision.
+pub(super) const DEFAULT_REV: &str = "refs/kiln/HEAD";
+
+const REFSPECS: [&str; 3] = [
+    "+refs/heads/*:refs/heads/*",
+    "+refs/tags/*:refs/tags/*",
+    "+HEAD:refs/kiln/HEAD",
+];
+
+pub(super) struct Mirror {
+    dir: PathBuf,
+    url: String,
+}
+
+impl Mirror {
+    pub(super) fn new(cache_dir: &Path, url: &str) -> Self {
+        let name = blake3::hash(redact(url).as_bytes()).to_hex();
+        Self {
+            dir: cache_dir.join("git-v0").join("mirrors").join(&name[..32]),
+            url: url.to_owned(),
+        }
+    }
+
+    /// Takes the mirror's lock, shared by every kiln process; released on drop.
+    pub(super) fn lock(&self) -> Result<std::fs::File, Error> {
+        let path = self.dir.with_extension("lock");
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        fs_err::create_dir_all(self.dir.parent().expect("the mirror has a parent")).map_err(io)?;
+        let file = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
+    }
+
+    /// The mirror, fetched as needed for `rev`.
+    pub(super) fn ready(&self, rev: Option<&str>, offline: bool) -> Result<gix::Repository, Error> {
+        let shown = redact(&self.url);
+        let existing = if self.dir.exists() {
+            match gix::open(&self.dir) {
+                Ok(repo) if healthy(&repo) => Some(repo),
+                _ if offline => return Err(Error::Damaged { url: shown }),
+                _ => {
+                    tracing::warn!(url = %shown, "the git mirror is damaged; fetching it afresh");
+                    self.remove()?;
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if offline {
+            return existing.ok_or(Error::NotCached { url: shown });
+        }
+        if let (Some(repo), Some(rev)) = (&existing, rev)
+            && is_commit_id(rev)
+            && repo
+                .rev_parse_single(rev)
+                .is_ok_and(|id| id.object().is_ok())
+        {
+            tracing::debug!(url = %shown, rev, "commit already mirrored; not fetching");
+            return Ok(existing.expect("checked above"));
+        }
+        let had_mirror = existing.is_some();
+        let repo = match existing {
+            Some(repo) => repo,
+            None => gix::init_bare(&self.dir).map_err(|source| Error::Fetch {
+                url: shown.clone(),
+                source,
+            })?,
+        };
+        match self.fetch(&repo) {
+            Ok(()) if healthy(&repo) => Ok(repo),
+            Ok(()) => {
+                tracing::warn!(url = %shown, "the git mirror is damaged after fetching; fetching it afresh");
+                self.refetch()
+            }
+            Err(source) if had_mirror && rev.is_none_or(|r| repo.rev_parse_single(r).is_ok()) => {
+                let source_text = error_text(&source);
+                tracing::warn!(url = %shown, error = %source_text, "fetch failed; using the mirror as last fetched");
+                Ok(repo)
+            }
+            Err(source) => Err(Error::Fetch { url: shown, source }),
+        }
+    }
+
+    fn refetch(&self) -> Result<gix::Repository, Error> {
+        let shown = redact(&self.url);
+        self.remove()?;
+        let repo = gix::init_bare(&self.dir).map_err(|source| Error::Fetch {
+            url: shown.clone(),
+            source,
+        })?;
+        self.fetch(&repo)
+            .map_err(|source| Error::Fetch { url: shown, source })?;
+        Ok(repo)
+    }
+
+    fn remove(&self) -> Result<(), Error> {
+        match fs_err::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
+                path: self.dir.clone(),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn fetch(&self, repo: &gix::Repository) -> Result<(), gix::Error> {
+        let span = tracing::info_span!("fetch", url = %redact(&self.url));
+        let _entered = span.enter();
+        let remote = repo
+            .remote_at(self.url.as_str())?
+            .with_refspecs(REFSPECS, Direction::Fetch)?;
+        let mut connection = remote.connect(Direction::Fetch)?;
+        let is_http = self.url.starts_with("https://") || self.url.starts_with("http://");
+        if let Some(token) = std::env::var(KILN_GIT_TOKEN)
+            .ok()
+            .filter(|t| !t.is_empty() && is_http)
+        {
+            connection.set_credentials(move |action| match action {
+                gix::credentials::helper::Action::Get(ctx) => {
+                    Ok(Some(gix::credentials::protocol::Outcome {
+                        identity: gix::sec::identity::Account {
+                            username: ctx
+                                .username
+                                .clone()
+                                .unwrap_or_else(|| "x-access-token".to_owned()),
+                            password: token.clone(),
+                            oauth_refresh_token: None,
+                        },
+                        next: ctx.into(),
+                    }))
+                }
+                _ => Ok(None),
+            });
+        }
+        let interrupt = AtomicBool::new(false);
+        connection
+            .prepare_fetch(
+                gix::progress::Discard,
+                gix::remote::ref_map::Options::default(),
+            )?
+            .receive(gix::progress::Discard, &interrupt)?;
+        Ok(())
+    }
+}
+
+/// Every ref resolves to an object that can be decoded.
+fn healthy(repo: &gix::Repository) -> bool {
+    let Ok(platform) = repo.references() else {
+        return false;
+    };
+    let Ok(all) = platform.all() else {
+        return false;
+    };
+    for reference in all {
+        let Ok(mut reference) = reference else {
+            return false;
+        };
+        let Ok(id) = reference.peel_to_id() else {
+            return false;
+        };
+        let Ok(object) = id.object() else {
+            return false;
+        };
+        if let Ok(commit) = object.peel_to_commit()
+            && commit.tree().is_err()
+        {
+            return false;
+        }
+    }
+    true
+}
+
+fn is_commit_id(rev: &str) -> bool {
+    rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn error_text(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// `url` without credentials: no user info for http(s), no password otherwise.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    if scheme.starts_with("http") {
+        format!("{scheme}://{host}{path}")
+    } else {
+        let user = userinfo.split(':').next().unwrap_or_default();
+        format!("{scheme}://{user}@{host}{path}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(
+            redact("https://user:tok@example.com/a.git"),
+            "https://example.com/a.git"
+        );
+        assert_eq!(
+            redact("ssh://git:pw@example.com/a.git"),
+            "ssh://git@example.com/a.git"
+        );
+        assert_eq!(redact("git@example.com:a.git"), "git@example.com:a.git");
+        assert_eq!(redact("file:///tmp/x"), "file:///tmp/x");
+    }
+}

@@ -1,0 +1,307 @@
+//! The render cache: hits, misses and `--explain`, damaged entries, LRU
+//! eviction, secrets and failures kept out, `kiln cache`, and Redis.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use crate::util::{Dir, MANIFESTS, Run};
+
+const PIPELINE: &str =
+    "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n";
+
+/// A tree with an app and a cache directory of its own.
+struct Fixture {
+    dir: Dir,
+    cache: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = Dir::new();
+        dir.write("app/all.yaml", MANIFESTS);
+        Self {
+            dir,
+            cache: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn kiln(&self, args: &[&str]) -> Run {
+        self.dir
+            .kiln()
+            .env("KILN_CACHE_DIR", self.cache.path())
+            .args(args)
+            .run()
+    }
+
+    fn entries(&self) -> u64 {
+        stat(&self.kiln(&["cache", "stats"]), "entries")
+    }
+
+    fn entry_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let root = self.cache.path().join("steps-v0/entries");
+        for shard in std::fs::read_dir(root).into_iter().flatten().flatten() {
+            out.extend(
+                std::fs::read_dir(shard.path())
+                    .expect("shard")
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        }
+        out
+    }
+}
+
+fn stat(run: &Run, name: &str) -> u64 {
+    let out = run.success();
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} in {out}"));
+    line.split_whitespace()
+        .next()
+        .expect("a number")
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn a_second_render_hits_and_explain_names_what_changed() {
+    let f = Fixture::new();
+    let first = f.kiln(&["render", "app", "--explain"]);
+    assert!(
+        first
+            .stderr
+            .contains("step `directory` (directory): miss (no earlier render"),
+        "{}",
+        first.stderr
+    );
+    let second = f.kiln(&["render", "app", "--explain"]);
+    assert!(
+        second.stderr.contains("step `directory` (directory): hit"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(first.stdout, second.stdout, "a hit gives the same output");
+    assert_eq!(f.entries(), 1);
+
+    f.dir
+        .write("app/all.yaml", MANIFESTS.replace("k: v", "k: w"));
+    let changed = f.kiln(&["render", "app", "--explain"]);
+    assert!(
+        changed.stderr.contains("miss (changed: source tree)"),
+        "{}",
+        changed.stderr
+    );
+    assert!(changed.stdout.contains("k: w"));
+
+    let ns = f.kiln(&["render", "app", "--explain", "-n", "other"]);
+    assert!(
+        ns.stderr.contains("miss (changed: context)"),
+        "{}",
+        ns.stderr
+    );
+
+    // A file outside the app that the app does not name does not count.
+    f.dir.write("elsewhere/x.yaml", MANIFESTS);
+    let unrelated = f.kiln(&["render", "app", "--explain", "-n", "other"]);
+    assert!(unrelated.stderr.contains(": hit"), "{}", unrelated.stderr);
+
+    let off = f.kiln(&["render", "app", "--explain", "--no-cache"]);
+    assert!(
+        off.stderr.contains("not cached (cache off)"),
+        "{}",
+        off.stderr
+    );
+}
+
+#[test]
+fn a_damaged_entry_is_dropped_and_rendered_again() {
+    let f = Fixture::new();
+    let good = f.kiln(&["render", "app"]);
+    let files = f.entry_files();
+    assert_eq!(files.len(), 1);
+    let mut bytes = std::fs::read(&files[0]).expect("read");
+    let n = bytes.len();
+    bytes[n - 5] ^= 0x01;
+    std::fs::write(&files[0], bytes).expect("write");
+    let again = f.kiln(&["render", "app", "--explain"]);
+    assert_eq!(again.stdout, good.stdout);
+    assert!(again.stderr.contains("damaged"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("miss (same inputs as last time"),
+        "{}",
+        again.stderr
+    );
+    let third = f.kiln(&["render", "app", "--explain"]);
+    assert!(
+        third.stderr.contains(": hit"),
+        "the entry was written again: {}",
+        third.stderr
+    );
+}
+
+#[test]
+fn least_recently_used_entries_are_evicted_beyond_the_bound() {
+    let f = Fixture::new();
+    f.dir.write("b/all.yaml", MANIFESTS.replace("one", "uno"));
+    f.kiln(&["render", "app"]).success();
+    let one = stat(&f.kiln(&["cache", "stats"]), "bytes");
+    let bound = (one + one / 2).to_string();
+    f.kiln(&["render", "b", "--cache-max-size", &bound])
+        .success();
+    assert_eq!(f.entries(), 1, "the older entry went");
+    let b = f.kiln(&["render", "b", "--explain"]);
+    assert!(b.stderr.contains(": hit"), "{}", b.stderr);
+    let a = f.kiln(&["render", "app", "--explain"]);
+    assert!(
+        a.stderr.contains("miss (same inputs as last time"),
+        "{}",
+        a.stderr
+    );
+}
+
+#[test]
+fn failures_and_secret_steps_are_not_cached_and_clear_empties() {
+    let f = Fixture::new();
+    f.dir.write("bad/x.yaml", "kind: [\n");
+    f.kiln(&["render", "bad"]).error();
+    assert_eq!(f.entries(), 0, "failures are not cached");
+
+    f.dir.write(
+        "secret/kiln.yaml",
+        format!("{PIPELINE}  secrets: [token]\n- name: again\n  plugin: directory\n"),
+    );
+    f.dir.write("secret/cm.yaml", MANIFESTS);
+    f.dir.write("token.txt", "s3cr3t");
+    let run = f.kiln(&[
+        "render",
+        "secret",
+        "--explain",
+        "--secret",
+        "token=token.txt",
+    ]);
+    run.success();
+    assert!(
+        run.stderr.contains(
+            "step `directory` (directory): not cached (the step or one before it holds a secret)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("step `again` (directory): not cached"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(f.entries(), 0);
+
+    f.kiln(&["render", "app"]).success();
+    assert_eq!(f.entries(), 1);
+    let gc = f.kiln(&["cache", "gc"]);
+    assert!(gc.success().contains("removed 0 entries"), "{}", gc.stdout);
+    f.kiln(&["cache", "clear"]).success();
+    assert_eq!(f.entries(), 0);
+}
+
+#[test]
+fn render_all_reports_failures_and_renders_the_rest() {
+    let f = Fixture::new();
+    for app in ["a", "b", "c"] {
+        f.dir.write(&format!("apps/{app}/kiln.yaml"), PIPELINE);
+        f.dir.write(
+            &format!("apps/{app}/cm.yaml"),
+            MANIFESTS.replace("one", app),
+        );
+    }
+    f.dir.write("apps/b/broken.yaml", "kind: [\n");
+    let out = f.dir.path().join("out");
+    let run = f.kiln(&[
+        "render",
+        "--all",
+        "apps",
+        "--output-dir",
+        out.to_str().expect("utf-8"),
+        "-j",
+        "2",
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("error: app b failed"), "{}", run.stderr);
+    assert!(out.join("a/_cluster/configmap-a.yaml").is_file());
+    assert!(out.join("c/_cluster/configmap-c.yaml").is_file());
+    assert!(!out.join("b").exists());
+    std::fs::remove_file(f.dir.path().join("apps/b/broken.yaml")).expect("remove");
+    let stream = f.kiln(&["render", "--all", "apps"]);
+    let names: Vec<String> = stream
+        .docs()
+        .iter()
+        .filter(|d| d["kind"] == "ConfigMap")
+        .map(|d| d["metadata"]["name"].as_str().expect("name").to_owned())
+        .collect();
+    assert_eq!(names, ["a", "b", "c"], "in path order");
+}
+
+struct Redis(Child);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis(dir: &Path) -> (Redis, u16) {
+    let port = crate::git::free_port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server runs (Debian package redis-server)");
+    let redis = Redis(child);
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (redis, port);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("redis-server did not listen on {port}");
+}
+
+#[test]
+fn redis_is_shared_between_machines() {
+    let f = Fixture::new();
+    let (redis, port) = start_redis(f.cache.path());
+    let url = format!("redis://127.0.0.1:{port}");
+    let first = f.kiln(&["render", "app", "--explain", "--cache", &url]);
+    assert!(first.stderr.contains("miss"), "{}", first.stderr);
+    // Another machine: its own disk cache, the same redis (through KILN_CACHE).
+    let other = tempfile::tempdir().expect("temp dir");
+    let second = f
+        .dir
+        .kiln()
+        .env("KILN_CACHE_DIR", other.path())
+        .env("KILN_CACHE", &url)
+        .args(["render", "app", "--explain"])
+        .run();
+    assert!(second.stderr.contains(": hit"), "{}", second.stderr);
+    assert_eq!(first.stdout, second.stdout);
+    assert_eq!(f.entries(), 0, "nothing went to the disk store");
+    drop(redis);
+    let down = f.kiln(&["render", "app", "--cache", &url]);
+    let err = down.error();
+    assert!(
+        err.contains(&format!("cannot reach redis at 127.0.0.1:{port}")),
+        "{err}"
+    );
+}

@@ -1,0 +1,401 @@
+//! Git sources: `--repo`, `--rev`, mirrors, `git daemon`, `--offline`,
+//! damaged mirrors, `--all` over a repository and `kiln diff`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use crate::util::{Run, TestCommand};
+
+/// A fixture repository built by `tests/fixtures/make_<case>.sh`, with its
+/// own kiln cache directory.
+pub struct Repo {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Repo {
+    pub fn make(case: &str) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/fixtures/make_{case}.sh"));
+        let status = Command::new("bash")
+            .arg(&script)
+            .arg(tmp.path().join("repo"))
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "{} failed", script.display());
+        Self { tmp }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.tmp.path().join("repo")
+    }
+
+    pub fn url(&self) -> String {
+        format!("file://{}", self.path().display())
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.tmp.path().join("cache")
+    }
+
+    /// `kiln` with this repo's cache.
+    pub fn kiln(&self, args: &[&str]) -> Run {
+        TestCommand::new()
+            .env("KILN_CACHE_DIR", self.cache())
+            .args(args)
+            .run()
+    }
+
+    /// A path inside the work tree, as an argument.
+    pub fn at(&self, rel: &str) -> String {
+        self.path().join(rel).display().to_string()
+    }
+
+    pub fn rev_parse(&self, rev: &str) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(self.path())
+            .args(["rev-parse", rev])
+            .output()
+            .expect("git runs");
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+}
+
+fn color(run: &Run) -> String {
+    let docs = run.docs();
+    let cm = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap")
+        .expect("a ConfigMap");
+    cm["data"]["color"].as_str().expect("a color").to_owned()
+}
+
+#[test]
+fn renders_branches_tags_and_commits_over_file_urls() {
+    let repo = Repo::make("history");
+    let url = repo.url();
+    assert_eq!(
+        color(&repo.kiln(&[
+            "render", "--repo", &url, "--rev", "v1", "--path", "apps/web"
+        ])),
+        "blue"
+    );
+    assert_eq!(
+        color(&repo.kiln(&[
+            "render", "--repo", &url, "--rev", "main", "--path", "apps/web"
+        ])),
+        "green"
+    );
+    assert_eq!(
+        color(&repo.kiln(&["render", "--repo", &url, "--path", "apps/web"])),
+        "green",
+        "default: the remote HEAD"
+    );
+    let v1 = repo.rev_parse("v1^{commit}");
+    assert_eq!(
+        color(&repo.kiln(&["render", "--repo", &url, "--rev", &v1, "--path", "apps/web"])),
+        "blue"
+    );
+    let extra = repo.kiln(&[
+        "render",
+        "--repo",
+        &url,
+        "--rev",
+        "feature",
+        "--path",
+        "apps/extra",
+    ]);
+    assert_eq!(color(&extra), "red");
+    let err = repo
+        .kiln(&[
+            "render",
+            "--repo",
+            &url,
+            "--rev",
+            "no-such-branch",
+            "--path",
+            "apps/web",
+        ])
+        .error()
+        .to_owned();
+    assert!(err.contains("revision `no-such-branch` not found"), "{err}");
+}
+
+#[test]
+fn an_app_moved_between_commits_is_found_at_each_path() {
+    let repo = Repo::make("history");
+    let url = repo.url();
+    let old = repo.kiln(&[
+        "render", "--repo", &url, "--rev", "v1", "--path", "apps/api",
+    ]);
+    assert_eq!(old.docs()[0]["kind"], "Service");
+    let err = repo
+        .kiln(&[
+            "render", "--repo", &url, "--rev", "v2", "--path", "apps/api",
+        ])
+        .error()
+        .to_owned();
+    assert!(err.contains("`apps/api` is not a directory"), "{err}");
+    let moved = repo.kiln(&[
+        "render",
+        "--repo",
+        &url,
+        "--rev",
+        "v2",
+        "--path",
+        "services/api",
+    ]);
+    assert_eq!(moved.docs()[0]["metadata"]["name"], "api");
+}
+
+#[test]
+fn rev_reads_a_local_work_tree_at_another_commit() {
+    let repo = Repo::make("history");
+    std::fs::write(
+        repo.path().join("apps/web/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  color: dirty\n",
+    )
+    .expect("write");
+    let web = repo.at("apps/web");
+    assert_eq!(color(&repo.kiln(&["render", &web])), "dirty");
+    assert_eq!(color(&repo.kiln(&["render", &web, "--rev", "v1"])), "blue");
+    assert_eq!(
+        color(&repo.kiln(&["render", &web, "--rev", "HEAD"])),
+        "green"
+    );
+}
+
+#[test]
+fn offline_uses_the_mirror_and_says_which_commit() {
+    let repo = Repo::make("history");
+    let url = repo.url();
+    let err = repo
+        .kiln(&["--offline", "render", "--repo", &url, "--path", "apps/web"])
+        .error()
+        .to_owned();
+    assert!(err.contains("--offline"), "{err}");
+    repo.kiln(&["render", "--repo", &url, "--path", "apps/web"])
+        .success();
+    // The remote goes away; the mirror still serves.
+    std::fs::rename(repo.path(), repo.tmp.path().join("gone")).expect("rename");
+    let run = repo.kiln(&[
+        "--offline",
+        "render",
+        "--repo",
+        &url,
+        "--rev",
+        "v1",
+        "--path",
+        "apps/web",
+    ]);
+    assert_eq!(color(&run), "blue");
+    let v1 = Repo::commit_in(&repo.tmp.path().join("gone"), "v1^{commit}");
+    assert!(
+        run.stderr.contains(&format!("commit {v1}")),
+        "{}",
+        run.stderr
+    );
+    // Online, a failing fetch falls back to the mirror with a warning.
+    let run = repo.kiln(&[
+        "render", "--repo", &url, "--rev", "main", "--path", "apps/web",
+    ]);
+    assert_eq!(color(&run), "green");
+    assert!(
+        run.stderr.contains("fetch failed; using the mirror"),
+        "{}",
+        run.stderr
+    );
+}
+
+impl Repo {
+    fn commit_in(dir: &Path, rev: &str) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["rev-parse", rev])
+            .output()
+            .expect("git runs");
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+}
+
+#[test]
+fn a_damaged_mirror_is_fetched_again() {
+    let repo = Repo::make("history");
+    let url = repo.url();
+    repo.kiln(&["render", "--repo", &url, "--path", "apps/web"])
+        .success();
+    let mirrors = repo.cache().join("git-v0/mirrors");
+    let mirror = std::fs::read_dir(&mirrors)
+        .expect("mirrors")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("one mirror");
+    let mut removed = 0;
+    for dir in [mirror.join("objects/pack"), mirror.join("objects")] {
+        for entry in std::fs::read_dir(&dir).expect("objects").flatten() {
+            let p = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if p.is_file() || (name.len() == 2 && p.is_dir()) {
+                if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                }
+                .expect("remove");
+                removed += 1;
+            }
+        }
+    }
+    assert!(removed > 0, "the mirror had objects");
+    let run = repo.kiln(&[
+        "render", "--repo", &url, "--rev", "v1", "--path", "apps/web",
+    ]);
+    assert_eq!(color(&run), "blue");
+    assert!(run.stderr.contains("damaged"), "{}", run.stderr);
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn wait_for(port: u16) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("nothing listens on port {port}");
+}
+
+#[test]
+fn fetches_over_git_daemon_and_survives_it_going_away() {
+    let repo = Repo::make("history");
+    let port = free_port();
+    let daemon = Command::new("git")
+        .arg("daemon")
+        .arg("--export-all")
+        .arg("--reuseaddr")
+        .arg(format!("--base-path={}", repo.tmp.path().display()))
+        .arg(format!("--port={port}"))
+        .arg("--listen=127.0.0.1")
+        .arg(repo.tmp.path())
+        .spawn()
+        .expect("git daemon starts");
+    let daemon = Daemon(daemon);
+    wait_for(port);
+    let url = format!("git://127.0.0.1:{port}/repo");
+    assert_eq!(
+        color(&repo.kiln(&[
+            "render", "--repo", &url, "--rev", "v1", "--path", "apps/web"
+        ])),
+        "blue"
+    );
+    drop(daemon);
+    let run = repo.kiln(&[
+        "render", "--repo", &url, "--rev", "main", "--path", "apps/web",
+    ]);
+    assert_eq!(color(&run), "green", "served from the mirror");
+    assert!(run.stderr.contains("fetch failed"), "{}", run.stderr);
+    let err = repo
+        .kiln(&[
+            "render",
+            "--repo",
+            &url,
+            "--rev",
+            "feature-x",
+            "--path",
+            "apps/web",
+        ])
+        .error()
+        .to_owned();
+    assert!(err.contains("failed to fetch git://127.0.0.1"), "{err}");
+}
+
+#[test]
+fn renders_all_apps_of_a_revision_and_diffs_two_revisions() {
+    let repo = Repo::make("history");
+    let out = repo.tmp.path().join("out");
+    let root = repo.at(".");
+    let web = repo.at("apps/web");
+    let run = repo.kiln(&[
+        "render",
+        "--all",
+        &root,
+        "--rev",
+        "v1",
+        "--output-dir",
+        out.to_str().expect("utf-8"),
+    ]);
+    run.success();
+    assert!(out.join("apps/web/_cluster/configmap-web.yaml").is_file());
+    assert!(out.join("apps/api/_cluster/service-api.yaml").is_file());
+
+    let diff = repo.kiln(&["diff", "--base", "v1", "--head", "v2", "--all", &root]);
+    assert_eq!(diff.code, Some(1), "{}\n{}", diff.stdout, diff.stderr);
+    assert!(
+        diff.stdout.contains("--- base/apps/web/ConfigMap/_/web"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout.contains("-  color: blue\n+  color: green"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout.contains("+++ head/services/api/Service/_/api"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        !diff.stdout.contains("aHVudGVyMg"),
+        "secret values are masked: {}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("'***"), "{}", diff.stdout);
+
+    let same = repo.kiln(&["diff", "--base", "v2", "--head", "main", "--all", &root]);
+    assert_eq!(same.code, Some(0), "{}\n{}", same.stdout, same.stderr);
+    assert!(same.stdout.is_empty());
+
+    let md = repo.kiln(&[
+        "diff", "--base", "v1", "--head", "v2", &web, "-o", "markdown",
+    ]);
+    assert_eq!(md.code, Some(1));
+    assert!(
+        md.stdout.contains("| `apps/web` | 1 | 0 | 1 |"),
+        "{}",
+        md.stdout
+    );
+    assert!(md.stdout.contains("<details>"), "{}", md.stdout);
+    let json = repo.kiln(&["diff", "--base", "v1", "--head", "v2", &web, "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(v["equal"], false);
+    assert_eq!(v["apps"][0]["resources"].as_array().expect("list").len(), 2);
+
+    let bad = repo.kiln(&["diff", "--base", "v1", "--head", "nope", &web]);
+    assert_eq!(bad.code, Some(2));
+}
