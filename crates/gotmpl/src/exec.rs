@@ -6,6 +6,7 @@ mod tests;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::ast::{Arg, Branch, Command, Node, Pipe};
 use crate::error::Error;
@@ -24,8 +25,6 @@ pub(crate) struct Shared {
     pub(crate) rng: RefCell<Rng>,
     pub(crate) included: RefCell<HashMap<String, usize>>,
     pub(crate) depth: RefCell<usize>,
-    /// The data an `include` left changed (Go maps are shared; ours are copied back).
-    pub(crate) changed_root: RefCell<Option<Value>>,
 }
 
 impl Shared {
@@ -34,20 +33,19 @@ impl Shared {
             rng: RefCell::new(Rng::new(seed)),
             included: RefCell::new(HashMap::new()),
             depth: RefCell::new(0),
-            changed_root: RefCell::new(None),
         }
     }
 }
 
 /// Runs template `name` of `set` with `data`, appending to `out`; returns the final
-/// value of `$` (changed when the template used `set` and friends on its data).
+/// value of `$` (a new value when the template used `set` and friends on its data).
 pub(crate) fn run(
     set: &Templates,
     shared: &Shared,
     name: &str,
-    data: &Value,
+    data: &Rc<Value>,
     out: &mut String,
-) -> Result<Value, Error> {
+) -> Result<Rc<Value>, Error> {
     let Some(def) = set.defs.get(name) else {
         return Err(Error::no_template(name, ROOT_NAME));
     };
@@ -56,9 +54,9 @@ pub(crate) fn run(
         shared,
         def,
         name,
-        vars: vec![("$".into(), data.clone())],
+        vars: vec![("$".into(), Rc::clone(data))],
     };
-    let mut dot = data.clone();
+    let mut dot = Rc::clone(data);
     ex.walk_list(&mut dot, &def.list, out)?;
     Ok(ex.vars.swap_remove(0).1)
 }
@@ -82,7 +80,7 @@ struct Exec<'a> {
     shared: &'a Shared,
     def: &'a Def,
     name: &'a str,
-    vars: Vec<(String, Value)>,
+    vars: Vec<(String, Rc<Value>)>,
 }
 
 type R<T> = Result<T, Error>;
@@ -100,7 +98,7 @@ impl Exec<'_> {
         )
     }
 
-    fn walk_list(&mut self, dot: &mut Value, list: &[Node], out: &mut String) -> R<Flow> {
+    fn walk_list(&mut self, dot: &mut Rc<Value>, list: &[Node], out: &mut String) -> R<Flow> {
         for n in list {
             let f = self.walk(dot, n, out)?;
             if f != Flow::Normal {
@@ -110,7 +108,7 @@ impl Exec<'_> {
         Ok(Flow::Normal)
     }
 
-    fn walk(&mut self, dot: &mut Value, node: &Node, out: &mut String) -> R<Flow> {
+    fn walk(&mut self, dot: &mut Rc<Value>, node: &Node, out: &mut String) -> R<Flow> {
         match node {
             Node::Text(t) => out.push_str(t),
             Node::Action(pipe) => {
@@ -125,9 +123,12 @@ impl Exec<'_> {
                 let v = self.eval_pipeline(dot, &b.pipe)?;
                 let flow = if v.truthy() {
                     if is_with {
-                        let mut d = v.clone();
+                        let before = Rc::new(v);
+                        let mut d = Rc::clone(&before);
                         let f = self.walk_list(&mut d, &b.list, out)?;
-                        self.write_back_changed(dot, &b.pipe, &v, d);
+                        if !Rc::ptr_eq(&before, &d) {
+                            self.write_back_changed(dot, &b.pipe, &d);
+                        }
                         f
                     } else {
                         self.walk_list(dot, &b.list, out)?
@@ -143,8 +144,8 @@ impl Exec<'_> {
             Node::Range(b) => return self.walk_range(dot, b, out),
             Node::Template { pos, name, pipe } => {
                 let data = match pipe {
-                    Some(p) => self.eval_pipeline(dot, p)?,
-                    None => Value::Nil,
+                    Some(p) => self.eval_pipeline_rc(dot, p)?,
+                    None => Rc::new(Value::Nil),
                 };
                 let ctx = format!(
                     "{{{{template {name:?}{}}}}}",
@@ -167,15 +168,17 @@ impl Exec<'_> {
                     shared: self.shared,
                     def,
                     name,
-                    vars: vec![("$".into(), data.clone())],
+                    vars: vec![("$".into(), Rc::clone(&data))],
                 };
-                let mut d = data.clone();
+                let mut d = Rc::clone(&data);
                 let r = ex.walk_list(&mut d, &def.list, out);
                 *self.shared.depth.borrow_mut() -= 1;
                 r?;
                 let root = ex.vars.swap_remove(0).1;
-                if let Some(p) = pipe {
-                    self.write_back_changed(dot, p, &data, root);
+                if let Some(p) = pipe
+                    && !Rc::ptr_eq(&root, &data)
+                {
+                    self.write_back_changed(dot, p, &root);
                 }
             }
             Node::Break => return Ok(Flow::Break),
@@ -184,7 +187,7 @@ impl Exec<'_> {
         Ok(Flow::Normal)
     }
 
-    fn walk_range(&mut self, dot: &mut Value, b: &Branch, out: &mut String) -> R<Flow> {
+    fn walk_range(&mut self, dot: &mut Rc<Value>, b: &Branch, out: &mut String) -> R<Flow> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let items: Vec<(Value, Value)> = match &val {
@@ -236,21 +239,21 @@ impl Exec<'_> {
             if !b.pipe.decl.is_empty() && !b.pipe.is_assign {
                 let n = b.pipe.decl.len();
                 if n >= 1 {
-                    self.vars[top - 1].1 = v.clone();
+                    self.vars[top - 1].1 = Rc::new(v.clone());
                 }
                 if n >= 2 {
-                    self.vars[top - 2].1 = k.clone();
+                    self.vars[top - 2].1 = Rc::new(k.clone());
                 }
             } else if b.pipe.is_assign {
                 let n = b.pipe.decl.len();
                 if n == 1 {
-                    self.set_var(&b.pipe.decl[0], v.clone());
+                    self.set_var(&b.pipe.decl[0], Rc::new(v.clone()));
                 } else if n == 2 {
-                    self.set_var(&b.pipe.decl[0], k.clone());
-                    self.set_var(&b.pipe.decl[1], v.clone());
+                    self.set_var(&b.pipe.decl[0], Rc::new(k.clone()));
+                    self.set_var(&b.pipe.decl[1], Rc::new(v.clone()));
                 }
             }
-            let mut d = v.clone();
+            let mut d = Rc::new(v);
             let f = self.walk_list(&mut d, &b.list, out)?;
             self.vars.truncate(top);
             if f == Flow::Break {
@@ -261,10 +264,18 @@ impl Exec<'_> {
         Ok(Flow::Normal)
     }
 
-    fn set_var(&mut self, name: &str, v: Value) {
+    fn set_var(&mut self, name: &str, v: Rc<Value>) {
         if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
             slot.1 = v;
         }
+    }
+
+    fn var_rc(&self, name: &str) -> Rc<Value> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| Rc::new(Value::Nil), |(_, v)| Rc::clone(v))
     }
 
     fn var_ref(&self, name: &str) -> &Value {
@@ -273,7 +284,7 @@ impl Exec<'_> {
             .iter()
             .rev()
             .find(|(n, _)| n == name)
-            .map_or(NIL, |(_, v)| v)
+            .map_or(NIL, |(_, v)| &**v)
     }
 
     fn var(&self, name: &str) -> Value {
@@ -281,21 +292,44 @@ impl Exec<'_> {
             .iter()
             .rev()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| (**v).clone())
             .unwrap_or_default()
     }
 
-    fn eval_pipeline(&mut self, dot: &mut Value, pipe: &Pipe) -> R<Value> {
+    fn eval_pipeline(&mut self, dot: &mut Rc<Value>, pipe: &Pipe) -> R<Value> {
+        if !pipe.decl.is_empty() {
+            let v = self.eval_pipeline_rc(dot, pipe)?;
+            return Ok((*v).clone());
+        }
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {
             value = Some(self.eval_command(dot, cmd, value)?);
         }
-        let v = value.unwrap_or_default();
+        Ok(value.unwrap_or_default())
+    }
+
+    /// A pipeline's value without copying it when it is just `.` or a variable (so
+    /// `$x := .` shares the data, as Go's maps are shared); declares its variables.
+    fn eval_pipeline_rc(&mut self, dot: &mut Rc<Value>, pipe: &Pipe) -> R<Rc<Value>> {
+        let v = match pipe.cmds.as_slice() {
+            [c] if c.args.len() == 1 => match &c.args[0] {
+                Arg::Dot(_) => Rc::clone(dot),
+                Arg::Variable(_, name, fields) if fields.is_empty() => self.var_rc(name),
+                _ => Rc::new(self.eval_command(dot, c, None)?),
+            },
+            cmds => {
+                let mut value: Option<Value> = None;
+                for cmd in cmds {
+                    value = Some(self.eval_command(dot, cmd, value)?);
+                }
+                Rc::new(value.unwrap_or_default())
+            }
+        };
         for name in &pipe.decl {
             if pipe.is_assign {
-                self.set_var(name, v.clone());
+                self.set_var(name, Rc::clone(&v));
             } else {
-                self.vars.push((name.clone(), v.clone()));
+                self.vars.push((name.clone(), Rc::clone(&v)));
             }
         }
         Ok(v)
@@ -313,7 +347,12 @@ impl Exec<'_> {
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &mut Value, cmd: &Command, final_: Option<Value>) -> R<Value> {
+    fn eval_command(
+        &mut self,
+        dot: &mut Rc<Value>,
+        cmd: &Command,
+        final_: Option<Value>,
+    ) -> R<Value> {
         let first = &cmd.args[0];
         match first {
             Arg::Field(_, names) => self.eval_field_chain(
@@ -372,7 +411,7 @@ impl Exec<'_> {
         }
     }
 
-    fn eval_arg(&mut self, dot: &mut Value, arg: &Arg) -> R<Value> {
+    fn eval_arg(&mut self, dot: &mut Rc<Value>, arg: &Arg) -> R<Value> {
         match arg {
             Arg::Field(_, names) => {
                 self.eval_field_chain(dot, &Base::Dot, arg, names, &[], None, true)
@@ -404,7 +443,7 @@ impl Exec<'_> {
                 let recv = self.eval_arg(dot, node)?;
                 self.eval_field_chain(dot, &Base::Owned(recv), arg, names, &[], None, false)
             }
-            Arg::Dot(_) => Ok(dot.clone()),
+            Arg::Dot(_) => Ok((**dot).clone()),
             Arg::Nil(_) => Ok(Value::Nil),
             Arg::Bool(_, b) => Ok(Value::Bool(*b)),
             Arg::Str(_, _, s) => Ok(Value::String(s.clone())),
@@ -422,7 +461,7 @@ impl Exec<'_> {
 
     fn eval_function(
         &mut self,
-        dot: &mut Value,
+        dot: &mut Rc<Value>,
         name: &str,
         cmd: &Command,
         args: &[Arg],
@@ -463,6 +502,9 @@ impl Exec<'_> {
             }
             return Ok(v);
         }
+        if name == "include" || name == "tpl" {
+            return self.eval_include(dot, name, cmd, args, final_);
+        }
         let mut values = Vec::with_capacity(nargs);
         for a in args {
             values.push(self.eval_arg(dot, a)?);
@@ -474,37 +516,85 @@ impl Exec<'_> {
             set: self.set,
             shared: self.shared,
         };
-        let result = (def.f)(&fctx, values).map_err(|e| match e {
-            FuncError::Call(m) => self.error(cmd.pos, &ctx, format!("error calling {name}: {m}")),
-            FuncError::Fail(m) => self
-                .error(cmd.pos, &ctx, format!("error calling {name}: {m}"))
-                .with_failure(Some(m)),
-            FuncError::Nested(prefix, inner) => {
-                let failure = inner.failure().map(str::to_string);
-                self.error(
-                    cmd.pos,
-                    &ctx,
-                    format!("error calling {name}: {prefix}{inner}"),
-                )
-                .with_failure(failure)
-            }
-            FuncError::Arg(i, m) => match args.get(i) {
-                Some(a) => self.error(a.pos(), &a.to_string(), m),
-                None => self.error(cmd.pos, &ctx, m),
-            },
-        })?;
-        if name == "include" {
-            let changed = self.shared.changed_root.borrow_mut().take();
-            if let (Some(root), Some(target)) = (changed, args.get(1)) {
-                self.write_back(dot, target, root);
-            }
-        }
+        let result =
+            (def.f)(&fctx, values).map_err(|e| self.func_error(name, cmd, args, &ctx, e))?;
         if MUTATORS.contains(&name)
             && let (Some(target), Value::Map(_)) = (args.first(), &result)
         {
             self.write_back(dot, target, result.clone());
         }
         Ok(result)
+    }
+}
+
+impl Exec<'_> {
+    /// `include` and `tpl`, which get their data without a copy and may hand back
+    /// changes made to it.
+    fn eval_include(
+        &mut self,
+        dot: &mut Rc<Value>,
+        name: &str,
+        cmd: &Command,
+        args: &[Arg],
+        final_: Option<Value>,
+    ) -> R<Value> {
+        let ctx = cmd.to_string();
+        let (first, data) = match (args, final_) {
+            ([a, b], None) => (self.eval_arg(dot, a)?, self.eval_arg_rc(dot, b)?),
+            ([a], Some(f)) => (self.eval_arg(dot, a)?, Rc::new(f)),
+            (_, f) => (f.unwrap_or_default(), Rc::new(Value::Nil)),
+        };
+        let fctx = Ctx {
+            set: self.set,
+            shared: self.shared,
+        };
+        let r = if name == "include" {
+            crate::funcs::include(&fctx, &first, &data)
+        } else {
+            crate::funcs::tpl(&fctx, &first, &data).map(|v| (v, None))
+        };
+        let (out, changed) = r.map_err(|e| self.func_error(name, cmd, args, &ctx, e))?;
+        if let (Some(root), [_, target]) = (changed, args) {
+            self.write_back(dot, target, (*root).clone());
+        }
+        Ok(out)
+    }
+
+    fn eval_arg_rc(&mut self, dot: &mut Rc<Value>, arg: &Arg) -> R<Rc<Value>> {
+        Ok(match arg {
+            Arg::Dot(_) => Rc::clone(dot),
+            Arg::Variable(_, name, fields) if fields.is_empty() => self.var_rc(name),
+            _ => Rc::new(self.eval_arg(dot, arg)?),
+        })
+    }
+
+    fn func_error(
+        &self,
+        name: &str,
+        cmd: &Command,
+        args: &[Arg],
+        ctx: &str,
+        e: FuncError,
+    ) -> Error {
+        match e {
+            FuncError::Call(m) => self.error(cmd.pos, ctx, format!("error calling {name}: {m}")),
+            FuncError::Fail(m) => self
+                .error(cmd.pos, ctx, format!("error calling {name}: {m}"))
+                .with_failure(Some(m)),
+            FuncError::Nested(prefix, inner) => {
+                let failure = inner.failure().map(str::to_string);
+                self.error(
+                    cmd.pos,
+                    ctx,
+                    format!("error calling {name}: {prefix}{inner}"),
+                )
+                .with_failure(failure)
+            }
+            FuncError::Arg(i, m) => match args.get(i) {
+                Some(a) => self.error(a.pos(), &a.to_string(), m),
+                None => self.error(cmd.pos, ctx, m),
+            },
+        }
     }
 }
 

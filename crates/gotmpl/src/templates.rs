@@ -97,7 +97,13 @@ impl Templates {
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
         let shared = Shared::new(self.seed ^ fnv(name));
         let mut out = String::new();
-        exec::run(self, &shared, name, data, &mut out)?;
+        exec::run(
+            self,
+            &shared,
+            name,
+            &std::rc::Rc::new(data.clone()),
+            &mut out,
+        )?;
         Ok(out)
     }
 

@@ -1,6 +1,7 @@
 //! Field chains (`.a.b`, `$x.c`, `(pipe).d`) and writing map changes back.
 
 use std::borrow::Cow;
+use std::rc::Rc;
 
 use super::{Base, Exec, R};
 use crate::ast::Arg;
@@ -12,7 +13,7 @@ impl Exec<'_> {
     #[expect(clippy::too_many_arguments, reason = "mirrors Go's evalFieldChain")]
     pub(super) fn eval_field_chain(
         &mut self,
-        dot: &mut Value,
+        dot: &mut Rc<Value>,
         base: &Base,
         node: &Arg,
         names: &[String],
@@ -143,55 +144,50 @@ impl Exec<'_> {
         Ok(Value::Nil)
     }
 
-    /// After `{{ template "x" PIPE }}`: if the called template changed its data and
-    /// PIPE is a plain variable or field, store the change there.
+    /// After `{{ template "x" PIPE }}` or `{{ with PIPE }}` changed its data: if PIPE
+    /// is a plain variable, field or dot, store the change there.
     pub(super) fn write_back_changed(
         &mut self,
-        dot: &mut Value,
+        dot: &mut Rc<Value>,
         pipe: &crate::ast::Pipe,
-        before: &Value,
-        after: Value,
+        after: &Rc<Value>,
     ) {
-        if pipe.decl.is_empty()
-            && pipe.cmds.len() == 1
-            && pipe.cmds[0].args.len() == 1
-            && !crate::value::deep_equal(before, &after)
-        {
-            self.write_back(dot, &pipe.cmds[0].args[0], after);
+        if pipe.decl.is_empty() && pipe.cmds.len() == 1 && pipe.cmds[0].args.len() == 1 {
+            self.write_back(dot, &pipe.cmds[0].args[0], (**after).clone());
         }
     }
 
     /// Go maps are references: functions such as `set` change their argument in
     /// place. Values here are copied, so the result is stored back where the
-    /// argument came from (a variable or a field path from dot).
-    pub(super) fn write_back(&mut self, dot: &mut Value, target: &Arg, new: Value) {
-        match target {
+    /// argument came from (a variable or a field path from dot), and into every
+    /// variable (and dot) that shared the changed value.
+    pub(super) fn write_back(&mut self, dot: &mut Rc<Value>, target: &Arg, new: Value) {
+        let (old, updated): (Rc<Value>, Rc<Value>) = match target {
             Arg::Variable(_, name, fields) => {
-                let also_dot = name == "$" && crate::value::deep_equal(self.var_ref("$"), dot);
-                if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
-                    set_path(&mut slot.1, fields, new.clone());
-                }
-                if also_dot {
-                    set_path(dot, fields, new);
-                }
+                let Some(i) = self.vars.iter().rposition(|(n, _)| n == name) else {
+                    return;
+                };
+                let old = Rc::clone(&self.vars[i].1);
+                let mut v = Rc::clone(&old);
+                set_path(Rc::make_mut(&mut v), fields, new);
+                (old, v)
             }
             Arg::Field(_, names) => {
-                if crate::value::deep_equal(self.var_ref("$"), dot)
-                    && let Some(slot) = self.vars.iter_mut().find(|(n, _)| n == "$")
-                {
-                    set_path(&mut slot.1, names, new.clone());
-                }
-                set_path(dot, names, new);
+                let old = Rc::clone(dot);
+                let mut v = Rc::clone(&old);
+                set_path(Rc::make_mut(&mut v), names, new);
+                (old, v)
             }
-            Arg::Dot(_) => {
-                if crate::value::deep_equal(self.var_ref("$"), dot)
-                    && let Some(slot) = self.vars.iter_mut().find(|(n, _)| n == "$")
-                {
-                    slot.1 = new.clone();
-                }
-                *dot = new;
+            Arg::Dot(_) => (Rc::clone(dot), Rc::new(new)),
+            _ => return,
+        };
+        for slot in &mut self.vars {
+            if Rc::ptr_eq(&slot.1, &old) {
+                slot.1 = Rc::clone(&updated);
             }
-            _ => {}
+        }
+        if Rc::ptr_eq(dot, &old) {
+            *dot = updated;
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Helm's engine functions (`include`, `tpl`, `required`, `lookup`) and Sprig's path helpers.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::exec;
 use crate::funcs::conv::want_str;
@@ -12,8 +13,13 @@ use crate::value::Value;
 const MAX_INCLUDE: usize = 1000;
 
 pub(crate) fn register(r: &mut Registry) {
-    r.add("include", ex(2), include);
-    r.add("tpl", ex(2), tpl);
+    // The executor calls `include` and `tpl` directly (they share data without copying).
+    r.add("include", ex(2), |_, _| {
+        Err(FuncError::Call("include is run by the executor".into()))
+    });
+    r.add("tpl", ex(2), |_, _| {
+        Err(FuncError::Call("tpl is run by the executor".into()))
+    });
     r.add("required", ex(2), |_, a| {
         let msg = want_str(&a, 0)?;
         match &a[1] {
@@ -75,12 +81,14 @@ pub(crate) fn register(r: &mut Registry) {
     });
 }
 
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "the function table passes arguments by value"
-)]
-fn include(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
-    let name = want_str(&a, 0)?;
+/// Helm's `include`: the output of template `name` with `data`, and the data when the
+/// template changed it.
+pub(crate) fn include(
+    c: &Ctx<'_>,
+    name: &Value,
+    data: &Rc<Value>,
+) -> Result<(Value, Option<Rc<Value>>), FuncError> {
+    let name = want_str(std::slice::from_ref(name), 0)?;
     {
         let mut inc = c.shared.included.borrow_mut();
         let n = inc.entry(name.clone()).or_insert(0);
@@ -100,24 +108,19 @@ fn include(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
     }
     *c.shared.depth.borrow_mut() += 1;
     let mut out = String::new();
-    let r = exec::run(c.set, c.shared, &name, &a[1], &mut out);
+    let r = exec::run(c.set, c.shared, &name, data, &mut out);
     *c.shared.depth.borrow_mut() -= 1;
     if let Some(n) = c.shared.included.borrow_mut().get_mut(&name) {
         *n = n.saturating_sub(1);
     }
     let root = r.map_err(|e| FuncError::Nested(String::new(), e))?;
-    if matches!(root, Value::Map(_)) && !crate::value::deep_equal(&root, &a[1]) {
-        *c.shared.changed_root.borrow_mut() = Some(root);
-    }
-    Ok(Value::String(out.replace("<no value>", "")))
+    let changed = (!Rc::ptr_eq(&root, data)).then_some(root);
+    Ok((Value::String(out.replace("<no value>", "")), changed))
 }
 
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "the function table passes arguments by value"
-)]
-fn tpl(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
-    let text = want_str(&a, 0)?;
+/// Helm's `tpl`: `text` parsed as template `gotpl` in a copy of the set, run with `data`.
+pub(crate) fn tpl(c: &Ctx<'_>, text: &Value, data: &Rc<Value>) -> FResult {
+    let text = want_str(std::slice::from_ref(text), 0)?;
     let mut set = c.set.clone();
     set.add(ROOT_NAME, &text)
         .map_err(|e| FuncError::Call(format!("cannot parse template {text:?}: {e}")))?;
@@ -130,7 +133,7 @@ fn tpl(c: &Ctx<'_>, a: Vec<Value>) -> FResult {
     }
     *c.shared.depth.borrow_mut() += 1;
     let mut out = String::new();
-    let r = exec::run(&set, c.shared, ROOT_NAME, &a[1], &mut out);
+    let r = exec::run(&set, c.shared, ROOT_NAME, data, &mut out);
     *c.shared.depth.borrow_mut() -= 1;
     r.map_err(|e| {
         FuncError::Nested(

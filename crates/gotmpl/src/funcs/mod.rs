@@ -24,6 +24,7 @@ use crate::exec::Shared;
 use crate::templates::Templates;
 use crate::value::Value;
 
+pub(crate) use helm::{include, tpl};
 pub(crate) use json::json_float;
 
 /// How many arguments a function takes (Go checks this before calling).
