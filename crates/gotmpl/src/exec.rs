@@ -236,10 +236,11 @@ impl Exec<'_> {
         }
         let top = self.vars.len();
         for (k, v) in items {
+            let elem = Rc::new(v);
             if !b.pipe.decl.is_empty() && !b.pipe.is_assign {
                 let n = b.pipe.decl.len();
                 if n >= 1 {
-                    self.vars[top - 1].1 = Rc::new(v.clone());
+                    self.vars[top - 1].1 = Rc::clone(&elem);
                 }
                 if n >= 2 {
                     self.vars[top - 2].1 = Rc::new(k.clone());
@@ -247,13 +248,13 @@ impl Exec<'_> {
             } else if b.pipe.is_assign {
                 let n = b.pipe.decl.len();
                 if n == 1 {
-                    self.set_var(&b.pipe.decl[0], Rc::new(v.clone()));
+                    self.set_var(&b.pipe.decl[0], Rc::clone(&elem));
                 } else if n == 2 {
                     self.set_var(&b.pipe.decl[0], Rc::new(k.clone()));
-                    self.set_var(&b.pipe.decl[1], Rc::new(v.clone()));
+                    self.set_var(&b.pipe.decl[1], Rc::clone(&elem));
                 }
             }
-            let mut d = Rc::new(v);
+            let mut d = elem;
             let f = self.walk_list(&mut d, &b.list, out)?;
             self.vars.truncate(top);
             if f == Flow::Break {
