@@ -76,3 +76,121 @@ fn template_values_keep_int_and_float_apart() {
     let f = crate::values::floats_everywhere(serde_json::json!(1));
     assert!(matches!(to_template(&f), Value::Float(x) if (x - 1.0).abs() < f64::EPSILON));
 }
+
+fn chart_with(name: &str, templates: &[(&str, &str)]) -> Chart {
+    let mut c = Chart::default();
+    c.metadata.name = name.to_owned();
+    c.templates = templates
+        .iter()
+        .map(|(n, t)| crate::chart::ChartFile {
+            name: (*n).to_owned(),
+            data: t.as_bytes().to_vec(),
+        })
+        .collect();
+    c
+}
+
+fn render_err(c: &Chart) -> String {
+    let top = Top {
+        release: Value::Map(BTreeMap::new()),
+        capabilities: Value::Map(BTreeMap::new()),
+        values: Map::new(),
+        seed: 1,
+        now: 0,
+    };
+    render(c, &top).unwrap_err().0
+}
+
+/// Helm's `TestExecErrors` and `TestFailErrors` messages.
+#[test]
+fn helm_exec_error_messages() {
+    let cases = [
+        (
+            r#"{{required "foo is required" .Values.foo}}"#,
+            "execution error at (c/templates/t.yaml:1:2): foo is required",
+        ),
+        (
+            r#"{{required ":this: message: has many: colons:" .Values.foo}}"#,
+            "execution error at (c/templates/t.yaml:1:2): :this: message: has many: colons:",
+        ),
+        (
+            "{{ $someEmptyValue := \"\" }}\n{{ $myvar := \"abc\" }}\n{{- required (printf \"%s: something is missing\" $myvar) $someEmptyValue | repeat 0 }}",
+            "execution error at (c/templates/t.yaml:3:4): abc: something is missing",
+        ),
+        (
+            r#"{{required "foo is required\nmore info after the break" .Values.foo}}"#,
+            "execution error at (c/templates/t.yaml:1:2): foo is required\nmore info after the break",
+        ),
+        (
+            r#"All your base are belong to us{{ fail "This is an error" }}"#,
+            "execution error at (c/templates/t.yaml:1:33): This is an error",
+        ),
+    ];
+    for (tpl, want) in cases {
+        assert_eq!(
+            render_err(&chart_with("c", &[("templates/t.yaml", tpl)])),
+            want,
+            "{tpl}"
+        );
+    }
+    let c = chart_with("c", &[("templates/t.yaml", "{{foo}}")]);
+    assert_eq!(
+        render_err(&c),
+        r#"parse error at (c/templates/t.yaml:1): function "foo" not defined"#
+    );
+}
+
+/// Helm's `TestNestedHelpersProducesMultilineStacktrace` and
+/// `TestMultilineNoTemplateAssociatedError`.
+#[test]
+fn helm_nested_error_traces() {
+    let c = chart_with(
+        "NestedHelperFunctions",
+        &[
+            (
+                "templates/svc.yaml",
+                r#"name: {{ include "nested_helper.name" . }}"#,
+            ),
+            (
+                "templates/_helpers_1.tpl",
+                r#"{{- define "nested_helper.name" -}}{{- include "common.names.get_name" . -}}{{- end -}}"#,
+            ),
+            (
+                "charts/common/templates/_helpers_2.tpl",
+                r#"{{- define "common.names.get_name" -}}{{- .Values.nonexistant.key | trunc 63 | trimSuffix "-" -}}{{- end -}}"#,
+            ),
+        ],
+    );
+    let want = [
+        "NestedHelperFunctions/templates/svc.yaml:1:9",
+        "  executing \"NestedHelperFunctions/templates/svc.yaml\" at <include \"nested_helper.name\" .>:",
+        "    error calling include:",
+        "NestedHelperFunctions/templates/_helpers_1.tpl:1:39",
+        "  executing \"nested_helper.name\" at <include \"common.names.get_name\" .>:",
+        "    error calling include:",
+        // Helm says column 49 (the failing field); the column is the engine's.
+        "NestedHelperFunctions/charts/common/templates/_helpers_2.tpl:1:",
+        "  executing \"common.names.get_name\" at <.Values.nonexistant.key>:",
+        "    nil pointer evaluating interface {}.key",
+    ];
+    let got = render_err(&c);
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines.len(), want.len(), "{got}");
+    for (line, want) in lines.iter().zip(want) {
+        assert!(
+            line.starts_with(want),
+            "{line:?} should start with {want:?}"
+        );
+    }
+    let c = chart_with(
+        "multiline",
+        &[(
+            "templates/svc.yaml",
+            r#"name: {{ include "nested_helper.name" . }}"#,
+        )],
+    );
+    assert_eq!(
+        render_err(&c),
+        "multiline/templates/svc.yaml:1:9\n  executing \"multiline/templates/svc.yaml\" at <include \"nested_helper.name\" .>:\n    error calling include:\ntemplate: no template \"nested_helper.name\" associated with template \"gotpl\""
+    );
+}
