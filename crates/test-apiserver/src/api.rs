@@ -152,6 +152,13 @@ impl State {
         match req.subresource.as_deref() {
             None => {}
             Some("status") if rt.status_subresource && req.name.is_some() => {}
+            Some("scale")
+                if crate::scale::has_scale(&rt)
+                    && req.name.is_some()
+                    && req.namespace.is_some() =>
+            {
+                return crate::scale::handle(self, &rt, req);
+            }
             Some(_) => return Err(not_found()),
         }
         if rt.namespaced && req.namespace.is_none() && !matches!(req.verb(), "list" | "watch") {

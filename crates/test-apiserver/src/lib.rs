@@ -26,6 +26,7 @@ pub mod log;
 mod managed;
 mod meta;
 mod patch;
+mod scale;
 mod schema;
 mod selectors;
 mod server;

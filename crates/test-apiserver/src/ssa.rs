@@ -36,6 +36,9 @@ impl Writer<'_> {
             "f:deletionTimestamp",
             "f:deletionGracePeriodSeconds",
         ];
+        if self.subresource == Some("scale") {
+            return path.len() == 2 && path[0] == "f:spec" && path[1] == "f:replicas";
+        }
         match path.first().map(String::as_str) {
             None | Some("f:apiVersion" | "f:kind") => false,
             Some("f:metadata") => {
@@ -44,7 +47,7 @@ impl Writer<'_> {
                         .get(1)
                         .is_some_and(|p| !IGNORED_META.contains(&p.as_str()))
             }
-            Some("f:status") => self.subresource.is_some() || !self.status_subresource,
+            Some("f:status") => self.subresource == Some("status") || !self.status_subresource,
             Some(_) => self.subresource.is_none(),
         }
     }

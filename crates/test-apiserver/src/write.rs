@@ -24,7 +24,7 @@ pub(crate) fn parse_body(req: &Request) -> Result<Value, ApiError> {
         })
 }
 
-fn manager(req: &Request) -> String {
+pub(crate) fn manager(req: &Request) -> String {
     if let Some(m) = req.query.get("fieldManager").filter(|m| !m.is_empty()) {
         return m.clone();
     }

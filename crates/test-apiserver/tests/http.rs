@@ -587,7 +587,13 @@ async fn aggregated_discovery_when_asked_for() {
         deploy["responseKind"],
         json!({"group": "apps", "version": "v1", "kind": "Deployment"})
     );
-    assert_eq!(deploy["subresources"][0]["subresource"], "status");
+    let subresources: Vec<&str> = deploy["subresources"]
+        .as_array()
+        .expect("subresources")
+        .iter()
+        .filter_map(|s| s["subresource"].as_str())
+        .collect();
+    assert_eq!(subresources, ["scale", "status"]);
     let core = api.call_accepting("GET", "/api", accept).await;
     assert_eq!(core.body["items"][0]["versions"][0]["version"], "v1");
     let legacy = api.get("/apis").await;

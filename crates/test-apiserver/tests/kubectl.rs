@@ -404,3 +404,21 @@ fn server_dry_run_and_wait_for_a_condition() {
         "kubectl waited through a watch"
     );
 }
+
+#[test]
+fn scale_a_deployment() {
+    let env = Env::new();
+    let file = env.file("app.yaml", APP);
+    env.ok(&[
+        "apply",
+        "--server-side",
+        "-f",
+        file.to_str().expect("utf-8 path"),
+    ]);
+    let out = env.ok(&["scale", "deployment/web", "--replicas=4"]);
+    assert!(out.contains("deployment.apps/web scaled"), "{out}");
+    assert_eq!(
+        env.json(&["get", "deployment", "web"])["spec"]["replicas"],
+        4
+    );
+}

@@ -413,3 +413,42 @@ async fn first_apply_to_an_unmanaged_object_conflicts_with_before_first_apply() 
         "Apply failed with 1 conflict: conflict with \"before-first-apply\" using v1: .data.x"
     );
 }
+
+#[tokio::test]
+async fn scale_subresource_changes_replicas_and_owns_them() {
+    let api = Api::new().await;
+    api.apply(DEPLOY, "kiln", &deployment("nginx:1", 2), false)
+        .await;
+    let scale = api.get(&format!("{DEPLOY}/scale")).await;
+    assert_eq!(scale.code, 200);
+    assert_eq!(scale.body["kind"], "Scale");
+    assert_eq!(scale.body["spec"]["replicas"], 2);
+    assert_eq!(scale.body["status"]["selector"], "app=web");
+    let scaled = api
+        .call(
+            "PATCH",
+            &format!("{DEPLOY}/scale?fieldManager=hpa"),
+            MERGE,
+            r#"{"spec":{"replicas":5}}"#,
+        )
+        .await;
+    assert_eq!(scaled.code, 200);
+    assert_eq!(scaled.body["spec"]["replicas"], 5);
+    let deploy = api.get(DEPLOY).await;
+    assert_eq!(deploy.body["spec"]["replicas"], 5);
+    assert_eq!(deploy.body["metadata"]["generation"], 2);
+    let clash = api
+        .apply(DEPLOY, "kiln", &deployment("nginx:1", 2), false)
+        .await;
+    assert_eq!(clash.code, 409);
+    assert_eq!(
+        clash.body["message"],
+        "Apply failed with 1 conflict: conflict with \"hpa\" with subresource \"scale\" using apps/v1: .spec.replicas"
+    );
+    assert_eq!(
+        api.get("/api/v1/namespaces/default/configmaps/x/scale")
+            .await
+            .code,
+        404
+    );
+}
