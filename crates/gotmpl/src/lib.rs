@@ -36,12 +36,14 @@
 //!
 //! # Known differences from Go
 //!
-//! * Values are copied, while Go maps are shared references. Functions that change a
-//!   map in place (`set`, `unset`, `merge`, `mergeOverwrite`) have their result written
-//!   back to the variable or field path they were given, and changes a template makes
-//!   to the dict it received through `include`, `template` or `with` are copied back
-//!   to the caller's variable or field. Aliasing beyond that (two maps sharing a
-//!   nested map after a merge, Sprig's issue 188) is not reproduced.
+//! * [`Value`] is a plain (copied) value, while Go maps are shared references. The
+//!   executor shares data between dot, variables and called templates (copy on
+//!   write); functions that change a map in place (`set`, `unset`, `merge`,
+//!   `mergeOverwrite`) have their result stored back into the variable or field path
+//!   they were given and into every variable that shared it, and changes a template
+//!   makes to the data it got through `include`, `template` or `with` reach the
+//!   caller's variable or field. Aliasing of nested maps (two dicts sharing an inner
+//!   map after a merge, Sprig's issue 188) is not reproduced.
 //! * `genPrivateKey`, `genCA`, `genSelfSignedCert`, `genSignedCert`, `buildCustomCert`,
 //!   `htpasswd` and `bcrypt` return an error "not supported".
 //! * Regular expressions use the `regex` crate: RE2 syntax, but `\C` is rejected and
