@@ -92,6 +92,8 @@ pub(crate) fn base64(data: &[u8]) -> String {
     out
 }
 
+const METHODS: &[&str] = &["Get", "GetBytes", "Glob", "Lines", "AsConfig", "AsSecrets"];
+
 fn one_string<'a>(method: &str, args: &'a [Value]) -> Result<&'a str, String> {
     match args {
         [Value::String(s)] => Ok(s),
@@ -110,8 +112,14 @@ impl Object for Files {
     fn type_name(&self) -> &'static str {
         "engine.files"
     }
-    fn field(&self, _name: &str) -> Option<Value> {
-        None
+    /// `.Files.NAME`: Go's map lookup (the file's content, or nil).
+    fn field(&self, name: &str) -> Option<Value> {
+        if METHODS.contains(&name) {
+            return None;
+        }
+        Some(self.0.get(name).map_or(Value::Nil, |d| {
+            Value::String(String::from_utf8_lossy(d).into_owned())
+        }))
     }
     fn call(&self, method: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let r = match method {

@@ -194,3 +194,148 @@ fn helm_nested_error_traces() {
         "multiline/templates/svc.yaml:1:9\n  executing \"multiline/templates/svc.yaml\" at <include \"nested_helper.name\" .>:\n    error calling include:\ntemplate: no template \"nested_helper.name\" associated with template \"gotpl\""
     );
 }
+
+fn release(name: &str) -> Value {
+    Value::Map(BTreeMap::from([(
+        "Name".to_owned(),
+        Value::String(name.to_owned()),
+    )]))
+}
+
+/// Helm's `TestRenderNestedValues`: values scoped per subchart, globals,
+/// `.Release` everywhere and `.Subcharts`.
+#[test]
+fn helm_nested_values() {
+    let json = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let mut deepest = chart_with(
+        "deepest",
+        &[
+            (
+                "templates/inner.tpl",
+                "And this same {{.Values.what}} that smiles {{.Values.global.when}}",
+            ),
+            (
+                "templates/release.tpl",
+                r#"Tomorrow will be {{default "happy" .Release.Name }}"#,
+            ),
+        ],
+    );
+    deepest.values = json(serde_json::json!({"what": "milkshake", "where": "here"}));
+    let mut inner = chart_with(
+        "herrick",
+        &[(
+            "templates/inner.tpl",
+            "Old {{.Values.who}} is still a-flyin'",
+        )],
+    );
+    inner.values = json(serde_json::json!({"who": "Robert", "what": "glasses"}));
+    inner.dependencies.push(deepest);
+    let mut outer = chart_with(
+        "top",
+        &[
+            (
+                "templates/outer.tpl",
+                "Gather ye {{.Values.what}} while ye may",
+            ),
+            (
+                "templates/subcharts.tpl",
+                "The glorious Lamp of {{.Subcharts.herrick.Subcharts.deepest.Values.where}}, the {{.Subcharts.herrick.Values.what}}",
+            ),
+        ],
+    );
+    outer.values = json(
+        serde_json::json!({"what": "stinkweed", "who": "me", "herrick": {"who": "time", "what": "Sun"}}),
+    );
+    outer.dependencies.push(inner);
+    let user = json(serde_json::json!({
+        "what": "rosebuds",
+        "herrick": {"deepest": {"what": "flower", "where": "Heaven"}},
+        "global": {"when": "to-day"}
+    }));
+    let values = crate::values::coalesce_chart(&outer, &user, false).unwrap();
+    let top = Top {
+        release: release("dyin"),
+        capabilities: Value::Nil,
+        values,
+        seed: 1,
+        now: 0,
+    };
+    let out = render(&outer, &top).unwrap();
+    assert_eq!(
+        out["top/templates/outer.tpl"],
+        "Gather ye rosebuds while ye may"
+    );
+    assert_eq!(
+        out["top/charts/herrick/templates/inner.tpl"],
+        "Old time is still a-flyin'"
+    );
+    assert_eq!(
+        out["top/charts/herrick/charts/deepest/templates/inner.tpl"],
+        "And this same flower that smiles to-day"
+    );
+    assert_eq!(
+        out["top/charts/herrick/charts/deepest/templates/release.tpl"],
+        "Tomorrow will be dyin"
+    );
+    assert_eq!(
+        out["top/templates/subcharts.tpl"],
+        "The glorious Lamp of Heaven, the Sun"
+    );
+}
+
+/// Helm's `TestRenderBuiltinValues`: `.Template`, `.Chart`, `.Files` per chart.
+#[test]
+fn helm_builtin_values() {
+    let mut inner = chart_with(
+        "Latium",
+        &[
+            (
+                "templates/Lavinia",
+                "{{.Template.Name}}{{.Chart.Name}}{{.Release.Name}}",
+            ),
+            (
+                "templates/From",
+                r#"{{.Files.author | printf "%s"}} {{.Files.Get "book/title.txt"}}"#,
+            ),
+        ],
+    );
+    inner.files = [("author", "Virgil"), ("book/title.txt", "Aeneid")]
+        .iter()
+        .map(|(n, d)| crate::chart::ChartFile {
+            name: (*n).to_owned(),
+            data: d.as_bytes().to_vec(),
+        })
+        .collect();
+    let mut outer = chart_with(
+        "Troy",
+        &[
+            (
+                "templates/Aeneas",
+                "{{.Template.Name}}{{.Chart.Name}}{{.Release.Name}}",
+            ),
+            (
+                "templates/Amata",
+                r#"{{.Subcharts.Latium.Chart.Name}} {{.Subcharts.Latium.Files.author | printf "%s"}}"#,
+            ),
+        ],
+    );
+    outer.dependencies.push(inner);
+    let top = Top {
+        release: release("Aeneid"),
+        capabilities: Value::Nil,
+        values: Map::new(),
+        seed: 1,
+        now: 0,
+    };
+    let out = render(&outer, &top).unwrap();
+    assert_eq!(
+        out["Troy/charts/Latium/templates/Lavinia"],
+        "Troy/charts/Latium/templates/LaviniaLatiumAeneid"
+    );
+    assert_eq!(
+        out["Troy/templates/Aeneas"],
+        "Troy/templates/AeneasTroyAeneid"
+    );
+    assert_eq!(out["Troy/templates/Amata"], "Latium Virgil");
+    assert_eq!(out["Troy/charts/Latium/templates/From"], "Virgil Aeneid");
+}
