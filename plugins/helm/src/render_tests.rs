@@ -339,3 +339,66 @@ fn helm_builtin_values() {
     assert_eq!(out["Troy/templates/Amata"], "Latium Virgil");
     assert_eq!(out["Troy/charts/Latium/templates/From"], "Virgil Aeneid");
 }
+
+/// Helm's `TestRenderRefsOrdering` and `TestRenderSubchartDefaultNilNoStringify`.
+#[test]
+fn helm_parent_defines_win_and_subchart_nulls_are_dropped() {
+    let child = chart_with(
+        "child",
+        &[(
+            "templates/_helpers.tpl",
+            r#"{{- define "test" -}}child value{{- end -}}"#,
+        )],
+    );
+    let mut parent = chart_with(
+        "parent",
+        &[
+            (
+                "templates/_helpers.tpl",
+                r#"{{- define "test" -}}parent value{{- end -}}"#,
+            ),
+            (
+                "templates/test.yaml",
+                r#"{{ tpl "{{ include \"test\" . }}" . }}"#,
+            ),
+        ],
+    );
+    parent.dependencies.push(child);
+    let top = Top {
+        release: release("r"),
+        capabilities: Value::Nil,
+        values: Map::new(),
+        seed: 1,
+        now: 0,
+    };
+    assert_eq!(
+        render(&parent, &top).unwrap()["parent/templates/test.yaml"],
+        "parent value"
+    );
+
+    let mut child = chart_with(
+        "child",
+        &[(
+            "templates/test.yaml",
+            r#"{{- if hasKey .Values.keyMapping "password" -}}{{- printf "subPath: %s" (index .Values.keyMapping "password") -}}{{- else -}}subPath: fallback{{- end -}}"#,
+        )],
+    );
+    child.values = serde_json::json!({"keyMapping": {"password": null}})
+        .as_object()
+        .unwrap()
+        .clone();
+    let mut parent = chart_with("parent", &[]);
+    parent.dependencies.push(child);
+    let values = crate::values::coalesce_chart(&parent, &Map::new(), false).unwrap();
+    let top = Top {
+        release: release("test-release"),
+        capabilities: Value::Nil,
+        values,
+        seed: 1,
+        now: 0,
+    };
+    assert_eq!(
+        render(&parent, &top).unwrap()["parent/charts/child/templates/test.yaml"],
+        "subPath: fallback"
+    );
+}
