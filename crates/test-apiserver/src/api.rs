@@ -167,7 +167,7 @@ impl State {
         match req.verb() {
             "get" => self.get(&rt, req),
             "list" => self.list(&rt, req),
-            "create" => write::create(self, &rt, req),
+            "create" => crate::create::create(self, &rt, req),
             "update" => write::update(self, &rt, req),
             "patch" | "apply" => write::patch(self, &rt, req),
             "delete" => crate::delete::delete(self, &rt, req),

@@ -17,6 +17,7 @@ mod apply;
 mod clock;
 mod controllers;
 mod crd;
+mod create;
 mod delete;
 mod discovery;
 pub mod faults;
