@@ -239,3 +239,7 @@ fn trace(full: &str, segment: &str) -> Option<String> {
 #[cfg(test)]
 #[path = "render_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "render_helm_tests.rs"]
+mod helm_tests;
