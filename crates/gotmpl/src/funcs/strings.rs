@@ -96,7 +96,7 @@ pub(crate) fn register(r: &mut Registry) {
             .collect())
     });
     r.add("wrap", ex(2), |_, a| {
-        s(wrap(&want_str(&a, 1)?, want_int(&a, 0)?, "\n", true))
+        s(wrap(&want_str(&a, 1)?, want_int(&a, 0)?, "\n", false))
     });
     r.add("wrapWith", ex(3), |_, a| {
         s(wrap(
@@ -307,7 +307,11 @@ fn title(v: &str) -> String {
         } else {
             out.push(c);
         }
-        prev_sep = !(c.is_alphanumeric() || c == '_' || c == '\'');
+        prev_sep = if c.is_ascii() {
+            !(c.is_ascii_alphanumeric() || c == '_')
+        } else {
+            !c.is_alphanumeric() && c.is_whitespace()
+        };
     }
     out
 }
