@@ -59,6 +59,23 @@ pub fn build_with_inputs(root: &Path, dir: &Path, inputs: Vec<Value>) -> Result<
         .collect())
 }
 
+/// Sorts map keys recursively: kustomize writes objects through JSON, so
+/// its output lists fields in key order.
+fn sort_keys(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(m).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut x) in entries {
+                sort_keys(&mut x);
+                m.insert(k, x);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
 fn finish(r: Res, origins: bool) -> Value {
     let mut obj = r.obj;
     let mut annos: Vec<(&str, String)> = Vec::new();
@@ -85,5 +102,6 @@ fn finish(r: Res, origins: bool) -> Value {
             }
         }
     }
+    sort_keys(&mut obj);
     obj
 }
