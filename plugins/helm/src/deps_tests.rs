@@ -1,5 +1,5 @@
-//! Import-values behaviour checked against the expectations of Helm's own
-//! `TestProcessDependencyImportValues` on its `subpop` test chart.
+//! Loading and dependency processing checked against the expectations of
+//! Helm's own tests on its test charts (`subpop`, `frobnitz`).
 
 use std::path::Path;
 
@@ -182,5 +182,29 @@ fn subpop_conditions_and_tags_match_helm() {
         chart_paths(&chart, "", &mut got);
         got.sort();
         assert_eq!(got, *want, "values {vals}");
+    }
+}
+
+/// Helm's `TestLoadDir` and `TestLoadFile` (`verifyChart`) on its
+/// `frobnitz` chart, as a directory and as an archive.
+#[test]
+fn frobnitz_loads_as_helm() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/loader");
+    let from_dir = crate::chart::load_dir(&base.join("frobnitz")).unwrap();
+    let data = std::fs::read(base.join("frobnitz-1.2.3.tgz")).unwrap();
+    let from_tgz = crate::archive::load_archive(&data).unwrap();
+    for c in [from_dir, from_tgz] {
+        assert_eq!(c.name(), "frobnitz");
+        assert_eq!(c.templates.len(), 1);
+        let files: Vec<&str> = c.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(files.len(), 6, "{files:?}");
+        let mut deps: Vec<(&str, &str)> = c
+            .dependencies
+            .iter()
+            .map(|d| (d.name(), d.metadata.version.as_str()))
+            .collect();
+        deps.sort_unstable();
+        assert_eq!(deps, [("alpine", "0.1.0"), ("mariner", "4.3.2")]);
+        assert_eq!(c.metadata.dependencies.len(), 2);
     }
 }
