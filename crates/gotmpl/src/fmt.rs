@@ -258,6 +258,9 @@ fn write_verb(out: &mut String, v: &Value, verb: char, spec: &Spec) {
         }
         Value::Object(o) => match verb {
             'T' => pad(out, o.type_name(), spec, false),
+            _ if o.list().is_some() => {
+                write_verb(out, &Value::List(o.list().unwrap_or_default()), verb, spec);
+            }
             _ => pad(out, &o.display(), spec, false),
         },
     }

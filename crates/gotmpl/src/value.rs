@@ -113,7 +113,7 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Object(o) => o.truthy(),
+            Value::Object(o) => o.list().map_or_else(|| o.truthy(), |l| !l.is_empty()),
         }
     }
 

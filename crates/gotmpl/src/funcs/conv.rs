@@ -135,7 +135,7 @@ pub(crate) fn to_f64(v: &Value) -> f64 {
 /// Sprig's `empty`.
 pub(crate) fn empty(v: &Value) -> bool {
     match v {
-        Value::Object(_) => false,
+        Value::Object(o) => o.list().is_some_and(|l| l.is_empty()),
         other => !other.truthy(),
     }
 }

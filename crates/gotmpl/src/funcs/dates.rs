@@ -228,6 +228,8 @@ pub(crate) fn register(r: &mut Registry) {
     });
     r.add("dateModify", ex(2), |c, a| date_modify(c, &a, false));
     r.add("mustDateModify", ex(2), |c, a| date_modify(c, &a, true));
+    r.add("date_modify", ex(2), |c, a| date_modify(c, &a, false));
+    r.add("must_date_modify", ex(2), |c, a| date_modify(c, &a, true));
     r.add("toDate", ex(2), |_, a| {
         Ok(
             layout::parse(&want_str(&a, 0)?, &want_str(&a, 1)?).map_or_else(

@@ -54,6 +54,11 @@ pub(crate) fn register(r: &mut Registry) {
         let cut: Vec<char> = want_str(&a, 0)?.chars().collect();
         s(want_str(&a, 1)?.trim_matches(&cut[..]).to_string())
     });
+    r.add("trimall", ex(2), |_, a| {
+        let cut: Vec<char> = want_str(&a, 0)?.chars().collect();
+        s(want_str(&a, 1)?.trim_matches(&cut[..]).to_string())
+    });
+    r.add("hello", ex(0), |_, _| s("Hello!".into()));
     r.add("trimPrefix", ex(2), |_, a| {
         let (p, v) = (want_str(&a, 0)?, want_str(&a, 1)?);
         s(v.strip_prefix(p.as_str()).unwrap_or(&v).to_string())
