@@ -64,6 +64,19 @@ pub(crate) fn check_identity(
     req: &Request,
     obj: &Value,
 ) -> Result<(), ApiError> {
+    if !obj.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the object must be a JSON object, not {obj}"
+        )));
+    }
+    for field in ["metadata", "spec", "status"] {
+        if obj
+            .get(field)
+            .is_some_and(|v| !v.is_object() && !v.is_null())
+        {
+            return Err(ApiError::bad_request(format!("{field} must be an object")));
+        }
+    }
     let av = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
     if !av.is_empty() && av != rt.api_version() {

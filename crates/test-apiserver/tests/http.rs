@@ -703,3 +703,34 @@ async fn names_and_labels_are_validated_like_the_real_server() {
         .await;
     assert_eq!(rbac.code, 201, "RBAC names are path segments");
 }
+
+#[tokio::test]
+async fn malformed_objects_are_bad_requests() {
+    let api = Api::new().await;
+    for body in [
+        "[1,2]",
+        r#"{"metadata":"x"}"#,
+        r#"{"metadata":{"name":"a"},"spec":3}"#,
+        "not json: [",
+        "",
+    ] {
+        let answer = api.call("POST", CMS, JSON, body).await;
+        assert_eq!(answer.code, 400, "{body}");
+        assert_eq!(answer.body["kind"], "Status", "{body}");
+    }
+    api.call("POST", CMS, JSON, &cm("a", &json!({}))).await;
+    let broken = api
+        .call(
+            "PATCH",
+            &format!("{CMS}/a"),
+            JSON_PATCH,
+            r#"[{"op":"replace","path":"/metadata","value":7}]"#,
+        )
+        .await;
+    assert_eq!(broken.code, 400);
+    assert_eq!(
+        api.get(&format!("{CMS}/a")).await.code,
+        200,
+        "the server keeps serving"
+    );
+}
