@@ -27,6 +27,8 @@ pub(crate) struct Options {
     pub(crate) indent_seq: bool,
     /// Floats as Go's JSON round trip leaves them (integral floats become ints).
     pub(crate) json_numbers: bool,
+    /// Never fold long scalars (yaml.v3 emits with an unlimited width).
+    pub(crate) no_fold: bool,
 }
 
 /// Marshals `v` to YAML text ending in a newline.
@@ -243,7 +245,7 @@ impl Writer {
         let col = self.out[self.out.rfind('\n').map_or(0, |i| i + 1)..]
             .chars()
             .count();
-        let breaks = !key;
+        let breaks = !key && !self.opts.no_fold;
         match style {
             Style::Plain => scalar::plain(s, col, indent, breaks, WIDTH),
             Style::Single => scalar::single(s, col, indent, breaks, WIDTH),

@@ -11,10 +11,12 @@ mod toml;
 const V2: Options = Options {
     indent_seq: false,
     json_numbers: true,
+    no_fold: false,
 };
 const V3: Options = Options {
     indent_seq: true,
     json_numbers: false,
+    no_fold: true,
 };
 
 #[expect(
