@@ -77,6 +77,27 @@ pub(crate) fn check_identity(
             return Err(ApiError::bad_request(format!("{field} must be an object")));
         }
     }
+    let meta = &obj["metadata"];
+    for field in ["labels", "annotations"] {
+        if meta
+            .get(field)
+            .is_some_and(|v| !v.is_object() && !v.is_null())
+        {
+            return Err(ApiError::bad_request(format!(
+                "metadata.{field} must be a map of strings"
+            )));
+        }
+    }
+    for field in ["finalizers", "ownerReferences"] {
+        if meta
+            .get(field)
+            .is_some_and(|v| !v.is_array() && !v.is_null())
+        {
+            return Err(ApiError::bad_request(format!(
+                "metadata.{field} must be a list"
+            )));
+        }
+    }
     let av = obj["apiVersion"].as_str().unwrap_or_default();
     let kind = obj["kind"].as_str().unwrap_or_default();
     if !av.is_empty() && av != rt.api_version() {

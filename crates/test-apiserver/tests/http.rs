@@ -712,6 +712,8 @@ async fn malformed_objects_are_bad_requests() {
         r#"{"metadata":"x"}"#,
         r#"{"metadata":{"name":"a"},"spec":3}"#,
         "not json: [",
+        r#"{"metadata":{"name":"a","labels":"x"}}"#,
+        r#"{"metadata":{"name":"a","finalizers":"x"}}"#,
         "",
     ] {
         let answer = api.call("POST", CMS, JSON, body).await;
