@@ -129,24 +129,8 @@ fn read_values_file(path: &Path, shown: &str) -> Result<Map<String, Value>, Erro
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("open {shown}: {e}")))?;
-    let docs = crate::order::parse_stream_lenient(&text, shown).map_err(|e| {
-        err(format!(
-            "failed to parse {shown}: error converting YAML to JSON: yaml: line {}: {}",
-            e.line, e.message
-        ))
-    })?;
-    let mut out = Map::new();
-    for doc in docs {
-        match floats_everywhere(doc) {
-            Value::Object(m) => out = merge_maps(out, m),
-            _ => {
-                return Err(err(format!(
-                    "failed to parse {shown}: error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {{}}"
-                )));
-            }
-        }
-    }
-    Ok(out)
+    crate::values::load_values(&text, shown)
+        .map_err(|m| err(format!("failed to parse {shown}: {m}")))
 }
 
 /// The user values: files, then `--set-json`, `--set`, `--set-string`, `--set-file`.

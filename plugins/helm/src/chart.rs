@@ -7,7 +7,6 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::ignore::Rules;
-use crate::values::floats_everywhere;
 
 /// A file of a chart: its path relative to the chart root and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +99,8 @@ pub enum LoadError {
         line: u64,
         message: String,
     },
-    #[error(
-        "cannot load values.yaml: error unmarshaling JSON: json: cannot unmarshal {0} into Go value of type map[string]interface {{}}"
-    )]
-    NotAMap(&'static str),
+    #[error("cannot load values.yaml: {0}")]
+    Values(String),
     #[error("Chart.yaml file is missing")]
     MissingChartYaml,
     #[error("validation: {0}")]
@@ -222,12 +219,9 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
                 }
             }
             "values.yaml" => {
-                let v = parse_yaml("values.yaml", &f.data)?;
-                chart.values = match floats_everywhere(v) {
-                    Value::Object(m) => m,
-                    Value::Null => Map::new(),
-                    other => return Err(LoadError::NotAMap(kind_of(&other))),
-                };
+                chart.values =
+                    crate::values::load_values(&String::from_utf8_lossy(&f.data), "values.yaml")
+                        .map_err(LoadError::Values)?;
             }
             "values.schema.json" => chart.schema = Some(f.data),
             "requirements.yaml" => {
@@ -277,15 +271,6 @@ pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, LoadError> {
         chart.dependencies.push(sub);
     }
     Ok(chart)
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Array(_) => "array",
-        Value::String(_) => "string",
-        Value::Number(_) => "number",
-        _ => "bool",
-    }
 }
 
 /// Whether `name` ends with one of the extensions `exts` (any case).

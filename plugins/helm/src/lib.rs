@@ -58,6 +58,8 @@ pub use render::RenderError;
 pub use schema::SchemaError;
 
 #[cfg(test)]
+mod errors_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod webapp_tests;

@@ -25,6 +25,36 @@ pub(crate) fn floats_everywhere(v: Value) -> Value {
     }
 }
 
+/// Reads a values file as Helm's `LoadValues`: every YAML document must be
+/// a map (or empty); later documents are merged over earlier ones. The
+/// error is Helm's message after the file name.
+pub(crate) fn load_values(text: &str, file: &str) -> Result<Map<String, Value>, String> {
+    let docs = crate::order::parse_stream_lenient(text, file).map_err(|e| {
+        format!(
+            "cannot unmarshal yaml document: error converting YAML to JSON: yaml: line {}: {}",
+            e.line, e.message
+        )
+    })?;
+    let mut out = Map::new();
+    for doc in docs {
+        match floats_everywhere(doc) {
+            Value::Object(m) => out = merge_maps(out, m),
+            other => {
+                let kind = match other {
+                    Value::Array(_) => "array",
+                    Value::String(_) => "string",
+                    Value::Number(_) => "number",
+                    _ => "bool",
+                };
+                return Err(format!(
+                    "cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `b` merged over `a` recursively (maps merge, everything else replaces).
 pub(crate) fn merge_maps(a: Map<String, Value>, b: Map<String, Value>) -> Map<String, Value> {
     let mut out = a;
