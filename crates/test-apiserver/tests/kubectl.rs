@@ -48,6 +48,7 @@ impl Env {
         Command::new(&bin)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
+            .env("KUBECTL_APPLYSET", "true")
             .arg("--cache-dir")
             .arg(self.dir.path().join("cache"))
             .args(args)
@@ -420,5 +421,34 @@ fn scale_a_deployment() {
     assert_eq!(
         env.json(&["get", "deployment", "web"])["spec"]["replicas"],
         4
+    );
+}
+
+#[test]
+fn applyset_prune_removes_what_left_the_manifests() {
+    let env = Env::new();
+    let file = env.file("app.yaml", APP);
+    let path = file.to_str().expect("utf-8 path");
+    let apply = [
+        "-n",
+        "default",
+        "apply",
+        "--server-side",
+        "--prune",
+        "--applyset=configmaps/inventory",
+        "-f",
+        path,
+    ];
+    env.ok(&apply);
+    let only_cm: String = APP.split("---").next().expect("first document").to_owned();
+    env.file("app.yaml", &only_cm);
+    let out = env.ok(&apply);
+    assert!(out.contains("deployment.apps/web pruned"), "{out}");
+    let gone = env.kubectl(&["get", "deployment", "web"]);
+    assert!(!gone.status.success(), "the deployment was deleted");
+    let inventory = env.json(&["get", "configmap", "inventory"]);
+    assert_eq!(
+        inventory["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap"
     );
 }
