@@ -62,6 +62,8 @@ pub struct Options {
 /// Why `helm template` failed, worded as Helm words it.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("path {0:?} not found")]
+    NotFound(String),
     #[error("{0}")]
     Load(#[from] LoadError),
     #[error("{message}")]
@@ -249,6 +251,9 @@ pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Er
         None => app.clone(),
     };
     let kube = KubeVersion::parse(opts.kube_version.as_deref().unwrap_or("1.20.0"))?;
+    if !chart_path.exists() {
+        return Err(Error::NotFound(chart_path.display().to_string()));
+    }
     let vals = user_values(&app, opts)?;
     let mut chart = load(&chart_path)?;
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {

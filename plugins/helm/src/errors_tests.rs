@@ -134,3 +134,17 @@ fn debug_keeps_the_rendered_files_of_a_yaml_error() {
         Some("---\n# Source: c/templates/x.yaml\na: b\n  c: d\n\n")
     );
 }
+
+#[test]
+fn a_missing_chart_is_not_found() {
+    let dir = chart(&[CHART]);
+    let o = Options {
+        chart: Some("nope".into()),
+        ..opts()
+    };
+    let e = render(dir.path(), &o).unwrap_err().to_string();
+    assert!(
+        e.starts_with("path \"") && e.ends_with("nope\" not found"),
+        "{e}"
+    );
+}
