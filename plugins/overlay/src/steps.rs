@@ -7,9 +7,49 @@ use serde_json::Value;
 use crate::fieldspec::FieldSpec;
 use crate::resmap::ResMap;
 use crate::target::{Acc, Ctx, Target, fail, join_origin};
-use crate::{patch, plugins, replacements, transformers};
+use crate::{generators, patch, plugins, replacements, resmap, transformers};
 
 impl Target {
+    pub(crate) fn run_generators(&self, ctx: &mut Ctx, acc: &mut Acc) -> Result<(), Error> {
+        let shown = self.shown();
+        let global = self.kust.generator_options.as_ref();
+        for (kind, list) in [
+            ("ConfigMap", &self.kust.config_map_generator),
+            ("Secret", &self.kust.secret_generator),
+        ] {
+            for args in list {
+                let opts = generators::merge_options(args.options.as_ref(), global);
+                let mut r = generators::generate(&self.ldr, kind, args, &opts)
+                    .map_err(|e| fail(e, &shown, "check the generator's sources"))?;
+                if ctx.origins {
+                    r.origin = Some(format!(
+                        "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}Generator\n",
+                        join_origin(&self.origin, &self.file)
+                    ));
+                }
+                resmap::absorb(&mut acc.res, r).map_err(|e| fail(e, &shown, "use `behavior: merge` or `behavior: replace` to change an inherited object"))?;
+            }
+        }
+        for (cfg, from) in self.plugin_configs(ctx, &self.kust.generators)? {
+            let made =
+                plugins::generate(&self.ldr, &cfg, global).map_err(|e| fail(e, &shown, ""))?;
+            for mut r in made {
+                if ctx.origins {
+                    let kind = cfg.get("kind").and_then(Value::as_str).unwrap_or_default();
+                    let name = crate::res::str_at(&cfg, &["metadata", "name"]).unwrap_or_default();
+                    let ns = crate::res::str_at(&cfg, &["metadata", "namespace"])
+                        .map(|n| format!("  namespace: {n}\n"))
+                        .unwrap_or_default();
+                    r.origin = Some(format!(
+                        "configuredIn: {from}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n  name: {name}\n{ns}"
+                    ));
+                }
+                resmap::absorb(&mut acc.res, r).map_err(|e| fail(e, &shown, ""))?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn run_transformers(&self, ctx: &mut Ctx, acc: &mut Acc) -> Result<(), Error> {
         let shown = self.shown();
         let k = &self.kust;
