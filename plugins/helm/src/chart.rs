@@ -101,6 +101,8 @@ pub enum LoadError {
     },
     #[error("cannot load values.yaml: {0}")]
     Values(String),
+    #[error("{0}")]
+    Ignore(String),
     #[error("Chart.yaml file is missing")]
     MissingChartYaml,
     #[error("validation: {0}")]
@@ -136,8 +138,10 @@ pub fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
     };
     let ignore_file = dir.join(".helmignore");
     let rules = match std::fs::read_to_string(&ignore_file) {
-        Ok(text) => Rules::parse(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Rules::parse(""),
+        Ok(text) => Rules::parse(&text).map_err(LoadError::Ignore)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Rules::parse("").map_err(LoadError::Ignore)?
+        }
         Err(e) => return Err(io(&ignore_file, e)),
     };
     let mut files = Vec::new();

@@ -30,24 +30,25 @@ pub(crate) struct Rules {
 
 impl Rules {
     /// Parses the text of a `.helmignore` file and adds the default rule.
-    pub(crate) fn parse(text: &str) -> Self {
-        let mut rules = Self::without_defaults(text);
-        rules.add("templates/.?*");
-        rules
+    /// A `**` pattern is refused, as Helm refuses it.
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let mut rules = Self::without_defaults(text)?;
+        rules.add("templates/.?*")?;
+        Ok(rules)
     }
 
-    fn without_defaults(text: &str) -> Self {
+    fn without_defaults(text: &str) -> Result<Self, String> {
         let mut rules = Self::default();
         for line in text.lines() {
-            rules.add(line);
+            rules.add(line)?;
         }
-        rules
+        Ok(rules)
     }
 
-    fn add(&mut self, line: &str) {
+    fn add(&mut self, line: &str) -> Result<(), String> {
         let mut rule = line.trim();
         if rule.is_empty() || rule.starts_with('#') || rule == "!" {
-            return;
+            return Ok(());
         }
         let negate = rule.starts_with('!');
         if negate {
@@ -56,7 +57,7 @@ impl Rules {
         let must_dir = rule.ends_with('/');
         let rule = rule.trim_end_matches('/');
         if rule.contains("**") {
-            return;
+            return Err("double-star (**) syntax is not supported".to_owned());
         }
         let (pattern, kind) = if let Some(rest) = rule.strip_prefix('/') {
             (rest.to_owned(), Kind::Rooted)
@@ -71,6 +72,7 @@ impl Rules {
             must_dir,
             kind,
         });
+        Ok(())
     }
 
     /// Whether the chart-relative `path` (with `/` separators) is ignored.
@@ -113,7 +115,8 @@ mod tests {
 
     #[test]
     fn rules_match_like_helm() {
-        let r = Rules::parse("# comment\n*.bak\n/secret.txt\ndocs/\nsub/*.md\n");
+        let r = Rules::parse("# comment\n*.bak\n/secret.txt\ndocs/\nsub/*.md\n").unwrap();
+        assert!(Rules::parse("a/**/b\n").is_err());
         assert!(r.ignore("a.bak", false));
         assert!(r.ignore("templates/x.bak", false));
         assert!(r.ignore("secret.txt", false));
@@ -159,7 +162,7 @@ mod tests {
         ];
         for (pattern, name, want) in cases {
             let is_dir = matches!(name.trim_end_matches('/'), "cargo" | "mast" | "." | "");
-            let r = Rules::without_defaults(pattern);
+            let r = Rules::without_defaults(pattern).unwrap();
             assert_eq!(r.ignore(name, is_dir), want, "{pattern} on {name}");
         }
     }
