@@ -1,0 +1,11 @@
+//! End-to-end tests over the built `kiln` binary and plugins.
+
+mod util;
+
+mod cache;
+mod git;
+mod plugins;
+mod python;
+mod render;
+mod sandbox;
+mod sops;
