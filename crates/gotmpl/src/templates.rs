@@ -107,6 +107,12 @@ impl Templates {
         Ok(out)
     }
 
+    /// Executes template `name` as Helm renders a chart file: like
+    /// [`Templates::execute`], then with every `<no value>` removed.
+    pub fn render(&self, name: &str, data: &Value) -> Result<String, Error> {
+        Ok(self.execute(name, data)?.replace("<no value>", ""))
+    }
+
     /// Whether a template (a file or a `define`) named `name` exists.
     pub fn has(&self, name: &str) -> bool {
         self.defs.contains_key(name)
