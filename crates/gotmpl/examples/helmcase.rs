@@ -175,8 +175,7 @@ fn run() -> Result<String, String> {
                 ]),
             ),
         ]);
-        let rendered = set.execute(&tname, &data).map_err(|e| e.to_string())?;
-        let rendered = rendered.replace("<no value>", "");
+        let rendered = set.render(&tname, &data).map_err(|e| e.helm_message())?;
         for doc in rendered.split("\n---") {
             let doc = doc.trim_start();
             if doc.trim().is_empty() {

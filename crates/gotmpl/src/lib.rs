@@ -19,9 +19,8 @@
 //!
 //! * Missing map keys evaluate to nil (`missingkey=zero`); [`Templates::set_strict`]
 //!   turns that into an error. An action printing nil prints `<no value>`, as Go does;
-//!   Helm deletes that text from every rendered file, so callers rendering charts
-//!   should `replace("<no value>", "")` on each [`Templates::execute`] result
-//!   (`include` and `tpl` results already have it removed).
+//!   Helm deletes that text from every rendered file: [`Templates::render`] does the
+//!   same (`include` and `tpl` results already have it removed).
 //! * `include` runs a named template of the same set; `tpl` parses its text as a template
 //!   named `gotpl` (Helm's root name) in a copy of the set. `required` and `fail` report
 //!   their message as `error calling required: MSG`; Helm's own reformatting of exec
