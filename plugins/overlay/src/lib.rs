@@ -7,8 +7,12 @@
 //! `patches`, `patchesStrategicMerge`, `patchesJson6902`, `ConfigMap` and
 //! Secret generators with kustomize's content-hash suffix, `replacements`,
 //! legacy `vars`, `configurations`, `crds`, `openapi`, `sortOptions`,
-//! `buildMetadata: [originAnnotations]` and builtin transformer and generator
-//! configs. Remote resources are refused: plugins have no network.
+//! `buildMetadata: [originAnnotations, transformerAnnotations]` and builtin
+//! transformer and generator configs. Remote resources, Helm charts and exec
+//! or KRM function plugins are refused: plugins have no network and no
+//! processes. Output is in kustomize's legacy kind order unless
+//! `sortOptions` says otherwise, with fields in key order as kustomize
+//! writes them.
 //!
 //! Config (`with:`): `path`, the kustomization directory relative to the
 //! application directory (default: the application directory). Input
