@@ -99,7 +99,7 @@ impl Exec<'_> {
                 }
                 Cow::Borrowed(Value::Object(_)) | Cow::Owned(Value::Object(_)) => {
                     let Some(o) = obj else {
-                        unreachable!("matched an object")
+                        return Err(self.error(pos, &ctx, "internal error: lost object receiver"));
                     };
                     let margs: &[Value] = if last { &method_args } else { &[] };
                     if let Some(r) = o.call(name, margs) {
