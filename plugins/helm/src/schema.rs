@@ -29,7 +29,7 @@ fn validate_chart(chart: &Chart, values: &Map<String, Value>) -> String {
             Ok(s) => {
                 let mut lines = Vec::new();
                 check::render_failures(
-                    &check::check(&s, &Value::Object(values.clone()), ""),
+                    &check::check(&s, &s, &Value::Object(values.clone()), ""),
                     0,
                     &mut lines,
                 );
@@ -71,6 +71,8 @@ fn go_type(v: &Value) -> &'static str {
 
 #[path = "schema_check.rs"]
 mod check;
+#[path = "schema_util.rs"]
+mod util;
 
 #[cfg(test)]
 #[path = "schema_tests.rs"]

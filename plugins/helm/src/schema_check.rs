@@ -3,38 +3,9 @@
 
 use serde_json::{Map, Value};
 
-fn type_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-fn is_type(v: &Value, t: &str) -> bool {
-    match t {
-        "integer" => v.as_f64().is_some_and(|f| f.fract() == 0.0),
-        "number" => v.is_number(),
-        other => type_of(v) == other,
-    }
-}
-
-fn quote_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    items
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn num(v: &Value) -> String {
-    match v.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
-        _ => v.to_string(),
-    }
-}
+use super::util::{
+    before_2019, display, equal, is_primitive, is_type, num, quote_list, resolve, type_of,
+};
 
 /// One validation failure, with the failures it groups (as the validator
 /// Helm uses prints them: a tree of `- at '/path': message` lines).
@@ -66,8 +37,8 @@ pub(super) fn render_failures(list: &[Failure], depth: usize, out: &mut Vec<Stri
 
 /// Validates `v` at `at` against `schema`: the failures of that one
 /// application (several become a "validation failed" group).
-fn validate_at(schema: &Value, v: &Value, at: &str) -> Option<Failure> {
-    let mut errs = check(schema, v, at);
+fn validate_at(root: &Value, schema: &Value, v: &Value, at: &str) -> Option<Failure> {
+    let mut errs = check(root, schema, v, at);
     match errs.len() {
         0 => None,
         1 => errs.pop(),
@@ -79,27 +50,7 @@ fn validate_at(schema: &Value, v: &Value, at: &str) -> Option<Failure> {
     }
 }
 
-fn display(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("'{s}'"),
-        Value::Array(_) | Value::Object(_) => "value".to_owned(),
-        Value::Number(_) => num(v),
-        other => other.to_string(),
-    }
-}
-
-fn is_primitive(v: &Value) -> bool {
-    !matches!(v, Value::Array(_) | Value::Object(_))
-}
-
-fn equal(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => (x - y).abs() < f64::EPSILON,
-        _ => a == b,
-    }
-}
-
-pub(super) fn check(schema: &Value, v: &Value, at: &str) -> Vec<Failure> {
+pub(super) fn check(root: &Value, schema: &Value, v: &Value, at: &str) -> Vec<Failure> {
     let s = match schema {
         Value::Bool(false) => return vec![fail(at, "false schema".to_owned())],
         Value::Object(s) => s,
@@ -142,14 +93,24 @@ pub(super) fn check(schema: &Value, v: &Value, at: &str) -> Vec<Failure> {
         return vec![fail(at, m)];
     }
     let mut errs = Vec::new();
+    if let Some(Value::String(reference)) = s.get("$ref")
+        && let Some(target) = resolve(root, reference)
+    {
+        let res = validate_at(root, target, v, at);
+        if before_2019(root) {
+            // Draft 7 and earlier: `$ref` replaces its sibling keywords.
+            return res.into_iter().collect();
+        }
+        errs.extend(res);
+    }
     match v {
-        Value::Object(obj) => object(s, obj, at, &mut errs),
-        Value::Array(items) => array(s, items, at, &mut errs),
+        Value::Object(obj) => object(root, s, obj, at, &mut errs),
+        Value::Array(items) => array(root, s, items, at, &mut errs),
         Value::String(text) => string(s, text, at, &mut errs),
         Value::Number(_) => number(s, v, at, &mut errs),
         _ => {}
     }
-    combinators(s, v, at, &mut errs);
+    combinators(root, s, v, at, &mut errs);
     errs
 }
 
@@ -206,7 +167,7 @@ fn string(s: &Map<String, Value>, text: &str, at: &str, errs: &mut Vec<Failure>)
     }
 }
 
-fn array(s: &Map<String, Value>, items: &[Value], at: &str, errs: &mut Vec<Failure>) {
+fn array(root: &Value, s: &Map<String, Value>, items: &[Value], at: &str, errs: &mut Vec<Failure>) {
     let len = items.len() as u64;
     if let Some(m) = s
         .get("minItems")
@@ -236,14 +197,14 @@ fn array(s: &Map<String, Value>, items: &[Value], at: &str, errs: &mut Vec<Failu
     };
     for (i, item) in items.iter().enumerate() {
         if let Some(sch) = item_schema(i) {
-            errs.extend(validate_at(sch, item, &format!("{at}/{i}")));
+            errs.extend(validate_at(root, sch, item, &format!("{at}/{i}")));
         }
     }
     if let Some(contains) = s.get("contains") {
         let causes: Vec<Failure> = items
             .iter()
             .enumerate()
-            .filter_map(|(i, item)| validate_at(contains, item, &format!("{at}/{i}")))
+            .filter_map(|(i, item)| validate_at(root, contains, item, &format!("{at}/{i}")))
             .collect();
         if causes.len() == items.len() {
             errs.push(Failure {
@@ -255,7 +216,13 @@ fn array(s: &Map<String, Value>, items: &[Value], at: &str, errs: &mut Vec<Failu
     }
 }
 
-fn object(s: &Map<String, Value>, obj: &Map<String, Value>, at: &str, errs: &mut Vec<Failure>) {
+fn object(
+    root: &Value,
+    s: &Map<String, Value>,
+    obj: &Map<String, Value>,
+    at: &str,
+    errs: &mut Vec<Failure>,
+) {
     let len = obj.len() as u64;
     if let Some(m) = s
         .get("minProperties")
@@ -304,18 +271,20 @@ fn object(s: &Map<String, Value>, obj: &Map<String, Value>, at: &str, errs: &mut
         let mut known = false;
         if let Some(sch) = props.and_then(|p| p.get(k)) {
             known = true;
-            errs.extend(validate_at(sch, &obj[k], &child));
+            errs.extend(validate_at(root, sch, &obj[k], &child));
         }
         for (re, sch) in &patterns {
             if re.is_match(k) {
                 known = true;
-                errs.extend(validate_at(sch, &obj[k], &child));
+                errs.extend(validate_at(root, sch, &obj[k], &child));
             }
         }
         if !known {
             match s.get("additionalProperties") {
                 Some(Value::Bool(false)) => extra.push(k.as_str()),
-                Some(sch @ Value::Object(_)) => errs.extend(validate_at(sch, &obj[k], &child)),
+                Some(sch @ Value::Object(_)) => {
+                    errs.extend(validate_at(root, sch, &obj[k], &child));
+                }
                 _ => {}
             }
         }
@@ -331,16 +300,18 @@ fn object(s: &Map<String, Value>, obj: &Map<String, Value>, at: &str, errs: &mut
     }
 }
 
-fn combinators(s: &Map<String, Value>, v: &Value, at: &str, errs: &mut Vec<Failure>) {
+fn combinators(root: &Value, s: &Map<String, Value>, v: &Value, at: &str, errs: &mut Vec<Failure>) {
     if let Some(not) = s.get("not")
-        && validate_at(not, v, at).is_none()
+        && validate_at(root, not, v, at).is_none()
     {
         errs.push(fail(at, "not failed".to_owned()));
     }
     let group = |key: &str| -> Option<Vec<Option<Failure>>> {
-        s.get(key)
-            .and_then(Value::as_array)
-            .map(|list| list.iter().map(|sch| validate_at(sch, v, at)).collect())
+        s.get(key).and_then(Value::as_array).map(|list| {
+            list.iter()
+                .map(|sch| validate_at(root, sch, v, at))
+                .collect()
+        })
     };
     if let Some(res) = group("allOf") {
         let causes: Vec<Failure> = res.into_iter().flatten().collect();
@@ -384,13 +355,13 @@ fn combinators(s: &Map<String, Value>, v: &Value, at: &str, errs: &mut Vec<Failu
         }
     }
     if let Some(cond) = s.get("if") {
-        let branch = if validate_at(cond, v, at).is_none() {
+        let branch = if validate_at(root, cond, v, at).is_none() {
             s.get("then")
         } else {
             s.get("else")
         };
         if let Some(b) = branch {
-            errs.extend(validate_at(b, v, at));
+            errs.extend(validate_at(root, b, v, at));
         }
     }
 }

@@ -104,3 +104,27 @@ fn nested_failures_are_grouped() {
          - at '/tags': no items match contains schema\n  - at '/tags/0': got number, want string\n"
     );
 }
+
+#[test]
+fn local_refs_are_followed() {
+    let schema = json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "definitions": {"port": {"type": "integer", "maximum": 65535}},
+        "properties": {"http": {"$ref": "#/definitions/port", "minimum": 100_000}}
+    });
+    let c = chart_with(&schema);
+    assert!(
+        validate(&c, &obj(&json!({"http": 8080.0}))).is_ok(),
+        "draft 7 ignores keywords beside $ref"
+    );
+    let e = validate(&c, &obj(&json!({"http": 70000.0}))).unwrap_err().0;
+    assert_eq!(e, "chrt:\n- at '/http': maximum: got 70000, want 65535\n");
+    let schema = json!({
+        "$defs": {"port": {"type": "integer"}},
+        "properties": {"http": {"$ref": "#/$defs/port", "minimum": 1000}}
+    });
+    let e = validate(&chart_with(&schema), &obj(&json!({"http": 80.0})))
+        .unwrap_err()
+        .0;
+    assert_eq!(e, "chrt:\n- at '/http': minimum: got 80, want 1000\n");
+}
