@@ -155,7 +155,11 @@ fn item_matches(item: &Value, index: usize, element: &str) -> bool {
         let Ok(Value::Object(keys)) = serde_json::from_str::<Value>(keys) else {
             return false;
         };
-        keys.iter().all(|(k, v)| item.get(k) == Some(v))
+        keys.iter().all(|(k, v)| match item.get(k) {
+            Some(found) => found == v,
+            // The server default of a missing `protocol` key (see `ssa::item_element`).
+            None => k == "protocol" && v == "TCP",
+        })
     } else if let Some(value) = element.strip_prefix("v:") {
         serde_json::from_str::<Value>(value).is_ok_and(|v| &v == item)
     } else if let Some(i) = element.strip_prefix("i:") {

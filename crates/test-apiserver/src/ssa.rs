@@ -123,14 +123,23 @@ impl Walker<'_> {
 }
 
 /// The `k:{...}` element of an associative-list item (`i:N` when it has none of the keys).
+///
+/// A missing `protocol` key counts as `TCP`, the server default, so that ports applied with and
+/// without it are the same item.
 fn item_element(item: &Value, keys: &[&str], index: usize) -> String {
     let mut key = Map::new();
     for k in keys {
-        if let Some(v) = item.get(*k) {
-            key.insert((*k).to_owned(), v.clone());
+        match item.get(*k) {
+            Some(v) => {
+                key.insert((*k).to_owned(), v.clone());
+            }
+            None if *k == "protocol" && keys.len() > 1 => {
+                key.insert((*k).to_owned(), Value::String("TCP".to_owned()));
+            }
+            None => {}
         }
     }
-    if key.is_empty() {
+    if key.len() <= usize::from(key.contains_key("protocol") && item.get("protocol").is_none()) {
         format!("i:{index}")
     } else {
         format!("k:{}", Value::Object(key))

@@ -144,3 +144,26 @@ fn removing_the_last_keyed_item_drops_the_emptied_list() {
     assert!(container.get("env").is_none(), "{container}");
     assert_eq!(container["image"], "nginx");
 }
+
+#[test]
+fn ports_without_protocol_are_the_tcp_ports() {
+    let mut first = deployment("nginx", 1);
+    first["spec"]["template"]["spec"]["containers"][0]["ports"] = json!([{"containerPort": 80}]);
+    let live = apply(&writer("a"), &Value::Null, &first, false).expect("create");
+    let set = entries(&live)[0].fields.to_fields_v1();
+    let container = &set["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"web\"}"];
+    assert!(
+        container["f:ports"]["k:{\"containerPort\":80,\"protocol\":\"TCP\"}"].is_object(),
+        "{container}"
+    );
+
+    let mut second = deployment("nginx", 1);
+    second["spec"]["template"]["spec"]["containers"][0]["ports"] =
+        json!([{"containerPort": 80, "protocol": "TCP", "name": "http"}]);
+    let merged = apply(&writer("b"), &live, &second, false).expect("no conflict");
+    let ports = &merged["spec"]["template"]["spec"]["containers"][0]["ports"];
+    assert_eq!(
+        ports,
+        &json!([{"containerPort": 80, "protocol": "TCP", "name": "http"}])
+    );
+}
