@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::funcs::conv::{to_i64, want_str};
-use crate::funcs::{Ctx, FResult, FuncError, Registry, at, ex};
+use crate::funcs::{Ctx, FResult, FuncError, Registry, ex};
 use crate::value::{Object, Value};
 
 mod goduration;
@@ -292,7 +292,6 @@ pub(crate) fn register(r: &mut Registry) {
             Ok(d) => as_duration(&a[1]).map_or(d, |m| if m <= 0 { d } else { d - d % m }),
         })))
     });
-    let _ = at;
 }
 
 #[expect(
