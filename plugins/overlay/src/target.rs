@@ -120,6 +120,13 @@ impl Target {
                 "fix the `apiVersion` of the kustomization",
             ));
         }
+        if !kust.validators.is_empty() {
+            return Err(fail(
+                "validators are not supported by the overlay plugin",
+                &shown,
+                "validate the rendered output in a later pipeline step instead",
+            ));
+        }
         if !kust.helm_charts.is_empty() || !kust.helm_chart_inflation_generator.is_empty() {
             return Err(fail(
                 "helmCharts are not supported by the overlay plugin",
