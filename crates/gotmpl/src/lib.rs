@@ -49,8 +49,7 @@
 //!   Unicode classes follow newer tables; error messages are mapped to Go's wording
 //!   for the common cases only.
 //! * `shuffle` and the random functions produce different (seeded) sequences than
-//!   Go's `math/rand`; `snakecase`/`kebabcase` split words with a simplified
-//!   version of xstrings' rules.
+//!   Go's `math/rand`.
 //! * Nesting of `include`/`template`/`tpl` is limited to 200 levels (Go: 100000,
 //!   Helm's `include`: 1000) so that a runaway recursion fails cleanly inside a
 //!   1 MiB wasm stack.

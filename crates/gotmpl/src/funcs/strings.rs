@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+mod case;
+
 use crate::fmt::quote;
 use crate::funcs::conv::{idx, strslice, strval, to_i64, want_int, want_str};
 use crate::funcs::{Ctx, FResult, Registry, at, ex};
@@ -159,10 +161,10 @@ pub(crate) fn register(r: &mut Registry) {
         s(if n == 1 { one } else { many })
     });
     r.add("snakecase", ex(1), |_, a| {
-        s(words(&want_str(&a, 0)?).join("_"))
+        s(case::camel_to_lower(&want_str(&a, 0)?, '_'))
     });
     r.add("kebabcase", ex(1), |_, a| {
-        s(words(&want_str(&a, 0)?).join("-"))
+        s(case::camel_to_lower(&want_str(&a, 0)?, '-'))
     });
     r.add("camelcase", ex(1), |_, a| s(camel(&want_str(&a, 0)?)));
     r.add("swapcase", ex(1), |_, a| {
@@ -398,34 +400,6 @@ fn wrap(v: &str, len: i64, nl: &str, long_words: bool) -> String {
     }
     out.extend_from_slice(&b[offset..]);
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Splits an identifier into lower-case words at separators and case changes
-/// (`HTTPServer` -> `http`, `server`), as xstrings' snake and kebab case do.
-fn words(v: &str) -> Vec<String> {
-    let chars: Vec<char> = v.chars().collect();
-    let mut out: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            continue;
-        }
-        if c.is_uppercase() && !cur.is_empty() {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || prev.is_numeric() || (prev.is_uppercase() && next_lower) {
-                out.push(std::mem::take(&mut cur));
-            }
-        }
-        cur.extend(c.to_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 fn camel(v: &str) -> String {
