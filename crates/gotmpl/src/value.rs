@@ -52,6 +52,12 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn list(&self) -> Option<Vec<Value>> {
         None
     }
+    /// The object as encoders (`toJson`, `toYaml`, `toToml`) see it: Go marshals a
+    /// struct by its exported fields and JSON tags. `None` encodes it as a list (when
+    /// [`Object::list`] gives one) or else as its [`Object::display`] text.
+    fn to_value(&self) -> Option<Value> {
+        None
+    }
 }
 
 impl Value {
@@ -72,7 +78,8 @@ impl Value {
         }
     }
 
-    /// Converts to JSON; objects become their `%v` text, non-finite floats `null`.
+    /// Converts to JSON; objects become their encoded form ([`Object::to_value`],
+    /// [`Object::list`] or their `%v` text), non-finite floats `null`.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Value::Nil => serde_json::Value::Null,
@@ -85,21 +92,35 @@ impl Value {
             Value::Map(m) => {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
             }
-            Value::Object(o) => match o.list() {
-                Some(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-                None => serde_json::Value::String(o.display()),
-            },
+            Value::Object(o) => object_value(o.as_ref()).to_json(),
         }
     }
 
-    /// The value with list-like objects replaced by plain lists (for encoders).
+    /// The value with every object replaced by its encoded form (for encoders);
+    /// borrowed when there is no object inside.
     pub(crate) fn flatten_objects(&self) -> std::borrow::Cow<'_, Value> {
-        match self {
-            Value::Object(o) => match o.list() {
-                Some(l) => std::borrow::Cow::Owned(Value::List(l)),
-                None => std::borrow::Cow::Borrowed(self),
-            },
-            _ => std::borrow::Cow::Borrowed(self),
+        fn has_object(v: &Value) -> bool {
+            match v {
+                Value::Object(_) => true,
+                Value::List(l) => l.iter().any(has_object),
+                Value::Map(m) => m.values().any(has_object),
+                _ => false,
+            }
+        }
+        fn flatten(v: &Value) -> Value {
+            match v {
+                Value::Object(o) => flatten(&object_value(o.as_ref())),
+                Value::List(l) => Value::List(l.iter().map(flatten).collect()),
+                Value::Map(m) => {
+                    Value::Map(m.iter().map(|(k, v)| (k.clone(), flatten(v))).collect())
+                }
+                other => other.clone(),
+            }
+        }
+        if has_object(self) {
+            std::borrow::Cow::Owned(flatten(self))
+        } else {
+            std::borrow::Cow::Borrowed(self)
         }
     }
 
@@ -216,6 +237,17 @@ impl From<Vec<Value>> for Value {
 impl From<BTreeMap<String, Value>> for Value {
     fn from(m: BTreeMap<String, Value>) -> Self {
         Value::Map(m)
+    }
+}
+
+/// How encoders see an object: its value, its elements, or its text.
+fn object_value(o: &dyn Object) -> Value {
+    if let Some(v) = o.to_value() {
+        return v;
+    }
+    match o.list() {
+        Some(l) => Value::List(l),
+        None => Value::String(o.display()),
     }
 }
 

@@ -19,7 +19,7 @@ pub(crate) struct JsonStyle {
 /// Encodes `v` as Go's `json.Marshal` / `MarshalIndent("", "  ")` does.
 pub(crate) fn to_json(v: &Value, style: JsonStyle) -> Result<String, String> {
     let mut out = String::new();
-    write(&mut out, v, style, 0)?;
+    write(&mut out, &v.flatten_objects(), style, 0)?;
     Ok(out)
 }
 
@@ -78,10 +78,7 @@ fn write(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Result<
             newline(out, style, depth);
             out.push('}');
         }
-        Value::Object(o) => match o.list() {
-            Some(l) => write(out, &Value::List(l), style, depth)?,
-            None => write_str(out, &o.display(), style.escape_html),
-        },
+        Value::Object(o) => write_str(out, &o.display(), style.escape_html),
     }
     Ok(())
 }

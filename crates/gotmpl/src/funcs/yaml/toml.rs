@@ -109,7 +109,8 @@ fn table(
 
 /// Encodes a map as TOML.
 pub(crate) fn encode(v: &Value) -> Result<String, String> {
-    let Value::Map(m) = v else {
+    let v = v.flatten_objects();
+    let Value::Map(m) = &*v else {
         return Err("toml: top-level values must be Go maps or structs".into());
     };
     let mut out = String::new();
