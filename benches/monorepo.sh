@@ -30,7 +30,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 repo=$work/repo
 export KILN_CACHE_DIR=$work/cache
-export KILN_NO_PROGRESS=1
+export KILN_NO_PROGRESS=true
 
 echo "generating $apps apps ($mode) in $repo" >&2
 mkdir -p "$repo/apps"

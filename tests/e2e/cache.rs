@@ -45,7 +45,7 @@ impl Fixture {
                 std::fs::read_dir(shard.path())
                     .expect("shard")
                     .flatten()
-                    .map(|e| e.path()),
+                    .map(std::fs::DirEntry::path),
             );
         }
         out

@@ -236,7 +236,7 @@ fn a_damaged_mirror_is_fetched_again() {
     let mirror = std::fs::read_dir(&mirrors)
         .expect("mirrors")
         .flatten()
-        .map(|e| e.path())
+        .map(std::fs::DirEntry::path)
         .find(|p| p.is_dir())
         .expect("one mirror");
     let mut removed = 0;
@@ -301,7 +301,6 @@ fn fetches_over_git_daemon_and_survives_it_going_away() {
         .arg(format!("--base-path={}", repo.tmp.path().display()))
         .arg(format!("--port={port}"))
         .arg("--listen=127.0.0.1")
-        .arg(repo.tmp.path())
         .spawn()
         .expect("git daemon starts");
     let daemon = Daemon(daemon);

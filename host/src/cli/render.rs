@@ -132,39 +132,6 @@ pub struct HelmArgs {
     pub skip_tests: bool,
 }
 
-/// The options of `helm template`, passed to helm steps.
-#[derive(Debug, Default, clap::Args)]
-#[command(next_help_heading = "Helm options")]
-pub struct HelmArgs {
-    /// Release name.
-    #[arg(long)]
-    pub release_name: Option<String>,
-    /// Values files, merged in order.
-    #[arg(short = 'f', long = "values", value_name = "FILE")]
-    pub values: Vec<PathBuf>,
-    /// Set values (a.b=c, list={x,y}, a[0].b=c).
-    #[arg(long, value_name = "K=V")]
-    pub set: Vec<String>,
-    /// Set string values.
-    #[arg(long, value_name = "K=V")]
-    pub set_string: Vec<String>,
-    /// Set values from files (K=PATH).
-    #[arg(long, value_name = "K=PATH")]
-    pub set_file: Vec<String>,
-    /// Set JSON values (K=JSON).
-    #[arg(long, value_name = "K=JSON")]
-    pub set_json: Vec<String>,
-    /// Only print the manifests rendered from these templates.
-    #[arg(short = 's', long, value_name = "PATH")]
-    pub show_only: Vec<String>,
-    /// Include the chart's crds/ in the output.
-    #[arg(long)]
-    pub include_crds: bool,
-    /// Leave out test hooks.
-    #[arg(long)]
-    pub skip_tests: bool,
-}
-
 impl RenderCommand {
     /// Runs the command.
     pub fn execute(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
