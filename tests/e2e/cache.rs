@@ -45,7 +45,7 @@ impl Fixture {
                 std::fs::read_dir(shard.path())
                     .expect("shard")
                     .flatten()
-                    .map(std::fs::DirEntry::path),
+                    .map(|e| e.path()),
             );
         }
         out

@@ -236,7 +236,7 @@ fn a_damaged_mirror_is_fetched_again() {
     let mirror = std::fs::read_dir(&mirrors)
         .expect("mirrors")
         .flatten()
-        .map(std::fs::DirEntry::path)
+        .map(|e| e.path())
         .find(|p| p.is_dir())
         .expect("one mirror");
     let mut removed = 0;
@@ -294,8 +294,11 @@ fn wait_for(port: u16) {
 fn fetches_over_git_daemon_and_survives_it_going_away() {
     let repo = Repo::make("history");
     let port = free_port();
-    let daemon = Command::new("git")
-        .arg("daemon")
+    // Run git-daemon itself: `git daemon` would be a parent process that
+    // does not pass a kill on.
+    let exec_path = Command::new("git").arg("--exec-path").output().expect("git runs");
+    let exec_path = String::from_utf8(exec_path.stdout).expect("utf-8");
+    let daemon = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
         .arg("--export-all")
         .arg("--reuseaddr")
         .arg(format!("--base-path={}", repo.tmp.path().display()))
