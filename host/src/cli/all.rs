@@ -108,12 +108,15 @@ pub(crate) fn discover(root: &Resolved) -> anyhow::Result<Vec<Resolved>> {
         .collect())
 }
 
+/// The resources and step reports of one app's render.
+pub(crate) type Outcome = anyhow::Result<(Vec<Value>, Vec<StepReport>)>;
+
 /// The result of rendering one app.
 #[derive(Debug)]
 pub(crate) struct AppResult {
     /// The app's directory relative to the `--all` root.
     pub(crate) label: String,
-    pub(crate) outcome: anyhow::Result<(Vec<Value>, Vec<StepReport>)>,
+    pub(crate) outcome: Outcome,
 }
 
 /// Renders one app.
@@ -138,7 +141,7 @@ pub(crate) fn render_many(
     apps: &[(String, Resolved)],
     jobs: usize,
     progress: bool,
-    render: &(dyn Fn(&Resolved) -> anyhow::Result<(Vec<Value>, Vec<StepReport>)> + Sync),
+    render: &(dyn Fn(&Resolved) -> Outcome + Sync),
 ) -> Vec<AppResult> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);

@@ -14,7 +14,7 @@ pub(crate) const KILN_CACHE: &str = "KILN_CACHE";
 pub(crate) const KILN_CACHE_MAX_SIZE: &str = "KILN_CACHE_MAX_SIZE";
 
 /// How long an unused git snapshot is kept by `kiln cache gc`.
-const SNAPSHOT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+const SNAPSHOT_MAX_AGE: std::time::Duration = std::time::Duration::from_hours(7 * 24);
 
 /// Render cache options.
 #[derive(Debug, Clone, Default, clap::Args)]

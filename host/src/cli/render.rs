@@ -247,7 +247,9 @@ impl RenderCommand {
                         if !stream.is_empty() {
                             stream.push_str("---\n");
                         }
-                        stream.push_str(&format!("# app: {}\n", result.label));
+                        stream.push_str("# app: ");
+                        stream.push_str(&result.label);
+                        stream.push('\n');
                         stream.push_str(&kiln_resource::yaml::to_stream(&resources));
                     } else {
                         stream.push_str(&backend::stdout::format(&resources, self.output));
@@ -255,8 +257,8 @@ impl RenderCommand {
                 }
                 Err(error) => {
                     failed += 1;
-                    let causes: String = error.chain().map(|c| format!("\n  {c}")).collect();
-                    all::say(&format!("error: app {} failed:{causes}", result.label));
+                    let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+                    all::say(&format!("error: app {} failed:\n  {}", result.label, causes.join("\n  ")));
                 }
             }
         }

@@ -5,8 +5,11 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-/// The rendered resources of each app on one side, or why it failed.
-pub(super) type Side = [(String, Result<Vec<Value>, String>)];
+/// The rendered resources of an app, or why its render failed.
+type Rendered = Result<Vec<Value>, String>;
+
+/// The renders of each app on one side.
+pub(super) type Side = [(String, Rendered)];
 
 /// What happened to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +56,7 @@ pub(crate) struct AppDiff {
 
 /// Compares the renders of every app present on either side.
 pub(super) fn compare(base: &Side, head: &Side, context: usize) -> Vec<AppDiff> {
-    let mut apps: BTreeMap<
-        &str,
-        (
-            Option<&Result<Vec<Value>, String>>,
-            Option<&Result<Vec<Value>, String>>,
-        ),
-    > = BTreeMap::new();
+    let mut apps: BTreeMap<&str, (Option<&Rendered>, Option<&Rendered>)> = BTreeMap::new();
     for (label, r) in base {
         apps.entry(label.as_str()).or_default().0 = Some(r);
     }
