@@ -296,7 +296,10 @@ fn fetches_over_git_daemon_and_survives_it_going_away() {
     let port = free_port();
     // Run git-daemon itself: `git daemon` would be a parent process that
     // does not pass a kill on.
-    let exec_path = Command::new("git").arg("--exec-path").output().expect("git runs");
+    let exec_path = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .expect("git runs");
     let exec_path = String::from_utf8(exec_path.stdout).expect("utf-8");
     let daemon = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
         .arg("--export-all")
@@ -400,4 +403,39 @@ fn renders_all_apps_of_a_revision_and_diffs_two_revisions() {
 
     let bad = repo.kiln(&["diff", "--base", "v1", "--head", "nope", &web]);
     assert_eq!(bad.code, Some(2));
+}
+
+#[test]
+fn several_processes_share_one_mirror() {
+    let repo = Repo::make("history");
+    let url = repo.url();
+    let children: Vec<_> = ["v1", "main", "v2", "feature"]
+        .iter()
+        .map(|rev| {
+            Command::new(env!("CARGO_BIN_EXE_kiln"))
+                .env("KILN_CACHE_DIR", repo.cache())
+                .env("NO_COLOR", "1")
+                .args(["render", "--repo", &url, "--rev", rev, "--path", "apps/web"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("kiln starts")
+        })
+        .collect();
+    for (out, want) in children.into_iter().zip(["blue", "green", "green", "blue"]) {
+        let out = out.wait_with_output().expect("kiln runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        assert!(text.contains(&format!("color: {want}")), "{text}");
+    }
+    let mirrors = std::fs::read_dir(repo.cache().join("git-v0/mirrors")).expect("mirrors");
+    assert_eq!(
+        mirrors.flatten().filter(|e| e.path().is_dir()).count(),
+        1,
+        "one mirror for the url"
+    );
 }

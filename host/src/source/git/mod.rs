@@ -9,6 +9,11 @@
 //! content-addressed snapshot reused by later renders of the same tree,
 //! which the sandbox preopens as `/src`.
 //!
+//! Fetches are full, not shallow: one mirror then serves every later
+//! revision (`kiln diff` needs two) without deepening. A commit id already
+//! in the mirror is used without any fetch. When a fetch fails but the
+//! revision resolves in the mirror, the mirror serves it with a warning.
+//!
 //! Credentials come from git's credential helpers (through gix), from the
 //! SSH agent (ssh URLs run `ssh`), or from `KILN_GIT_TOKEN` for https
 //! remotes. They are never logged: URLs are shown without user info.
