@@ -439,3 +439,24 @@ fn several_processes_share_one_mirror() {
         "one mirror for the url"
     );
 }
+
+#[test]
+fn credentials_in_urls_stay_out_of_messages() {
+    let repo = Repo::make("history");
+    let port = free_port();
+    let url = format!("https://kiln:tok3n-s3cret@127.0.0.1:{port}/x.git");
+    let run = TestCommand::new()
+        .env("KILN_CACHE_DIR", repo.cache())
+        .env("KILN_GIT_TOKEN", "other-t0ken")
+        .args(["-vv", "render", "--repo", &url])
+        .run();
+    let err = run.error();
+    assert!(
+        err.contains(&format!("failed to fetch https://127.0.0.1:{port}/x.git")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("tok3n-s3cret") && !err.contains("other-t0ken"),
+        "{err}"
+    );
+}

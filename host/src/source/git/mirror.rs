@@ -80,9 +80,9 @@ impl Mirror {
         let had_mirror = existing.is_some();
         let repo = match existing {
             Some(repo) => repo,
-            None => gix::init_bare(&self.dir).map_err(|source| Error::Fetch {
+            None => gix::init_bare(&self.dir).map_err(|e| Error::Fetch {
                 url: shown.clone(),
-                source,
+                source: self.scrub(&e),
             })?,
         };
         match self.fetch(&repo) {
@@ -92,24 +92,48 @@ impl Mirror {
                 self.refetch()
             }
             Err(source) if had_mirror && rev.is_none_or(|r| repo.rev_parse_single(r).is_ok()) => {
-                let source_text = error_text(&source);
+                let source_text = self.scrub(&source).0;
                 tracing::warn!(url = %shown, error = %source_text, "fetch failed; using the mirror as last fetched");
                 Ok(repo)
             }
-            Err(source) => Err(Error::Fetch { url: shown, source }),
+            Err(e) => Err(Error::Fetch {
+                url: shown,
+                source: self.scrub(&e),
+            }),
         }
     }
 
     fn refetch(&self) -> Result<gix::Repository, Error> {
         let shown = redact(&self.url);
         self.remove()?;
-        let repo = gix::init_bare(&self.dir).map_err(|source| Error::Fetch {
+        let repo = gix::init_bare(&self.dir).map_err(|e| Error::Fetch {
             url: shown.clone(),
-            source,
+            source: self.scrub(&e),
         })?;
-        self.fetch(&repo)
-            .map_err(|source| Error::Fetch { url: shown, source })?;
+        self.fetch(&repo).map_err(|e| Error::Fetch {
+            url: shown,
+            source: self.scrub(&e),
+        })?;
         Ok(repo)
+    }
+
+    /// The text of `e` with the URL's user info and the token replaced by `***`.
+    fn scrub(&self, e: &gix::Error) -> Scrubbed {
+        let mut text = error_text(e);
+        let mut secrets: Vec<String> = std::env::var(KILN_GIT_TOKEN)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .into_iter()
+            .collect();
+        if let Some((_, rest)) = self.url.split_once("://")
+            && let Some((userinfo, _)) = rest.split('/').next().unwrap_or_default().rsplit_once('@')
+        {
+            secrets.push(userinfo.to_owned());
+        }
+        for secret in secrets {
+            text = text.replace(&secret, "***");
+        }
+        Scrubbed(text)
     }
 
     fn remove(&self) -> Result<(), Error> {
@@ -188,6 +212,11 @@ fn healthy(repo: &gix::Repository) -> bool {
     }
     true
 }
+
+/// An error's text with credentials removed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Scrubbed(String);
 
 fn is_commit_id(rev: &str) -> bool {
     rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit())

@@ -38,9 +38,9 @@ pub enum Error {
     Fetch {
         /// The URL, without credentials.
         url: String,
-        /// Why.
+        /// Why, with any credentials scrubbed from the text.
         #[source]
-        source: gix::Error,
+        source: mirror::Scrubbed,
     },
     /// `--offline` and nothing cached.
     #[error("{url} is not in the cache and --offline forbids fetching it")]
