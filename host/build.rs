@@ -11,7 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `(name in kiln.yaml, cargo package)` of the built-in plugins.
-const BUILTINS: &[(&str, &str)] = &[("directory", "kiln-plugin-directory")];
+const BUILTINS: &[(&str, &str)] = &[
+    ("directory", "kiln-plugin-directory"),
+    ("overlay", "kiln-plugin-overlay"),
+    ("helm", "kiln-plugin-helm"),
+    ("sops", "kiln-plugin-sops"),
+];
 
 /// Packages built only for the tests: `(env var, cargo package)`.
 const TEST_PLUGINS: &[(&str, &str)] = &[
@@ -24,7 +29,10 @@ const PROFILE: &str = "plugin";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let workspace = manifest_dir.parent().expect("host/ lives in the workspace").to_path_buf();
+    let workspace = manifest_dir
+        .parent()
+        .expect("host/ lives in the workspace")
+        .to_path_buf();
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo"));
     let target_dir = out_dir
         .ancestors()
@@ -32,7 +40,16 @@ fn main() {
         .expect("OUT_DIR is <target>/<profile>/build/<pkg>/out")
         .join("wasm-plugins");
 
-    for dir in ["wit", "sdk", "crates/resource", "crates/gotmpl", "plugins", "tests/plugins", "examples/hello-plugin", "Cargo.lock"] {
+    for dir in [
+        "wit",
+        "sdk",
+        "crates/resource",
+        "crates/gotmpl",
+        "plugins",
+        "tests/plugins",
+        "examples/hello-plugin",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }
 
@@ -64,11 +81,18 @@ fn main() {
 
     let artifacts = target_dir.join(TARGET).join(PROFILE);
     let wasm = |pkg: &str| artifacts.join(format!("{}.wasm", pkg.replace('-', "_")));
-    let mut table = String::from("/// `(name, wasm bytes)` of every built-in plugin.\npub static BUILTINS: &[(&str, &[u8])] = &[\n");
+    let mut table = String::from(
+        "/// `(name, wasm bytes)` of every built-in plugin.\npub static BUILTINS: &[(&str, &[u8])] = &[\n",
+    );
     for (name, pkg) in BUILTINS {
         let path = wasm(pkg);
         assert!(path.exists(), "{} was not built", path.display());
-        writeln!(table, "    ({name:?}, include_bytes!({:?})),", path.display().to_string()).expect("writing to a String");
+        writeln!(
+            table,
+            "    ({name:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .expect("writing to a String");
     }
     table.push_str("];\n");
     write_if_changed(&out_dir.join("builtins.rs"), &table);

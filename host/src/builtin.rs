@@ -4,7 +4,10 @@ include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 
 /// The wasm bytes of built-in plugin `name`.
 pub fn get(name: &str) -> Option<&'static [u8]> {
-    BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, bytes)| *bytes)
+    BUILTINS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| *bytes)
 }
 
 /// Names of the built-in plugins.

@@ -26,12 +26,14 @@ fn init_tracing(global: &GlobalArgs) {
         (_, 1) => "kiln=debug",
         _ => "kiln=trace",
     };
-    let filter = EnvFilter::try_from_env(kiln::env::KILN_LOG).unwrap_or_else(|_| EnvFilter::new(default));
+    let filter =
+        EnvFilter::try_from_env(kiln::env::KILN_LOG).unwrap_or_else(|_| EnvFilter::new(default));
     let color = match global.color {
         kiln::cli::Color::Always => true,
         kiln::cli::Color::Never => false,
         kiln::cli::Color::Auto => {
-            std::env::var_os(kiln::env::NO_COLOR).is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            std::env::var_os(kiln::env::NO_COLOR).is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
         }
     };
     tracing_subscriber::fmt()
@@ -44,7 +46,10 @@ fn init_tracing(global: &GlobalArgs) {
 }
 
 /// Prints `error: …`, the causes, and a hint, to stderr.
-#[expect(clippy::print_stderr, reason = "the binary's one place that reports errors")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the binary's one place that reports errors"
+)]
 fn report(error: &anyhow::Error) {
     eprintln!("error: {error}");
     for cause in error.chain().skip(1) {

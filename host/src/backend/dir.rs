@@ -35,7 +35,11 @@ pub enum Error {
 /// The file name (relative to the output dir) of a resource.
 pub fn file_name(id: &ResourceId) -> String {
     let ns = id.namespace.as_deref().unwrap_or("_cluster");
-    let kind = if id.group.is_empty() { id.kind.clone() } else { format!("{}.{}", id.kind, id.group) };
+    let kind = if id.group.is_empty() {
+        id.kind.clone()
+    } else {
+        format!("{}.{}", id.kind, id.group)
+    };
     let clean = |s: &str| s.to_lowercase().replace(['/', '\\', ':'], "_");
     format!("{}/{}-{}.yaml", clean(ns), clean(&kind), clean(&id.name))
 }
@@ -46,7 +50,10 @@ pub fn write(dir: &Path, resources: &[Value]) -> Result<(), Error> {
     for (i, r) in resources.iter().enumerate() {
         let id = ResourceId::of(r).ok_or(Error::NotAManifest(i))?;
         let name = file_name(&id);
-        if files.insert(name.clone(), kiln_resource::yaml::to_string(r)).is_some() {
+        if files
+            .insert(name.clone(), kiln_resource::yaml::to_string(r))
+            .is_some()
+        {
             return Err(Error::Collision(name));
         }
     }
@@ -54,9 +61,15 @@ pub fn write(dir: &Path, resources: &[Value]) -> Result<(), Error> {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs_err::create_dir_all(parent).map_err(io(parent))?;
-    let staging = tempfile::Builder::new().prefix(".kiln-out-").tempdir_in(parent).map_err(io(parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".kiln-out-")
+        .tempdir_in(parent)
+        .map_err(io(parent))?;
     for (name, text) in &files {
         let path = staging.path().join(name);
         if let Some(p) = path.parent() {
@@ -99,9 +112,18 @@ mod tests {
             std::fs::read_to_string(out.join("web/configmap-a.yaml")).unwrap(),
             kiln_resource::yaml::to_string(&cm)
         );
-        assert!(matches!(write(&out, &[cm.clone(), cm]), Err(Error::Collision(_))));
-        assert!(out.join("web/configmap-a.yaml").is_file(), "a failed write leaves the old tree");
-        let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(matches!(
+            write(&out, &[cm.clone(), cm]),
+            Err(Error::Collision(_))
+        ));
+        assert!(
+            out.join("web/configmap-a.yaml").is_file(),
+            "a failed write leaves the old tree"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("out")]);
     }
 }

@@ -17,7 +17,8 @@ pub fn format(resources: &[Value], format: Format) -> String {
     match format {
         Format::Yaml => kiln_resource::yaml::to_stream(resources),
         Format::Json => {
-            let mut text = serde_json::to_string_pretty(resources).expect("JSON values always serialize");
+            let mut text =
+                serde_json::to_string_pretty(resources).expect("JSON values always serialize");
             text.push('\n');
             text
         }

@@ -2,7 +2,9 @@
 
 mod all;
 mod cache;
+mod decrypt;
 mod diff;
+mod keys;
 mod plugin;
 mod render;
 
@@ -12,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use cache::{CacheArgs, CacheCommand};
+pub use decrypt::DecryptCommand;
 pub use diff::DiffCommand;
 pub use plugin::PluginCommand;
 pub use render::RenderCommand;
@@ -71,6 +74,8 @@ pub enum Command {
     /// Inspect or clean the render cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Decrypt a SOPS file and print it in its own format, like `sops --decrypt`.
+    Decrypt(DecryptCommand),
 }
 
 /// How a command ended.
@@ -102,6 +107,7 @@ impl Cli {
             Command::Plugin(cmd) => cmd.execute(&self.global),
             Command::Diff(cmd) => cmd.execute(&self.global),
             Command::Cache(cmd) => cmd.execute(&self.global),
+            Command::Decrypt(cmd) => cmd.execute(&self.global),
         }
     }
 }
@@ -121,7 +127,8 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<crate::pipeline::Error>() {
             return e.hint();
         }
-        if let Some(crate::source::Error::Missing(_)) = cause.downcast_ref::<crate::source::Error>() {
+        if let Some(crate::source::Error::Missing(_)) = cause.downcast_ref::<crate::source::Error>()
+        {
             return Some("check the path; `kiln render` takes an app directory".into());
         }
         cause.downcast_ref::<Hint>().map(|h| h.hint.clone())
@@ -141,6 +148,9 @@ pub struct Hint {
 impl Hint {
     /// An error `message` with `hint`.
     pub fn error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-        anyhow::Error::new(Self { message: message.into(), hint: hint.into() })
+        anyhow::Error::new(Self {
+            message: message.into(),
+            hint: hint.into(),
+        })
     }
 }

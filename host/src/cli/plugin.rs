@@ -27,15 +27,19 @@ impl PluginCommand {
     pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         match self {
             Self::List => {
-                write_stdout(&crate::builtin::names().iter().map(|n| format!("{n}\n")).collect::<String>())?;
+                write_stdout(
+                    &crate::builtin::names()
+                        .iter()
+                        .map(|n| format!("{n}\n"))
+                        .collect::<String>(),
+                )?;
                 Ok(ExitStatus::Success)
             }
             Self::Inspect { plugin, json } => {
                 let bytes = match crate::builtin::get(&plugin) {
                     Some(b) => b.to_vec(),
-                    None if PathBuf::from(&plugin).exists() => {
-                        fs_err::read(&plugin).with_context(|| format!("cannot read plugin {plugin}"))?
-                    }
+                    None if PathBuf::from(&plugin).exists() => fs_err::read(&plugin)
+                        .with_context(|| format!("cannot read plugin {plugin}"))?,
                     None => {
                         return Err(Hint::error(
                             format!("no built-in plugin or file named `{plugin}`"),
@@ -46,7 +50,9 @@ impl PluginCommand {
                 let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
                 let loaded = runtime.load(&plugin, &bytes)?;
                 let empty = tempfile::tempdir().context("cannot create an empty source root")?;
-                let info = loaded.info(empty.path()).with_context(|| format!("plugin `{plugin}` failed in info()"))?;
+                let info = loaded
+                    .info(empty.path())
+                    .with_context(|| format!("plugin `{plugin}` failed in info()"))?;
                 let digest = loaded.digest().to_hex().to_string();
                 let contract = loaded.contract_version().unwrap_or("unknown").to_owned();
                 let out = if json {
@@ -63,7 +69,11 @@ impl PluginCommand {
                         info.name,
                         info.version,
                         info.description,
-                        if info.config_schema.is_some() { "JSON Schema published (see --json)" } else { "no schema published" },
+                        if info.config_schema.is_some() {
+                            "JSON Schema published (see --json)"
+                        } else {
+                            "no schema published"
+                        },
                     )
                 };
                 write_stdout(&out)?;

@@ -54,6 +54,9 @@ pub struct RenderCommand {
     /// Give a secret to the steps that are granted it: NAME=FILE.
     #[arg(long, value_name = "NAME=FILE")]
     pub secret: Vec<String>,
+    /// A SOPS key: an age identity file or an armored OpenPGP secret key (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Vec<PathBuf>,
     #[command(flatten)]
     pub git: GitArgs,
     /// Render every app found under ROOT, in parallel (with --output-dir, one directory per app).
@@ -258,7 +261,11 @@ impl RenderCommand {
                 Err(error) => {
                     failed += 1;
                     let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
-                    all::say(&format!("error: app {} failed:\n  {}", result.label, causes.join("\n  ")));
+                    all::say(&format!(
+                        "error: app {} failed:\n  {}",
+                        result.label,
+                        causes.join("\n  ")
+                    ));
                 }
             }
         }
@@ -271,22 +278,35 @@ impl RenderCommand {
     }
 
     fn options(&self, app: &App, emit_text: bool) -> anyhow::Result<RenderOptions> {
-        let kube_version = self
-            .kube_version
-            .as_deref()
-            .map_or_else(|| pipeline::DEFAULT_KUBE_VERSION.to_owned(), |v| {
-                if v.starts_with('v') { v.to_owned() } else { format!("v{v}") }
-            });
+        let kube_version = self.kube_version.as_deref().map_or_else(
+            || pipeline::DEFAULT_KUBE_VERSION.to_owned(),
+            |v| {
+                if v.starts_with('v') {
+                    v.to_owned()
+                } else {
+                    format!("v{v}")
+                }
+            },
+        );
         let mut api_versions = self.api_versions.clone();
         if let Ok(extra) = std::env::var(crate::env::KUBE_API_VERSIONS) {
-            api_versions.extend(extra.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
+            api_versions.extend(
+                extra
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
         }
-        let mut secrets = Vec::new();
+        let mut secrets = super::keys::sops_secrets(&self.key_file)?;
         for spec in &self.secret {
-            let (name, file) = spec
-                .split_once('=')
-                .ok_or_else(|| Hint::error(format!("--secret `{spec}` is not NAME=FILE"), "e.g. --secret api-token=./token.txt"))?;
-            let value = fs_err::read(file).with_context(|| format!("cannot read secret `{name}`"))?;
+            let (name, file) = spec.split_once('=').ok_or_else(|| {
+                Hint::error(
+                    format!("--secret `{spec}` is not NAME=FILE"),
+                    "e.g. --secret api-token=./token.txt",
+                )
+            })?;
+            let value =
+                fs_err::read(file).with_context(|| format!("cannot read secret `{name}`"))?;
             secrets.push((name.to_owned(), value));
         }
         Ok(RenderOptions {
@@ -312,10 +332,19 @@ impl RenderCommand {
             m.insert("namespace".into(), ns.clone().into());
         }
         if !h.values.is_empty() {
-            let files = h.values.iter().map(|f| app_relative(app, f)).collect::<anyhow::Result<Vec<_>>>()?;
+            let files = h
+                .values
+                .iter()
+                .map(|f| app_relative(app, f))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             m.insert("values".into(), strings(&files));
         }
-        for (key, list) in [("set", &h.set), ("set-string", &h.set_string), ("set-json", &h.set_json), ("show-only", &h.show_only)] {
+        for (key, list) in [
+            ("set", &h.set),
+            ("set-string", &h.set_string),
+            ("set-json", &h.set_json),
+            ("show-only", &h.show_only),
+        ] {
             if !list.is_empty() {
                 m.insert(key.into(), strings(list));
             }
@@ -323,9 +352,12 @@ impl RenderCommand {
         if !h.set_file.is_empty() {
             let mut out = Vec::new();
             for spec in &h.set_file {
-                let (k, path) = spec
-                    .split_once('=')
-                    .ok_or_else(|| Hint::error(format!("--set-file `{spec}` is not K=PATH"), "e.g. --set-file config=./config.txt"))?;
+                let (k, path) = spec.split_once('=').ok_or_else(|| {
+                    Hint::error(
+                        format!("--set-file `{spec}` is not K=PATH"),
+                        "e.g. --set-file config=./config.txt",
+                    )
+                })?;
                 out.push(format!("{k}={}", app_relative(app, Path::new(path))?));
             }
             m.insert("set-file".into(), strings(&out));
@@ -357,11 +389,19 @@ fn app_relative(app: &App, path: &Path) -> anyhow::Result<String> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     let inside = abs.strip_prefix(&app.root).map_err(|_| {
         Hint::error(
-            format!("{} is outside the source root {}", path.display(), app.root.display()),
+            format!(
+                "{} is outside the source root {}",
+                path.display(),
+                app.root.display()
+            ),
             "plugins only see the source root; move the file into it or pass --root",
         )
     })?;
-    let depth = if app.dir == "." { 0 } else { app.dir.split('/').count() };
+    let depth = if app.dir == "." {
+        0
+    } else {
+        app.dir.split('/').count()
+    };
     let mut rel = "../".repeat(depth);
     rel.push_str(&inside.to_string_lossy());
     Ok(rel)

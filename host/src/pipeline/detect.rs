@@ -19,7 +19,8 @@ pub enum AppKind {
 }
 
 /// Names of kustomization files, in kustomize's order of preference.
-pub(crate) const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub(crate) const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 impl AppKind {
     /// Detects the kind of the app in `dir`.
@@ -43,17 +44,33 @@ impl AppKind {
     }
 }
 
-/// The one-step pipeline of an app without `kiln.yaml`.
+/// The secrets the automatic `sops` step is granted.
+pub const SOPS_SECRETS: [&str; 2] = ["sops-age-keys", "sops-pgp-keys"];
+
+/// The pipeline of an app without `kiln.yaml`: the plugin of its kind, then,
+/// for directory and kustomize apps, `sops`, which decrypts SOPS-encrypted
+/// resources (and passes the others through) with the keys the command line
+/// and environment give, and fails naming the recipients when it has none.
 pub fn detect(dir: &Path, limits: Limits) -> Pipeline {
     let kind = AppKind::of(dir);
-    Pipeline {
-        steps: vec![Step {
-            name: kind.plugin().to_owned(),
-            plugin: PluginRef::Builtin(kind.plugin().to_owned()),
+    let mut steps = vec![Step {
+        name: kind.plugin().to_owned(),
+        plugin: PluginRef::Builtin(kind.plugin().to_owned()),
+        config: Value::Object(Map::new()),
+        secrets: Vec::new(),
+        limits,
+    }];
+    if kind != AppKind::Helm && crate::builtin::get("sops").is_some() {
+        steps.push(Step {
+            name: "sops".to_owned(),
+            plugin: PluginRef::Builtin("sops".to_owned()),
             config: Value::Object(Map::new()),
-            secrets: Vec::new(),
+            secrets: SOPS_SECRETS.iter().map(|s| (*s).to_owned()).collect(),
             limits,
-        }],
+        });
+    }
+    Pipeline {
+        steps,
         detected: Some(kind),
         name: None,
         namespace: None,

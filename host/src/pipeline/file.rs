@@ -95,7 +95,9 @@ pub enum Error {
         message: String,
     },
     /// `apiVersion` or `kind` is not the expected one.
-    #[error("{file}: expected apiVersion {API_VERSION} and kind Pipeline, found {api_version} {kind}")]
+    #[error(
+        "{file}: expected apiVersion {API_VERSION} and kind Pipeline, found {api_version} {kind}"
+    )]
     WrongKind {
         /// The file.
         file: String,
@@ -125,13 +127,22 @@ pub fn parse(text: &str, file: &str) -> Result<PipelineFile, Error> {
     let parsed: PipelineFile = serde_saphyr::from_str(text).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
         let full = e.without_snippet().to_string();
-        let first = full.lines().next().unwrap_or_default().trim_start_matches("error: ");
+        let first = full
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ");
         let message = first
             .split_once(": ")
             .filter(|(head, _)| head.starts_with("line "))
             .map_or(first, |(_, m)| m)
             .to_owned();
-        Error::Invalid { file: file.to_owned(), line, column, message }
+        Error::Invalid {
+            file: file.to_owned(),
+            line,
+            column,
+            message,
+        }
     })?;
     if parsed.api_version != API_VERSION || parsed.kind != "Pipeline" {
         return Err(Error::WrongKind {
@@ -141,13 +152,18 @@ pub fn parse(text: &str, file: &str) -> Result<PipelineFile, Error> {
         });
     }
     if parsed.steps.is_empty() {
-        return Err(Error::NoSteps { file: file.to_owned() });
+        return Err(Error::NoSteps {
+            file: file.to_owned(),
+        });
     }
     let mut seen = BTreeMap::new();
     for step in &parsed.steps {
         let name = step.name.clone().unwrap_or_else(|| step.plugin.clone());
         if seen.insert(name.clone(), ()).is_some() {
-            return Err(Error::DuplicateStep { file: file.to_owned(), name });
+            return Err(Error::DuplicateStep {
+                file: file.to_owned(),
+                name,
+            });
         }
     }
     Ok(parsed)
@@ -183,7 +199,11 @@ mod tests {
 
     #[test]
     fn wrong_types_name_the_line() {
-        let err = parse("apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: [a]\n", "k.yaml").unwrap_err();
+        let err = parse(
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: [a]\n",
+            "k.yaml",
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("k.yaml:4:"), "{err}");
     }
 
@@ -194,7 +214,10 @@ mod tests {
             Err(Error::WrongKind { .. })
         ));
         assert!(matches!(
-            parse("apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: a\n- plugin: a\n", "k.yaml"),
+            parse(
+                "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: a\n- plugin: a\n",
+                "k.yaml"
+            ),
             Err(Error::DuplicateStep { .. })
         ));
     }

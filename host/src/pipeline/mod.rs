@@ -30,7 +30,11 @@ pub struct App {
 impl App {
     /// The app directory on the host.
     pub fn path(&self) -> PathBuf {
-        if self.dir == "." { self.root.clone() } else { self.root.join(&self.dir) }
+        if self.dir == "." {
+            self.root.clone()
+        } else {
+            self.root.join(&self.dir)
+        }
     }
 }
 
@@ -99,36 +103,63 @@ pub fn load(app: &App, defaults: Limits) -> Result<Pipeline, Error> {
         } else {
             PluginRef::Builtin(spec.plugin.clone())
         };
-        let limits = step_limits(&spec.limits, defaults).map_err(|message| Error::Pipeline(file::Error::Invalid {
-            file: shown.clone(),
-            line: 0,
-            column: 0,
-            message,
-        }))?;
+        let limits = step_limits(&spec.limits, defaults).map_err(|message| {
+            Error::Pipeline(file::Error::Invalid {
+                file: shown.clone(),
+                line: 0,
+                column: 0,
+                message,
+            })
+        })?;
         steps.push(Step {
             name: spec.name.unwrap_or_else(|| spec.plugin.clone()),
             plugin,
-            config: spec.with.unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+            config: spec
+                .with
+                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
             secrets: spec.secrets,
             limits,
         });
     }
-    Ok(Pipeline { steps, detected: None, name: parsed.metadata.name, namespace: parsed.metadata.namespace })
+    Ok(Pipeline {
+        steps,
+        detected: None,
+        name: parsed.metadata.name,
+        namespace: parsed.metadata.namespace,
+    })
 }
 
 fn step_limits(spec: &file::LimitsSpec, defaults: Limits) -> Result<Limits, String> {
     use crate::runtime::limits::{parse_duration, parse_size};
     Ok(Limits {
-        memory: spec.memory.as_deref().map(parse_size).transpose()?.unwrap_or(defaults.memory),
-        time: spec.timeout.as_deref().map(parse_duration).transpose()?.unwrap_or(defaults.time),
-        output: spec.output.as_deref().map(parse_size).transpose()?.unwrap_or(defaults.output),
+        memory: spec
+            .memory
+            .as_deref()
+            .map(parse_size)
+            .transpose()?
+            .unwrap_or(defaults.memory),
+        time: spec
+            .timeout
+            .as_deref()
+            .map(parse_duration)
+            .transpose()?
+            .unwrap_or(defaults.time),
+        output: spec
+            .output
+            .as_deref()
+            .map(parse_size)
+            .transpose()?
+            .unwrap_or(defaults.output),
     })
 }
 
 /// Resolves a plugin path written in `kiln.yaml` (relative to the app
 /// directory) to a path relative to the source root, refusing escapes.
 fn resolve_in_root(app: &App, rel: &str, shown: &str) -> Result<String, Error> {
-    let outside = || Error::PluginOutsideRoot { file: shown.to_owned(), path: rel.to_owned() };
+    let outside = || Error::PluginOutsideRoot {
+        file: shown.to_owned(),
+        path: rel.to_owned(),
+    };
     if Path::new(rel).is_absolute() {
         return Err(outside());
     }
@@ -144,5 +175,8 @@ fn resolve_in_root(app: &App, rel: &str, shown: &str) -> Result<String, Error> {
 }
 
 fn relative_display(app: &App, path: &Path) -> String {
-    path.strip_prefix(&app.root).unwrap_or(path).to_string_lossy().into_owned()
+    path.strip_prefix(&app.root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
 }

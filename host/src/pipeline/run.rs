@@ -136,7 +136,9 @@ pub enum Error {
         messages: Vec<String>,
     },
     /// A plugin returned something that is not a JSON object.
-    #[error("step `{step}` (plugin `{plugin}`) returned resource #{index} that is not a JSON object: {problem}")]
+    #[error(
+        "step `{step}` (plugin `{plugin}`) returned resource #{index} that is not a JSON object: {problem}"
+    )]
     BadOutput {
         /// The step.
         step: String,
@@ -183,29 +185,49 @@ impl Error {
 }
 
 /// Renders `app` with `pipeline`.
-pub fn render(app: &App, pipeline: &Pipeline, opts: &RenderOptions, runtime: &Runtime) -> Result<Rendered, Error> {
+pub fn render(
+    app: &App,
+    pipeline: &Pipeline,
+    opts: &RenderOptions,
+    runtime: &Runtime,
+) -> Result<Rendered, Error> {
     let mut resources: Vec<String> = Vec::new();
     let mut reports = Vec::with_capacity(pipeline.steps.len());
-    let namespace = opts.namespace.clone().or_else(|| pipeline.namespace.clone());
+    let namespace = opts
+        .namespace
+        .clone()
+        .or_else(|| pipeline.namespace.clone());
     let tree = match opts.source_digest {
         Some(d) => d,
         None => crate::source::tree_digest(&app.root, &app.dir).map_err(Error::Io)?,
     };
-    let source_id = opts.source_id.clone().unwrap_or_else(|| app.path().display().to_string());
-    let last = opts.cache.as_ref().map(|c| c.last_inputs(&source_id)).unwrap_or_default();
+    let source_id = opts
+        .source_id
+        .clone()
+        .unwrap_or_else(|| app.path().display().to_string());
+    let last = opts
+        .cache
+        .as_ref()
+        .map(|c| c.last_inputs(&source_id))
+        .unwrap_or_default();
     let mut recorded = Vec::with_capacity(pipeline.steps.len());
     // Once a step holds a secret, its output and all that follows stay out of the cache.
     let mut secret_seen = false;
     for step in &pipeline.steps {
+        // Exact text for stdout (a `RenderedText` document) only means
+        // something as the pipeline's final output, never as a step's input.
+        resources.retain(|doc| !is_rendered_text(doc));
         let span = info_span!("step", app = %app.name, step = %step.name, plugin = %step.plugin, cache.key = tracing::field::Empty);
         let _entered = span.enter();
         let plugin_name = step.plugin.to_string();
         let wasm = plugin_bytes(app, step)?;
-        let loaded = runtime.load(&plugin_name, &wasm).map_err(|source| Error::Load {
-            step: step.name.clone(),
-            plugin: plugin_name.clone(),
-            source,
-        })?;
+        let loaded = runtime
+            .load(&plugin_name, &wasm)
+            .map_err(|source| Error::Load {
+                step: step.name.clone(),
+                plugin: plugin_name.clone(),
+                source,
+            })?;
         let config = step_config(step, opts);
         let context = Context {
             app_name: pipeline.name.clone().unwrap_or_else(|| app.name.clone()),
@@ -217,14 +239,25 @@ pub fn render(app: &App, pipeline: &Pipeline, opts: &RenderOptions, runtime: &Ru
             step: step.name.clone(),
         };
         let config_text = config.to_string();
-        let inputs = KeyInputs::new(&loaded.digest(), &config, &context_fields(&context), &resources, &tree);
+        let inputs = KeyInputs::new(
+            &loaded.digest(),
+            &config,
+            &context_fields(&context),
+            &resources,
+            &tree,
+        );
         let key = inputs.key();
         span.record("cache.key", key.to_string());
         secret_seen |= !step.secrets.is_empty();
         let cache = opts.cache.as_ref().filter(|_| !secret_seen);
-        let changed = last.iter().find(|(name, _)| *name == step.name).map(|(_, before)| inputs.changed_since(before));
+        let changed = last
+            .iter()
+            .find(|(name, _)| *name == step.name)
+            .map(|(_, before)| inputs.changed_since(before));
         recorded.push((step.name.clone(), inputs));
-        let hit = cache.and_then(|c| c.get(&key)).filter(|docs| docs.iter().all(|d| check_object(d).is_ok()));
+        let hit = cache
+            .and_then(|c| c.get(&key))
+            .filter(|docs| docs.iter().all(|d| check_object(d).is_ok()));
         if let Some(hit) = hit {
             tracing::debug!("cache hit");
             reports.push(StepReport {
@@ -243,7 +276,15 @@ pub fn render(app: &App, pipeline: &Pipeline, opts: &RenderOptions, runtime: &Ru
             secrets: step
                 .secrets
                 .iter()
-                .map(|name| (name.clone(), opts.secrets.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())))
+                .map(|name| {
+                    (
+                        name.clone(),
+                        opts.secrets
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, v)| v.clone()),
+                    )
+                })
                 .collect(),
         };
         let output = loaded
@@ -277,12 +318,20 @@ pub fn render(app: &App, pipeline: &Pipeline, opts: &RenderOptions, runtime: &Ru
             }
             match d.severity {
                 Severity::Error => errors.push(text),
-                Severity::Warning => warn!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}"),
-                Severity::Info => tracing::info!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}"),
+                Severity::Warning => {
+                    warn!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}")
+                }
+                Severity::Info => {
+                    tracing::info!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}")
+                }
             }
         }
         if !errors.is_empty() {
-            return Err(Error::Diagnostics { step: step.name.clone(), plugin: plugin_name, messages: errors });
+            return Err(Error::Diagnostics {
+                step: step.name.clone(),
+                plugin: plugin_name,
+                messages: errors,
+            });
         }
         for (index, doc) in output.resources.iter().enumerate() {
             check_object(doc).map_err(|problem| Error::BadOutput {
@@ -317,7 +366,10 @@ pub fn render(app: &App, pipeline: &Pipeline, opts: &RenderOptions, runtime: &Ru
         .iter()
         .map(|doc| serde_json::from_str(doc).expect("checked to be a JSON object above"))
         .collect();
-    Ok(Rendered { resources, steps: reports })
+    Ok(Rendered {
+        resources,
+        steps: reports,
+    })
 }
 
 fn check_object(doc: &str) -> Result<(), String> {
@@ -343,11 +395,25 @@ fn plugin_bytes(app: &App, step: &Step) -> Result<std::borrow::Cow<'static, [u8]
     match &step.plugin {
         PluginRef::Builtin(name) => crate::builtin::get(name)
             .map(std::borrow::Cow::Borrowed)
-            .ok_or_else(|| Error::UnknownPlugin { step: step.name.clone(), plugin: name.clone() }),
+            .ok_or_else(|| Error::UnknownPlugin {
+                step: step.name.clone(),
+                plugin: name.clone(),
+            }),
         PluginRef::File(rel) => fs_err::read(app.root.join(rel))
             .map(std::borrow::Cow::Owned)
-            .map_err(|source| Error::ReadPlugin { path: rel.clone(), file: "kiln.yaml".into(), source }),
+            .map_err(|source| Error::ReadPlugin {
+                path: rel.clone(),
+                file: "kiln.yaml".into(),
+                source,
+            }),
     }
+}
+
+/// Whether a JSON document is a `kiln.dev/v1alpha1` `RenderedText`.
+fn is_rendered_text(doc: &str) -> bool {
+    doc.contains("RenderedText")
+        && serde_json::from_str::<Value>(doc)
+            .is_ok_and(|v| v["apiVersion"] == "kiln.dev/v1alpha1" && v["kind"] == "RenderedText")
 }
 
 /// The step's `with:` plus any config the command line adds for its plugin.

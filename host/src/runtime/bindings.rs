@@ -1,5 +1,10 @@
 //! Host bindings generated from `wit/plugin.wit`.
-#![allow(missing_docs, unreachable_pub, clippy::pedantic, reason = "generated code")]
+#![allow(
+    missing_docs,
+    unreachable_pub,
+    clippy::pedantic,
+    reason = "generated code"
+)]
 
 wasmtime::component::bindgen!({
     path: "../wit",

@@ -28,7 +28,9 @@ pub struct CompiledCache {
 impl CompiledCache {
     /// A cache under `root` (the kiln cache directory).
     pub fn new(root: &Path) -> Self {
-        Self { dir: root.join(BUCKET) }
+        Self {
+            dir: root.join(BUCKET),
+        }
     }
 
     fn path(&self, engine: &Engine, digest: blake3::Hash) -> PathBuf {
@@ -36,7 +38,8 @@ impl CompiledCache {
         hasher.0.update(digest.as_bytes());
         hasher.0.update(env!("CARGO_PKG_VERSION").as_bytes());
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        self.dir.join(format!("{}.cwasm", hasher.0.finalize().to_hex()))
+        self.dir
+            .join(format!("{}.cwasm", hasher.0.finalize().to_hex()))
     }
 
     fn read(&self, engine: &Engine, path: &Path) -> Option<Component> {
@@ -50,7 +53,10 @@ impl CompiledCache {
         // `Engine::precompile_component` (the file name binds it to this
         // engine's configuration and wasmtime version) and its checksum has
         // just been verified, so it is wasmtime's own output, unmodified.
-        #[expect(unsafe_code, reason = "loading a precompiled component, verified above")]
+        #[expect(
+            unsafe_code,
+            reason = "loading a precompiled component, verified above"
+        )]
         let loaded = unsafe { Component::deserialize(engine, payload) };
         match loaded {
             Ok(component) => Some(component),
@@ -91,8 +97,10 @@ pub(super) fn component(
     digest: blake3::Hash,
 ) -> Result<Component, LoadError> {
     let Some(cache) = cache else {
-        return Component::new(engine, wasm)
-            .map_err(|source| LoadError::NotAComponent { name: name.to_owned(), source });
+        return Component::new(engine, wasm).map_err(|source| LoadError::NotAComponent {
+            name: name.to_owned(),
+            source,
+        });
     };
     let path = cache.path(engine, digest);
     if let Some(component) = cache.read(engine, &path) {
@@ -100,16 +108,26 @@ pub(super) fn component(
         return Ok(component);
     }
     let _span = tracing::debug_span!("compile", plugin = name).entered();
-    let compiled = engine
-        .precompile_component(wasm)
-        .map_err(|source| LoadError::NotAComponent { name: name.to_owned(), source })?;
+    let compiled =
+        engine
+            .precompile_component(wasm)
+            .map_err(|source| LoadError::NotAComponent {
+                name: name.to_owned(),
+                source,
+            })?;
     if let Err(e) = cache.store(&path, &compiled) {
         tracing::warn!(error = %e, "cannot write the compiled component cache");
     }
     // SAFETY: `compiled` was produced just now by this engine.
-    #[expect(unsafe_code, reason = "loading a component this engine has just compiled")]
+    #[expect(
+        unsafe_code,
+        reason = "loading a component this engine has just compiled"
+    )]
     let component = unsafe { Component::deserialize(engine, &compiled) };
-    component.map_err(|source| LoadError::NotAComponent { name: name.to_owned(), source })
+    component.map_err(|source| LoadError::NotAComponent {
+        name: name.to_owned(),
+        source,
+    })
 }
 
 /// Feeds `Hash` implementations into blake3.

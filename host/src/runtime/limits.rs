@@ -26,7 +26,11 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { memory: Self::DEFAULT_MEMORY, time: Self::DEFAULT_TIME, output: Self::DEFAULT_OUTPUT }
+        Self {
+            memory: Self::DEFAULT_MEMORY,
+            time: Self::DEFAULT_TIME,
+            output: Self::DEFAULT_OUTPUT,
+        }
     }
 }
 
@@ -35,15 +39,22 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: usize = num.parse().map_err(|_| format!("`{text}` is not a size (e.g. 512MiB)"))?;
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. 512MiB)"))?;
     let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("`{text}` has an unknown unit (use KiB, MiB or GiB)")),
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit (use KiB, MiB or GiB)"
+            ));
+        }
     };
-    n.checked_mul(mult).ok_or_else(|| format!("`{text}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
 /// Parses a duration like `30s`, `500ms`, `2m`.
@@ -51,7 +62,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("`{text}` is not a duration (e.g. 30s)"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 30s)"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" | "" => Ok(Duration::from_secs(n)),

@@ -11,7 +11,9 @@ mod sandbox;
 
 pub use compile::CompiledCache;
 pub use limits::Limits;
-pub use plugin::{Call, CallError, Context, Diagnostic, ErrorKind, Loaded, Output, PluginInfo, Severity};
+pub use plugin::{
+    Call, CallError, Context, Diagnostic, ErrorKind, Loaded, Output, PluginInfo, Severity,
+};
 pub use sandbox::{GUEST_ROOT, Grants};
 
 use std::collections::HashMap;
@@ -65,13 +67,22 @@ impl Runtime {
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&config).map_err(LoadError::Engine)?;
         start_epoch_ticker(&engine);
-        Ok(Self { engine, cache, loaded: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            engine,
+            cache,
+            loaded: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Loads (compiles, or reads the compiled form from the cache) a plugin.
     pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<plugin::Loaded>, LoadError> {
         let digest = blake3::hash(wasm);
-        if let Some(loaded) = self.loaded.lock().expect("lock poisoned by a panic").get(&digest) {
+        if let Some(loaded) = self
+            .loaded
+            .lock()
+            .expect("lock poisoned by a panic")
+            .get(&digest)
+        {
             return Ok(Arc::clone(loaded));
         }
         let component = compile::component(&self.engine, self.cache.as_ref(), name, wasm, digest)?;

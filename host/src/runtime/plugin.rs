@@ -144,11 +144,20 @@ pub enum CallError {
 }
 
 impl Loaded {
-    pub(super) fn new(engine: &Engine, name: &str, digest: blake3::Hash, component: &Component) -> Result<Self, LoadError> {
+    pub(super) fn new(
+        engine: &Engine,
+        name: &str,
+        digest: blake3::Hash,
+        component: &Component,
+    ) -> Result<Self, LoadError> {
         let mut linker = Linker::<State>::new(engine);
-        let wrong = |source| LoadError::WrongWorld { name: name.to_owned(), source };
+        let wrong = |source| LoadError::WrongWorld {
+            name: name.to_owned(),
+            source,
+        };
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wrong)?;
-        Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s).map_err(wrong)?;
+        Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+            .map_err(wrong)?;
         let pre = linker.instantiate_pre(component).map_err(wrong)?;
         let pre = PluginPre::new(pre).map_err(wrong)?;
         let ty = component.component_type();
@@ -156,8 +165,17 @@ impl Loaded {
             .imports(engine)
             .map(|(import, _)| import)
             .chain(ty.exports(engine).map(|(export, _)| export))
-            .find_map(|n| n.strip_prefix("kiln:plugin/").and_then(|rest| rest.split_once('@')).map(|(_, v)| v.to_owned()));
-        Ok(Self { name: name.to_owned(), digest, contract, pre })
+            .find_map(|n| {
+                n.strip_prefix("kiln:plugin/")
+                    .and_then(|rest| rest.split_once('@'))
+                    .map(|(_, v)| v.to_owned())
+            });
+        Ok(Self {
+            name: name.to_owned(),
+            digest,
+            contract,
+            pre,
+        })
     }
 
     /// The blake3 digest of the plugin's wasm bytes.
@@ -175,11 +193,23 @@ impl Loaded {
         &self.name
     }
 
-    fn store(&self, step: &str, root: &Path, seed: [u8; 32], limits: Limits, grants: Arc<Grants>) -> Result<Store<State>, CallError> {
-        let state = State::new(&self.name, step, root, seed, limits.memory, grants).map_err(CallError::Sandbox)?;
+    fn store(
+        &self,
+        step: &str,
+        root: &Path,
+        seed: [u8; 32],
+        limits: Limits,
+        grants: Arc<Grants>,
+    ) -> Result<Store<State>, CallError> {
+        let state = State::new(&self.name, step, root, seed, limits.memory, grants)
+            .map_err(CallError::Sandbox)?;
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
-        let ticks = limits.time.as_micros().div_ceil(EPOCH_TICK.as_micros()).max(1);
+        let ticks = limits
+            .time
+            .as_micros()
+            .div_ceil(EPOCH_TICK.as_micros())
+            .max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
         Ok(store)
@@ -204,7 +234,13 @@ impl Loaded {
 
     /// Calls `render()` in a fresh instance.
     pub fn render(&self, call: Call<'_>) -> Result<Output, CallError> {
-        let mut store = self.store(call.step, call.source_root, call.seed, call.limits, call.grants)?;
+        let mut store = self.store(
+            call.step,
+            call.source_root,
+            call.seed,
+            call.limits,
+            call.grants,
+        )?;
         let request = wit::Request {
             resources: call.resources.to_vec(),
             config: call.config.to_owned(),
@@ -221,7 +257,10 @@ impl Loaded {
         };
         let size: usize = response.resources.iter().map(String::len).sum();
         if size > call.limits.output {
-            return Err(CallError::OutputTooLarge { size, limit: call.limits.output });
+            return Err(CallError::OutputTooLarge {
+                size,
+                limit: call.limits.output,
+            });
         }
         Ok(Output {
             resources: response.resources,
@@ -248,8 +287,14 @@ fn classify(e: &wasmtime::Error, store: &mut Store<State>, limits: Limits) -> Ca
         .take(3)
         .collect::<Vec<_>>()
         .join(" ");
-    let trap = e.downcast_ref::<Trap>().map_or_else(|| format!("{e:#}"), ToString::to_string);
-    let message = if panic.is_empty() { trap } else { format!("{panic} ({trap})") };
+    let trap = e
+        .downcast_ref::<Trap>()
+        .map_or_else(|| format!("{e:#}"), ToString::to_string);
+    let message = if panic.is_empty() {
+        trap
+    } else {
+        format!("{panic} ({trap})")
+    };
     CallError::Trap { message }
 }
 

@@ -16,7 +16,9 @@ use rand::rngs::StdRng;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
 
 use super::bindings::kiln::plugin::{host, types};
 
@@ -67,7 +69,9 @@ impl State {
             .monotonic_clock(StepClock::default())
             .secure_random(StdRng::from_seed(seed))
             .insecure_random(StdRng::from_seed(*blake3::hash(&seed).as_bytes()))
-            .insecure_random_seed(u128::from_le_bytes(seed[..16].try_into().expect("16 bytes")))
+            .insecure_random_seed(u128::from_le_bytes(
+                seed[..16].try_into().expect("16 bytes"),
+            ))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -90,7 +94,10 @@ impl State {
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -105,11 +112,17 @@ impl host::Host for State {
         let message: String = message.chars().take(8192).collect();
         let (plugin, step) = (self.plugin.as_str(), self.step.as_str());
         match level {
-            host::Level::Trace => tracing::trace!(target: "kiln::plugin", plugin, step, "{message}"),
-            host::Level::Debug => tracing::debug!(target: "kiln::plugin", plugin, step, "{message}"),
+            host::Level::Trace => {
+                tracing::trace!(target: "kiln::plugin", plugin, step, "{message}")
+            }
+            host::Level::Debug => {
+                tracing::debug!(target: "kiln::plugin", plugin, step, "{message}")
+            }
             host::Level::Info => tracing::info!(target: "kiln::plugin", plugin, step, "{message}"),
             host::Level::Warn => tracing::warn!(target: "kiln::plugin", plugin, step, "{message}"),
-            host::Level::Error => tracing::error!(target: "kiln::plugin", plugin, step, "{message}"),
+            host::Level::Error => {
+                tracing::error!(target: "kiln::plugin", plugin, step, "{message}")
+            }
         }
         Ok(())
     }
@@ -122,7 +135,8 @@ impl host::Host for State {
         match self.grants.secrets.iter().find(|(n, _)| *n == name) {
             Some((_, value)) => Ok(value.clone()),
             None => {
-                let message = format!("asked for secret `{name}`, which is not granted to this step");
+                let message =
+                    format!("asked for secret `{name}`, which is not granted to this step");
                 self.denied_secret = Some(name);
                 Err(wasmtime::Error::msg(message))
             }
@@ -137,15 +151,28 @@ pub(super) struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory {
             self.hit = true;
-            return Err(wasmtime::Error::msg(format!("memory limit of {} bytes exceeded", self.memory)));
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit of {} bytes exceeded",
+                self.memory
+            )));
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1 << 20)
     }
 }
@@ -171,6 +198,7 @@ impl HostMonotonicClock for StepClock {
         1_000
     }
     fn now(&self) -> u64 {
-        self.0.fetch_add(1_000, std::sync::atomic::Ordering::Relaxed)
+        self.0
+            .fetch_add(1_000, std::sync::atomic::Ordering::Relaxed)
     }
 }

@@ -1,4 +1,4 @@
-//! Tests of the `webapp` example chart under `testdata/`.
+//! Tests of the `webapp` example chart in `examples/webapp`.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::*;
 
 fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
 fn webapp(values: &[&str], set: &[&str]) -> Result<Vec<Value>, kiln_sdk::Error> {

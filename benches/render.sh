@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Whole-process benchmarks with hyperfine (Debian package `hyperfine`), side by
+# side in one run. Builds kiln in release mode first.
+#
+#   benches/render.sh            # all
+#   benches/render.sh directory  # only the directory app
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p kiln
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+kiln="$target/release/kiln"
+export KILN_CACHE_DIR
+KILN_CACHE_DIR=$(mktemp -d)
+trap 'rm -rf "$KILN_CACHE_DIR"' EXIT
+which=${1:-all}
+
+if [ "$which" = all ] || [ "$which" = directory ]; then
+  echo "== directory app, warm compiled-component cache"
+  "$kiln" render examples/guestbook >/dev/null
+  hyperfine -N --warmup 5 --runs 50 "$kiln render examples/guestbook"
+  echo "== first render with a cold compiled-component cache vs warm"
+  hyperfine --runs 5 \
+    --prepare "rm -rf $KILN_CACHE_DIR/components-v0" -n cold "$kiln render examples/guestbook" \
+    -n warm "$kiln render examples/guestbook"
+fi
+
+if [ "$which" = all ] || [ "$which" = overlay ]; then
+  if "$kiln" plugin list | grep -qx overlay && command -v kubectl >/dev/null; then
+    echo "== kustomize overlays: kiln render vs kubectl kustomize"
+    for app in examples/shop/overlays/dev examples/shop/overlays/prod; do
+      [ -d "$app" ] || continue
+      "$kiln" render "$app" >/dev/null
+      hyperfine -N --warmup 3 --runs 30 -n "kiln $app" "$kiln render $app" -n "kubectl kustomize $app" "kubectl kustomize $app"
+    done
+  fi
+fi

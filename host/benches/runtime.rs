@@ -1,0 +1,82 @@
+//! Plugin call overhead and component loading.
+//!
+//! `cargo bench -p kiln --bench runtime`
+
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kiln::runtime::{Call, CompiledCache, Context, Grants, Limits, Runtime};
+
+const NOOP: &str = env!("KILN_TEST_PLUGIN_HOSTILE");
+
+fn context() -> Context {
+    Context {
+        app_name: "bench".into(),
+        app_dir: ".".into(),
+        namespace: None,
+        source_revision: None,
+        kube_version: "v1.32.0".into(),
+        api_versions: Vec::new(),
+        step: "noop".into(),
+    }
+}
+
+fn call(c: &mut Criterion) {
+    let wasm = std::fs::read(NOOP).expect("the test plugin is built by build.rs");
+    let cache = tempfile::tempdir().expect("temp dir");
+    let runtime = Runtime::new(Some(CompiledCache::new(cache.path()))).expect("runtime");
+    let plugin = runtime.load("noop", &wasm).expect("loads");
+    let root = tempfile::tempdir().expect("temp dir");
+    let config = r#"{"mode":"echo"}"#;
+    let one = vec![r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#.to_owned()];
+    let mut group = c.benchmark_group("render-call");
+    for (name, resources) in [("empty", Vec::new()), ("one-resource", one)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                plugin
+                    .render(Call {
+                        step: "noop",
+                        resources: &resources,
+                        config,
+                        context: context(),
+                        source_root: root.path(),
+                        limits: Limits::default(),
+                        seed: [7; 32],
+                        grants: Arc::new(Grants::default()),
+                    })
+                    .expect("echo succeeds")
+            });
+        });
+    }
+    group.finish();
+}
+
+fn load(c: &mut Criterion) {
+    let wasm = std::fs::read(NOOP).expect("the test plugin is built by build.rs");
+    let mut group = c.benchmark_group("load-component");
+    group.sample_size(10);
+    group.bench_function("cold-compile", |b| {
+        b.iter(|| {
+            let cache = tempfile::tempdir().expect("temp dir");
+            let runtime = Runtime::new(Some(CompiledCache::new(cache.path()))).expect("runtime");
+            runtime.load("noop", &wasm).expect("compiles");
+        });
+    });
+    let warm = tempfile::tempdir().expect("temp dir");
+    Runtime::new(Some(CompiledCache::new(warm.path())))
+        .expect("runtime")
+        .load("noop", &wasm)
+        .expect("compiles");
+    group.bench_function("warm-cache", |b| {
+        b.iter(|| {
+            let runtime = Runtime::new(Some(CompiledCache::new(warm.path()))).expect("runtime");
+            runtime.load("noop", &wasm).expect("loads");
+        });
+    });
+    group.finish();
+    let _ = Path::new(NOOP);
+}
+
+criterion_group!(benches, call, load);
+criterion_main!(benches);

@@ -1,0 +1,70 @@
+//! SOPS keys from the command line and the environment, as sops and Flux
+//! read them.
+//!
+//! Sources, in order: each `--key-file` (an age identity file or an armored
+//! OpenPGP secret key, told apart by content), `SOPS_AGE_KEY` (identities
+//! inline), `SOPS_AGE_KEY_FILE`, and sops' default age key file
+//! (`$XDG_CONFIG_HOME/sops/age/keys.txt`, else `~/.config/sops/age/keys.txt`).
+//! They reach the sops plugin only as the secrets `sops-age-keys` and
+//! `sops-pgp-keys`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+/// Secret name of the age identities.
+pub(crate) const AGE_SECRET: &str = "sops-age-keys";
+/// Secret name of the armored OpenPGP secret keys.
+pub(crate) const PGP_SECRET: &str = "sops-pgp-keys";
+
+/// Environment: age identities inline.
+const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
+/// Environment: a file of age identities.
+const SOPS_AGE_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
+
+/// The secrets for the sops plugin, from `key_files` and the environment.
+pub(crate) fn sops_secrets(key_files: &[PathBuf]) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut age = Vec::new();
+    let mut pgp = Vec::new();
+    let mut add = |bytes: Vec<u8>| {
+        let text = String::from_utf8_lossy(&bytes);
+        let target = if text.contains("-----BEGIN PGP PRIVATE KEY BLOCK-----") {
+            &mut pgp
+        } else {
+            &mut age
+        };
+        target.extend_from_slice(&bytes);
+        target.push(b'\n');
+    };
+    for file in key_files {
+        add(fs_err::read(file)
+            .with_context(|| format!("cannot read key file {}", file.display()))?);
+    }
+    if let Some(inline) = std::env::var_os(SOPS_AGE_KEY).filter(|v| !v.is_empty()) {
+        add(inline.to_string_lossy().into_owned().into_bytes());
+    }
+    if let Some(path) = std::env::var_os(SOPS_AGE_KEY_FILE).filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(path);
+        add(fs_err::read(&path)
+            .with_context(|| format!("cannot read {SOPS_AGE_KEY_FILE}={}", path.display()))?);
+    }
+    if let Some(default) = default_age_file().filter(|p| p.is_file()) {
+        add(fs_err::read(&default).with_context(|| format!("cannot read {}", default.display()))?);
+    }
+    let mut out = Vec::new();
+    if !age.is_empty() {
+        out.push((AGE_SECRET.to_owned(), age));
+    }
+    if !pgp.is_empty() {
+        out.push((PGP_SECRET.to_owned(), pgp));
+    }
+    Ok(out)
+}
+
+fn default_age_file() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os(crate::env::HOME).map(|h| Path::new(&h).join(".config")))?;
+    Some(config.join("sops").join("age").join("keys.txt"))
+}

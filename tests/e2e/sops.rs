@@ -1,0 +1,176 @@
+//! SOPS: `kiln decrypt`, automatic decryption in renders, and no plaintext at rest.
+
+use std::path::Path;
+
+use crate::util::{Dir, TestCommand};
+
+#[path = "../../plugins/sops/tests/common/mod.rs"]
+mod sealer;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sops/tests/data");
+
+fn data(name: &str) -> String {
+    format!("{DATA}/{name}")
+}
+
+#[test]
+fn decrypt_prints_the_file_in_its_own_format() {
+    let out = TestCommand::new()
+        .args([
+            "decrypt",
+            &data("age-example.txt"),
+            "--key-file",
+            &data("age-keys.txt"),
+        ])
+        .run();
+    assert_eq!(
+        out.success(),
+        std::fs::read_to_string(data("age-example.expected")).unwrap()
+    );
+    let via_env = TestCommand::new()
+        .env("SOPS_AGE_KEY_FILE", data("age-keys.txt"))
+        .args(["decrypt", &data("age-example.txt")])
+        .run();
+    assert_eq!(via_env.success(), out.stdout);
+    let pgp = TestCommand::new()
+        .args([
+            "decrypt",
+            &data("format.enc.yaml"),
+            "--key-file",
+            &data("sops_functional_tests_key.asc"),
+        ])
+        .run();
+    assert!(!pgp.success().contains("ENC["), "{}", pgp.stdout);
+}
+
+#[test]
+fn decrypt_errors_are_clear_and_print_no_plaintext() {
+    let expected = std::fs::read_to_string(data("age-example.expected")).unwrap();
+    let (wrong, _) = sealer::age_keygen();
+    let dir = Dir::new();
+    dir.write("wrong.txt", &wrong)
+        .write("plain.yaml", "a: 1\n")
+        .copy(&data("age-example.txt"), "enc.txt");
+    let text = std::fs::read_to_string(dir.path().join("enc.txt")).unwrap();
+    dir.write("truncated.txt", &text[..text.len() / 2]);
+    for (file, key, expect) in [
+        ("enc.txt", Some("wrong.txt"), "age1"),
+        ("enc.txt", None, "age1"),
+        ("plain.yaml", Some("wrong.txt"), "sops"),
+        ("truncated.txt", Some("wrong.txt"), ""),
+    ] {
+        let mut cmd = dir.kiln();
+        cmd.env("HOME", dir.path()).args(["decrypt", file]);
+        if let Some(key) = key {
+            cmd.args(["--key-file", key]);
+        }
+        let run = cmd.run();
+        let err = run.error();
+        assert!(err.contains("error:"), "{file}: {err}");
+        assert!(
+            err.to_lowercase().contains(expect),
+            "{file}: expected {expect:?} in {err}"
+        );
+        assert!(!err.contains(expected.trim()), "{file}: plaintext leaked");
+    }
+}
+
+/// An app with a SOPS-encrypted Secret (data key wrapped by the real `age`).
+fn encrypted_app(dir: &Dir) -> (String, &'static str) {
+    let (identity, recipient) = sealer::age_keygen();
+    let mut s = sealer::Sealer::new(42);
+    let armored = sealer::age_wrap(&s.data_key, &recipient);
+    let plain = "correct-horse-battery-staple";
+    let pw = s.enc(plain, "stringData:password:", "str");
+    let mac = s.mac(&[plain], true);
+    dir.write(
+        "app/secret.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\ntype: Opaque\nstringData:\n    password: {pw}\nsops:\n    age:\n        - recipient: {recipient}\n          enc: |\n{}    lastmodified: \"{}\"\n    mac: {mac}\n    encrypted_regex: ^(data|stringData)$\n    mac_only_encrypted: true\n    version: 3.9.0\n",
+            sealer::indent(&armored, 12),
+            sealer::LASTMODIFIED,
+        ),
+    )
+    .write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: b\n")
+    .write("key.txt", &identity);
+    (identity, plain)
+}
+
+fn scan(dir: &Path, needles: &[&str]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for entry in walk(dir) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        for n in needles {
+            if text.contains(n) {
+                hits.push(format!("{} contains {n:?}", entry.display()));
+            }
+        }
+    }
+    hits
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p))
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_render_decrypts_secrets_and_leaves_no_plaintext_at_rest() {
+    let dir = Dir::new();
+    let (identity, plain) = encrypted_app(&dir);
+    let cache = dir.path().join("cache");
+    let key_line = identity
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap()
+        .to_owned();
+    for _ in 0..2 {
+        let run = dir
+            .kiln()
+            .env("KILN_CACHE_DIR", &cache)
+            .env("KILN_LOG", "kiln=trace")
+            .args(["render", "app", "--key-file", "key.txt"])
+            .run();
+        let docs = run.docs();
+        let secret = docs
+            .iter()
+            .find(|d| d["kind"] == "Secret")
+            .expect("the secret is rendered");
+        assert_eq!(secret["stringData"]["password"], plain);
+        assert!(secret.get("sops").is_none());
+        assert!(
+            !run.stderr.contains(plain),
+            "plaintext in the log:\n{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains(&key_line), "key in the log");
+    }
+    let hits = scan(&cache, &[plain, &key_line]);
+    assert!(hits.is_empty(), "found at rest: {hits:?}");
+}
+
+#[test]
+fn a_render_without_a_key_names_the_recipients() {
+    let dir = Dir::new();
+    encrypted_app(&dir);
+    let run = dir
+        .kiln()
+        .env("HOME", dir.path())
+        .args(["render", "app"])
+        .run();
+    let err = run.error();
+    assert!(err.contains("step `sops` (plugin `sops`)"), "{err}");
+    assert!(err.contains("age1"), "names the age recipient: {err}");
+    assert!(err.contains("--key-file"), "{err}");
+}
