@@ -115,7 +115,13 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic with only a severity and a message.
     pub fn new(severity: Severity, message: impl Into<String>) -> Self {
-        Self { severity, message: message.into(), resource: None, field_path: None, file: None }
+        Self {
+            severity,
+            message: message.into(),
+            resource: None,
+            field_path: None,
+            file: None,
+        }
     }
 
     /// A warning.
@@ -157,7 +163,10 @@ pub struct Response {
 impl Response {
     /// A response with these resources and no diagnostics.
     pub fn new(resources: Vec<Value>) -> Self {
-        Self { resources, diagnostics: Vec::new() }
+        Self {
+            resources,
+            diagnostics: Vec::new(),
+        }
     }
 
     /// Adds a diagnostic.
@@ -195,7 +204,12 @@ pub struct Error {
 impl Error {
     /// An error of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), file: None, hint: None }
+        Self {
+            kind,
+            message: message.into(),
+            file: None,
+            hint: None,
+        }
     }
     /// The step configuration is wrong.
     pub fn bad_config(message: impl Into<String>) -> Self {
@@ -274,15 +288,20 @@ pub fn render<P: Plugin>(request: wit::Request) -> Result<wit::Response, wit::Er
     let mut resources = Vec::with_capacity(request.resources.len());
     for (i, doc) in request.resources.iter().enumerate() {
         let value = serde_json::from_str(doc).map_err(|e| {
-            to_wit_error(Error::bad_input(format!("input resource {i} is not valid JSON: {e}")))
+            to_wit_error(Error::bad_input(format!(
+                "input resource {i} is not valid JSON: {e}"
+            )))
         })?;
         resources.push(value);
     }
     let config = if request.config.trim().is_empty() {
         Value::Object(serde_json::Map::new())
     } else {
-        serde_json::from_str(&request.config)
-            .map_err(|e| to_wit_error(Error::bad_config(format!("step config is not valid JSON: {e}"))))?
+        serde_json::from_str(&request.config).map_err(|e| {
+            to_wit_error(Error::bad_config(format!(
+                "step config is not valid JSON: {e}"
+            )))
+        })?
     };
     let c = request.context;
     let req = Request {
@@ -301,7 +320,11 @@ pub fn render<P: Plugin>(request: wit::Request) -> Result<wit::Response, wit::Er
     let response = P::render(req).map_err(to_wit_error)?;
     Ok(wit::Response {
         resources: response.resources.iter().map(Value::to_string).collect(),
-        diagnostics: response.diagnostics.into_iter().map(to_wit_diagnostic).collect(),
+        diagnostics: response
+            .diagnostics
+            .into_iter()
+            .map(to_wit_diagnostic)
+            .collect(),
     })
 }
 
@@ -313,7 +336,12 @@ fn to_wit_error(e: Error) -> wit::Error {
             ErrorKind::PluginFailure => wit::ErrorKind::PluginFailure,
         },
         message: e.message,
-        file: e.file.map(|(path, line, column)| wit::FileLocation { path, index: None, line, column }),
+        file: e.file.map(|(path, line, column)| wit::FileLocation {
+            path,
+            index: None,
+            line,
+            column,
+        }),
         hint: e.hint,
     }
 }
@@ -333,7 +361,12 @@ fn to_wit_diagnostic(d: Diagnostic) -> wit::Diagnostic {
             namespace: id.namespace,
         }),
         field_path: d.field_path,
-        file: d.file.map(|(path, line)| wit::FileLocation { path, index: None, line, column: None }),
+        file: d.file.map(|(path, line)| wit::FileLocation {
+            path,
+            index: None,
+            line,
+            column: None,
+        }),
         tags: Vec::new(),
     }
 }

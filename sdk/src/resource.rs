@@ -76,7 +76,8 @@ impl ResourceExt for Value {
         self
     }
     fn with_namespace(mut self, namespace: &str) -> Self {
-        self.metadata_mut().insert("namespace".to_owned(), namespace.into());
+        self.metadata_mut()
+            .insert("namespace".to_owned(), namespace.into());
         self
     }
 }

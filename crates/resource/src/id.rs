@@ -43,7 +43,9 @@ impl ResourceId {
             version,
             kind: kind.to_owned(),
             namespace: text("namespace"),
-            name: text("name").or_else(|| text("generateName")).unwrap_or_default(),
+            name: text("name")
+                .or_else(|| text("generateName"))
+                .unwrap_or_default(),
         })
     }
 

@@ -5,7 +5,11 @@ use serde_json::Value;
 /// Whether a document is a Kubernetes manifest: an object with non-empty
 /// `apiVersion` and `kind` strings.
 pub fn is_manifest(doc: &Value) -> bool {
-    let text = |k: &str| doc.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    let text = |k: &str| {
+        doc.get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    };
     doc.is_object() && text("apiVersion") && text("kind")
 }
 

@@ -52,8 +52,16 @@ fn error(e: &serde_saphyr::Error, file: &str) -> Error {
         .trim_start_matches("error: ")
         .split_once(": ")
         .filter(|(head, _)| head.starts_with("line "))
-        .map_or_else(|| full.lines().next().unwrap_or_default().to_owned(), |(_, m)| m.to_owned());
-    Error { file: file.to_owned(), line, column, message }
+        .map_or_else(
+            || full.lines().next().unwrap_or_default().to_owned(),
+            |(_, m)| m.to_owned(),
+        );
+    Error {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+    }
 }
 
 /// Writes one document (without a `---` separator).
@@ -187,7 +195,8 @@ fn write_literal(out: &mut String, s: &str, ind: usize) {
 
 /// Whether a string can be written as a literal block and read back the same.
 fn literal_allowed(s: &str) -> bool {
-    !s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}')
+    !s.chars()
+        .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}')
         && !s.lines().any(|l| l.ends_with(' ') || l.ends_with('\t'))
         && !s.starts_with('\n')
         && !s.starts_with(' ')
@@ -277,13 +286,17 @@ fn plain_allowed(s: &str) -> bool {
     if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
         return false;
     }
-    !s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}')
+    !s.chars().any(|c| {
+        c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
+    })
 }
 
 fn single_quote_allowed(s: &str) -> bool {
     !s.starts_with(' ')
         && !s.ends_with(' ')
-        && !s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}')
+        && !s.chars().any(|c| {
+            c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
+        })
 }
 
 fn write_double_quoted(out: &mut String, s: &str) {

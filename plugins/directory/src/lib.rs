@@ -54,7 +54,10 @@ pub fn read_dir(app: &Path, config: &Config) -> Result<Vec<Value>, Error> {
 }
 
 fn rel_path(app: &Path, file: &Path) -> String {
-    file.strip_prefix(app).unwrap_or(file).to_string_lossy().into_owned()
+    file.strip_prefix(app)
+        .unwrap_or(file)
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn collect(app: &Path, dir: &Path, recurse: bool, out: &mut Vec<PathBuf>) -> Result<(), Error> {
@@ -97,9 +100,9 @@ fn glob_match(pattern: &str, text: &str) -> bool {
                 let rest = rest[1..].strip_prefix(b"/").unwrap_or(&rest[1..]);
                 (0..=t.len()).any(|i| go(rest, &t[i..]))
             }
-            Some((b'*', rest)) => {
-                (0..=t.len()).take_while(|&i| i == 0 || t[i - 1] != b'/').any(|i| go(rest, &t[i..]))
-            }
+            Some((b'*', rest)) => (0..=t.len())
+                .take_while(|&i| i == 0 || t[i - 1] != b'/')
+                .any(|i| go(rest, &t[i..])),
             Some((b'?', rest)) => t.first().is_some_and(|&c| c != b'/') && go(rest, &t[1..]),
             Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
         }

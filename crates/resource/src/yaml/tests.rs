@@ -42,7 +42,22 @@ spec:
 
 #[test]
 fn quotes_strings_that_would_read_back_as_other_types() {
-    for s in ["true", "yes", "on", "No", "null", "~", "1", "1.5", "-3", "0x1F", "1e3", "1:20", "2024-01-01", ""] {
+    for s in [
+        "true",
+        "yes",
+        "on",
+        "No",
+        "null",
+        "~",
+        "1",
+        "1.5",
+        "-3",
+        "0x1F",
+        "1e3",
+        "1:20",
+        "2024-01-01",
+        "",
+    ] {
         let text = to_string(&json!({ "k": s }));
         assert_eq!(text, format!("k: \"{s}\"\n"));
         roundtrip(&json!({ "k": s }));
@@ -58,7 +73,19 @@ fn quotes_strings_with_indicators() {
     assert_eq!(to_string(&json!({"k": "tab\there"})), "k: \"tab\\there\"\n");
     assert_eq!(to_string(&json!({"k": "-x"})), "k: -x\n");
     assert_eq!(to_string(&json!({"k": "- x"})), "k: '- x'\n");
-    for s in ["a: b", "*star", "it's # x", " lead", "tab\there", "-x", "- x", "{x}", "@a", "%x", "`c`"] {
+    for s in [
+        "a: b",
+        "*star",
+        "it's # x",
+        " lead",
+        "tab\there",
+        "-x",
+        "- x",
+        "{x}",
+        "@a",
+        "%x",
+        "`c`",
+    ] {
         roundtrip(&json!({ "k": s }));
     }
 }
@@ -81,7 +108,11 @@ fn nested_sequences_and_empty_collections() {
 
 #[test]
 fn streams_drop_empty_documents() {
-    let docs = parse_stream("---\na: 1\n---\n# only a comment\n---\nb: 2\n...\n", "s.yaml").unwrap();
+    let docs = parse_stream(
+        "---\na: 1\n---\n# only a comment\n---\nb: 2\n...\n",
+        "s.yaml",
+    )
+    .unwrap();
     assert_eq!(docs, vec![json!({"a": 1}), json!({"b": 2})]);
     assert_eq!(to_stream(&docs), "a: 1\n---\nb: 2\n");
 }
