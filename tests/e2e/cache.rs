@@ -18,7 +18,9 @@ struct Fixture {
 impl Fixture {
     fn new() -> Self {
         let dir = Dir::new();
-        dir.write("app/all.yaml", MANIFESTS);
+        // One step, whatever pipeline detection would add.
+        dir.write("app/all.yaml", MANIFESTS)
+            .write("app/kiln.yaml", PIPELINE);
         Self {
             dir,
             cache: tempfile::tempdir().expect("temp dir"),
@@ -145,6 +147,7 @@ fn a_damaged_entry_is_dropped_and_rendered_again() {
 fn least_recently_used_entries_are_evicted_beyond_the_bound() {
     let f = Fixture::new();
     f.dir.write("b/all.yaml", MANIFESTS.replace("one", "uno"));
+    f.dir.write("b/kiln.yaml", PIPELINE);
     f.kiln(&["render", "app"]).success();
     let one = stat(&f.kiln(&["cache", "stats"]), "bytes");
     let bound = (one + one / 2).to_string();
@@ -195,6 +198,15 @@ fn failures_and_secret_steps_are_not_cached_and_clear_empties() {
         run.stderr
     );
     assert_eq!(f.entries(), 0);
+    // Without the secret's value, the grant passes nothing on: cached.
+    let ungiven = f.kiln(&["render", "secret", "--explain"]);
+    assert!(
+        ungiven.stderr.contains("step `again` (directory): miss"),
+        "{}",
+        ungiven.stderr
+    );
+    assert_eq!(f.entries(), 2);
+    f.kiln(&["cache", "clear"]).success();
 
     f.kiln(&["render", "app"]).success();
     assert_eq!(f.entries(), 1);

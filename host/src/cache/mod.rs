@@ -6,9 +6,11 @@
 //! with `--cache redis://HOST:PORT` or `KILN_CACHE`). Entries are verified on
 //! read; a damaged one is dropped and recomputed.
 //!
-//! Failed steps are never cached. A step granted a secret, and every step
-//! after it (its output may carry the secret), is never written to any
-//! store: such steps always run (see `pipeline::render`). Encrypting them
+//! Failed steps are never cached. A step granted a secret whose value was
+//! given to the render, and every step after it (its output may carry the
+//! secret), is never written to any store: such steps always run (see
+//! `pipeline::render`). A grant whose secret was not given passes nothing
+//! secret on, so it does not stop caching. Encrypting them
 //! instead would save little, since decryption steps are cheap.
 //!
 //! For `kiln render --explain` the cache also keeps, per app, the digests of

@@ -248,7 +248,8 @@ pub fn render(
         );
         let key = inputs.key();
         span.record("cache.key", key.to_string());
-        secret_seen |= !step.secrets.is_empty();
+        // A grant whose secret was not given passes nothing secret on.
+        secret_seen |= step.secrets.iter().any(|name| opts.secrets.iter().any(|(n, _)| n == name));
         let cache = opts.cache.as_ref().filter(|_| !secret_seen);
         let changed = last
             .iter()
