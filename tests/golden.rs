@@ -5,6 +5,7 @@
 //! quoting or key order does not matter). `KILN_BLESS=1` rewrites the
 //! expected files from kiln's output.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -70,8 +71,10 @@ fn run_case(root: &Path, dir: &Path) -> Result<(), Failed> {
         .enumerate()
         .filter(|(_, (g, w))| g != w)
         .take(10)
-        .map(|(i, (g, w))| format!("line {}:\n  kiln:     {g}\n  expected: {w}\n", i + 1))
-        .collect();
+        .fold(String::new(), |mut out, (i, (g, w))| {
+            let _ = writeln!(out, "line {}:\n  kiln:     {g}\n  expected: {w}", i + 1);
+            out
+        });
     Err(format!(
         "output of `kiln {}` differs from {} ({} documents vs {}):\n{diff}(run with KILN_BLESS=1 to accept kiln's output)",
         args.trim(),

@@ -63,14 +63,14 @@ fn load(c: &mut Criterion) {
             runtime.load("noop", &wasm).expect("compiles");
         });
     });
-    let warm = tempfile::tempdir().expect("temp dir");
-    Runtime::new(Some(CompiledCache::new(warm.path())))
+    let warm_dir = tempfile::tempdir().expect("temp dir");
+    Runtime::new(Some(CompiledCache::new(warm_dir.path())))
         .expect("runtime")
         .load("noop", &wasm)
         .expect("compiles");
     group.bench_function("warm-cache", |b| {
         b.iter(|| {
-            let runtime = Runtime::new(Some(CompiledCache::new(warm.path()))).expect("runtime");
+            let runtime = Runtime::new(Some(CompiledCache::new(warm_dir.path()))).expect("runtime");
             runtime.load("noop", &wasm).expect("loads");
         });
     });

@@ -1,4 +1,4 @@
-//! kiln renders GitOps config repositories into the exact Kubernetes
+//! kiln renders `GitOps` config repositories into the exact Kubernetes
 //! manifests that should run, by passing them through sandboxed WebAssembly
 //! plugins, and hands the result to a backend.
 //!

@@ -8,12 +8,12 @@ use crate::util::{Run, TestCommand};
 
 /// A fixture repository built by `tests/fixtures/make_<case>.sh`, with its
 /// own kiln cache directory.
-pub struct Repo {
+pub(crate) struct Repo {
     pub tmp: tempfile::TempDir,
 }
 
 impl Repo {
-    pub fn make(case: &str) -> Self {
+    pub(crate) fn make(case: &str) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/fixtures/make_{case}.sh"));
@@ -26,20 +26,20 @@ impl Repo {
         Self { tmp }
     }
 
-    pub fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         self.tmp.path().join("repo")
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("file://{}", self.path().display())
     }
 
-    pub fn cache(&self) -> PathBuf {
+    pub(crate) fn cache(&self) -> PathBuf {
         self.tmp.path().join("cache")
     }
 
     /// `kiln` with this repo's cache.
-    pub fn kiln(&self, args: &[&str]) -> Run {
+    pub(crate) fn kiln(&self, args: &[&str]) -> Run {
         TestCommand::new()
             .env("KILN_CACHE_DIR", self.cache())
             .args(args)
@@ -47,11 +47,11 @@ impl Repo {
     }
 
     /// A path inside the work tree, as an argument.
-    pub fn at(&self, rel: &str) -> String {
+    pub(crate) fn at(&self, rel: &str) -> String {
         self.path().join(rel).display().to_string()
     }
 
-    pub fn rev_parse(&self, rev: &str) -> String {
+    pub(crate) fn rev_parse(&self, rev: &str) -> String {
         let out = Command::new("git")
             .arg("-C")
             .arg(self.path())
@@ -272,7 +272,7 @@ impl Drop for Daemon {
     }
 }
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()

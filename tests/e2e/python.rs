@@ -72,7 +72,9 @@ fn app(with: &str) -> Dir {
         "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n- name: label\n  plugin: ./team_label.wasm\n",
     );
     if !with.is_empty() {
-        pipeline.push_str(&format!("  with: {with}\n"));
+        pipeline += "  with: ";
+        pipeline += with;
+        pipeline.push('\n');
     }
     dir.copy(plugin, "app/team_label.wasm")
         .write("app/all.yaml", MANIFESTS)

@@ -5,30 +5,30 @@ use std::process::{Command, Output};
 
 /// The cache directory shared by all tests of this binary, so each plugin
 /// is compiled once per run.
-pub fn shared_cache() -> PathBuf {
+pub(crate) fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiln-e2e-cache")
 }
 
 /// A temporary directory tree.
-pub struct Dir {
+pub(crate) struct Dir {
     tmp: tempfile::TempDir,
 }
 
 impl Dir {
     /// An empty tree with a `.git` marker, so it is its own source root.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(tmp.path().join(".git")).expect("mkdir .git");
         Self { tmp }
     }
 
     /// The root.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.tmp.path()
     }
 
     /// Writes `rel` with `text`, creating parent directories.
-    pub fn write(&self, rel: &str, text: impl AsRef<[u8]>) -> &Self {
+    pub(crate) fn write(&self, rel: &str, text: impl AsRef<[u8]>) -> &Self {
         let path = self.path().join(rel);
         std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
         std::fs::write(path, text).expect("write");
@@ -36,13 +36,13 @@ impl Dir {
     }
 
     /// Copies a file from the host into the tree.
-    pub fn copy(&self, from: &str, rel: &str) -> &Self {
+    pub(crate) fn copy(&self, from: &str, rel: &str) -> &Self {
         let bytes = std::fs::read(from).unwrap_or_else(|e| panic!("read {from}: {e}"));
         self.write(rel, bytes)
     }
 
     /// A `kiln` command running in this tree.
-    pub fn kiln(&self) -> TestCommand {
+    pub(crate) fn kiln(&self) -> TestCommand {
         let mut cmd = TestCommand::new();
         cmd.cmd.current_dir(self.path());
         cmd
@@ -50,13 +50,13 @@ impl Dir {
 }
 
 /// A `kiln` invocation.
-pub struct TestCommand {
+pub(crate) struct TestCommand {
     cmd: Command,
 }
 
 impl TestCommand {
     /// `kiln` with the shared cache and no inherited log settings.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
         cmd.env("KILN_CACHE_DIR", shared_cache())
             .env_remove("KILN_LOG")
@@ -67,7 +67,7 @@ impl TestCommand {
     }
 
     /// Adds arguments.
-    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(
+    pub(crate) fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(
         &mut self,
         args: I,
     ) -> &mut Self {
@@ -76,13 +76,13 @@ impl TestCommand {
     }
 
     /// Sets an environment variable.
-    pub fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+    pub(crate) fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut Self {
         self.cmd.env(key, value);
         self
     }
 
     /// Runs and captures.
-    pub fn run(&mut self) -> Run {
+    pub(crate) fn run(&mut self) -> Run {
         let out: Output = self.cmd.output().expect("kiln runs");
         Run {
             code: out.status.code(),
@@ -94,7 +94,7 @@ impl TestCommand {
 
 /// The result of a run.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
@@ -103,7 +103,7 @@ pub struct Run {
 impl Run {
     /// Asserts exit 0 and returns stdout.
     #[track_caller]
-    pub fn success(&self) -> &str {
+    pub(crate) fn success(&self) -> &str {
         assert_eq!(
             self.code,
             Some(0),
@@ -116,7 +116,7 @@ impl Run {
 
     /// Asserts exit 2 with nothing on stdout, and returns stderr.
     #[track_caller]
-    pub fn error(&self) -> &str {
+    pub(crate) fn error(&self) -> &str {
         assert_eq!(
             self.code,
             Some(2),
@@ -134,10 +134,10 @@ impl Run {
 
     /// Parses stdout as a YAML stream.
     #[track_caller]
-    pub fn docs(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn docs(&self) -> Vec<serde_json::Value> {
         kiln_resource::yaml::parse_stream(self.success(), "stdout").expect("stdout is YAML")
     }
 }
 
 /// A two-document app of plain manifests.
-pub const MANIFESTS: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\ndata:\n  k: v\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: two\nspec:\n  ports:\n  - port: 80\n";
+pub(crate) const MANIFESTS: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\ndata:\n  k: v\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: two\nspec:\n  ports:\n  - port: 80\n";

@@ -106,7 +106,7 @@ mod tests {
         assert!(out.join("web/configmap-a.yaml").is_file());
         assert!(out.join("_cluster/namespace-web.yaml").is_file());
         assert!(out.join("web/deployment.apps-web.yaml").is_file());
-        write(&out, &[cm.clone()]).unwrap();
+        write(&out, std::slice::from_ref(&cm)).unwrap();
         assert!(!out.join("_cluster").exists(), "old files are gone");
         assert_eq!(
             std::fs::read_to_string(out.join("web/configmap-a.yaml")).unwrap(),

@@ -16,7 +16,7 @@ use crate::runtime::{CompiledCache, Limits, Runtime};
 pub struct DecryptCommand {
     /// The encrypted file.
     pub file: PathBuf,
-    /// An age identity file or an armored OpenPGP secret key (repeatable).
+    /// An age identity file or an armored `OpenPGP` secret key (repeatable).
     #[arg(long, value_name = "PATH")]
     pub key_file: Vec<PathBuf>,
     /// The file's format (yaml, json, dotenv, ini, binary); default: from its name, as sops.

@@ -2,7 +2,7 @@
 //! read them.
 //!
 //! Sources, in order: each `--key-file` (an age identity file or an armored
-//! OpenPGP secret key, told apart by content), `SOPS_AGE_KEY` (identities
+//! `OpenPGP` secret key, told apart by content), `SOPS_AGE_KEY` (identities
 //! inline), `SOPS_AGE_KEY_FILE`, and sops' default age key file
 //! (`$XDG_CONFIG_HOME/sops/age/keys.txt`, else `~/.config/sops/age/keys.txt`).
 //! They reach the sops plugin only as the secrets `sops-age-keys` and
@@ -14,7 +14,7 @@ use anyhow::Context as _;
 
 /// Secret name of the age identities.
 pub(crate) const AGE_SECRET: &str = "sops-age-keys";
-/// Secret name of the armored OpenPGP secret keys.
+/// Secret name of the armored `OpenPGP` secret keys.
 pub(crate) const PGP_SECRET: &str = "sops-pgp-keys";
 
 /// Environment: age identities inline.

@@ -19,7 +19,7 @@ pub use diff::DiffCommand;
 pub use plugin::PluginCommand;
 pub use render::RenderCommand;
 
-/// Render GitOps config repositories into Kubernetes manifests through
+/// Render `GitOps` config repositories into Kubernetes manifests through
 /// sandboxed WebAssembly plugins.
 #[derive(Debug, Parser)]
 #[command(name = "kiln", version, about, propagate_version = true)]

@@ -30,8 +30,7 @@ impl PluginCommand {
                 write_stdout(
                     &crate::builtin::names()
                         .iter()
-                        .map(|n| format!("{n}\n"))
-                        .collect::<String>(),
+                        .fold(String::new(), |out, n| out + n + "\n"),
                 )?;
                 Ok(ExitStatus::Success)
             }

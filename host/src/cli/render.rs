@@ -54,7 +54,7 @@ pub struct RenderCommand {
     /// Give a secret to the steps that are granted it: NAME=FILE.
     #[arg(long, value_name = "NAME=FILE")]
     pub secret: Vec<String>,
-    /// A SOPS key: an age identity file or an armored OpenPGP secret key (repeatable).
+    /// A SOPS key: an age identity file or an armored `OpenPGP` secret key (repeatable).
     #[arg(long, value_name = "PATH")]
     pub key_file: Vec<PathBuf>,
     #[command(flatten)]

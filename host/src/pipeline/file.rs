@@ -14,7 +14,7 @@
 //!   limits: {memory: 256MiB, timeout: 10s, output: 16MiB}
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
@@ -156,10 +156,10 @@ pub fn parse(text: &str, file: &str) -> Result<PipelineFile, Error> {
             file: file.to_owned(),
         });
     }
-    let mut seen = BTreeMap::new();
+    let mut seen = BTreeSet::new();
     for step in &parsed.steps {
         let name = step.name.clone().unwrap_or_else(|| step.plugin.clone());
-        if seen.insert(name.clone(), ()).is_some() {
+        if !seen.insert(name.clone()) {
             return Err(Error::DuplicateStep {
                 file: file.to_owned(),
                 name,

@@ -98,7 +98,10 @@ pub fn load(app: &App, defaults: Limits) -> Result<Pipeline, Error> {
     let parsed = file::parse(&text, &shown)?;
     let mut steps = Vec::with_capacity(parsed.steps.len());
     for spec in parsed.steps {
-        let plugin = if spec.plugin.ends_with(".wasm") || spec.plugin.contains('/') {
+        let is_file = Path::new(&spec.plugin)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
+        let plugin = if is_file || spec.plugin.contains('/') {
             PluginRef::File(resolve_in_root(app, &spec.plugin, &shown)?)
         } else {
             PluginRef::Builtin(spec.plugin.clone())

@@ -123,10 +123,10 @@ pub enum Error {
         file: Option<String>,
         /// Why.
         #[source]
-        source: CallError,
+        source: Box<CallError>,
     },
     /// A plugin reported error diagnostics.
-    #[error("step `{step}` (plugin `{plugin}`) reported errors:{}", .messages.iter().map(|m| format!("\n  - {m}")).collect::<String>())]
+    #[error("step `{step}` (plugin `{plugin}`) reported errors:{}", bullets(.messages))]
     Diagnostics {
         /// The step.
         step: String,
@@ -170,7 +170,7 @@ impl Error {
             Self::Load { source: runtime::LoadError::WrongWorld { .. }, .. } => {
                 Some("build the plugin against the kiln:plugin WIT world (the kiln-sdk crate does this)".into())
             }
-            Self::Step { source, .. } => match source {
+            Self::Step { source, .. } => match source.as_ref() {
                 CallError::Plugin { hint, .. } => hint.clone(),
                 CallError::Timeout(_) => Some("raise the step's `limits.timeout` in kiln.yaml or pass --timeout".into()),
                 CallError::Memory(_) => Some("raise the step's `limits.memory` in kiln.yaml or pass --memory-limit".into()),
@@ -249,7 +249,10 @@ pub fn render(
         let key = inputs.key();
         span.record("cache.key", key.to_string());
         // A grant whose secret was not given passes nothing secret on.
-        secret_seen |= step.secrets.iter().any(|name| opts.secrets.iter().any(|(n, _)| n == name));
+        secret_seen |= step
+            .secrets
+            .iter()
+            .any(|name| opts.secrets.iter().any(|(n, _)| n == name));
         let cache = opts.cache.as_ref().filter(|_| !secret_seen);
         let changed = last
             .iter()
@@ -306,7 +309,7 @@ pub fn render(
                     CallError::Plugin { file, .. } => file.clone(),
                     _ => None,
                 },
-                source,
+                source: Box::new(source),
             })?;
         let mut errors = Vec::new();
         for d in &output.diagnostics {
@@ -320,10 +323,10 @@ pub fn render(
             match d.severity {
                 Severity::Error => errors.push(text),
                 Severity::Warning => {
-                    warn!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}")
+                    warn!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}");
                 }
                 Severity::Info => {
-                    tracing::info!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}")
+                    tracing::info!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}");
                 }
             }
         }
@@ -408,6 +411,15 @@ fn plugin_bytes(app: &App, step: &Step) -> Result<std::borrow::Cow<'static, [u8]
                 source,
             }),
     }
+}
+
+/// `\n  - item` for each item.
+fn bullets(items: &[String]) -> String {
+    items.iter().fold(String::new(), |mut out, m| {
+        out.push_str("\n  - ");
+        out.push_str(m);
+        out
+    })
 }
 
 /// Whether a JSON document is a `kiln.dev/v1alpha1` `RenderedText`.

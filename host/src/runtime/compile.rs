@@ -42,7 +42,7 @@ impl CompiledCache {
             .join(format!("{}.cwasm", hasher.0.finalize().to_hex()))
     }
 
-    fn read(&self, engine: &Engine, path: &Path) -> Option<Component> {
+    fn read(engine: &Engine, path: &Path) -> Option<Component> {
         let bytes = fs_err::read(path).ok()?;
         let Some(payload) = verified_payload(&bytes) else {
             tracing::warn!(path = %path.display(), "compiled component is corrupt; compiling again");
@@ -103,7 +103,7 @@ pub(super) fn component(
         });
     };
     let path = cache.path(engine, digest);
-    if let Some(component) = cache.read(engine, &path) {
+    if let Some(component) = CompiledCache::read(engine, &path) {
         tracing::debug!(plugin = name, "compiled component cache hit");
         return Ok(component);
     }

@@ -113,15 +113,15 @@ impl host::Host for State {
         let (plugin, step) = (self.plugin.as_str(), self.step.as_str());
         match level {
             host::Level::Trace => {
-                tracing::trace!(target: "kiln::plugin", plugin, step, "{message}")
+                tracing::trace!(target: "kiln::plugin", plugin, step, "{message}");
             }
             host::Level::Debug => {
-                tracing::debug!(target: "kiln::plugin", plugin, step, "{message}")
+                tracing::debug!(target: "kiln::plugin", plugin, step, "{message}");
             }
             host::Level::Info => tracing::info!(target: "kiln::plugin", plugin, step, "{message}"),
             host::Level::Warn => tracing::warn!(target: "kiln::plugin", plugin, step, "{message}"),
             host::Level::Error => {
-                tracing::error!(target: "kiln::plugin", plugin, step, "{message}")
+                tracing::error!(target: "kiln::plugin", plugin, step, "{message}");
             }
         }
         Ok(())
@@ -132,14 +132,12 @@ impl host::Host for State {
     }
 
     fn secret(&mut self, name: String) -> wasmtime::Result<Option<Vec<u8>>> {
-        match self.grants.secrets.iter().find(|(n, _)| *n == name) {
-            Some((_, value)) => Ok(value.clone()),
-            None => {
-                let message =
-                    format!("asked for secret `{name}`, which is not granted to this step");
-                self.denied_secret = Some(name);
-                Err(wasmtime::Error::msg(message))
-            }
+        if let Some((_, value)) = self.grants.secrets.iter().find(|(n, _)| *n == name) {
+            Ok(value.clone())
+        } else {
+            let message = format!("asked for secret `{name}`, which is not granted to this step");
+            self.denied_secret = Some(name);
+            Err(wasmtime::Error::msg(message))
         }
     }
 }

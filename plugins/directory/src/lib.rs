@@ -39,7 +39,7 @@ pub fn read_dir(app: &Path, config: &Config) -> Result<Vec<Value>, Error> {
         let name = file.to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&file)
             .map_err(|e| Error::bad_input(format!("cannot read {name}: {e}")).with_file(&name))?;
-        let docs = if name.ends_with(".json") {
+        let docs = if extension(&file) == Some("json") {
             if text.trim().is_empty() {
                 Vec::new()
             } else {
@@ -51,6 +51,11 @@ pub fn read_dir(app: &Path, config: &Config) -> Result<Vec<Value>, Error> {
         out.extend(flatten_lists(docs).into_iter().filter(is_manifest));
     }
     Ok(out)
+}
+
+/// The file's extension, as Argo CD matches it (case-sensitively).
+fn extension(path: &Path) -> Option<&str> {
+    path.extension().and_then(|e| e.to_str())
 }
 
 fn rel_path(app: &Path, file: &Path) -> String {
@@ -82,7 +87,7 @@ fn collect(app: &Path, dir: &Path, recurse: bool, out: &mut Vec<PathBuf>) -> Res
             if recurse {
                 collect(app, &path, recurse, out)?;
             }
-        } else if (name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"))
+        } else if matches!(extension(&path), Some("yaml" | "yml" | "json"))
             && !(dir == app && (name == "kiln.yaml" || name == "kiln.yml"))
         {
             out.push(path);

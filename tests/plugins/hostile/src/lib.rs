@@ -52,7 +52,7 @@ impl Guest for Hostile {
             })
         };
         match mode.as_str() {
-            "trap" => core::arch::wasm32::unreachable(),
+            "trap" => trap(),
             "panic" => panic!("hostile plugin panics on purpose"),
             "loop" => {
                 let mut n = 0u64;
@@ -131,6 +131,14 @@ impl Guest for Hostile {
             other => Err(fail(format!("unknown mode `{other}`"))),
         }
     }
+}
+
+/// A WebAssembly `unreachable` trap.
+fn trap() -> ! {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    std::process::abort()
 }
 
 export!(Hostile);
