@@ -51,6 +51,7 @@ impl DecryptCommand {
                 config,
                 secrets: vec![AGE_SECRET.into(), PGP_SECRET.into()],
                 limits: Limits::default(),
+                only_if_encrypted: false,
             }],
             detected: None,
             name: Some(name),

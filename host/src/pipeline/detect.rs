@@ -48,9 +48,10 @@ impl AppKind {
 pub(super) const SOPS_SECRETS: [&str; 2] = ["sops-age-keys", "sops-pgp-keys"];
 
 /// The pipeline of an app without `kiln.yaml`: the plugin of its kind, then,
-/// for directory and kustomize apps, `sops`, which decrypts SOPS-encrypted
-/// resources (and passes the others through) with the keys the command line
-/// and environment give, and fails naming the recipients when it has none.
+/// for directory and kustomize apps whose output holds SOPS-encrypted
+/// resources, `sops`, which decrypts them (and passes the others through)
+/// with the keys the command line and environment give, and fails naming the
+/// recipients when it has none.
 pub fn detect(dir: &Path, limits: Limits) -> Pipeline {
     let kind = AppKind::of(dir);
     let mut steps = vec![Step {
@@ -59,6 +60,7 @@ pub fn detect(dir: &Path, limits: Limits) -> Pipeline {
         config: Value::Object(Map::new()),
         secrets: Vec::new(),
         limits,
+        only_if_encrypted: false,
     }];
     if kind != AppKind::Helm && crate::builtin::get("sops").is_some() {
         steps.push(Step {
@@ -67,6 +69,7 @@ pub fn detect(dir: &Path, limits: Limits) -> Pipeline {
             config: Value::Object(Map::new()),
             secrets: SOPS_SECRETS.iter().map(|s| (*s).to_owned()).collect(),
             limits,
+            only_if_encrypted: true,
         });
     }
     Pipeline {

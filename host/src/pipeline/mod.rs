@@ -68,6 +68,9 @@ pub struct Step {
     pub secrets: Vec<String>,
     /// Its limits.
     pub limits: Limits,
+    /// Run only when an input resource is SOPS-encrypted (the automatic
+    /// `sops` step of detected apps); otherwise the step passes its input on.
+    pub only_if_encrypted: bool,
 }
 
 /// An ordered list of steps.
@@ -122,6 +125,7 @@ pub fn load(app: &App, defaults: Limits) -> Result<Pipeline, Error> {
                 .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
             secrets: spec.secrets,
             limits,
+            only_if_encrypted: false,
         });
     }
     Ok(Pipeline {

@@ -220,14 +220,13 @@ pub fn render(
         let span = info_span!("step", app = %app.name, step = %step.name, plugin = %step.plugin, cache.key = tracing::field::Empty);
         let _entered = span.enter();
         let plugin_name = step.plugin.to_string();
+        if step.only_if_encrypted && !resources.iter().any(|doc| is_sops_encrypted(doc)) {
+            tracing::debug!("nothing encrypted; step skipped");
+            continue;
+        }
         let wasm = plugin_bytes(app, step)?;
-        let loaded = runtime
-            .load(&plugin_name, &wasm)
-            .map_err(|source| Error::Load {
-                step: step.name.clone(),
-                plugin: plugin_name.clone(),
-                source,
-            })?;
+        // Hashing is all a cache hit needs; the plugin is loaded on a miss.
+        let digest = blake3::hash(&wasm);
         let config = step_config(step, opts);
         let context = Context {
             app_name: pipeline.name.clone().unwrap_or_else(|| app.name.clone()),
@@ -240,7 +239,7 @@ pub fn render(
         };
         let config_text = config.to_string();
         let inputs = KeyInputs::new(
-            &loaded.digest(),
+            &digest,
             &config,
             &context_fields(&context),
             &resources,
@@ -267,7 +266,7 @@ pub fn render(
             reports.push(StepReport {
                 step: step.name.clone(),
                 plugin: plugin_name,
-                plugin_digest: loaded.digest().to_hex().to_string(),
+                plugin_digest: digest.to_hex().to_string(),
                 key: key.to_string(),
                 resources: hit.len(),
                 cache: CacheStatus::Hit,
@@ -276,6 +275,13 @@ pub fn render(
             resources = hit;
             continue;
         }
+        let loaded = runtime
+            .load(&plugin_name, &wasm)
+            .map_err(|source| Error::Load {
+                step: step.name.clone(),
+                plugin: plugin_name.clone(),
+                source,
+            })?;
         let grants = Grants {
             secrets: step
                 .secrets
@@ -420,6 +426,12 @@ fn bullets(items: &[String]) -> String {
         out.push_str(m);
         out
     })
+}
+
+/// Whether a JSON document carries SOPS metadata (a top-level `sops` object).
+fn is_sops_encrypted(doc: &str) -> bool {
+    doc.contains("\"sops\"")
+        && serde_json::from_str::<Value>(doc).is_ok_and(|v| v["sops"].is_object())
 }
 
 /// Whether a JSON document is a `kiln.dev/v1alpha1` `RenderedText`.
