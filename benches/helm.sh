@@ -6,9 +6,13 @@
 # that floor. Builds kiln in release mode first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p kiln
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-kiln="$target/release/kiln"
+# KILN=path/to/kiln skips the build and uses that binary.
+if [ -z "${KILN:-}" ]; then
+  cargo build --release -q -p kiln
+  target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  KILN="$target/release/kiln"
+fi
+kiln=$KILN
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export KILN_CACHE_DIR="$work/cache"
@@ -78,8 +82,8 @@ for chart in examples/webapp "$work/gen"; do
   templates=$(find "$chart/templates" -name '*.yaml' | wc -l)
   echo "== $name: $templates templates, $(grep -c '^kind:' "$work/plain-$name/all.yaml") documents"
   hyperfine -N --warmup 3 --runs 20 --export-json "$work/$name.json" \
-    -n "helm plugin" "$kiln render $chart --release-name bench" \
-    -n "directory plugin, same output" "$kiln render $work/plain-$name"
+    -n "helm plugin" "$kiln render --no-cache $chart --release-name bench" \
+    -n "directory plugin, same output" "$kiln render --no-cache $work/plain-$name"
   python3 - "$work/$name.json" "$templates" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]

@@ -6,22 +6,28 @@
 #   benches/render.sh directory  # only the directory app
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q -p kiln
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-kiln="$target/release/kiln"
+# KILN=path/to/kiln skips the build and uses that binary.
+if [ -z "${KILN:-}" ]; then
+  cargo build --release -q -p kiln
+  target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  KILN="$target/release/kiln"
+fi
+kiln=$KILN
 export KILN_CACHE_DIR
 KILN_CACHE_DIR=$(mktemp -d)
 trap 'rm -rf "$KILN_CACHE_DIR"' EXIT
 which=${1:-all}
 
 if [ "$which" = all ] || [ "$which" = directory ]; then
-  echo "== directory app, warm compiled-component cache"
+  echo "== directory app: plugin run (warm compiled-component cache) vs render-cache hit"
   "$kiln" render examples/guestbook >/dev/null
-  hyperfine -N --warmup 5 --runs 50 "$kiln render examples/guestbook"
+  hyperfine -N --warmup 5 --runs 50 -n "plugin run" "$kiln render --no-cache examples/guestbook" \
+    -n "render-cache hit" "$kiln render examples/guestbook"
   echo "== first render with a cold compiled-component cache vs warm"
   hyperfine --runs 5 \
-    --prepare "rm -rf $KILN_CACHE_DIR/components-v0" -n cold "$kiln render examples/guestbook" \
-    -n warm "$kiln render examples/guestbook"
+    --prepare "rm -rf $KILN_CACHE_DIR/components-v0" -n cold "$kiln render --no-cache examples/guestbook" \
+    --prepare true \
+    -n warm "$kiln render --no-cache examples/guestbook"
 fi
 
 if [ "$which" = all ] || [ "$which" = overlay ]; then
@@ -30,7 +36,8 @@ if [ "$which" = all ] || [ "$which" = overlay ]; then
     for app in examples/shop/overlays/dev examples/shop/overlays/prod; do
       [ -d "$app" ] || continue
       "$kiln" render "$app" >/dev/null
-      hyperfine -N --warmup 3 --runs 30 -n "kiln $app" "$kiln render $app" -n "kubectl kustomize $app" "kubectl kustomize $app"
+      hyperfine -N --warmup 3 --runs 30 -n "kiln --no-cache $app" "$kiln render --no-cache $app" \
+        -n "kiln (render-cache hit) $app" "$kiln render $app" -n "kubectl kustomize $app" "kubectl kustomize $app"
     done
   fi
 fi
