@@ -41,6 +41,12 @@ pub fn parse_one(text: &str, file: &str) -> Result<Value, Error> {
     serde_saphyr::from_str(text).map_err(|e| error(&e, file))
 }
 
+/// Parses one YAML document into `T` (for typed files such as `kiln.yaml`);
+/// unknown fields and wrong types are errors with the line and column.
+pub fn from_str<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, Error> {
+    serde_saphyr::from_str(text).map_err(|e| error(&e, file))
+}
+
 fn error(e: &serde_saphyr::Error, file: &str) -> Error {
     let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
     let full = e.without_snippet().to_string();

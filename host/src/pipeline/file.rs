@@ -124,26 +124,13 @@ pub enum Error {
 
 /// Parses `text`, the contents of `file`.
 pub fn parse(text: &str, file: &str) -> Result<PipelineFile, Error> {
-    let parsed: PipelineFile = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-        let full = e.without_snippet().to_string();
-        let first = full
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ");
-        let message = first
-            .split_once(": ")
-            .filter(|(head, _)| head.starts_with("line "))
-            .map_or(first, |(_, m)| m)
-            .to_owned();
-        Error::Invalid {
-            file: file.to_owned(),
-            line,
-            column,
-            message,
-        }
-    })?;
+    let parsed: PipelineFile =
+        kiln_resource::yaml::from_str(text, file).map_err(|e| Error::Invalid {
+            file: e.file,
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        })?;
     if parsed.api_version != API_VERSION || parsed.kind != "Pipeline" {
         return Err(Error::WrongKind {
             file: file.to_owned(),
