@@ -37,48 +37,29 @@ pub(crate) fn register(r: &mut Registry) {
     r.add("getHostByName", ex(1), |_, _| {
         Ok(Value::String(String::new()))
     });
-    r.add("base", ex(1), |_, a| {
-        Ok(Value::String(base(&want_str(&a, 0)?)))
-    });
-    r.add("dir", ex(1), |_, a| {
-        Ok(Value::String(dir(&want_str(&a, 0)?)))
-    });
-    r.add("clean", ex(1), |_, a| {
-        Ok(Value::String(clean(&want_str(&a, 0)?)))
-    });
-    r.add("ext", ex(1), |_, a| {
-        let b = want_str(&a, 0)?;
-        let tail = b.rsplit('/').next().unwrap_or("");
-        Ok(Value::String(
-            tail.rfind('.')
-                .map(|i| tail[i..].to_string())
-                .unwrap_or_default(),
-        ))
-    });
-    r.add("isAbs", ex(1), |_, a| {
-        Ok(Value::Bool(want_str(&a, 0)?.starts_with('/')))
-    });
-    r.add("osBase", ex(1), |_, a| {
-        Ok(Value::String(base(&want_str(&a, 0)?)))
-    });
-    r.add("osDir", ex(1), |_, a| {
-        Ok(Value::String(dir(&want_str(&a, 0)?)))
-    });
-    r.add("osClean", ex(1), |_, a| {
-        Ok(Value::String(clean(&want_str(&a, 0)?)))
-    });
-    r.add("osExt", ex(1), |_, a| {
-        let b = want_str(&a, 0)?;
-        let tail = b.rsplit('/').next().unwrap_or("");
-        Ok(Value::String(
-            tail.rfind('.')
-                .map(|i| tail[i..].to_string())
-                .unwrap_or_default(),
-        ))
-    });
-    r.add("osIsAbs", ex(1), |_, a| {
-        Ok(Value::Bool(want_str(&a, 0)?.starts_with('/')))
-    });
+    // Paths inside the sandbox are `/`-separated, so Sprig's `os*` forms
+    // behave exactly like the plain ones.
+    let paths: [(&'static str, &'static str, super::FuncImpl); 5] = [
+        ("base", "osBase", |_, a| {
+            Ok(Value::String(base(&want_str(&a, 0)?)))
+        }),
+        ("dir", "osDir", |_, a| {
+            Ok(Value::String(dir(&want_str(&a, 0)?)))
+        }),
+        ("clean", "osClean", |_, a| {
+            Ok(Value::String(clean(&want_str(&a, 0)?)))
+        }),
+        ("ext", "osExt", |_, a| {
+            Ok(Value::String(ext(&want_str(&a, 0)?)))
+        }),
+        ("isAbs", "osIsAbs", |_, a| {
+            Ok(Value::Bool(want_str(&a, 0)?.starts_with('/')))
+        }),
+    ];
+    for (name, os_name, f) in paths {
+        r.add(name, ex(1), f);
+        r.add(os_name, ex(1), f);
+    }
 }
 
 /// Helm's `include`: the output of template `name` with `data`, and the data when the
@@ -153,6 +134,14 @@ fn base(p: &str) -> String {
         return "/".into();
     }
     t.rsplit('/').next().unwrap_or(t).to_string()
+}
+
+/// The extension of the last path element, dot included (Go's `path.Ext`).
+fn ext(p: &str) -> String {
+    let tail = p.rsplit('/').next().unwrap_or("");
+    tail.rfind('.')
+        .map(|i| tail[i..].to_string())
+        .unwrap_or_default()
 }
 
 fn dir(p: &str) -> String {
