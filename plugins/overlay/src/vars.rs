@@ -112,7 +112,7 @@ pub(crate) fn merge_set(vars: &mut Vec<Var>, incoming: &[Var]) -> Result<(), Err
 /// Reads a dotted field path (`spec.ports[0].port`) of an object.
 pub(crate) fn field_value<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
     let mut cur = obj;
-    for seg in split_dots(path) {
+    for seg in crate::replacements::split(path) {
         let (name, index) = match seg.find('[') {
             Some(i) => (&seg[..i], Some(seg[i + 1..].trim_end_matches(']'))),
             None => (seg.as_str(), None),
@@ -132,28 +132,6 @@ pub(crate) fn field_value<'v>(obj: &'v Value, path: &str) -> Option<&'v Value> {
         }
     }
     Some(cur)
-}
-
-fn split_dots(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0;
-    for c in path.chars() {
-        match c {
-            '[' => {
-                depth += 1;
-                cur.push(c);
-            }
-            ']' => {
-                depth -= 1;
-                cur.push(c);
-            }
-            '.' if depth == 0 => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
 }
 
 /// Expands `$(NAME)` references in `input`.
