@@ -1,0 +1,1 @@
+//! Commit rendered manifests to an environment branch of a git repository.

@@ -1,0 +1,1 @@
+//! Server-side apply, inventory pruning, diff and wait against a Kubernetes cluster.
