@@ -40,11 +40,21 @@
 //!   content is the exact output bytes;
 //! - `format`: `yaml`, `json`, `dotenv`, `ini` or `binary` (from the extension by default).
 //!
+//! - `files`: a list of paths relative to the source root (`/`-separated), each a string or
+//!   `{path: P, format: F}`; the input resources are handled as without it (below), then each
+//!   file is decrypted as [`decrypt_file`] prints it and appended as `{"apiVersion":
+//!   "kiln.dev/v1alpha1", "kind": "DecryptedFile", "metadata": {"name": PATH}, "path": PATH,
+//!   "data": BASE64}` ([`files`]), for the overlay step to read instead of the encrypted file.
+//!   The format comes from the name as sops picks it, except that a name sops would read as
+//!   binary whose content carries dotenv, INI or YAML sops metadata is read in that format.
+//!
 //! Without `file`, every encrypted input resource is decrypted (its `sops` key removed) and the
 //! others pass through unchanged; encrypted resources without keys fail with a `bad_input`
-//! error naming the resource and the recipients it needs.
+//! error naming the resource and the recipients it needs. As Flux, the MAC of a manifest is not
+//! checked (see [`decrypt_resource`]); files always have theirs checked.
 
 mod crypt;
+pub mod files;
 mod flatten;
 mod formats;
 mod keys;
@@ -311,13 +321,19 @@ pub fn resource_recipients(doc: &serde_json::Value) -> Vec<String> {
 
 /// Decrypts a SOPS-encrypted Kubernetes manifest (a document with a `sops` key, as Flux
 /// decrypts them) and returns it without the `sops` key.
+///
+/// As Flux's kustomize-controller, the MAC is not verified: the manifest has been through a
+/// build that may set its namespace, prefix its name, add labels or reorder its fields, and the
+/// MAC covers every value in document order (unless `mac_only_encrypted`). Each encrypted value
+/// is still authenticated by AES-GCM with its key path, so a changed or moved ciphertext fails.
 pub fn decrypt_resource(doc: &serde_json::Value, keys: &Keys) -> Result<serde_json::Value, Error> {
     let Value::Map(items) = formats::json::from_json(doc) else {
         return Err(Error::NotEncrypted);
     };
     let mut docs = vec![items];
     let meta = extract_nested(&mut docs)?;
-    decrypt_branches(&mut docs, &meta, keys)?;
+    let key = meta.data_key(keys)?;
+    crypt::decrypt_tree(&mut docs, &meta, &key)?;
     Ok(formats::json::to_json(&Value::Map(docs.remove(0))))
 }
 

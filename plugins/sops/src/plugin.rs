@@ -1,8 +1,10 @@
-//! The kiln plugin: decrypts one file or every encrypted input resource.
+//! The kiln plugin: decrypts one file, the files of a `files` list, or every encrypted input
+//! resource.
 
 use base64::Engine as _;
 use kiln_sdk::prelude::*;
 
+use crate::files::{self, FileEntry};
 use crate::{Format, Keys, decrypt_file, decrypt_resource, is_encrypted, resource_recipients};
 
 /// Secret holding age identity files (several may be concatenated).
@@ -20,6 +22,8 @@ pub struct Config {
     pub file: Option<String>,
     /// Its format (`yaml`, `json`, `dotenv`, `ini`, `binary`); from the extension by default.
     pub format: Option<String>,
+    /// Files to decrypt into `DecryptedFile` documents after the input resources.
+    pub files: Option<Vec<FileEntry>>,
 }
 
 /// The `sops` plugin.
@@ -113,10 +117,54 @@ fn describe(r: &Value) -> String {
     }
 }
 
+/// Decrypts the input resources that are encrypted, then appends one `DecryptedFile` per entry
+/// of `files` (paths relative to `root`).
+pub fn decrypt_with_files(
+    root: &std::path::Path,
+    resources: Vec<Value>,
+    entries: &[FileEntry],
+    keys: &Keys,
+) -> Result<Vec<Value>, Error> {
+    let mut out = decrypt_resources(resources, keys)?;
+    let decrypted = files::decrypt_files(root, entries, keys).map_err(|e| {
+        let file = e.file().to_owned();
+        let err = match &e {
+            files::Error::Path(_) | files::Error::Format { .. } => Error::bad_config(e.to_string()),
+            files::Error::Read { .. } | files::Error::Decrypt { .. } => {
+                Error::bad_input(e.to_string())
+            }
+        };
+        match e {
+            files::Error::Decrypt {
+                source: crate::Error::NoKeys { .. } | crate::Error::WrongKeys { .. },
+                ..
+            } => err.with_file(file).with_hint(HINT),
+            _ => err.with_file(file),
+        }
+    })?;
+    out.extend(decrypted);
+    Ok(out)
+}
+
 impl Plugin for Sops {
     fn render(req: Request) -> Result<Response, Error> {
         let config: Config = req.config_as()?;
         let keys = host_keys()?;
+        if let Some(entries) = &config.files {
+            if config.file.is_some() || config.format.is_some() {
+                return Err(Error::bad_config(
+                    "`files` cannot be combined with `file` or `format`",
+                )
+                .with_hint("give each file's format in its `files` entry: {path: P, format: F}"));
+            }
+            let root = std::path::Path::new(kiln_sdk::SOURCE_ROOT);
+            return Ok(Response::new(decrypt_with_files(
+                root,
+                req.resources,
+                entries,
+                &keys,
+            )?));
+        }
         if config.file.is_some() {
             let root = std::path::Path::new(kiln_sdk::SOURCE_ROOT);
             return Ok(Response::new(vec![decrypt_configured_file(
