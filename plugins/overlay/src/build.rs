@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::loader::Loader;
 use crate::res::Res;
 use crate::target::{Acc, Ctx, Target, fail};
-use crate::{generators, nameref, order, resmap, transformers, vars};
+use crate::{decrypted, generators, nameref, order, resmap, transformers, vars};
 
 /// Builds the kustomization in `dir`; files may not be read outside `root`.
 pub fn build(root: &Path, dir: &Path) -> Result<Vec<Value>, Error> {
@@ -17,8 +17,18 @@ pub fn build(root: &Path, dir: &Path) -> Result<Vec<Value>, Error> {
 }
 
 /// Builds with `inputs` as extra resources listed before the kustomization's own.
+///
+/// `kiln.dev/v1alpha1` `DecryptedFile` documents among the inputs are not
+/// resources: each gives the plaintext of a file under `root` (its `path`),
+/// which every read of that file during the build returns instead of the
+/// disk content.
 pub fn build_with_inputs(root: &Path, dir: &Path, inputs: Vec<Value>) -> Result<Vec<Value>, Error> {
-    let ldr = Loader::new(root, dir);
+    let (inputs, layer) = decrypted::split(root, inputs).map_err(|e| {
+        Error::bad_input(e.to_string()).with_hint(
+            "DecryptedFile documents come from the sops step's `files`; check its output",
+        )
+    })?;
+    let ldr = Loader::new(root, dir, layer);
     let mut ctx = Ctx::default();
     ctx.visiting.push(ldr.dir.clone());
     let target = Target::load(&mut ctx, ldr, String::new())?;

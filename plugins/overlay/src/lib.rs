@@ -16,7 +16,11 @@
 //!
 //! Config (`with:`): `path`, the kustomization directory relative to the
 //! application directory (default: the application directory). Input
-//! resources of the step come first, as if listed first in `resources`.
+//! resources of the step come first, as if listed first in `resources`,
+//! except `kiln.dev/v1alpha1` `DecryptedFile` documents (from a `sops` step
+//! with `files:`): each replaces the content of the file at its `path`
+//! (relative to the source root) for every read of the build, so generators,
+//! patches and resources see the plaintext, as after Flux decrypts sources.
 //!
 //! ```no_run
 //! let docs = kiln_plugin_overlay::build(std::path::Path::new("/src"), std::path::Path::new("/src/app"))?;
@@ -31,6 +35,7 @@
 
 mod builtin_specs;
 mod crds;
+mod decrypted;
 mod defaults;
 mod fieldspec;
 mod generators;
@@ -81,5 +86,7 @@ impl Plugin for Overlay {
 
 kiln_sdk::export!(Overlay);
 
+#[cfg(test)]
+mod decrypted_tests;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,16 @@
 //! Reading files under a kustomization root with kustomize's root-only
 //! restriction, and recognising kustomization files.
+//!
+//! Every file a build reads goes through [`Loader::read`]; a [`Layer`] of
+//! decrypted files (from the sops step's `DecryptedFile` documents) is
+//! consulted there before the disk.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+/// File contents that replace the disk's, by absolute cleaned path.
+pub(crate) type Layer = Rc<BTreeMap<PathBuf, Vec<u8>>>;
 
 /// Names a kustomization file may have, in the order kustomize tries them.
 pub(crate) const KUSTOMIZATION_FILES: &[&str] =
@@ -55,14 +64,22 @@ pub(crate) struct Loader {
     pub source_root: PathBuf,
     /// The kustomization directory (absolute, cleaned).
     pub dir: PathBuf,
+    /// Files read from here instead of the disk.
+    layer: Layer,
 }
 
 impl Loader {
-    pub(crate) fn new(source_root: &Path, dir: &Path) -> Self {
+    pub(crate) fn new(source_root: &Path, dir: &Path, layer: Layer) -> Self {
         Self {
             source_root: clean(source_root),
             dir: clean(dir),
+            layer,
         }
+    }
+
+    /// Whether `p` (absolute, cleaned) is a file: in the layer or on disk.
+    pub(crate) fn is_file(&self, p: &Path) -> bool {
+        self.layer.contains_key(p) || p.is_file()
     }
 
     /// A path relative to the source root, for messages.
@@ -96,6 +113,9 @@ impl Loader {
                 root: self.display(&self.dir),
             });
         }
+        if let Some(bytes) = self.layer.get(&p) {
+            return Ok(bytes.clone());
+        }
         std::fs::read(&p).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::Missing(self.display(&p))
@@ -119,6 +139,7 @@ impl Loader {
         Ok(Loader {
             source_root: self.source_root.clone(),
             dir: p,
+            layer: Rc::clone(&self.layer),
         })
     }
 }

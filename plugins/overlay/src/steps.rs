@@ -217,10 +217,10 @@ impl Target {
                 let configs = plugins::load_configs(&self.ldr, std::slice::from_ref(e))
                     .map_err(|x| fail(x, &shown, ""))?;
                 let from = if e.contains('\n')
-                    || configs.len() > 1 && !self.ldr.resolve(e).is_ok_and(|p| p.is_file())
+                    || configs.len() > 1 && !self.ldr.resolve(e).is_ok_and(|p| self.ldr.is_file(&p))
                 {
                     join_origin(&self.origin, &self.file)
-                } else if self.ldr.resolve(e).is_ok_and(|p| p.is_file()) {
+                } else if self.ldr.resolve(e).is_ok_and(|p| self.ldr.is_file(&p)) {
                     join_origin(&self.origin, e)
                 } else {
                     join_origin(&self.origin, &self.file)

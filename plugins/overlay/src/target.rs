@@ -65,7 +65,7 @@ impl Target {
         let found: Vec<&str> = KUSTOMIZATION_FILES
             .iter()
             .copied()
-            .filter(|f| ldr.dir.join(f).is_file())
+            .filter(|f| ldr.is_file(&ldr.dir.join(f)))
             .collect();
         let file = match found.as_slice() {
             [] => {
@@ -211,7 +211,7 @@ impl Target {
                 .ldr
                 .sub(path)
                 .map_err(|e| fail(e, &shown, "check the `components` entry"))?;
-            if ldr.dir.is_file() {
+            if ldr.is_file(&ldr.dir) {
                 return Err(fail(
                     format!(
                         "accumulating components: must build at directory: '{path}': file is not directory"
@@ -317,7 +317,7 @@ impl Target {
                 .map_err(|e| fail(e, &shown, "give each var a unique name"))?;
             return Ok(());
         }
-        if !full.is_file() {
+        if !self.ldr.is_file(&full) {
             return Err(fail(
                 format!(
                     "accumulating resources: resource '{path}' not found in '{}'",
