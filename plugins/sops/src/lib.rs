@@ -47,6 +47,10 @@
 //!   "data": BASE64}` ([`files`]), for the overlay step to read instead of the encrypted file.
 //!   The format comes from the name as sops picks it, except that a name sops would read as
 //!   binary whose content carries dotenv, INI or YAML sops metadata is read in that format.
+//! - `kustomization`: a kustomization directory relative to the application directory (`.`
+//!   for itself); the encrypted files its generators and patches read, and those of the
+//!   kustomizations it includes, are decrypted as `files` are ([`sources`], as Flux finds
+//!   them); may be combined with `files`.
 //!
 //! Without `file`, every encrypted input resource is decrypted (its `sops` key removed) and the
 //! others pass through unchanged; encrypted resources without keys fail with a `bad_input`
@@ -61,6 +65,7 @@ mod keys;
 mod metadata;
 pub mod plugin;
 mod shamir;
+pub mod sources;
 mod tree;
 
 pub use keys::{Keys, KeysError};

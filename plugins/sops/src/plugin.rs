@@ -5,6 +5,7 @@ use base64::Engine as _;
 use kiln_sdk::prelude::*;
 
 use crate::files::{self, FileEntry};
+use crate::sources;
 use crate::{Format, Keys, decrypt_file, decrypt_resource, is_encrypted, resource_recipients};
 
 /// Secret holding age identity files (several may be concatenated).
@@ -24,6 +25,9 @@ pub struct Config {
     pub format: Option<String>,
     /// Files to decrypt into `DecryptedFile` documents after the input resources.
     pub files: Option<Vec<FileEntry>>,
+    /// A kustomization directory, relative to the application directory (`.` for itself),
+    /// whose encrypted generator sources and patches are decrypted like `files`.
+    pub kustomization: Option<String>,
 }
 
 /// The `sops` plugin.
@@ -117,6 +121,34 @@ fn describe(r: &Value) -> String {
     }
 }
 
+/// The files to decrypt: `files`, then the encrypted sources of `kustomization` (relative to
+/// `app_dir`, itself relative to `root`) not listed already.
+pub fn file_entries(
+    root: &std::path::Path,
+    app_dir: &str,
+    config: &Config,
+) -> Result<Vec<FileEntry>, Error> {
+    let mut entries = config.files.clone().unwrap_or_default();
+    if let Some(dir) = &config.kustomization {
+        let dir = format!("{app_dir}/{dir}");
+        let found = sources::kustomize_sources(root, &dir).map_err(|e| match &e {
+            sources::Error::Outside(_) => Error::bad_config(e.to_string())
+                .with_hint("give `kustomization` relative to the application directory"),
+            sources::Error::Parse { file, .. } => {
+                Error::bad_input(e.to_string()).with_file(file.clone())
+            }
+        })?;
+        let listed: Vec<Option<String>> =
+            entries.iter().map(|e| files::normalize(e.path())).collect();
+        entries.extend(
+            found
+                .into_iter()
+                .filter(|f| !listed.contains(&Some(f.path().to_owned()))),
+        );
+    }
+    Ok(entries)
+}
+
 /// Decrypts the input resources that are encrypted, then appends one `DecryptedFile` per entry
 /// of `files` (paths relative to `root`).
 pub fn decrypt_with_files(
@@ -150,18 +182,19 @@ impl Plugin for Sops {
     fn render(req: Request) -> Result<Response, Error> {
         let config: Config = req.config_as()?;
         let keys = host_keys()?;
-        if let Some(entries) = &config.files {
+        if config.files.is_some() || config.kustomization.is_some() {
             if config.file.is_some() || config.format.is_some() {
                 return Err(Error::bad_config(
-                    "`files` cannot be combined with `file` or `format`",
+                    "`files` and `kustomization` cannot be combined with `file` or `format`",
                 )
                 .with_hint("give each file's format in its `files` entry: {path: P, format: F}"));
             }
             let root = std::path::Path::new(kiln_sdk::SOURCE_ROOT);
+            let entries = file_entries(root, &req.context.app_dir, &config)?;
             return Ok(Response::new(decrypt_with_files(
                 root,
                 req.resources,
-                entries,
+                &entries,
                 &keys,
             )?));
         }

@@ -92,7 +92,7 @@ fn the_configured_file_becomes_a_decrypted_file_resource() {
     let config = Config {
         file: Some("secrets/app.env".into()),
         format: None,
-        files: None,
+        ..Config::default()
     };
     let resource = decrypt_configured_file(root.path(), &config, &pgp_keys()).expect("decrypts");
     assert_eq!(resource["kind"], "DecryptedFile");
@@ -106,14 +106,14 @@ fn the_configured_file_becomes_a_decrypted_file_resource() {
     let missing = Config {
         file: Some("secrets/none.yaml".into()),
         format: None,
-        files: None,
+        ..Config::default()
     };
     let err = decrypt_configured_file(root.path(), &missing, &pgp_keys()).expect_err("missing");
     assert!(err.message.contains("secrets/none.yaml"), "{}", err.message);
     let unknown = Config {
         file: Some("secrets/app.env".into()),
         format: Some("toml".into()),
-        files: None,
+        ..Config::default()
     };
     assert!(decrypt_configured_file(root.path(), &unknown, &pgp_keys()).is_err());
     let no_keys = decrypt_configured_file(root.path(), &config, &Keys::new()).expect_err("no keys");

@@ -6,6 +6,8 @@
     reason = "each test file uses a different part of the helper"
 )]
 
+pub(crate) mod files;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
