@@ -1,0 +1,146 @@
+//! Pushing with the `git` command: gix fetches but cannot push.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+
+use gix::ObjectId;
+
+use crate::publish::Error;
+use crate::target::{Target, redact};
+use crate::text::Scrubbed;
+
+/// How a push ended, short of an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// The branch now points at the commit.
+    Done,
+    /// The branch already pointed at the commit (another publisher made the
+    /// very same commit, in the same second).
+    AlreadyThere,
+    /// The branch moved since it was fetched: fetch, rebuild, retry.
+    Moved,
+}
+
+/// `git push --porcelain URL <commit>:refs/heads/<branch>` from the bare
+/// repository `git_dir`; never forced, so the remote accepts only a
+/// fast-forward (or the creation of a missing branch).
+pub(crate) fn push(git_dir: &Path, target: &Target, commit: ObjectId) -> Result<Pushed, Error> {
+    push_with(OsStr::new("git"), git_dir, target, commit)
+}
+
+/// [`push`] with the `git` program named.
+fn push_with(
+    program: &OsStr,
+    git_dir: &Path,
+    target: &Target,
+    commit: ObjectId,
+) -> Result<Pushed, Error> {
+    let refspec = format!("{commit}:refs/heads/{}", target.branch);
+    let output = Command::new(program)
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["push", "--porcelain", "--no-verify", "--"])
+        .arg(&target.url)
+        .arg(&refspec)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .env("LANGUAGE", "C")
+        .output()
+        .map_err(|source| Error::GitMissing {
+            url: redact(&target.url),
+            source,
+        })?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    tracing::debug!(status = %output.status, stdout = %Scrubbed::text(&stdout, &target.url), stderr = %Scrubbed::text(&stderr, &target.url), "git push");
+    let line = stdout.lines().find(|l| {
+        l.split('\t')
+            .nth(1)
+            .is_some_and(|r| r.ends_with(&format!(":refs/heads/{}", target.branch)))
+    });
+    match line.and_then(|l| l.chars().next()) {
+        Some(' ' | '*') if output.status.success() => Ok(Pushed::Done),
+        Some('=') if output.status.success() => Ok(Pushed::AlreadyThere),
+        Some('!') if moved(line.unwrap_or_default()) => Ok(Pushed::Moved),
+        _ => {
+            let detail = line
+                .map(|l| l.split('\t').skip(2).collect::<Vec<_>>().join(" "))
+                .into_iter()
+                .chain(stderr.lines().map(str::trim).map(str::to_owned))
+                .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let detail = if detail.is_empty() {
+                format!("git exited with {}", output.status)
+            } else {
+                detail
+            };
+            Err(Error::Push {
+                url: redact(&target.url),
+                branch: target.branch.clone(),
+                detail: Scrubbed::text(&detail, &target.url).to_string(),
+            })
+        }
+    }
+}
+
+/// Whether a rejected porcelain line says the branch moved under us (as
+/// opposed to a refusal by a hook or a permission).
+fn moved(line: &str) -> bool {
+    let summary = line.split('\t').nth(2).unwrap_or_default();
+    if summary.starts_with("[rejected]") {
+        return ["fetch first", "non-fast-forward", "stale info"]
+            .iter()
+            .any(|r| summary.contains(r));
+    }
+    summary.starts_with("[remote rejected]")
+        && [
+            "cannot lock ref",
+            "failed to update ref",
+            "incorrect old value",
+        ]
+        .iter()
+        .any(|r| summary.contains(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_git_is_named() {
+        let target: Target = "https://u:pw@example.com/d.git#env"
+            .parse()
+            .expect("parses");
+        let err = push_with(
+            OsStr::new("kiln-test-no-such-git"),
+            Path::new("."),
+            &target,
+            ObjectId::null(gix::hash::Kind::Sha1),
+        )
+        .expect_err("the program does not exist");
+        assert!(matches!(err, Error::GitMissing { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("`git`") && text.contains("PATH"), "{text}");
+        assert!(
+            text.contains("https://example.com/d.git") && !text.contains("pw"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn races_are_told_from_refusals() {
+        assert!(moved("!\tabc:refs/heads/x\t[rejected] (fetch first)"));
+        assert!(moved("!\tabc:refs/heads/x\t[rejected] (non-fast-forward)"));
+        assert!(moved(
+            "!\tabc:refs/heads/x\t[remote rejected] (cannot lock ref 'refs/heads/x': is at 1 but expected 2)"
+        ));
+        assert!(!moved(
+            "!\tabc:refs/heads/x\t[remote rejected] (pre-receive hook declined)"
+        ));
+        assert!(!moved(
+            "!\tabc:refs/heads/x\t[remote rejected] (deny updating a hidden ref)"
+        ));
+    }
+}

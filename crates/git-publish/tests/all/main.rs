@@ -1,0 +1,8 @@
+//! Integration tests: real repositories in temp dirs, pushed to with the
+//! `git` command, checked with the `git` command as an independent oracle.
+
+mod daemon;
+mod errors;
+mod publish;
+mod race;
+mod util;
