@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use crate::push::{Pushed, push};
-use crate::target::{Target, check_relative};
+use crate::target::{Target, check_relative, redact};
 use crate::text::Scrubbed;
 use crate::work::{Tip, WorkRepo};
 
@@ -236,9 +236,6 @@ impl Publication<'_> {
         check_identity(self.target, commit)?;
         let target = self.target;
         for attempt in 1..=MAX_ATTEMPTS {
-            if attempt > 1 {
-                (self.tip, self.tree) = fetch_and_build(&self.work, target, self.files)?;
-            }
             if let Some(tip) = self.tip.filter(|t| t.tree == self.tree) {
                 tracing::info!(target = %target, tip = %tip.commit, "unchanged; nothing to commit");
                 return Ok(Outcome::Unchanged {
@@ -261,13 +258,22 @@ impl Publication<'_> {
                     self.work.record_pushed(target, id);
                     return Ok(Outcome::Unchanged { id: id.to_string() });
                 }
-                Pushed::Moved => {
-                    tracing::info!(target = %target, attempt, "the branch moved since it was fetched; rebuilding on the new tip");
+                Pushed::Moved { detail } => {
+                    (self.tip, self.tree) = fetch_and_build(&self.work, target, self.files)?;
+                    if self.tip.map(|t| t.commit) == parent {
+                        // Refused, yet the branch is where it was: not a race.
+                        return Err(Error::Push {
+                            url: redact(&target.url),
+                            branch: target.branch.clone(),
+                            detail,
+                        });
+                    }
+                    tracing::info!(target = %target, attempt, "the branch moved since it was fetched; rebuilt on the new tip");
                 }
             }
         }
         Err(Error::Contended {
-            url: crate::target::redact(&target.url),
+            url: redact(&target.url),
             branch: target.branch.clone(),
             attempts: MAX_ATTEMPTS,
         })

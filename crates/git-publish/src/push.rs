@@ -11,15 +11,19 @@ use crate::target::{Target, redact};
 use crate::text::Scrubbed;
 
 /// How a push ended, short of an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Pushed {
     /// The branch now points at the commit.
     Done,
     /// The branch already pointed at the commit (another publisher made the
     /// very same commit, in the same second).
     AlreadyThere,
-    /// The branch moved since it was fetched: fetch, rebuild, retry.
-    Moved,
+    /// Refused in a way that says the branch moved since it was fetched:
+    /// fetch, and if it did move, rebuild and retry.
+    Moved {
+        /// What git said, without credentials.
+        detail: String,
+    },
 }
 
 /// `git push --porcelain URL <commit>:refs/heads/<branch>` from the bare
@@ -59,29 +63,30 @@ fn push_with(
             .nth(1)
             .is_some_and(|r| r.ends_with(&format!(":refs/heads/{}", target.branch)))
     });
+    let detail = || {
+        let detail = line
+            .map(|l| l.split('\t').skip(2).collect::<Vec<_>>().join(" "))
+            .into_iter()
+            .chain(stderr.lines().map(str::trim).map(str::to_owned))
+            .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let detail = if detail.is_empty() {
+            format!("git exited with {}", output.status)
+        } else {
+            detail
+        };
+        Scrubbed::text(&detail, &target.url).to_string()
+    };
     match line.and_then(|l| l.chars().next()) {
         Some(' ' | '*') if output.status.success() => Ok(Pushed::Done),
         Some('=') if output.status.success() => Ok(Pushed::AlreadyThere),
-        Some('!') if moved(line.unwrap_or_default()) => Ok(Pushed::Moved),
-        _ => {
-            let detail = line
-                .map(|l| l.split('\t').skip(2).collect::<Vec<_>>().join(" "))
-                .into_iter()
-                .chain(stderr.lines().map(str::trim).map(str::to_owned))
-                .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            let detail = if detail.is_empty() {
-                format!("git exited with {}", output.status)
-            } else {
-                detail
-            };
-            Err(Error::Push {
-                url: redact(&target.url),
-                branch: target.branch.clone(),
-                detail: Scrubbed::text(&detail, &target.url).to_string(),
-            })
-        }
+        Some('!') if moved(line.unwrap_or_default()) => Ok(Pushed::Moved { detail: detail() }),
+        _ => Err(Error::Push {
+            url: redact(&target.url),
+            branch: target.branch.clone(),
+            detail: detail(),
+        }),
     }
 }
 

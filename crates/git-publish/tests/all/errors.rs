@@ -113,14 +113,11 @@ fn a_bad_identity_is_refused() {
 #[test]
 fn a_push_refused_by_a_hook_is_an_error_not_a_retry() {
     let fx = Fixture::new();
-    let hook = fx.remote().join("hooks").join("pre-receive");
-    std::fs::write(&hook, "#!/bin/sh\necho 'environment frozen' >&2\nexit 1\n")
-        .expect("write hook");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
+    crate::util::install_hook(
+        &fx.remote(),
+        "pre-receive",
+        "#!/bin/sh\necho 'environment frozen' >&2\nexit 1\n",
+    );
     let err = publish(
         &fx.target("env", ""),
         &files(&[("a", "a")]),
@@ -142,4 +139,29 @@ fn bad_targets_say_how_to_write_one() {
         .parse::<Target>()
         .expect_err("no branch");
     assert!(err.to_string().contains("URL#BRANCH"), "{err}");
+}
+
+#[test]
+fn a_refusal_that_looks_like_a_race_but_is_not() {
+    let fx = Fixture::new();
+    let seeded = fx.seed("env", &[("README.md", "r\n")]);
+    // A lock left behind by a crashed process: the remote cannot update the
+    // ref and says so the way it does when the ref moved, but it did not.
+    std::fs::write(fx.remote().join("refs/heads/env.lock"), "").expect("write lock");
+    let err = publish(
+        &fx.target("env", "apps"),
+        &files(&[("a", "a")]),
+        &COMMIT,
+        &fx.work("a"),
+    )
+    .expect_err("the ref is locked");
+    let Error::Push { ref detail, .. } = err else {
+        panic!("expected a push error after one retry check, got {err:?}");
+    };
+    assert!(detail.contains("failed to update ref"), "{detail}");
+    assert!(
+        detail.contains("env.lock"),
+        "git names the lock file: {detail}"
+    );
+    assert_eq!(git_in(&fx.remote(), &["rev-parse", "env"]), seeded);
 }

@@ -1,7 +1,7 @@
 //! Two publishers racing for one branch: the loser's push is rejected, it
 //! fetches again, rebuilds on the winner's commit and pushes again.
 
-use kiln_git_publish::{Commit, Outcome, prepare, publish};
+use kiln_git_publish::{Commit, Error, MAX_ATTEMPTS, Outcome, prepare, publish};
 
 use crate::util::{COMMIT, Fixture, files, git_in, history, ls_tree};
 
@@ -116,4 +116,46 @@ fn losing_to_the_same_content_is_unchanged() {
         Outcome::Unchanged { id: won.clone() }
     );
     assert_eq!(git_in(&fx.remote(), &["rev-parse", "env"]), won);
+}
+
+/// A `pre-receive` hook that moves the branch on every push, as a publisher
+/// that always wins would; objects and refs are written outside the push's
+/// quarantine.
+const ALWAYS_MOVED: &str = r#"#!/bin/sh
+unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
+export GIT_AUTHOR_NAME=rival GIT_AUTHOR_EMAIL=rival@example.com
+export GIT_COMMITTER_NAME=rival GIT_COMMITTER_EMAIL=rival@example.com
+tip=$(git rev-parse refs/heads/env) || exit 1
+new=$(echo "rival $(date +%s%N)" | git commit-tree "$tip^{tree}" -p "$tip") || exit 1
+git update-ref refs/heads/env "$new" "$tip"
+"#;
+
+#[test]
+fn a_branch_that_keeps_moving_gives_up_after_the_last_attempt() {
+    let fx = Fixture::new();
+    fx.seed("env", &[("README.md", "r\n")]);
+    crate::util::install_hook(&fx.remote(), "pre-receive", ALWAYS_MOVED);
+    let err = publish(
+        &fx.target("env", "apps"),
+        &files(&[("x.yaml", "x\n")]),
+        &COMMIT,
+        &fx.work("a"),
+    )
+    .expect_err("never lands");
+    assert!(
+        matches!(err, Error::Contended { attempts, .. } if attempts == MAX_ATTEMPTS),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("another publisher"), "{err}");
+    let history = history(&fx.remote(), "env");
+    assert_eq!(
+        history.len(),
+        1 + MAX_ATTEMPTS as usize,
+        "the seed, then one rival commit per push: {history:?}"
+    );
+    assert_eq!(
+        ls_tree(&fx.remote(), "env"),
+        ["README.md"],
+        "nothing of ours landed"
+    );
 }

@@ -143,3 +143,14 @@ pub(crate) fn history(repo: &Path, rev: &str) -> Vec<String> {
         .map(|l| l.trim_end().to_owned())
         .collect()
 }
+
+/// Installs an executable hook `name` with `script` in the bare `repo`.
+pub(crate) fn install_hook(repo: &Path, name: &str, script: &str) {
+    let hook = repo.join("hooks").join(name);
+    std::fs::write(&hook, script).expect("write hook");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+}
