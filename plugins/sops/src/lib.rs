@@ -12,7 +12,7 @@
 //!
 //! - [`Keys::from_texts`] reads key files, told apart by content: age identity files
 //!   (`AGE-SECRET-KEY-1…` lines and `#` comments) and armored PGP secret keys.
-//! - [`decrypt_file`] decrypts a whole file.
+//! - [`decrypt_file`] decrypts a whole file; [`decrypt_convert`] prints it in another format.
 //! - [`is_encrypted`] and [`decrypt_resource`] handle SOPS-encrypted Kubernetes manifests (a
 //!   document with a top-level `sops` mapping, as Flux decrypts them).
 //!
@@ -52,10 +52,14 @@
 //!   kustomizations it includes, are decrypted as `files` are ([`sources`], as Flux finds
 //!   them); may be combined with `files`.
 //!
-//! Without `file`, every encrypted input resource is decrypted (its `sops` key removed) and the
-//! others pass through unchanged; encrypted resources without keys fail with a `bad_input`
-//! error naming the resource and the recipients it needs. As Flux, the MAC of a manifest is not
-//! checked (see [`decrypt_resource`]); files always have theirs checked.
+//! Without `file`, the input resources are decrypted as Flux's kustomize-controller decrypts
+//! the output of `kustomize build` ([`plugin::decrypt_resources`]): a resource with sops
+//! metadata is decrypted (its `sops` key removed) without checking its MAC, which the build's
+//! transformations break (see [`decrypt_resource`]); a Secret whose `data` values are whole sops
+//! files has them decrypted in the format of their key ([`secret_data`]); a resource annotated
+//! `kustomize.toolkit.fluxcd.io/decrypt: disabled` and all others pass through unchanged.
+//! Encrypted resources without keys fail with a `bad_input` error naming the resource and the
+//! recipients it needs. Files (`file`, `files`, `kustomization`) always have their MAC checked.
 
 mod crypt;
 pub mod files;
@@ -64,6 +68,7 @@ mod formats;
 mod keys;
 mod metadata;
 pub mod plugin;
+pub mod secret_data;
 mod shamir;
 pub mod sources;
 mod tree;
@@ -181,12 +186,49 @@ pub fn decrypt_file(
     keys: &Keys,
 ) -> Result<Vec<u8>, Error> {
     let format = format.unwrap_or_else(|| Format::from_path(name));
-    match format {
+    decrypt_convert(bytes, format, format, keys)
+}
+
+/// Decrypts a sops file stored in format `input` and prints the plaintext in format `output`,
+/// as `sops --decrypt --input-type I --output-type O` does (a binary output is the `data`
+/// value; dotenv and INI outputs need a flat or sectioned tree).
+pub fn decrypt_convert(
+    bytes: &[u8],
+    input: Format,
+    output: Format,
+    keys: &Keys,
+) -> Result<Vec<u8>, Error> {
+    let docs = open_file(bytes, input, keys)?;
+    match output {
+        Format::Yaml => Ok(formats::yaml_emit::emit(&docs)),
+        Format::Json => formats::json::emit(&docs[0]),
+        Format::Dotenv => formats::dotenv::emit(&docs[0]),
+        Format::Ini => formats::ini::emit(&docs[0]),
+        Format::Binary => match docs[0].iter().find(|i| i.key_str() == Some("data")) {
+            Some(Item {
+                value: Value::Str(s),
+                ..
+            }) => Ok(s.clone().into_bytes()),
+            Some(Item {
+                value: Value::Bytes(b),
+                ..
+            }) => Ok(b.clone()),
+            Some(_) => Err(Error::Output(
+                "the binary `data` value is not a string".into(),
+            )),
+            None => Err(Error::Output("no binary `data` found in the file".into())),
+        },
+    }
+}
+
+/// Parses a sops file, decrypts its values and checks its MAC; returns its documents (at
+/// least one).
+fn open_file(bytes: &[u8], format: Format, keys: &Keys) -> Result<Vec<Vec<Item>>, Error> {
+    let (mut docs, meta) = match format {
         Format::Yaml => {
             let mut docs = formats::yaml_parse::parse(bytes)?;
             let meta = extract_nested(&mut docs)?;
-            decrypt_branches(&mut docs, &meta, keys)?;
-            Ok(formats::yaml_emit::emit(&docs))
+            (docs, meta)
         }
         Format::Json | Format::Binary => {
             let parsed = formats::json::parse(bytes).map_err(|e| match (format, e) {
@@ -200,24 +242,7 @@ pub fn decrypt_file(
             })?;
             let mut docs = vec![parsed];
             let meta = extract_nested(&mut docs)?;
-            decrypt_branches(&mut docs, &meta, keys)?;
-            if format == Format::Json {
-                return formats::json::emit(&docs[0]);
-            }
-            match docs[0].iter().find(|i| i.key_str() == Some("data")) {
-                Some(Item {
-                    value: Value::Str(s),
-                    ..
-                }) => Ok(s.clone().into_bytes()),
-                Some(Item {
-                    value: Value::Bytes(b),
-                    ..
-                }) => Ok(b.clone()),
-                Some(_) => Err(Error::Output(
-                    "the binary `data` value is not a string".into(),
-                )),
-                None => Err(Error::Output("no binary `data` found in the file".into())),
-            }
+            (docs, meta)
         }
         Format::Dotenv => {
             let mut items = formats::dotenv::parse(bytes)?;
@@ -241,10 +266,10 @@ pub fn decrypt_file(
             if meta_items.is_empty() {
                 return Err(Error::NotEncrypted);
             }
-            let meta = Metadata::parse(&flatten::unflatten(meta_items)?)?;
-            let mut docs = vec![items];
-            decrypt_branches(&mut docs, &meta, keys)?;
-            formats::dotenv::emit(&docs[0])
+            (
+                vec![items],
+                Metadata::parse(&flatten::unflatten(meta_items)?)?,
+            )
         }
         Format::Ini => {
             let mut items = formats::ini::parse(bytes)?;
@@ -265,12 +290,14 @@ pub fn decrypt_file(
                     i
                 })
                 .collect();
-            let meta = Metadata::parse(&flatten::unflatten(flat)?)?;
-            let mut docs = vec![items];
-            decrypt_branches(&mut docs, &meta, keys)?;
-            formats::ini::emit(&docs[0])
+            (vec![items], Metadata::parse(&flatten::unflatten(flat)?)?)
         }
+    };
+    if docs.is_empty() {
+        docs.push(Vec::new());
     }
+    decrypt_branches(&mut docs, &meta, keys)?;
+    Ok(docs)
 }
 
 /// Takes the `sops` mapping out of every document (metadata from the first one).

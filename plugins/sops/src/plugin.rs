@@ -5,8 +5,8 @@ use base64::Engine as _;
 use kiln_sdk::prelude::*;
 
 use crate::files::{self, FileEntry};
-use crate::sources;
 use crate::{Format, Keys, decrypt_file, decrypt_resource, is_encrypted, resource_recipients};
+use crate::{secret_data, sources};
 
 /// Secret holding age identity files (several may be concatenated).
 pub const AGE_SECRET: &str = "sops-age-keys";
@@ -85,28 +85,62 @@ pub fn decrypt_configured_file(
     }))
 }
 
-/// Decrypts every encrypted resource; the others pass through unchanged.
+/// Decrypts every encrypted resource, as Flux's kustomize-controller does after a build:
+/// a resource with sops metadata is decrypted whole (without checking its MAC, see
+/// [`decrypt_resource`]); a Secret without has each `data` value that is a whole sops file
+/// decrypted ([`secret_data`]); a resource annotated `kustomize.toolkit.fluxcd.io/decrypt:
+/// disabled` and all others pass through unchanged.
 pub fn decrypt_resources(resources: Vec<Value>, keys: &Keys) -> Result<Vec<Value>, Error> {
     resources
         .into_iter()
         .map(|r| {
-            if !is_encrypted(&r) {
-                return Ok(r);
+            if secret_data::decryption_disabled(&r) {
+                Ok(r)
+            } else if is_encrypted(&r) {
+                decrypt_whole(&r, keys)
+            } else if secret_data::has_encrypted_data(&r) {
+                let name = describe(&r);
+                if keys.is_empty() {
+                    return Err(Error::bad_input(format!(
+                        "{name} holds sops-encrypted data but no key was given"
+                    ))
+                    .with_hint(HINT));
+                }
+                secret_data::decrypt_secret_data(r, keys).map_err(|e| {
+                    key_hint(
+                        Error::bad_input(format!("cannot decrypt {name}: {e}")),
+                        &e.source,
+                    )
+                })
+            } else {
+                Ok(r)
             }
-            let name = describe(&r);
-            if keys.is_empty() {
-                return Err(Error::bad_input(format!(
-                    "{name} is sops-encrypted but no key was given; it needs the private key of one of: {}",
-                    resource_recipients(&r).join(", ")
-                ))
-                .with_hint(HINT));
-            }
-            decrypt_resource(&r, keys).map_err(|e| {
-                let err = Error::bad_input(format!("cannot decrypt {name}: {e}"));
-                if matches!(e, crate::Error::NoKeys { .. } | crate::Error::WrongKeys { .. }) { err.with_hint(HINT) } else { err }
-            })
         })
         .collect()
+}
+
+fn decrypt_whole(r: &Value, keys: &Keys) -> Result<Value, Error> {
+    let name = describe(r);
+    if keys.is_empty() {
+        return Err(Error::bad_input(format!(
+            "{name} is sops-encrypted but no key was given; it needs the private key of one of: {}",
+            resource_recipients(r).join(", ")
+        ))
+        .with_hint(HINT));
+    }
+    decrypt_resource(r, keys)
+        .map_err(|e| key_hint(Error::bad_input(format!("cannot decrypt {name}: {e}")), &e))
+}
+
+fn key_hint(err: Error, cause: &crate::Error) -> Error {
+    if matches!(
+        cause,
+        crate::Error::NoKeys { .. } | crate::Error::WrongKeys { .. }
+    ) {
+        err.with_hint(HINT)
+    } else {
+        err
+    }
 }
 
 fn describe(r: &Value) -> String {
