@@ -46,6 +46,7 @@
 //! # }
 //! ```
 
+mod changes;
 mod message;
 mod publish;
 mod push;
@@ -53,6 +54,7 @@ mod target;
 mod text;
 mod work;
 
+pub use changes::Change;
 pub use message::Provenance;
 pub use publish::{Commit, Error, MAX_ATTEMPTS, Outcome, Publication, prepare, publish};
 pub use target::{ParseError, Target, redact};

@@ -223,6 +223,23 @@ impl Publication<'_> {
         self.tree.to_string()
     }
 
+    /// The target this publication goes to.
+    pub fn target(&self) -> &Target {
+        self.target
+    }
+
+    pub(crate) fn work(&self) -> &WorkRepo {
+        &self.work
+    }
+
+    pub(crate) fn tip_tree(&self) -> Option<ObjectId> {
+        self.tip.map(|t| t.tree)
+    }
+
+    pub(crate) fn tree_id(&self) -> ObjectId {
+        self.tree
+    }
+
     /// Whether committing would change the branch.
     pub fn is_change(&self) -> bool {
         self.tip.is_none_or(|t| t.tree != self.tree)

@@ -3,6 +3,7 @@
 
 mod daemon;
 mod errors;
+mod preview;
 mod publish;
 mod race;
 mod util;
