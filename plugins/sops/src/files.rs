@@ -78,6 +78,11 @@ impl Error {
 /// Normalises a `/`-separated relative path: drops empty and `.` parts, resolves `..`; `None`
 /// when it is absolute, empty or leaves the root.
 pub fn normalize(path: &str) -> Option<String> {
+    normalize_dir(path).filter(|p| !p.is_empty())
+}
+
+/// As [`normalize`], but the root itself is allowed (as the empty string).
+pub fn normalize_dir(path: &str) -> Option<String> {
     if path.starts_with('/') || path.contains('\\') {
         return None;
     }
@@ -91,7 +96,7 @@ pub fn normalize(path: &str) -> Option<String> {
             p => parts.push(p),
         }
     }
-    (!parts.is_empty()).then(|| parts.join("/"))
+    Some(parts.join("/"))
 }
 
 /// The format of an encrypted file: the one given, else from its name as sops picks it; a

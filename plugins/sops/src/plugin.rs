@@ -164,7 +164,11 @@ pub fn file_entries(
 ) -> Result<Vec<FileEntry>, Error> {
     let mut entries = config.files.clone().unwrap_or_default();
     if let Some(dir) = &config.kustomization {
-        let dir = format!("{app_dir}/{dir}");
+        let dir = if app_dir.is_empty() {
+            dir.clone()
+        } else {
+            format!("{app_dir}/{dir}")
+        };
         let found = sources::kustomize_sources(root, &dir).map_err(|e| match &e {
             sources::Error::Outside(_) => Error::bad_config(e.to_string())
                 .with_hint("give `kustomization` relative to the application directory"),

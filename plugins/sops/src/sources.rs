@@ -17,7 +17,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::Format;
-use crate::files::{FileEntry, format_of, normalize};
+use crate::files::{FileEntry, format_of, normalize, normalize_dir};
 
 /// Names a kustomization file may have.
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -34,11 +34,7 @@ pub enum Error {
 /// Every sops-encrypted file the kustomization in `dir` (relative to `root`) and the
 /// kustomizations it includes read, each with the format to decrypt it in, in walk order.
 pub fn kustomize_sources(root: &Path, dir: &str) -> Result<Vec<FileEntry>, Error> {
-    let dir = if dir.is_empty() || dir == "." {
-        String::new()
-    } else {
-        normalize(dir).ok_or_else(|| Error::Outside(dir.to_owned()))?
-    };
+    let dir = normalize_dir(dir).ok_or_else(|| Error::Outside(dir.to_owned()))?;
     let mut walk = Walk {
         root,
         visited: BTreeSet::new(),
@@ -74,7 +70,11 @@ fn join(dir: &str, rel: &str) -> Option<String> {
     if rel.starts_with('/') || rel.contains("://") {
         return None;
     }
-    normalize(&format!("{dir}/{rel}"))
+    if dir.is_empty() {
+        normalize(rel)
+    } else {
+        normalize(&format!("{dir}/{rel}"))
+    }
 }
 
 fn strings(v: Option<&Value>) -> Vec<&str> {

@@ -168,3 +168,32 @@ fn the_step_config_decrypts_listed_and_found_files_once() {
         b"db:\n    user: admin\n    port: 5432\n"
     );
 }
+
+#[test]
+fn a_kustomization_at_the_source_root_is_walked() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let r = root.path();
+    write(
+        r,
+        "kustomization.yaml",
+        b"resources:\n- base\nsecretGenerator:\n- name: s\n  envs:\n  - a.env\n",
+    );
+    write(
+        r,
+        "base/kustomization.yaml",
+        b"secretGenerator:\n- name: b\n  envs:\n  - ../b.env\n",
+    );
+    let sealed = b"A=ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\nsops_mac=ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]\n";
+    write(r, "a.env", sealed);
+    write(r, "b.env", sealed);
+    let expected = vec![entry("a.env", "dotenv"), entry("b.env", "dotenv")];
+    for (app_dir, dir) in [("", "."), (".", "."), ("", ""), ("base", "..")] {
+        let config: Config = serde_json::from_value(serde_json::json!({"kustomization": dir}))
+            .expect("config parses");
+        let entries = file_entries(r, app_dir, &config).expect("entries");
+        assert_eq!(
+            entries, expected,
+            "app_dir {app_dir:?}, kustomization {dir:?}"
+        );
+    }
+}
