@@ -4,6 +4,7 @@
 //! Errors go to stderr with their causes, and exit with code 2.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -16,7 +17,7 @@ fn main() -> ExitCode {
             let mut text = format!("error: {e}");
             let mut cause = e.source();
             while let Some(c) = cause {
-                text.push_str(&format!("\n  caused by: {c}"));
+                let _ = write!(text, "\n  caused by: {c}");
                 cause = c.source();
             }
             #[expect(clippy::print_stderr, reason = "the example's error output")]
@@ -47,7 +48,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let publication = prepare(&target, &files, &work_dir)?;
     let mut out = String::new();
     for change in publication.changes()? {
-        out.push_str(&format!("{change:?}\n"));
+        let _ = writeln!(out, "{change:?}");
     }
     if !dry_run {
         let message = Provenance {
@@ -62,9 +63,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         };
         match publication.push(&commit)? {
             Outcome::Committed { id, attempts, .. } => {
-                out.push_str(&format!("committed {id} ({attempts} push(es))\n"));
+                let _ = writeln!(out, "committed {id} ({attempts} push(es))");
             }
-            Outcome::Unchanged { id } => out.push_str(&format!("unchanged at {id}\n")),
+            Outcome::Unchanged { id } => {
+                let _ = writeln!(out, "unchanged at {id}");
+            }
         }
     }
     #[expect(clippy::print_stdout, reason = "the example's output")]
