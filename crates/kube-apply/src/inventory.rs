@@ -1,0 +1,139 @@
+//! The inventory: a `ConfigMap` per app listing every object the app applied.
+//!
+//! `kiln-inventory-<app>` in the inventory namespace, labelled `kiln.dev/inventory: <app>`, with
+//! one data key `objects`: a line per object, `apiVersion kind namespace name` (`-` for no
+//! namespace), sorted.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use kiln_resource::ResourceId;
+use kube::api::PatchParams;
+use serde_json::{Value, json};
+
+use crate::api::{CallError, Kube};
+use crate::resolve::ApiRes;
+
+/// Identity of an object across API versions: group, kind, namespace, name.
+pub(crate) type Key = (String, String, Option<String>, String);
+
+/// The inventory's contents, by key.
+pub(crate) type Set = BTreeMap<Key, ResourceId>;
+
+pub(crate) fn key(id: &ResourceId) -> Key {
+    (
+        id.group.clone(),
+        id.kind.clone(),
+        id.namespace.clone(),
+        id.name.clone(),
+    )
+}
+
+/// The `ConfigMap` name of an app's inventory.
+pub fn name(app: &str) -> String {
+    format!("kiln-inventory-{app}")
+}
+
+/// The `objects` text of a set.
+pub(crate) fn encode(set: &Set) -> String {
+    let mut out = String::new();
+    for id in set.values() {
+        let ns = id.namespace.as_deref().unwrap_or("-");
+        let _ = writeln!(out, "{} {} {ns} {}", id.api_version(), id.kind, id.name);
+    }
+    out
+}
+
+/// Parses the `objects` text; lines that do not have four fields are skipped.
+pub(crate) fn decode(text: &str) -> Set {
+    let mut set = Set::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [api_version, kind, ns, name] = fields[..] else {
+            continue;
+        };
+        let (group, version) = api_version
+            .rsplit_once('/')
+            .map_or(("", api_version), |(g, v)| (g, v));
+        let id = ResourceId {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            kind: kind.to_owned(),
+            namespace: (ns != "-").then(|| ns.to_owned()),
+            name: name.to_owned(),
+        };
+        set.insert(key(&id), id);
+    }
+    set
+}
+
+/// Reads an app's inventory; empty when there is none yet.
+pub(crate) async fn read(kube: &Kube<'_>, ns: &str, app: &str) -> Result<Set, CallError> {
+    let cm = kube
+        .get(&ApiRes::configmaps(), Some(ns), &name(app))
+        .await?;
+    Ok(cm
+        .as_ref()
+        .and_then(|cm| cm.pointer("/data/objects"))
+        .and_then(Value::as_str)
+        .map(decode)
+        .unwrap_or_default())
+}
+
+/// Stores an app's inventory (a forced server-side apply: kiln owns this object).
+pub(crate) async fn write(
+    kube: &Kube<'_>,
+    ns: &str,
+    app: &str,
+    manager: &str,
+    set: &Set,
+) -> Result<(), CallError> {
+    let name = name(app);
+    let body = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "labels": {"app.kubernetes.io/managed-by": "kiln", "kiln.dev/inventory": app},
+        },
+        "data": {"objects": encode(set)},
+    });
+    let params = PatchParams::apply(manager).force();
+    kube.apply(&ApiRes::configmaps(), Some(ns), &name, &body, &params)
+        .await
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_and_decode_round_trip() {
+        let mut set = Set::new();
+        for text in [
+            "apps/v1 Deployment web api",
+            "rbac.authorization.k8s.io/v1 ClusterRole - reader",
+            "v1 ConfigMap web settings",
+        ] {
+            let one = decode(text);
+            assert_eq!(one.len(), 1, "{text}");
+            set.extend(one);
+        }
+        let text = encode(&set);
+        assert_eq!(decode(&text), set);
+        assert!(text.contains("rbac.authorization.k8s.io/v1 ClusterRole - reader\n"));
+        let cluster = set
+            .values()
+            .find(|id| id.kind == "ClusterRole")
+            .expect("decoded");
+        assert_eq!(cluster.namespace, None);
+        assert_eq!(cluster.group, "rbac.authorization.k8s.io");
+    }
+
+    #[test]
+    fn malformed_lines_are_skipped() {
+        assert!(decode("garbage\n\nv1 ConfigMap\n").is_empty());
+    }
+}
