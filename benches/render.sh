@@ -25,7 +25,7 @@ if [ "$which" = all ] || [ "$which" = directory ]; then
     -n "render-cache hit" "$kiln render examples/guestbook"
   echo "== first render with a cold compiled-component cache vs warm"
   hyperfine --runs 5 \
-    --prepare "rm -rf $KILN_CACHE_DIR/components-v0" -n cold "$kiln render --no-cache examples/guestbook" \
+    --prepare "rm -rf $KILN_CACHE_DIR/components-v1" -n cold "$kiln render --no-cache examples/guestbook" \
     --prepare true \
     -n warm "$kiln render --no-cache examples/guestbook"
 fi

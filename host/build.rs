@@ -95,6 +95,26 @@ fn main() {
         .expect("writing to a String");
     }
     table.push_str("];\n");
+    // Hashed here, so that a render never hashes megabytes of wasm to find
+    // a cache entry.
+    let mut all = blake3::Hasher::new();
+    table.push_str(
+        "/// `(name, blake3 digest of the wasm)` of every built-in plugin.\npub static DIGESTS: &[(&str, [u8; 32])] = &[\n",
+    );
+    for (name, pkg) in BUILTINS {
+        let bytes = std::fs::read(wasm(pkg)).expect("built above");
+        let digest = blake3::hash(&bytes);
+        all.update(name.as_bytes());
+        all.update(digest.as_bytes());
+        writeln!(table, "    ({name:?}, {:?}),", digest.as_bytes()).expect("writing to a String");
+    }
+    table.push_str("];\n");
+    writeln!(
+        table,
+        "/// A digest of every built-in plugin together.\npub const SET_DIGEST: &str = {:?};",
+        all.finalize().to_hex().as_str()
+    )
+    .expect("writing to a String");
     write_if_changed(&out_dir.join("builtins.rs"), &table);
     for (var, pkg) in TEST_PLUGINS {
         println!("cargo:rustc-env={var}={}", wasm(pkg).display());

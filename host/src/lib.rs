@@ -25,6 +25,7 @@ pub mod env;
 pub mod pipeline;
 pub mod runtime;
 pub mod source;
+pub mod stamp;
 
 /// The version of the WIT contract (`kiln:plugin`) this host implements.
 pub const CONTRACT_VERSION: &str = "0.1.0";

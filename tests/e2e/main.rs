@@ -4,6 +4,7 @@ mod util;
 
 mod cache;
 mod git;
+mod memo;
 mod plugins;
 mod python;
 mod render;

@@ -113,6 +113,15 @@ impl StepKey {
     }
 }
 
+impl std::str::FromStr for StepKey {
+    type Err = blake3::HexError;
+
+    /// Parses the hex form [`fmt::Display`] writes.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        blake3::Hash::from_hex(s).map(Self)
+    }
+}
+
 impl fmt::Display for StepKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.to_hex())

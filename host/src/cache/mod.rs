@@ -20,13 +20,19 @@
 mod disk;
 mod entry;
 mod key;
+mod memo;
 mod redis;
 
 pub use disk::{DEFAULT_MAX_SIZE, DiskStore, Stats};
+pub(crate) use key::canonical;
 pub use key::{KeyInputs, StepKey};
+pub use memo::MemoId;
 pub use redis::RedisStore;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use memo::MemoStore;
 
 /// Opening a cache failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +50,9 @@ pub enum Error {
 pub enum CacheStatus {
     /// Taken from the cache.
     Hit,
+    /// Taken from the cache without digesting the app: no file it read
+    /// changed since its last render.
+    Unchanged,
     /// Rendered, then stored.
     Miss,
     /// Rendered and not stored: the step or one before it was granted a secret.
@@ -63,6 +72,8 @@ enum Backend {
 pub struct StepCache {
     backend: Backend,
     records: PathBuf,
+    memos: MemoStore,
+    wrote: AtomicBool,
 }
 
 /// The last render's step inputs of one app.
@@ -73,9 +84,12 @@ impl StepCache {
     pub fn disk(cache_dir: &Path, max_bytes: u64) -> Self {
         let store = DiskStore::new(cache_dir, max_bytes);
         let records = store.dir().join("last");
+        let memos = MemoStore::new(store.dir());
         Self {
             backend: Backend::Disk(store),
             records,
+            memos,
+            wrote: AtomicBool::new(false),
         }
     }
 
@@ -87,6 +101,8 @@ impl StepCache {
             Ok(Self {
                 backend: Backend::Redis(store),
                 records: cache_dir.join(disk::BUCKET).join("last"),
+                memos: MemoStore::new(&cache_dir.join(disk::BUCKET)),
+                wrote: AtomicBool::new(false),
             })
         } else {
             Err(Error::Unsupported(spec.to_owned()))
@@ -106,6 +122,7 @@ impl StepCache {
 
     /// Stores a step's output; errors are logged, never fatal.
     pub fn put(&self, key: &StepKey, resources: &[String]) {
+        self.wrote.store(true, Ordering::Relaxed);
         let result = match &self.backend {
             Backend::Disk(store) => store.put(key, resources).map_err(|e| error_chain(&e)),
             Backend::Redis(store) => store.put(key, resources).map_err(|e| error_chain(&e)),
@@ -115,11 +132,37 @@ impl StepCache {
         }
     }
 
-    /// Evicts least recently used disk entries beyond the size bound.
+    /// Evicts least recently used disk entries beyond the size bound, if
+    /// this process stored any.
     pub fn trim(&self) {
+        if !self.wrote.load(Ordering::Relaxed) {
+            return;
+        }
         if let Backend::Disk(store) = &self.backend {
             store.gc(false);
         }
+    }
+
+    /// The memo `id` and its watch, if no file it watches under `base` changed.
+    pub fn memo<T: serde::de::DeserializeOwned>(
+        &self,
+        id: MemoId,
+        base: &Path,
+    ) -> Option<(T, crate::stamp::Watch)> {
+        self.memos.get(id, base)
+    }
+
+    /// The memo `id` and its watch, whether or not the watch still holds.
+    pub fn memo_unchecked<T: serde::de::DeserializeOwned>(
+        &self,
+        id: MemoId,
+    ) -> Option<(T, crate::stamp::Watch)> {
+        self.memos.get_unchecked(id)
+    }
+
+    /// Keeps `value` as memo `id`, valid while `watch` holds.
+    pub fn put_memo<T: serde::Serialize>(&self, id: MemoId, watch: crate::stamp::Watch, value: &T) {
+        self.memos.put(id, watch, value);
     }
 
     fn record_path(&self, app: &str) -> PathBuf {

@@ -12,6 +12,7 @@ use crate::cache::{CacheStatus, StepCache};
 use crate::pipeline::{self, App, RenderOptions, StepReport};
 use crate::runtime::{Limits, Runtime};
 use crate::source::git;
+use crate::stamp::Watch;
 
 /// Where the app (or the root of `--all`) comes from.
 #[derive(Debug, Clone, Default)]
@@ -79,9 +80,23 @@ pub(crate) fn say(text: &str) {
 
 /// The apps under `root` (an app-like resolved origin), each as its own app.
 pub(crate) fn discover(root: &Resolved) -> anyhow::Result<Vec<Resolved>> {
-    let base = root.app.path();
-    let found = crate::source::discover::apps(&base)?;
-    Ok(found
+    let found = crate::source::discover::apps(&root.app.path())?;
+    Ok(resolve_found(root, found))
+}
+
+/// [`discover`], recording what the search read in `watch` (relative to
+/// the source root).
+pub(crate) fn discover_watched(
+    root: &Resolved,
+    watch: &mut Watch,
+) -> anyhow::Result<(Vec<String>, Vec<Resolved>)> {
+    let found = crate::source::discover::apps_watched(&root.app.path(), watch, &root.app.dir)?;
+    Ok((found.clone(), resolve_found(root, found)))
+}
+
+/// The apps found under `root` (directories relative to it) as apps.
+pub(crate) fn resolve_found(root: &Resolved, found: Vec<String>) -> Vec<Resolved> {
+    found
         .into_iter()
         .map(|rel| {
             let dir = match (root.app.dir.as_str(), rel.as_str()) {
@@ -105,11 +120,20 @@ pub(crate) fn discover(root: &Resolved) -> anyhow::Result<Vec<Resolved>> {
                 source_id: format!("{}#{rel}", root.source_id),
             }
         })
-        .collect())
+        .collect()
 }
 
-/// The resources and step reports of one app's render.
-pub(crate) type Outcome = anyhow::Result<(Vec<Value>, Vec<StepReport>)>;
+/// One app's render.
+#[derive(Debug)]
+pub(crate) struct Done {
+    pub(crate) resources: Vec<Value>,
+    pub(crate) steps: Vec<StepReport>,
+    /// What the render read (see [`crate::stamp`]).
+    pub(crate) watch: Watch,
+}
+
+/// The outcome of rendering one app.
+pub(crate) type Outcome = anyhow::Result<Done>;
 
 /// The result of rendering one app.
 #[derive(Debug)]
@@ -119,21 +143,24 @@ pub(crate) struct AppResult {
     pub(crate) outcome: Outcome,
 }
 
-/// Renders one app.
+/// Renders one app (from its memo when nothing it read changed).
 pub(crate) fn render_one(
     resolved: &Resolved,
     limits: Limits,
     runtime: &Runtime,
     options: &dyn Fn(&App) -> anyhow::Result<RenderOptions>,
     cache: Option<&Arc<StepCache>>,
-) -> anyhow::Result<(Vec<Value>, Vec<StepReport>)> {
-    let pipeline = pipeline::load(&resolved.app, limits)?;
+) -> Outcome {
     let mut opts = options(&resolved.app)?;
     opts.source_revision.clone_from(&resolved.commit);
     opts.source_id = Some(resolved.source_id.clone());
     opts.cache = cache.cloned();
-    let rendered = pipeline::render(&resolved.app, &pipeline, &opts, runtime)?;
-    Ok((rendered.resources, rendered.steps))
+    let (rendered, watch) = pipeline::render_memoized(&resolved.app, limits, &opts, runtime)?;
+    Ok(Done {
+        resources: rendered.resources,
+        steps: rendered.steps,
+        watch,
+    })
 }
 
 /// Renders `apps` on up to `jobs` threads; results in the order of `apps`.
@@ -206,6 +233,9 @@ pub(crate) fn explain(app: &str, steps: &[StepReport]) {
     for s in steps {
         let what = match s.cache {
             CacheStatus::Hit => "hit".to_owned(),
+            CacheStatus::Unchanged => {
+                "hit (no file the app reads changed since its last render)".to_owned()
+            }
             CacheStatus::Miss => match &s.changed {
                 None => "miss (no earlier render of this step)".to_owned(),
                 Some(c) if c.is_empty() => {

@@ -92,7 +92,7 @@ impl DiffCommand {
         let mut base_out = Vec::new();
         let mut head_out = Vec::new();
         for result in results {
-            let outcome = result.outcome.map(|(resources, _)| resources).map_err(|e| {
+            let outcome = result.outcome.map(|done| done.resources).map_err(|e| {
                 e.chain()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()

@@ -9,8 +9,10 @@ use super::all::{self, Origin, Resolved};
 use super::cache::CacheArgs;
 use super::{ExitStatus, GlobalArgs, Hint, write_stdout};
 use crate::backend::{self, stdout::Format};
+use crate::cache::MemoId;
 use crate::pipeline::{self, App, RenderOptions};
 use crate::runtime::{CompiledCache, Limits, Runtime, limits};
+use crate::stamp::Watch;
 
 /// Render an app directory into manifests (a YAML stream on stdout).
 ///
@@ -160,8 +162,9 @@ impl RenderCommand {
         let to_stdout_yaml = self.output_dir.is_none() && self.output == Format::Yaml;
         let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
         let options = |app: &App| self.options(app, to_stdout_yaml);
-        let (resources, steps) =
-            all::render_one(&resolved, defaults, &runtime, &options, cache.as_ref())?;
+        let all::Done {
+            resources, steps, ..
+        } = all::render_one(&resolved, defaults, &runtime, &options, cache.as_ref())?;
         if self.explain {
             all::explain(&app.name, &steps);
         }
@@ -179,6 +182,13 @@ impl RenderCommand {
     }
 
     /// Renders every app under `root`; exit 2 if any failed.
+    ///
+    /// With the cache on and the output on stdout, the run keeps a memo
+    /// (see [`crate::cache::MemoId`]): the apps found and, per app, its
+    /// output and the stamps of what it read. The next run with the same
+    /// arguments takes the app list from it while no directory changed, and
+    /// each app's output while none of its files changed, so a run where
+    /// nothing changed costs a few `stat` calls per file.
     fn render_all(
         &self,
         root: &Resolved,
@@ -187,7 +197,26 @@ impl RenderCommand {
         runtime: &Runtime,
         cache: Option<&std::sync::Arc<crate::cache::StepCache>>,
     ) -> anyhow::Result<ExitStatus> {
-        let apps = all::discover(root)?;
+        let memo = cache
+            .filter(|_| root.commit.is_none() && self.output_dir.is_none() && !self.explain)
+            .map(|c| (c, self.run_memo_id(root)));
+        let previous: Option<RunMemo> = memo
+            .and_then(|(c, id)| c.memo_unchecked::<RunMemo>(id))
+            .map(|(m, _)| m);
+        let base = &root.app.root;
+        let (discovery, found, apps) =
+            if let Some(p) = previous.as_ref().filter(|p| p.discovery.holds(base)) {
+                let found: Vec<String> = p.apps.iter().map(|a| a.found.clone()).collect();
+                (
+                    p.discovery.clone(),
+                    found.clone(),
+                    all::resolve_found(root, found),
+                )
+            } else {
+                let mut watch = Watch::default();
+                let (found, apps) = all::discover_watched(root, &mut watch)?;
+                (watch, found, apps)
+            };
         if apps.is_empty() {
             return Err(Hint::error(
                 format!("no apps found under {}", root.app.path().display()),
@@ -216,65 +245,146 @@ impl RenderCommand {
                 (label, r)
             })
             .collect();
+        // Apps whose files did not change since the memo keep their output.
+        let kept: Vec<Option<&RunMemoApp>> = labelled
+            .iter()
+            .map(|(label, _)| {
+                previous
+                    .as_ref()?
+                    .apps
+                    .iter()
+                    .find(|a| &a.label == label)
+                    .filter(|a| a.watch.holds(base))
+            })
+            .collect();
+        let todo: Vec<(String, Resolved)> = labelled
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| k.is_none())
+            .map(|(l, _)| l.clone())
+            .collect();
         let options = |app: &App| self.options(app, false);
         let render = |r: &Resolved| all::render_one(r, defaults, runtime, &options, cache);
         let jobs = self.jobs.unwrap_or_else(all::default_jobs);
-        let results = all::render_many(
-            &labelled,
+        let mut results = all::render_many(
+            &todo,
             jobs,
             !global.no_progress && global.verbose == 0,
             &render,
-        );
+        )
+        .into_iter();
         if let Some(cache) = cache {
             cache.trim();
         }
         let mut failed = 0;
         let mut stream = String::new();
-        for result in results {
-            match result.outcome {
-                Ok((resources, steps)) => {
-                    if self.explain {
-                        all::explain(&result.label, &steps);
-                    }
-                    let (_, resources) = split_rendered_text(resources);
-                    if let Some(dir) = &self.output_dir {
-                        let out = all::output_dir_of(dir, &result.label);
-                        backend::dir::write(&out, &resources).with_context(|| {
-                            format!(
-                                "cannot write the output of {} to {}",
-                                result.label,
-                                out.display()
-                            )
-                        })?;
-                    } else if self.output == Format::Yaml {
-                        if !stream.is_empty() {
-                            stream.push_str("---\n");
+        let mut next = RunMemo {
+            discovery,
+            apps: Vec::with_capacity(labelled.len()),
+        };
+        let mut memoisable = true;
+        for (((label, _), kept), found) in labelled.iter().zip(kept).zip(found) {
+            let (text, watch) = if let Some(k) = kept {
+                (k.text.clone(), k.watch.clone())
+            } else {
+                let result = results.next().expect("one result per app rendered");
+                match result.outcome {
+                    Ok(done) => {
+                        if self.explain {
+                            all::explain(&result.label, &done.steps);
                         }
-                        stream.push_str("# app: ");
-                        stream.push_str(&result.label);
-                        stream.push('\n');
-                        stream.push_str(&kiln_resource::yaml::to_stream(&resources));
-                    } else {
-                        stream.push_str(&backend::stdout::format(&resources, self.output));
+                        let (_, resources) = split_rendered_text(done.resources);
+                        if let Some(dir) = &self.output_dir {
+                            let out = all::output_dir_of(dir, &result.label);
+                            backend::dir::write(&out, &resources).with_context(|| {
+                                format!(
+                                    "cannot write the output of {} to {}",
+                                    result.label,
+                                    out.display()
+                                )
+                            })?;
+                            continue;
+                        }
+                        (self.app_text(label, &resources), done.watch)
+                    }
+                    Err(error) => {
+                        failed += 1;
+                        memoisable = false;
+                        let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+                        all::say(&format!(
+                            "error: app {} failed:\n  {}",
+                            result.label,
+                            causes.join("\n  ")
+                        ));
+                        continue;
                     }
                 }
-                Err(error) => {
-                    failed += 1;
-                    let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
-                    all::say(&format!(
-                        "error: app {} failed:\n  {}",
-                        result.label,
-                        causes.join("\n  ")
-                    ));
-                }
+            };
+            if !stream.is_empty() && self.output == Format::Yaml {
+                stream.push_str("---\n");
             }
+            stream.push_str(&text);
+            memoisable &= !watch.is_racy();
+            next.apps.push(RunMemoApp {
+                label: label.clone(),
+                found,
+                watch,
+                text,
+            });
         }
         write_stdout(&stream)?;
+        if let Some((c, id)) = memo
+            && memoisable
+            && !todo.is_empty()
+        {
+            let watch = next.discovery.clone();
+            c.put_memo(id, watch, &next);
+        }
         if failed > 0 {
             all::say(&format!("{failed} of {} apps failed", labelled.len()));
             return Ok(ExitStatus::Error);
         }
         Ok(ExitStatus::Success)
+    }
+
+    /// The output of one app in an `--all` stream.
+    fn app_text(&self, label: &str, resources: &[Value]) -> String {
+        if self.output == Format::Yaml {
+            format!(
+                "# app: {label}\n{}",
+                kiln_resource::yaml::to_stream(resources)
+            )
+        } else {
+            backend::stdout::format(resources, self.output)
+        }
+    }
+
+    /// The id of the memo of this `--all` run: its arguments, the working
+    /// directory, the environment that changes a render, and the root.
+    fn run_memo_id(&self, root: &Resolved) -> MemoId {
+        let env: Vec<(String, Option<String>)> = [
+            crate::env::KUBE_VERSION,
+            crate::env::KUBE_API_VERSIONS,
+            crate::env::KILN_MEMORY_LIMIT,
+            crate::env::KILN_TIMEOUT,
+            crate::env::KILN_OUTPUT_LIMIT,
+            "SOPS_AGE_KEY",
+            "SOPS_AGE_KEY_FILE",
+        ]
+        .iter()
+        .map(|name| ((*name).to_owned(), std::env::var(name).ok()))
+        .collect();
+        let cwd = std::env::current_dir().unwrap_or_default();
+        MemoId::new(
+            "all",
+            &[
+                format!("{self:?}").as_bytes(),
+                format!("{env:?}").as_bytes(),
+                cwd.as_os_str().as_encoded_bytes(),
+                root.source_id.as_bytes(),
+                root.app.root.as_os_str().as_encoded_bytes(),
+            ],
+        )
     }
 
     fn options(&self, app: &App, emit_text: bool) -> anyhow::Result<RenderOptions> {
@@ -422,4 +532,24 @@ fn split_rendered_text(resources: Vec<Value>) -> (Option<String>, Vec<Value>) {
         })
         .collect();
     (text, rest)
+}
+
+/// The memo of an `--all` run.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RunMemo {
+    /// What finding the apps read.
+    discovery: Watch,
+    /// Every app, in output order.
+    apps: Vec<RunMemoApp>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RunMemoApp {
+    label: String,
+    /// The directory as found, relative to the root.
+    found: String,
+    /// What its render read.
+    watch: Watch,
+    /// Its part of the output stream.
+    text: String,
 }

@@ -3,9 +3,11 @@
 
 mod detect;
 pub mod file;
+mod memo;
 mod run;
 
 pub use detect::{AppKind, detect};
+pub use memo::render_memoized;
 pub use run::{Error, RenderOptions, Rendered, StepReport, render};
 
 use std::path::{Path, PathBuf};

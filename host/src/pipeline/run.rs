@@ -226,7 +226,11 @@ pub fn render(
         }
         let wasm = plugin_bytes(app, step)?;
         // Hashing is all a cache hit needs; the plugin is loaded on a miss.
-        let digest = blake3::hash(&wasm);
+        let digest = match &step.plugin {
+            PluginRef::Builtin(name) => crate::builtin::digest(name),
+            PluginRef::File(_) => None,
+        }
+        .unwrap_or_else(|| blake3::hash(&wasm));
         let config = step_config(step, opts);
         let context = Context {
             app_name: pipeline.name.clone().unwrap_or_else(|| app.name.clone()),
@@ -276,7 +280,7 @@ pub fn render(
             continue;
         }
         let loaded = runtime
-            .load(&plugin_name, &wasm)
+            .load_digested(&plugin_name, &wasm, digest)
             .map_err(|source| Error::Load {
                 step: step.name.clone(),
                 plugin: plugin_name.clone(),

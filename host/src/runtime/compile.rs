@@ -1,12 +1,21 @@
 //! Compiling components, and the on-disk cache of compiled components.
 //!
-//! A compiled component is stored under `components-v0/<key>.cwasm`, where
-//! the key is a blake3 hash of the component's digest, the wasmtime version
-//! and the engine's compatibility hash. The file starts with a magic line
-//! and the blake3 hash of the payload, which is checked before the payload
-//! is handed to wasmtime: a corrupt or truncated file is dropped and the
-//! component compiled again; a file from another engine is refused by
-//! wasmtime and likewise rebuilt.
+//! A compiled component is stored as `components-v1/<key>.cwasm`, exactly as
+//! wasmtime serialised it, so that it can be mapped into memory instead of
+//! read and copied (a compiled plugin is several MB: copying it cost more
+//! than running it). The key is a blake3 hash of the component's digest,
+//! the kiln version and the engine's compatibility hash.
+//!
+//! Beside it, `<key>.sum` holds the blake3 hash of the file and the
+//! [`Stamp`](crate::stamp::Stamp) it had when that hash was last checked. A
+//! load whose stamp still matches a trusted one maps the file without
+//! reading it; any other load (the file was rewritten, touched, copied, or
+//! the stamp was taken too soon after the file was written to be trusted)
+//! reads the whole file and checks the hash first, then records the new
+//! stamp. So a damaged or truncated file is dropped and the component
+//! compiled again; a file from another engine is refused by wasmtime and
+//! likewise rebuilt. Only a change that leaves size, times and inode as they
+//! were (bit rot below the file system) would go unnoticed.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -15,14 +24,22 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::LoadError;
+use crate::stamp::Watch;
 
-const BUCKET: &str = "components-v0";
-const MAGIC: &[u8] = b"KILN-CWASM-1\n";
+const BUCKET: &str = "components-v1";
+const SUM_MAGIC: &[u8] = b"KILN-CWASM-SUM-1\n";
 
 /// The on-disk cache of compiled components.
 #[derive(Debug, Clone)]
 pub struct CompiledCache {
     dir: PathBuf,
+}
+
+/// The `.sum` file: the file's hash and the stamp it was checked at.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Sum {
+    hash: String,
+    checked: Watch,
 }
 
 impl CompiledCache {
@@ -42,50 +59,95 @@ impl CompiledCache {
             .join(format!("{}.cwasm", hasher.0.finalize().to_hex()))
     }
 
-    fn read(engine: &Engine, path: &Path) -> Option<Component> {
-        let bytes = fs_err::read(path).ok()?;
-        let Some(payload) = verified_payload(&bytes) else {
-            tracing::warn!(path = %path.display(), "compiled component is corrupt; compiling again");
-            let _ = fs_err::remove_file(path);
-            return None;
+    fn read_sum(path: &Path) -> Option<Sum> {
+        let bytes = fs_err::read(path.with_extension("sum")).ok()?;
+        serde_json::from_slice(bytes.strip_prefix(SUM_MAGIC)?).ok()
+    }
+
+    fn write_sum(path: &Path, hash: blake3::Hash) -> std::io::Result<()> {
+        let dir = path.parent().expect("cache files live in the bucket");
+        let mut checked = Watch::default();
+        checked.add_path(dir, &path.file_name().expect("named").to_string_lossy());
+        let sum = Sum {
+            hash: hash.to_hex().to_string(),
+            checked,
         };
-        // SAFETY: the payload was written by `store` below from
-        // `Engine::precompile_component` (the file name binds it to this
-        // engine's configuration and wasmtime version) and its checksum has
-        // just been verified, so it is wasmtime's own output, unmodified.
+        let mut file = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut file, SUM_MAGIC)?;
+        std::io::Write::write_all(
+            &mut file,
+            &serde_json::to_vec(&sum).expect("a sum serialises"),
+        )?;
+        file.persist(path.with_extension("sum"))
+            .map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// Whether the file at `path` is intact: trusted by its stamp, or read
+    /// and hashed (then its stamp recorded).
+    fn verify(path: &Path) -> bool {
+        let dir = path.parent().expect("cache files live in the bucket");
+        let Some(sum) = Self::read_sum(path) else {
+            return false;
+        };
+        if sum.checked.holds(dir) {
+            return true;
+        }
+        let Ok(bytes) = fs_err::read(path) else {
+            return false;
+        };
+        let hash = blake3::hash(&bytes);
+        if hash.to_hex().as_str() != sum.hash {
+            return false;
+        }
+        if let Err(e) = Self::write_sum(path, hash) {
+            tracing::debug!(error = %e, "cannot record the checked stamp of a compiled component");
+        }
+        true
+    }
+
+    fn read(engine: &Engine, path: &Path) -> Option<Component> {
+        if !path.exists() {
+            return None;
+        }
+        if !Self::verify(path) {
+            tracing::warn!(path = %path.display(), "compiled component is corrupt; compiling again");
+            Self::remove(path);
+            return None;
+        }
+        // SAFETY: the file was written by `store` below from
+        // `Engine::precompile_component` (its name binds it to this engine's
+        // configuration and wasmtime version), its hash has been checked
+        // against the one recorded when it was written (or its stamp shows
+        // it was not written since that check), and files in the bucket are
+        // only ever replaced by rename, never modified in place while mapped.
         #[expect(
             unsafe_code,
-            reason = "loading a precompiled component, verified above"
+            reason = "mapping a precompiled component, verified above"
         )]
-        let loaded = unsafe { Component::deserialize(engine, payload) };
+        let loaded = unsafe { Component::deserialize_file(engine, path) };
         match loaded {
             Ok(component) => Some(component),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "compiled component is unusable; compiling again");
-                let _ = fs_err::remove_file(path);
+                Self::remove(path);
                 None
             }
         }
     }
 
+    fn remove(path: &Path) {
+        let _ = fs_err::remove_file(path);
+        let _ = fs_err::remove_file(path.with_extension("sum"));
+    }
+
     fn store(&self, path: &Path, compiled: &[u8]) -> std::io::Result<()> {
         fs_err::create_dir_all(&self.dir)?;
         let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
-        std::io::Write::write_all(&mut file, MAGIC)?;
-        std::io::Write::write_all(&mut file, blake3::hash(compiled).as_bytes())?;
         std::io::Write::write_all(&mut file, compiled)?;
         file.persist(path).map_err(|e| e.error)?;
-        Ok(())
+        Self::write_sum(path, blake3::hash(compiled))
     }
-}
-
-fn verified_payload(bytes: &[u8]) -> Option<&[u8]> {
-    let rest = bytes.strip_prefix(MAGIC)?;
-    if rest.len() < 32 {
-        return None;
-    }
-    let (sum, payload) = rest.split_at(32);
-    (blake3::hash(payload).as_bytes() == sum).then_some(payload)
 }
 
 /// Compiles `wasm`, or loads its compiled form from `cache`.
@@ -141,23 +203,5 @@ impl Hasher for Blake3Hasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payload_checksum_detects_corruption() {
-        let mut file = MAGIC.to_vec();
-        file.extend_from_slice(blake3::hash(b"payload").as_bytes());
-        file.extend_from_slice(b"payload");
-        assert_eq!(verified_payload(&file), Some(&b"payload"[..]));
-        let last = file.len() - 1;
-        file[last] ^= 1;
-        assert_eq!(verified_payload(&file), None);
-        assert_eq!(verified_payload(&file[..20]), None);
-        assert_eq!(verified_payload(b"ELF"), None);
     }
 }

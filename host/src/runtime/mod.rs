@@ -76,7 +76,17 @@ impl Runtime {
 
     /// Loads (compiles, or reads the compiled form from the cache) a plugin.
     pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<plugin::Loaded>, LoadError> {
-        let digest = blake3::hash(wasm);
+        self.load_digested(name, wasm, blake3::hash(wasm))
+    }
+
+    /// [`Runtime::load`] when the caller knows `digest`, the blake3 hash of
+    /// `wasm` (built-in plugins are hashed when kiln is built).
+    pub fn load_digested(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        digest: blake3::Hash,
+    ) -> Result<Arc<plugin::Loaded>, LoadError> {
         if let Some(loaded) = self
             .loaded
             .lock()

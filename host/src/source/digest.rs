@@ -25,12 +25,34 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
+use crate::stamp::{Stamp, Watch};
+
 /// Files larger than this are hashed but not scanned for references.
 const SCAN_LIMIT: u64 = 1 << 20;
 
 /// A blake3 digest of the app at `app_dir` (relative to `root`, `.` for the
 /// root itself) and of what it references inside `root`, in path order.
 pub fn tree_digest(root: &Path, app_dir: &str) -> std::io::Result<blake3::Hash> {
+    digest(root, app_dir, None)
+}
+
+/// [`tree_digest`], also recording in `watch` the stamp of every file and
+/// directory it read (taken before reading) and of every referenced path
+/// that does not exist, so that a later [`Watch::holds`] tells that the
+/// digest is still the same without reading anything.
+pub fn tree_digest_watched(
+    root: &Path,
+    app_dir: &str,
+    watch: &mut Watch,
+) -> std::io::Result<blake3::Hash> {
+    digest(root, app_dir, Some(watch))
+}
+
+fn digest(
+    root: &Path,
+    app_dir: &str,
+    mut watch: Option<&mut Watch>,
+) -> std::io::Result<blake3::Hash> {
     let mut files: BTreeMap<String, blake3::Hash> = BTreeMap::new();
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
     let start = if app_dir == "." {
@@ -38,6 +60,15 @@ pub fn tree_digest(root: &Path, app_dir: &str) -> std::io::Result<blake3::Hash> 
     } else {
         PathBuf::from(app_dir)
     };
+    if let Some(w) = watch.as_deref_mut() {
+        // Ignore files above the app decide what the walk below sees.
+        for dir in start.ancestors().skip(1) {
+            for name in [".gitignore", ".ignore"] {
+                w.add_path(root, &dir.join(name).to_string_lossy());
+            }
+        }
+        w.add_path(root, ".git/info/exclude");
+    }
     let mut queue = vec![start];
     while let Some(rel) = queue.pop() {
         if seen.iter().any(|s| rel.starts_with(s)) {
@@ -66,6 +97,9 @@ pub fn tree_digest(root: &Path, app_dir: &str) -> std::io::Result<blake3::Hash> 
                 .unwrap_or(p)
                 .to_string_lossy()
                 .replace('\\', "/");
+            if let Some(w) = watch.as_deref_mut() {
+                w.add(&name, Stamp::read(p));
+            }
             if ty.is_symlink() {
                 let target = fs_err::read_link(p)?;
                 files.insert(
@@ -80,10 +114,12 @@ pub fn tree_digest(root: &Path, app_dir: &str) -> std::io::Result<blake3::Hash> 
                 {
                     let dir = p.parent().unwrap_or(root);
                     for reference in references(text) {
-                        if let Some(inside) = resolve(root, dir, reference)
-                            && root.join(&inside).exists()
-                        {
-                            queue.push(inside);
+                        if let Some(inside) = resolve(root, dir, reference) {
+                            if root.join(&inside).exists() {
+                                queue.push(inside);
+                            } else if let Some(w) = watch.as_deref_mut() {
+                                w.add(&inside.to_string_lossy(), None);
+                            }
                         }
                     }
                 }

@@ -9,6 +9,8 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
+use crate::stamp::{Stamp, Watch};
+
 const MARKERS: [&str; 5] = [
     "kiln.yaml",
     "kustomization.yaml",
@@ -34,6 +36,30 @@ pub enum Error {
 /// The app directories under `root`, relative to it (`.` for the root
 /// itself), sorted.
 pub fn apps(root: &Path) -> Result<Vec<String>, Error> {
+    search(root, None)
+}
+
+/// [`apps`], also recording in `watch` what the search read: every
+/// directory walked, every ignore or marker file read, every referenced path
+/// checked (named as `prefix` + the path relative to `root`).
+pub fn apps_watched(root: &Path, watch: &mut Watch, prefix: &str) -> Result<Vec<String>, Error> {
+    search(root, Some((watch, prefix)))
+}
+
+fn search(root: &Path, mut watch: Option<(&mut Watch, &str)>) -> Result<Vec<String>, Error> {
+    // Stamps are taken before the entry is read.
+    let mut note = |rel: &Path| {
+        if let Some((w, prefix)) = watch.as_mut() {
+            let rel_text = rel.to_string_lossy().replace('\\', "/");
+            let name = match (*prefix, rel_text.as_str()) {
+                ("" | ".", "") => ".".to_owned(),
+                ("" | ".", r) => r.to_owned(),
+                (p, "") => p.to_owned(),
+                (p, r) => format!("{p}/{r}"),
+            };
+            w.add(&name, Stamp::read(&root.join(rel)));
+        }
+    };
     let mut candidates: BTreeSet<PathBuf> = BTreeSet::new();
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
@@ -46,11 +72,23 @@ pub fn apps(root: &Path) -> Result<Vec<String>, Error> {
             path: root.to_path_buf(),
             source,
         })?;
-        if entry.file_type().is_some_and(|t| t.is_file())
-            && MARKERS.iter().any(|m| entry.file_name() == *m)
-            && let Some(dir) = entry.path().parent()
-        {
-            candidates.insert(dir.strip_prefix(root).unwrap_or(dir).to_path_buf());
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let Some(ty) = entry.file_type() else {
+            continue;
+        };
+        if ty.is_dir() {
+            // Entries added or removed change the directory's stamp.
+            note(rel);
+        } else if ty.is_file() {
+            let name = entry.file_name();
+            if MARKERS.iter().any(|m| name == *m) {
+                note(rel);
+                if let Some(dir) = rel.parent() {
+                    candidates.insert(dir.to_path_buf());
+                }
+            } else if name == ".gitignore" || name == ".ignore" {
+                note(rel);
+            }
         }
     }
     let charts: Vec<&PathBuf> = candidates
@@ -59,6 +97,8 @@ pub fn apps(root: &Path) -> Result<Vec<String>, Error> {
         .collect();
     let mut referenced: BTreeSet<PathBuf> = BTreeSet::new();
     for dir in &candidates {
+        // Whether a referenced directory exists is covered by the stamps
+        // of the directories walked above (references never leave `root`).
         for target in references(root, dir) {
             if &target != dir {
                 referenced.insert(target);

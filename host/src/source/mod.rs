@@ -11,7 +11,7 @@ pub mod git;
 
 use std::path::{Path, PathBuf};
 
-pub use digest::tree_digest;
+pub use digest::{tree_digest, tree_digest_watched};
 
 use crate::pipeline::App;
 

@@ -1,0 +1,165 @@
+//! Memos: a result kept together with the stamps of every file and
+//! directory it was computed from, so that when none of them changed the
+//! result is served after a few `stat` calls, without reading the files,
+//! hashing them, loading the pipeline or its plugins.
+//!
+//! The step cache already makes an unchanged app cheap, but finding its key
+//! means digesting the app's files. A memo skips even that: `kiln render`
+//! keeps one per app (naming the final step's cache entry) and one per
+//! `--all` run (holding the whole output stream), and discovery keeps the
+//! app list of a root. A memo is only written when nothing in the render
+//! held a secret, and never from stamps too recent to trust
+//! ([`crate::stamp`]).
+//!
+//! Memos live on local disk in `steps-v0/memo/`, whatever the step store, so
+//! `kiln cache clear` removes them with the rest. Each file is
+//! `kiln-memo-v0\n`, the blake3 hash of the body, and the body (JSON); a
+//! damaged memo is ignored and rewritten.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::stamp::Watch;
+
+const MAGIC: &[u8] = b"kiln-memo-v0\n";
+
+/// The memo store.
+#[derive(Debug, Clone)]
+pub(crate) struct MemoStore {
+    dir: PathBuf,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored<T> {
+    watch: Watch,
+    value: T,
+}
+
+/// Names a memo: a hash of everything besides files that decides the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoId(blake3::Hash);
+
+impl MemoId {
+    /// The id of a memo of `kind` whose result depends on `parts` (and on
+    /// this build of kiln).
+    pub fn new(kind: &str, parts: &[&[u8]]) -> Self {
+        let mut h = blake3::Hasher::new();
+        for part in [
+            kind.as_bytes(),
+            env!("CARGO_PKG_VERSION").as_bytes(),
+            crate::CONTRACT_VERSION.as_bytes(),
+            crate::builtin::SET_DIGEST.as_bytes(),
+        ]
+        .into_iter()
+        .chain(parts.iter().copied())
+        {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        Self(h.finalize())
+    }
+}
+
+impl MemoStore {
+    pub(crate) fn new(steps_dir: &Path) -> Self {
+        Self {
+            dir: steps_dir.join("memo"),
+        }
+    }
+
+    fn path(&self, id: MemoId) -> PathBuf {
+        self.dir.join(id.0.to_hex().as_str())
+    }
+
+    /// The memo `id` and its watch, if the watch still holds under `base`.
+    pub(crate) fn get<T: DeserializeOwned>(&self, id: MemoId, base: &Path) -> Option<(T, Watch)> {
+        self.get_unchecked(id)
+            .filter(|(_, watch)| watch.holds(base))
+    }
+
+    /// The memo `id` and its watch, whether or not the watch holds.
+    pub(crate) fn get_unchecked<T: DeserializeOwned>(&self, id: MemoId) -> Option<(T, Watch)> {
+        let bytes = fs_err::read(self.path(id)).ok()?;
+        let rest = bytes.strip_prefix(MAGIC)?;
+        if rest.len() < 32 {
+            return None;
+        }
+        let (sum, body) = rest.split_at(32);
+        if blake3::hash(body).as_bytes() != sum {
+            tracing::debug!("ignoring a damaged memo");
+            return None;
+        }
+        let stored: Stored<T> = serde_json::from_slice(body).ok()?;
+        Some((stored.value, stored.watch))
+    }
+
+    /// Keeps `value` under `id` with `watch`; a racy watch is not kept.
+    pub(crate) fn put<T: Serialize>(&self, id: MemoId, watch: Watch, value: &T) {
+        if watch.is_racy() {
+            tracing::debug!("not memoising: a file changed too recently to trust its stamp");
+            return;
+        }
+        let body = serde_json::to_vec(&Stored { watch, value }).expect("memos serialise");
+        let write = || -> std::io::Result<()> {
+            fs_err::create_dir_all(&self.dir)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+            std::io::Write::write_all(&mut tmp, MAGIC)?;
+            std::io::Write::write_all(&mut tmp, blake3::hash(&body).as_bytes())?;
+            std::io::Write::write_all(&mut tmp, &body)?;
+            tmp.persist(self.path(id)).map_err(|e| e.error)?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            tracing::debug!(error = %e, "cannot write a memo");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stamp::Stamp;
+
+    #[test]
+    fn a_memo_is_served_until_a_watched_file_changes_or_it_is_damaged() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let base = tmp.path().join("src");
+        fs_err::create_dir_all(&base).expect("mkdir");
+        fs_err::write(base.join("a.yaml"), "a").expect("write");
+        let store = MemoStore::new(&tmp.path().join("steps"));
+        let id = MemoId::new("test", &[b"x"]);
+        assert_ne!(id, MemoId::new("test", &[b"y"]));
+
+        let mut racy = Watch::default();
+        racy.add_path(&base, "a.yaml");
+        store.put(id, racy, &"fresh");
+        assert_eq!(
+            store.get::<String>(id, &base).map(|v| v.0),
+            None,
+            "racy watches are not kept"
+        );
+
+        let mut old = Watch::default();
+        old.add_trusted("a.yaml", Stamp::read(&base.join("a.yaml")));
+        store.put(id, old, &"value");
+        assert_eq!(
+            store.get::<String>(id, &base).map(|v| v.0).as_deref(),
+            Some("value")
+        );
+
+        let path = store.path(id);
+        let mut bytes = fs_err::read(&path).expect("read");
+        let last = bytes.len() - 3;
+        bytes[last] ^= 1;
+        fs_err::write(&path, &bytes).expect("write");
+        assert_eq!(store.get::<String>(id, &base).map(|v| v.0), None, "damaged");
+
+        let mut old = Watch::default();
+        old.add_trusted("a.yaml", Stamp::read(&base.join("a.yaml")));
+        store.put(id, old, &"value");
+        fs_err::write(base.join("a.yaml"), "b").expect("write");
+        assert_eq!(store.get::<String>(id, &base).map(|v| v.0), None, "changed");
+    }
+}

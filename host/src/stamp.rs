@@ -1,0 +1,195 @@
+//! Change stamps of files and directories, to tell "unchanged since last
+//! time" from a `stat` instead of reading contents.
+//!
+//! A [`Stamp`] is what `stat` says about an entry: size, modification and
+//! change times (nanoseconds), inode and type. Any write to a file changes
+//! its mtime and ctime; adding, removing or renaming an entry of a directory
+//! changes the directory's. A [`Watch`] is a list of stamps taken *before*
+//! the entries were read, so a change made while they were being read shows
+//! as a mismatch next time, never as a false match.
+//!
+//! Timestamps are only as fine as the kernel's clock tick, so two writes
+//! within one tick can leave the same mtime. As git does with its index, a
+//! stamp taken within [`RACY`] of the entry's last change is not trusted:
+//! the watch is marked racy and never reports that nothing changed.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How recent a change may be for its stamp to be trusted.
+pub const RACY: Duration = Duration::from_secs(2);
+
+/// What `stat` says about a file or directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stamp {
+    len: u64,
+    mtime: i128,
+    ctime: i128,
+    ino: u64,
+    dir: bool,
+}
+
+impl Stamp {
+    /// The stamp of `meta` (from `symlink_metadata`, so links are stamped
+    /// themselves).
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let (ctime, ino) = {
+            use std::os::unix::fs::MetadataExt as _;
+            (
+                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                meta.ino(),
+            )
+        };
+        #[cfg(not(unix))]
+        let (ctime, ino) = (0, 0);
+        Self {
+            len: meta.len(),
+            mtime: meta.modified().map_or(0, nanos),
+            ctime,
+            ino,
+            dir: meta.is_dir(),
+        }
+    }
+
+    /// The stamp of the entry at `path`; `None` when it does not exist.
+    pub fn read(path: &Path) -> Option<Self> {
+        std::fs::symlink_metadata(path).ok().map(|m| Self::of(&m))
+    }
+
+    /// Whether the entry changed within [`RACY`] before `now`.
+    fn is_recent(&self, now: i128) -> bool {
+        let racy = i128::try_from(RACY.as_nanos()).expect("two seconds fit");
+        self.mtime.max(self.ctime) > now - racy
+    }
+}
+
+fn nanos(t: SystemTime) -> i128 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
+        Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(i128::MAX),
+    }
+}
+
+/// Stamps of entries (paths relative to a base directory), taken before
+/// they were read.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Watch {
+    entries: Vec<(String, Option<Stamp>)>,
+    racy: bool,
+}
+
+impl Watch {
+    /// Records `rel` with `stamp` (`None`: the entry does not exist, and
+    /// its appearing counts as a change).
+    pub fn add(&mut self, rel: &str, stamp: Option<Stamp>) {
+        if stamp.is_some_and(|s| s.is_recent(nanos(SystemTime::now()))) {
+            self.racy = true;
+        }
+        self.entries.push((rel.to_owned(), stamp));
+    }
+
+    /// Records `rel` with `stamp` as if taken long after its last change.
+    #[cfg(test)]
+    pub(crate) fn add_trusted(&mut self, rel: &str, stamp: Option<Stamp>) {
+        self.entries.push((rel.to_owned(), stamp));
+    }
+
+    /// Records `rel` (relative to `base`) as it is now.
+    pub fn add_path(&mut self, base: &Path, rel: &str) {
+        self.add(rel, Stamp::read(&base.join(rel)));
+    }
+
+    /// Marks the watch as never holding (what it describes was not kept).
+    pub fn mark_racy(&mut self) {
+        self.racy = true;
+    }
+
+    /// Whether a stamp was too recent to be trusted.
+    pub fn is_racy(&self) -> bool {
+        self.racy
+    }
+
+    /// Adds every entry of `other`.
+    pub fn extend(&mut self, other: Self) {
+        self.racy |= other.racy;
+        self.entries.extend(other.entries);
+    }
+
+    /// Whether every entry under `base` still has its stamp (and none was
+    /// racy): then nothing recorded has changed since.
+    pub fn holds(&self, base: &Path) -> bool {
+        !self.racy
+            && self
+                .entries
+                .iter()
+                .all(|(rel, stamp)| Stamp::read(&base.join(rel)) == *stamp)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age(path: &Path, secs: u64) {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(path)
+            .or_else(|_| std::fs::File::open(path))
+            .expect("open");
+        file.set_modified(SystemTime::now() - Duration::from_secs(secs))
+            .expect("set mtime");
+    }
+
+    #[test]
+    fn a_fresh_write_is_racy_and_an_old_one_holds_until_changed() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let file = tmp.path().join("a.yaml");
+        std::fs::write(&file, "one").expect("write");
+        let mut fresh = Watch::default();
+        fresh.add_path(tmp.path(), "a.yaml");
+        assert!(fresh.is_racy(), "ctime is now, so the stamp is not trusted");
+        assert!(!fresh.holds(tmp.path()));
+
+        // ctime cannot be set back, so compare stamps directly.
+        age(&file, 60);
+        let before = Stamp::read(&file).expect("exists");
+        assert_eq!(Stamp::read(&file), Some(before));
+        std::fs::write(&file, "two").expect("write");
+        assert_ne!(
+            Stamp::read(&file),
+            Some(before),
+            "a write changes the stamp"
+        );
+        assert_eq!(Stamp::read(&tmp.path().join("missing")), None);
+    }
+
+    #[test]
+    fn an_old_watch_holds_and_notices_changes() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let file = tmp.path().join("a.yaml");
+        std::fs::write(&file, "one").expect("write");
+        let stamp = Stamp::read(&file).expect("exists");
+        // Pretend the stamp was taken long after the file last changed.
+        let mut watch = Watch::default();
+        watch.entries.push(("a.yaml".into(), Some(stamp)));
+        watch.entries.push(("gone.yaml".into(), None));
+        assert!(watch.holds(tmp.path()));
+        std::fs::write(tmp.path().join("gone.yaml"), "").expect("write");
+        assert!(!watch.holds(tmp.path()), "a new file is a change");
+        std::fs::remove_file(tmp.path().join("gone.yaml")).expect("rm");
+        assert!(watch.holds(tmp.path()));
+        std::fs::write(&file, "two").expect("write");
+        assert!(!watch.holds(tmp.path()), "a rewrite is a change");
+    }
+}
