@@ -53,9 +53,7 @@ pub fn has_sops_marker(bytes: &[u8], format: Option<Format>) -> bool {
         Some(Format::Dotenv) => has(b"sops_mac=ENC["),
         Some(Format::Ini) => has(b"[sops]"),
         Some(Format::Yaml) => has(b"mac: ENC["),
-        None => [Format::Json, Format::Dotenv, Format::Ini, Format::Yaml]
-            .into_iter()
-            .any(|f| has_sops_marker(bytes, Some(f))),
+        None => crate::secret_data::marker_format(bytes).is_some(),
     }
 }
 
