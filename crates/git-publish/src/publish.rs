@@ -189,6 +189,8 @@ pub fn prepare<'a>(
     files: &'a BTreeMap<String, Vec<u8>>,
     work_dir: &Path,
 ) -> Result<Publication<'a>, Error> {
+    let span = tracing::info_span!("prepare", target = %target);
+    let _entered = span.enter();
     check_files(target, files)?;
     let work = WorkRepo::open(work_dir, target)?;
     let (tip, tree) = fetch_and_build(&work, target, files)?;
@@ -250,8 +252,10 @@ impl Publication<'_> {
     /// retries, up to [`MAX_ATTEMPTS`] pushes. Nothing is committed when the
     /// tree equals the tip's.
     pub fn push(mut self, commit: &Commit<'_>) -> Result<Outcome, Error> {
-        check_identity(self.target, commit)?;
         let target = self.target;
+        let span = tracing::info_span!("publish", target = %target);
+        let _entered = span.enter();
+        check_identity(target, commit)?;
         for attempt in 1..=MAX_ATTEMPTS {
             if let Some(tip) = self.tip.filter(|t| t.tree == self.tree) {
                 tracing::info!(target = %target, tip = %tip.commit, "unchanged; nothing to commit");

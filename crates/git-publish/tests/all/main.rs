@@ -3,6 +3,7 @@
 
 mod daemon;
 mod errors;
+mod http;
 mod preview;
 mod publish;
 mod race;
