@@ -348,11 +348,11 @@ async fn permanent_errors_are_not_retried() {
         .await
         .expect("runs");
     assert!(report.failed());
-    let applies = server
+    let apply_requests = server
         .requests()
         .entries()
         .iter()
         .filter(|e| e.verb == "apply" && !e.path.contains("kiln-inventory"))
         .count();
-    assert_eq!(applies, 1);
+    assert_eq!(apply_requests, 1);
 }
