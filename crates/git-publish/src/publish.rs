@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 
-use crate::push::{Pushed, push};
+use crate::push::{Pushed, maintain, push};
 use crate::target::{Target, check_relative, redact};
 use crate::text::Scrubbed;
 use crate::work::{Tip, WorkRepo};
@@ -268,6 +268,9 @@ impl Publication<'_> {
             match push(&self.work.dir, target, id)? {
                 Pushed::Done => {
                     self.work.record_pushed(target, id);
+                    if let Ok(_lock) = self.work.lock() {
+                        maintain(&self.work.dir);
+                    }
                     tracing::info!(target = %target, commit = %id, attempt, "published");
                     return Ok(Outcome::Committed {
                         id: id.to_string(),

@@ -90,6 +90,27 @@ fn push_with(
     }
 }
 
+/// `git gc --auto` in the work repository, in the foreground: packs the
+/// loose objects of past publishes once there are many, and prunes the
+/// unreachable ones after git's grace period. Failures are only logged.
+pub(crate) fn maintain(git_dir: &Path) {
+    let result = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"])
+        .stdin(std::process::Stdio::null())
+        .output();
+    match result {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => tracing::debug!(
+            status = %out.status,
+            stderr = %String::from_utf8_lossy(&out.stderr),
+            "git gc --auto failed in the work repository"
+        ),
+        Err(e) => tracing::debug!(error = %e, "git gc --auto could not run"),
+    }
+}
+
 /// Whether a rejected porcelain line says the branch moved under us (as
 /// opposed to a refusal by a hook or a permission).
 fn moved(line: &str) -> bool {

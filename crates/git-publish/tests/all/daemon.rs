@@ -17,34 +17,44 @@ struct Daemon {
 
 impl Daemon {
     fn start(base: &Path) -> Self {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .expect("bind a free port")
-            .local_addr()
-            .expect("bound")
-            .port();
-        let child = git_command(&[
-            "daemon",
-            "--export-all",
-            "--enable=receive-pack",
-            "--reuseaddr",
-            &format!("--base-path={}", base.display()),
-            "--listen=127.0.0.1",
-            &format!("--port={port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("git daemon starts");
-        let daemon = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "git daemon did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        // The free port may be taken again before the daemon binds it: then
+        // the daemon exits, and another port is tried.
+        for _ in 0..5 {
+            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                .expect("bind a free port")
+                .local_addr()
+                .expect("bound")
+                .port();
+            let child = git_command(&[
+                "daemon",
+                "--export-all",
+                "--enable=receive-pack",
+                "--reuseaddr",
+                &format!("--base-path={}", base.display()),
+                "--listen=127.0.0.1",
+                &format!("--port={port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("git daemon starts");
+            let mut daemon = Self { child, port };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if daemon.child.try_wait().expect("daemon status").is_some() {
+                    break;
+                }
+                if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                    return daemon;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "git daemon did not listen on {port}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
-        daemon
+        panic!("git daemon could not listen on a free loopback port");
     }
 
     fn url(&self, repo: &str) -> String {

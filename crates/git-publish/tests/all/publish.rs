@@ -225,3 +225,45 @@ fn provenance_trailers_are_read_by_git() {
         Some("blake3:key")
     );
 }
+
+#[test]
+fn the_work_repository_is_kept_packed() {
+    let fx = Fixture::new();
+    fx.seed("env", &[("README.md", "1\n")]);
+    let work = fx.work("a");
+    let target = fx.target("env", "apps");
+    publish(&target, &files(&[("a", "1")]), &COMMIT, &work).expect("publishes");
+    let repos: Vec<_> = std::fs::read_dir(work.join("git-publish-v0"))
+        .expect("the work dir has the bucket")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    let [repo] = repos.as_slice() else {
+        panic!("one work repository per remote: {repos:?}");
+    };
+    let count = |key: &str| {
+        git_in(repo, &["count-objects", "-v"])
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .expect("count-objects prints it")
+            .parse::<u32>()
+            .expect("a number")
+    };
+    assert!(count("count: ") > 0, "publishing writes loose objects");
+    assert_eq!(count("packs: "), 1, "the first fetch brought a pack");
+    // One more pack than this makes `git gc --auto` repack.
+    git_in(repo, &["config", "gc.autoPackLimit", "1"]);
+    fx.seed("env", &[("README.md", "2\n")]);
+    publish(&target, &files(&[("a", "2")]), &COMMIT, &work).expect("publishes");
+    assert_eq!(
+        (count("count: "), count("packs: ")),
+        (0, 1),
+        "gc --auto packed everything after the push"
+    );
+    assert_eq!(
+        publish(&target, &files(&[("a", "2")]), &COMMIT, &work).expect("publishes after gc"),
+        Outcome::Unchanged {
+            id: git_in(&fx.remote(), &["rev-parse", "env"])
+        }
+    );
+}
