@@ -256,13 +256,22 @@ impl Publication<'_> {
         let span = tracing::info_span!("publish", target = %target);
         let _entered = span.enter();
         check_identity(target, commit)?;
-        for attempt in 1..=MAX_ATTEMPTS {
+        let mut attempt = 0;
+        loop {
             if let Some(tip) = self.tip.filter(|t| t.tree == self.tree) {
                 tracing::info!(target = %target, tip = %tip.commit, "unchanged; nothing to commit");
                 return Ok(Outcome::Unchanged {
                     id: tip.commit.to_string(),
                 });
             }
+            if attempt == MAX_ATTEMPTS {
+                return Err(Error::Contended {
+                    url: redact(&target.url),
+                    branch: target.branch.clone(),
+                    attempts: MAX_ATTEMPTS,
+                });
+            }
+            attempt += 1;
             let parent = self.tip.map(|t| t.commit);
             let id = self.work.write_commit(target, commit, self.tree, parent)?;
             match push(&self.work.dir, target, id)? {
@@ -296,11 +305,6 @@ impl Publication<'_> {
                 }
             }
         }
-        Err(Error::Contended {
-            url: redact(&target.url),
-            branch: target.branch.clone(),
-            attempts: MAX_ATTEMPTS,
-        })
     }
 }
 
