@@ -107,7 +107,9 @@ pub enum Error {
         source: Scrubbed,
     },
     /// The branch tip cannot be read as a commit.
-    #[error("the tip {tip} of branch `{branch}` in {url} is not a readable commit")]
+    #[error(
+        "the tip {tip} of branch `{branch}` in {url} is not a readable commit: check the repository with `git fsck` or publish to another branch"
+    )]
     BadTip {
         /// The URL, without credentials.
         url: String,

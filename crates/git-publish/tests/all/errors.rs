@@ -165,3 +165,32 @@ fn a_refusal_that_looks_like_a_race_but_is_not() {
     );
     assert_eq!(git_in(&fx.remote(), &["rev-parse", "env"]), seeded);
 }
+
+#[test]
+fn a_branch_that_is_not_a_commit() {
+    let fx = Fixture::new();
+    let blob = crate::util::git_with_stdin(
+        &[
+            "--git-dir",
+            fx.remote().to_str().expect("utf-8"),
+            "hash-object",
+            "-w",
+            "--stdin",
+        ],
+        "not a commit\n",
+    );
+    // git refuses to point a branch at a blob; write the ref file directly.
+    std::fs::write(fx.remote().join("refs/heads/env"), format!("{blob}\n")).expect("write ref");
+    let err = publish(
+        &fx.target("env", ""),
+        &files(&[("a", "a")]),
+        &COMMIT,
+        &fx.work("a"),
+    )
+    .expect_err("the tip is a blob");
+    assert!(
+        matches!(err, Error::BadTip { ref tip, .. } if *tip == blob),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("git fsck"), "{err}");
+}

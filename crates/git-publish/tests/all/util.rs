@@ -154,3 +154,25 @@ pub(crate) fn install_hook(repo: &Path, name: &str, script: &str) {
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 }
+
+/// Runs `git args…` with `input` on stdin and returns its trimmed stdout.
+pub(crate) fn git_with_stdin(args: &[&str], input: &str) -> String {
+    use std::io::Write as _;
+    let mut child = git_command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("git runs");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("git finishes");
+    assert!(output.status.success(), "git {args:?} failed");
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim_end()
+        .to_owned()
+}
