@@ -41,13 +41,13 @@ fn push_with(
     commit: ObjectId,
 ) -> Result<Pushed, Error> {
     let refspec = format!("{commit}:refs/heads/{}", target.branch);
-    let output = Command::new(program)
-        .arg("--git-dir")
-        .arg(git_dir)
+    let mut command = git(program, git_dir);
+    let output = command
         .args(["push", "--porcelain", "--no-verify", "--"])
         .arg(&target.url)
         .arg(&refspec)
         .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GCM_INTERACTIVE", "never")
         .env("LC_ALL", "C")
         .env("LANGUAGE", "C")
         .output()
@@ -94,11 +94,8 @@ fn push_with(
 /// loose objects of past publishes once there are many, and prunes the
 /// unreachable ones after git's grace period. Failures are only logged.
 pub(crate) fn maintain(git_dir: &Path) {
-    let result = Command::new("git")
-        .arg("--git-dir")
-        .arg(git_dir)
+    let result = git(OsStr::new("git"), git_dir)
         .args(["-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"])
-        .stdin(std::process::Stdio::null())
         .output();
     match result {
         Ok(out) if out.status.success() => {}
@@ -109,6 +106,39 @@ pub(crate) fn maintain(git_dir: &Path) {
         ),
         Err(e) => tracing::debug!(error = %e, "git gc --auto could not run"),
     }
+}
+
+/// Environment variables that point git at another repository's parts;
+/// set when kiln runs inside a git hook, say (`git rev-parse --local-env-vars`
+/// less the configuration ones, plus the push quarantine).
+const REPOSITORY_ENV: [&str; 13] = [
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE",
+    "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE",
+    "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_PREFIX",
+    "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_QUARANTINE_PATH",
+];
+
+/// `program --git-dir <git_dir>`, with no input and nothing inherited that
+/// would point it at another repository.
+fn git(program: &OsStr, git_dir: &Path) -> Command {
+    let mut command = Command::new(program);
+    command
+        .arg("--git-dir")
+        .arg(git_dir)
+        .stdin(std::process::Stdio::null());
+    for var in REPOSITORY_ENV {
+        command.env_remove(var);
+    }
+    command
 }
 
 /// Whether a rejected porcelain line says the branch moved under us (as
