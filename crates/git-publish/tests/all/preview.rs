@@ -100,3 +100,30 @@ fn a_file_in_the_way_of_the_target_directory_is_replaced() {
         ""
     );
 }
+
+#[test]
+fn nothing_to_a_new_branch_makes_an_empty_root_commit() {
+    let fx = Fixture::new();
+    let target = fx.target("env", "apps");
+    let nothing = files(&[]);
+    let publication = prepare(&target, &nothing, &fx.work("a")).expect("prepares");
+    assert!(publication.is_change(), "the branch does not exist yet");
+    assert_eq!(publication.changes().expect("diffs"), []);
+    let Outcome::Committed {
+        id, parent: None, ..
+    } = publication.push(&COMMIT).expect("pushes")
+    else {
+        panic!("creates the branch");
+    };
+    let remote = fx.remote();
+    assert_eq!(
+        git_in(&remote, &["rev-parse", &format!("{id}^{{tree}}")]),
+        git_in(&remote, &["hash-object", "-t", "tree", "/dev/null"]),
+        "the empty tree"
+    );
+    assert_eq!(git_in(&remote, &["fsck", "--strict", "--no-dangling"]), "");
+    assert_eq!(
+        publish(&target, &files(&[]), &COMMIT, &fx.work("b")).expect("publishes"),
+        Outcome::Unchanged { id }
+    );
+}
