@@ -17,6 +17,11 @@
 //!   git's own configuration (credential helpers, the SSH agent), and are
 //!   never shown: URLs in errors and logs have their user info removed.
 //!
+//! [`prepare`] does the first half alone (fetch, build the tree) and returns a
+//! [`Publication`] that tells whether anything would change and which files
+//! ([`Publication::changes`]) before [`Publication::push`] commits and pushes
+//! it: a dry run, or `kiln diff` against the branch.
+//!
 //! [`Provenance`] composes a commit message whose trailers record the source
 //! revision, the plugin digests and the render key.
 //!
