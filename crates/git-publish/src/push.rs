@@ -7,7 +7,7 @@ use std::process::Command;
 use gix::ObjectId;
 
 use crate::publish::Error;
-use crate::target::{Target, redact};
+use crate::target::{Target, redact, userinfo};
 use crate::text::Scrubbed;
 
 /// How a push ended, short of an error.
@@ -26,6 +26,9 @@ pub(crate) enum Pushed {
     },
 }
 
+/// The name of the remote a URL with credentials is pushed to.
+const REMOTE: &str = "kiln-publish";
+
 /// `git push --porcelain URL <commit>:refs/heads/<branch>` from the bare
 /// repository `git_dir`; never forced, so the remote accepts only a
 /// fast-forward (or the creation of a missing branch).
@@ -42,9 +45,26 @@ fn push_with(
 ) -> Result<Pushed, Error> {
     let refspec = format!("{commit}:refs/heads/{}", target.branch);
     let mut command = git(program, git_dir);
+    command.args(["push", "--porcelain", "--no-verify", "--"]);
+    if userinfo(&target.url).is_some() {
+        // Credentials stay off the command line, which every local user can
+        // read: the URL goes in through the environment as a named remote.
+        let count = std::env::var("GIT_CONFIG_COUNT")
+            .ok()
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(0);
+        command
+            .env(
+                format!("GIT_CONFIG_KEY_{count}"),
+                format!("remote.{REMOTE}.url"),
+            )
+            .env(format!("GIT_CONFIG_VALUE_{count}"), &target.url)
+            .env("GIT_CONFIG_COUNT", (count + 1).to_string())
+            .arg(REMOTE);
+    } else {
+        command.arg(&target.url);
+    }
     let output = command
-        .args(["push", "--porcelain", "--no-verify", "--"])
-        .arg(&target.url)
         .arg(&refspec)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GCM_INTERACTIVE", "never")
@@ -182,6 +202,69 @@ mod tests {
         assert!(
             text.contains("https://example.com/d.git") && !text.contains("pw"),
             "{text}"
+        );
+    }
+
+    /// A stand-in for `git` that records its arguments and environment.
+    #[cfg(unix)]
+    fn recording_git(dir: &Path) -> std::ffi::OsString {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("git");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{0}/args'\nenv > '{0}/env'\nexit 1\n",
+                dir.display()
+            ),
+        )
+        .expect("write script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        script.into_os_string()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn credentials_stay_off_the_command_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let git = recording_git(dir.path());
+        let commit = ObjectId::null(gix::hash::Kind::Sha1);
+        let target: Target = "https://bob:t0ken@example.com/d.git#env"
+            .parse()
+            .expect("parses");
+        let err = push_with(&git, Path::new("work.git"), &target, commit).expect_err("exit 1");
+        assert!(!err.to_string().contains("t0ken"), "{err}");
+        let args = std::fs::read_to_string(dir.path().join("args")).expect("args");
+        let env = std::fs::read_to_string(dir.path().join("env")).expect("env");
+        assert!(!args.contains("t0ken"), "{args}");
+        assert!(
+            args.contains(&format!("\n--\n{REMOTE}\n{commit}:refs/heads/env\n")),
+            "{args}"
+        );
+        let n = std::env::var("GIT_CONFIG_COUNT")
+            .ok()
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(0);
+        assert!(
+            env.contains(&format!("GIT_CONFIG_KEY_{n}=remote.{REMOTE}.url\n")),
+            "{env}"
+        );
+        assert!(
+            env.contains(&format!(
+                "GIT_CONFIG_VALUE_{n}=https://bob:t0ken@example.com/d.git\n"
+            )),
+            "{env}"
+        );
+        assert!(
+            env.contains(&format!("GIT_CONFIG_COUNT={}\n", n + 1)),
+            "{env}"
+        );
+
+        let target: Target = "https://example.com/d.git#env".parse().expect("parses");
+        push_with(&git, Path::new("work.git"), &target, commit).expect_err("exit 1");
+        let args = std::fs::read_to_string(dir.path().join("args")).expect("args");
+        assert!(
+            args.contains("\n--\nhttps://example.com/d.git\n"),
+            "plain URLs stay: {args}"
         );
     }
 
