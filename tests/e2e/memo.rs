@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::util::{Dir, MANIFESTS, Run};
+use crate::util::{Dir, Run};
 
 /// Stamps younger than this are not trusted (see `kiln::stamp::RACY`).
 const SETTLE: Duration = Duration::from_millis(2100);

@@ -174,3 +174,45 @@ fn a_render_without_a_key_names_the_recipients() {
     assert!(err.contains("age1"), "names the age recipient: {err}");
     assert!(err.contains("--key-file"), "{err}");
 }
+
+#[test]
+fn generator_sources_are_decrypted_before_the_build_and_never_stored() {
+    let dir = Dir::new();
+    let mut f = sealer::files::fixture(7);
+    let pairs = [("USER", "admin"), ("PASSWORD", "tr0ub4dor&3")];
+    let kustomization = "secretGenerator:\n- name: db\n  envs:\n  - db.env\n";
+    dir.write("enc/db.env", sealer::files::dotenv_file(&mut f, &pairs))
+        .write("enc/kustomization.yaml", kustomization)
+        .write("plain/db.env", "USER=admin\nPASSWORD=tr0ub4dor&3\n")
+        .write("plain/kustomization.yaml", kustomization)
+        .write("key.txt", &f.identity);
+    let cache = dir.path().join("cache");
+    // The plaintext twin renders into a cache of its own.
+    let render = |app: &str, key: bool| {
+        let mut c = dir.kiln();
+        c.env("KILN_CACHE_DIR", cache.join(app))
+            .env("HOME", dir.path())
+            .args(["render", app]);
+        if key {
+            c.args(["--key-file", "key.txt"]);
+        }
+        c.run()
+    };
+    let expected = render("plain", false).success().to_owned();
+    assert!(expected.contains("name: db-"), "{expected}");
+    let decrypted = render("enc", true);
+    assert_eq!(
+        decrypted.success(),
+        expected,
+        "the same Secret, hash suffix included, as kustomize builds from the plaintext"
+    );
+    assert!(!decrypted.stdout.contains("DecryptedFile"));
+
+    let missing = render("enc", false);
+    let err = missing.error();
+    assert!(err.contains("db.env"), "names the file: {err}");
+    assert!(err.contains(&f.recipient), "names the recipient: {err}");
+
+    let hits = scan(&cache.join("enc"), &["tr0ub4dor&3", "dHIwdWI0ZG9yJjM="]);
+    assert!(hits.is_empty(), "found at rest: {hits:?}");
+}

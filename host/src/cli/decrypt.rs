@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::keys::{AGE_SECRET, PGP_SECRET, sops_secrets};
 use super::{ExitStatus, GlobalArgs, Hint};
-use crate::pipeline::{self, Pipeline, PluginRef, RenderOptions, Step};
+use crate::pipeline::{self, Pipeline, PluginRef, RenderOptions, RunWhen, Step};
 use crate::runtime::{CompiledCache, Limits, Runtime};
 
 /// Decrypt a SOPS file (YAML, JSON, dotenv, INI or binary) and print it in
@@ -51,7 +51,7 @@ impl DecryptCommand {
                 config,
                 secrets: vec![AGE_SECRET.into(), PGP_SECRET.into()],
                 limits: Limits::default(),
-                only_if_encrypted: false,
+                when: RunWhen::Always,
             }],
             detected: None,
             name: Some(name),
@@ -60,6 +60,7 @@ impl DecryptCommand {
         let opts = RenderOptions {
             kube_version: pipeline::DEFAULT_KUBE_VERSION.into(),
             secrets: sops_secrets(&self.key_file)?,
+            keep_decrypted_files: true,
             ..RenderOptions::default()
         };
         let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
@@ -67,7 +68,7 @@ impl DecryptCommand {
         let content = rendered
             .resources
             .iter()
-            .find(|r| r["kind"] == "DecryptedFile")
+            .find(|r| r["kind"] == pipeline::DECRYPTED_FILE_KIND)
             .and_then(|r| r["content"].as_str())
             .context("the sops plugin returned no DecryptedFile")?;
         let bytes = base64_decode(content).context("the sops plugin returned invalid base64")?;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{Pipeline, PluginRef, Step};
+use super::{Pipeline, PluginRef, RunWhen, Step};
 use crate::runtime::Limits;
 
 /// The kind of an app without a `kiln.yaml`.
@@ -47,30 +47,48 @@ impl AppKind {
 /// The secrets the automatic `sops` step is granted.
 pub(super) const SOPS_SECRETS: [&str; 2] = ["sops-age-keys", "sops-pgp-keys"];
 
-/// The pipeline of an app without `kiln.yaml`: the plugin of its kind, then,
-/// for directory and kustomize apps whose output holds SOPS-encrypted
-/// resources, `sops`, which decrypts them (and passes the others through)
-/// with the keys the command line and environment give, and fails naming the
-/// recipients when it has none.
+/// The pipeline of an app without `kiln.yaml`: the plugin of its kind,
+/// and for directory and kustomize apps the automatic `sops` steps, granted
+/// the keys the command line and environment give (they fail naming the
+/// recipients when there are none):
+///
+/// - before a kustomize build, when a file the app reads holds SOPS
+///   metadata, `sops` decrypts the files the build's generators and patches
+///   read (as Flux does before `kustomize build`), handing them to the
+///   overlay plugin as `DecryptedFile` documents, never writing them to disk;
+/// - after the build, when a resource is SOPS-encrypted, `sops` decrypts it
+///   (and passes the others through), as Flux does after the build.
 pub fn detect(dir: &Path, limits: Limits) -> Pipeline {
     let kind = AppKind::of(dir);
-    let mut steps = vec![Step {
+    let has_sops = kind != AppKind::Helm && crate::builtin::get("sops").is_some();
+    let sops = |when, config: Value| Step {
+        name: "sops".to_owned(),
+        plugin: PluginRef::Builtin("sops".to_owned()),
+        config,
+        secrets: SOPS_SECRETS.iter().map(|s| (*s).to_owned()).collect(),
+        limits,
+        when,
+    };
+    let mut steps = Vec::new();
+    if has_sops && kind == AppKind::Kustomize {
+        steps.push(Step {
+            name: "sops-sources".to_owned(),
+            ..sops(
+                RunWhen::EncryptedSources,
+                serde_json::json!({ "kustomization": "." }),
+            )
+        });
+    }
+    steps.push(Step {
         name: kind.plugin().to_owned(),
         plugin: PluginRef::Builtin(kind.plugin().to_owned()),
         config: Value::Object(Map::new()),
         secrets: Vec::new(),
         limits,
-        only_if_encrypted: false,
-    }];
-    if kind != AppKind::Helm && crate::builtin::get("sops").is_some() {
-        steps.push(Step {
-            name: "sops".to_owned(),
-            plugin: PluginRef::Builtin("sops".to_owned()),
-            config: Value::Object(Map::new()),
-            secrets: SOPS_SECRETS.iter().map(|s| (*s).to_owned()).collect(),
-            limits,
-            only_if_encrypted: true,
-        });
+        when: RunWhen::Always,
+    });
+    if has_sops {
+        steps.push(sops(RunWhen::EncryptedResources, Value::Object(Map::new())));
     }
     Pipeline {
         steps,

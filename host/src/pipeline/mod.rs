@@ -8,6 +8,7 @@ mod run;
 
 pub use detect::{AppKind, detect};
 pub use memo::render_memoized;
+pub use run::DECRYPTED_FILE_KIND;
 pub use run::{Error, RenderOptions, Rendered, StepReport, render};
 
 use std::path::{Path, PathBuf};
@@ -70,9 +71,22 @@ pub struct Step {
     pub secrets: Vec<String>,
     /// Its limits.
     pub limits: Limits,
-    /// Run only when an input resource is SOPS-encrypted (the automatic
-    /// `sops` step of detected apps); otherwise the step passes its input on.
-    pub only_if_encrypted: bool,
+    /// When the step runs; when it does not, its input passes on unchanged.
+    pub when: RunWhen,
+}
+
+/// When a step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunWhen {
+    /// Always.
+    #[default]
+    Always,
+    /// When an input resource is SOPS-encrypted (the automatic `sops` step
+    /// after a detected app's build).
+    EncryptedResources,
+    /// When a file the app reads holds SOPS metadata (the automatic `sops`
+    /// step that decrypts generator sources before a kustomize build).
+    EncryptedSources,
 }
 
 /// An ordered list of steps.
@@ -127,7 +141,7 @@ pub fn load(app: &App, defaults: Limits) -> Result<Pipeline, Error> {
                 .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
             secrets: spec.secrets,
             limits,
-            only_if_encrypted: false,
+            when: RunWhen::Always,
         });
     }
     Ok(Pipeline {

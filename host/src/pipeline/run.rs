@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tracing::{info_span, warn};
 
-use super::{App, Pipeline, PluginRef, Step};
+use super::{App, Pipeline, PluginRef, RunWhen, Step};
 use crate::cache::{CacheStatus, KeyInputs, StepCache};
 use crate::runtime::{self, Call, CallError, Context, Grants, Runtime, Severity};
 
@@ -31,6 +31,9 @@ pub struct RenderOptions {
     /// The digest of the source tree plugins may read, when the caller knows
     /// it; else [`crate::source::tree_digest`] of the app.
     pub source_digest: Option<blake3::Hash>,
+    /// Keep `DecryptedFile` documents in the output (`kiln decrypt` wants
+    /// them); a render drops them: they are inputs for steps.
+    pub keep_decrypted_files: bool,
     /// A stable name of the app across renders (e.g. repo URL and path), for
     /// `--explain`; default the app directory on the host.
     pub source_id: Option<String>,
@@ -220,7 +223,14 @@ pub fn render(
         let span = info_span!("step", app = %app.name, step = %step.name, plugin = %step.plugin, cache.key = tracing::field::Empty);
         let _entered = span.enter();
         let plugin_name = step.plugin.to_string();
-        if step.only_if_encrypted && !resources.iter().any(|doc| is_sops_encrypted(doc)) {
+        let runs = match step.when {
+            RunWhen::Always => true,
+            RunWhen::EncryptedResources => resources.iter().any(|doc| is_sops_encrypted(doc)),
+            RunWhen::EncryptedSources => {
+                crate::source::has_sops_files(&app.root, &app.dir).map_err(Error::Io)?
+            }
+        };
+        if !runs {
             tracing::debug!("nothing encrypted; step skipped");
             continue;
         }
@@ -376,9 +386,14 @@ pub fn render(
     if let Some(c) = &opts.cache {
         c.record(&source_id, &recorded);
     }
+    // Decrypted source files are for the steps, never part of the output.
     let resources = resources
         .iter()
-        .map(|doc| serde_json::from_str(doc).expect("checked to be a JSON object above"))
+        .map(|doc| serde_json::from_str::<Value>(doc).expect("checked to be a JSON object above"))
+        .filter(|doc| {
+            opts.keep_decrypted_files
+                || !(doc["apiVersion"] == "kiln.dev/v1alpha1" && doc["kind"] == DECRYPTED_FILE_KIND)
+        })
         .collect();
     Ok(Rendered {
         resources,
@@ -432,10 +447,31 @@ fn bullets(items: &[String]) -> String {
     })
 }
 
-/// Whether a JSON document carries SOPS metadata (a top-level `sops` object).
+/// The kind of the documents the `sops` plugin hands decrypted source files in.
+pub const DECRYPTED_FILE_KIND: &str = "DecryptedFile";
+
+/// Whether a JSON document carries SOPS metadata: a top-level `sops` object,
+/// or (as Flux also decrypts) a Secret whose `data` values are whole SOPS
+/// files.
 fn is_sops_encrypted(doc: &str) -> bool {
-    doc.contains("\"sops\"")
+    if doc.contains("\"sops\"")
         && serde_json::from_str::<Value>(doc).is_ok_and(|v| v["sops"].is_object())
+    {
+        return true;
+    }
+    if !doc.contains("\"Secret\"") {
+        return false;
+    }
+    let Ok(v) = serde_json::from_str::<Value>(doc) else {
+        return false;
+    };
+    v["kind"] == "Secret"
+        && v["data"].as_object().is_some_and(|data| {
+            data.values().filter_map(Value::as_str).any(|text| {
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text)
+                    .is_ok_and(|bytes| crate::source::is_sops_file(&bytes))
+            })
+        })
 }
 
 /// Whether a JSON document is a `kiln.dev/v1alpha1` `RenderedText`.

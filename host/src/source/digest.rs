@@ -48,12 +48,65 @@ pub fn tree_digest_watched(
     digest(root, app_dir, Some(watch))
 }
 
-fn digest(
+/// Whether a file in the app's closure (as [`tree_digest`] walks it) holds
+/// SOPS metadata: what an encrypted YAML, JSON, dotenv, INI or binary file
+/// carries.
+pub fn has_sops_files(root: &Path, app_dir: &str) -> std::io::Result<bool> {
+    let mut found = false;
+    walk(root, app_dir, None, &mut |_, entry| {
+        if let Entry::File(bytes) = entry {
+            found |= is_sops_file(bytes);
+        }
+    })?;
+    Ok(found)
+}
+
+/// Whether `bytes` look like a file encrypted by SOPS.
+pub(crate) fn is_sops_file(bytes: &[u8]) -> bool {
+    const MARKERS: [&[u8]; 4] = [
+        b"sops_mac=ENC[",
+        b"\"mac\": \"ENC[",
+        b"mac: ENC[",
+        b"[sops]",
+    ];
+    MARKERS
+        .iter()
+        .any(|m| bytes.windows(m.len()).any(|w| w == *m))
+}
+
+fn digest(root: &Path, app_dir: &str, watch: Option<&mut Watch>) -> std::io::Result<blake3::Hash> {
+    let mut files: BTreeMap<String, blake3::Hash> = BTreeMap::new();
+    walk(root, app_dir, watch, &mut |name, entry| {
+        let hash = match entry {
+            Entry::Link(target) => blake3::hash(format!("link:{}", target.display()).as_bytes()),
+            Entry::File(bytes) => blake3::hash(bytes),
+        };
+        files.insert(name, hash);
+    })?;
+    let mut h = blake3::Hasher::new();
+    h.update(&(files.len() as u64).to_le_bytes());
+    for (name, digest) in &files {
+        h.update(&(name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update(digest.as_bytes());
+    }
+    Ok(h.finalize())
+}
+
+/// A file or link met by [`walk`].
+enum Entry<'a> {
+    Link(&'a Path),
+    File(&'a [u8]),
+}
+
+/// Visits every file and link of the app's closure (see the module docs),
+/// with its path relative to `root`.
+fn walk(
     root: &Path,
     app_dir: &str,
     mut watch: Option<&mut Watch>,
-) -> std::io::Result<blake3::Hash> {
-    let mut files: BTreeMap<String, blake3::Hash> = BTreeMap::new();
+    visit: &mut dyn FnMut(String, Entry<'_>),
+) -> std::io::Result<()> {
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
     let start = if app_dir == "." {
         PathBuf::new()
@@ -102,13 +155,9 @@ fn digest(
             }
             if ty.is_symlink() {
                 let target = fs_err::read_link(p)?;
-                files.insert(
-                    name,
-                    blake3::hash(format!("link:{}", target.display()).as_bytes()),
-                );
+                visit(name, Entry::Link(&target));
             } else if ty.is_file() {
                 let bytes = fs_err::read(p)?;
-                files.insert(name, blake3::hash(&bytes));
                 if (bytes.len() as u64) < SCAN_LIMIT
                     && let Ok(text) = std::str::from_utf8(&bytes)
                 {
@@ -123,17 +172,11 @@ fn digest(
                         }
                     }
                 }
+                visit(name, Entry::File(&bytes));
             }
         }
     }
-    let mut h = blake3::Hasher::new();
-    h.update(&(files.len() as u64).to_le_bytes());
-    for (name, digest) in &files {
-        h.update(&(name.len() as u64).to_le_bytes());
-        h.update(name.as_bytes());
-        h.update(digest.as_bytes());
-    }
-    Ok(h.finalize())
+    Ok(())
 }
 
 /// Relative paths that climb out of their directory, as written in `text`.

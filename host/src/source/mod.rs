@@ -11,7 +11,8 @@ pub mod git;
 
 use std::path::{Path, PathBuf};
 
-pub use digest::{tree_digest, tree_digest_watched};
+pub(crate) use digest::is_sops_file;
+pub use digest::{has_sops_files, tree_digest, tree_digest_watched};
 
 use crate::pipeline::App;
 
