@@ -26,6 +26,9 @@ pub(crate) fn unchanged(desired: &Value, live: &Value, manager: &str) -> bool {
         for k in UNOWNED_META {
             meta.remove(k);
         }
+        if meta.is_empty() {
+            trimmed.remove("metadata");
+        }
     }
     let trimmed = Value::Object(trimmed);
     if !contains(&trimmed, live) {
