@@ -228,16 +228,22 @@ impl Applier {
         }
         let live = plan::live_objects(kube, group).await;
         let opts = &self.opts;
-        let mut stream = futures_util::stream::iter(group.iter().map(|p| {
-            let known = live
-                .get(&(p.res.clone(), p.id.namespace.clone()))
-                .and_then(Option::as_ref)
-                .map_or(plan::Live::Unknown, |objs| {
-                    plan::Live::Known(objs.get(&p.id.name).cloned())
-                });
-            async move { (*p, plan::apply_one(kube, opts, p, known).await) }
-        }))
-        .buffered(opts.concurrency.max(1));
+        // Futures collected first: a lazy `map` over borrowed items makes the whole apply
+        // future lose `Send` (a higher-ranked closure lifetime), and the host spawns it.
+        let futures: Vec<_> = group
+            .iter()
+            .map(|p| {
+                let known = live
+                    .get(&(p.res.clone(), p.id.namespace.clone()))
+                    .and_then(Option::as_ref)
+                    .map_or(plan::Live::Unknown, |objs| {
+                        plan::Live::Known(objs.get(&p.id.name).cloned())
+                    });
+                let p: &Planned = p;
+                async move { (p, plan::apply_one(kube, opts, p, known).await) }
+            })
+            .collect();
+        let mut stream = futures_util::stream::iter(futures).buffered(opts.concurrency.max(1));
         while let Some((p, action)) = stream.next().await {
             results.insert(key_of(p), action.clone());
             let result = ObjectResult {

@@ -218,15 +218,12 @@ impl Applier {
             });
         }
         let kube_ref = &kube;
-        let all = planned.as_slice();
-        let diffs: Vec<ObjectDiff> = futures_util::stream::iter(
-            planned
-                .iter()
-                .map(|p| async move { self.diff_one(kube_ref, p, all).await }),
-        )
-        .buffered(opts.concurrency.max(1))
-        .collect()
-        .await;
+        // collected first so that the diff future stays `Send` (see `Applier::apply_group`)
+        let futures: Vec<_> = planned.iter().map(|p| self.diff_one(kube_ref, p)).collect();
+        let diffs: Vec<ObjectDiff> = futures_util::stream::iter(futures)
+            .buffered(opts.concurrency.max(1))
+            .collect()
+            .await;
         report.objects.extend(diffs);
 
         let current: Set = planned
@@ -263,12 +260,7 @@ impl Applier {
         Ok(report)
     }
 
-    async fn diff_one(
-        &self,
-        kube: &crate::api::Kube<'_>,
-        p: &Planned,
-        all: &[Planned],
-    ) -> ObjectDiff {
+    async fn diff_one(&self, kube: &crate::api::Kube<'_>, p: &Planned) -> ObjectDiff {
         let ns = p.id.namespace.as_deref();
         let failed = |why: String| ObjectDiff {
             id: p.id.clone(),
@@ -286,9 +278,7 @@ impl Applier {
             Ok(merged) => merged,
             // A new object whose namespace or CRD the render creates: the server cannot dry-run
             // it yet, so the manifest stands for the result.
-            Err(e) if live.is_none() && e.code() == Some(404) && created_by_render(p, all) => {
-                p.body.clone()
-            }
+            Err(e) if live.is_none() && e.code() == Some(404) && p.needs_render => p.body.clone(),
             Err(e) => return failed(e.to_string()),
         };
         let (change, diff) = render_diff(&p.id, live.as_ref(), Some(&merged));
@@ -298,19 +288,6 @@ impl Applier {
             diff,
         }
     }
-}
-
-/// Whether the render itself creates what `p` needs: its namespace or its CRD.
-fn created_by_render(p: &Planned, all: &[Planned]) -> bool {
-    all.iter().any(|o| {
-        (crate::resolve::is_namespace(&o.id.group, &o.id.kind)
-            && Some(&o.id.name) == p.id.namespace.as_ref())
-            || (crate::resolve::is_crd(&o.id.group, &o.id.kind)
-                && o.body.pointer("/spec/group").and_then(Value::as_str)
-                    == Some(p.id.group.as_str())
-                && o.body.pointer("/spec/names/kind").and_then(Value::as_str)
-                    == Some(p.id.kind.as_str()))
-    })
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub(crate) struct Planned {
     /// The manifest as sent: namespace set, inventory annotation added.
     pub(crate) body: Value,
     pub(crate) phase: Phase,
+    /// Whether the render itself creates what it needs (its namespace or its CRD), so that a dry
+    /// run cannot check it before they exist.
+    pub(crate) needs_render: bool,
 }
 
 pub(crate) fn phase_of(res: &ApiRes) -> Phase {
@@ -128,9 +131,30 @@ pub(crate) async fn plan(
             id,
             res,
             body,
+            needs_render: false,
         });
     }
+    for i in 0..planned.len() {
+        planned[i].needs_render = created_by_render(&planned[i], &planned);
+    }
     (planned, failed)
+}
+
+/// Whether the render itself creates what `p` needs: its namespace or its CRD.
+fn created_by_render(p: &Planned, all: &[Planned]) -> bool {
+    let text = |o: &Planned, ptr: &str| {
+        o.body
+            .pointer(ptr)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    all.iter().any(|o| {
+        (resolve::is_namespace(&o.id.group, &o.id.kind)
+            && Some(&o.id.name) == p.id.namespace.as_ref())
+            || (resolve::is_crd(&o.id.group, &o.id.kind)
+                && text(o, "/spec/group").as_deref() == Some(p.id.group.as_str())
+                && text(o, "/spec/names/kind").as_deref() == Some(p.id.kind.as_str()))
+    })
 }
 
 /// Live objects by resource and namespace, then name; `None` where the list failed.
@@ -221,6 +245,10 @@ pub(crate) async fn apply_one(
     match kube.apply(&p.res, ns, &p.id.name, &p.body, &params).await {
         Ok(_) if live.is_some() => Action::Configured,
         Ok(_) => Action::Created,
+        // a dry run of an object in a namespace (or of a CRD) that the render creates
+        Err(e) if opts.dry_run && live.is_none() && p.needs_render && e.code() == Some(404) => {
+            Action::Created
+        }
         Err(e) => failed(&e),
     }
 }
