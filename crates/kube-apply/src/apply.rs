@@ -226,7 +226,7 @@ impl Applier {
         if group.is_empty() {
             return;
         }
-        let live = plan::live_objects(kube, group).await;
+        let live = plan::live_objects(kube, group, self.opts.concurrency).await;
         let opts = &self.opts;
         // Futures collected first: a lazy `map` over borrowed items makes the whole apply
         // future lose `Send` (a higher-ranked closure lifetime), and the host spawns it.

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use futures_util::StreamExt;
+
 use kiln_resource::ResourceId;
 use kube::api::PatchParams;
 use serde_json::{Value, json};
@@ -161,18 +163,22 @@ fn created_by_render(p: &Planned, all: &[Planned]) -> bool {
 pub(crate) type LiveMap = HashMap<(ApiRes, Option<String>), Option<HashMap<String, Value>>>;
 
 /// The live objects of a group, by (resource, namespace, name); `None` where the list failed.
-pub(crate) async fn live_objects(kube: &Kube<'_>, group: &[&Planned]) -> LiveMap {
-    let mut out: LiveMap = HashMap::new();
+pub(crate) async fn live_objects(
+    kube: &Kube<'_>,
+    group: &[&Planned],
+    concurrency: usize,
+) -> LiveMap {
+    let mut wanted: Vec<(ApiRes, Option<String>)> = Vec::new();
     for p in group {
         let k = (p.res.clone(), p.id.namespace.clone());
-        if out.contains_key(&k) {
-            continue;
+        if !wanted.contains(&k) {
+            wanted.push(k);
         }
-        let listed = kube
-            .list(&p.res, p.id.namespace.as_deref())
-            .await
-            .ok()
-            .map(|items| {
+    }
+    let lists: Vec<_> = wanted
+        .into_iter()
+        .map(|(res, ns)| async move {
+            let listed = kube.list(&res, ns.as_deref()).await.ok().map(|items| {
                 items
                     .into_iter()
                     .filter_map(|o| {
@@ -181,9 +187,13 @@ pub(crate) async fn live_objects(kube: &Kube<'_>, group: &[&Planned]) -> LiveMap
                     })
                     .collect()
             });
-        out.insert(k, listed);
-    }
-    out
+            ((res, ns), listed)
+        })
+        .collect();
+    futures_util::stream::iter(lists)
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 /// The annotation value of an object, if any.

@@ -43,6 +43,13 @@ pub struct ObjectResult {
     pub action: Action,
 }
 
+impl fmt::Display for ObjectResult {
+    /// `apps/v1/Deployment/shop/web configured`, as a line of a terminal log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.id, self.action)
+    }
+}
+
 /// The outcome of waiting for one object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitResult {

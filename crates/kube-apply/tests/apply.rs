@@ -260,3 +260,40 @@ async fn one_bad_object_does_not_hide_the_others() {
     );
     assert!(exists(&server, "", "configmaps", "default", "c"));
 }
+
+#[tokio::test]
+async fn many_objects_in_one_namespace_are_listed_page_by_page() {
+    let (server, client) = server(Options::default()).await;
+    let applier = Applier::new(client, options("many"));
+    let objs: Vec<_> = (0..1200)
+        .map(|i| configmap("default", &format!("cm-{i}"), "v"))
+        .collect();
+    let (report, _) = apply(&applier, objs.clone()).await;
+    assert_eq!(report.count(&Action::Created), 1200);
+    server.requests().clear();
+    let (report, _) = apply(&applier, objs).await;
+    assert_eq!(
+        report.count(&Action::Unchanged),
+        1200,
+        "{:?}",
+        report
+            .objects
+            .iter()
+            .find(|o| o.action != Action::Unchanged)
+    );
+    assert_eq!(server.requests().writes(), 0);
+    let lists = server
+        .requests()
+        .entries()
+        .into_iter()
+        .filter(|e| e.verb == "list")
+        .count();
+    assert_eq!(
+        lists, 3,
+        "1,200 config maps (and the inventory) in pages of 500"
+    );
+    assert_eq!(
+        report.objects[0].to_string(),
+        "v1/ConfigMap/default/cm-0 unchanged"
+    );
+}

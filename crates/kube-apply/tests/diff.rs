@@ -206,4 +206,14 @@ async fn kubectl_sees_what_kiln_applied_and_agrees_with_its_diff() {
             String::from_utf8_lossy(&theirs.stderr)
         );
     }
+
+    // a prune is visible to kubectl as well
+    apply(&applier, common::app("shop", "one")[..3].to_vec()).await;
+    let out = kubectl(&kubeconfig, &["get", "service", "web", "-n", "shop"], None);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("NotFound"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
