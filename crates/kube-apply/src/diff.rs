@@ -235,7 +235,7 @@ impl Applier {
                 continue;
             }
             let Ok(Some(res)) = discovery
-                .resolve(&kube, &id.group, &id.version, &id.kind)
+                .resolve_any_version(&kube, &id.group, &id.version, &id.kind)
                 .await
             else {
                 continue;

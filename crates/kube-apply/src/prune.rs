@@ -34,7 +34,7 @@ pub(crate) async fn prune(
             continue;
         }
         let res = match discovery
-            .resolve(kube, &id.group, &id.version, &id.kind)
+            .resolve_any_version(kube, &id.group, &id.version, &id.kind)
             .await
         {
             Ok(Some(res)) => res,

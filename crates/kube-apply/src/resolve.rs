@@ -73,6 +73,8 @@ pub(crate) fn from_crd(crd: &Value) -> Vec<ApiRes> {
 pub(crate) struct Discovery {
     /// apiVersion -> served resources (`None`: the group/version is not served).
     cache: HashMap<String, Option<Vec<ApiRes>>>,
+    /// apiVersion -> why its discovery failed (asked once per operation).
+    failed: HashMap<String, CallError>,
     /// Resources defined by CRDs of the render, for kinds the cluster does not serve yet.
     pub(crate) pending: Vec<ApiRes>,
 }
@@ -91,13 +93,22 @@ impl Discovery {
         } else {
             format!("{group}/{version}")
         };
+        if let Some(e) = self.failed.get(&gv) {
+            return Err(e.clone());
+        }
         if !self.cache.contains_key(&gv) {
             let path = if group.is_empty() {
                 format!("/api/{version}")
             } else {
                 format!("/apis/{gv}")
             };
-            let doc = kube.get_path(&path).await?;
+            let doc = match kube.get_path(&path).await {
+                Ok(doc) => doc,
+                Err(e) => {
+                    self.failed.insert(gv, e.clone());
+                    return Err(e);
+                }
+            };
             let served = doc.map(|doc| parse_resource_list(&doc, group, version));
             self.cache.insert(gv.clone(), served);
         }
@@ -110,6 +121,34 @@ impl Discovery {
                     .find(|r| r.group == group && r.version == version && r.kind == kind)
             });
         Ok(found.cloned())
+    }
+
+    /// Like [`Discovery::resolve`], falling back to the group's preferred version when this
+    /// version is no longer served (an inventory written before an API version was removed).
+    pub(crate) async fn resolve_any_version(
+        &mut self,
+        kube: &Kube<'_>,
+        group: &str,
+        version: &str,
+        kind: &str,
+    ) -> Result<Option<ApiRes>, CallError> {
+        if let Some(found) = self.resolve(kube, group, version, kind).await? {
+            return Ok(Some(found));
+        }
+        if group.is_empty() {
+            return Ok(None);
+        }
+        let doc = kube.get_path(&format!("/apis/{group}")).await?;
+        let preferred = doc
+            .as_ref()
+            .and_then(|d| d.pointer("/preferredVersion/version"))
+            .and_then(Value::as_str)
+            .filter(|v| *v != version)
+            .map(str::to_owned);
+        match preferred {
+            Some(v) => self.resolve(kube, group, &v, kind).await,
+            None => Ok(None),
+        }
     }
 }
 

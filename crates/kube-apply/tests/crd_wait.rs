@@ -165,3 +165,34 @@ fn applier_client(server: &kiln_test_apiserver::Server) -> kube::Client {
     "default".clone_into(&mut config.default_namespace);
     kube::Client::try_from(config).expect("client")
 }
+
+#[tokio::test]
+async fn an_inventory_entry_of_a_removed_api_version_is_pruned_through_the_served_one() {
+    let (server, client) = server(Options::default()).await;
+    let applier = Applier::new(client.clone(), options("widgets"));
+    apply(
+        &applier,
+        vec![crd(), namespace("tools"), widget("tools", 1)],
+    )
+    .await;
+    // the inventory was written when the kind was served as v1alpha1
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client, "default");
+    let objects = "apiextensions.k8s.io/v1 CustomResourceDefinition - widgets.example.com\n\
+                   example.com/v1alpha1 Widget tools w\nv1 Namespace - tools\n";
+    cms.patch(
+        "kiln-inventory-widgets",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"data": {"objects": objects}})),
+    )
+    .await
+    .expect("edit the inventory");
+    let (report, _) = apply(&applier, vec![crd(), namespace("tools")]).await;
+    assert!(!report.failed(), "{report:?}");
+    assert_eq!(report.count(&Action::Pruned), 1, "{report:?}");
+    assert!(
+        server
+            .object("example.com", "widgets", "tools", "w")
+            .is_none()
+    );
+}
