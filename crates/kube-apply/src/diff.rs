@@ -271,6 +271,12 @@ impl Applier {
             Ok(live) => live,
             Err(e) => return failed(format!("cannot read the live object: {e}")),
         };
+        if let Some(why) = live
+            .as_ref()
+            .and_then(|l| plan::ownership_conflict(l, &self.opts))
+        {
+            return failed(why);
+        }
         let mut params = PatchParams::apply(&self.opts.field_manager);
         params.force = self.opts.force_conflicts;
         params.dry_run = true;

@@ -203,6 +203,18 @@ pub(crate) fn annotation<'a>(obj: &'a Value, name: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
+/// Why applying over `live` is refused: it belongs to another app's inventory (and adoption
+/// is off).
+pub(crate) fn ownership_conflict(live: &Value, opts: &ApplyOptions) -> Option<String> {
+    let ours = opts.inventory_id();
+    match annotation(live, INVENTORY_ANNOTATION) {
+        Some(owner) if owner != ours && !opts.adopt => Some(format!(
+            "conflict: the object belongs to the inventory {owner}; allow adoption to move it to {ours}"
+        )),
+        _ => None,
+    }
+}
+
 /// What is known about the live object before applying.
 pub(crate) enum Live {
     /// A list told: the object, or `None` when it does not exist.
@@ -227,14 +239,8 @@ pub(crate) async fn apply_one(
         },
     };
     if let Some(live) = &live {
-        let ours = opts.inventory_id();
-        if let Some(owner) = annotation(live, INVENTORY_ANNOTATION)
-            && owner != ours
-            && !opts.adopt
-        {
-            return Action::Failed(format!(
-                "conflict: the object belongs to the inventory {owner}; allow adoption to move it to {ours}"
-            ));
+        if let Some(why) = ownership_conflict(live, opts) {
+            return Action::Failed(why);
         }
         if compare::unchanged(&p.body, live, &opts.field_manager) {
             return Action::Unchanged;

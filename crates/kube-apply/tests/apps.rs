@@ -29,6 +29,20 @@ async fn a_shared_object_is_a_conflict_unless_adopted() {
         ],
     )
     .await;
+    // the diff already tells
+    let diff = b
+        .diff(
+            kiln_kube::Manifests::new(vec![configmap("default", "shared", "from-b")])
+                .expect("valid"),
+        )
+        .await
+        .expect("diff runs");
+    assert!(diff.failed(), "{diff}");
+    assert!(
+        diff.to_string()
+            .contains("belongs to the inventory default/a"),
+        "{diff}"
+    );
     let (report, _) = apply(
         &b,
         vec![
