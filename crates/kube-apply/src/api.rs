@@ -178,11 +178,24 @@ impl Kube<'_> {
         res: &ApiRes,
         ns: Option<&str>,
     ) -> Result<Vec<Value>, CallError> {
+        self.list_selected(res, ns, None).await
+    }
+
+    /// Lists the objects of a resource (in a namespace) that match a label selector.
+    pub(crate) async fn list_selected(
+        &self,
+        res: &ApiRes,
+        ns: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<Vec<Value>, CallError> {
         let req = Request::new(collection_url(res, ns));
         let mut items = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let mut lp = ListParams::default().limit(500);
+            if let Some(sel) = selector {
+                lp = lp.labels(sel);
+            }
             if let Some(t) = &token {
                 lp = lp.continue_token(t);
             }

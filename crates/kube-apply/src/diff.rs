@@ -11,7 +11,7 @@ use crate::apply::{self, Applier};
 use crate::inventory::{self, Set};
 use crate::manifests::Manifests;
 use crate::plan::{self, Planned};
-use crate::prune::verdict;
+use crate::prune::{namespace_user, verdict};
 use crate::report::{Progress, no_progress};
 use crate::resolve::Discovery;
 
@@ -230,6 +230,7 @@ impl Applier {
             .iter()
             .map(|p| (inventory::key(&p.id), p.id.clone()))
             .collect();
+        let mut others = None;
         for (k, id) in &previous {
             if current.contains_key(k) {
                 continue;
@@ -240,6 +241,25 @@ impl Applier {
             else {
                 continue;
             };
+            if crate::resolve::is_namespace(&id.group, &id.kind) {
+                if others.is_none() {
+                    others = Some(inventory::others(&kube, &opts.inventory_id()).await);
+                }
+                match others.as_ref().expect("fetched above") {
+                    Ok(list) if namespace_user(list, &id.name).is_some() => continue,
+                    Ok(_) => {}
+                    Err(e) => {
+                        report.objects.push(ObjectDiff {
+                            id: id.clone(),
+                            change: Change::Failed(format!(
+                                "cannot read the other inventories: {e}"
+                            )),
+                            diff: String::new(),
+                        });
+                        continue;
+                    }
+                }
+            }
             match kube.get(&res, id.namespace.as_deref(), &id.name).await {
                 Ok(Some(live)) if verdict(&live, opts).is_none() => {
                     let (change, diff) = render_diff(id, Some(&live), None);

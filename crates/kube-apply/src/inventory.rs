@@ -80,6 +80,29 @@ pub(crate) async fn read(kube: &Kube<'_>, ns: &str, app: &str) -> Result<Set, Ca
         .unwrap_or_default())
 }
 
+/// The label every inventory carries (its value is the app).
+pub(crate) const LABEL: &str = "kiln.dev/inventory";
+
+/// Every inventory in the cluster but `ours`, by inventory id (`namespace/app`).
+pub(crate) async fn others(kube: &Kube<'_>, ours: &str) -> Result<Vec<(String, Set)>, CallError> {
+    let cms = kube
+        .list_selected(&ApiRes::configmaps(), None, Some(LABEL))
+        .await?;
+    Ok(cms
+        .iter()
+        .filter_map(|cm| {
+            let ns = cm.pointer("/metadata/namespace")?.as_str()?;
+            let app = cm.pointer("/metadata/labels")?.get(LABEL)?.as_str()?;
+            let id = format!("{ns}/{app}");
+            let objects = cm
+                .pointer("/data/objects")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            (id != ours).then(|| (id, decode(objects)))
+        })
+        .collect())
+}
+
 /// Stores an app's inventory (a forced server-side apply: kiln owns this object).
 pub(crate) async fn write(
     kube: &Kube<'_>,
@@ -95,7 +118,7 @@ pub(crate) async fn write(
         "metadata": {
             "name": name,
             "namespace": ns,
-            "labels": {"app.kubernetes.io/managed-by": "kiln", "kiln.dev/inventory": app},
+            "labels": {"app.kubernetes.io/managed-by": "kiln", LABEL: app},
         },
         "data": {"objects": encode(set)},
     });

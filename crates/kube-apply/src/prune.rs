@@ -5,7 +5,7 @@ use kiln_resource::ResourceId;
 use crate::api::Kube;
 use crate::inventory::{self, Set};
 use crate::options::ApplyOptions;
-use crate::plan::{self, INVENTORY_ANNOTATION, PRUNE_ANNOTATION};
+use crate::plan::{self, INVENTORY_ANNOTATION, PRUNE_ANNOTATION, Phase};
 use crate::report::{Action, Event, ObjectResult};
 use crate::resolve::Discovery;
 
@@ -51,7 +51,40 @@ pub(crate) async fn prune(
     }
     // namespaced objects first, CRDs last; then by name for a stable report
     candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    for (_, id, res) in candidates {
+    // Deleting a namespace deletes everything in it: not while another app has objects there.
+    let others = if candidates.iter().any(|c| c.0 == Phase::Namespaces) {
+        match inventory::others(kube, &opts.inventory_id()).await {
+            Ok(others) => Some(others),
+            Err(e) => {
+                for (phase, id, _) in &candidates {
+                    if *phase == Phase::Namespaces {
+                        out.fail(id, format!("cannot read the other inventories: {e}"), kube);
+                    }
+                }
+                None
+            }
+        }
+    } else {
+        Some(Vec::new())
+    };
+    for (phase, id, res) in candidates {
+        if phase == Phase::Namespaces {
+            let Some(others) = &others else {
+                continue;
+            };
+            if let Some(other) = namespace_user(others, &id.name) {
+                // still this app's: listed again, so a later run prunes it once it is empty
+                out.keep.insert(inventory::key(id), id.clone());
+                out.push(
+                    id,
+                    Action::Kept(format!(
+                        "the namespace holds objects of the inventory {other}"
+                    )),
+                    kube,
+                );
+                continue;
+            }
+        }
         let ns = id.namespace.as_deref();
         let live = match kube.get(&res, ns, &id.name).await {
             Ok(Some(live)) => live,
@@ -110,4 +143,15 @@ pub(crate) fn verdict(live: &serde_json::Value, opts: &ApplyOptions) -> Option<S
         Some(owner) => Some(format!("owned by the inventory {owner}")),
         None => Some(format!("not marked with {INVENTORY_ANNOTATION}: {ours}")),
     }
+}
+
+/// Another inventory that lists objects in namespace `ns` (or is stored there), if any.
+pub(crate) fn namespace_user<'a>(others: &'a [(String, Set)], ns: &str) -> Option<&'a str> {
+    others
+        .iter()
+        .find(|(other, set)| {
+            other.split('/').next() == Some(ns)
+                || set.values().any(|o| o.namespace.as_deref() == Some(ns))
+        })
+        .map(|(other, _)| other.as_str())
 }

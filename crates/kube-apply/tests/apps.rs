@@ -152,3 +152,59 @@ async fn an_unmarked_object_in_the_cluster_is_never_pruned() {
     assert!(exists(&server, "", "configmaps", "default", "handmade"));
     assert!(report.objects.iter().all(|o| o.id.name != "handmade"));
 }
+
+#[tokio::test]
+async fn a_namespace_is_not_pruned_while_another_app_has_objects_in_it() {
+    let (server, client) = server(Options::default()).await;
+    let a = Applier::new(client.clone(), options("a"));
+    let b = Applier::new(client.clone(), options("b"));
+    apply(
+        &a,
+        vec![
+            common::namespace("team"),
+            configmap("team", "a-cm", "1"),
+            configmap("default", "a-keep", "1"),
+        ],
+    )
+    .await;
+    apply(&b, vec![configmap("team", "b-cm", "1")]).await;
+    let diff = a
+        .diff(kiln_kube::Manifests::new(vec![configmap("default", "a-keep", "1")]).expect("valid"))
+        .await
+        .expect("diff runs");
+    let deletes: Vec<String> = diff
+        .objects
+        .iter()
+        .filter(|o| o.change == kiln_kube::Change::Delete)
+        .map(|o| o.id.to_string())
+        .collect();
+    assert_eq!(deletes, ["v1/ConfigMap/team/a-cm"], "{diff}");
+    let (report, _) = apply(&a, vec![configmap("default", "a-keep", "1")]).await;
+    assert!(!report.failed(), "{report:?}");
+    let ns = report
+        .objects
+        .iter()
+        .find(|o| o.id.kind == "Namespace")
+        .expect("reported");
+    assert!(
+        matches!(&ns.action, Action::Kept(why) if why.contains("default/b")),
+        "{}",
+        ns.action
+    );
+    assert!(exists(&server, "", "namespaces", "", "team"));
+    assert!(exists(&server, "", "configmaps", "team", "b-cm"));
+    assert!(!exists(&server, "", "configmaps", "team", "a-cm"));
+
+    // it stays in a's inventory, and goes once b has left it
+    assert!(
+        inventory(&server, "a")
+            .iter()
+            .any(|l| l == "v1 Namespace - team")
+    );
+    let mut opts = options("b");
+    opts.allow_empty = true;
+    apply(&Applier::new(client, opts), vec![]).await;
+    let (report, _) = apply(&a, vec![configmap("default", "a-keep", "1")]).await;
+    assert_eq!(report.count(&Action::Pruned), 1, "{report:?}");
+    assert!(!exists(&server, "", "namespaces", "", "team"));
+}
