@@ -2,6 +2,7 @@
 
 mod util;
 
+mod apply;
 mod cache;
 mod git;
 mod memo;

@@ -44,8 +44,8 @@ pub fn file_name(id: &ResourceId) -> String {
     format!("{}/{}-{}.yaml", clean(ns), clean(&kind), clean(&id.name))
 }
 
-/// Replaces the tree at `dir` with one file per resource.
-pub fn write(dir: &Path, resources: &[Value]) -> Result<(), Error> {
+/// The files of the tree: relative path to YAML text, one per resource.
+pub fn files(resources: &[Value]) -> Result<BTreeMap<String, String>, Error> {
     let mut files = BTreeMap::new();
     for (i, r) in resources.iter().enumerate() {
         let id = ResourceId::of(r).ok_or(Error::NotAManifest(i))?;
@@ -57,6 +57,78 @@ pub fn write(dir: &Path, resources: &[Value]) -> Result<(), Error> {
             return Err(Error::Collision(name));
         }
     }
+    Ok(files)
+}
+
+/// Whether the tree at `dir` holds exactly `files`.
+fn holds(dir: &Path, files: &BTreeMap<String, String>) -> bool {
+    let mut found = 0;
+    for entry in ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .build()
+        .flatten()
+    {
+        if entry.file_type().is_some_and(|t| t.is_file()) {
+            found += 1;
+            let rel = entry
+                .path()
+                .strip_prefix(dir)
+                .unwrap_or(entry.path())
+                .to_string_lossy()
+                .replace('\\', "/");
+            match files.get(&rel) {
+                Some(text) if fs_err::read(entry.path()).is_ok_and(|b| b == text.as_bytes()) => {}
+                _ => return false,
+            }
+        }
+    }
+    found == files.len()
+}
+
+/// Writes apps into a directory: one app into the directory itself,
+/// several each into `<dir>/<app dir>`.
+pub struct Dir {
+    path: PathBuf,
+}
+
+impl Dir {
+    /// A backend writing under `path`.
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+}
+
+impl super::Backend for Dir {
+    fn deliver(&mut self, delivery: &super::Delivery<'_>) -> anyhow::Result<super::Delivered> {
+        let dir = if delivery.apps_in_run > 1 && delivery.label != "." {
+            self.path.join(delivery.label)
+        } else {
+            self.path.clone()
+        };
+        let files = files(delivery.resources)?;
+        if holds(&dir, &files) {
+            return Ok(super::Delivered {
+                changed: false,
+                lines: vec![format!("{} unchanged", dir.display())],
+                failed: false,
+            });
+        }
+        replace(&dir, &files)?;
+        Ok(super::Delivered {
+            changed: true,
+            lines: vec![format!("wrote {} files to {}", files.len(), dir.display())],
+            failed: false,
+        })
+    }
+}
+
+/// Replaces the tree at `dir` with one file per resource.
+pub fn write(dir: &Path, resources: &[Value]) -> Result<(), Error> {
+    replace(dir, &files(resources)?)
+}
+
+/// Replaces the tree at `dir` with `files`.
+fn replace(dir: &Path, files: &BTreeMap<String, String>) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
@@ -70,7 +142,7 @@ pub fn write(dir: &Path, resources: &[Value]) -> Result<(), Error> {
         .prefix(".kiln-out-")
         .tempdir_in(parent)
         .map_err(io(parent))?;
-    for (name, text) in &files {
+    for (name, text) in files {
         let path = staging.path().join(name);
         if let Some(p) = path.parent() {
             fs_err::create_dir_all(p).map_err(io(p))?;

@@ -13,20 +13,23 @@ use crate::pipeline::{self, App, RenderOptions};
 use crate::runtime::{CompiledCache, Limits, Runtime};
 
 /// Render an app (or every app under a root) at two revisions and print
-/// what changed, resource by resource. Secret values are masked.
+/// what changed, resource by resource; or, without --base and --head,
+/// render it and compare it with the live cluster (a server-side apply dry
+/// run per object, as `kubectl diff --server-side`). Secret values are
+/// masked.
 ///
-/// Exit status: 0 when both renders are equal, 1 when they differ, 2 on error.
+/// Exit status: 0 when equal, 1 when different, 2 on error.
 #[derive(Debug, clap::Args)]
 pub struct DiffCommand {
     /// The app directory (in the work tree, or inside --repo).
     #[arg(default_value = ".")]
     pub dir: PathBuf,
     /// The base revision (branch, tag or commit id).
-    #[arg(long, value_name = "REV")]
-    pub base: String,
+    #[arg(long, value_name = "REV", requires = "head")]
+    pub base: Option<String>,
     /// The head revision.
-    #[arg(long, value_name = "REV")]
-    pub head: String,
+    #[arg(long, value_name = "REV", requires = "base")]
+    pub head: Option<String>,
     /// Compare every app found under ROOT.
     #[arg(long, value_name = "ROOT")]
     pub all: Option<PathBuf>,
@@ -37,8 +40,8 @@ pub struct DiffCommand {
     #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
     pub output: DiffFormat,
     /// Lines of context around each change.
-    #[arg(short = 'U', long, default_value_t = 3)]
-    pub context: usize,
+    #[arg(short = 'U', long = "unified", default_value_t = 3)]
+    pub unified: usize,
     /// Target namespace.
     #[arg(short, long)]
     pub namespace: Option<String>,
@@ -50,6 +53,8 @@ pub struct DiffCommand {
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub cache: CacheArgs,
+    #[command(flatten)]
+    pub cluster: super::ClusterArgs,
 }
 
 /// How `kiln diff` prints.
@@ -68,8 +73,11 @@ impl DiffCommand {
     pub fn execute(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let cache = self.cache.open()?;
         let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
-        let base = self.side(&self.base, global)?;
-        let head = self.side(&self.head, global)?;
+        let (Some(base_rev), Some(head_rev)) = (&self.base, &self.head) else {
+            return self.live(global);
+        };
+        let base = self.side(base_rev, global)?;
+        let head = self.side(head_rev, global)?;
         let mut jobs: Vec<(String, Resolved)> = base
             .iter()
             .map(|(l, r)| (format!("base:{l}"), r.clone()))
@@ -104,11 +112,11 @@ impl DiffCommand {
                 head_out.push((label.to_owned(), outcome));
             }
         }
-        let diffs = compare::compare(&base_out, &head_out, self.context);
+        let diffs = compare::compare(&base_out, &head_out, self.unified);
         let text = match self.output {
             DiffFormat::Text => compare::text(&diffs),
-            DiffFormat::Json => compare::json(&diffs, &self.base, &self.head),
-            DiffFormat::Markdown => compare::markdown(&diffs, &self.base, &self.head),
+            DiffFormat::Json => compare::json(&diffs, base_rev, head_rev),
+            DiffFormat::Markdown => compare::markdown(&diffs, base_rev, head_rev),
         };
         write_stdout(&text)?;
         let failed = diffs.iter().filter(|d| d.error.is_some()).count();
@@ -127,6 +135,85 @@ impl DiffCommand {
         } else {
             Ok(ExitStatus::Success)
         }
+    }
+
+    /// Renders the app (or the apps under --all) from the work tree and
+    /// compares each with the live cluster.
+    fn live(&self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+        let dir = self.all.clone().unwrap_or_else(|| self.dir.clone());
+        let origin = Origin {
+            repo: self.repo.clone(),
+            rev: None,
+            dir,
+            root: None,
+        };
+        let root = origin.resolve(global.offline)?;
+        let apps = if self.all.is_some() {
+            all::discover(&root)?
+        } else {
+            vec![root]
+        };
+        let cache = self.cache.open()?;
+        let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
+        let cluster = crate::backend::cluster::Cluster::connect(self.cluster.settings(global))?;
+        let mut text = String::new();
+        let (mut differs, mut failed) = (false, 0);
+        for resolved in &apps {
+            let options = |app: &App| -> anyhow::Result<RenderOptions> { Ok(self.options(app)) };
+            let done = match all::render_one(
+                resolved,
+                Limits::default(),
+                &runtime,
+                &options,
+                cache.as_ref(),
+            ) {
+                Ok(done) => done,
+                Err(e) => {
+                    failed += 1;
+                    all::say(&format!(
+                        "error: app {} failed to render: {e:#}",
+                        resolved.app.name
+                    ));
+                    continue;
+                }
+            };
+            let delivery = crate::backend::Delivery {
+                app: &resolved.app.name,
+                label: &resolved.app.dir,
+                resources: &done.resources,
+                source: &resolved.source_id,
+                revision: None,
+                steps: &done.steps,
+                apps_in_run: apps.len(),
+            };
+            let report = match cluster.diff(&delivery) {
+                Ok(report) => report,
+                Err(e) => {
+                    failed += 1;
+                    all::say(&format!("error: app {}: {e:#}", resolved.app.name));
+                    continue;
+                }
+            };
+            differs |= report.differs();
+            for o in &report.objects {
+                match &o.change {
+                    kiln_kube::Change::Unchanged => {}
+                    kiln_kube::Change::Failed(why) => {
+                        failed += 1;
+                        all::say(&format!("error: {}: {}: {why}", resolved.app.name, o.id));
+                    }
+                    _ => text.push_str(&o.diff),
+                }
+            }
+        }
+        write_stdout(&text)?;
+        Ok(if failed > 0 {
+            ExitStatus::Error
+        } else if differs {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        })
     }
 
     /// The apps of one side, labelled by their path under the root.

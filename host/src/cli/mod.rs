@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and printing only.
 
 mod all;
+mod apply;
 mod cache;
 mod decrypt;
 mod diff;
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use apply::{ApplyCommand, ClusterArgs};
 pub use cache::{CacheArgs, CacheCommand};
 pub use decrypt::DecryptCommand;
 pub use diff::DiffCommand;
@@ -69,7 +71,9 @@ pub enum Command {
     /// Work with plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
-    /// Render two revisions and print what changed, per resource.
+    /// Render apps and apply them: to the cluster, a directory or a git branch.
+    Apply(Box<ApplyCommand>),
+    /// Print what changed, per resource: between two revisions, or against the cluster.
     Diff(Box<DiffCommand>),
     /// Inspect or clean the render cache.
     #[command(subcommand)]
@@ -105,6 +109,7 @@ impl Cli {
         match self.command {
             Command::Render(cmd) => cmd.execute(&self.global),
             Command::Plugin(cmd) => cmd.execute(&self.global),
+            Command::Apply(cmd) => cmd.execute(&self.global),
             Command::Diff(cmd) => cmd.execute(&self.global),
             Command::Cache(cmd) => cmd.execute(&self.global),
             Command::Decrypt(cmd) => cmd.execute(&self.global),
@@ -152,5 +157,14 @@ impl Hint {
             message: message.into(),
             hint: hint.into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_subcommand_has_consistent_arguments() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
     }
 }

@@ -140,11 +140,7 @@ pub struct HelmArgs {
 impl RenderCommand {
     /// Runs the command.
     pub fn execute(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-        let defaults = Limits {
-            memory: self.memory_limit.unwrap_or(Limits::DEFAULT_MEMORY),
-            time: self.timeout.unwrap_or(Limits::DEFAULT_TIME),
-            output: self.output_limit.unwrap_or(Limits::DEFAULT_OUTPUT),
-        };
+        let defaults = self.limits();
         let cache = self.cache.open()?;
         if let Some(root) = &self.all {
             let root = self
@@ -179,6 +175,81 @@ impl RenderCommand {
             (None, _) => write_stdout(&backend::stdout::format(&resources, self.output))?,
         }
         Ok(ExitStatus::Success)
+    }
+
+    /// The default limits of plugin calls, from the flags.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            memory: self.memory_limit.unwrap_or(Limits::DEFAULT_MEMORY),
+            time: self.timeout.unwrap_or(Limits::DEFAULT_TIME),
+            output: self.output_limit.unwrap_or(Limits::DEFAULT_OUTPUT),
+        }
+    }
+
+    /// Renders the apps `dirs` (or, with `--all`, every app under its
+    /// root) for a backend: each with its label, in order; a failed render
+    /// is an `Err` outcome, the others still render.
+    pub(crate) fn render_for_backend(
+        &self,
+        global: &GlobalArgs,
+        dirs: &[PathBuf],
+    ) -> anyhow::Result<Vec<(String, Resolved, all::Outcome)>> {
+        let cache = self.cache.open()?;
+        let apps: Vec<(String, Resolved)> = if let Some(root) = &self.all {
+            let root = self
+                .git
+                .origin(root, self.root.as_deref())
+                .resolve(global.offline)?;
+            let prefix = if root.app.dir == "." {
+                String::new()
+            } else {
+                format!("{}/", root.app.dir)
+            };
+            all::discover(&root)?
+                .into_iter()
+                .map(|r| {
+                    let label = r.app.dir.strip_prefix(&prefix).unwrap_or(&r.app.dir);
+                    let label = if label == root.app.dir { "." } else { label };
+                    (label.to_owned(), r)
+                })
+                .collect()
+        } else {
+            dirs.iter()
+                .map(|dir| {
+                    let r = self
+                        .git
+                        .origin(dir, self.root.as_deref())
+                        .resolve(global.offline)?;
+                    Ok((dir.display().to_string(), r))
+                })
+                .collect::<anyhow::Result<_>>()?
+        };
+        let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
+        let defaults = self.limits();
+        let options = |app: &App| self.options(app, false);
+        let render =
+            |r: &Resolved| all::render_one(r, defaults, &runtime, &options, cache.as_ref());
+        let jobs = self.jobs.unwrap_or_else(all::default_jobs);
+        let results = all::render_many(
+            &apps,
+            jobs,
+            !global.no_progress && global.verbose == 0,
+            &render,
+        );
+        if let Some(cache) = &cache {
+            cache.trim();
+        }
+        Ok(apps
+            .into_iter()
+            .zip(results)
+            .map(|((label, resolved), result)| {
+                let outcome = result.outcome.map(|mut done| {
+                    done.resources = split_rendered_text(done.resources).1;
+                    done
+                });
+                (label, resolved, outcome)
+            })
+            .collect())
     }
 
     /// Renders every app under `root`; exit 2 if any failed.

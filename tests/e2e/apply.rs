@@ -1,0 +1,244 @@
+//! `kiln apply` and `kiln diff` against the API-server emulator (checked
+//! with the real kubectl), and the directory and git backends.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{Dir, Run};
+
+/// The emulator on a loopback port, on a runtime of its own.
+struct Cluster {
+    server: kiln_test_apiserver::Server,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Cluster {
+    fn start(dir: &Dir) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let server = runtime
+            .block_on(kiln_test_apiserver::start(
+                kiln_test_apiserver::Options::default(),
+            ))
+            .expect("emulator starts");
+        server
+            .write_kubeconfig(&dir.path().join("kubeconfig"))
+            .expect("kubeconfig");
+        Self {
+            server,
+            _runtime: runtime,
+        }
+    }
+
+    fn configmap(&self, ns: &str, name: &str) -> Option<serde_json::Value> {
+        self.server.object("", "configmaps", ns, name)
+    }
+}
+
+fn cm(name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: default\ndata:\n  k: {value}\n"
+    )
+}
+
+fn kiln(dir: &Dir, args: &[&str]) -> Run {
+    dir.kiln()
+        .env("KILN_CACHE_DIR", dir.path().join("cache"))
+        .env("KUBECONFIG", dir.path().join("kubeconfig"))
+        .args(args)
+        .run()
+}
+
+#[test]
+fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
+    let dir = Dir::new();
+    let cluster = Cluster::start(&dir);
+    dir.write("app/a.yaml", cm("a", "one"))
+        .write("app/b.yaml", cm("b", "one"));
+    let first = kiln(&dir, &["apply", "app"]);
+    first.success();
+    assert!(first.stderr.contains("created"), "{}", first.stderr);
+    assert_eq!(
+        cluster.configmap("default", "a").unwrap()["data"]["k"],
+        "one"
+    );
+
+    // The real kubectl sees what kiln applied, with kiln as field manager.
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(dir.path().join("kubeconfig"))
+        .args([
+            "get",
+            "configmap",
+            "b",
+            "-n",
+            "default",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(live["data"]["k"], "one");
+    assert!(
+        live["metadata"]["managedFields"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|f| f["manager"] == "kiln")),
+        "{live}"
+    );
+
+    cluster.server.requests().clear();
+    kiln(&dir, &["apply", "app"]).success();
+    assert_eq!(
+        cluster.server.requests().writes(),
+        0,
+        "an unchanged render writes nothing"
+    );
+    assert_eq!(kiln(&dir, &["diff", "app"]).code, Some(0));
+
+    dir.write("app/a.yaml", cm("a", "two"));
+    let diff = kiln(&dir, &["diff", "app"]);
+    assert_eq!(diff.code, Some(1), "{}", diff.stderr);
+    assert!(
+        diff.stdout.contains("-  k: one") && diff.stdout.contains("+  k: two"),
+        "{}",
+        diff.stdout
+    );
+    std::fs::remove_file(dir.path().join("app/b.yaml")).expect("rm");
+    let changed = kiln(&dir, &["apply", "app"]);
+    changed.success();
+    assert_eq!(
+        cluster.configmap("default", "a").unwrap()["data"]["k"],
+        "two"
+    );
+    assert!(
+        cluster.configmap("default", "b").is_none(),
+        "b was pruned:\n{}",
+        changed.stderr
+    );
+
+    // A render that fails applies and prunes nothing.
+    dir.write(
+        "app/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: [not, a, map\n",
+    );
+    let broken = kiln(&dir, &["apply", "app"]);
+    assert_eq!(broken.code, Some(2));
+    assert!(
+        broken.stderr.contains("nothing applied or pruned"),
+        "{}",
+        broken.stderr
+    );
+    assert!(cluster.configmap("default", "a").is_some());
+
+    // An empty render is refused unless allowed.
+    std::fs::remove_file(dir.path().join("app/a.yaml")).expect("rm");
+    dir.write("app/README.md", "no manifests here\n");
+    let empty = kiln(&dir, &["apply", "app"]);
+    assert_eq!(empty.code, Some(2), "{}", empty.stderr);
+    assert!(
+        cluster.configmap("default", "a").is_some(),
+        "nothing pruned"
+    );
+    kiln(&dir, &["apply", "app", "--allow-empty"]).success();
+    assert!(cluster.configmap("default", "a").is_none());
+}
+
+#[test]
+fn two_apps_never_prune_each_other() {
+    let dir = Dir::new();
+    let cluster = Cluster::start(&dir);
+    dir.write("one/a.yaml", cm("a", "one"))
+        .write("two/b.yaml", cm("b", "one"));
+    kiln(&dir, &["apply", "one", "two"]).success();
+    std::fs::remove_file(dir.path().join("one/a.yaml")).expect("rm");
+    dir.write("one/c.yaml", cm("c", "one"));
+    kiln(&dir, &["apply", "one"]).success();
+    assert!(cluster.configmap("default", "a").is_none());
+    assert!(
+        cluster.configmap("default", "b").is_some(),
+        "app two's object stays"
+    );
+    // An object another app owns is a conflict, not a silent takeover.
+    dir.write("one/b.yaml", cm("b", "stolen"));
+    let clash = kiln(&dir, &["apply", "one"]);
+    assert_eq!(clash.code, Some(2), "{}", clash.stderr);
+    assert_eq!(
+        cluster.configmap("default", "b").unwrap()["data"]["k"],
+        "one"
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[test]
+fn the_dir_and_git_backends_write_only_what_changed() {
+    let dir = Dir::new();
+    dir.write("app/a.yaml", cm("a", "one"));
+    let out = dir.path().join("out");
+    let to_dir = format!("dir:{}", out.display());
+    kiln(&dir, &["apply", "app", "--to", &to_dir]).success();
+    assert_eq!(
+        std::fs::read_to_string(out.join("default/configmap-a.yaml")).expect("written"),
+        cm("a", "one")
+    );
+    let again = kiln(&dir, &["apply", "app", "--to", &to_dir]);
+    assert!(
+        again.success().is_empty() && again.stderr.contains("unchanged"),
+        "{}",
+        again.stderr
+    );
+
+    let remote = dir.path().join("deploy.git");
+    git(dir.path(), &["init", "-q", "--bare", "deploy.git"]);
+    let to_git = format!("git:{}#env/prod:apps/web", remote.display());
+    let first = kiln(&dir, &["apply", "app", "--to", &to_git]);
+    assert!(first.stderr.contains("committed"), "{}", first.stderr);
+    let files = git(&remote, &["ls-tree", "-r", "--name-only", "env/prod"]);
+    assert_eq!(files, "apps/web/default/configmap-a.yaml\n");
+    let message = git(&remote, &["log", "-1", "--format=%B", "env/prod"]);
+    assert!(message.contains("Kiln-Render-Key: blake3:"), "{message}");
+    assert!(
+        message.contains("Kiln-Plugin: directory blake3:"),
+        "{message}"
+    );
+    let unchanged = kiln(&dir, &["apply", "app", "--to", &to_git]);
+    assert!(
+        unchanged.stderr.contains("unchanged"),
+        "{}",
+        unchanged.stderr
+    );
+    assert_eq!(git(&remote, &["rev-list", "--count", "env/prod"]), "1\n");
+    dir.write("app/a.yaml", cm("a", "two"));
+    kiln(&dir, &["apply", "app", "--to", &to_git]).success();
+    assert_eq!(git(&remote, &["rev-list", "--count", "env/prod"]), "2\n");
+    assert!(
+        git(
+            &remote,
+            &["show", "env/prod:apps/web/default/configmap-a.yaml"]
+        )
+        .contains("k: two")
+    );
+}
