@@ -109,6 +109,26 @@ pub enum Event {
     Ready { id: ResourceId },
 }
 
+impl fmt::Display for Event {
+    /// One line for a terminal or a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Object(r) => r.fmt(f),
+            Event::Retrying {
+                what,
+                attempt,
+                delay,
+                error,
+            } => write!(
+                f,
+                "retrying {what} in {delay:?} (attempt {attempt} failed: {error})"
+            ),
+            Event::Waiting { id, message } => write!(f, "waiting for {id}: {message}"),
+            Event::Ready { id } => write!(f, "{id} ready"),
+        }
+    }
+}
+
 /// The progress callback: called from the task that runs the apply, never concurrently.
 pub type Progress<'a> = &'a (dyn Fn(Event) + Send + Sync);
 

@@ -121,6 +121,17 @@ async fn wait_reports_progress_until_workloads_are_ready() {
         .count();
     assert!(waiting >= 2, "{events:?}");
     assert_eq!(ready, 2, "{events:?}");
+    let lines: Vec<String> = events.iter().map(ToString::to_string).collect();
+    assert!(
+        lines.contains(&"batch/v1/Job/shop/migrate ready".to_owned()),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("waiting for apps/v1/Deployment/shop/web: ")),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]
