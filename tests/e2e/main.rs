@@ -5,6 +5,7 @@ mod util;
 mod apply;
 mod cache;
 mod git;
+mod git_remote;
 mod memo;
 mod plugins;
 mod python;
