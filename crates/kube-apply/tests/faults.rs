@@ -356,3 +356,42 @@ async fn permanent_errors_are_not_retried() {
         .count();
     assert_eq!(apply_requests, 1);
 }
+
+#[tokio::test]
+async fn a_crash_at_the_final_inventory_write_is_reported_and_repaired() {
+    let (server, client) = server(Options::default()).await;
+    let applier = Applier::new(client.clone(), options("shop"));
+    common::apply(&applier, v1()).await;
+    // the union write (1st inventory PATCH) goes through, the final one (2nd) is dropped
+    server.faults().add(
+        Fault::drop_connection()
+            .path("/configmaps/kiln-inventory-shop")
+            .verb("PATCH")
+            .every(2),
+    );
+    let mut opts = options("shop");
+    opts.retry.attempts = 1;
+    let report = Applier::new(client, opts)
+        .apply(Manifests::new(v2()).expect("valid"), &no_progress)
+        .await
+        .expect("runs");
+    assert!(report.failed());
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert!(
+        report.errors[0].contains("kiln-inventory-shop"),
+        "{}",
+        report.errors[0]
+    );
+    assert_eq!(report.count(&Action::Pruned), 1, "{report:?}");
+    // the inventory is the union: it lists the pruned object and the new one
+    let inv = inventory(&server, "shop");
+    assert!(
+        inv.contains(&"v1 ConfigMap shop extra".to_owned()),
+        "{inv:?}"
+    );
+    assert!(inv.contains(&"v1 ConfigMap shop new".to_owned()), "{inv:?}");
+    server.faults().clear();
+    let (report, _) = common::apply(&applier, v2()).await;
+    assert!(!report.failed(), "{report:?}");
+    assert_converged(&server);
+}
