@@ -1,1 +1,314 @@
-//! Git sources over ssh and https, with credentials from the SSH agent, git credential helpers and `KILN_GIT_TOKEN`.
+//! Git sources over ssh (a real `sshd` and `ssh-agent` started by the test)
+//! and https (a TLS server in the test running `git http-backend` behind
+//! Basic auth), with credentials from the agent, `KILN_GIT_TOKEN` and git
+//! credential helpers. Needs `git`, `openssl`, `openssh-client` and
+//! `openssh-server` (`/usr/sbin/sshd`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+
+use crate::git::{Repo, free_port};
+use crate::util::Run;
+
+/// A child process, killed on drop.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(port: u16) {
+    for _ in 0..400 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("nothing listens on port {port}");
+}
+
+fn color(run: &Run) -> String {
+    let docs = run.docs();
+    let cm = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap")
+        .expect("a ConfigMap");
+    cm["data"]["color"].as_str().expect("a color").to_owned()
+}
+
+/// Runs `tests/fixtures/remote/<script> <dir>`.
+fn fixture(script: &str, dir: &Path) {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/fixtures/remote/{script}"));
+    let status = Command::new("bash")
+        .arg(&script)
+        .arg(dir)
+        .status()
+        .expect("bash runs");
+    assert!(status.success(), "{} failed", script.display());
+}
+
+/// `kiln` with a cache of its own under the repo's temp dir, a home without
+/// git or ssh configuration, no inherited credentials or ssh settings, no
+/// terminal prompts, and `env` on top.
+fn kiln(repo: &Repo, cache: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let home = repo.tmp.path().join("home");
+    std::fs::create_dir_all(&home).expect("mkdir home");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    for key in [
+        "KILN_LOG",
+        "KUBE_VERSION",
+        "KUBE_API_VERSIONS",
+        "KILN_GIT_TOKEN",
+        "SSH_AUTH_SOCK",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_CONFIG_COUNT",
+        "GIT_ASKPASS",
+        "SSH_ASKPASS",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "GIT_SSL_CAINFO",
+    ] {
+        cmd.env_remove(key);
+    }
+    cmd.env("KILN_CACHE_DIR", repo.tmp.path().join(cache))
+        .env("NO_COLOR", "1")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", &home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("NO_PROXY", "127.0.0.1")
+        .env("no_proxy", "127.0.0.1")
+        .envs(env.iter().copied())
+        .args(args);
+    let out = cmd.output().expect("kiln runs");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+// ----------------------------------------------------------------- ssh
+
+/// A `sshd` on a loopback port that accepts one client key, and an
+/// `ssh-agent` holding that key.
+struct Ssh {
+    dir: tempfile::TempDir,
+    port: u16,
+    _sshd: Daemon,
+    _agent: Daemon,
+}
+
+impl Ssh {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fixture("make_ssh_keys.sh", dir.path());
+        let port = free_port();
+        let p = |name: &str| dir.path().join(name).display().to_string();
+        let config = format!(
+            "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nAuthorizedKeysFile {}\n\
+             StrictModes no\nPidFile none\nUsePAM no\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
+             AcceptEnv GIT_PROTOCOL\n",
+            p("host_key"),
+            p("authorized_keys"),
+        );
+        std::fs::write(dir.path().join("sshd_config"), config).expect("write sshd_config");
+        // sshd started as root needs its privilege separation directory.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let log = std::fs::File::create(dir.path().join("sshd.log")).expect("sshd log");
+        let sshd = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f", &p("sshd_config")])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("/usr/sbin/sshd starts (package openssh-server)");
+        let sshd = Daemon(sshd);
+        wait_for(port);
+        let agent = Command::new("ssh-agent")
+            .args(["-D", "-a", &p("agent.sock")])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("ssh-agent starts");
+        let agent = Daemon(agent);
+        for _ in 0..400 {
+            if dir.path().join("agent.sock").exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        let ssh = Self {
+            dir,
+            port,
+            _sshd: sshd,
+            _agent: agent,
+        };
+        ssh.ssh_add(&[&ssh.path("client_key")]);
+        ssh
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    fn ssh_add(&self, args: &[&str]) {
+        let out = Command::new("ssh-add")
+            .args(args)
+            .env("SSH_AUTH_SOCK", self.path("agent.sock"))
+            .output()
+            .expect("ssh-add runs");
+        assert!(
+            out.status.success(),
+            "ssh-add {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// An `ssh` command line that accepts any host key and reads no user
+    /// configuration.
+    fn command(extra: &str) -> String {
+        format!(
+            "ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+             -o BatchMode=yes -o LogLevel=ERROR{extra}"
+        )
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("sshd.log")).unwrap_or_default()
+    }
+}
+
+fn user() -> String {
+    let out = Command::new("id").arg("-un").output().expect("id runs");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn renders_over_ssh_with_the_key_in_the_agent() {
+    let repo = Repo::make("history");
+    let ssh = Ssh::start();
+    let sock = ssh.path("agent.sock");
+    let url = format!(
+        "ssh://{}@127.0.0.1:{}{}",
+        user(),
+        ssh.port,
+        repo.path().display()
+    );
+    // The port comes from the URL; host key options from GIT_SSH_COMMAND.
+    let command = Ssh::command("");
+    let env = [
+        ("SSH_AUTH_SOCK", sock.as_str()),
+        ("GIT_SSH_COMMAND", command.as_str()),
+    ];
+    let v1 = kiln(
+        &repo,
+        "c1",
+        &env,
+        &[
+            "render", "--repo", &url, "--rev", "v1", "--path", "apps/web",
+        ],
+    );
+    assert_eq!(color(&v1), "blue", "sshd log:\n{}", ssh.log());
+    let main = kiln(
+        &repo,
+        "c1",
+        &env,
+        &["render", "--repo", &url, "--path", "apps/web"],
+    );
+    assert_eq!(color(&main), "green");
+
+    // The scp-like form carries no port: GIT_SSH_COMMAND gives it.
+    let scp = format!("{}@127.0.0.1:{}", user(), repo.path().display());
+    let command = Ssh::command(&format!(" -p {}", ssh.port));
+    let env = [
+        ("SSH_AUTH_SOCK", sock.as_str()),
+        ("GIT_SSH_COMMAND", command.as_str()),
+    ];
+    let extra = kiln(
+        &repo,
+        "c2",
+        &env,
+        &[
+            "render",
+            "--repo",
+            &scp,
+            "--rev",
+            "feature",
+            "--path",
+            "apps/extra",
+        ],
+    );
+    assert_eq!(color(&extra), "red");
+
+    // core.sshCommand from git's environment configuration works the same.
+    let env = [
+        ("SSH_AUTH_SOCK", sock.as_str()),
+        ("GIT_CONFIG_COUNT", "1"),
+        ("GIT_CONFIG_KEY_0", "core.sshCommand"),
+        ("GIT_CONFIG_VALUE_0", command.as_str()),
+    ];
+    let v2 = kiln(
+        &repo,
+        "c3",
+        &env,
+        &[
+            "render", "--repo", &scp, "--rev", "v2", "--path", "apps/web",
+        ],
+    );
+    assert_eq!(color(&v2), "green");
+}
+
+#[test]
+fn an_emptied_agent_is_a_clear_error_that_shows_no_key() {
+    let repo = Repo::make("history");
+    let ssh = Ssh::start();
+    let sock = ssh.path("agent.sock");
+    let url = format!(
+        "ssh://{}@127.0.0.1:{}{}",
+        user(),
+        ssh.port,
+        repo.path().display()
+    );
+    let command = Ssh::command("");
+    let env = [
+        ("SSH_AUTH_SOCK", sock.as_str()),
+        ("GIT_SSH_COMMAND", command.as_str()),
+    ];
+    let args = [
+        "-vv", "render", "--repo", &url, "--rev", "v1", "--path", "apps/web",
+    ];
+    assert_eq!(color(&kiln(&repo, "ok", &env, &args)), "blue");
+
+    ssh.ssh_add(&["-D"]);
+    let run = kiln(&repo, "emptied", &env, &args);
+    let err = run.error();
+    assert!(
+        err.contains(&format!("failed to fetch ssh://{}@127.0.0.1", user())),
+        "{err}"
+    );
+    assert!(err.contains("Permission denied"), "{err}");
+    let public = std::fs::read_to_string(ssh.path("client_key.pub")).expect("public key");
+    let blob = public.split_whitespace().nth(1).expect("a key blob");
+    let private = std::fs::read_to_string(ssh.path("client_key")).expect("private key");
+    for secret in private.lines().filter(|l| !l.starts_with("-----")).chain([
+        blob,
+        "kiln-test-client-key",
+        ssh.path("client_key").as_str(),
+    ]) {
+        assert!(!err.contains(secret), "{secret} in:\n{err}");
+    }
+}
