@@ -73,10 +73,33 @@ fn nanos(t: SystemTime) -> i128 {
 
 /// Stamps of entries (paths relative to a base directory), taken before
 /// they were read.
+///
+/// A directory may also be recorded by the names of its entries
+/// ([`Watch::add_dir`]): then a changed stamp (an editor saving a file by
+/// renaming a new one over it touches the directory) still holds when the
+/// names are the same, and a recent stamp does not make the watch racy.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Watch {
     entries: Vec<(String, Option<Stamp>)>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    names: std::collections::BTreeMap<String, String>,
     racy: bool,
+}
+
+/// A digest of the names of the entries of the directory at `path`.
+fn names_digest(path: &Path) -> Option<String> {
+    let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    names.sort();
+    let mut h = blake3::Hasher::new();
+    for n in &names {
+        let bytes = n.as_encoded_bytes();
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    Some(h.finalize().to_hex().to_string())
 }
 
 impl Watch {
@@ -93,6 +116,18 @@ impl Watch {
     #[cfg(test)]
     pub(crate) fn add_trusted(&mut self, rel: &str, stamp: Option<Stamp>) {
         self.entries.push((rel.to_owned(), stamp));
+    }
+
+    /// Records the directory at `path` as `rel` (relative to the base the
+    /// watch is checked against) as it is now, with the names of its
+    /// entries, read before the caller reads them.
+    pub fn add_dir(&mut self, rel: &str, path: &Path) {
+        let Some(names) = names_digest(path) else {
+            self.add(rel, None);
+            return;
+        };
+        self.entries.push((rel.to_owned(), Stamp::read(path)));
+        self.names.insert(rel.to_owned(), names);
     }
 
     /// Records `rel` (relative to `base`) as it is now.
@@ -114,16 +149,21 @@ impl Watch {
     pub fn extend(&mut self, other: Self) {
         self.racy |= other.racy;
         self.entries.extend(other.entries);
+        self.names.extend(other.names);
     }
 
     /// Whether every entry under `base` still has its stamp (and none was
     /// racy): then nothing recorded has changed since.
     pub fn holds(&self, base: &Path) -> bool {
         !self.racy
-            && self
-                .entries
-                .iter()
-                .all(|(rel, stamp)| Stamp::read(&base.join(rel)) == *stamp)
+            && self.entries.iter().all(|(rel, stamp)| {
+                let path = base.join(rel);
+                Stamp::read(&path) == *stamp
+                    || self
+                        .names
+                        .get(rel)
+                        .is_some_and(|n| names_digest(&path).as_ref() == Some(n))
+            })
     }
 
     /// Number of entries.
@@ -172,6 +212,22 @@ mod tests {
             "a write changes the stamp"
         );
         assert_eq!(Stamp::read(&tmp.path().join("missing")), None);
+    }
+
+    #[test]
+    fn a_directory_holds_while_its_names_do() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(tmp.path().join("d")).expect("mkdir");
+        std::fs::write(tmp.path().join("d/a"), "1").expect("write");
+        let mut watch = Watch::default();
+        watch.add_dir("d", &tmp.path().join("d"));
+        assert!(!watch.is_racy(), "names make a fresh directory stamp safe");
+        // An atomic save: a new file renamed over the old one.
+        std::fs::write(tmp.path().join("d/.a.tmp"), "2").expect("write");
+        std::fs::rename(tmp.path().join("d/.a.tmp"), tmp.path().join("d/a")).expect("rename");
+        assert!(watch.holds(tmp.path()), "same names");
+        std::fs::write(tmp.path().join("d/b"), "").expect("write");
+        assert!(!watch.holds(tmp.path()), "a new entry");
     }
 
     #[test]

@@ -131,6 +131,36 @@ impl DiskStore {
         }
     }
 
+    /// Evicts least recently used entries once the bytes stored since the
+    /// last eviction (counted across processes in `steps-v0/pending`) pass
+    /// a sixteenth of the bound: listing every entry costs more than a render
+    /// served from the cache, so not after each one.
+    pub fn gc_if_due(&self, written: u64) {
+        let marker = self.dir.join("pending");
+        let pending = fs_err::read_to_string(&marker)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        let total = pending.unwrap_or(0).saturating_add(written);
+        let due = total > self.max_bytes / 16;
+        let next = if due {
+            self.gc(false);
+            0
+        } else {
+            total
+        };
+        // Written in place of the marker's old text by rename: a race between
+        // processes loses a count at worst, which only delays an eviction.
+        let write = || -> std::io::Result<()> {
+            let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+            std::io::Write::write_all(&mut tmp, next.to_string().as_bytes())?;
+            tmp.persist(&marker).map_err(|e| e.error)?;
+            Ok(())
+        };
+        if pending != Some(next) {
+            let _ = write();
+        }
+    }
+
     /// Removes damaged entries and then the least recently used ones until
     /// the store fits its bound; returns the number removed.
     pub fn gc(&self, verify: bool) -> u64 {

@@ -30,7 +30,7 @@ pub use memo::MemoId;
 pub use redis::RedisStore;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memo::MemoStore;
 
@@ -73,7 +73,8 @@ pub struct StepCache {
     backend: Backend,
     records: PathBuf,
     memos: MemoStore,
-    wrote: AtomicBool,
+    /// Bytes this process stored.
+    wrote: AtomicU64,
 }
 
 /// The last render's step inputs of one app.
@@ -89,7 +90,7 @@ impl StepCache {
             backend: Backend::Disk(store),
             records,
             memos,
-            wrote: AtomicBool::new(false),
+            wrote: AtomicU64::new(0),
         }
     }
 
@@ -102,7 +103,7 @@ impl StepCache {
                 backend: Backend::Redis(store),
                 records: cache_dir.join(disk::BUCKET).join("last"),
                 memos: MemoStore::new(&cache_dir.join(disk::BUCKET)),
-                wrote: AtomicBool::new(false),
+                wrote: AtomicU64::new(0),
             })
         } else {
             Err(Error::Unsupported(spec.to_owned()))
@@ -122,7 +123,8 @@ impl StepCache {
 
     /// Stores a step's output; errors are logged, never fatal.
     pub fn put(&self, key: &StepKey, resources: &[String]) {
-        self.wrote.store(true, Ordering::Relaxed);
+        let bytes: usize = resources.iter().map(String::len).sum();
+        self.wrote.fetch_add(bytes as u64, Ordering::Relaxed);
         let result = match &self.backend {
             Backend::Disk(store) => store.put(key, resources).map_err(|e| error_chain(&e)),
             Backend::Redis(store) => store.put(key, resources).map_err(|e| error_chain(&e)),
@@ -132,14 +134,16 @@ impl StepCache {
         }
     }
 
-    /// Evicts least recently used disk entries beyond the size bound, if
-    /// this process stored any.
+    /// Evicts least recently used disk entries beyond the size bound, when
+    /// enough was stored since the last eviction to matter (see
+    /// [`DiskStore::gc_if_due`]).
     pub fn trim(&self) {
-        if !self.wrote.load(Ordering::Relaxed) {
+        let wrote = self.wrote.swap(0, Ordering::Relaxed);
+        if wrote == 0 {
             return;
         }
         if let Backend::Disk(store) = &self.backend {
-            store.gc(false);
+            store.gc_if_due(wrote);
         }
     }
 

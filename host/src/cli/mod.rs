@@ -45,10 +45,10 @@ pub struct GlobalArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true, env = "KILN_COLOR")]
     pub color: Color,
     /// Never show progress bars.
-    #[arg(long, global = true, env = "KILN_NO_PROGRESS")]
+    #[arg(long, global = true, env = "KILN_NO_PROGRESS", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_progress: bool,
     /// Never touch the network; use what is cached.
-    #[arg(long, global = true, env = "KILN_OFFLINE")]
+    #[arg(long, global = true, env = "KILN_OFFLINE", value_parser = clap::builder::BoolishValueParser::new())]
     pub offline: bool,
 }
 

@@ -151,7 +151,11 @@ fn walk(
                 .to_string_lossy()
                 .replace('\\', "/");
             if let Some(w) = watch.as_deref_mut() {
-                w.add(&name, Stamp::read(p));
+                if ty.is_dir() {
+                    w.add_dir(&name, p);
+                } else {
+                    w.add(&name, Stamp::read(p));
+                }
             }
             if ty.is_symlink() {
                 let target = fs_err::read_link(p)?;

@@ -48,7 +48,7 @@ pub fn apps_watched(root: &Path, watch: &mut Watch, prefix: &str) -> Result<Vec<
 
 fn search(root: &Path, mut watch: Option<(&mut Watch, &str)>) -> Result<Vec<String>, Error> {
     // Stamps are taken before the entry is read.
-    let mut note = |rel: &Path| {
+    let mut note = |rel: &Path, dir: bool| {
         if let Some((w, prefix)) = watch.as_mut() {
             let rel_text = rel.to_string_lossy().replace('\\', "/");
             let name = match (*prefix, rel_text.as_str()) {
@@ -57,7 +57,12 @@ fn search(root: &Path, mut watch: Option<(&mut Watch, &str)>) -> Result<Vec<Stri
                 (p, "") => p.to_owned(),
                 (p, r) => format!("{p}/{r}"),
             };
-            w.add(&name, Stamp::read(&root.join(rel)));
+            if dir {
+                // Entries added or removed change the directory's names.
+                w.add_dir(&name, &root.join(rel));
+            } else {
+                w.add(&name, Stamp::read(&root.join(rel)));
+            }
         }
     };
     let mut candidates: BTreeSet<PathBuf> = BTreeSet::new();
@@ -77,17 +82,16 @@ fn search(root: &Path, mut watch: Option<(&mut Watch, &str)>) -> Result<Vec<Stri
             continue;
         };
         if ty.is_dir() {
-            // Entries added or removed change the directory's stamp.
-            note(rel);
+            note(rel, true);
         } else if ty.is_file() {
             let name = entry.file_name();
             if MARKERS.iter().any(|m| name == *m) {
-                note(rel);
+                note(rel, false);
                 if let Some(dir) = rel.parent() {
                     candidates.insert(dir.to_path_buf());
                 }
             } else if name == ".gitignore" || name == ".ignore" {
-                note(rel);
+                note(rel, false);
             }
         }
     }
