@@ -4,14 +4,9 @@
 //! credential helpers. Needs `git`, `openssl`, `openssh-client` and
 //! `openssh-server` (`/usr/sbin/sshd`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-
-use base64::Engine as _;
 
 use crate::git::{Repo, free_port};
 use crate::util::Run;
@@ -116,9 +111,12 @@ impl Ssh {
         fixture("make_ssh_keys.sh", dir.path());
         let port = free_port();
         let p = |name: &str| dir.path().join(name).display().to_string();
+        // `UsePAM yes`: without PAM, sshd refuses users whose password is
+        // locked (`!` in /etc/shadow), as CI users often are; with it, a
+        // non-root sshd still accepts its own user by key.
         let config = format!(
             "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nAuthorizedKeysFile {}\n\
-             StrictModes no\nPidFile none\nUsePAM no\nPasswordAuthentication no\n\
+             StrictModes no\nPidFile none\nUsePAM yes\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
              AcceptEnv GIT_PROTOCOL\n",
             p("host_key"),
@@ -315,259 +313,17 @@ fn an_emptied_agent_is_a_clear_error_that_shows_no_key() {
 
 // --------------------------------------------------------------- https
 
-/// A TLS server on a loopback port serving the repositories under `root`
-/// with `git http-backend`, for requests with Basic auth as one of `accept`
-/// (user, password). Stops on drop.
-struct Https {
-    port: u16,
-    certs: tempfile::TempDir,
-    /// The user names of every request's credentials, right or wrong.
-    users: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-}
+#[path = "../fixtures/remote/https_server.rs"]
+mod https_server;
 
-impl Https {
-    fn start(root: &Path, accept: &[(&str, &str)]) -> Self {
-        use rustls::pki_types::pem::PemObject as _;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let certs = tempfile::tempdir().expect("temp dir");
-        fixture("make_tls_certs.sh", certs.path());
-        let read = |name: &str| std::fs::read(certs.path().join(name)).expect("read pem");
-        let chain = CertificateDer::pem_slice_iter(&read("server.pem"))
-            .collect::<Result<Vec<_>, _>>()
-            .expect("server certificate");
-        let key = PrivateKeyDer::from_pem_slice(&read("server.key")).expect("server key");
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .expect("server config");
-        let config = Arc::new(config);
-        let accept: Vec<String> = accept
-            .iter()
-            .map(|(u, p)| {
-                let basic = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-                format!("Basic {basic}")
-            })
-            .collect();
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let (users, stop) = (Arc::default(), Arc::new(AtomicBool::new(false)));
-        let server = Server {
-            root: root.to_owned(),
-            accept: Arc::new(accept),
-            users: Arc::clone(&users),
-        };
-        let stopped = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                let (Ok(stream), server, config) = (stream, server.clone(), Arc::clone(&config))
-                else {
-                    continue;
-                };
-                std::thread::spawn(move || {
-                    let conn = rustls::ServerConnection::new(config).expect("tls connection");
-                    // A failed request shows as a failed fetch in kiln.
-                    let _ = server.serve(&mut rustls::StreamOwned::new(conn, stream));
-                });
-            }
-        });
-        Self {
-            port,
-            certs,
-            users,
-            stop,
-        }
-    }
+use https_server::Https;
 
-    fn url(&self, userinfo: &str) -> String {
-        format!("https://{userinfo}127.0.0.1:{}/repo", self.port)
-    }
-
-    fn ca(&self) -> String {
-        self.certs.path().join("ca.pem").display().to_string()
-    }
-
-    fn users(&self) -> Vec<String> {
-        self.users.lock().expect("not poisoned").clone()
-    }
-}
-
-impl Drop for Https {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-    }
-}
-
-#[derive(Clone)]
-struct Server {
-    root: PathBuf,
-    accept: Arc<Vec<String>>,
-    users: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    /// Answers one request, then closes the connection.
-    fn serve(
-        &self,
-        tls: &mut rustls::StreamOwned<rustls::ServerConnection, TcpStream>,
-    ) -> std::io::Result<()> {
-        let mut reader = BufReader::new(&mut *tls);
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let target = parts.next().unwrap_or_default().to_owned();
-        let mut headers = Vec::new();
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line)?;
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-            }
-        }
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-        };
-        let body = read_body(&mut reader, &header)?;
-        drop(reader);
-        let auth = header("authorization").unwrap_or_default();
-        if let Some(basic) = auth.strip_prefix("Basic ")
-            && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic)
-        {
-            let decoded = String::from_utf8_lossy(&decoded).into_owned();
-            let user = decoded.split(':').next().unwrap_or_default().to_owned();
-            self.users.lock().expect("not poisoned").push(user);
-        }
-        let response = if self.accept.contains(&auth) {
-            self.cgi(&method, &target, &header, &body)?
-        } else {
-            b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"kiln\"\r\n\
-              Content-Length: 0\r\nConnection: close\r\n\r\n"
-                .to_vec()
-        };
-        tls.write_all(&response)?;
-        tls.conn.send_close_notify();
-        tls.flush()
-    }
-
-    /// Runs `git http-backend` for the request; its CGI answer as HTTP.
-    fn cgi(
-        &self,
-        method: &str,
-        target: &str,
-        header: &dyn Fn(&str) -> Option<String>,
-        body: &[u8],
-    ) -> std::io::Result<Vec<u8>> {
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let mut cmd = Command::new("git");
-        cmd.arg("http-backend")
-            .env("GIT_PROJECT_ROOT", &self.root)
-            .env("GIT_HTTP_EXPORT_ALL", "1")
-            .env("PATH_INFO", path)
-            .env("REQUEST_METHOD", method)
-            .env("QUERY_STRING", query)
-            .env("CONTENT_TYPE", header("content-type").unwrap_or_default())
-            .env("CONTENT_LENGTH", body.len().to_string())
-            .env("REMOTE_USER", "kiln")
-            .env("REMOTE_ADDR", "127.0.0.1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if let Some(protocol) = header("git-protocol") {
-            cmd.env("GIT_PROTOCOL", protocol);
-        }
-        if let Some(encoding) = header("content-encoding") {
-            cmd.env("HTTP_CONTENT_ENCODING", encoding);
-        }
-        let mut child = cmd.spawn()?;
-        let mut stdin = child.stdin.take().expect("piped");
-        let body = body.to_vec();
-        let writer = std::thread::spawn(move || stdin.write_all(&body));
-        let out = child.wait_with_output()?;
-        let _ = writer.join();
-        let text = out.stdout;
-        let split = text
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .map(|i| (i, i + 4))
-            .or_else(|| {
-                text.windows(2)
-                    .position(|w| w == b"\n\n")
-                    .map(|i| (i, i + 2))
-            })
-            .unwrap_or((text.len(), text.len()));
-        let head = String::from_utf8_lossy(&text[..split.0]).into_owned();
-        let mut status = "200 OK".to_owned();
-        let mut response = Vec::new();
-        for line in head.lines() {
-            match line.split_once(':') {
-                Some((name, value)) if name.eq_ignore_ascii_case("status") => {
-                    value.trim().clone_into(&mut status);
-                }
-                Some(_) => response.extend_from_slice(format!("{line}\r\n").as_bytes()),
-                None => {}
-            }
-        }
-        let content = &text[split.1..];
-        let mut all = format!("HTTP/1.1 {status}\r\n").into_bytes();
-        all.append(&mut response);
-        all.extend_from_slice(
-            format!(
-                "Content-Length: {}\r\nConnection: close\r\n\r\n",
-                content.len()
-            )
-            .as_bytes(),
-        );
-        all.extend_from_slice(content);
-        Ok(all)
-    }
-}
-
-/// The request body, sized by `Content-Length` or chunked.
-fn read_body(
-    reader: &mut impl BufRead,
-    header: &dyn Fn(&str) -> Option<String>,
-) -> std::io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    if header("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size)?;
-            let hex = size.trim().split(';').next().unwrap_or_default();
-            let size = usize::from_str_radix(hex, 16).map_err(std::io::Error::other)?;
-            if size == 0 {
-                let mut trailer = String::new();
-                while reader.read_line(&mut trailer)? > 2 {
-                    trailer.clear();
-                }
-                break;
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            reader.read_exact(&mut body[start..])?;
-            let mut crlf = [0; 2];
-            reader.read_exact(&mut crlf)?;
-        }
-    } else if let Some(length) = header("content-length") {
-        let length = length.parse().map_err(std::io::Error::other)?;
-        body.resize(length, 0);
-        reader.read_exact(&mut body)?;
-    }
-    Ok(body)
+/// A server for the repositories under `repo`'s temp dir, with a test CA
+/// (`ca.pem`) and a certificate for 127.0.0.1.
+fn serve_https(repo: &Repo, accept: &[(&str, &str)]) -> Https {
+    let certs = tempfile::tempdir().expect("temp dir");
+    fixture("make_tls_certs.sh", certs.path());
+    Https::start(repo.tmp.path(), accept, certs)
 }
 
 const TOKEN: &str = "t0ken-0f-the-test";
@@ -575,10 +331,7 @@ const TOKEN: &str = "t0ken-0f-the-test";
 #[test]
 fn renders_over_https_with_kiln_git_token() {
     let repo = Repo::make("history");
-    let https = Https::start(
-        repo.tmp.path(),
-        &[("x-access-token", TOKEN), ("alice", TOKEN)],
-    );
+    let https = serve_https(&repo, &[("x-access-token", TOKEN), ("alice", TOKEN)]);
     let ca = https.ca();
     let env = [("SSL_CERT_FILE", ca.as_str()), ("KILN_GIT_TOKEN", TOKEN)];
     let url = https.url("");
@@ -623,7 +376,7 @@ fn renders_over_https_with_kiln_git_token() {
 #[test]
 fn renders_over_https_with_a_git_credential_helper() {
     let repo = Repo::make("history");
-    let https = Https::start(repo.tmp.path(), &[("helper-user", "helper-s3cret")]);
+    let https = serve_https(&repo, &[("helper-user", "helper-s3cret")]);
     let ca = https.ca();
     let url = https.url("");
     let env = [
@@ -650,7 +403,7 @@ fn renders_over_https_with_a_git_credential_helper() {
 #[test]
 fn a_wrong_token_is_a_clear_error_that_shows_no_token() {
     let repo = Repo::make("history");
-    let https = Https::start(repo.tmp.path(), &[("x-access-token", TOKEN)]);
+    let https = serve_https(&repo, &[("x-access-token", TOKEN)]);
     let ca = https.ca();
     let url = https.url("");
     let wrong = "wr0ng-t0ken-value";
