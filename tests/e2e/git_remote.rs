@@ -340,10 +340,11 @@ fn renders_over_https_with_kiln_git_token() {
         "c1",
         &env,
         &[
-            "render", "--repo", &url, "--rev", "v1", "--path", "apps/web",
+            "-vv", "render", "--repo", &url, "--rev", "v1", "--path", "apps/web",
         ],
     );
     assert_eq!(color(&run), "blue");
+    assert!(!run.stderr.contains(TOKEN), "{}", run.stderr);
     assert!(
         https.users().iter().any(|u| u == "x-access-token"),
         "{:?}",
@@ -371,6 +372,18 @@ fn renders_over_https_with_kiln_git_token() {
         "{:?}",
         https.users()
     );
+    // Credentials in the URL itself, without KILN_GIT_TOKEN.
+    let url = https.url(&format!("alice:{TOKEN}@"));
+    let run = kiln(
+        &repo,
+        "c3",
+        &env[..1],
+        &[
+            "-vv", "render", "--repo", &url, "--rev", "v2", "--path", "apps/web",
+        ],
+    );
+    assert_eq!(color(&run), "green");
+    assert!(!run.stderr.contains(TOKEN), "{}", run.stderr);
 }
 
 #[test]
