@@ -19,14 +19,36 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// How recent a change may be for its stamp to be trusted.
 pub const RACY: Duration = Duration::from_secs(2);
 
-/// What `stat` says about a file or directory.
+/// What `stat` says about a file or directory. (Kept as a tuple: memos
+/// hold thousands of them, and a JSON array is shorter than an object.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "StampTuple", into = "StampTuple")]
 pub struct Stamp {
     len: u64,
     mtime: i128,
     ctime: i128,
     ino: u64,
     dir: bool,
+}
+
+type StampTuple = (u64, i128, i128, u64, bool);
+
+impl From<StampTuple> for Stamp {
+    fn from((len, mtime, ctime, ino, dir): StampTuple) -> Self {
+        Self {
+            len,
+            mtime,
+            ctime,
+            ino,
+            dir,
+        }
+    }
+}
+
+impl From<Stamp> for StampTuple {
+    fn from(s: Stamp) -> Self {
+        (s.len, s.mtime, s.ctime, s.ino, s.dir)
+    }
 }
 
 impl Stamp {
@@ -69,6 +91,12 @@ fn nanos(t: SystemTime) -> i128 {
         Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
         Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(i128::MAX),
     }
+}
+
+/// Stamps read while checking watches, by path.
+#[derive(Debug, Default)]
+pub struct Stats {
+    seen: std::collections::HashMap<String, Option<Stamp>>,
 }
 
 /// Stamps of entries (paths relative to a base directory), taken before
@@ -155,10 +183,20 @@ impl Watch {
     /// Whether every entry under `base` still has its stamp (and none was
     /// racy): then nothing recorded has changed since.
     pub fn holds(&self, base: &Path) -> bool {
+        self.holds_with(base, &mut Stats::default())
+    }
+
+    /// [`Watch::holds`], asking `stats` first: many watches checked together
+    /// (the apps of one run) share entries, which are then read once.
+    pub fn holds_with(&self, base: &Path, stats: &mut Stats) -> bool {
         !self.racy
             && self.entries.iter().all(|(rel, stamp)| {
                 let path = base.join(rel);
-                Stamp::read(&path) == *stamp
+                let now = *stats
+                    .seen
+                    .entry(rel.clone())
+                    .or_insert_with(|| Stamp::read(&path));
+                now == *stamp
                     || self
                         .names
                         .get(rel)

@@ -317,6 +317,7 @@ impl RenderCommand {
             })
             .collect();
         // Apps whose files did not change since the memo keep their output.
+        let mut stats = crate::stamp::Stats::default();
         let kept: Vec<Option<&RunMemoApp>> = labelled
             .iter()
             .map(|(label, _)| {
@@ -325,7 +326,7 @@ impl RenderCommand {
                     .apps
                     .iter()
                     .find(|a| &a.label == label)
-                    .filter(|a| a.watch.holds(base))
+                    .filter(|a| a.watch.holds_with(base, &mut stats))
             })
             .collect();
         let todo: Vec<(String, Resolved)> = labelled
