@@ -460,3 +460,17 @@ fn credentials_in_urls_stay_out_of_messages() {
         "{err}"
     );
 }
+
+#[test]
+fn a_mirror_that_never_fetched_reports_the_fetch_error_again() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let url = format!("git://127.0.0.1:{}/nothing", free_port());
+    for _ in 0..2 {
+        let run = TestCommand::new()
+            .env("KILN_CACHE_DIR", cache.path())
+            .args(["render", "--repo", &url, "--path", "."])
+            .run();
+        let err = run.error();
+        assert!(err.contains("failed to fetch git://127.0.0.1"), "{err}");
+    }
+}

@@ -49,8 +49,7 @@ pub struct Cluster {
 impl Cluster {
     /// Connects to the cluster.
     pub fn connect(settings: Settings) -> anyhow::Result<Self> {
-        // Both rustls providers are compiled in (gix brings aws-lc-rs, kube
-        // ring), so rustls cannot pick one by itself. An `Err` means one is
+        // The provider the whole binary uses; an `Err` means it is
         // installed already.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_current_thread()

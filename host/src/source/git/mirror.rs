@@ -91,7 +91,10 @@ impl Mirror {
                 tracing::warn!(url = %shown, "the git mirror is damaged after fetching; fetching it afresh");
                 self.refetch()
             }
-            Err(source) if had_mirror && rev.is_none_or(|r| repo.rev_parse_single(r).is_ok()) => {
+            // A mirror that never fetched holds no revision, not even HEAD.
+            Err(source)
+                if had_mirror && repo.rev_parse_single(rev.unwrap_or(DEFAULT_REV)).is_ok() =>
+            {
                 let source_text = self.scrub(&source).0;
                 tracing::warn!(url = %shown, error = %source_text, "fetch failed; using the mirror as last fetched");
                 Ok(repo)
@@ -125,10 +128,16 @@ impl Mirror {
             .filter(|t| !t.is_empty())
             .into_iter()
             .collect();
-        if let Some((_, rest)) = self.url.split_once("://")
+        if let Some((scheme, rest)) = self.url.split_once("://")
             && let Some((userinfo, _)) = rest.split('/').next().unwrap_or_default().rsplit_once('@')
         {
-            secrets.push(userinfo.to_owned());
+            // Over http(s) a bare user can be a token; elsewhere (ssh) the
+            // user is a name like `git`, and only a password is secret.
+            if scheme.starts_with("http") {
+                secrets.push(userinfo.to_owned());
+            } else if let Some((_, password)) = userinfo.split_once(':') {
+                secrets.push(password.to_owned());
+            }
         }
         for secret in secrets {
             text = text.replace(&secret, "***");
