@@ -317,18 +317,19 @@ impl RenderCommand {
             })
             .collect();
         // Apps whose files did not change since the memo keep their output.
-        let mut stats = crate::stamp::Stats::default();
-        let kept: Vec<Option<&RunMemoApp>> = labelled
-            .iter()
-            .map(|(label, _)| {
-                previous
-                    .as_ref()?
-                    .apps
-                    .iter()
-                    .find(|a| &a.label == label)
-                    .filter(|a| a.watch.holds_with(base, &mut stats))
-            })
-            .collect();
+        let kept = kept_apps(previous.as_ref(), &labelled, base);
+        if kept.iter().all(Option::is_some) {
+            // Nothing changed: the memo's output, as it was.
+            let mut stream = String::new();
+            for k in kept.iter().flatten() {
+                if !stream.is_empty() && self.output == Format::Yaml {
+                    stream.push_str("---\n");
+                }
+                stream.push_str(&k.text);
+            }
+            write_stdout(&stream)?;
+            return Ok(ExitStatus::Success);
+        }
         let todo: Vec<(String, Resolved)> = labelled
             .iter()
             .zip(&kept)
@@ -604,6 +605,49 @@ fn split_rendered_text(resources: Vec<Value>) -> (Option<String>, Vec<Value>) {
         })
         .collect();
     (text, rest)
+}
+
+/// The apps of the memo whose files did not change, in the order of
+/// `labelled`; the stamps are read on a few threads (they are the cost of a
+/// run where nothing changed).
+fn kept_apps<'m>(
+    previous: Option<&'m RunMemo>,
+    labelled: &[(String, Resolved)],
+    base: &Path,
+) -> Vec<Option<&'m RunMemoApp>> {
+    let Some(previous) = previous else {
+        return vec![None; labelled.len()];
+    };
+    let by_label: std::collections::HashMap<&str, &RunMemoApp> = previous
+        .apps
+        .iter()
+        .map(|a| (a.label.as_str(), a))
+        .collect();
+    let threads = all::default_jobs().clamp(1, 4);
+    let chunk = labelled.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = labelled
+            .chunks(chunk)
+            .map(|part| {
+                let by_label = &by_label;
+                scope.spawn(move || {
+                    let mut stats = crate::stamp::Stats::default();
+                    part.iter()
+                        .map(|(label, _)| {
+                            by_label
+                                .get(label.as_str())
+                                .copied()
+                                .filter(|a| a.watch.holds_with(base, &mut stats))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a stamp check does not panic"))
+            .collect()
+    })
 }
 
 /// The memo of an `--all` run.
