@@ -1,5 +1,6 @@
 //! `kiln render`.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -351,14 +352,14 @@ impl RenderCommand {
         }
         let mut failed = 0;
         let mut stream = String::new();
-        let mut next = RunMemo {
-            discovery,
+        let mut next = RunMemoOut {
+            discovery: &discovery,
             apps: Vec::with_capacity(labelled.len()),
         };
         let mut memoisable = true;
-        for (((label, _), kept), found) in labelled.iter().zip(kept).zip(found) {
+        for (((label, _), kept), found) in labelled.iter().zip(kept).zip(&found) {
             let (text, watch) = if let Some(k) = kept {
-                (k.text.clone(), k.watch.clone())
+                (Cow::Borrowed(k.text.as_str()), Cow::Borrowed(&k.watch))
             } else {
                 let result = results.next().expect("one result per app rendered");
                 match result.outcome {
@@ -378,7 +379,10 @@ impl RenderCommand {
                             })?;
                             continue;
                         }
-                        (self.app_text(label, &resources), done.watch)
+                        (
+                            Cow::Owned(self.app_text(label, &resources)),
+                            Cow::Owned(done.watch),
+                        )
                     }
                     Err(error) => {
                         failed += 1;
@@ -398,8 +402,8 @@ impl RenderCommand {
             }
             stream.push_str(&text);
             memoisable &= !watch.is_racy();
-            next.apps.push(RunMemoApp {
-                label: label.clone(),
+            next.apps.push(RunMemoAppOut {
+                label,
                 found,
                 watch,
                 text,
@@ -410,8 +414,7 @@ impl RenderCommand {
             && memoisable
             && !todo.is_empty()
         {
-            let watch = next.discovery.clone();
-            c.put_memo(id, watch, &next);
+            c.put_memo(id, discovery.clone(), &next);
         }
         if failed > 0 {
             all::say(&format!("{failed} of {} apps failed", labelled.len()));
@@ -651,7 +654,7 @@ fn kept_apps<'m>(
 }
 
 /// The memo of an `--all` run.
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(serde::Deserialize)]
 struct RunMemo {
     /// What finding the apps read.
     discovery: Watch,
@@ -659,7 +662,22 @@ struct RunMemo {
     apps: Vec<RunMemoApp>,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+/// [`RunMemo`] as written: borrowing what the last memo or this run holds.
+#[derive(serde::Serialize)]
+struct RunMemoOut<'a> {
+    discovery: &'a Watch,
+    apps: Vec<RunMemoAppOut<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct RunMemoAppOut<'a> {
+    label: &'a str,
+    found: &'a str,
+    watch: Cow<'a, Watch>,
+    text: Cow<'a, str>,
+}
+
+#[derive(serde::Deserialize)]
 struct RunMemoApp {
     label: String,
     /// The directory as found, relative to the root.
