@@ -95,6 +95,32 @@ impl MemoStore {
         Some((stored.value, stored.watch))
     }
 
+    /// Keeps `bytes` beside memo `id` (before the memo that names it is
+    /// written); returns their hash, for the memo to hold.
+    pub(crate) fn put_blob(&self, id: MemoId, bytes: &[u8]) -> Option<String> {
+        let write = || -> std::io::Result<()> {
+            fs_err::create_dir_all(&self.dir)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+            std::io::Write::write_all(&mut tmp, bytes)?;
+            tmp.persist(self.path(id).with_extension("blob"))
+                .map_err(|e| e.error)?;
+            Ok(())
+        };
+        match write() {
+            Ok(()) => Some(blake3::hash(bytes).to_hex().to_string()),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot write a memo");
+                None
+            }
+        }
+    }
+
+    /// The bytes kept beside memo `id`, if their hash is `hash`.
+    pub(crate) fn get_blob(&self, id: MemoId, hash: &str) -> Option<Vec<u8>> {
+        let bytes = fs_err::read(self.path(id).with_extension("blob")).ok()?;
+        (blake3::hash(&bytes).to_hex().as_str() == hash).then_some(bytes)
+    }
+
     /// Keeps `value` under `id` with `watch`; a racy watch is not kept.
     pub(crate) fn put<T: Serialize>(&self, id: MemoId, watch: Watch, value: &T) {
         if watch.is_racy() {

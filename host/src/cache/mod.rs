@@ -164,6 +164,16 @@ impl StepCache {
         self.memos.get_unchecked(id)
     }
 
+    /// Keeps `bytes` beside memo `id`; their hash, for the memo to hold.
+    pub fn put_memo_blob(&self, id: MemoId, bytes: &[u8]) -> Option<String> {
+        self.memos.put_blob(id, bytes)
+    }
+
+    /// The bytes kept beside memo `id`, if their hash is `hash`.
+    pub fn memo_blob(&self, id: MemoId, hash: &str) -> Option<Vec<u8>> {
+        self.memos.get_blob(id, hash)
+    }
+
     /// Keeps `value` as memo `id`, valid while `watch` holds.
     pub fn put_memo<T: serde::Serialize>(&self, id: MemoId, watch: crate::stamp::Watch, value: &T) {
         self.memos.put(id, watch, value);

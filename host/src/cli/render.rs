@@ -317,18 +317,27 @@ impl RenderCommand {
                 (label, r)
             })
             .collect();
-        // Apps whose files did not change since the memo keep their output.
-        let kept = kept_apps(previous.as_ref(), &labelled, base);
-        if kept.iter().all(Option::is_some) {
+        // Apps whose files did not change since the memo keep their output,
+        // kept beside the memo as the stream it was written as.
+        let blob = memo
+            .zip(previous.as_ref())
+            .and_then(|((c, id), p)| c.memo_blob(id, &p.blob))
+            .and_then(|b| String::from_utf8(b).ok());
+        let kept = if blob.is_some() {
+            kept_apps(previous.as_ref(), &labelled, base)
+        } else {
+            vec![None; labelled.len()]
+        };
+        let text_of = |k: &RunMemoApp| -> &str {
+            blob.as_deref()
+                .and_then(|b| b.get(k.start..k.start + k.len))
+                .unwrap_or_default()
+        };
+        if let Some(blob) = &blob
+            && kept.iter().all(Option::is_some)
+        {
             // Nothing changed: the memo's output, as it was.
-            let mut stream = String::new();
-            for k in kept.iter().flatten() {
-                if !stream.is_empty() && self.output == Format::Yaml {
-                    stream.push_str("---\n");
-                }
-                stream.push_str(&k.text);
-            }
-            write_stdout(&stream)?;
+            write_stdout(blob)?;
             return Ok(ExitStatus::Success);
         }
         let todo: Vec<(String, Resolved)> = labelled
@@ -355,11 +364,12 @@ impl RenderCommand {
         let mut next = RunMemoOut {
             discovery: &discovery,
             apps: Vec::with_capacity(labelled.len()),
+            blob: String::new(),
         };
         let mut memoisable = true;
         for (((label, _), kept), found) in labelled.iter().zip(kept).zip(&found) {
             let (text, watch) = if let Some(k) = kept {
-                (Cow::Borrowed(k.text.as_str()), Cow::Borrowed(&k.watch))
+                (Cow::Borrowed(text_of(k)), Cow::Borrowed(&k.watch))
             } else {
                 let result = results.next().expect("one result per app rendered");
                 match result.outcome {
@@ -400,20 +410,24 @@ impl RenderCommand {
             if !stream.is_empty() && self.output == Format::Yaml {
                 stream.push_str("---\n");
             }
+            let start = stream.len();
             stream.push_str(&text);
             memoisable &= !watch.is_racy();
             next.apps.push(RunMemoAppOut {
                 label,
                 found,
                 watch,
-                text,
+                start,
+                len: text.len(),
             });
         }
         write_stdout(&stream)?;
         if let Some((c, id)) = memo
             && memoisable
             && !todo.is_empty()
+            && let Some(hash) = c.put_memo_blob(id, stream.as_bytes())
         {
+            next.blob = hash;
             c.put_memo(id, discovery.clone(), &next);
         }
         if failed > 0 {
@@ -660,6 +674,8 @@ struct RunMemo {
     discovery: Watch,
     /// Every app, in output order.
     apps: Vec<RunMemoApp>,
+    /// The hash of the output stream, kept beside the memo.
+    blob: String,
 }
 
 /// [`RunMemo`] as written: borrowing what the last memo or this run holds.
@@ -667,6 +683,7 @@ struct RunMemo {
 struct RunMemoOut<'a> {
     discovery: &'a Watch,
     apps: Vec<RunMemoAppOut<'a>>,
+    blob: String,
 }
 
 #[derive(serde::Serialize)]
@@ -674,7 +691,8 @@ struct RunMemoAppOut<'a> {
     label: &'a str,
     found: &'a str,
     watch: Cow<'a, Watch>,
-    text: Cow<'a, str>,
+    start: usize,
+    len: usize,
 }
 
 #[derive(serde::Deserialize)]
@@ -684,6 +702,7 @@ struct RunMemoApp {
     found: String,
     /// What its render read.
     watch: Watch,
-    /// Its part of the output stream.
-    text: String,
+    /// Where its part of the output stream starts, and its length.
+    start: usize,
+    len: usize,
 }
