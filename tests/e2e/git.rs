@@ -65,7 +65,7 @@ impl Repo {
     }
 }
 
-fn color(run: &Run) -> String {
+pub(crate) fn color(run: &Run) -> String {
     let docs = run.docs();
     let cm = docs
         .iter()
@@ -263,7 +263,8 @@ fn a_damaged_mirror_is_fetched_again() {
     assert!(run.stderr.contains("damaged"), "{}", run.stderr);
 }
 
-struct Daemon(Child);
+/// A child process, killed on drop.
+pub(crate) struct Daemon(pub(crate) Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -280,8 +281,8 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for(port: u16) {
-    for _ in 0..200 {
+pub(crate) fn wait_for(port: u16) {
+    for _ in 0..400 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return;
         }

@@ -4,41 +4,11 @@
 //! credential helpers. Needs `git`, `openssl`, `openssh-client` and
 //! `openssh-server` (`/usr/sbin/sshd`).
 
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use crate::git::{Repo, free_port};
+use crate::git::{Daemon, Repo, color, free_port, wait_for};
 use crate::util::Run;
-
-/// A child process, killed on drop.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(port: u16) {
-    for _ in 0..400 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    panic!("nothing listens on port {port}");
-}
-
-fn color(run: &Run) -> String {
-    let docs = run.docs();
-    let cm = docs
-        .iter()
-        .find(|d| d["kind"] == "ConfigMap")
-        .expect("a ConfigMap");
-    cm["data"]["color"].as_str().expect("a color").to_owned()
-}
 
 /// Runs `tests/fixtures/remote/<script> <dir>`.
 fn fixture(script: &str, dir: &Path) {

@@ -242,38 +242,6 @@ fn error_text(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// `url` without credentials: no user info for http(s), no password otherwise.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    if scheme.starts_with("http") {
-        format!("{scheme}://{host}{path}")
-    } else {
-        let user = userinfo.split(':').next().unwrap_or_default();
-        format!("{scheme}://{user}@{host}{path}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials_are_redacted() {
-        assert_eq!(
-            redact("https://user:tok@example.com/a.git"),
-            "https://example.com/a.git"
-        );
-        assert_eq!(
-            redact("ssh://git:pw@example.com/a.git"),
-            "ssh://git@example.com/a.git"
-        );
-        assert_eq!(redact("git@example.com:a.git"), "git@example.com:a.git");
-        assert_eq!(redact("file:///tmp/x"), "file:///tmp/x");
-    }
-}
+/// `url` without credentials: no user info for http(s), no password
+/// otherwise (shared with the git backend, which shows URLs the same way).
+pub use kiln_git_publish::redact;
