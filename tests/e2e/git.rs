@@ -475,3 +475,44 @@ fn a_mirror_that_never_fetched_reports_the_fetch_error_again() {
         assert!(err.contains("failed to fetch git://127.0.0.1"), "{err}");
     }
 }
+
+/// The mirror directory of the only remote a cache holds.
+fn only_mirror(cache: &Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cache.join("git-v0/mirrors"))
+        .expect("mirrors")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.remove(0)
+}
+
+fn is_shallow(mirror: &Path) -> bool {
+    std::fs::metadata(mirror.join("shallow")).is_ok_and(|m| m.len() > 0)
+}
+
+#[test]
+fn a_first_fetch_is_shallow_and_history_is_fetched_when_a_revision_needs_it() {
+    let repo = Repo::make("history");
+    let url = repo.url();
+    let render = |rev: &str| {
+        color(&repo.kiln(&["render", "--repo", &url, "--rev", rev, "--path", "apps/web"]))
+    };
+    assert_eq!(render("main"), "green");
+    let mirror = only_mirror(&repo.cache());
+    assert!(is_shallow(&mirror), "a branch needs only its tip");
+    // Other tips came with the first fetch.
+    assert_eq!(render("v1"), "blue");
+    assert!(is_shallow(&mirror));
+    // main~1 lies below the tips: the history is fetched, once.
+    assert_eq!(render("main~1"), "green");
+    assert!(!is_shallow(&mirror), "deepened");
+    assert_eq!(render("main~2"), "blue");
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(&mirror)
+        .args(["rev-list", "--count", "refs/heads/main"])
+        .output()
+        .expect("git runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+}

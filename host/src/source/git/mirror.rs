@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use gix::remote::Direction;
+use gix::remote::fetch::Shallow;
 
 use super::{Error, KILN_GIT_TOKEN};
 
@@ -85,8 +86,16 @@ impl Mirror {
                 source: self.scrub(&e),
             })?,
         };
-        match self.fetch(&repo) {
-            Ok(()) if healthy(&repo) => Ok(repo),
+        // A first fetch for a branch, a tag or HEAD takes the tips only: one
+        // revision is all a render needs, and a large history is most of a
+        // fetch. The mirror is deepened when a revision needs more.
+        let shallow = if !had_mirror && rev.is_none_or(is_plain_name) {
+            Shallow::DepthAtRemote(std::num::NonZeroU32::MIN)
+        } else {
+            Shallow::NoChange
+        };
+        match self.fetch(&repo, shallow) {
+            Ok(()) if healthy(&repo) => self.deepened_for(repo, rev),
             Ok(()) => {
                 tracing::warn!(url = %shown, "the git mirror is damaged after fetching; fetching it afresh");
                 self.refetch()
@@ -106,6 +115,28 @@ impl Mirror {
         }
     }
 
+    /// `repo`, with its whole history fetched if it is shallow and `rev`
+    /// does not resolve in it (a commit below the tips, `main~3`).
+    fn deepened_for(
+        &self,
+        repo: gix::Repository,
+        rev: Option<&str>,
+    ) -> Result<gix::Repository, Error> {
+        let resolves = repo
+            .rev_parse_single(rev.unwrap_or(DEFAULT_REV))
+            .is_ok_and(|id| id.object().is_ok());
+        if resolves || !repo.is_shallow().unwrap_or(false) {
+            return Ok(repo);
+        }
+        tracing::debug!(url = %redact(&self.url), "revision not in the shallow mirror; fetching its history");
+        self.fetch(&repo, Shallow::undo())
+            .map_err(|e| Error::Fetch {
+                url: redact(&self.url),
+                source: self.scrub(&e),
+            })?;
+        Ok(repo)
+    }
+
     fn refetch(&self) -> Result<gix::Repository, Error> {
         let shown = redact(&self.url);
         self.remove()?;
@@ -113,10 +144,11 @@ impl Mirror {
             url: shown.clone(),
             source: self.scrub(&e),
         })?;
-        self.fetch(&repo).map_err(|e| Error::Fetch {
-            url: shown,
-            source: self.scrub(&e),
-        })?;
+        self.fetch(&repo, Shallow::NoChange)
+            .map_err(|e| Error::Fetch {
+                url: shown,
+                source: self.scrub(&e),
+            })?;
         Ok(repo)
     }
 
@@ -155,7 +187,7 @@ impl Mirror {
         }
     }
 
-    fn fetch(&self, repo: &gix::Repository) -> Result<(), gix::Error> {
+    fn fetch(&self, repo: &gix::Repository, shallow: Shallow) -> Result<(), gix::Error> {
         let span = tracing::info_span!("fetch", url = %redact(&self.url));
         let _entered = span.enter();
         let remote = repo
@@ -190,6 +222,7 @@ impl Mirror {
                 gix::progress::Discard,
                 gix::remote::ref_map::Options::default(),
             )?
+            .with_shallow(shallow)
             .receive(gix::progress::Discard, &interrupt)?;
         Ok(())
     }
@@ -226,6 +259,12 @@ fn healthy(repo: &gix::Repository) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Scrubbed(String);
+
+/// Whether `rev` names a ref (a branch, a tag, `HEAD`) rather than a commit
+/// id or an expression that may need history (`main~2`, `v1^`).
+fn is_plain_name(rev: &str) -> bool {
+    !is_commit_id(rev) && !rev.contains(['~', '^', '@', ':'])
+}
 
 fn is_commit_id(rev: &str) -> bool {
     rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit())

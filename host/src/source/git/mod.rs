@@ -9,9 +9,12 @@
 //! content-addressed snapshot reused by later renders of the same tree,
 //! which the sandbox preopens as `/src`.
 //!
-//! Fetches are full, not shallow: one mirror then serves every later
-//! revision (`kiln diff` needs two) without deepening. A commit id already
-//! in the mirror is used without any fetch. When a fetch fails but the
+//! The first fetch into a new mirror for a branch, a tag or the default
+//! HEAD is shallow (the tips only), since one revision is all a render
+//! needs; a revision that does not resolve in a shallow mirror (a commit id
+//! below the tips, `main~3`) fetches the whole history once, and later
+//! fetches keep the mirror as it is. A commit id already in the mirror is
+//! used without any fetch. When a fetch fails but the
 //! revision resolves in the mirror, the mirror serves it with a warning.
 //!
 //! Credentials come from git's credential helpers (through gix), from the
