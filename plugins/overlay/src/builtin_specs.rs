@@ -84,12 +84,15 @@ impl TransformerConfig {
 /// `metadata/<field>` of pod templates in workloads.
 fn template_meta(field: &str) -> Vec<FieldSpec> {
     let t = format!("spec/template/metadata/{field}");
+    // kustomize's label specs name StatefulSet's group; its annotation specs
+    // match the kind in any group.
+    let stateful_set_group = if field == "labels" { "apps" } else { "" };
     vec![
         FieldSpec::with("", "v1", "ReplicationController", &t, true),
         FieldSpec::new("Deployment", &t, true),
         FieldSpec::new("ReplicaSet", &t, true),
         FieldSpec::new("DaemonSet", &t, true),
-        FieldSpec::with("apps", "", "StatefulSet", &t, true),
+        FieldSpec::with(stateful_set_group, "", "StatefulSet", &t, true),
         FieldSpec::with("batch", "", "Job", &t, true),
         FieldSpec::with(
             "batch",
