@@ -89,4 +89,6 @@ kiln_sdk::export!(Overlay);
 #[cfg(test)]
 mod decrypted_tests;
 #[cfg(test)]
+mod json6902_tests;
+#[cfg(test)]
 mod tests;

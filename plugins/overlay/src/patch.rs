@@ -172,13 +172,71 @@ pub(crate) fn json6902(
         if store_prev {
             r.store_previous_id();
         }
-        json_patch::patch(&mut r.obj, &patch).map_err(|e| Error::JsonApply {
+        apply_as_kustomize(&mut r.obj, &patch).map_err(|e| Error::JsonApply {
             source_name: source_name.to_owned(),
             target: r.cur_id().to_string(),
             message: json_message(&patch, &e),
         })?;
     }
     Ok(())
+}
+
+/// Applies `patch` to `obj` as kustomize's JSON patch library does, which
+/// is more lenient than RFC 6902 in two ways:
+///
+/// - during a build kustomize keeps its own bookkeeping annotations on every
+///   resource, so `/metadata/annotations` always exists: an `add` under it
+///   works on a resource that has no annotations (and an emptied map is
+///   dropped again);
+/// - `replace` of a key missing from an existing object sets it, as `add`
+///   would (an array index out of range is still an error).
+fn apply_as_kustomize(
+    obj: &mut Value,
+    patch: &json_patch::Patch,
+) -> Result<(), json_patch::PatchError> {
+    use json_patch::{AddOperation, PatchOperation};
+    let had_annotations = obj.pointer("/metadata/annotations").is_some();
+    if !had_annotations && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert("annotations".into(), Value::Object(serde_json::Map::new()));
+    }
+    let mut result = Ok(());
+    for (i, op) in patch.0.iter().enumerate() {
+        let op = match op {
+            PatchOperation::Replace(r) if missing_key_of_object(obj, &r.path.to_string()) => {
+                PatchOperation::Add(AddOperation {
+                    path: r.path.clone(),
+                    value: r.value.clone(),
+                })
+            }
+            other => other.clone(),
+        };
+        if let Err(mut e) = json_patch::patch(obj, &json_patch::Patch(vec![op])) {
+            e.operation = i;
+            result = Err(e);
+            break;
+        }
+    }
+    if !had_annotations
+        && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+        && meta
+            .get("annotations")
+            .and_then(Value::as_object)
+            .is_some_and(serde_json::Map::is_empty)
+    {
+        meta.remove("annotations");
+    }
+    result
+}
+
+/// Whether `pointer` names a key that its parent, an object, lacks.
+fn missing_key_of_object(obj: &Value, pointer: &str) -> bool {
+    let Some((parent, key)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    let key = key.replace("~1", "/").replace("~0", "~");
+    obj.pointer(parent)
+        .and_then(Value::as_object)
+        .is_some_and(|o| !o.contains_key(&key))
 }
 
 /// A JSON patch failure worded as kustomize words it.
