@@ -39,6 +39,8 @@ VARIANTS = {
     "ns_sort": "namespace: other\nsortOptions:\n  order: legacy\nnameSuffix: -z\ncommonLabels:\n  app.kubernetes.io/part-of: x\n",
     "combo": "namePrefix: pre-\nnameSuffix: -suf\nnamespace: combo\ncommonLabels:\n  c: d\nimages:\n- name: nginx\n  newName: reg/nginx\n  digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
     "smp_all": "patches:\n- target:\n    kind: Deployment\n  patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: ignored\n    spec:\n      template:\n        metadata:\n          labels:\n            patched: smp\n- target:\n    kind: Service\n  patch: |-\n    - op: replace\n      path: /spec/type\n      value: NodePort\n",
+    "replacements": "replacements:\n- source:\n    kind: Deployment\n    fieldPath: metadata.name\n  targets:\n  - select:\n      kind: Service\n    fieldPaths:\n    - metadata.annotations.dep\n    options:\n      create: true\n  - select:\n      kind: ConfigMap\n    fieldPaths:\n    - data.dep\n    options:\n      create: true\n",
+    "generated_refs": "namePrefix: g-\nconfigMapGenerator:\n- name: extra\n  behavior: create\n  literals:\n  - k=v\npatches:\n- target:\n    kind: Deployment\n  patch: |-\n    - op: add\n      path: /spec/template/spec/volumes\n      value: [{name: extra, configMap: {name: extra}}]\n",
 }
 
 
