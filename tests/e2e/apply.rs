@@ -242,3 +242,36 @@ fn the_dir_and_git_backends_write_only_what_changed() {
         .contains("k: two")
     );
 }
+
+#[test]
+fn decrypted_secrets_are_not_committed_to_git_unless_allowed() {
+    let dir = Dir::new();
+    let (_, plain) = crate::sops::encrypted_app(&dir);
+    let remote = dir.path().join("deploy.git");
+    git(dir.path(), &["init", "-q", "--bare", "deploy.git"]);
+    let to_git = format!("git:{}#env/prod", remote.display());
+    let refused = kiln(
+        &dir,
+        &["apply", "app", "--key-file", "key.txt", "--to", &to_git],
+    );
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(refused.stderr.contains("plaintext"), "{}", refused.stderr);
+    assert!(!refused.stderr.contains(plain));
+    let branches = git(&remote, &["branch", "--list"]);
+    assert!(branches.is_empty(), "nothing pushed: {branches}");
+    kiln(
+        &dir,
+        &[
+            "apply",
+            "app",
+            "--key-file",
+            "key.txt",
+            "--to",
+            &to_git,
+            "--allow-plaintext-secrets",
+        ],
+    )
+    .success();
+    let files = git(&remote, &["ls-tree", "-r", "--name-only", "env/prod"]);
+    assert!(files.contains("secret-db.yaml"), "{files}");
+}

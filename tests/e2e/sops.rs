@@ -76,7 +76,7 @@ fn decrypt_errors_are_clear_and_print_no_plaintext() {
 }
 
 /// An app with a SOPS-encrypted Secret (data key wrapped by the real `age`).
-fn encrypted_app(dir: &Dir) -> (String, &'static str) {
+pub(crate) fn encrypted_app(dir: &Dir) -> (String, &'static str) {
     let (identity, recipient) = sealer::age_keygen();
     let mut s = sealer::Sealer::new(42);
     let armored = sealer::age_wrap(&s.data_key, &recipient);

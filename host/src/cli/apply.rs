@@ -27,6 +27,10 @@ pub struct ApplyCommand {
     /// Where to apply: cluster, dir:PATH, or git:URL#BRANCH[:PATH].
     #[arg(long, default_value = "cluster", value_name = "DEST")]
     pub to: Destination,
+    /// Commit renders that decrypted secrets to a git branch anyway (they
+    /// would be stored there in plaintext).
+    #[arg(long)]
+    pub allow_plaintext_secrets: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -134,6 +138,20 @@ impl ApplyCommand {
                     continue;
                 }
             };
+            let held_secret = done
+                .steps
+                .iter()
+                .any(|s| s.cache == crate::cache::CacheStatus::Secret);
+            if held_secret
+                && matches!(self.to, Destination::Git(_))
+                && !self.allow_plaintext_secrets
+            {
+                failed += 1;
+                all::say(&format!(
+                    "error: app {label} decrypted secrets; its output is not committed to git, where they would be stored in plaintext\nhint: apply it to the cluster instead, keep the Secrets encrypted in the branch, or pass --allow-plaintext-secrets"
+                ));
+                continue;
+            }
             let delivery = Delivery {
                 app: &resolved.app.name,
                 label,
