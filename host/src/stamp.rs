@@ -25,13 +25,14 @@ pub const RACY: Duration = Duration::from_secs(2);
 #[serde(from = "StampTuple", into = "StampTuple")]
 pub struct Stamp {
     len: u64,
-    mtime: i128,
-    ctime: i128,
+    /// Nanoseconds since the Unix epoch (i64 reaches the year 2262).
+    mtime: i64,
+    ctime: i64,
     ino: u64,
     dir: bool,
 }
 
-type StampTuple = (u64, i128, i128, u64, bool);
+type StampTuple = (u64, i64, i64, u64, bool);
 
 impl From<StampTuple> for Stamp {
     fn from((len, mtime, ctime, ino, dir): StampTuple) -> Self {
@@ -59,7 +60,9 @@ impl Stamp {
         let (ctime, ino) = {
             use std::os::unix::fs::MetadataExt as _;
             (
-                i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                meta.ctime()
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(meta.ctime_nsec()),
                 meta.ino(),
             )
         };
@@ -80,16 +83,16 @@ impl Stamp {
     }
 
     /// Whether the entry changed within [`RACY`] before `now`.
-    fn is_recent(&self, now: i128) -> bool {
-        let racy = i128::try_from(RACY.as_nanos()).expect("two seconds fit");
+    fn is_recent(&self, now: i64) -> bool {
+        let racy = i64::try_from(RACY.as_nanos()).expect("two seconds fit");
         self.mtime.max(self.ctime) > now - racy
     }
 }
 
-fn nanos(t: SystemTime) -> i128 {
+fn nanos(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
-        Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(i128::MAX),
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
     }
 }
 

@@ -27,7 +27,8 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// The plugin runtime: a wasmtime engine and the plugins loaded into it.
 pub struct Runtime {
-    engine: Engine,
+    /// Created on first load: a render served from the cache needs none.
+    engine: std::sync::OnceLock<Engine>,
     cache: Option<CompiledCache>,
     loaded: Mutex<HashMap<blake3::Hash, Arc<plugin::Loaded>>>,
 }
@@ -59,19 +60,36 @@ pub enum LoadError {
 }
 
 impl Runtime {
-    /// Creates the runtime; `cache` keeps compiled components on disk.
+    /// Creates the runtime; `cache` keeps compiled components on disk. The
+    /// engine is set up when the first plugin is loaded.
     pub fn new(cache: Option<CompiledCache>) -> Result<Self, LoadError> {
+        Ok(Self {
+            engine: std::sync::OnceLock::new(),
+            cache,
+            loaded: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The engine, set up on first use.
+    fn engine(&self) -> Result<&Engine, LoadError> {
+        if let Some(engine) = self.engine.get() {
+            return Ok(engine);
+        }
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&config).map_err(LoadError::Engine)?;
-        start_epoch_ticker(&engine);
-        Ok(Self {
-            engine,
-            cache,
-            loaded: Mutex::new(HashMap::new()),
-        })
+        // Should another thread win the race, this engine is dropped unused.
+        let mut won = false;
+        let engine = self.engine.get_or_init(|| {
+            won = true;
+            engine
+        });
+        if won {
+            start_epoch_ticker(engine);
+        }
+        Ok(engine)
     }
 
     /// Loads (compiles, or reads the compiled form from the cache) a plugin.
@@ -95,8 +113,9 @@ impl Runtime {
         {
             return Ok(Arc::clone(loaded));
         }
-        let component = compile::component(&self.engine, self.cache.as_ref(), name, wasm, digest)?;
-        let loaded = Arc::new(plugin::Loaded::new(&self.engine, name, digest, &component)?);
+        let engine = self.engine()?;
+        let component = compile::component(engine, self.cache.as_ref(), name, wasm, digest)?;
+        let loaded = Arc::new(plugin::Loaded::new(engine, name, digest, &component)?);
         self.loaded
             .lock()
             .expect("lock poisoned by a panic")
