@@ -74,7 +74,8 @@ YAML
     printf 'apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n' > "$d/kiln.yaml"
   fi
 done
-first=$repo/apps/app-$(seq -w 1 "$apps" | head -1)
+ids=($(seq -w 1 "$apps"))  # an array, not `seq | head`: with pipefail, seq may die of SIGPIPE
+first=$repo/apps/app-${ids[0]}
 
 render="$kiln render --all $repo/apps -j $(nproc) > /dev/null"
 kustomize="for d in $repo/apps/*/; do kubectl kustomize \$d; done > /dev/null"
@@ -93,7 +94,7 @@ eval "$render"
 hyperfine --runs "$runs" --style basic -n "kiln render --all (no change)" "$render"
 
 echo "== re-render, one app changed, against rendering that app alone (goal: at most 2x)" >&2
-second=$repo/apps/app-$(seq -w 1 "$apps" | sed -n 2p)
+second=$repo/apps/app-${ids[1]}
 hyperfine --runs "$runs" --style basic \
   --prepare "sed -i \"s/replicas: [0-9]*/replicas: \$RANDOM\$RANDOM/\" $first/deployment.yaml" \
   -n "kiln render --all (one app changed)" "$render" \
