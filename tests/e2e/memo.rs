@@ -136,3 +136,27 @@ fn render_all_reuses_unchanged_apps_and_sees_new_ones() {
         removed.stdout
     );
 }
+
+#[test]
+fn a_values_file_outside_the_chart_named_on_the_command_line_is_an_input() {
+    let f = Fixture::new();
+    f.dir
+        .write("chart/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n")
+        .write(
+            "chart/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  color: {{ .Values.color }}\n",
+        )
+        .write("chart/values.yaml", "color: grey\n")
+        .write("env/prod.yaml", "color: blue\n");
+    std::thread::sleep(SETTLE);
+    let render = || f.kiln(&["render", "chart", "-f", "env/prod.yaml"]);
+    assert!(render().success().contains("color: blue"));
+    assert!(render().success().contains("color: blue"));
+    f.dir.write("env/prod.yaml", "color: green\n");
+    let changed = render();
+    assert!(
+        changed.success().contains("color: green"),
+        "the cache must not serve the old values:\n{}",
+        changed.stdout
+    );
+}

@@ -51,6 +51,7 @@ impl MemoId {
             env!("CARGO_PKG_VERSION").as_bytes(),
             crate::CONTRACT_VERSION.as_bytes(),
             crate::builtin::SET_DIGEST.as_bytes(),
+            build_stamp().as_bytes(),
         ]
         .into_iter()
         .chain(parts.iter().copied())
@@ -60,6 +61,19 @@ impl MemoId {
         }
         Self(h.finalize())
     }
+}
+
+/// The stamp of the running executable: a memo holds what this build of
+/// kiln decided (the pipeline it detected, the text it wrote), so another
+/// build, even of the same version, starts afresh.
+fn build_stamp() -> &'static str {
+    static STAMP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    STAMP.get_or_init(|| {
+        let stamp = std::env::current_exe()
+            .ok()
+            .and_then(|exe| crate::stamp::Stamp::read(&exe));
+        format!("{stamp:?}")
+    })
 }
 
 impl MemoStore {

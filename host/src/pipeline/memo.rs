@@ -7,7 +7,7 @@ use crate::cache::{CacheStatus, MemoId};
 use crate::runtime::{Limits, Runtime};
 use crate::stamp::Watch;
 
-use super::run::{Error, RenderOptions, Rendered, StepReport, render};
+use super::run::{Error, RenderOptions, Rendered, StepReport, named_by_options, render};
 use super::{App, load};
 
 /// What the memo of an app's render keeps: its step reports, the last of
@@ -91,8 +91,13 @@ pub fn render_memoized(
     }
     // Stamps first, then reads: a change made meanwhile shows next time.
     let mut watch = Watch::default();
-    let tree =
-        crate::source::tree_digest_watched(&app.root, &app.dir, &mut watch).map_err(Error::Io)?;
+    let tree = crate::source::tree_digest_watched(
+        &app.root,
+        &app.dir,
+        &named_by_options(opts),
+        &mut watch,
+    )
+    .map_err(Error::Io)?;
     let pipeline = load(app, limits)?;
     let opts = RenderOptions {
         source_digest: Some(tree),

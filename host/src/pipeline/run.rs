@@ -202,7 +202,8 @@ pub fn render(
         .or_else(|| pipeline.namespace.clone());
     let tree = match opts.source_digest {
         Some(d) => d,
-        None => crate::source::tree_digest(&app.root, &app.dir).map_err(Error::Io)?,
+        None => crate::source::tree_digest(&app.root, &app.dir, &named_by_options(opts))
+            .map_err(Error::Io)?,
     };
     let source_id = opts
         .source_id
@@ -479,6 +480,12 @@ fn is_rendered_text(doc: &str) -> bool {
     doc.contains("RenderedText")
         && serde_json::from_str::<Value>(doc)
             .is_ok_and(|v| v["apiVersion"] == "kiln.dev/v1alpha1" && v["kind"] == "RenderedText")
+}
+
+/// The config the command line adds to steps, as text in which the source
+/// digest finds the files it names.
+pub(crate) fn named_by_options(opts: &RenderOptions) -> String {
+    serde_json::to_string(&opts.plugin_config).expect("JSON values always serialize")
 }
 
 /// The step's `with:` plus any config the command line adds for its plugin.

@@ -31,9 +31,11 @@ use crate::stamp::{Stamp, Watch};
 const SCAN_LIMIT: u64 = 1 << 20;
 
 /// A blake3 digest of the app at `app_dir` (relative to `root`, `.` for the
-/// root itself) and of what it references inside `root`, in path order.
-pub fn tree_digest(root: &Path, app_dir: &str) -> std::io::Result<blake3::Hash> {
-    digest(root, app_dir, None)
+/// root itself) and of what it references inside `root`, in path order;
+/// `named` is more text to find references in, relative to the app (the
+/// plugin config the command line adds, e.g. `helm -f ../values.yaml`).
+pub fn tree_digest(root: &Path, app_dir: &str, named: &str) -> std::io::Result<blake3::Hash> {
+    digest(root, app_dir, named, None)
 }
 
 /// [`tree_digest`], also recording in `watch` the stamp of every file and
@@ -43,17 +45,16 @@ pub fn tree_digest(root: &Path, app_dir: &str) -> std::io::Result<blake3::Hash> 
 pub fn tree_digest_watched(
     root: &Path,
     app_dir: &str,
+    named: &str,
     watch: &mut Watch,
 ) -> std::io::Result<blake3::Hash> {
-    digest(root, app_dir, Some(watch))
+    digest(root, app_dir, named, Some(watch))
 }
 
 /// Whether a file in the app's closure (as [`tree_digest`] walks it) holds
-/// SOPS metadata: what an encrypted YAML, JSON, dotenv, INI or binary file
-/// carries.
 pub fn has_sops_files(root: &Path, app_dir: &str) -> std::io::Result<bool> {
     let mut found = false;
-    walk(root, app_dir, None, &mut |_, entry| {
+    walk(root, app_dir, "", None, &mut |_, entry| {
         if let Entry::File(bytes) = entry {
             found |= is_sops_file(bytes);
         }
@@ -74,9 +75,14 @@ pub(crate) fn is_sops_file(bytes: &[u8]) -> bool {
         .any(|m| bytes.windows(m.len()).any(|w| w == *m))
 }
 
-fn digest(root: &Path, app_dir: &str, watch: Option<&mut Watch>) -> std::io::Result<blake3::Hash> {
+fn digest(
+    root: &Path,
+    app_dir: &str,
+    named: &str,
+    watch: Option<&mut Watch>,
+) -> std::io::Result<blake3::Hash> {
     let mut files: BTreeMap<String, blake3::Hash> = BTreeMap::new();
-    walk(root, app_dir, watch, &mut |name, entry| {
+    walk(root, app_dir, named, watch, &mut |name, entry| {
         let hash = match entry {
             Entry::Link(target) => blake3::hash(format!("link:{}", target.display()).as_bytes()),
             Entry::File(bytes) => blake3::hash(bytes),
@@ -104,6 +110,7 @@ enum Entry<'a> {
 fn walk(
     root: &Path,
     app_dir: &str,
+    named: &str,
     mut watch: Option<&mut Watch>,
     visit: &mut dyn FnMut(String, Entry<'_>),
 ) -> std::io::Result<()> {
@@ -122,7 +129,13 @@ fn walk(
         }
         w.add_path(root, ".git/info/exclude");
     }
-    let mut queue = vec![start];
+    // Paths the command line names for the steps (`helm -f ../values.yaml`)
+    // are read as if a file of the app named them.
+    let mut queue: Vec<PathBuf> = references(named)
+        .filter_map(|r| resolve(root, &root.join(&start), r))
+        .filter(|p| root.join(p).exists())
+        .collect();
+    queue.push(start);
     while let Some(rel) = queue.pop() {
         if seen.iter().any(|s| rel.starts_with(s)) {
             continue;
@@ -238,6 +251,23 @@ mod tests {
     }
 
     #[test]
+    fn digest_covers_files_the_command_line_names() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path();
+        write(root, "app/Chart.yaml", "name: app\n");
+        write(root, "env/prod.yaml", "replicas: 1\n");
+        let named = r#"[["helm",{"values":["../env/prod.yaml"]}]]"#;
+        let before = tree_digest(root, "app", named).expect("digest");
+        assert_ne!(before, tree_digest(root, "app", "").expect("digest"));
+        write(root, "env/prod.yaml", "replicas: 2\n");
+        assert_ne!(
+            before,
+            tree_digest(root, "app", named).expect("digest"),
+            "a values file outside the app counts when it is named"
+        );
+    }
+
+    #[test]
     fn digest_covers_the_app_and_what_it_names() {
         let tmp = tempfile::tempdir().expect("temp dir");
         let root = tmp.path();
@@ -249,18 +279,18 @@ mod tests {
         );
         write(root, "other/cm.yaml", "kind: ConfigMap\n");
         write(root, "overlay/.gitignore", "junk/\n");
-        let before = tree_digest(root, "overlay").expect("digest");
+        let before = tree_digest(root, "overlay", "").expect("digest");
         write(root, "other/cm.yaml", "kind: Secret\n");
         write(root, "overlay/junk/big.bin", "ignored");
         assert_eq!(
             before,
-            tree_digest(root, "overlay").expect("digest"),
+            tree_digest(root, "overlay", "").expect("digest"),
             "unrelated and ignored files do not count"
         );
         write(root, "base/deploy.yaml", "kind: StatefulSet\n");
         assert_ne!(
             before,
-            tree_digest(root, "overlay").expect("digest"),
+            tree_digest(root, "overlay", "").expect("digest"),
             "the referenced base counts"
         );
     }
