@@ -3,38 +3,21 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use kiln_kube::{Action, Applier, ApplyOptions, Event, Manifests, Propagation};
+use kiln_kube::{Action, Applier, ApplyOptions, Event, Manifests};
 
 use super::{Backend, Delivered, Delivery};
 
 /// How to reach the cluster and how to apply.
 #[derive(Debug, Clone)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "independent switches, each a flag"
-)]
 pub struct Settings {
     /// A kubeconfig file (default: `KUBECONFIG`, `~/.kube/config`, or the
     /// in-cluster service account).
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context (default: the current one).
     pub context: Option<String>,
-    /// Namespace of the inventories.
-    pub inventory_namespace: String,
-    /// Take fields other managers own.
-    pub force_conflicts: bool,
-    /// Take over objects another app's inventory lists.
-    pub adopt: bool,
-    /// How dependents of pruned objects go.
-    pub propagation: Propagation,
-    /// Accept an empty render.
-    pub allow_empty: bool,
-    /// Server dry run only.
-    pub dry_run: bool,
-    /// Wait for readiness, this long in all.
-    pub wait: Option<Duration>,
+    /// How every app is applied; its `app` is set per app.
+    pub apply: ApplyOptions,
     /// Show progress on stderr when it is a terminal.
     pub progress: bool,
 }
@@ -67,15 +50,10 @@ impl Cluster {
     }
 
     fn options(&self, app: &str) -> ApplyOptions {
-        let s = &self.settings;
-        let mut opts = ApplyOptions::new(app, &s.inventory_namespace);
-        opts.force_conflicts = s.force_conflicts;
-        opts.adopt = s.adopt;
-        opts.propagation = s.propagation;
-        opts.allow_empty = s.allow_empty;
-        opts.dry_run = s.dry_run;
-        opts.wait = s.wait;
-        opts
+        ApplyOptions {
+            app: app.to_owned(),
+            ..self.settings.apply.clone()
+        }
     }
 
     /// Diffs an app against the live cluster.

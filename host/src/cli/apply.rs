@@ -89,20 +89,21 @@ pub enum PropagationArg {
 impl ClusterArgs {
     /// The cluster backend's settings.
     pub(crate) fn settings(&self, global: &GlobalArgs) -> backend::cluster::Settings {
+        let mut apply = kiln_kube::ApplyOptions::new("", &self.inventory_namespace);
+        apply.force_conflicts = self.force_conflicts;
+        apply.adopt = self.adopt;
+        apply.propagation = match self.propagation {
+            PropagationArg::Background => kiln_kube::Propagation::Background,
+            PropagationArg::Foreground => kiln_kube::Propagation::Foreground,
+            PropagationArg::Orphan => kiln_kube::Propagation::Orphan,
+        };
+        apply.allow_empty = self.allow_empty;
+        apply.dry_run = self.dry_run;
+        apply.wait = self.wait.then_some(self.timeout);
         backend::cluster::Settings {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
-            inventory_namespace: self.inventory_namespace.clone(),
-            force_conflicts: self.force_conflicts,
-            adopt: self.adopt,
-            propagation: match self.propagation {
-                PropagationArg::Background => kiln_kube::Propagation::Background,
-                PropagationArg::Foreground => kiln_kube::Propagation::Foreground,
-                PropagationArg::Orphan => kiln_kube::Propagation::Orphan,
-            },
-            allow_empty: self.allow_empty,
-            dry_run: self.dry_run,
-            wait: self.wait.then_some(self.timeout),
+            apply,
             progress: !global.no_progress && global.quiet == 0,
         }
     }
