@@ -44,9 +44,29 @@ VARIANTS = {
 }
 
 
+# Variants that need more than one file: {relative path: text}, with the
+# wrapper's kustomization at "kustomization.yaml".
+FILE_VARIANTS = {
+    "component": {
+        "kustomization.yaml": "resources:\n- ../{target}\ncomponents:\n- comp\n",
+        "comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamePrefix: c-\ncommonLabels:\n  comp: 'yes'\npatches:\n- target:\n    kind: Deployment\n  patch: |-\n    - op: add\n      path: /metadata/annotations/comp\n      value: 'yes'\n",
+    },
+    "two_layers": {
+        "kustomization.yaml": "resources:\n- inner\nnamePrefix: outer-\ncommonLabels:\n  layer: outer\n",
+        "inner/kustomization.yaml": "resources:\n- ../../{target}\nnameSuffix: -inner\nnamespace: inner\n",
+    },
+}
+
+
+def variant_files(name, target):
+    if name in FILE_VARIANTS:
+        return {p: t.replace("{target}", target) for p, t in FILE_VARIANTS[name].items()}
+    return {"kustomization.yaml": "resources:\n- ../%s\n%s" % (target, VARIANTS[name])}
+
+
 def main():
     kiln = os.path.abspath(sys.argv[1])
-    chosen = sys.argv[2:] or list(VARIANTS)
+    chosen = sys.argv[2:] or list(VARIANTS) + list(FILE_VARIANTS)
     total = differ = 0
     for case in sorted(glob.glob(os.path.join(SUITE, "*"))):
         meta = yaml.safe_load(open(os.path.join(case, "case.yaml")))
@@ -57,9 +77,10 @@ def main():
             try:
                 shutil.copytree(os.path.join(case, "input"), os.path.join(work, "input"), symlinks=True)
                 wrap = os.path.join(work, "input", "zzwrap")
-                os.makedirs(wrap)
-                with open(os.path.join(wrap, "kustomization.yaml"), "w") as f:
-                    f.write("resources:\n- ../%s\n%s" % (meta["target"], VARIANTS[name]))
+                for rel, text in variant_files(name, meta["target"]).items():
+                    os.makedirs(os.path.dirname(os.path.join(wrap, rel)), exist_ok=True)
+                    with open(os.path.join(wrap, rel), "w") as f:
+                        f.write(text)
                 want = subprocess.run(["kubectl", "kustomize", wrap], capture_output=True, text=True)
                 if want.returncode != 0:
                     continue
