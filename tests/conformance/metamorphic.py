@@ -58,6 +58,32 @@ FILE_VARIANTS = {
 }
 
 
+def data_variants(docs):
+    """Variants built from what the case renders: its own names and images."""
+    out = {}
+    names = {}
+    for d in docs:
+        if isinstance(d, dict):
+            names.setdefault(d.get("kind"), (d.get("metadata") or {}).get("name"))
+    images = []
+    for d in docs:
+        for c in (((d or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("containers", []) or []:
+            if isinstance(c, dict) and isinstance(c.get("image"), str):
+                images.append(c["image"].split("@")[0].rsplit(":", 1)[0])
+    if images:
+        out["own_images"] = "images:\n- name: %s\n  newName: mirror.example/%s\n  newTag: v9\n" % (images[0], images[0].split("/")[-1])
+    dep = names.get("Deployment")
+    if dep:
+        out["own_replicas"] = "replicas:\n- name: %s\n  count: 5\npatches:\n- target:\n    kind: Deployment\n    name: %s\n  patch: |-\n    - op: replace\n      path: /spec/replicas\n      value: 4\n" % (dep, dep)
+    cm = names.get("ConfigMap")
+    if cm:
+        base = cm
+        if len(cm) > 11 and cm[-11] == "-":
+            base = cm[:-11]
+        out["own_cm_merge"] = "configMapGenerator:\n- name: %s\n  behavior: merge\n  literals:\n  - zz=1\n" % base
+    return out
+
+
 def variant_files(name, target):
     if name in FILE_VARIANTS:
         return {p: t.replace("{target}", target) for p, t in FILE_VARIANTS[name].items()}
@@ -66,18 +92,28 @@ def variant_files(name, target):
 
 def main():
     kiln = os.path.abspath(sys.argv[1])
-    chosen = sys.argv[2:] or list(VARIANTS) + list(FILE_VARIANTS)
+    chosen = sys.argv[2:] or list(VARIANTS) + list(FILE_VARIANTS) + ["data"]
     total = differ = 0
     for case in sorted(glob.glob(os.path.join(SUITE, "*"))):
         meta = yaml.safe_load(open(os.path.join(case, "case.yaml")))
         if meta.get("expect") != "output":
             continue
+        plans = []
         for name in chosen:
+            if name != "data":
+                plans.append((name, variant_files(name, meta["target"])))
+                continue
+            base = subprocess.run(["kubectl", "kustomize", os.path.join(case, "input", meta["target"])],
+                                  capture_output=True, text=True)
+            if base.returncode == 0:
+                for vname, text in data_variants(list(yaml.safe_load_all(base.stdout))).items():
+                    plans.append((vname, {"kustomization.yaml": "resources:\n- ../%s\n%s" % (meta["target"], text)}))
+        for name, files in plans:
             work = tempfile.mkdtemp()
             try:
                 shutil.copytree(os.path.join(case, "input"), os.path.join(work, "input"), symlinks=True)
                 wrap = os.path.join(work, "input", "zzwrap")
-                for rel, text in variant_files(name, meta["target"]).items():
+                for rel, text in files.items():
                     os.makedirs(os.path.dirname(os.path.join(wrap, rel)), exist_ok=True)
                     with open(os.path.join(wrap, rel), "w") as f:
                         f.write(text)
