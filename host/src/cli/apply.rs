@@ -17,7 +17,12 @@ use crate::runtime::limits;
 /// others still are. Exit status: 0 when every app was delivered, 2 when
 /// any render or delivery failed.
 #[derive(Debug, clap::Args)]
-#[command(mut_arg("timeout", |a| a.long("plugin-timeout")))]
+#[command(
+    mut_arg("timeout", |a| a.long("plugin-timeout")),
+    // Render's output flags mean nothing here: the backend is the output.
+    mut_arg("output", |a| a.hide(true)),
+    mut_arg("output_dir", |a| a.hide(true)),
+)]
 pub struct ApplyCommand {
     #[command(flatten)]
     pub render: RenderCommand,
