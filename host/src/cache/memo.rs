@@ -109,6 +109,29 @@ impl MemoStore {
         Some((stored.value, stored.watch))
     }
 
+    /// Removes memos (and the output kept beside them) not written for
+    /// `max_age`; returns how many memos went. A memo still in use is
+    /// simply written again by the next render.
+    pub(crate) fn gc(&self, max_age: std::time::Duration) -> u64 {
+        let Ok(entries) = fs_err::read_dir(&self.dir) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > max_age);
+            if old && fs_err::remove_file(&path).is_ok() && path.extension().is_none() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
     /// Keeps `bytes` beside memo `id` (before the memo that names it is
     /// written); returns their hash, for the memo to hold.
     pub(crate) fn put_blob(&self, id: MemoId, bytes: &[u8]) -> Option<String> {
@@ -161,6 +184,32 @@ impl MemoStore {
 mod tests {
     use super::*;
     use crate::stamp::Stamp;
+
+    #[test]
+    fn gc_drops_memos_not_written_for_a_while() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let store = MemoStore::new(tmp.path());
+        let (old, new) = (MemoId::new("t", &[b"old"]), MemoId::new("t", &[b"new"]));
+        for id in [old, new] {
+            store.put(id, Watch::default(), &"v");
+            store.put_blob(id, b"out").expect("blob");
+        }
+        let week_ago = std::time::SystemTime::now() - std::time::Duration::from_hours(8 * 24);
+        for path in [store.path(old), store.path(old).with_extension("blob")] {
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .expect("open")
+                .set_modified(week_ago)
+                .expect("mtime");
+        }
+        assert_eq!(store.gc(std::time::Duration::from_hours(7 * 24)), 1);
+        assert!(!store.path(old).exists() && !store.path(old).with_extension("blob").exists());
+        assert_eq!(
+            store.get_unchecked::<String>(new).map(|v| v.0).as_deref(),
+            Some("v")
+        );
+    }
 
     #[test]
     fn a_memo_is_served_until_a_watched_file_changes_or_it_is_damaged() {

@@ -45,6 +45,12 @@ pub enum Error {
     Unsupported(String),
 }
 
+/// Removes the memos under `cache_dir` not written for `max_age`; returns
+/// how many went.
+pub fn gc_memos(cache_dir: &Path, max_age: std::time::Duration) -> u64 {
+    MemoStore::new(&cache_dir.join(disk::BUCKET)).gc(max_age)
+}
+
 /// Whether a step's output came from the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheStatus {

@@ -59,7 +59,7 @@ pub enum CacheCommand {
         #[command(flatten)]
         cache: CacheArgs,
     },
-    /// Drop damaged entries, then least recently used ones beyond the size bound, and git snapshots unused for a week.
+    /// Drop damaged entries, then least recently used ones beyond the size bound, and git snapshots and memos unused for a week.
     Gc {
         #[command(flatten)]
         cache: CacheArgs,
@@ -93,8 +93,9 @@ impl CacheCommand {
             Self::Gc { cache } => {
                 let removed = DiskStore::new(&dir, cache.max_size()).gc(true);
                 let snapshots = crate::source::git::gc_snapshots(&dir, SNAPSHOT_MAX_AGE);
+                let memos = crate::cache::gc_memos(&dir, SNAPSHOT_MAX_AGE);
                 write_stdout(&format!(
-                    "removed {removed} entries and {snapshots} git snapshots\n"
+                    "removed {removed} entries, {snapshots} git snapshots and {memos} memos\n"
                 ))?;
             }
             Self::Clear { git } => {
