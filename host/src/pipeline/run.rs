@@ -28,9 +28,9 @@ pub struct RenderOptions {
     pub secrets: Vec<(String, Vec<u8>)>,
     /// The render cache; `None` runs every step.
     pub cache: Option<Arc<StepCache>>,
-    /// The digest of the source tree plugins may read, when the caller knows
-    /// it; else [`crate::source::tree_digest`] of the app.
-    pub source_digest: Option<blake3::Hash>,
+    /// The closure of the source tree plugins may read, when the caller has
+    /// walked it; else [`crate::source::tree_digest`] of the app.
+    pub source_digest: Option<crate::source::Closure>,
     /// Keep `DecryptedFile` documents in the output (`kiln decrypt` wants
     /// them); a render drops them: they are inputs for steps.
     pub keep_decrypted_files: bool,
@@ -200,11 +200,12 @@ pub fn render(
         .namespace
         .clone()
         .or_else(|| pipeline.namespace.clone());
-    let tree = match opts.source_digest {
-        Some(d) => d,
+    let closure = match opts.source_digest {
+        Some(c) => c,
         None => crate::source::tree_digest(&app.root, &app.dir, &named_by_options(opts))
             .map_err(Error::Io)?,
     };
+    let tree = closure.digest;
     let source_id = opts
         .source_id
         .clone()
@@ -227,9 +228,7 @@ pub fn render(
         let runs = match step.when {
             RunWhen::Always => true,
             RunWhen::EncryptedResources => resources.iter().any(|doc| is_sops_encrypted(doc)),
-            RunWhen::EncryptedSources => {
-                crate::source::has_sops_files(&app.root, &app.dir).map_err(Error::Io)?
-            }
+            RunWhen::EncryptedSources => closure.sops_files,
         };
         if !runs {
             tracing::debug!("nothing encrypted; step skipped");

@@ -30,11 +30,21 @@ use crate::stamp::{Stamp, Watch};
 /// Files larger than this are hashed but not scanned for references.
 const SCAN_LIMIT: u64 = 1 << 20;
 
-/// A blake3 digest of the app at `app_dir` (relative to `root`, `.` for the
-/// root itself) and of what it references inside `root`, in path order;
-/// `named` is more text to find references in, relative to the app (the
-/// plugin config the command line adds, e.g. `helm -f ../values.yaml`).
-pub fn tree_digest(root: &Path, app_dir: &str, named: &str) -> std::io::Result<blake3::Hash> {
+/// What one walk over an app's closure found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closure {
+    /// A blake3 digest of every file and link, in path order.
+    pub digest: blake3::Hash,
+    /// Whether a file holds SOPS metadata (what an encrypted YAML, JSON,
+    /// dotenv, INI or binary file carries).
+    pub sops_files: bool,
+}
+
+/// The closure of the app at `app_dir` (relative to `root`, `.` for the
+/// root itself): the app and what it references inside `root`; `named` is
+/// more text to find references in, relative to the app (the plugin config
+/// the command line adds, e.g. `helm -f ../values.yaml`).
+pub fn tree_digest(root: &Path, app_dir: &str, named: &str) -> std::io::Result<Closure> {
     digest(root, app_dir, named, None)
 }
 
@@ -47,19 +57,8 @@ pub fn tree_digest_watched(
     app_dir: &str,
     named: &str,
     watch: &mut Watch,
-) -> std::io::Result<blake3::Hash> {
+) -> std::io::Result<Closure> {
     digest(root, app_dir, named, Some(watch))
-}
-
-/// Whether a file in the app's closure (as [`tree_digest`] walks it) holds
-pub fn has_sops_files(root: &Path, app_dir: &str) -> std::io::Result<bool> {
-    let mut found = false;
-    walk(root, app_dir, "", None, &mut |_, entry| {
-        if let Entry::File(bytes) = entry {
-            found |= is_sops_file(bytes);
-        }
-    })?;
-    Ok(found)
 }
 
 /// Whether `bytes` look like a file encrypted by SOPS.
@@ -80,12 +79,16 @@ fn digest(
     app_dir: &str,
     named: &str,
     watch: Option<&mut Watch>,
-) -> std::io::Result<blake3::Hash> {
+) -> std::io::Result<Closure> {
     let mut files: BTreeMap<String, blake3::Hash> = BTreeMap::new();
+    let mut sops_files = false;
     walk(root, app_dir, named, watch, &mut |name, entry| {
         let hash = match entry {
             Entry::Link(target) => blake3::hash(format!("link:{}", target.display()).as_bytes()),
-            Entry::File(bytes) => blake3::hash(bytes),
+            Entry::File(bytes) => {
+                sops_files |= is_sops_file(bytes);
+                blake3::hash(bytes)
+            }
         };
         files.insert(name, hash);
     })?;
@@ -96,7 +99,10 @@ fn digest(
         h.update(name.as_bytes());
         h.update(digest.as_bytes());
     }
-    Ok(h.finalize())
+    Ok(Closure {
+        digest: h.finalize(),
+        sops_files,
+    })
 }
 
 /// A file or link met by [`walk`].

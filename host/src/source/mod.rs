@@ -12,7 +12,7 @@ pub mod git;
 use std::path::{Path, PathBuf};
 
 pub(crate) use digest::is_sops_file;
-pub use digest::{has_sops_files, tree_digest, tree_digest_watched};
+pub use digest::{Closure, tree_digest, tree_digest_watched};
 
 use crate::pipeline::App;
 
