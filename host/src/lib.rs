@@ -29,3 +29,16 @@ pub mod stamp;
 
 /// The version of the WIT contract (`kiln:plugin`) this host implements.
 pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// An error and its causes on one line, `: `-separated (for logs and for
+/// errors that carry another error's text).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

@@ -317,3 +317,24 @@ fn redis_is_shared_between_machines() {
         "{err}"
     );
 }
+
+#[test]
+fn a_failed_app_of_a_run_is_reported_with_its_causes_and_hint() {
+    let f = Fixture::new();
+    f.dir
+        .write("apps/ok/kiln.yaml", PIPELINE)
+        .write("apps/ok/cm.yaml", MANIFESTS)
+        .write(
+            "apps/bad/kiln.yaml",
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: nope\n",
+        );
+    let run = f.kiln(&["render", "--all", "apps"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stdout.contains("# app: ok"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("error: app bad failed:\n  step `nope` uses unknown plugin `nope`\nhint: use a built-in plugin"),
+        "{}",
+        run.stderr
+    );
+}

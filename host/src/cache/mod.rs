@@ -121,7 +121,7 @@ impl StepCache {
         match &self.backend {
             Backend::Disk(store) => store.get(key),
             Backend::Redis(store) => store.get(key).unwrap_or_else(|e| {
-                tracing::warn!(error = %error_chain(&e), "render cache read failed; rendering");
+                tracing::warn!(error = %crate::error_chain(&e), "render cache read failed; rendering");
                 None
             }),
         }
@@ -132,8 +132,12 @@ impl StepCache {
         let bytes: usize = resources.iter().map(String::len).sum();
         self.wrote.fetch_add(bytes as u64, Ordering::Relaxed);
         let result = match &self.backend {
-            Backend::Disk(store) => store.put(key, resources).map_err(|e| error_chain(&e)),
-            Backend::Redis(store) => store.put(key, resources).map_err(|e| error_chain(&e)),
+            Backend::Disk(store) => store
+                .put(key, resources)
+                .map_err(|e| crate::error_chain(&e)),
+            Backend::Redis(store) => store
+                .put(key, resources)
+                .map_err(|e| crate::error_chain(&e)),
         };
         if let Err(e) = result {
             tracing::warn!(error = %e, "cannot write the render cache");
@@ -215,15 +219,4 @@ impl StepCache {
             tracing::debug!(error = %e, "cannot record the step inputs for --explain");
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }

@@ -78,6 +78,21 @@ pub(crate) fn say(text: &str) {
     eprintln!("{text}");
 }
 
+/// Says that `headline` failed, with the causes of `error` one per line and
+/// its hint, if any (how a failed app of a run is reported; the run goes on).
+pub(crate) fn say_failed(headline: &str, error: &anyhow::Error) {
+    let mut text = format!("error: {headline}:");
+    for cause in error.chain() {
+        text.push_str("\n  ");
+        text.push_str(&cause.to_string());
+    }
+    if let Some(hint) = super::hint(error) {
+        text.push_str("\nhint: ");
+        text.push_str(&hint);
+    }
+    say(&text);
+}
+
 /// The apps under `root` (an app-like resolved origin), each as its own app.
 pub(crate) fn discover(root: &Resolved) -> anyhow::Result<Vec<Resolved>> {
     let found = crate::source::discover::apps(&root.app.path())?;

@@ -136,11 +136,10 @@ impl ApplyCommand {
                 Ok(done) => done,
                 Err(error) => {
                     failed += 1;
-                    let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
-                    all::say(&format!(
-                        "error: app {label} failed to render; nothing applied or pruned:\n  {}",
-                        causes.join("\n  ")
-                    ));
+                    all::say_failed(
+                        &format!("app {label} failed to render; nothing applied or pruned"),
+                        error,
+                    );
                     continue;
                 }
             };
@@ -178,8 +177,7 @@ impl ApplyCommand {
                 }
                 Err(error) => {
                     failed += 1;
-                    let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
-                    all::say(&format!("error: app {label}: {}", causes.join("\n  ")));
+                    all::say_failed(&format!("app {label}"), &error);
                 }
             }
         }

@@ -170,10 +170,7 @@ impl DiffCommand {
                 Ok(done) => done,
                 Err(e) => {
                     failed += 1;
-                    all::say(&format!(
-                        "error: app {} failed to render: {e:#}",
-                        resolved.app.name
-                    ));
+                    all::say_failed(&format!("app {} failed to render", resolved.app.name), &e);
                     continue;
                 }
             };
@@ -190,7 +187,7 @@ impl DiffCommand {
                 Ok(report) => report,
                 Err(e) => {
                     failed += 1;
-                    all::say(&format!("error: app {}: {e:#}", resolved.app.name));
+                    all::say_failed(&format!("app {}", resolved.app.name), &e);
                     continue;
                 }
             };

@@ -397,12 +397,7 @@ impl RenderCommand {
                     Err(error) => {
                         failed += 1;
                         memoisable = false;
-                        let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
-                        all::say(&format!(
-                            "error: app {} failed:\n  {}",
-                            result.label,
-                            causes.join("\n  ")
-                        ));
+                        all::say_failed(&format!("app {} failed", result.label), &error);
                         continue;
                     }
                 }

@@ -154,7 +154,7 @@ impl Mirror {
 
     /// The text of `e` with the URL's user info and the token replaced by `***`.
     fn scrub(&self, e: &gix::Error) -> Scrubbed {
-        let mut text = error_text(e);
+        let mut text = crate::error_chain(e);
         let mut secrets: Vec<String> = std::env::var(KILN_GIT_TOKEN)
             .ok()
             .filter(|t| !t.is_empty())
@@ -268,17 +268,6 @@ fn is_plain_name(rev: &str) -> bool {
 
 fn is_commit_id(rev: &str) -> bool {
     rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn error_text(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// `url` without credentials: no user info for http(s), no password
