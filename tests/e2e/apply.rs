@@ -275,3 +275,27 @@ fn decrypted_secrets_are_not_committed_to_git_unless_allowed() {
     let files = git(&remote, &["ls-tree", "-r", "--name-only", "env/prod"]);
     assert!(files.contains("secret-db.yaml"), "{files}");
 }
+
+#[test]
+fn diff_decrypts_with_the_keys_given_and_masks_secret_values() {
+    let dir = Dir::new();
+    let _cluster = Cluster::start(&dir);
+    let (_, plain) = crate::sops::encrypted_app(&dir);
+    kiln(&dir, &["apply", "app", "--key-file", "key.txt"]).success();
+    let same = kiln(&dir, &["diff", "app", "--key-file", "key.txt"]);
+    assert_eq!(same.code, Some(0), "{}{}", same.stdout, same.stderr);
+    let without = kiln(&dir, &["diff", "app"]);
+    assert_eq!(without.code, Some(2), "{}", without.stderr);
+    assert!(
+        without.stderr.contains("age1"),
+        "names the recipient: {}",
+        without.stderr
+    );
+    dir.write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: c\n",
+    );
+    let changed = kiln(&dir, &["diff", "app", "--key-file", "key.txt"]);
+    assert_eq!(changed.code, Some(1), "{}", changed.stderr);
+    assert!(!changed.stdout.contains(plain) && !changed.stderr.contains(plain));
+}

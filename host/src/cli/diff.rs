@@ -51,6 +51,9 @@ pub struct DiffCommand {
     /// Apps rendered at once (default: the number of CPUs).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// A SOPS key, to render apps with encrypted Secrets (repeatable; Secret values are masked).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Vec<PathBuf>,
     #[command(flatten)]
     pub cache: CacheArgs,
     #[command(flatten)]
@@ -83,7 +86,8 @@ impl DiffCommand {
             .map(|(l, r)| (format!("base:{l}"), r.clone()))
             .collect();
         jobs.extend(head.iter().map(|(l, r)| (format!("head:{l}"), r.clone())));
-        let options = |app: &App| -> anyhow::Result<RenderOptions> { Ok(self.options(app)) };
+        let secrets = super::keys::sops_secrets(&self.key_file)?;
+        let options = |_: &App| -> anyhow::Result<RenderOptions> { Ok(self.options(&secrets)) };
         let render = |r: &Resolved| {
             all::render_one(r, Limits::default(), &runtime, &options, cache.as_ref())
         };
@@ -158,8 +162,9 @@ impl DiffCommand {
         let cluster = crate::backend::cluster::Cluster::connect(self.cluster.settings(global))?;
         let mut text = String::new();
         let (mut differs, mut failed) = (false, 0);
+        let secrets = super::keys::sops_secrets(&self.key_file)?;
+        let options = |_: &App| -> anyhow::Result<RenderOptions> { Ok(self.options(&secrets)) };
         for resolved in &apps {
-            let options = |app: &App| -> anyhow::Result<RenderOptions> { Ok(self.options(app)) };
             let done = match all::render_one(
                 resolved,
                 Limits::default(),
@@ -246,17 +251,9 @@ impl DiffCommand {
             .collect())
     }
 
-    fn options(&self, _app: &App) -> RenderOptions {
-        let kube_version = self.kube_version.as_deref().map_or_else(
-            || pipeline::DEFAULT_KUBE_VERSION.to_owned(),
-            |v| {
-                if v.starts_with('v') {
-                    v.to_owned()
-                } else {
-                    format!("v{v}")
-                }
-            },
-        );
+    /// The render options of both sides; `secrets` are the SOPS keys given.
+    fn options(&self, secrets: &[(String, Vec<u8>)]) -> RenderOptions {
+        let kube_version = pipeline::kube_version(self.kube_version.as_deref());
         let mut helm = Map::new();
         if let Some(ns) = &self.namespace {
             helm.insert("namespace".into(), Value::String(ns.clone()));
@@ -265,6 +262,7 @@ impl DiffCommand {
             namespace: self.namespace.clone(),
             kube_version,
             plugin_config: vec![("helm".to_owned(), helm)],
+            secrets: secrets.to_vec(),
             ..RenderOptions::default()
         }
     }

@@ -473,16 +473,7 @@ impl RenderCommand {
     }
 
     fn options(&self, app: &App, emit_text: bool) -> anyhow::Result<RenderOptions> {
-        let kube_version = self.kube_version.as_deref().map_or_else(
-            || pipeline::DEFAULT_KUBE_VERSION.to_owned(),
-            |v| {
-                if v.starts_with('v') {
-                    v.to_owned()
-                } else {
-                    format!("v{v}")
-                }
-            },
-        );
+        let kube_version = pipeline::kube_version(self.kube_version.as_deref());
         let mut api_versions = self.api_versions.clone();
         if let Ok(extra) = std::env::var(crate::env::KUBE_API_VERSIONS) {
             api_versions.extend(

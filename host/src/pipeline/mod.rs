@@ -19,6 +19,16 @@ use crate::runtime::Limits;
 /// names one.
 pub const DEFAULT_KUBE_VERSION: &str = "v1.32.0";
 
+/// The Kubernetes version a render targets: `flag` (`1.32.0` or
+/// `v1.32.0`), else [`DEFAULT_KUBE_VERSION`].
+pub fn kube_version(flag: Option<&str>) -> String {
+    match flag {
+        None => DEFAULT_KUBE_VERSION.to_owned(),
+        Some(v) if v.starts_with('v') => v.to_owned(),
+        Some(v) => format!("v{v}"),
+    }
+}
+
 /// An application: a directory inside a source root.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -202,4 +212,14 @@ fn relative_display(app: &App, path: &Path) -> String {
         .unwrap_or(path)
         .to_string_lossy()
         .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kube_versions_get_their_v() {
+        assert_eq!(super::kube_version(Some("1.30.2")), "v1.30.2");
+        assert_eq!(super::kube_version(Some("v1.30.2")), "v1.30.2");
+        assert_eq!(super::kube_version(None), super::DEFAULT_KUBE_VERSION);
+    }
 }
