@@ -176,13 +176,6 @@ impl Watch {
         self.racy
     }
 
-    /// Adds every entry of `other`.
-    pub fn extend(&mut self, other: Self) {
-        self.racy |= other.racy;
-        self.entries.extend(other.entries);
-        self.names.extend(other.names);
-    }
-
     /// Whether every entry under `base` still has its stamp (and none was
     /// racy): then nothing recorded has changed since.
     pub fn holds(&self, base: &Path) -> bool {
@@ -194,27 +187,19 @@ impl Watch {
     pub fn holds_with(&self, base: &Path, stats: &mut Stats) -> bool {
         !self.racy
             && self.entries.iter().all(|(rel, stamp)| {
-                let path = base.join(rel);
-                let now = *stats
-                    .seen
-                    .entry(rel.clone())
-                    .or_insert_with(|| Stamp::read(&path));
+                let now = if let Some(seen) = stats.seen.get(rel) {
+                    *seen
+                } else {
+                    let read = Stamp::read(&base.join(rel));
+                    stats.seen.insert(rel.clone(), read);
+                    read
+                };
                 now == *stamp
                     || self
                         .names
                         .get(rel)
-                        .is_some_and(|n| names_digest(&path).as_ref() == Some(n))
+                        .is_some_and(|n| names_digest(&base.join(rel)).as_ref() == Some(n))
             })
-    }
-
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether nothing is recorded.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
 
