@@ -9,25 +9,32 @@ use crate::util::{Dir, MANIFESTS, Run};
 const PIPELINE: &str =
     "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n";
 
-/// A tree with an app and a cache directory of its own.
-struct Fixture {
-    dir: Dir,
+/// A tree with a cache directory of its own.
+pub(crate) struct Fixture {
+    pub(crate) dir: Dir,
     cache: tempfile::TempDir,
 }
 
 impl Fixture {
-    fn new() -> Self {
-        let dir = Dir::new();
-        // One step, whatever pipeline detection would add.
-        dir.write("app/all.yaml", MANIFESTS)
-            .write("app/kiln.yaml", PIPELINE);
+    /// An empty tree.
+    pub(crate) fn bare() -> Self {
         Self {
-            dir,
+            dir: Dir::new(),
             cache: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    fn kiln(&self, args: &[&str]) -> Run {
+    /// A tree with one app.
+    fn new() -> Self {
+        let f = Self::bare();
+        // One step, whatever pipeline detection would add.
+        f.dir
+            .write("app/all.yaml", MANIFESTS)
+            .write("app/kiln.yaml", PIPELINE);
+        f
+    }
+
+    pub(crate) fn kiln(&self, args: &[&str]) -> Run {
         self.dir
             .kiln()
             .env("KILN_CACHE_DIR", self.cache.path())

@@ -4,32 +4,10 @@
 
 use std::time::Duration;
 
-use crate::util::{Dir, Run};
+use crate::cache::Fixture;
 
 /// Stamps younger than this are not trusted (see `kiln::stamp::RACY`).
 const SETTLE: Duration = Duration::from_millis(2100);
-
-struct Fixture {
-    dir: Dir,
-    cache: tempfile::TempDir,
-}
-
-impl Fixture {
-    fn new() -> Self {
-        Self {
-            dir: Dir::new(),
-            cache: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn kiln(&self, args: &[&str]) -> Run {
-        self.dir
-            .kiln()
-            .env("KILN_CACHE_DIR", self.cache.path())
-            .args(args)
-            .run()
-    }
-}
 
 fn app(name: &str, value: &str) -> String {
     format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: {value}\n")
@@ -37,7 +15,7 @@ fn app(name: &str, value: &str) -> String {
 
 #[test]
 fn an_unchanged_app_skips_its_plugins_and_every_change_is_seen() {
-    let f = Fixture::new();
+    let f = Fixture::bare();
     f.dir
         .write("base/cm.yaml", app("base", "one"))
         .write("base/kustomization.yaml", "resources:\n- cm.yaml\n")
@@ -97,7 +75,7 @@ fn an_unchanged_app_skips_its_plugins_and_every_change_is_seen() {
 
 #[test]
 fn render_all_reuses_unchanged_apps_and_sees_new_ones() {
-    let f = Fixture::new();
+    let f = Fixture::bare();
     for (name, value) in [("a", "one"), ("b", "one"), ("c", "one")] {
         f.dir
             .write(&format!("apps/{name}/cm.yaml"), app(name, value))
@@ -139,7 +117,7 @@ fn render_all_reuses_unchanged_apps_and_sees_new_ones() {
 
 #[test]
 fn a_values_file_outside_the_chart_named_on_the_command_line_is_an_input() {
-    let f = Fixture::new();
+    let f = Fixture::bare();
     f.dir
         .write("chart/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n")
         .write(
