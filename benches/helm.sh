@@ -6,13 +6,7 @@
 # that floor. Builds kiln in release mode first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# KILN=path/to/kiln skips the build and uses that binary.
-if [ -z "${KILN:-}" ]; then
-  cargo build --release -q -p kiln
-  target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  KILN="$target/release/kiln"
-fi
-kiln=$KILN
+source benches/kiln.sh  # $kiln: KILN=path/to/kiln, else a release build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export KILN_CACHE_DIR="$work/cache"

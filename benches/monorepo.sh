@@ -7,7 +7,7 @@
 #   4. peak memory of a cold and a warm run (/usr/bin/time -v)
 #
 # Usage: benches/monorepo.sh [APPS=1000]
-# Env:   KILN=path/to/kiln (default: target/release/kiln, else target/debug/kiln)
+# Env:   KILN=path/to/kiln (default: a release build)
 #        KILN_BENCH_MODE=directory|overlay (default directory: each app has a
 #        kiln.yaml running the directory plugin next to its kustomization;
 #        overlay: no kiln.yaml, so kiln detects the kustomization and runs the
@@ -17,12 +17,7 @@ set -euo pipefail
 apps=${1:-1000}
 runs=${RUNS:-5}
 mode=${KILN_BENCH_MODE:-directory}
-here=$(cd "$(dirname "$0")/.." && pwd)
-target=${CARGO_TARGET_DIR:-$here/target}
-kiln=${KILN:-}
-if [ -z "$kiln" ]; then
-  if [ -x "$target/release/kiln" ]; then kiln=$target/release/kiln; else kiln=$target/debug/kiln; fi
-fi
+source "$(dirname "$0")/kiln.sh"  # $kiln: KILN=path/to/kiln, else a release build
 for tool in hyperfine kubectl /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "error: $tool is needed (apt-get install hyperfine time kubectl)" >&2; exit 2; }
 done
