@@ -214,3 +214,17 @@ fn a_corrupt_compiled_component_is_rebuilt() {
         "the bad file was replaced"
     );
 }
+
+#[test]
+fn switches_from_the_environment_take_the_usual_spellings() {
+    let dir = Dir::new();
+    dir.write("app/all.yaml", MANIFESTS);
+    for value in ["1", "true", "yes", "0", "false", "no"] {
+        let mut c = dir.kiln();
+        c.env("KILN_NO_PROGRESS", value).args(["render", "app"]);
+        c.run().success();
+    }
+    let mut c = dir.kiln();
+    c.env("KILN_NO_PROGRESS", "maybe").args(["render", "app"]);
+    assert_eq!(c.run().code, Some(2));
+}

@@ -216,3 +216,30 @@ fn generator_sources_are_decrypted_before_the_build_and_never_stored() {
     let hits = scan(&cache.join("enc"), &["tr0ub4dor&3", "dHIwdWI0ZG9yJjM="]);
     assert!(hits.is_empty(), "found at rest: {hits:?}");
 }
+
+#[test]
+fn a_secret_whose_data_value_is_a_whole_sops_file_is_decrypted_after_the_build() {
+    use base64::Engine as _;
+    let dir = Dir::new();
+    let mut f = sealer::files::fixture(11);
+    let env = sealer::files::dotenv_file(&mut f, &[("TOKEN", "s3cr3t-token")]);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(env.as_bytes());
+    dir.write(
+        "app/secret.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ndata:\n  creds.env: {b64}\n"
+        ),
+    )
+    .write("key.txt", &f.identity);
+    let run = dir
+        .kiln()
+        .env("KILN_CACHE_DIR", dir.path().join("cache"))
+        .args(["render", "app", "--key-file", "key.txt"])
+        .run();
+    let docs = run.docs();
+    let value = docs[0]["data"]["creds.env"].as_str().expect("a data value");
+    let plain = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .expect("base64");
+    assert_eq!(String::from_utf8_lossy(&plain), "TOKEN=s3cr3t-token\n");
+}
