@@ -7,7 +7,9 @@ use crate::cache::{CacheStatus, MemoId};
 use crate::runtime::{Limits, Runtime};
 use crate::stamp::Watch;
 
-use super::run::{Error, RenderOptions, Rendered, StepReport, named_by_options, render};
+use super::run::{
+    Error, RenderOptions, Rendered, StepReport, digest_while_loading, named_by_options, render,
+};
 use super::{App, load};
 
 /// What the memo of an app's render keeps: its step reports, the last of
@@ -91,11 +93,20 @@ pub fn render_memoized(
     }
     // Stamps first, then reads: a change made meanwhile shows next time.
     let mut watch = Watch::default();
-    let tree = crate::source::tree_digest_watched(
-        &app.root,
-        &app.dir,
-        &named_by_options(opts),
-        &mut watch,
+    // The pipeline read on the loading thread only picks the plugin to load;
+    // the render reads `kiln.yaml` again, after its stamp was taken.
+    let tree = digest_while_loading(
+        app,
+        || load(app, limits).ok(),
+        runtime,
+        || {
+            crate::source::tree_digest_watched(
+                &app.root,
+                &app.dir,
+                &named_by_options(opts),
+                &mut watch,
+            )
+        },
     )
     .map_err(Error::Io)?;
     let pipeline = load(app, limits)?;

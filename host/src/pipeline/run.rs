@@ -202,8 +202,13 @@ pub fn render(
         .or_else(|| pipeline.namespace.clone());
     let closure = match opts.source_digest {
         Some(c) => c,
-        None => crate::source::tree_digest(&app.root, &app.dir, &named_by_options(opts))
-            .map_err(Error::Io)?,
+        None => digest_while_loading(
+            app,
+            || Some(pipeline.clone()),
+            runtime,
+            || crate::source::tree_digest(&app.root, &app.dir, &named_by_options(opts)),
+        )
+        .map_err(Error::Io)?,
     };
     let tree = closure.digest;
     let source_id = opts
@@ -236,11 +241,7 @@ pub fn render(
         }
         let wasm = plugin_bytes(app, step)?;
         // Hashing is all a cache hit needs; the plugin is loaded on a miss.
-        let digest = match &step.plugin {
-            PluginRef::Builtin(name) => crate::builtin::digest(name),
-            PluginRef::File(_) => None,
-        }
-        .unwrap_or_else(|| blake3::hash(&wasm));
+        let digest = plugin_digest(step, &wasm);
         let config = step_config(step, opts);
         let context = Context {
             app_name: pipeline.name.clone().unwrap_or_else(|| app.name.clone()),
@@ -418,6 +419,54 @@ fn json_type(v: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
+}
+
+/// The blake3 digest of a step's plugin: built-in ones were hashed when kiln
+/// was built.
+fn plugin_digest(step: &Step, wasm: &[u8]) -> blake3::Hash {
+    match &step.plugin {
+        PluginRef::Builtin(name) => crate::builtin::digest(name),
+        PluginRef::File(_) => None,
+    }
+    .unwrap_or_else(|| blake3::hash(wasm))
+}
+
+/// Runs `digest` while another thread loads the plugin of the first step
+/// that always runs: the two take about as long as each other and need
+/// nothing from each other. Once the runtime holds any plugin (the later
+/// apps of `--all`), `digest` just runs. `pipeline` is
+/// called on that thread. A failed load is left for the step to meet and
+/// report; a render the cache then serves wasted one load.
+pub(super) fn digest_while_loading<T>(
+    app: &App,
+    pipeline: impl FnOnce() -> Option<Pipeline> + Send,
+    runtime: &Runtime,
+    digest: impl FnOnce() -> T,
+) -> T {
+    if runtime.holds_any() {
+        return digest();
+    }
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("kiln-prefetch".into())
+            .spawn_scoped(scope, || {
+                let Some(pipeline) = pipeline() else { return };
+                let Some(step) = pipeline.steps.iter().find(|s| s.when == RunWhen::Always) else {
+                    return;
+                };
+                let Ok(wasm) = plugin_bytes(app, step) else {
+                    return;
+                };
+                let digest = plugin_digest(step, &wasm);
+                if !runtime.is_loaded(digest) {
+                    let _ = runtime.load_digested(&step.plugin.to_string(), &wasm, digest);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::debug!(error = %e, "cannot start a thread to load the plugin early");
+        }
+        digest()
+    })
 }
 
 fn plugin_bytes(app: &App, step: &Step) -> Result<std::borrow::Cow<'static, [u8]>, Error> {

@@ -30,8 +30,13 @@ pub struct Runtime {
     /// Created on first load: a render served from the cache needs none.
     engine: std::sync::OnceLock<Engine>,
     cache: Option<CompiledCache>,
-    loaded: Mutex<HashMap<blake3::Hash, Arc<plugin::Loaded>>>,
+    /// One slot per plugin digest; a thread loading a plugin holds its slot,
+    /// so a second thread asking for it waits instead of loading it again.
+    loaded: Mutex<HashMap<blake3::Hash, Arc<Slot>>>,
 }
+
+/// Where a loaded plugin is kept; empty until its first load succeeds.
+type Slot = Mutex<Option<Arc<plugin::Loaded>>>;
 
 /// Loading a plugin failed.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +102,27 @@ impl Runtime {
         self.load_digested(name, wasm, blake3::hash(wasm))
     }
 
+    /// Whether any plugin is loaded or being loaded.
+    pub fn holds_any(&self) -> bool {
+        !self
+            .loaded
+            .lock()
+            .expect("lock poisoned by a panic")
+            .is_empty()
+    }
+
+    /// Whether the plugin with this digest is loaded (a load under way does
+    /// not count).
+    pub fn is_loaded(&self, digest: blake3::Hash) -> bool {
+        let slot = self
+            .loaded
+            .lock()
+            .expect("lock poisoned by a panic")
+            .get(&digest)
+            .map(Arc::clone);
+        slot.is_some_and(|slot| slot.try_lock().is_ok_and(|s| s.is_some()))
+    }
+
     /// [`Runtime::load`] when the caller knows `digest`, the blake3 hash of
     /// `wasm` (built-in plugins are hashed when kiln is built).
     pub fn load_digested(
@@ -105,21 +131,21 @@ impl Runtime {
         wasm: &[u8],
         digest: blake3::Hash,
     ) -> Result<Arc<plugin::Loaded>, LoadError> {
-        if let Some(loaded) = self
-            .loaded
-            .lock()
-            .expect("lock poisoned by a panic")
-            .get(&digest)
-        {
+        let slot = Arc::clone(
+            self.loaded
+                .lock()
+                .expect("lock poisoned by a panic")
+                .entry(digest)
+                .or_default(),
+        );
+        let mut slot = slot.lock().expect("lock poisoned by a panic");
+        if let Some(loaded) = &*slot {
             return Ok(Arc::clone(loaded));
         }
         let engine = self.engine()?;
         let component = compile::component(engine, self.cache.as_ref(), name, wasm, digest)?;
         let loaded = Arc::new(plugin::Loaded::new(engine, name, digest, &component)?);
-        self.loaded
-            .lock()
-            .expect("lock poisoned by a panic")
-            .insert(digest, Arc::clone(&loaded));
+        *slot = Some(Arc::clone(&loaded));
         Ok(loaded)
     }
 }

@@ -72,6 +72,9 @@ impl State {
             .insecure_random_seed(u128::from_le_bytes(
                 seed[..16].try_into().expect("16 bytes"),
             ))
+            // File reads under /src run on this thread: handing each one to
+            // tokio's blocking pool and back cost more than the reads.
+            .allow_blocking_current_thread(true)
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)

@@ -5,8 +5,16 @@ use crate::defaults::{name_references, var_references};
 use crate::fieldspec::{FieldSpec, TransformerConfig};
 
 impl TransformerConfig {
-    /// kustomize's built-in field specs.
-    pub(crate) fn defaults() -> Self {
+    /// kustomize's built-in field specs, built once per plugin instance.
+    /// No spec in them is covered by an earlier one (a test checks), so
+    /// merging them into an empty config gives them unchanged.
+    pub(crate) fn defaults() -> &'static Self {
+        static DEFAULTS: std::sync::OnceLock<TransformerConfig> = std::sync::OnceLock::new();
+        DEFAULTS.get_or_init(Self::listed)
+    }
+
+    /// The built-in specs as written down.
+    fn listed() -> Self {
         let meta_labels = || {
             let mut v = vec![FieldSpec::new("", "metadata/labels", true)];
             v.extend(template_meta("labels"));
@@ -185,4 +193,20 @@ fn selector_specs() -> Vec<FieldSpec> {
         ));
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fieldspec::TransformerConfig;
+
+    /// `defaults()` is used as an already merged config, so merging it into
+    /// an empty one must not drop or reorder anything.
+    #[test]
+    fn the_defaults_are_a_merge_result() {
+        let defaults = TransformerConfig::defaults();
+        let mut merged = TransformerConfig::default();
+        merged.merge(&TransformerConfig::listed());
+        assert_eq!(&merged, defaults);
+        assert!(defaults.name_reference.len() > 10);
+    }
 }

@@ -57,14 +57,14 @@ impl FieldSpec {
 }
 
 /// What a name refers to, and the fields that hold such references.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NameRef {
     pub gvk: Gvk,
     pub specs: Vec<FieldSpec>,
 }
 
 /// The field specs of every built-in transformer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TransformerConfig {
     pub name_prefix: Vec<FieldSpec>,
     pub name_suffix: Vec<FieldSpec>,
@@ -80,6 +80,11 @@ pub(crate) struct TransformerConfig {
 }
 
 fn merge_specs(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
+    // Every spec selects itself, so merging a list into itself adds nothing;
+    // kustomizations mostly merge the same built-in lists over and over.
+    if into.as_slice() == more {
+        return;
+    }
     for fs in more {
         if !into
             .iter()
@@ -93,6 +98,9 @@ fn merge_specs(into: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
 impl TransformerConfig {
     /// Adds `other`'s specs to this config.
     pub(crate) fn merge(&mut self, other: &TransformerConfig) {
+        if self == other {
+            return;
+        }
         merge_specs(&mut self.name_prefix, &other.name_prefix);
         merge_specs(&mut self.name_suffix, &other.name_suffix);
         merge_specs(&mut self.namespace, &other.namespace);
@@ -108,6 +116,18 @@ impl TransformerConfig {
                 Some(x) => merge_specs(&mut x.specs, &nr.specs),
                 None => self.name_reference.push(nr.clone()),
             }
+        }
+    }
+
+    /// Takes `other` as this config when this one is still empty, else
+    /// merges it. Only for a config that is itself a merge result (as every
+    /// accumulated one is): a list straight from a file may hold a spec that
+    /// an earlier one covers, which only a merge drops.
+    pub(crate) fn absorb(&mut self, other: TransformerConfig) {
+        if *self == TransformerConfig::default() {
+            *self = other;
+        } else {
+            self.merge(&other);
         }
     }
 

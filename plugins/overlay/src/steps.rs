@@ -53,7 +53,7 @@ impl Target {
     pub(crate) fn run_transformers(&self, ctx: &mut Ctx, acc: &mut Acc) -> Result<(), Error> {
         let shown = self.shown();
         let k = &self.kust;
-        let tc = acc.config.clone();
+        let tc = &acc.config;
         let schema_owned = ctx.schema.clone();
         let schema = schema_owned.as_ref();
         let m = &mut acc.res;
@@ -172,7 +172,7 @@ impl Target {
             note(m, "ReplacementTransformer");
         }
         for (cfg, from) in self.plugin_configs(ctx, &k.transformers)? {
-            plugins::transform(m, &self.ldr, &cfg, &tc, schema).map_err(|e| {
+            plugins::transform(m, &self.ldr, &cfg, tc, schema).map_err(|e| {
                 fail(
                     e,
                     &shown,

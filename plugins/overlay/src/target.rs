@@ -203,8 +203,12 @@ impl Target {
             let v = crate::yaml::one(&text, c)?;
             config.merge(&crate::crds::config_from_crds(&v));
         }
-        config.merge(&TransformerConfig::defaults());
-        acc.config.merge(&config);
+        if config == TransformerConfig::default() {
+            config = TransformerConfig::defaults().clone();
+        } else {
+            config.merge(TransformerConfig::defaults());
+        }
+        acc.config.absorb(config);
         self.run_generators(ctx, &mut acc)?;
         for path in &self.kust.components {
             let ldr = self
@@ -312,7 +316,7 @@ impl Target {
                     "two bases define the same object; give one a namePrefix or nameSuffix",
                 )
             })?;
-            acc.config.merge(&sub_acc.config);
+            acc.config.absorb(sub_acc.config);
             vars::merge_set(&mut acc.vars, &sub_acc.vars)
                 .map_err(|e| fail(e, &shown, "give each var a unique name"))?;
             return Ok(());
