@@ -8,15 +8,15 @@
 #
 # Usage: benches/monorepo.sh [APPS=1000]
 # Env:   KILN=path/to/kiln (default: a release build)
-#        KILN_BENCH_MODE=directory|overlay (default directory: each app has a
-#        kiln.yaml running the directory plugin next to its kustomization;
-#        overlay: no kiln.yaml, so kiln detects the kustomization and runs the
-#        overlay plugin, once it is built in)
+#        KILN_BENCH_MODE=overlay|directory (default overlay: no kiln.yaml, so
+#        kiln detects each kustomization and runs the overlay plugin, as
+#        kubectl kustomize builds it; directory: each app also has a kiln.yaml
+#        running the directory plugin)
 #        RUNS=N hyperfine runs per command (default 5)
 set -euo pipefail
 apps=${1:-1000}
 runs=${RUNS:-5}
-mode=${KILN_BENCH_MODE:-directory}
+mode=${KILN_BENCH_MODE:-overlay}
 source "$(dirname "$0")/kiln.sh"  # $kiln: KILN=path/to/kiln, else a release build
 for tool in hyperfine kubectl /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "error: $tool is needed (apt-get install hyperfine time kubectl)" >&2; exit 2; }

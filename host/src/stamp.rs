@@ -96,10 +96,104 @@ fn nanos(t: SystemTime) -> i64 {
     }
 }
 
-/// Stamps read while checking watches, by path.
+/// The directory watches are checked against, opened once: each stamp is
+/// then read relative to it (no walk of the base path per entry, no path
+/// joined per entry).
+#[derive(Debug)]
+pub struct Base<'p> {
+    path: &'p Path,
+    #[cfg(target_os = "linux")]
+    dir: Option<rustix::fd::OwnedFd>,
+}
+
+impl<'p> Base<'p> {
+    /// Opens `path`; when it cannot be opened, stamps are read by path.
+    pub fn open(path: &'p Path) -> Self {
+        Self {
+            path,
+            #[cfg(target_os = "linux")]
+            dir: rustix::fs::open(
+                path,
+                rustix::fs::OFlags::PATH
+                    | rustix::fs::OFlags::DIRECTORY
+                    | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .ok(),
+        }
+    }
+
+    /// The stamp of `rel` (relative to the base); `None` when it does not
+    /// exist. The same as [`Stamp::read`] of the joined path.
+    pub fn stamp(&self, rel: &str) -> Option<Stamp> {
+        #[cfg(target_os = "linux")]
+        if let Some(dir) = &self.dir
+            && !rel.starts_with('/')
+        {
+            use rustix::fs::{AtFlags, FileType, StatxFlags};
+            match rustix::fs::statx(
+                dir,
+                rel,
+                AtFlags::SYMLINK_NOFOLLOW,
+                StatxFlags::TYPE
+                    | StatxFlags::SIZE
+                    | StatxFlags::INO
+                    | StatxFlags::MTIME
+                    | StatxFlags::CTIME,
+            ) {
+                Ok(s) => {
+                    let time = |t: rustix::fs::StatxTimestamp| {
+                        t.tv_sec
+                            .saturating_mul(1_000_000_000)
+                            .saturating_add(i64::from(t.tv_nsec))
+                    };
+                    return Some(Stamp {
+                        len: s.stx_size,
+                        mtime: time(s.stx_mtime),
+                        ctime: time(s.stx_ctime),
+                        ino: s.stx_ino,
+                        dir: FileType::from_raw_mode(u32::from(s.stx_mode)) == FileType::Directory,
+                    });
+                }
+                Err(rustix::io::Errno::NOSYS) => {}
+                Err(_) => return None,
+            }
+        }
+        Stamp::read(&self.path.join(rel))
+    }
+}
+
+/// Stamps read while checking watches, by path: watches checked together
+/// (the apps of one run) share entries, which are then read once.
 #[derive(Debug, Default)]
-pub struct Stats {
-    seen: std::collections::HashMap<String, Option<Stamp>>,
+pub struct Stats<'w> {
+    seen: std::collections::HashMap<&'w str, Option<Stamp>, PathHash>,
+}
+
+/// FNV-1a over the path's bytes: the paths come from kiln's own memos, and
+/// this map is looked up once per stamp checked, so the resistance of std's
+/// hasher to chosen keys buys nothing here and costs as much as the lookup.
+#[derive(Debug, Default, Clone, Copy)]
+struct PathHash;
+
+impl std::hash::BuildHasher for PathHash {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// Stamps of entries (paths relative to a base directory), taken before
@@ -112,7 +206,7 @@ pub struct Stats {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Watch {
     entries: Vec<(String, Option<Stamp>)>,
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default)]
     names: std::collections::BTreeMap<String, String>,
     racy: bool,
 }
@@ -179,27 +273,113 @@ impl Watch {
     /// Whether every entry under `base` still has its stamp (and none was
     /// racy): then nothing recorded has changed since.
     pub fn holds(&self, base: &Path) -> bool {
-        self.holds_with(base, &mut Stats::default())
+        self.holds_with(&Base::open(base), &mut Stats::default())
     }
 
-    /// [`Watch::holds`], asking `stats` first: many watches checked together
-    /// (the apps of one run) share entries, which are then read once.
-    pub fn holds_with(&self, base: &Path, stats: &mut Stats) -> bool {
+    /// [`Watch::holds`], asking `stats` first.
+    pub fn holds_with<'w>(&'w self, base: &Base<'_>, stats: &mut Stats<'w>) -> bool {
+        self.holds_part(base, stats, 0, self.entries.len())
+    }
+
+    /// [`Watch::holds_with`] for the entries `start..end` only: a large
+    /// watch is checked in parts on several threads. Every part of a racy
+    /// watch fails.
+    pub fn holds_part<'w>(
+        &'w self,
+        base: &Base<'_>,
+        stats: &mut Stats<'w>,
+        start: usize,
+        end: usize,
+    ) -> bool {
         !self.racy
-            && self.entries.iter().all(|(rel, stamp)| {
-                let now = if let Some(seen) = stats.seen.get(rel) {
-                    *seen
-                } else {
-                    let read = Stamp::read(&base.join(rel));
-                    stats.seen.insert(rel.clone(), read);
-                    read
-                };
-                now == *stamp
-                    || self
-                        .names
-                        .get(rel)
-                        .is_some_and(|n| names_digest(&base.join(rel)).as_ref() == Some(n))
-            })
+            && entries_hold(
+                self.entries[start.min(end)..end.min(self.entries.len())]
+                    .iter()
+                    .map(|(rel, stamp)| (rel.as_str(), *stamp)),
+                |rel| self.names.get(rel).map(String::as_str),
+                base,
+                stats,
+            )
+    }
+}
+
+/// Whether every entry still has its stamp, or (a directory) the names it
+/// had.
+fn entries_hold<'w, 'n>(
+    mut entries: impl Iterator<Item = (&'w str, Option<Stamp>)>,
+    names: impl Fn(&str) -> Option<&'n str>,
+    base: &Base<'_>,
+    stats: &mut Stats<'w>,
+) -> bool {
+    entries.all(|(rel, stamp)| {
+        let now = *stats.seen.entry(rel).or_insert_with(|| base.stamp(rel));
+        now == stamp
+            || names(rel).is_some_and(|n| names_digest(&base.path.join(rel)).as_deref() == Some(n))
+    })
+}
+
+/// A [`Watch`] as stored, read without copying its paths out of the memo
+/// (a large `--all` memo holds thousands; copying each cost more than
+/// checking it). Serialises exactly as the [`Watch`] it was.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct WatchView<'a> {
+    #[serde(borrow)]
+    entries: Vec<(&'a str, Option<Stamp>)>,
+    #[serde(borrow)]
+    names: std::collections::BTreeMap<&'a str, &'a str>,
+    racy: bool,
+}
+
+impl<'a> WatchView<'a> {
+    /// Whether a stamp was too recent to be trusted.
+    pub fn is_racy(&self) -> bool {
+        self.racy
+    }
+
+    /// The number of entries, for checking in parts.
+    pub fn entry_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// [`Watch::holds_part`].
+    pub fn holds_part(
+        &self,
+        base: &Base<'_>,
+        stats: &mut Stats<'a>,
+        start: usize,
+        end: usize,
+    ) -> bool {
+        !self.racy
+            && entries_hold(
+                self.entries[start.min(end)..end.min(self.entries.len())]
+                    .iter()
+                    .copied(),
+                |rel| self.names.get(rel).copied(),
+                base,
+                stats,
+            )
+    }
+
+    /// [`Watch::holds_with`].
+    pub fn holds_with(&self, base: &Base<'_>, stats: &mut Stats<'a>) -> bool {
+        self.holds_part(base, stats, 0, self.entries.len())
+    }
+
+    /// The watch as an owned one.
+    pub fn to_watch(&self) -> Watch {
+        Watch {
+            entries: self
+                .entries
+                .iter()
+                .map(|(rel, stamp)| ((*rel).to_owned(), *stamp))
+                .collect(),
+            names: self
+                .names
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            racy: self.racy,
+        }
     }
 }
 
@@ -254,6 +434,46 @@ mod tests {
         assert!(watch.holds(tmp.path()), "same names");
         std::fs::write(tmp.path().join("d/b"), "").expect("write");
         assert!(!watch.holds(tmp.path()), "a new entry");
+    }
+
+    #[test]
+    fn stamps_read_under_a_base_are_those_read_by_path() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(tmp.path().join("d")).expect("mkdir");
+        std::fs::write(tmp.path().join("d/a"), "one").expect("write");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("a", tmp.path().join("d/link")).expect("symlink");
+        let base = Base::open(tmp.path());
+        for rel in ["d", "d/a", "d/link", "d/missing", "missing/a", "d/a/below"] {
+            let by_path = Stamp::read(&tmp.path().join(rel));
+            assert_eq!(base.stamp(rel), by_path, "{rel}");
+        }
+        assert!(base.stamp("d").is_some_and(|s| s.dir));
+        assert!(base.stamp("d/a").is_some_and(|s| !s.dir && s.len == 3));
+        // A link is stamped itself, not what it points to.
+        #[cfg(unix)]
+        assert_ne!(base.stamp("d/link"), base.stamp("d/a"));
+        let outside = tmp.path().join("d/a");
+        assert_eq!(
+            base.stamp(&outside.to_string_lossy()),
+            Stamp::read(&outside)
+        );
+    }
+
+    #[test]
+    fn a_watch_checked_in_parts_fails_in_the_part_that_changed() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut watch = Watch::default();
+        for name in ["a", "b", "c", "d"] {
+            std::fs::write(tmp.path().join(name), name).expect("write");
+            watch.add_trusted(name, Stamp::read(&tmp.path().join(name)));
+        }
+        std::fs::write(tmp.path().join("c"), "changed").expect("write");
+        let base = Base::open(tmp.path());
+        let mut stats = Stats::default();
+        assert!(watch.holds_part(&base, &mut stats, 0, 2));
+        assert!(!watch.holds_part(&base, &mut stats, 2, 4));
+        assert!(!watch.holds_with(&base, &mut stats));
     }
 
     #[test]

@@ -100,6 +100,22 @@ fn render_all_reuses_unchanged_apps_and_sees_new_ones() {
     assert_eq!(out.replace("k: two", "k: one"), first, "only b changed");
     assert!(out.contains("k: two"), "{out}");
 
+    // Once b's stamps can be trusted, a run keeps a and c as the last memo
+    // held them, renders b, and writes all three into a new memo; the run
+    // after it takes everything from that memo.
+    std::thread::sleep(SETTLE);
+    let settled = f.kiln(&["render", "--all", "apps", "-v"]);
+    assert_eq!(settled.success(), out);
+    assert!(settled.stderr.contains("step{app=b"), "{}", settled.stderr);
+    assert!(!settled.stderr.contains("step{app=a"), "{}", settled.stderr);
+    let from_memo = f.kiln(&["render", "--all", "apps", "-v"]);
+    assert_eq!(from_memo.success(), out);
+    assert!(
+        !from_memo.stderr.contains("step{"),
+        "the new memo holds all three apps:\n{}",
+        from_memo.stderr
+    );
+
     f.dir
         .write("apps/d/cm.yaml", app("d", "one"))
         .write("apps/d/kustomization.yaml", "resources:\n- cm.yaml\n");

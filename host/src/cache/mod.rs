@@ -26,7 +26,7 @@ mod redis;
 pub use disk::{DEFAULT_MAX_SIZE, DiskStore, Stats};
 pub(crate) use key::canonical;
 pub use key::{KeyInputs, StepKey};
-pub use memo::MemoId;
+pub use memo::{MemoId, value as memo_value};
 pub use redis::RedisStore;
 
 use std::path::{Path, PathBuf};
@@ -166,12 +166,10 @@ impl StepCache {
         self.memos.get(id, base)
     }
 
-    /// The memo `id` and its watch, whether or not the watch still holds.
-    pub fn memo_unchecked<T: serde::de::DeserializeOwned>(
-        &self,
-        id: MemoId,
-    ) -> Option<(T, crate::stamp::Watch)> {
-        self.memos.get_unchecked(id)
+    /// The stored form of memo `id`, for [`memo_value`] to read without
+    /// copying; its watch is not checked.
+    pub fn memo_body(&self, id: MemoId) -> Option<Vec<u8>> {
+        self.memos.get_body(id)
     }
 
     /// Keeps `bytes` beside memo `id`; their hash, for the memo to hold.

@@ -185,27 +185,42 @@ pub(crate) fn render_many(
     progress: bool,
     render: &(dyn Fn(&Resolved) -> Outcome + Sync),
 ) -> Vec<AppResult> {
+    pool(apps.len(), jobs, progress, &|(): &mut (), i| {
+        let (label, resolved) = &apps[i];
+        AppResult {
+            label: label.clone(),
+            outcome: render(resolved),
+        }
+    })
+}
+
+/// Runs `task(state, i)` for each `i` in `0..tasks` on up to `jobs`
+/// threads, each thread with its own `state`; results in the order of `i`.
+/// With `progress`, a bar on a terminal counts the tasks done.
+pub(crate) fn pool<S: Default, T: Send>(
+    tasks: usize,
+    jobs: usize,
+    progress: bool,
+    task: &(dyn Fn(&mut S, usize) -> T + Sync),
+) -> Vec<T> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<AppResult>>> = Mutex::new(apps.iter().map(|_| None).collect());
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..tasks).map(|_| None).collect());
     let progress = progress && std::io::stderr().is_terminal();
-    let total = apps.len();
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, total.max(1)) {
+        for _ in 0..jobs.clamp(1, tasks.max(1)) {
             scope.spawn(|| {
+                let mut state = S::default();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((label, resolved)) = apps.get(i) else {
+                    if i >= tasks {
                         break;
-                    };
-                    let outcome = render(resolved);
-                    results.lock().expect("lock poisoned by a panic")[i] = Some(AppResult {
-                        label: label.clone(),
-                        outcome,
-                    });
-                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    }
+                    let result = task(&mut state, i);
+                    results.lock().expect("lock poisoned by a panic")[i] = Some(result);
                     if progress {
-                        bar(n, total);
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        bar(n, tasks);
                     }
                 }
             });
@@ -218,7 +233,7 @@ pub(crate) fn render_many(
         .into_inner()
         .expect("lock poisoned by a panic")
         .into_iter()
-        .map(|r| r.expect("every index is rendered by some worker"))
+        .map(|r| r.expect("every task is run by some worker"))
         .collect()
 }
 

@@ -13,7 +13,7 @@ use crate::backend::{self, stdout::Format};
 use crate::cache::MemoId;
 use crate::pipeline::{self, App, RenderOptions};
 use crate::runtime::{CompiledCache, Limits, Runtime, limits};
-use crate::stamp::Watch;
+use crate::stamp::{Base, Stats, Watch, WatchView};
 
 /// Render an app directory into manifests (a YAML stream on stdout).
 ///
@@ -201,19 +201,7 @@ impl RenderCommand {
                 .git
                 .origin(root, self.root.as_deref())
                 .resolve(global.offline)?;
-            let prefix = if root.app.dir == "." {
-                String::new()
-            } else {
-                format!("{}/", root.app.dir)
-            };
-            all::discover(&root)?
-                .into_iter()
-                .map(|r| {
-                    let label = r.app.dir.strip_prefix(&prefix).unwrap_or(&r.app.dir);
-                    let label = if label == root.app.dir { "." } else { label };
-                    (label.to_owned(), r)
-                })
-                .collect()
+            labelled(&root, all::discover(&root)?)
         } else {
             dirs.iter()
                 .map(|dir| {
@@ -272,146 +260,116 @@ impl RenderCommand {
         let memo = cache
             .filter(|_| root.commit.is_none() && self.output_dir.is_none() && !self.explain)
             .map(|c| (c, self.run_memo_id(root)));
-        let previous: Option<RunMemo> = memo
-            .and_then(|(c, id)| c.memo_unchecked::<RunMemo>(id))
-            .map(|(m, _)| m);
+        let stored = memo.and_then(|(c, id)| c.memo_body(id));
+        let previous: Option<RunMemo<'_>> = stored.as_deref().and_then(crate::cache::memo_value);
         let base = &root.app.root;
-        let (discovery, found, apps) =
-            if let Some(p) = previous.as_ref().filter(|p| p.discovery.holds(base)) {
-                let found: Vec<String> = p.apps.iter().map(|a| a.found.clone()).collect();
-                (
-                    p.discovery.clone(),
-                    found.clone(),
-                    all::resolve_found(root, found),
-                )
-            } else {
-                let mut watch = Watch::default();
-                let (found, apps) = all::discover_watched(root, &mut watch)?;
-                (watch, found, apps)
-            };
-        if apps.is_empty() {
+        // Apps whose files did not change since the memo keep their output,
+        // kept beside the memo as the stream it was written as.
+        let blob = memo
+            .zip(previous.as_ref())
+            .and_then(|((c, id), p)| c.memo_blob(id, p.blob))
+            .and_then(|b| String::from_utf8(b).ok());
+        let kept_from = previous.as_ref().filter(|_| blob.is_some());
+        let options = |app: &App| self.options(app, false);
+        let render = |r: &Resolved| all::render_one(r, defaults, runtime, &options, cache);
+        let pool = Pool {
+            base,
+            jobs: self.jobs.unwrap_or_else(all::default_jobs),
+            progress: !global.no_progress && global.verbose == 0,
+            render: &render,
+        };
+        // The memo's app list is taken on trust while the stamps of what
+        // discovery read are checked beside the apps' own: when discovery
+        // turns out to have changed, the apps are found again.
+        let trusted = kept_from.and_then(|p| {
+            let found: Vec<String> = p.apps.iter().map(|a| a.found.to_owned()).collect();
+            let labelled = labelled(root, all::resolve_found(root, found.clone()));
+            pool.run(&labelled, Some(p), Some(&p.discovery))
+                .map(|slots| (Watched::Kept(&p.discovery), found, labelled, slots))
+        });
+        let (discovery, found, labelled, slots) = if let Some(run) = trusted {
+            run
+        } else {
+            let mut watch = Watch::default();
+            let (found, apps) = all::discover_watched(root, &mut watch)?;
+            let labelled = labelled(root, apps);
+            let slots = pool
+                .run(&labelled, kept_from, None)
+                .expect("without a discovery to check, every app is done");
+            (Watched::Taken(watch), found, labelled, slots)
+        };
+        if labelled.is_empty() {
             return Err(Hint::error(
                 format!("no apps found under {}", root.app.path().display()),
                 "an app is a directory with kiln.yaml, a kustomization or a Chart.yaml",
             ));
         }
-        let prefix = if root.app.dir == "." {
-            String::new()
-        } else {
-            format!("{}/", root.app.dir)
-        };
-        let labelled: Vec<(String, Resolved)> = apps
-            .into_iter()
-            .map(|r| {
-                let label = r
-                    .app
-                    .dir
-                    .strip_prefix(&prefix)
-                    .unwrap_or(&r.app.dir)
-                    .to_owned();
-                let label = if label == root.app.dir && !prefix.is_empty() {
-                    ".".to_owned()
-                } else {
-                    label
-                };
-                (label, r)
-            })
-            .collect();
-        // Apps whose files did not change since the memo keep their output,
-        // kept beside the memo as the stream it was written as.
-        let blob = memo
-            .zip(previous.as_ref())
-            .and_then(|((c, id), p)| c.memo_blob(id, &p.blob))
-            .and_then(|b| String::from_utf8(b).ok());
-        let kept = if blob.is_some() {
-            kept_apps(previous.as_ref(), &labelled, base)
-        } else {
-            vec![None; labelled.len()]
-        };
-        let text_of = |k: &RunMemoApp| -> &str {
+        let text_of = |k: &RunMemoApp<'_>| -> &str {
             blob.as_deref()
                 .and_then(|b| b.get(k.start..k.start + k.len))
                 .unwrap_or_default()
         };
         if let Some(blob) = &blob
-            && kept.iter().all(Option::is_some)
+            && slots.iter().all(|s| matches!(s, Slot::Kept(_)))
         {
             // Nothing changed: the memo's output, as it was.
             write_stdout(blob)?;
             return Ok(ExitStatus::Success);
         }
-        let todo: Vec<(String, Resolved)> = labelled
-            .iter()
-            .zip(&kept)
-            .filter(|(_, k)| k.is_none())
-            .map(|(l, _)| l.clone())
-            .collect();
-        let options = |app: &App| self.options(app, false);
-        let render = |r: &Resolved| all::render_one(r, defaults, runtime, &options, cache);
-        let jobs = self.jobs.unwrap_or_else(all::default_jobs);
-        let mut results = all::render_many(
-            &todo,
-            jobs,
-            !global.no_progress && global.verbose == 0,
-            &render,
-        )
-        .into_iter();
+        let rendered_any = slots.iter().any(|s| matches!(s, Slot::Rendered(_)));
         if let Some(cache) = cache {
             cache.trim();
         }
         let mut failed = 0;
         let mut stream = String::new();
+        // A discovery too recent to trust is not memoised, as no watch is.
+        let mut memoisable = !discovery.is_racy();
         let mut next = RunMemoOut {
-            discovery: &discovery,
+            discovery,
             apps: Vec::with_capacity(labelled.len()),
             blob: String::new(),
         };
-        let mut memoisable = true;
-        for (((label, _), kept), found) in labelled.iter().zip(kept).zip(&found) {
-            let (text, watch) = if let Some(k) = kept {
-                (Cow::Borrowed(text_of(k)), Cow::Borrowed(&k.watch))
-            } else {
-                let result = results.next().expect("one result per app rendered");
-                match result.outcome {
+        for (((label, _), slot), found) in labelled.iter().zip(slots).zip(&found) {
+            let (text, watch) = match slot {
+                Slot::Kept(k) => (Cow::Borrowed(text_of(k)), Cow::Borrowed(k.watch)),
+                Slot::Rendered(outcome) => match outcome {
                     Ok(done) => {
                         if self.explain {
-                            all::explain(&result.label, &done.steps);
+                            all::explain(label, &done.steps);
                         }
                         let (_, resources) = split_rendered_text(done.resources);
                         if let Some(dir) = &self.output_dir {
-                            let out = all::output_dir_of(dir, &result.label);
+                            let out = all::output_dir_of(dir, label);
                             backend::dir::write(&out, &resources).with_context(|| {
-                                format!(
-                                    "cannot write the output of {} to {}",
-                                    result.label,
-                                    out.display()
-                                )
+                                format!("cannot write the output of {} to {}", label, out.display())
                             })?;
                             continue;
                         }
+                        memoisable &= !done.watch.is_racy();
                         (
                             Cow::Owned(self.app_text(label, &resources)),
-                            Cow::Owned(done.watch),
+                            Cow::Owned(
+                                postcard::to_allocvec(&done.watch).expect("watches serialise"),
+                            ),
                         )
                     }
                     Err(error) => {
                         failed += 1;
                         memoisable = false;
-                        all::say_failed(&format!("app {} failed", result.label), &error);
+                        all::say_failed(&format!("app {label} failed"), &error);
                         continue;
                     }
-                }
+                },
             };
             if !stream.is_empty() && self.output == Format::Yaml {
                 stream.push_str("---\n");
             }
             let start = stream.len();
             stream.push_str(&text);
-            memoisable &= !watch.is_racy();
             next.apps.push(RunMemoAppOut {
                 label,
                 found,
-                watch,
+                watch: Bytes(watch),
                 start,
                 len: text.len(),
             });
@@ -419,14 +377,21 @@ impl RenderCommand {
         write_stdout(&stream)?;
         if let Some((c, id)) = memo
             && memoisable
-            && !todo.is_empty()
+            && rendered_any
             && let Some(hash) = c.put_memo_blob(id, stream.as_bytes())
         {
             next.blob = hash;
-            c.put_memo(id, discovery.clone(), &next);
+            // Its watch is the discovery inside it; the run memo is read
+            // unchecked, its watches checked part by part.
+            c.put_memo(id, Watch::default(), &next);
         }
+        let total = labelled.len();
+        // The process ends with this command: freeing the memos' thousands of
+        // small allocations one by one would only delay the exit.
+        std::mem::forget(next);
+        std::mem::forget((previous, labelled, found));
         if failed > 0 {
-            all::say(&format!("{failed} of {} apps failed", labelled.len()));
+            all::say(&format!("{failed} of {total} apps failed"));
             return Ok(ExitStatus::Error);
         }
         Ok(ExitStatus::Success)
@@ -610,64 +575,123 @@ fn split_rendered_text(resources: Vec<Value>) -> (Option<String>, Vec<Value>) {
     (text, rest)
 }
 
-/// The apps of the memo whose files did not change, in the order of
-/// `labelled`; the stamps are read on a few threads (they are the cost of a
-/// run where nothing changed).
-fn kept_apps<'m>(
-    previous: Option<&'m RunMemo>,
-    labelled: &[(String, Resolved)],
-    base: &Path,
-) -> Vec<Option<&'m RunMemoApp>> {
-    let Some(previous) = previous else {
-        return vec![None; labelled.len()];
+/// The apps found under `root`, each with its label: its directory relative
+/// to the root (`.` for the root itself).
+fn labelled(root: &Resolved, apps: Vec<Resolved>) -> Vec<(String, Resolved)> {
+    let prefix = if root.app.dir == "." {
+        String::new()
+    } else {
+        format!("{}/", root.app.dir)
     };
-    let by_label: std::collections::HashMap<&str, &RunMemoApp> = previous
-        .apps
-        .iter()
-        .map(|a| (a.label.as_str(), a))
-        .collect();
-    let threads = all::default_jobs().clamp(1, 4);
-    let chunk = labelled.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = labelled
-            .chunks(chunk)
-            .map(|part| {
-                let by_label = &by_label;
-                scope.spawn(move || {
-                    let mut stats = crate::stamp::Stats::default();
-                    part.iter()
-                        .map(|(label, _)| {
-                            by_label
-                                .get(label.as_str())
-                                .copied()
-                                .filter(|a| a.watch.holds_with(base, &mut stats))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a stamp check does not panic"))
-            .collect()
-    })
+    apps.into_iter()
+        .map(|r| {
+            let label = r.app.dir.strip_prefix(&prefix).unwrap_or(&r.app.dir);
+            let label = if label == root.app.dir { "." } else { label };
+            (label.to_owned(), r)
+        })
+        .collect()
 }
 
-/// The memo of an `--all` run.
+/// What became of one app of an `--all` run.
+enum Slot<'m> {
+    /// Nothing it read changed: its part of the memo's output stands.
+    Kept(&'m RunMemoApp<'m>),
+    /// It was rendered.
+    Rendered(all::Outcome),
+}
+
+/// The threads of an `--all` run, and what each app needs.
+struct Pool<'a> {
+    base: &'a Path,
+    jobs: usize,
+    progress: bool,
+    render: &'a (dyn Fn(&Resolved) -> all::Outcome + Sync),
+}
+
+impl Pool<'_> {
+    /// Each app of `labelled` either kept (its memo in `previous` holds) or
+    /// rendered, on one pool of threads, so an app found changed is rendered
+    /// while the stamps of the others are still being read. With
+    /// `discovery`, its stamps are checked on the same threads, a slice
+    /// with each app: discovery and apps list paths in the same order, so
+    /// the slice holds mostly that app's own directory and files, whose
+    /// stamps the thread then reads once for both. `None` when discovery no
+    /// longer holds (the apps left are then skipped).
+    fn run<'m>(
+        &self,
+        labelled: &[(String, Resolved)],
+        previous: Option<&'m RunMemo<'m>>,
+        discovery: Option<&'m WatchView<'m>>,
+    ) -> Option<Vec<Slot<'m>>> {
+        let by_label: std::collections::HashMap<&str, &'m RunMemoApp<'m>> = previous
+            .map(|p| p.apps.iter().map(|a| (a.label, a)).collect())
+            .unwrap_or_default();
+        let base = Base::open(self.base);
+        if labelled.is_empty() {
+            let holds = discovery.is_none_or(|d| d.holds_with(&base, &mut Stats::default()));
+            return holds.then(Vec::new);
+        }
+        let apps = labelled.len();
+        let slice = |i: usize, d: &WatchView<'_>| {
+            let n = d.entry_count();
+            (i * n / apps, (i + 1) * n / apps)
+        };
+        let changed = std::sync::atomic::AtomicBool::new(false);
+        let done = all::pool(
+            labelled.len(),
+            self.jobs,
+            self.progress,
+            // `None`: left undone once discovery changed.
+            &|stats: &mut Stats<'m>, i| {
+                if let Some(d) = discovery {
+                    let (start, end) = slice(i, d);
+                    if !d.holds_part(&base, stats, start, end) {
+                        changed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                if changed.load(std::sync::atomic::Ordering::Relaxed) {
+                    return None;
+                }
+                let (label, resolved) = &labelled[i];
+                Some(match by_label.get(label.as_str()).copied() {
+                    Some(app)
+                        if postcard::from_bytes::<WatchView<'m>>(app.watch)
+                            .is_ok_and(|w| w.holds_with(&base, stats)) =>
+                    {
+                        Slot::Kept(app)
+                    }
+                    _ => Slot::Rendered((self.render)(resolved)),
+                })
+            },
+        );
+        if changed.into_inner() {
+            return None;
+        }
+        Some(
+            done.into_iter()
+                .map(|slot| slot.expect("apps are left undone only when discovery changed"))
+                .collect(),
+        )
+    }
+}
+
+/// The memo of an `--all` run, read in place from its stored form.
 #[derive(serde::Deserialize)]
-struct RunMemo {
+struct RunMemo<'a> {
     /// What finding the apps read.
-    discovery: Watch,
+    #[serde(borrow)]
+    discovery: WatchView<'a>,
     /// Every app, in output order.
-    apps: Vec<RunMemoApp>,
+    #[serde(borrow)]
+    apps: Vec<RunMemoApp<'a>>,
     /// The hash of the output stream, kept beside the memo.
-    blob: String,
+    blob: &'a str,
 }
 
 /// [`RunMemo`] as written: borrowing what the last memo or this run holds.
 #[derive(serde::Serialize)]
 struct RunMemoOut<'a> {
-    discovery: &'a Watch,
+    discovery: Watched<'a>,
     apps: Vec<RunMemoAppOut<'a>>,
     blob: String,
 }
@@ -676,18 +700,46 @@ struct RunMemoOut<'a> {
 struct RunMemoAppOut<'a> {
     label: &'a str,
     found: &'a str,
-    watch: Cow<'a, Watch>,
+    watch: Bytes<'a>,
     start: usize,
     len: usize,
 }
 
+/// Bytes written as such (serde writes a `Vec<u8>` as a list of numbers).
+struct Bytes<'a>(Cow<'a, [u8]>);
+
+impl serde::Serialize for Bytes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+/// A watch to write: from this run, or as the last memo held it.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Watched<'a> {
+    Taken(Watch),
+    Kept(&'a WatchView<'a>),
+}
+
+impl Watched<'_> {
+    fn is_racy(&self) -> bool {
+        match self {
+            Self::Taken(w) => w.is_racy(),
+            Self::Kept(w) => w.is_racy(),
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
-struct RunMemoApp {
-    label: String,
+struct RunMemoApp<'a> {
+    label: &'a str,
     /// The directory as found, relative to the root.
-    found: String,
-    /// What its render read.
-    watch: Watch,
+    found: &'a str,
+    /// What its render read: a [`Watch`] as stored, read by the thread that
+    /// checks it (reading a thousand on one thread cost more than checking
+    /// them on all).
+    watch: &'a [u8],
     /// Where its part of the output stream starts, and its length.
     start: usize,
     len: usize,
