@@ -12,10 +12,14 @@
 #        kiln detects each kustomization and runs the overlay plugin, as
 #        kubectl kustomize builds it; directory: each app also has a kiln.yaml
 #        running the directory plugin)
-#        RUNS=N hyperfine runs per command (default 5)
+#        RUNS=N hyperfine runs per command (default 5; the quick sections run
+#        6N after a warm-up)
+#        SECTIONS="cold unchanged changed memory" (default: all four)
 set -euo pipefail
 apps=${1:-1000}
 runs=${RUNS:-5}
+sections=" ${SECTIONS:-cold unchanged changed memory} "
+quick=$((runs * 6))
 mode=${KILN_BENCH_MODE:-overlay}
 source "$(dirname "$0")/kiln.sh"  # $kiln: KILN=path/to/kiln, else a release build
 for tool in hyperfine kubectl /usr/bin/time; do
@@ -77,26 +81,34 @@ kustomize="for d in $repo/apps/*/; do kubectl kustomize \$d; done > /dev/null"
 # The first run compiles the plugins into the cache; not measured.
 eval "$render"
 
-echo "== cold (render cache emptied before each run) vs kubectl kustomize loop" >&2
-hyperfine --runs "$runs" --style basic \
-  --prepare "rm -rf $KILN_CACHE_DIR/steps-v0" -n "kiln render --all (cold)" "$render" \
-  --prepare true -n "kubectl kustomize loop" "$kustomize"
+if [[ $sections == *" cold "* ]]; then
+  echo "== cold (render cache emptied before each run) vs kubectl kustomize loop" >&2
+  hyperfine --runs "$runs" --style basic \
+    --prepare "rm -rf $KILN_CACHE_DIR/steps-v0" -n "kiln render --all (cold)" "$render" \
+    --prepare true -n "kubectl kustomize loop" "$kustomize"
+fi
 
-echo "== re-render, nothing changed (goal: 50 ms)" >&2
 eval "$render"
 sleep 2  # stamps younger than two seconds are not trusted (see host/src/stamp.rs)
 eval "$render"
-hyperfine --runs "$runs" --style basic -n "kiln render --all (no change)" "$render"
+if [[ $sections == *" unchanged "* ]]; then
+  echo "== re-render, nothing changed (goal: 50 ms)" >&2
+  hyperfine --warmup 3 --runs "$quick" --style basic -n "kiln render --all (no change)" "$render"
+fi
 
-echo "== re-render, one app changed, against rendering that app alone (goal: at most 2x)" >&2
-second=$repo/apps/app-${ids[1]}
-hyperfine --runs "$runs" --style basic \
-  --prepare "sed -i \"s/replicas: [0-9]*/replicas: \$RANDOM\$RANDOM/\" $first/deployment.yaml" \
-  -n "kiln render --all (one app changed)" "$render" \
-  --prepare "sed -i \"s/replicas: [0-9]*/replicas: \$RANDOM\$RANDOM/\" $second/deployment.yaml" \
-  -n "kiln render of that one app" "$kiln render $second > /dev/null"
+if [[ $sections == *" changed "* ]]; then
+  echo "== re-render, one app changed, against rendering that app alone (goal: at most 2x)" >&2
+  second=$repo/apps/app-${ids[1]}
+  hyperfine --warmup 3 --runs "$quick" --style basic \
+    --prepare "sed -i \"s/replicas: [0-9]*/replicas: \$RANDOM\$RANDOM/\" $first/deployment.yaml" \
+    -n "kiln render --all (one app changed)" "$render" \
+    --prepare "sed -i \"s/replicas: [0-9]*/replicas: \$RANDOM\$RANDOM/\" $second/deployment.yaml" \
+    -n "kiln render of that one app" "$kiln render $second > /dev/null"
+fi
 
-echo "== peak memory" >&2
-rm -rf "$KILN_CACHE_DIR/steps-v0"
-/usr/bin/time -v sh -c "$render" 2>&1 | grep -E 'Maximum resident|Elapsed' | sed 's/^/cold: /'
-/usr/bin/time -v sh -c "$render" 2>&1 | grep -E 'Maximum resident|Elapsed' | sed 's/^/warm: /'
+if [[ $sections == *" memory "* ]]; then
+  echo "== peak memory" >&2
+  rm -rf "$KILN_CACHE_DIR/steps-v0"
+  /usr/bin/time -v sh -c "$render" 2>&1 | grep -E 'Maximum resident|Elapsed' | sed 's/^/cold: /'
+  /usr/bin/time -v sh -c "$render" 2>&1 | grep -E 'Maximum resident|Elapsed' | sed 's/^/warm: /'
+fi
