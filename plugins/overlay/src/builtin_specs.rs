@@ -8,9 +8,10 @@ impl TransformerConfig {
     /// kustomize's built-in field specs, built once per plugin instance.
     /// No spec in them is covered by an earlier one (a test checks), so
     /// merging them into an empty config gives them unchanged.
-    pub(crate) fn defaults() -> &'static Self {
-        static DEFAULTS: std::sync::OnceLock<TransformerConfig> = std::sync::OnceLock::new();
-        DEFAULTS.get_or_init(Self::listed)
+    pub(crate) fn defaults() -> std::sync::Arc<Self> {
+        static DEFAULTS: std::sync::OnceLock<std::sync::Arc<TransformerConfig>> =
+            std::sync::OnceLock::new();
+        std::sync::Arc::clone(DEFAULTS.get_or_init(|| std::sync::Arc::new(Self::listed())))
     }
 
     /// The built-in specs as written down.
@@ -206,7 +207,7 @@ mod tests {
         let defaults = TransformerConfig::defaults();
         let mut merged = TransformerConfig::default();
         merged.merge(&TransformerConfig::listed());
-        assert_eq!(&merged, defaults);
+        assert_eq!(merged, *defaults);
         assert!(defaults.name_reference.len() > 10);
     }
 }

@@ -2,6 +2,7 @@
 //! built-in defaults, and walking an object along a spec's path.
 
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 use crate::res::Gvk;
 
@@ -119,15 +120,20 @@ impl TransformerConfig {
         }
     }
 
-    /// Takes `other` as this config when this one is still empty, else
-    /// merges it. Only for a config that is itself a merge result (as every
-    /// accumulated one is): a list straight from a file may hold a spec that
-    /// an earlier one covers, which only a merge drops.
-    pub(crate) fn absorb(&mut self, other: TransformerConfig) {
-        if *self == TransformerConfig::default() {
-            *self = other;
+    /// Takes `other` as the config `into` when that is still empty or is
+    /// the same, else merges it. Only for a config that is itself a merge
+    /// result (as every accumulated one is): a list straight from a file may
+    /// hold a spec that an earlier one covers, which only a merge drops.
+    /// Configs are shared: most kustomizations of a build hold just the
+    /// built-in specs, and copying those was much of a small build.
+    pub(crate) fn absorb(into: &mut Arc<TransformerConfig>, other: Arc<TransformerConfig>) {
+        if Arc::ptr_eq(into, &other) || *other == TransformerConfig::default() {
+            return;
+        }
+        if **into == TransformerConfig::default() {
+            *into = other;
         } else {
-            self.merge(&other);
+            Arc::make_mut(into).merge(&other);
         }
     }
 

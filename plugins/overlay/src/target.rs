@@ -31,7 +31,7 @@ pub(crate) struct Ctx {
 #[derive(Debug, Default)]
 pub(crate) struct Acc {
     pub res: ResMap,
-    pub config: TransformerConfig,
+    pub config: std::sync::Arc<TransformerConfig>,
     pub vars: Vec<Var>,
 }
 
@@ -203,12 +203,13 @@ impl Target {
             let v = crate::yaml::one(&text, c)?;
             config.merge(&crate::crds::config_from_crds(&v));
         }
-        if config == TransformerConfig::default() {
-            config = TransformerConfig::defaults().clone();
+        let config = if config == TransformerConfig::default() {
+            TransformerConfig::defaults()
         } else {
-            config.merge(TransformerConfig::defaults());
-        }
-        acc.config.absorb(config);
+            config.merge(&TransformerConfig::defaults());
+            std::sync::Arc::new(config)
+        };
+        TransformerConfig::absorb(&mut acc.config, config);
         self.run_generators(ctx, &mut acc)?;
         for path in &self.kust.components {
             let ldr = self
@@ -316,7 +317,7 @@ impl Target {
                     "two bases define the same object; give one a namePrefix or nameSuffix",
                 )
             })?;
-            acc.config.absorb(sub_acc.config);
+            TransformerConfig::absorb(&mut acc.config, sub_acc.config);
             vars::merge_set(&mut acc.vars, &sub_acc.vars)
                 .map_err(|e| fail(e, &shown, "give each var a unique name"))?;
             return Ok(());
