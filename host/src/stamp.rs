@@ -131,6 +131,9 @@ impl<'p> Base<'p> {
             && !rel.starts_with('/')
         {
             use rustix::fs::{AtFlags, FileType, StatxFlags};
+            // The base itself is recorded as "" (a path joined with "" is
+            // the path).
+            let rel = if rel.is_empty() { "." } else { rel };
             match rustix::fs::statx(
                 dir,
                 rel,
@@ -444,7 +447,16 @@ mod tests {
         #[cfg(unix)]
         std::os::unix::fs::symlink("a", tmp.path().join("d/link")).expect("symlink");
         let base = Base::open(tmp.path());
-        for rel in ["d", "d/a", "d/link", "d/missing", "missing/a", "d/a/below"] {
+        for rel in [
+            "",
+            ".",
+            "d",
+            "d/a",
+            "d/link",
+            "d/missing",
+            "missing/a",
+            "d/a/below",
+        ] {
             let by_path = Stamp::read(&tmp.path().join(rel));
             assert_eq!(base.stamp(rel), by_path, "{rel}");
         }
