@@ -276,32 +276,14 @@ impl Watch {
     /// Whether every entry under `base` still has its stamp (and none was
     /// racy): then nothing recorded has changed since.
     pub fn holds(&self, base: &Path) -> bool {
-        self.holds_with(&Base::open(base), &mut Stats::default())
-    }
-
-    /// [`Watch::holds`], asking `stats` first.
-    pub fn holds_with<'w>(&'w self, base: &Base<'_>, stats: &mut Stats<'w>) -> bool {
-        self.holds_part(base, stats, 0, self.entries.len())
-    }
-
-    /// [`Watch::holds_with`] for the entries `start..end` only: a large
-    /// watch is checked in parts on several threads. Every part of a racy
-    /// watch fails.
-    pub fn holds_part<'w>(
-        &'w self,
-        base: &Base<'_>,
-        stats: &mut Stats<'w>,
-        start: usize,
-        end: usize,
-    ) -> bool {
         !self.racy
             && entries_hold(
-                self.entries[start.min(end)..end.min(self.entries.len())]
+                self.entries
                     .iter()
                     .map(|(rel, stamp)| (rel.as_str(), *stamp)),
                 |rel| self.names.get(rel).map(String::as_str),
-                base,
-                stats,
+                &Base::open(base),
+                &mut Stats::default(),
             )
     }
 }
@@ -344,7 +326,10 @@ impl<'a> WatchView<'a> {
         self.entries.len()
     }
 
-    /// [`Watch::holds_part`].
+    /// Whether the entries `start..end` still hold (as [`Watch::holds`]
+    /// checks them all), asking `stats` first: a large watch is checked in
+    /// parts on several threads, and watches checked together share
+    /// entries. Every part of a racy watch fails.
     pub fn holds_part(
         &self,
         base: &Base<'_>,
@@ -363,26 +348,9 @@ impl<'a> WatchView<'a> {
             )
     }
 
-    /// [`Watch::holds_with`].
+    /// [`WatchView::holds_part`] for every entry.
     pub fn holds_with(&self, base: &Base<'_>, stats: &mut Stats<'a>) -> bool {
         self.holds_part(base, stats, 0, self.entries.len())
-    }
-
-    /// The watch as an owned one.
-    pub fn to_watch(&self) -> Watch {
-        Watch {
-            entries: self
-                .entries
-                .iter()
-                .map(|(rel, stamp)| ((*rel).to_owned(), *stamp))
-                .collect(),
-            names: self
-                .names
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            racy: self.racy,
-        }
     }
 }
 
@@ -473,19 +441,30 @@ mod tests {
     }
 
     #[test]
-    fn a_watch_checked_in_parts_fails_in_the_part_that_changed() {
+    fn a_stored_watch_is_read_in_place_and_checked_in_parts() {
         let tmp = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(tmp.path().join("d")).expect("mkdir");
         let mut watch = Watch::default();
-        for name in ["a", "b", "c", "d"] {
+        watch.add_dir("d", &tmp.path().join("d"));
+        for name in ["a", "b", "c"] {
             std::fs::write(tmp.path().join(name), name).expect("write");
             watch.add_trusted(name, Stamp::read(&tmp.path().join(name)));
         }
+        let stored = postcard::to_allocvec(&watch).expect("serialise");
+        let view: WatchView<'_> = postcard::from_bytes(&stored).expect("read in place");
+        assert_eq!(
+            postcard::to_allocvec(&view).expect("serialise"),
+            stored,
+            "a view is written back exactly as the watch was"
+        );
+        assert_eq!(view.entry_count(), 4);
         std::fs::write(tmp.path().join("c"), "changed").expect("write");
         let base = Base::open(tmp.path());
         let mut stats = Stats::default();
-        assert!(watch.holds_part(&base, &mut stats, 0, 2));
-        assert!(!watch.holds_part(&base, &mut stats, 2, 4));
-        assert!(!watch.holds_with(&base, &mut stats));
+        assert!(view.holds_part(&base, &mut stats, 0, 3), "d, a and b");
+        assert!(!view.holds_part(&base, &mut stats, 3, 4), "c changed");
+        assert!(!view.holds_with(&base, &mut stats));
+        assert!(!watch.holds(tmp.path()));
     }
 
     #[test]
