@@ -64,3 +64,4 @@ pub use message::Provenance;
 pub use publish::{Commit, Error, MAX_ATTEMPTS, Outcome, Publication, prepare, publish};
 pub use target::{ParseError, Target, redact};
 pub use text::Scrubbed;
+pub use work::lock_beside;

@@ -218,18 +218,25 @@ fn init(dir: &Path, target: &Target) -> Result<gix::Repository, Error> {
 
 /// An exclusive lock on `<dir>.lock`, released when the file is dropped.
 fn lock(dir: &Path) -> Result<std::fs::File, Error> {
-    let path = dir.with_extension("lock");
-    let io = |source| Error::WorkDir {
-        path: path.clone(),
+    lock_beside(dir).map_err(|source| Error::WorkDir {
+        path: dir.with_extension("lock"),
         source,
-    };
-    fs_err::create_dir_all(dir.parent().expect("the work repository has a parent")).map_err(io)?;
+    })
+}
+
+/// Takes an exclusive lock on the file `<dir>.lock` (made, with the parent
+/// of `dir`, when missing), waiting while another process holds it; it is
+/// released when the returned file is dropped. Every process that locks
+/// `dir` this way takes turns with the others.
+pub fn lock_beside(dir: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(parent) = dir.parent() {
+        fs_err::create_dir_all(parent)?;
+    }
     let file = std::fs::File::options()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)
-        .map_err(io)?;
-    file.lock().map_err(io)?;
+        .open(dir.with_extension("lock"))?;
+    file.lock()?;
     Ok(file)
 }

@@ -34,20 +34,10 @@ impl Mirror {
 
     /// Takes the mirror's lock, shared by every kiln process; released on drop.
     pub(super) fn lock(&self) -> Result<std::fs::File, Error> {
-        let path = self.dir.with_extension("lock");
-        let io = |source| Error::Io {
-            path: path.clone(),
+        kiln_git_publish::lock_beside(&self.dir).map_err(|source| Error::Io {
+            path: self.dir.with_extension("lock"),
             source,
-        };
-        fs_err::create_dir_all(self.dir.parent().expect("the mirror has a parent")).map_err(io)?;
-        let file = std::fs::File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
-        file.lock().map_err(io)?;
-        Ok(file)
+        })
     }
 
     /// The mirror, fetched as needed for `rev`.
