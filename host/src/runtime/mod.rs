@@ -165,3 +165,29 @@ fn start_epoch_ticker(engine: &Engine) {
         })
         .expect("spawning a thread only fails when the OS is out of resources");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threads asking for one plugin at once (the prefetch and a step, or
+    /// the apps of `--all`) wait for a single load and share it.
+    #[test]
+    fn threads_loading_one_plugin_share_one_load() {
+        let wasm = std::fs::read(env!("KILN_TEST_PLUGIN_HELLO")).expect("test plugin");
+        let digest = blake3::hash(&wasm);
+        let runtime = Runtime::new(None).expect("runtime");
+        assert!(!runtime.holds_any() && !runtime.is_loaded(digest));
+        let loads: Vec<Arc<plugin::Loaded>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| runtime.load_digested("hello", &wasm, digest)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("no panic").expect("loads"))
+                .collect()
+        });
+        assert!(loads.iter().all(|l| Arc::ptr_eq(l, &loads[0])), "one load");
+        assert!(runtime.holds_any() && runtime.is_loaded(digest));
+    }
+}
