@@ -354,8 +354,10 @@ def helm_template_cmd(helm, inp, target, args):
     return cmd
 
 
-def kiln_cmd(kiln, inp, target, args):
+def kiln_cmd(kiln, inp, target, args, root=None):
     cmd = [kiln, "render", "--no-cache", os.path.join(inp, target)]
+    if root:
+        cmd += ["--root", root]
     if args.get("release"):
         cmd += ["--release-name", args["release"]]
     if args.get("namespace"):

@@ -137,7 +137,7 @@ def run_variant(a, chart_id, chart_dir, n, kind, ov, release, namespace, base_me
     args.update(release=release, namespace=namespace, values=[], include_crds=False)
     parent, target = os.path.split(chart_dir)
     hcmd = hc.helm_template_cmd(a.helm, parent, target, args) + ["--values", vfile]
-    kcmd = hc.kiln_cmd(a.kiln, parent, target, args) + ["--values", vfile]
+    kcmd = hc.kiln_cmd(a.kiln, parent, target, args, root=a.out) + ["--values", vfile]
     hrc, hout, herr, _ = hc.run_cmd(hcmd, cwd=work)
     krc, kout, kerr, _ = hc.run_cmd(kcmd, cwd=work, timeout=a.timeout)
     res = {"chart": chart_id, "n": n, "kind": kind, "helm_rc": hrc}
