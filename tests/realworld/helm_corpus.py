@@ -4,6 +4,7 @@
   helm_corpus.py build --mirror-root DIR --out DIR [--only SUBSTR] [--jobs N]
   helm_corpus.py run   --out DIR --kiln PATH [--only SUBSTR] [--json FILE] [--jobs N]
   helm_corpus.py list  [--mirror-root DIR]
+  helm_corpus.py bench --out DIR --kiln PATH [--results RUN.json] [--runs N]
 
 `build` reads helm-corpus.yaml (charts pinned by commit, values variants),
 extracts every chart from bare git mirrors (MIRROR_ROOT/OWNER+NAME/repo,
@@ -567,6 +568,62 @@ def cmd_run(a):
     return 0
 
 
+def percentile(xs, q):
+    xs = sorted(xs)
+    if not xs:
+        return 0.0
+    k = (len(xs) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def cmd_bench(a):
+    """Whole-process time of kiln render --no-cache and helm template, side by side."""
+    passing = None
+    if a.results:
+        with open(a.results, encoding="utf-8") as fh:
+            passing = {r["id"] for r in json.load(fh)["results"] if r["status"] == "pass"}
+    rows = []
+    for case_dir, meta in find_cases(a.out, a.only):
+        if meta["expect"] != "output" or (passing is not None and meta["id"] not in passing):
+            continue
+        inp = os.path.join(case_dir, "input")
+        kcmd = kiln_cmd(a.kiln, inp, meta["target"], meta["args"])
+        hcmd = helm_template_cmd(a.helm, inp, meta["target"], meta["args"])
+        kt, ht = [], []
+        for _ in range(a.runs):  # interleaved, so load changes hit both alike
+            rc, _o, _e, t = run_cmd(hcmd, cwd=case_dir)
+            ht.append(t if rc == 0 else float("nan"))
+            rc, _o, _e, t = run_cmd(kcmd, cwd=case_dir)
+            kt.append(t if rc == 0 else float("nan"))
+        k, h = sorted(kt)[len(kt) // 2], sorted(ht)[len(ht) // 2]
+        rows.append({"id": meta["id"], "chart": meta.get("chart"), "kiln": k, "helm": h})
+        print("%-70s kiln %7.3fs  helm %7.3fs  %5.1fx" % (meta["id"], k, h, h / k), flush=True)
+    rows = [r for r in rows if r["kiln"] == r["kiln"] and r["helm"] == r["helm"]]
+    if not rows:
+        print("no cases")
+        return 1
+    ks, hs = [r["kiln"] for r in rows], [r["helm"] for r in rows]
+    ratios = [r["helm"] / r["kiln"] for r in rows]
+    geo = 1.0
+    for x in ratios:
+        geo *= x ** (1.0 / len(ratios))
+    print("\n%d cases (median of %d runs each)" % (len(rows), a.runs))
+    print("%-8s %9s %9s %9s" % ("", "sum", "median", "p90"))
+    print("%-8s %8.2fs %8.3fs %8.3fs" % ("kiln", sum(ks), percentile(ks, 0.5), percentile(ks, 0.9)))
+    print("%-8s %8.2fs %8.3fs %8.3fs" % ("helm", sum(hs), percentile(hs, 0.5), percentile(hs, 0.9)))
+    print("speed-up helm/kiln: total %.2fx, geomean %.2fx, median %.2fx; kiln slower on %d cases"
+          % (sum(hs) / sum(ks), geo, percentile(ratios, 0.5), sum(1 for x in ratios if x < 1)))
+    print("slowest for kiln:")
+    for r in sorted(rows, key=lambda r: -r["kiln"])[:8]:
+        print("  %-68s kiln %.3fs helm %.3fs" % (r["id"], r["kiln"], r["helm"]))
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as fh:
+            json.dump({"runs": a.runs, "rows": rows}, fh, indent=1)
+    return 0
+
+
 def cmd_list(a):
     corpus = load_corpus(a.corpus)
     cases = expand_cases(corpus, a.mirror_root)
@@ -581,7 +638,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("build", "run", "list"):
+    for name in ("build", "run", "list", "bench"):
         p = sub.add_parser(name)
         p.add_argument("--corpus", default=DEFAULT_CORPUS)
         p.add_argument("--only", default=None, help="only cases whose id contains this")
@@ -589,19 +646,24 @@ def main():
         if name in ("build", "list"):
             p.add_argument("--mirror-root", required=(name == "build"),
                            help="holds OWNER+NAME/repo bare git mirrors")
-        if name in ("build", "run"):
+        if name in ("build", "run", "bench"):
             p.add_argument("--out", required=True, help="the corpus directory")
-        if name == "build":
+        if name in ("build", "bench"):
             p.add_argument("--helm", default=os.environ.get("KILN_RW_HELM",
                                                             os.path.join(ORACLES, "helm")))
-        if name == "run":
+        if name in ("run", "bench"):
             p.add_argument("--kiln", required=True)
             p.add_argument("--json", default=None, help="write per-case results here")
+        if name == "run":
             p.add_argument("--timeout", type=float, default=120.0)
+        if name == "bench":
+            p.add_argument("--results", default=None,
+                           help="a `run --json` file: time only the cases that passed there")
+            p.add_argument("--runs", type=int, default=3, help="runs of each tool per case")
     a = ap.parse_args()
     if getattr(a, "out", None):
         a.out = os.path.abspath(a.out)
-    return {"build": cmd_build, "run": cmd_run, "list": cmd_list}[a.cmd](a)
+    return {"build": cmd_build, "run": cmd_run, "list": cmd_list, "bench": cmd_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":
