@@ -5,7 +5,8 @@
                [--only SUBSTR] [--json FILE] [--keep DIR]
 
 For every chart of a corpus built by helm_corpus.py (CORPUS_DIR/charts/*),
-generates values variants from the chart's own values.yaml: booleans toggled
+starting from one of its cases helm renders (its defaults, else the first
+ci/ file), generates values variants from the chart's own values.yaml: booleans toggled
 (each with some probability, or every `enabled`/`create` switch turned on),
 replica counts varied, image tags, names (nameOverride, fullnameOverride),
 release names and namespaces. Each variant is rendered by `helm template`
@@ -127,17 +128,44 @@ def compare(helm_out, helm_out2, kiln_out):
     return None if got == want else "output differs: " + hc.first_diff(want, got)
 
 
+def base_case(out, chart_id):
+    """The chart's case the variants start from: its defaults when helm renders them, else
+    the first of its other cases helm renders (e.g. a ci/ file giving required values)."""
+    best = None
+    for group in ("helm", "helm-nondet"):
+        d = os.path.join(out, group, "cases")
+        for cid in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            if not cid.startswith(chart_id + "--"):
+                continue
+            rank = (0 if cid == chart_id + "--default" else 1 if "--ci-" in cid else 2, cid)
+            if best is None or rank < best[0]:
+                best = (rank, os.path.join(d, cid))
+    if best is None:
+        return None
+    with open(os.path.join(best[1], "case.yaml"), encoding="utf-8") as fh:
+        meta = yaml.safe_load(fh)
+    inp = os.path.join(best[1], "input")
+    return {"case": meta["id"], "values": [os.path.join(inp, v) for v in meta["args"]["values"]],
+            "set": meta["args"]["set"], "set_string": meta["args"]["set_string"],
+            "api_versions": meta["args"]["api_versions"],
+            "kube_version": meta["args"]["kube_version"],
+            "skip_tests": meta["args"]["skip_tests"]}
+
+
 def run_variant(a, chart_id, chart_dir, n, kind, ov, release, namespace, base_meta):
     work = os.path.join(a.work, "%s-%d" % (chart_id, n))
     os.makedirs(work, exist_ok=True)
     vfile = os.path.join(work, "values.yaml")
     with open(vfile, "w", encoding="utf-8") as fh:
         fh.write(hc.dump(ov))
-    args = dict(base_meta)
+    args = {k: v for k, v in base_meta.items() if k not in ("case", "values")}
     args.update(release=release, namespace=namespace, values=[], include_crds=False)
+    extra = []
+    for v in base_meta["values"] + [vfile]:
+        extra += ["--values", v]
     parent, target = os.path.split(chart_dir)
-    hcmd = hc.helm_template_cmd(a.helm, parent, target, args) + ["--values", vfile]
-    kcmd = hc.kiln_cmd(a.kiln, parent, target, args, root=a.out) + ["--values", vfile]
+    hcmd = hc.helm_template_cmd(a.helm, parent, target, args) + extra
+    kcmd = hc.kiln_cmd(a.kiln, parent, target, args, root=a.out) + extra
     hrc, hout, herr, _ = hc.run_cmd(hcmd, cwd=work)
     krc, kout, kerr, _ = hc.run_cmd(kcmd, cwd=work, timeout=a.timeout)
     res = {"chart": chart_id, "n": n, "kind": kind, "helm_rc": hrc}
@@ -186,7 +214,6 @@ def main():
     a.out = os.path.abspath(a.out)
     a.work = os.path.join(a.out, "fuzz-work")
     corpus = hc.load_corpus(a.corpus)
-    kube = str((corpus.get("defaults") or {}).get("kube_version", "1.35.0"))
     jobs = []
     for ch in corpus["charts"]:
         if a.only and a.only not in ch["id"]:
@@ -202,9 +229,10 @@ def main():
             except yaml.YAMLError:
                 values = {}
         rng = random.Random(a.seed * 1000003 + zlib.crc32(ch["id"].encode()))
-        base = {"set": list(ch.get("set") or []), "set_string": list(ch.get("set_string") or []),
-                "api_versions": list(ch.get("api_versions") or []), "kube_version": kube,
-                "skip_tests": bool(ch.get("skip_tests", False))}
+        base = base_case(a.out, ch["id"])
+        if base is None:
+            print("skip %s: helm renders none of its cases" % ch["id"], file=sys.stderr)
+            continue
         for n, (kind, ov, rel, ns) in enumerate(variants_for(values, rng, a.per_chart)):
             jobs.append((ch["id"], chart_dir, n, kind, ov, rel, ns, base))
     results = []
