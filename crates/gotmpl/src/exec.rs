@@ -374,6 +374,9 @@ impl Exec<'_> {
                     ));
                 }
                 let recv = self.eval_arg(dot, node)?;
+                // A parenthesized pipeline yields Go's untyped nil (no error on a
+                // field of it); a function's nil result is a nil `interface {}`.
+                let untyped = matches!(**node, Arg::Pipe(_));
                 self.eval_field_chain(
                     dot,
                     &Base::Owned(recv),
@@ -381,7 +384,7 @@ impl Exec<'_> {
                     names,
                     &cmd.args[1..],
                     final_.as_ref(),
-                    false,
+                    untyped,
                 )
             }
             Arg::Ident(_, name) => self.eval_function(dot, name, cmd, &cmd.args[1..], final_),
@@ -442,7 +445,8 @@ impl Exec<'_> {
             }
             Arg::Chain(_, node, names) => {
                 let recv = self.eval_arg(dot, node)?;
-                self.eval_field_chain(dot, &Base::Owned(recv), arg, names, &[], None, false)
+                let untyped = matches!(**node, Arg::Pipe(_));
+                self.eval_field_chain(dot, &Base::Owned(recv), arg, names, &[], None, untyped)
             }
             Arg::Dot(_) => Ok((**dot).clone()),
             Arg::Nil(_) => Ok(Value::Nil),

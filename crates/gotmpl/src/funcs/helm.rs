@@ -103,6 +103,9 @@ pub(crate) fn include(
 pub(crate) fn tpl(c: &Ctx<'_>, text: &Value, data: &Rc<Value>) -> FResult {
     let text = want_str(std::slice::from_ref(text), 0)?;
     let mut set = c.set.clone();
+    // Helm parses the text into a fresh template of the root name, so an empty text
+    // runs as an empty template (it never falls back to an earlier `gotpl`).
+    set.defs.remove(ROOT_NAME);
     set.add(ROOT_NAME, &text)
         .map_err(|e| FuncError::Call(format!("cannot parse template {text:?}: {e}")))?;
     let depth = *c.shared.depth.borrow();
