@@ -37,15 +37,14 @@ impl Shared {
     }
 }
 
-/// Runs template `name` of `set` with `data`, appending to `out`; returns the final
-/// value of `$` (a new value when the template used `set` and friends on its data).
+/// Runs template `name` of `set` with `data`, appending to `out`.
 pub(crate) fn run(
     set: &Templates,
     shared: &Shared,
     name: &str,
     data: &Rc<Value>,
     out: &mut String,
-) -> Result<Rc<Value>, Error> {
+) -> Result<(), Error> {
     let Some(def) = set.defs.get(name) else {
         return Err(Error::no_template(name, ROOT_NAME));
     };
@@ -58,7 +57,7 @@ pub(crate) fn run(
     };
     let mut dot = Rc::clone(data);
     ex.walk_list(&mut dot, &def.list, out)?;
-    Ok(ex.vars.swap_remove(0).1)
+    Ok(())
 }
 
 /// Where a field chain starts.
@@ -123,13 +122,8 @@ impl Exec<'_> {
                 let v = self.eval_pipeline(dot, &b.pipe)?;
                 let flow = if v.truthy() {
                     if is_with {
-                        let before = Rc::new(v);
-                        let mut d = Rc::clone(&before);
-                        let f = self.walk_list(&mut d, &b.list, out)?;
-                        if !Rc::ptr_eq(&before, &d) {
-                            self.write_back_changed(dot, &b.pipe, &d);
-                        }
-                        f
+                        let mut d = Rc::new(v);
+                        self.walk_list(&mut d, &b.list, out)?
                     } else {
                         self.walk_list(dot, &b.list, out)?
                     }
@@ -174,12 +168,6 @@ impl Exec<'_> {
                 let r = ex.walk_list(&mut d, &def.list, out);
                 *self.shared.depth.borrow_mut() -= 1;
                 r?;
-                let root = ex.vars.swap_remove(0).1;
-                if let Some(p) = pipe
-                    && !Rc::ptr_eq(&root, &data)
-                {
-                    self.write_back_changed(dot, p, &root);
-                }
             }
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
@@ -197,8 +185,9 @@ impl Exec<'_> {
                 .map(|(i, v)| (Value::Int(i64::try_from(i).unwrap_or(i64::MAX)), v.clone()))
                 .collect(),
             Value::Map(m) => m
-                .iter()
-                .map(|(k, v)| (Value::String(k.clone()), v.clone()))
+                .entries()
+                .into_iter()
+                .map(|(k, v)| (Value::String(k), v))
                 .collect(),
             Value::Int(n) => {
                 if b.pipe.decl.len() > 1 {
@@ -277,15 +266,6 @@ impl Exec<'_> {
             .rev()
             .find(|(n, _)| n == name)
             .map_or_else(|| Rc::new(Value::Nil), |(_, v)| Rc::clone(v))
-    }
-
-    fn var_ref(&self, name: &str) -> &Value {
-        const NIL: &Value = &Value::Nil;
-        self.vars
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map_or(NIL, |(_, v)| &**v)
     }
 
     fn var(&self, name: &str) -> Value {

@@ -207,8 +207,8 @@ pub(crate) fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) ->
         "APIVersions".to_owned(),
         Value::Object(Arc::new(VersionSet(apis))),
     );
-    caps.insert("HelmVersion".to_owned(), Value::Map(helm));
-    Value::Map(caps)
+    caps.insert("HelmVersion".to_owned(), Value::from(helm));
+    Value::from(caps)
 }
 
 #[cfg(test)]

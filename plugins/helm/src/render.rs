@@ -69,12 +69,12 @@ fn collect(
         let child_values = match &values {
             Value::Map(m) => match m.get(child.name()) {
                 Some(v @ Value::Map(_)) => v.clone(),
-                _ => Value::Map(BTreeMap::new()),
+                _ => Value::empty_map(),
             },
-            _ => Value::Map(BTreeMap::new()),
+            _ => Value::empty_map(),
         };
         let next = collect(child, Some(&full_path), child_values, top, out);
-        subcharts.insert(child.name().to_owned(), Value::Map(next));
+        subcharts.insert(child.name().to_owned(), Value::from(next));
     }
     let mut next = BTreeMap::new();
     next.insert(
@@ -86,7 +86,7 @@ fn collect(
     next.insert("Release".to_owned(), top.release.clone());
     next.insert("Capabilities".to_owned(), top.capabilities.clone());
     next.insert("Values".to_owned(), values);
-    next.insert("Subcharts".to_owned(), Value::Map(subcharts));
+    next.insert("Subcharts".to_owned(), Value::from(subcharts));
     let scope = Arc::new(next.clone());
     for t in &chart.templates {
         let base = t.name.rsplit('/').next().unwrap_or(&t.name);
@@ -147,9 +147,9 @@ pub(crate) fn render(chart: &Chart, top: &Top) -> Result<BTreeMap<String, String
         let mut template = BTreeMap::new();
         template.insert("Name".to_owned(), Value::String(name.clone()));
         template.insert("BasePath".to_owned(), Value::String(r.base_path.clone()));
-        vals.insert("Template".to_owned(), Value::Map(template));
+        vals.insert("Template".to_owned(), Value::from(template));
         let text = engine
-            .execute(name, &Value::Map(vals))
+            .execute(name, &Value::from(vals))
             .map_err(|e| exec_error(name, &e))?;
         rendered.insert(name.clone(), text.replace("<no value>", ""));
     }

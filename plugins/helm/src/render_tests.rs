@@ -4,7 +4,7 @@ fn exec_err(text: &str) -> String {
     let mut t = Templates::new();
     t.add("c/templates/x.yaml", text).unwrap();
     let e = t
-        .execute("c/templates/x.yaml", &Value::Map(BTreeMap::new()))
+        .execute("c/templates/x.yaml", &Value::empty_map())
         .unwrap_err();
     exec_error("c/templates/x.yaml", &e).0
 }

@@ -136,13 +136,19 @@ pub(crate) fn register(r: &mut Registry) {
                 .unwrap_or_default(),
         ))
     });
-    both!(r, "regexReplaceAll", "mustRegexReplaceAll", 3, |a, compile| {
-        let re = compile(&want_str(a, 0)?)?;
-        let (s, repl) = (want_str(a, 1)?, want_str(a, 2)?);
-        Ok(Value::String(
-            re.replace_all(&s, repl.as_str()).into_owned(),
-        ))
-    });
+    both!(
+        r,
+        "regexReplaceAll",
+        "mustRegexReplaceAll",
+        3,
+        |a, compile| {
+            let re = compile(&want_str(a, 0)?)?;
+            let (s, repl) = (want_str(a, 1)?, want_str(a, 2)?);
+            Ok(Value::String(
+                re.replace_all(&s, repl.as_str()).into_owned(),
+            ))
+        }
+    );
     both!(
         r,
         "regexReplaceAllLiteral",

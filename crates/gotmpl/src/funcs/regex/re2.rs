@@ -335,11 +335,7 @@ fn class(cs: &[char], i: usize, out: &mut String) -> Result<usize, String> {
 }
 
 /// One character of a class (literal or escape).
-fn class_char(
-    cs: &[char],
-    j: usize,
-    whole: &dyn Fn() -> String,
-) -> Result<(char, usize), String> {
+fn class_char(cs: &[char], j: usize, whole: &dyn Fn() -> String) -> Result<(char, usize), String> {
     match cs.get(j) {
         None => Err(go_err("missing closing ]", &whole())),
         Some('\\') => escape_char(cs, j),
@@ -470,7 +466,10 @@ mod tests {
         assert!(ok("^(?:ab)+$").is_match("abab"));
         assert!(ok("^(?i-s:a)$").is_match("A"));
         let re = ok("(?<x>a)(?P<y>b)");
-        assert_eq!(re.captures("ab").map(|c| c["y"].to_string()).as_deref(), Some("b"));
+        assert_eq!(
+            re.captures("ab").map(|c| c["y"].to_string()).as_deref(),
+            Some("b")
+        );
         assert!(ok("^[[:alpha:]-]+$").is_match("ab-c"));
         assert!(ok(r"^\pL\p{Greek}$").is_match("aα"));
         assert!(ok("^[]a]+$").is_match("]a"));
