@@ -25,6 +25,10 @@ pub(crate) struct Shared {
     pub(crate) rng: RefCell<Rng>,
     pub(crate) included: RefCell<HashMap<String, usize>>,
     pub(crate) depth: RefCell<usize>,
+    /// Dot or a variable holding exactly this is Go's nil `interface {}` (a nil
+    /// element reached by `range`), whose fields are an error; any other nil is
+    /// Go's untyped nil, whose fields are nil.
+    pub(crate) typed_nil: Rc<Value>,
 }
 
 impl Shared {
@@ -33,6 +37,7 @@ impl Shared {
             rng: RefCell::new(Rng::new(seed)),
             included: RefCell::new(HashMap::new()),
             depth: RefCell::new(0),
+            typed_nil: Rc::new(Value::Nil),
         }
     }
 }
@@ -225,7 +230,11 @@ impl Exec<'_> {
         }
         let top = self.vars.len();
         for (k, v) in items {
-            let elem = Rc::new(v);
+            let elem = if v.is_nil() {
+                Rc::clone(&self.shared.typed_nil)
+            } else {
+                Rc::new(v)
+            };
             if !b.pipe.decl.is_empty() && !b.pipe.is_assign {
                 let n = b.pipe.decl.len();
                 if n >= 1 {
@@ -268,6 +277,25 @@ impl Exec<'_> {
             .map_or_else(|| Rc::new(Value::Nil), |(_, v)| Rc::clone(v))
     }
 
+    /// A pipeline's value as Go's `evalPipeline` leaves it: a nil `interface {}`
+    /// becomes untyped nil.
+    fn untyped(&self, v: Rc<Value>) -> Rc<Value> {
+        if Rc::ptr_eq(&v, &self.shared.typed_nil) {
+            Rc::new(Value::Nil)
+        } else {
+            v
+        }
+    }
+
+    /// Whether dot or variable `name` holds a nil `interface {}` (see [`Shared`]).
+    fn is_typed_nil(&self, base: &Base, dot: &Rc<Value>) -> bool {
+        match base {
+            Base::Dot => Rc::ptr_eq(dot, &self.shared.typed_nil),
+            Base::Var(name) => Rc::ptr_eq(&self.var_rc(name), &self.shared.typed_nil),
+            Base::Owned(_) => false,
+        }
+    }
+
     fn var(&self, name: &str) -> Value {
         self.vars
             .iter()
@@ -294,8 +322,10 @@ impl Exec<'_> {
     fn eval_pipeline_rc(&mut self, dot: &mut Rc<Value>, pipe: &Pipe) -> R<Rc<Value>> {
         let v = match pipe.cmds.as_slice() {
             [c] if c.args.len() == 1 => match &c.args[0] {
-                Arg::Dot(_) => Rc::clone(dot),
-                Arg::Variable(_, name, fields) if fields.is_empty() => self.var_rc(name),
+                Arg::Dot(_) => self.untyped(Rc::clone(dot)),
+                Arg::Variable(_, name, fields) if fields.is_empty() => {
+                    self.untyped(self.var_rc(name))
+                }
                 _ => Rc::new(self.eval_command(dot, c, None)?),
             },
             cmds => {

@@ -106,6 +106,7 @@ impl Map {
     }
 
     /// A new map with the same entries (nested maps stay shared): Go's map copy loop.
+    #[must_use]
     pub fn shallow_copy(&self) -> Map {
         Map::from(self.to_btree())
     }
@@ -367,6 +368,7 @@ impl Value {
 
     /// A copy sharing nothing with `self`: maps (at every depth) are new maps,
     /// as Sprig's `deepCopy` makes them.
+    #[must_use]
     pub fn deep_copy(&self) -> Value {
         match self {
             Value::Map(m) => Value::Map(

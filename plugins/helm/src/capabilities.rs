@@ -179,6 +179,10 @@ impl Object for VersionSet {
     fn display(&self) -> String {
         format!("[{}]", self.0.join(" "))
     }
+    /// A `[]string` to Go: `range`, `len`, `has`, `first` see its elements.
+    fn list(&self) -> Option<Vec<Value>> {
+        Some(self.0.iter().map(|v| Value::String(v.clone())).collect())
+    }
 }
 
 /// Builds `.Capabilities`.

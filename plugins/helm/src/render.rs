@@ -49,7 +49,7 @@ pub(crate) struct Top {
 
 struct Renderable {
     text: String,
-    scope: Arc<BTreeMap<String, Value>>,
+    scope: std::rc::Rc<BTreeMap<String, Value>>,
     base_path: String,
 }
 
@@ -87,7 +87,7 @@ fn collect(
     next.insert("Capabilities".to_owned(), top.capabilities.clone());
     next.insert("Values".to_owned(), values);
     next.insert("Subcharts".to_owned(), Value::from(subcharts));
-    let scope = Arc::new(next.clone());
+    let scope = std::rc::Rc::new(next.clone());
     for t in &chart.templates {
         let base = t.name.rsplit('/').next().unwrap_or(&t.name);
         if chart.is_library() && !base.starts_with('_') {
@@ -97,7 +97,7 @@ fn collect(
             format!("{full_path}/{}", t.name),
             Renderable {
                 text: String::from_utf8_lossy(&t.data).into_owned(),
-                scope: Arc::clone(&scope),
+                scope: std::rc::Rc::clone(&scope),
                 base_path: format!("{full_path}/templates"),
             },
         );

@@ -17,7 +17,7 @@ fn template_order_is_deepest_first_then_reverse_name() {
         "a/templates/y.yaml",
         "a/charts/b/templates/z.yaml",
     ] {
-        let scope = Arc::new(BTreeMap::new());
+        let scope = std::rc::Rc::new(BTreeMap::new());
         tpls.insert(
             n.to_owned(),
             Renderable {

@@ -100,8 +100,8 @@ impl Exec<'_> {
 
     fn eval_arg_rc(&mut self, dot: &mut Rc<Value>, arg: &Arg) -> R<Rc<Value>> {
         Ok(match arg {
-            Arg::Dot(_) => Rc::clone(dot),
-            Arg::Variable(_, name, fields) if fields.is_empty() => self.var_rc(name),
+            Arg::Dot(_) => self.untyped(Rc::clone(dot)),
+            Arg::Variable(_, name, fields) if fields.is_empty() => self.untyped(self.var_rc(name)),
             _ => Rc::new(self.eval_arg(dot, arg)?),
         })
     }

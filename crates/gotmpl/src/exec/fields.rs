@@ -38,7 +38,7 @@ impl Exec<'_> {
             Base::Owned(v) => v.clone(),
         };
         let n = names.len();
-        let mut from_map = !top_typed;
+        let mut from_map = !top_typed || self.is_typed_nil(base, dot);
         for (i, name) in names.iter().enumerate() {
             let last = i + 1 == n;
             let has_args = last && has_args;

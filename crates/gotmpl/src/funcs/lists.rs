@@ -70,7 +70,7 @@ pub(crate) fn register(r: &mut Registry) {
     });
     pair!(r, "prepend", "mustPrepend", ex(2), |l, rest| {
         let mut v = vec![rest[0].clone()];
-        v.extend_from_slice(as_list(&l[0], "prepend")?);
+        v.extend_from_slice(&as_list(&l[0], "prepend")?);
         Ok(Value::List(v))
     });
     pair!(r, "reverse", "mustReverse", ex(1), |l, _| {
@@ -80,7 +80,7 @@ pub(crate) fn register(r: &mut Registry) {
     });
     pair!(r, "uniq", "mustUniq", ex(1), |l, _| {
         let mut out: Vec<Value> = Vec::new();
-        for e in as_list(&l[0], "find uniq")? {
+        for e in as_list(&l[0], "find uniq")?.iter() {
             if !out.iter().any(|o| deep_equal(o, e)) {
                 out.push(e.clone());
             }

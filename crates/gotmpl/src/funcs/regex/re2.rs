@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-/// Go's `syntax.Error` text: `error parsing regexp: CODE: `ARG``.
+/// Go's `syntax.Error` text: ``error parsing regexp: CODE: `ARG` ``.
 fn go_err(code: &str, arg: &str) -> String {
     format!("error parsing regexp: {code}: `{arg}`")
 }
@@ -177,13 +177,13 @@ fn escape(cs: &[char], i: usize, out: &mut String) -> Result<usize, String> {
 /// `\pL`, `\p{Greek}`, `\PL`, `\p{^Greek}`: copied (the names are Unicode's in both).
 fn unicode_class(cs: &[char], i: usize, out: &mut String) -> Result<usize, String> {
     let end = match cs.get(i + 2) {
-        Some('{') => match cs[i + 2..].iter().position(|c| *c == '}') {
-            Some(k) => i + 2 + k + 1,
-            None => {
+        Some('{') => {
+            let Some(k) = cs[i + 2..].iter().position(|c| *c == '}') else {
                 let text: String = cs[i..].iter().collect();
                 return Err(go_err("invalid character class range", &text));
-            }
-        },
+            };
+            i + 2 + k + 1
+        }
         Some(_) => i + 3,
         None => {
             let text: String = cs[i..].iter().collect();
@@ -196,6 +196,10 @@ fn unicode_class(cs: &[char], i: usize, out: &mut String) -> Result<usize, Strin
 
 /// A single-character escape at backslash `cs[i]` (Go's `parseEscape`): the character
 /// and the index after the escape.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "indices and digits of a short scanner"
+)]
 fn escape_char(cs: &[char], i: usize) -> Result<(char, usize), String> {
     let bad = |end: usize| {
         let text: String = cs[i..end.min(cs.len())].iter().collect();

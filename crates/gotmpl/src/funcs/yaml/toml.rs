@@ -294,13 +294,12 @@ impl P<'_> {
 fn insert(m: &Map, path: &[String], v: Value) {
     let mut cur = m.clone();
     for p in &path[..path.len() - 1] {
-        cur = match cur.get(p) {
-            Some(Value::Map(n)) => n,
-            _ => {
-                let n = Map::new();
-                cur.insert(p.clone(), Value::Map(n.clone()));
-                n
-            }
+        cur = if let Some(Value::Map(n)) = cur.get(p) {
+            n
+        } else {
+            let n = Map::new();
+            cur.insert(p.clone(), Value::Map(n.clone()));
+            n
         };
     }
     cur.insert(path[path.len() - 1].clone(), v);
