@@ -54,7 +54,7 @@ fn other_exec_errors_are_traced() {
     let e = exec_err("a: {{ .x.y.z }}");
     assert_eq!(
         e,
-        "c/templates/x.yaml:1:6\n  executing \"c/templates/x.yaml\" at <.x.y.z>:\n    nil pointer evaluating interface {}.y"
+        "c/templates/x.yaml:1:8\n  executing \"c/templates/x.yaml\" at <.x.y.z>:\n    nil pointer evaluating interface {}.y"
     );
 }
 
