@@ -17,7 +17,7 @@ fn template_order_is_deepest_first_then_reverse_name() {
         "a/templates/y.yaml",
         "a/charts/b/templates/z.yaml",
     ] {
-        let scope = std::rc::Rc::new(BTreeMap::new());
+        let scope = kiln_gotmpl::Map::new();
         tpls.insert(
             n.to_owned(),
             Renderable {
