@@ -24,10 +24,10 @@ fn read_yaml(path: &Path) -> Result<Value, String> {
 fn merge(dst: &mut Value, src: Value) {
     match (dst, src) {
         (Value::Map(d), Value::Map(s)) => {
-            for (k, v) in s {
-                match d.get_mut(&k) {
-                    Some(existing @ Value::Map(_)) if matches!(v, Value::Map(_)) => {
-                        merge(existing, v);
+            for (k, v) in s.entries() {
+                match d.get(&k) {
+                    Some(mut existing @ Value::Map(_)) if matches!(v, Value::Map(_)) => {
+                        merge(&mut existing, v);
                     }
                     _ => {
                         d.insert(k, v);
@@ -104,14 +104,14 @@ fn run() -> Result<String, String> {
     };
     let name = meta
         .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("chart")
-        .to_string();
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "chart".to_string());
     let chart: BTreeMap<String, Value> = meta
-        .iter()
-        .map(|(k, v)| (title_key(k), v.clone()))
+        .entries()
+        .into_iter()
+        .map(|(k, v)| (title_key(&k), v))
         .collect();
-    let mut values = Value::Map(BTreeMap::new());
+    let mut values = Value::empty_map();
     let vpath = a.chart.join("values.yaml");
     if vpath.exists() {
         merge(&mut values, read_yaml(&vpath)?);
@@ -165,7 +165,7 @@ fn run() -> Result<String, String> {
         let data = map(&[
             ("Values", values.clone()),
             ("Release", release.clone()),
-            ("Chart", Value::Map(chart.clone())),
+            ("Chart", Value::from(chart.clone())),
             ("Capabilities", caps.clone()),
             (
                 "Template",

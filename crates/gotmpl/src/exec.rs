@@ -25,6 +25,10 @@ pub(crate) struct Shared {
     pub(crate) rng: RefCell<Rng>,
     pub(crate) included: RefCell<HashMap<String, usize>>,
     pub(crate) depth: RefCell<usize>,
+    /// Dot or a variable holding exactly this is Go's nil `interface {}` (a nil
+    /// element reached by `range`), whose fields are an error; any other nil is
+    /// Go's untyped nil, whose fields are nil.
+    pub(crate) typed_nil: Rc<Value>,
 }
 
 impl Shared {
@@ -33,19 +37,19 @@ impl Shared {
             rng: RefCell::new(Rng::new(seed)),
             included: RefCell::new(HashMap::new()),
             depth: RefCell::new(0),
+            typed_nil: Rc::new(Value::Nil),
         }
     }
 }
 
-/// Runs template `name` of `set` with `data`, appending to `out`; returns the final
-/// value of `$` (a new value when the template used `set` and friends on its data).
+/// Runs template `name` of `set` with `data`, appending to `out`.
 pub(crate) fn run(
     set: &Templates,
     shared: &Shared,
     name: &str,
     data: &Rc<Value>,
     out: &mut String,
-) -> Result<Rc<Value>, Error> {
+) -> Result<(), Error> {
     let Some(def) = set.defs.get(name) else {
         return Err(Error::no_template(name, ROOT_NAME));
     };
@@ -58,7 +62,7 @@ pub(crate) fn run(
     };
     let mut dot = Rc::clone(data);
     ex.walk_list(&mut dot, &def.list, out)?;
-    Ok(ex.vars.swap_remove(0).1)
+    Ok(())
 }
 
 /// Where a field chain starts.
@@ -123,13 +127,8 @@ impl Exec<'_> {
                 let v = self.eval_pipeline(dot, &b.pipe)?;
                 let flow = if v.truthy() {
                     if is_with {
-                        let before = Rc::new(v);
-                        let mut d = Rc::clone(&before);
-                        let f = self.walk_list(&mut d, &b.list, out)?;
-                        if !Rc::ptr_eq(&before, &d) {
-                            self.write_back_changed(dot, &b.pipe, &d);
-                        }
-                        f
+                        let mut d = Rc::new(v);
+                        self.walk_list(&mut d, &b.list, out)?
                     } else {
                         self.walk_list(dot, &b.list, out)?
                     }
@@ -174,12 +173,6 @@ impl Exec<'_> {
                 let r = ex.walk_list(&mut d, &def.list, out);
                 *self.shared.depth.borrow_mut() -= 1;
                 r?;
-                let root = ex.vars.swap_remove(0).1;
-                if let Some(p) = pipe
-                    && !Rc::ptr_eq(&root, &data)
-                {
-                    self.write_back_changed(dot, p, &root);
-                }
             }
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
@@ -197,8 +190,9 @@ impl Exec<'_> {
                 .map(|(i, v)| (Value::Int(i64::try_from(i).unwrap_or(i64::MAX)), v.clone()))
                 .collect(),
             Value::Map(m) => m
-                .iter()
-                .map(|(k, v)| (Value::String(k.clone()), v.clone()))
+                .entries()
+                .into_iter()
+                .map(|(k, v)| (Value::String(k), v))
                 .collect(),
             Value::Int(n) => {
                 if b.pipe.decl.len() > 1 {
@@ -236,7 +230,11 @@ impl Exec<'_> {
         }
         let top = self.vars.len();
         for (k, v) in items {
-            let elem = Rc::new(v);
+            let elem = if v.is_nil() {
+                Rc::clone(&self.shared.typed_nil)
+            } else {
+                Rc::new(v)
+            };
             if !b.pipe.decl.is_empty() && !b.pipe.is_assign {
                 let n = b.pipe.decl.len();
                 if n >= 1 {
@@ -279,13 +277,23 @@ impl Exec<'_> {
             .map_or_else(|| Rc::new(Value::Nil), |(_, v)| Rc::clone(v))
     }
 
-    fn var_ref(&self, name: &str) -> &Value {
-        const NIL: &Value = &Value::Nil;
-        self.vars
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map_or(NIL, |(_, v)| &**v)
+    /// A pipeline's value as Go's `evalPipeline` leaves it: a nil `interface {}`
+    /// becomes untyped nil.
+    fn untyped(&self, v: Rc<Value>) -> Rc<Value> {
+        if Rc::ptr_eq(&v, &self.shared.typed_nil) {
+            Rc::new(Value::Nil)
+        } else {
+            v
+        }
+    }
+
+    /// Whether dot or variable `name` holds a nil `interface {}` (see [`Shared`]).
+    fn is_typed_nil(&self, base: &Base, dot: &Rc<Value>) -> bool {
+        match base {
+            Base::Dot => Rc::ptr_eq(dot, &self.shared.typed_nil),
+            Base::Var(name) => Rc::ptr_eq(&self.var_rc(name), &self.shared.typed_nil),
+            Base::Owned(_) => false,
+        }
     }
 
     fn var(&self, name: &str) -> Value {
@@ -314,8 +322,10 @@ impl Exec<'_> {
     fn eval_pipeline_rc(&mut self, dot: &mut Rc<Value>, pipe: &Pipe) -> R<Rc<Value>> {
         let v = match pipe.cmds.as_slice() {
             [c] if c.args.len() == 1 => match &c.args[0] {
-                Arg::Dot(_) => Rc::clone(dot),
-                Arg::Variable(_, name, fields) if fields.is_empty() => self.var_rc(name),
+                Arg::Dot(_) => self.untyped(Rc::clone(dot)),
+                Arg::Variable(_, name, fields) if fields.is_empty() => {
+                    self.untyped(self.var_rc(name))
+                }
                 _ => Rc::new(self.eval_command(dot, c, None)?),
             },
             cmds => {
@@ -374,6 +384,9 @@ impl Exec<'_> {
                     ));
                 }
                 let recv = self.eval_arg(dot, node)?;
+                // A parenthesized pipeline yields Go's untyped nil (no error on a
+                // field of it); a function's nil result is a nil `interface {}`.
+                let untyped = matches!(**node, Arg::Pipe(_));
                 self.eval_field_chain(
                     dot,
                     &Base::Owned(recv),
@@ -381,7 +394,7 @@ impl Exec<'_> {
                     names,
                     &cmd.args[1..],
                     final_.as_ref(),
-                    false,
+                    untyped,
                 )
             }
             Arg::Ident(_, name) => self.eval_function(dot, name, cmd, &cmd.args[1..], final_),
@@ -442,7 +455,8 @@ impl Exec<'_> {
             }
             Arg::Chain(_, node, names) => {
                 let recv = self.eval_arg(dot, node)?;
-                self.eval_field_chain(dot, &Base::Owned(recv), arg, names, &[], None, false)
+                let untyped = matches!(**node, Arg::Pipe(_));
+                self.eval_field_chain(dot, &Base::Owned(recv), arg, names, &[], None, untyped)
             }
             Arg::Dot(_) => Ok((**dot).clone()),
             Arg::Nil(_) => Ok(Value::Nil),

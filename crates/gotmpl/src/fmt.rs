@@ -245,7 +245,7 @@ fn write_verb(out: &mut String, v: &Value, verb: char, spec: &Spec) {
                 return;
             }
             let mut s = String::from("map[");
-            for (i, (k, e)) in m.iter().enumerate() {
+            for (i, (k, e)) in m.borrow().iter().enumerate() {
                 if i > 0 {
                     s.push(' ');
                 }

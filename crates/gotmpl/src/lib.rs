@@ -17,6 +17,9 @@
 //!
 //! # Helm specifics
 //!
+//! * Maps are references, as in Go: a [`Value`] holding a map shares it, so `set`,
+//!   `unset` and `merge` through any path or variable are seen through all of them
+//!   (and across the templates rendered with the same data).
 //! * Missing map keys evaluate to nil (`missingkey=zero`); [`Templates::set_strict`]
 //!   turns that into an error. An action printing nil prints `<no value>`, as Go does;
 //!   Helm deletes that text from every rendered file: [`Templates::render`] does the
@@ -35,19 +38,11 @@
 //!
 //! # Known differences from Go
 //!
-//! * [`Value`] is a plain (copied) value, while Go maps are shared references. The
-//!   executor shares data between dot, variables and called templates (copy on
-//!   write); functions that change a map in place (`set`, `unset`, `merge`,
-//!   `mergeOverwrite`) have their result stored back into the variable or field path
-//!   they were given and into every variable that shared it, and changes a template
-//!   makes to the data it got through `include`, `template` or `with` reach the
-//!   caller's variable or field. Aliasing of nested maps (two dicts sharing an inner
-//!   map after a merge, Sprig's issue 188) is not reproduced.
 //! * `genPrivateKey`, `genCA`, `genSelfSignedCert`, `genSignedCert`, `buildCustomCert`,
 //!   `htpasswd` and `bcrypt` return an error "not supported".
-//! * Regular expressions use the `regex` crate: RE2 syntax, but `\C` is rejected and
-//!   Unicode classes follow newer tables; error messages are mapped to Go's wording
-//!   for the common cases only.
+//! * Regular expressions are Go's RE2 syntax rewritten for the `regex` crate; Unicode
+//!   classes follow its (newer) tables, and parse errors the rewrite does not catch
+//!   itself are mapped to Go's wording for the common cases only.
 //! * `shuffle` and the random functions produce different (seeded) sequences than
 //!   Go's `math/rand`.
 //! * Nesting of `include`/`template`/`tpl` is limited to 200 levels (Go: 100000,
@@ -68,4 +63,4 @@ mod yamlv2;
 
 pub use error::{Error, ErrorKind};
 pub use templates::Templates;
-pub use value::{Object, Value};
+pub use value::{Map, Object, Value};

@@ -435,16 +435,19 @@ impl Parser<'_> {
         if self.peek().kind != Kind::Field {
             return Ok(Some(node));
         }
+        // Go positions the chain (and a field or variable it extends) at its first
+        // chained field: `.a.b` is at `.b`.
+        let p = self.peek().pos;
         let mut fields = Vec::new();
         while self.peek().kind == Kind::Field {
             fields.push(self.next().val[1..].to_string());
         }
         Ok(Some(match node {
-            Arg::Field(p, mut names) => {
+            Arg::Field(_, mut names) => {
                 names.extend(fields);
                 Arg::Field(p, names)
             }
-            Arg::Variable(p, name, mut f) => {
+            Arg::Variable(_, name, mut f) => {
                 f.extend(fields);
                 Arg::Variable(p, name, f)
             }
@@ -454,7 +457,7 @@ impl Parser<'_> {
                     format!("unexpected . after term {:?}", node.to_string()),
                 );
             }
-            other => Arg::Chain(other.pos(), Box::new(other), fields),
+            other => Arg::Chain(p, Box::new(other), fields),
         }))
     }
 

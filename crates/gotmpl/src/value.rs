@@ -1,14 +1,18 @@
 //! Template values with Go's dynamic typing rules.
 
+use std::cell::{Ref, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// A value flowing through a template, modelled on the Go values text/template sees.
 ///
 /// `Int` and `Float` stay distinct as Go's `int` and `float64` do: they print
 /// differently (`1` against `1e+06`) and comparing one with the other is an error.
-/// `Map` iterates in sorted key order, as Go's `range` and `fmt` do.
+/// `Map` iterates in sorted key order, as Go's `range` and `fmt` do, and is a
+/// reference like a Go map: copies of a value share the map, so a change made
+/// through one (`set`, `unset`, `merge`) is seen through every other.
 #[derive(Debug, Clone, Default)]
 pub enum Value {
     /// Go's untyped `nil` (a missing map key, an absent value).
@@ -24,10 +28,114 @@ pub enum Value {
     String(String),
     /// A `[]interface{}`.
     List(Vec<Value>),
-    /// A `map[string]interface{}`.
-    Map(BTreeMap<String, Value>),
+    /// A `map[string]interface{}` (shared, see [`Map`]).
+    Map(Map),
     /// A host object with fields and methods.
     Object(Arc<dyn Object>),
+}
+
+/// A Go `map[string]interface{}`: a shared, mutable reference. Cloning a `Map`
+/// (or a [`Value`] holding one) gives another handle to the same entries.
+#[derive(Clone, Default)]
+pub struct Map(Rc<RefCell<BTreeMap<String, Value>>>);
+
+impl Map {
+    /// A new empty map.
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    /// The value at `key` (a handle, when it is itself a map).
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.0.borrow().get(key).cloned()
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.borrow().contains_key(key)
+    }
+
+    /// Sets `key`, as Go's `m[key] = v` does: seen through every handle.
+    pub fn insert(&self, key: String, v: Value) -> Option<Value> {
+        self.0.borrow_mut().insert(key, v)
+    }
+
+    /// Deletes `key`, as Go's `delete(m, key)` does.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.0.borrow_mut().remove(key)
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.0.borrow().keys().cloned().collect()
+    }
+
+    /// The values, in key order.
+    pub fn values(&self) -> Vec<Value> {
+        self.0.borrow().values().cloned().collect()
+    }
+
+    /// The entries, in key order (a snapshot: later changes are not seen).
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        self.0
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Read access to the entries. Do not hold it across code that may change
+    /// the map.
+    pub fn borrow(&self) -> Ref<'_, BTreeMap<String, Value>> {
+        self.0.borrow()
+    }
+
+    /// The entries as a new (unshared) `BTreeMap`; nested maps stay shared.
+    pub fn to_btree(&self) -> BTreeMap<String, Value> {
+        self.0.borrow().clone()
+    }
+
+    /// A new map with the same entries (nested maps stay shared): Go's map copy loop.
+    #[must_use]
+    pub fn shallow_copy(&self) -> Map {
+        Map::from(self.to_btree())
+    }
+
+    /// Whether both handles are the same Go map.
+    pub fn ptr_eq(&self, other: &Map) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for Map {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.try_borrow() {
+            Ok(m) => m.fmt(f),
+            Err(_) => f.write_str("{<borrowed>}"),
+        }
+    }
+}
+
+impl From<BTreeMap<String, Value>> for Map {
+    fn from(m: BTreeMap<String, Value>) -> Self {
+        Map(Rc::new(RefCell::new(m)))
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
+        Map::from(iter.into_iter().collect::<BTreeMap<_, _>>())
+    }
 }
 
 /// A host object seen by templates, such as Helm's `.Files` or `.Capabilities`.
@@ -89,9 +197,12 @@ impl Value {
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-            Value::Map(m) => {
-                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Value::Map(m) => serde_json::Value::Object(
+                m.borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
             Value::Object(o) => object_value(o.as_ref()).to_json(),
         }
     }
@@ -103,7 +214,7 @@ impl Value {
             match v {
                 Value::Object(_) => true,
                 Value::List(l) => l.iter().any(has_object),
-                Value::Map(m) => m.values().any(has_object),
+                Value::Map(m) => m.borrow().values().any(has_object),
                 _ => false,
             }
         }
@@ -111,9 +222,12 @@ impl Value {
             match v {
                 Value::Object(o) => flatten(&object_value(o.as_ref())),
                 Value::List(l) => Value::List(l.iter().map(flatten).collect()),
-                Value::Map(m) => {
-                    Value::Map(m.iter().map(|(k, v)| (k.clone(), flatten(v))).collect())
-                }
+                Value::Map(m) => Value::Map(
+                    m.borrow()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), flatten(v)))
+                        .collect(),
+                ),
                 other => other.clone(),
             }
         }
@@ -236,7 +350,36 @@ impl From<Vec<Value>> for Value {
 
 impl From<BTreeMap<String, Value>> for Value {
     fn from(m: BTreeMap<String, Value>) -> Self {
+        Value::Map(Map::from(m))
+    }
+}
+
+impl From<Map> for Value {
+    fn from(m: Map) -> Self {
         Value::Map(m)
+    }
+}
+
+impl Value {
+    /// A new empty map value.
+    pub fn empty_map() -> Value {
+        Value::Map(Map::new())
+    }
+
+    /// A copy sharing nothing with `self`: maps (at every depth) are new maps,
+    /// as Sprig's `deepCopy` makes them.
+    #[must_use]
+    pub fn deep_copy(&self) -> Value {
+        match self {
+            Value::Map(m) => Value::Map(
+                m.borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.deep_copy()))
+                    .collect(),
+            ),
+            Value::List(l) => Value::List(l.iter().map(Value::deep_copy).collect()),
+            other => other.clone(),
+        }
     }
 }
 
@@ -264,6 +407,10 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| deep_equal(p, q))
         }
         (Value::Map(x), Value::Map(y)) => {
+            if x.ptr_eq(y) {
+                return true;
+            }
+            let (x, y) = (x.borrow(), y.borrow());
             x.len() == y.len()
                 && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))

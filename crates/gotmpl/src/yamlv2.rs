@@ -128,6 +128,7 @@ impl Writer {
 
     fn map(&mut self, v: &Value, indent: usize) {
         let Value::Map(m) = v else { return };
+        let m = m.borrow();
         let mut keys: Vec<&String> = m.keys().collect();
         keys.sort_by(|a, b| key_cmp(a, b));
         for (i, k) in keys.into_iter().enumerate() {

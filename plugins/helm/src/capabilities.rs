@@ -179,6 +179,10 @@ impl Object for VersionSet {
     fn display(&self) -> String {
         format!("[{}]", self.0.join(" "))
     }
+    /// A `[]string` to Go: `range`, `len`, `has`, `first` see its elements.
+    fn list(&self) -> Option<Vec<Value>> {
+        Some(self.0.iter().map(|v| Value::String(v.clone())).collect())
+    }
 }
 
 /// Builds `.Capabilities`.
@@ -207,8 +211,8 @@ pub(crate) fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) ->
         "APIVersions".to_owned(),
         Value::Object(Arc::new(VersionSet(apis))),
     );
-    caps.insert("HelmVersion".to_owned(), Value::Map(helm));
-    Value::Map(caps)
+    caps.insert("HelmVersion".to_owned(), Value::from(helm));
+    Value::from(caps)
 }
 
 #[cfg(test)]

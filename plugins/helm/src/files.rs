@@ -57,7 +57,7 @@ impl Files {
                 )
             })
             .collect();
-        to_yaml(&Value::Map(m))
+        to_yaml(&Value::from(m))
     }
 }
 

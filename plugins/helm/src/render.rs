@@ -49,7 +49,9 @@ pub(crate) struct Top {
 
 struct Renderable {
     text: String,
-    scope: Arc<BTreeMap<String, Value>>,
+    /// The chart's top-level data, one map shared by all its files (as in Helm, where
+    /// `set $ "Values" ...` in one file is seen by the files rendered after it).
+    scope: kiln_gotmpl::Map,
     base_path: String,
 }
 
@@ -69,12 +71,12 @@ fn collect(
         let child_values = match &values {
             Value::Map(m) => match m.get(child.name()) {
                 Some(v @ Value::Map(_)) => v.clone(),
-                _ => Value::Map(BTreeMap::new()),
+                _ => Value::empty_map(),
             },
-            _ => Value::Map(BTreeMap::new()),
+            _ => Value::empty_map(),
         };
         let next = collect(child, Some(&full_path), child_values, top, out);
-        subcharts.insert(child.name().to_owned(), Value::Map(next));
+        subcharts.insert(child.name().to_owned(), Value::from(next));
     }
     let mut next = BTreeMap::new();
     next.insert(
@@ -86,8 +88,8 @@ fn collect(
     next.insert("Release".to_owned(), top.release.clone());
     next.insert("Capabilities".to_owned(), top.capabilities.clone());
     next.insert("Values".to_owned(), values);
-    next.insert("Subcharts".to_owned(), Value::Map(subcharts));
-    let scope = Arc::new(next.clone());
+    next.insert("Subcharts".to_owned(), Value::from(subcharts));
+    let scope = kiln_gotmpl::Map::from(next.clone());
     for t in &chart.templates {
         let base = t.name.rsplit('/').next().unwrap_or(&t.name);
         if chart.is_library() && !base.starts_with('_') {
@@ -97,7 +99,7 @@ fn collect(
             format!("{full_path}/{}", t.name),
             Renderable {
                 text: String::from_utf8_lossy(&t.data).into_owned(),
-                scope: Arc::clone(&scope),
+                scope: scope.clone(),
                 base_path: format!("{full_path}/templates"),
             },
         );
@@ -143,13 +145,13 @@ pub(crate) fn render(chart: &Chart, top: &Top) -> Result<BTreeMap<String, String
             continue;
         }
         let r = &tpls[name];
-        let mut vals = (*r.scope).clone();
+        let vals = &r.scope;
         let mut template = BTreeMap::new();
         template.insert("Name".to_owned(), Value::String(name.clone()));
         template.insert("BasePath".to_owned(), Value::String(r.base_path.clone()));
-        vals.insert("Template".to_owned(), Value::Map(template));
+        vals.insert("Template".to_owned(), Value::from(template));
         let text = engine
-            .execute(name, &Value::Map(vals))
+            .execute(name, &Value::Map(vals.clone()))
             .map_err(|e| exec_error(name, &e))?;
         rendered.insert(name.clone(), text.replace("<no value>", ""));
     }

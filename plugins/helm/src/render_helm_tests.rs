@@ -18,8 +18,8 @@ fn chart_with(name: &str, templates: &[(&str, &str)]) -> Chart {
 
 fn render_err(c: &Chart) -> String {
     let top = Top {
-        release: Value::Map(BTreeMap::new()),
-        capabilities: Value::Map(BTreeMap::new()),
+        release: Value::empty_map(),
+        capabilities: Value::empty_map(),
         values: Map::new(),
         seed: 1,
         now: 0,
@@ -122,7 +122,7 @@ fn helm_nested_error_traces() {
 }
 
 fn release(name: &str) -> Value {
-    Value::Map(BTreeMap::from([(
+    Value::from(BTreeMap::from([(
         "Name".to_owned(),
         Value::String(name.to_owned()),
     )]))

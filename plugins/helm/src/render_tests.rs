@@ -4,7 +4,7 @@ fn exec_err(text: &str) -> String {
     let mut t = Templates::new();
     t.add("c/templates/x.yaml", text).unwrap();
     let e = t
-        .execute("c/templates/x.yaml", &Value::Map(BTreeMap::new()))
+        .execute("c/templates/x.yaml", &Value::empty_map())
         .unwrap_err();
     exec_error("c/templates/x.yaml", &e).0
 }
@@ -17,7 +17,7 @@ fn template_order_is_deepest_first_then_reverse_name() {
         "a/templates/y.yaml",
         "a/charts/b/templates/z.yaml",
     ] {
-        let scope = Arc::new(BTreeMap::new());
+        let scope = kiln_gotmpl::Map::new();
         tpls.insert(
             n.to_owned(),
             Renderable {
@@ -54,7 +54,7 @@ fn other_exec_errors_are_traced() {
     let e = exec_err("a: {{ .x.y.z }}");
     assert_eq!(
         e,
-        "c/templates/x.yaml:1:6\n  executing \"c/templates/x.yaml\" at <.x.y.z>:\n    nil pointer evaluating interface {}.y"
+        "c/templates/x.yaml:1:8\n  executing \"c/templates/x.yaml\" at <.x.y.z>:\n    nil pointer evaluating interface {}.y"
     );
 }
 

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use super::{Exec, R};
 use crate::ast::{Arg, Command};
 use crate::error::Error;
-use crate::funcs::{Arity, Ctx, FuncError, MUTATORS};
+use crate::funcs::{Arity, Ctx, FuncError};
 use crate::value::Value;
 
 impl Exec<'_> {
@@ -68,16 +68,10 @@ impl Exec<'_> {
         };
         let result =
             (def.f)(&fctx, values).map_err(|e| self.func_error(name, cmd, args, &ctx, e))?;
-        if MUTATORS.contains(&name)
-            && let (Some(target), Value::Map(_)) = (args.first(), &result)
-        {
-            self.write_back(dot, target, result.clone());
-        }
         Ok(result)
     }
 
-    /// `include` and `tpl`, which get their data without a copy and may hand back
-    /// changes made to it.
+    /// `include` and `tpl`, which get their data without a copy.
     fn eval_include(
         &mut self,
         dot: &mut Rc<Value>,
@@ -99,19 +93,15 @@ impl Exec<'_> {
         let r = if name == "include" {
             crate::funcs::include(&fctx, &first, &data)
         } else {
-            crate::funcs::tpl(&fctx, &first, &data).map(|v| (v, None))
+            crate::funcs::tpl(&fctx, &first, &data)
         };
-        let (out, changed) = r.map_err(|e| self.func_error(name, cmd, args, &ctx, e))?;
-        if let (Some(root), [_, target]) = (changed, args) {
-            self.write_back(dot, target, (*root).clone());
-        }
-        Ok(out)
+        r.map_err(|e| self.func_error(name, cmd, args, &ctx, e))
     }
 
     fn eval_arg_rc(&mut self, dot: &mut Rc<Value>, arg: &Arg) -> R<Rc<Value>> {
         Ok(match arg {
-            Arg::Dot(_) => Rc::clone(dot),
-            Arg::Variable(_, name, fields) if fields.is_empty() => self.var_rc(name),
+            Arg::Dot(_) => self.untyped(Rc::clone(dot)),
+            Arg::Variable(_, name, fields) if fields.is_empty() => self.untyped(self.var_rc(name)),
             _ => Rc::new(self.eval_arg(dot, arg)?),
         })
     }

@@ -83,36 +83,31 @@ fn len(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
     reason = "the function table passes arguments by value"
 )]
 fn index(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
-    use std::borrow::Cow;
-    let first: Cow<'_, Value> = match &a[0] {
+    let mut item: Value = match &a[0] {
         Value::Object(o) => match o.list() {
-            Some(l) => Cow::Owned(Value::List(l)),
-            None => Cow::Borrowed(&a[0]),
+            Some(l) => Value::List(l),
+            None => a[0].clone(),
         },
-        v => Cow::Borrowed(v),
+        v => v.clone(),
     };
-    if first.is_nil() {
+    if item.is_nil() {
         return Err(FuncError::Call("index of untyped nil".into()));
     }
-    let mut item: &Value = &first;
-    let nil = Value::Nil;
-    let mut byte = None;
     for (n, key) in a[1..].iter().enumerate() {
         if n > 0 && item.is_nil() {
             return Err(FuncError::Call("index of nil pointer".into()));
         }
-        item = match item {
-            Value::List(l) => &l[index_arg(key, l.len())?],
+        item = match &item {
+            Value::List(l) => l[index_arg(key, l.len())?].clone(),
             Value::String(s) => {
                 let i = index_arg(key, s.len())?;
-                byte = Some(Value::Int(i64::from(s.as_bytes()[i])));
                 if n + 2 < a.len() {
                     return Err(FuncError::Call("can't index item of type uint8".into()));
                 }
-                break;
+                return Ok(Value::Int(i64::from(s.as_bytes()[i])));
             }
             Value::Map(m) => match key {
-                Value::String(k) => m.get(k).unwrap_or(&nil),
+                Value::String(k) => m.get(k).unwrap_or_default(),
                 Value::Nil => {
                     return Err(FuncError::Call(
                         "value is nil; should be of type string".into(),
@@ -133,7 +128,7 @@ fn index(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
             }
         };
     }
-    Ok(byte.unwrap_or_else(|| item.clone()))
+    Ok(item)
 }
 
 fn index_arg(key: &Value, len: usize) -> Result<usize, FuncError> {

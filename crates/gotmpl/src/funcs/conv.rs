@@ -44,13 +44,10 @@ pub(crate) fn want_bool(args: &[Value], i: usize) -> Result<bool, FuncError> {
 }
 
 /// Go's check of a `map[string]interface{}` parameter (nil is an empty map).
-pub(crate) fn want_map(
-    args: &[Value],
-    i: usize,
-) -> Result<std::collections::BTreeMap<String, Value>, FuncError> {
+pub(crate) fn want_map(args: &[Value], i: usize) -> Result<crate::value::Map, FuncError> {
     match args.get(i) {
         Some(Value::Map(m)) => Ok(m.clone()),
-        Some(Value::Nil) | None => Ok(std::collections::BTreeMap::new()),
+        Some(Value::Nil) | None => Ok(crate::value::Map::new()),
         Some(v) => Err(FuncError::Arg(
             i,
             format!(

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::funcs::conv::{empty, strval, want_map, want_str};
 use crate::funcs::{FResult, FuncError, Registry, at, ex};
-use crate::value::Value;
+use crate::value::{Map, Value};
 
 pub(crate) fn register(r: &mut Registry) {
     r.add("dict", at(0), |_, a| {
@@ -16,21 +16,20 @@ pub(crate) fn register(r: &mut Registry) {
                 .unwrap_or_else(|| Value::String(String::new()));
             m.insert(strval(&pair[0]), v);
         }
-        Ok(Value::Map(m))
+        Ok(Value::from(m))
     });
     r.add("get", ex(2), |_, a| {
         let (m, k) = (want_map(&a, 0)?, want_str(&a, 1)?);
-        Ok(m.get(&k)
-            .cloned()
-            .unwrap_or_else(|| Value::String(String::new())))
+        Ok(m.get(&k).unwrap_or_else(|| Value::String(String::new())))
     });
+    // `set` and `unset` change the map itself, seen through every handle to it.
     r.add("set", ex(3), |_, a| {
-        let (mut m, k) = (want_map(&a, 0)?, want_str(&a, 1)?);
+        let (m, k) = (want_map(&a, 0)?, want_str(&a, 1)?);
         m.insert(k, a[2].clone());
         Ok(Value::Map(m))
     });
     r.add("unset", ex(2), |_, a| {
-        let (mut m, k) = (want_map(&a, 0)?, want_str(&a, 1)?);
+        let (m, k) = (want_map(&a, 0)?, want_str(&a, 1)?);
         m.remove(&k);
         Ok(Value::Map(m))
     });
@@ -43,7 +42,7 @@ pub(crate) fn register(r: &mut Registry) {
         let mut out = Vec::new();
         for i in 1..a.len() {
             if let Some(v) = want_map(&a, i)?.get(&k) {
-                out.push(v.clone());
+                out.push(v);
             }
         }
         Ok(Value::List(out))
@@ -59,7 +58,7 @@ pub(crate) fn register(r: &mut Registry) {
             )));
         };
         let def = &a[a.len() - 2];
-        let mut cur = m;
+        let mut cur = m.clone();
         let keys = &a[..a.len() - 2];
         for (i, k) in keys.iter().enumerate() {
             let Value::String(k) = k else {
@@ -72,7 +71,7 @@ pub(crate) fn register(r: &mut Registry) {
                 return Ok(def.clone());
             };
             if i + 1 == keys.len() {
-                return Ok(step.clone());
+                return Ok(step);
             }
             match step {
                 Value::Map(n) => cur = n,
@@ -89,12 +88,12 @@ pub(crate) fn register(r: &mut Registry) {
     r.add("keys", at(0), |_, a| {
         let mut out = Vec::new();
         for i in 0..a.len() {
-            out.extend(want_map(&a, i)?.into_keys().map(Value::String));
+            out.extend(want_map(&a, i)?.keys().into_iter().map(Value::String));
         }
         Ok(Value::List(out))
     });
     r.add("values", ex(1), |_, a| {
-        Ok(Value::List(want_map(&a, 0)?.into_values().collect()))
+        Ok(Value::List(want_map(&a, 0)?.values()))
     });
     r.add("pick", at(1), |_, a| {
         let m = want_map(&a, 0)?;
@@ -102,69 +101,71 @@ pub(crate) fn register(r: &mut Registry) {
         for i in 1..a.len() {
             let k = want_str(&a, i)?;
             if let Some(v) = m.get(&k) {
-                out.insert(k, v.clone());
+                out.insert(k, v);
             }
         }
-        Ok(Value::Map(out))
+        Ok(Value::from(out))
     });
     r.add("omit", at(1), |_, a| {
-        let mut m = want_map(&a, 0)?;
+        let mut m = want_map(&a, 0)?.to_btree();
         for i in 1..a.len() {
             m.remove(&want_str(&a, i)?);
         }
-        Ok(Value::Map(m))
+        Ok(Value::from(m))
     });
     r.add("merge", at(1), |_, a| merge_all(&a, false));
     r.add("mustMerge", at(1), |_, a| merge_all(&a, false));
     r.add("mergeOverwrite", at(1), |_, a| merge_all(&a, true));
     r.add("mustMergeOverwrite", at(1), |_, a| merge_all(&a, true));
-    r.add("deepCopy", ex(1), |_, a| Ok(a[0].clone()));
-    r.add("mustDeepCopy", ex(1), |_, a| Ok(a[0].clone()));
+    r.add("deepCopy", ex(1), |_, a| Ok(a[0].deep_copy()));
+    r.add("mustDeepCopy", ex(1), |_, a| Ok(a[0].deep_copy()));
 }
 
+/// Sprig's `merge` family: `dst` (the first map) is changed in place and returned.
 fn merge_all(a: &[Value], overwrite: bool) -> FResult {
-    let mut dst = want_map(a, 0)?;
+    let dst = want_map(a, 0)?;
     for i in 1..a.len() {
         let src = want_map(a, i)?;
-        merge_into(&mut dst, &src, overwrite);
+        merge_into(&dst, &src, overwrite);
     }
     Ok(Value::Map(dst))
 }
 
-/// mergo's map merge: fill missing or empty keys, recurse into maps; with
-/// `overwrite`, source values replace destination values.
-pub(crate) fn merge_into(
-    dst: &mut BTreeMap<String, Value>,
-    src: &BTreeMap<String, Value>,
-    overwrite: bool,
-) {
-    for (k, sv) in src {
+/// mergo's map merge, in place: fill missing or empty keys, recurse into maps that
+/// both have; with `overwrite`, source values replace destination values. Values
+/// copied from `src` stay shared with it (nested maps are the same maps, as in Go).
+pub(crate) fn merge_into(dst: &Map, src: &Map, overwrite: bool) {
+    // Entries are read first, so no borrow is held while `dst` changes (`src` may
+    // be `dst`, or contain it).
+    for (k, sv) in src.entries() {
         if sv.is_nil() {
             continue;
         }
-        let dv = dst.get_mut(k);
-        match (sv, dv) {
+        match (&sv, dst.get(&k)) {
             (Value::Map(sm), Some(Value::Map(dm))) => {
-                merge_into(dm, sm, overwrite);
+                if sm.ptr_eq(&dm) {
+                    continue;
+                }
+                merge_into(&dm, sm, overwrite);
                 if dm.is_empty() {
-                    dst.insert(k.clone(), sv.clone());
+                    dst.insert(k, sv.clone());
                 }
             }
             (Value::List(sl), Some(dv)) => {
-                if (!sl.is_empty()) && (overwrite || empty(dv)) {
-                    *dv = sv.clone();
+                if (!sl.is_empty()) && (overwrite || empty(&dv)) {
+                    dst.insert(k, sv.clone());
                 }
             }
             (_, Some(dv)) => {
-                if matches!(sv, Value::Map(_)) && !empty(dv) {
+                if matches!(sv, Value::Map(_)) && !empty(&dv) {
                     continue;
                 }
-                if overwrite || empty(dv) {
-                    *dv = sv.clone();
+                if overwrite || empty(&dv) {
+                    dst.insert(k, sv.clone());
                 }
             }
             (_, None) => {
-                dst.insert(k.clone(), sv.clone());
+                dst.insert(k, sv.clone());
             }
         }
     }

@@ -75,7 +75,7 @@ pub(crate) fn register(r: &mut Registry) {
         let text = want_str(&a, 0)?;
         Ok(match from_json(&text) {
             Ok(v @ Value::Map(_)) => v,
-            Ok(Value::Nil) => Value::Map(BTreeMap::new()),
+            Ok(Value::Nil) => Value::empty_map(),
             Ok(other) => error_map(format!(
                 "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
                 json_kind(&other)
@@ -121,7 +121,7 @@ pub(crate) fn register(r: &mut Registry) {
 pub(crate) fn error_map(msg: String) -> Value {
     let mut m = BTreeMap::new();
     m.insert("Error".to_string(), Value::String(msg));
-    Value::Map(m)
+    Value::from(m)
 }
 
 fn b64_error(e: &base64::DecodeError) -> String {
@@ -272,11 +272,11 @@ fn url_parse(v: &str) -> FResult {
     put("hostname", hostname);
     put("opaque", opaque);
     put("path", rest);
-    Ok(Value::Map(m))
+    Ok(Value::from(m))
 }
 
-fn url_join(d: &BTreeMap<String, Value>) -> String {
-    let get = |k: &str| d.get(k).map(strval).unwrap_or_default();
+fn url_join(d: &crate::value::Map) -> String {
+    let get = |k: &str| d.get(k).map(|v| strval(&v)).unwrap_or_default();
     let (scheme, host, path, query, opaque, fragment, user) = (
         get("scheme"),
         get("host"),

@@ -1,6 +1,5 @@
 //! Helm's engine functions (`include`, `tpl`, `required`, `lookup`) and Sprig's path helpers.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::exec;
@@ -32,7 +31,7 @@ pub(crate) fn register(r: &mut Registry) {
         for i in 0..4 {
             want_str(&a, i)?;
         }
-        Ok(Value::Map(BTreeMap::new()))
+        Ok(Value::empty_map())
     });
     r.add("getHostByName", ex(1), |_, _| {
         Ok(Value::String(String::new()))
@@ -62,13 +61,8 @@ pub(crate) fn register(r: &mut Registry) {
     }
 }
 
-/// Helm's `include`: the output of template `name` with `data`, and the data when the
-/// template changed it.
-pub(crate) fn include(
-    c: &Ctx<'_>,
-    name: &Value,
-    data: &Rc<Value>,
-) -> Result<(Value, Option<Rc<Value>>), FuncError> {
+/// Helm's `include`: the output of template `name` with `data`.
+pub(crate) fn include(c: &Ctx<'_>, name: &Value, data: &Rc<Value>) -> FResult {
     let name = want_str(std::slice::from_ref(name), 0)?;
     {
         let mut inc = c.shared.included.borrow_mut();
@@ -94,15 +88,17 @@ pub(crate) fn include(
     if let Some(n) = c.shared.included.borrow_mut().get_mut(&name) {
         *n = n.saturating_sub(1);
     }
-    let root = r.map_err(|e| FuncError::Nested(String::new(), e))?;
-    let changed = (!Rc::ptr_eq(&root, data)).then_some(root);
-    Ok((Value::String(out.replace("<no value>", "")), changed))
+    r.map_err(|e| FuncError::Nested(String::new(), e))?;
+    Ok(Value::String(out.replace("<no value>", "")))
 }
 
 /// Helm's `tpl`: `text` parsed as template `gotpl` in a copy of the set, run with `data`.
 pub(crate) fn tpl(c: &Ctx<'_>, text: &Value, data: &Rc<Value>) -> FResult {
     let text = want_str(std::slice::from_ref(text), 0)?;
     let mut set = c.set.clone();
+    // Helm parses the text into a fresh template of the root name, so an empty text
+    // runs as an empty template (it never falls back to an earlier `gotpl`).
+    set.defs.remove(ROOT_NAME);
     set.add(ROOT_NAME, &text)
         .map_err(|e| FuncError::Call(format!("cannot parse template {text:?}: {e}")))?;
     let depth = *c.shared.depth.borrow();

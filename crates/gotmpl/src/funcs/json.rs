@@ -63,7 +63,7 @@ fn write(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Result<
                 return Ok(());
             }
             out.push('{');
-            for (i, (k, e)) in m.iter().enumerate() {
+            for (i, (k, e)) in m.borrow().iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }

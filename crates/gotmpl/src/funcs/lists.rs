@@ -6,9 +6,15 @@ use crate::value::{Value, deep_equal};
 
 type ListOp = fn(&[Value], &[Value]) -> Result<Value, String>;
 
-fn as_list<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], String> {
+/// The elements of a Go slice: a list, or a host object that is a slice (such as
+/// `.Capabilities.APIVersions`, a `[]string`).
+fn as_list<'a>(v: &'a Value, what: &str) -> Result<std::borrow::Cow<'a, [Value]>, String> {
     match v {
-        Value::List(l) => Ok(l),
+        Value::List(l) => Ok(std::borrow::Cow::Borrowed(l)),
+        Value::Object(o) => match o.list() {
+            Some(l) => Ok(std::borrow::Cow::Owned(l)),
+            None => Err(format!("Cannot {what} on type {}", v.kind_name())),
+        },
         other => Err(format!("Cannot {what} on type {}", other.kind_name())),
     }
 }
@@ -64,7 +70,7 @@ pub(crate) fn register(r: &mut Registry) {
     });
     pair!(r, "prepend", "mustPrepend", ex(2), |l, rest| {
         let mut v = vec![rest[0].clone()];
-        v.extend_from_slice(as_list(&l[0], "prepend")?);
+        v.extend_from_slice(&as_list(&l[0], "prepend")?);
         Ok(Value::List(v))
     });
     pair!(r, "reverse", "mustReverse", ex(1), |l, _| {
@@ -74,7 +80,7 @@ pub(crate) fn register(r: &mut Registry) {
     });
     pair!(r, "uniq", "mustUniq", ex(1), |l, _| {
         let mut out: Vec<Value> = Vec::new();
-        for e in as_list(&l[0], "find uniq")? {
+        for e in as_list(&l[0], "find uniq")?.iter() {
             if !out.iter().any(|o| deep_equal(o, e)) {
                 out.push(e.clone());
             }
@@ -151,7 +157,10 @@ pub(crate) fn register(r: &mut Registry) {
 fn has(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
     match &a[1] {
         Value::Nil => Ok(Value::Bool(false)),
-        Value::List(l) => Ok(Value::Bool(l.iter().any(|e| deep_equal(e, &a[0])))),
+        Value::List(_) | Value::Object(_) => {
+            let l = as_list(&a[1], "find has").map_err(FuncError::Call)?;
+            Ok(Value::Bool(l.iter().any(|e| deep_equal(e, &a[0]))))
+        }
         other => Err(FuncError::Call(format!(
             "Cannot find has on type {}",
             other.kind_name()

@@ -81,17 +81,6 @@ pub(crate) struct Registry {
     map: HashMap<&'static str, FuncDef>,
 }
 
-/// Functions whose first argument (a map) is changed in place, as Go maps are
-/// references; the executor writes their result back to that argument's variable.
-pub(crate) const MUTATORS: &[&str] = &[
-    "set",
-    "unset",
-    "merge",
-    "mergeOverwrite",
-    "mustMerge",
-    "mustMergeOverwrite",
-];
-
 impl Registry {
     /// Builtins, Sprig and Helm functions.
     pub(crate) fn standard() -> Registry {

@@ -264,7 +264,7 @@ fn numbered(parts: Vec<String>) -> Value {
         .enumerate()
         .map(|(i, p)| (format!("_{i}"), Value::String(p)))
         .collect();
-    Value::Map(m)
+    Value::from(m)
 }
 
 /// Go's `strings.SplitN` (`n < 0` = all).

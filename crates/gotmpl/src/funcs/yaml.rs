@@ -44,7 +44,7 @@ fn json_safe(v: &Value) -> Result<(), String> {
     match v {
         Value::Float(f) if !f.is_finite() => crate::funcs::json_float(*f).map(|_| ()),
         Value::List(l) => l.iter().try_for_each(json_safe),
-        Value::Map(m) => m.values().try_for_each(json_safe),
+        Value::Map(m) => m.borrow().values().try_for_each(json_safe),
         _ => Ok(()),
     }
 }
@@ -63,7 +63,7 @@ pub(crate) fn register(r: &mut Registry) {
         let text = want_str(&a, 0)?;
         Ok(match parse_yaml(&text) {
             Ok(v @ Value::Map(_)) => v,
-            Ok(Value::Nil) => Value::Map(std::collections::BTreeMap::new()),
+            Ok(Value::Nil) => Value::empty_map(),
             Ok(other) => error_map(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
                 crate::funcs::json::json_kind(&other)

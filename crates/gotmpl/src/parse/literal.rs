@@ -31,6 +31,7 @@ pub(super) fn number(t: &Token) -> Result<Number, String> {
         #[expect(clippy::cast_precision_loss, reason = "Go converts the same way")]
         Some(i) => Some(i as f64),
         None if !hex => clean.parse::<f64>().ok().filter(|f| f.is_finite()),
+        None if lower.contains('p') => parse_hex_float(&lower).filter(|f| f.is_finite()),
         None => None,
     };
     if int.is_none() && float.is_none() {
@@ -48,6 +49,41 @@ pub(super) fn number(t: &Token) -> Result<Number, String> {
         float,
         is_float,
     })
+}
+
+/// A hexadecimal floating-point literal (`0x1p60`, `-0x1.8p-2`), already lower-cased
+/// and without underscores.
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (mant, exp) = body.strip_prefix("0x")?.split_once('p')?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut m: u128 = 0;
+    let mut shift: i32 = exp;
+    for (i, c) in int_part.chars().chain(frac_part.chars()).enumerate() {
+        let d = c.to_digit(16)?;
+        if m >> 120 != 0 {
+            // Further digits are below the precision of an f64: only the scale counts.
+            if i < int_part.len() {
+                shift = shift.checked_add(4)?;
+            }
+            continue;
+        }
+        m = (m << 4) | u128::from(d);
+        if i >= int_part.len() {
+            shift = shift.checked_sub(4)?;
+        }
+    }
+    #[expect(clippy::cast_precision_loss, reason = "rounds to nearest, as Go does")]
+    let v = m as f64 * 2f64.powi(shift);
+    Some(if neg { -v } else { v })
 }
 
 fn parse_go_int(s: &str) -> Option<i64> {

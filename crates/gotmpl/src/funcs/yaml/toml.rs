@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use std::collections::BTreeMap;
 
-use crate::value::Value;
+use crate::value::{Map, Value};
 
 fn quote(s: &str) -> String {
     let mut out = String::from("\"");
@@ -52,6 +52,7 @@ fn inline(v: &Value) -> Result<String, String> {
         }
         Value::Map(m) => {
             let items: Result<Vec<String>, String> = m
+                .borrow()
                 .iter()
                 .map(|(k, v)| Ok(format!("{} = {}", key(k), inline(v)?)))
                 .collect();
@@ -88,7 +89,7 @@ fn table(
                     out.push('\n');
                 }
                 let _ = writeln!(out, "{ind2}[{}]", p.join("."));
-                table(out, &p, sub, depth + 1)?;
+                table(out, &p, &sub.borrow(), depth + 1)?;
             }
             Value::List(l) if is_table_list(v) => {
                 for e in l {
@@ -97,7 +98,7 @@ fn table(
                             out.push('\n');
                         }
                         let _ = writeln!(out, "{ind2}[[{}]]", p.join("."));
-                        table(out, &p, sub, depth + 1)?;
+                        table(out, &p, &sub.borrow(), depth + 1)?;
                     }
                 }
             }
@@ -114,7 +115,7 @@ pub(crate) fn encode(v: &Value) -> Result<String, String> {
         return Err("toml: top-level values must be Go maps or structs".into());
     };
     let mut out = String::new();
-    table(&mut out, &[], m, 0)?;
+    table(&mut out, &[], &m.borrow(), 0)?;
     Ok(out)
 }
 
@@ -249,7 +250,7 @@ impl P<'_> {
             }
             Some(b'{') => {
                 self.i += 1;
-                let mut m = BTreeMap::new();
+                let m = Map::new();
                 loop {
                     self.ws();
                     if self.s.get(self.i) == Some(&b'}') {
@@ -263,7 +264,7 @@ impl P<'_> {
                     }
                     self.i += 1;
                     let v = self.value()?;
-                    insert(&mut m, &k, v);
+                    insert(&m, &k, v);
                     self.ws();
                     if self.s.get(self.i) == Some(&b',') {
                         self.i += 1;
@@ -290,47 +291,41 @@ impl P<'_> {
     }
 }
 
-fn insert(m: &mut BTreeMap<String, Value>, path: &[String], v: Value) {
-    let mut cur = m;
+fn insert(m: &Map, path: &[String], v: Value) {
+    let mut cur = m.clone();
     for p in &path[..path.len() - 1] {
-        let e = cur
-            .entry(p.clone())
-            .or_insert_with(|| Value::Map(BTreeMap::new()));
-        if !matches!(e, Value::Map(_)) {
-            *e = Value::Map(BTreeMap::new());
-        }
-        let Value::Map(n) = e else { return };
-        cur = n;
+        cur = if let Some(Value::Map(n)) = cur.get(p) {
+            n
+        } else {
+            let n = Map::new();
+            cur.insert(p.clone(), Value::Map(n.clone()));
+            n
+        };
     }
     cur.insert(path[path.len() - 1].clone(), v);
 }
 
-fn table_at<'a>(
-    m: &'a mut BTreeMap<String, Value>,
-    path: &[String],
-) -> &'a mut BTreeMap<String, Value> {
-    let mut cur = m;
+fn table_at(m: &Map, path: &[String]) -> Map {
+    let mut cur = m.clone();
     for p in path {
-        let e = cur
-            .entry(p.clone())
-            .or_insert_with(|| Value::Map(BTreeMap::new()));
-        if let Value::List(l) = e {
-            if !matches!(l.last(), Some(Value::Map(_))) {
-                l.push(Value::Map(BTreeMap::new()));
+        cur = match cur.get(p) {
+            Some(Value::List(mut l)) => {
+                if let Some(Value::Map(n)) = l.last() {
+                    n.clone()
+                } else {
+                    let n = Map::new();
+                    l.push(Value::Map(n.clone()));
+                    cur.insert(p.clone(), Value::List(l));
+                    n
+                }
             }
-            let Some(Value::Map(n)) = l.last_mut() else {
-                unreachable!("just ensured a map")
-            };
-            cur = n;
-            continue;
-        }
-        if !matches!(e, Value::Map(_)) {
-            *e = Value::Map(BTreeMap::new());
-        }
-        let Value::Map(n) = e else {
-            unreachable!("just ensured a map")
+            Some(Value::Map(n)) => n,
+            _ => {
+                let n = Map::new();
+                cur.insert(p.clone(), Value::Map(n.clone()));
+                n
+            }
         };
-        cur = n;
     }
     cur
 }
@@ -342,7 +337,7 @@ pub(crate) fn decode(text: &str) -> Result<Value, String> {
         i: 0,
         line: 1,
     };
-    let mut root = BTreeMap::new();
+    let root = Map::new();
     let mut current: Vec<String> = Vec::new();
     loop {
         p.ws_nl();
@@ -356,12 +351,16 @@ pub(crate) fn decode(text: &str) -> Result<Value, String> {
             p.i += if array { 2 } else { 1 };
             if array {
                 let (last, parent) = k.split_last().expect("keys are never empty");
-                let t = table_at(&mut root, parent);
-                let e = t
-                    .entry(last.clone())
-                    .or_insert_with(|| Value::List(Vec::new()));
-                if let Value::List(l) = e {
-                    l.push(Value::Map(BTreeMap::new()));
+                let t = table_at(&root, parent);
+                match t.get(last) {
+                    Some(Value::List(mut l)) => {
+                        l.push(Value::empty_map());
+                        t.insert(last.clone(), Value::List(l));
+                    }
+                    None => {
+                        t.insert(last.clone(), Value::List(vec![Value::empty_map()]));
+                    }
+                    Some(_) => {}
                 }
             }
             current = k;
@@ -377,6 +376,6 @@ pub(crate) fn decode(text: &str) -> Result<Value, String> {
         }
         p.i += 1;
         let v = p.value()?;
-        insert(table_at(&mut root, &current), &k, v);
+        insert(&table_at(&root, &current), &k, v);
     }
 }
