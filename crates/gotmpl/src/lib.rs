@@ -43,8 +43,10 @@
 //!   makes to the data it got through `include`, `template` or `with` reach the
 //!   caller's variable or field. Aliasing of nested maps (two dicts sharing an inner
 //!   map after a merge, Sprig's issue 188) is not reproduced.
-//! * `genPrivateKey`, `genCA`, `genSelfSignedCert`, `genSignedCert`, `buildCustomCert`,
-//!   `htpasswd` and `bcrypt` return an error "not supported".
+//! * Keys and certificates (`genPrivateKey`, `genCA`, `genSelfSignedCert`,
+//!   `genSignedCert`, their `WithKey` forms), `bcrypt` and `htpasswd` salts come from
+//!   the seeded generator and certificates are valid from the set clock: the same
+//!   seed gives the same keys. Only P-256 EC keys are read by the `WithKey` forms.
 //! * Regular expressions use the `regex` crate: RE2 syntax, but `\C` is rejected and
 //!   Unicode classes follow newer tables; error messages are mapped to Go's wording
 //!   for the common cases only.
