@@ -38,8 +38,10 @@
 //!
 //! # Known differences from Go
 //!
-//! * `genPrivateKey`, `genCA`, `genSelfSignedCert`, `genSignedCert`, `buildCustomCert`,
-//!   `htpasswd` and `bcrypt` return an error "not supported".
+//! * Keys and certificates (`genPrivateKey`, `genCA`, `genSelfSignedCert`,
+//!   `genSignedCert`, their `WithKey` forms), `bcrypt` and `htpasswd` salts come from
+//!   the seeded generator and certificates are valid from the set clock: the same
+//!   seed gives the same keys. Only P-256 EC keys are read by the `WithKey` forms.
 //! * Regular expressions are Go's RE2 syntax rewritten for the `regex` crate; Unicode
 //!   classes follow its (newer) tables, and parse errors the rewrite does not catch
 //!   itself are mapped to Go's wording for the common cases only.

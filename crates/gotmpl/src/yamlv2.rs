@@ -240,7 +240,7 @@ impl Writer {
         if style == Style::Single && !a.single_quoted_allowed {
             style = Style::Double;
         }
-        if style == Style::Literal && (!a.block_allowed || key) {
+        if style == Style::Literal && (!a.block_allowed || key || (a.tabs && !self.opts.no_fold)) {
             style = Style::Double;
         }
         let col = self.out[self.out.rfind('\n').map_or(0, |i| i + 1)..]

@@ -142,6 +142,20 @@ impl Object for Files {
         let items: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}:{v:?}")).collect();
         format!("map[{}]", items.join(" "))
     }
+    /// The map of paths to contents that `range` iterates over (Go's `map[string][]byte`).
+    fn to_value(&self) -> Option<Value> {
+        Some(Value::Map(
+            self.0
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Value::String(String::from_utf8_lossy(v).into_owned()),
+                    )
+                })
+                .collect(),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -284,3 +284,19 @@ fn set_json_and_set_file_follow_helm() {
         "failed parsing --set-json data a={bad"
     );
 }
+
+#[test]
+fn range_over_files_glob_gives_paths_in_order() {
+    let dir = chart(&[
+        CHART,
+        ("files/crds/a.yaml", "a: 1\n"),
+        ("files/crds/b.yaml", "b: 2\n"),
+        (
+            "templates/cm.yaml",
+            "{{- range $path, $_ := .Files.Glob \"files/crds/*.yaml\" }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ base $path | trimSuffix \".yaml\" }}\ndata:\n  path: {{ $path }}\n  text: {{ $.Files.Get $path | quote }}\n{{- end }}\n",
+        ),
+    ]);
+    // As `helm template` v4.1.4 renders it.
+    let want = "---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  path: files/crds/a.yaml\n  text: \"a: 1\\n\"\n---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  path: files/crds/b.yaml\n  text: \"b: 2\\n\"\n";
+    assert_eq!(render(dir.path(), &opts()).expect("renders"), want);
+}

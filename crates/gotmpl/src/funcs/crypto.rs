@@ -1,41 +1,64 @@
-//! Sprig's crypto functions: AES-CBC, Master Password derivation, seeded randomness
-//! where Sprig uses crypto/rand, and "not supported" for key and certificate generation.
+//! Sprig's crypto functions: AES-CBC, Master Password derivation, bcrypt, private keys
+//! and certificates, with the engine's seeded randomness where Sprig uses crypto/rand.
 
 use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit, generic_array::GenericArray};
 use base64::Engine as _;
 use hmac::Mac as _;
 
 use crate::funcs::conv::{to_i64, want_str};
-use crate::funcs::{Ctx, FResult, FuncError, Registry, at, ex};
+use crate::funcs::{Ctx, FResult, FuncError, Registry, ex};
 use crate::value::Value;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-fn unsupported(name: &str) -> FResult {
-    Err(FuncError::Call(format!(
-        "{name} is not supported by this renderer (key and certificate generation)"
-    )))
-}
+mod certs;
+mod der;
+mod keys;
+#[cfg(test)]
+mod tests;
+
+use certs::Kind;
 
 pub(crate) fn register(r: &mut Registry) {
-    r.add("genPrivateKey", ex(1), |_, _| unsupported("genPrivateKey"));
-    r.add("genCA", ex(2), |_, _| unsupported("genCA"));
-    r.add("genCAWithKey", ex(3), |_, _| unsupported("genCAWithKey"));
-    r.add("genSelfSignedCert", ex(4), |_, _| {
-        unsupported("genSelfSignedCert")
+    r.add("genPrivateKey", ex(1), |c, a| {
+        let kind = want_str(&a, 0)?;
+        let mut rng = c.shared.rng.borrow_mut();
+        Ok(Value::String(match keys::Key::generate(&kind, &mut rng) {
+            Ok(Some(key)) => key.to_pem().unwrap_or_else(|e| e),
+            Ok(None) => format!("Unknown type {kind}"),
+            Err(e) => format!("failed to generate private key: {e}"),
+        }))
     });
-    r.add("genSelfSignedCertWithKey", ex(5), |_, _| {
-        unsupported("genSelfSignedCertWithKey")
+    r.add("genCA", ex(2), |c, a| {
+        certs::generate(c, &a, Kind::Ca, false)
     });
-    r.add("genSignedCert", ex(5), |_, _| unsupported("genSignedCert"));
-    r.add("genSignedCertWithKey", ex(6), |_, _| {
-        unsupported("genSignedCertWithKey")
+    r.add("genCAWithKey", ex(3), |c, a| {
+        certs::generate(c, &a, Kind::Ca, true)
     });
-    r.add("buildCustomCert", ex(2), |_, _| {
-        unsupported("buildCustomCert")
+    r.add("genSelfSignedCert", ex(4), |c, a| {
+        certs::generate(c, &a, Kind::SelfSigned, false)
     });
-    r.add("htpasswd", at(2), |_, _| unsupported("htpasswd"));
-    r.add("bcrypt", ex(1), |_, _| unsupported("bcrypt"));
+    r.add("genSelfSignedCertWithKey", ex(5), |c, a| {
+        certs::generate(c, &a, Kind::SelfSigned, true)
+    });
+    r.add("genSignedCert", ex(5), |c, a| {
+        certs::generate(c, &a, Kind::Signed, false)
+    });
+    r.add("genSignedCertWithKey", ex(6), |c, a| {
+        certs::generate(c, &a, Kind::Signed, true)
+    });
+    r.add("buildCustomCert", ex(2), |_, a| certs::build_custom(&a));
+    r.add("htpasswd", ex(2), |c, a| {
+        let (user, pass) = (want_str(&a, 0)?, want_str(&a, 1)?);
+        Ok(Value::String(if user.contains(':') {
+            format!("invalid username: {user}")
+        } else {
+            format!("{user}:{}", bcrypt_hash(c, &pass))
+        }))
+    });
+    r.add("bcrypt", ex(1), |c, a| {
+        Ok(Value::String(bcrypt_hash(c, &want_str(&a, 0)?)))
+    });
     r.add("encryptAES", ex(2), encrypt_aes);
     r.add("decryptAES", ex(2), |_, a| {
         decrypt_aes(&want_str(&a, 0)?, &want_str(&a, 1)?)
@@ -60,6 +83,20 @@ pub(crate) fn register(r: &mut Registry) {
             base64::engine::general_purpose::STANDARD.encode(b),
         ))
     });
+}
+
+/// Go's bcrypt with its default cost (10) and a salt from the seeded generator.
+fn bcrypt_hash(c: &Ctx<'_>, password: &str) -> String {
+    if password.len() > 72 {
+        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
+            .into();
+    }
+    let mut salt = [0u8; 16];
+    c.shared.rng.borrow_mut().fill(&mut salt);
+    match bcrypt::hash_with_salt(password, 10, salt) {
+        Ok(parts) => parts.format_for_version(bcrypt::Version::TwoA),
+        Err(e) => format!("failed to encrypt string with bcrypt: {e}"),
+    }
 }
 
 fn aes_key(password: &str) -> aes::Aes256 {

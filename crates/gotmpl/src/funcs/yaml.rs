@@ -6,6 +6,8 @@ use crate::funcs::{FResult, FuncError, Registry, ex};
 use crate::value::Value;
 use crate::yamlv2::{Options, to_yaml};
 
+#[cfg(test)]
+mod tests;
 mod toml;
 
 const V2: Options = Options {

@@ -10,10 +10,16 @@ pub(crate) enum Style {
 
 /// What the emitter may use for a string (`yaml_emitter_analyze_scalar`).
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "the emitter's own flags, named as go-yaml names them"
+)]
 pub(crate) struct Analysis {
     pub(crate) block_plain_allowed: bool,
     pub(crate) single_quoted_allowed: bool,
     pub(crate) block_allowed: bool,
+    /// The string holds tabs: yaml.v2 quotes it, yaml.v3 allows a literal block.
+    pub(crate) tabs: bool,
 }
 
 fn is_break(c: char) -> bool {
@@ -37,12 +43,19 @@ pub(crate) fn is_printable(c: char) -> bool {
         || (0x1_0000..=0x10_FFFF).contains(&u)
 }
 
+/// go-yaml's emitter takes UTF-8 sequences of four bytes (outside the BMP) as
+/// unprintable, so strings holding them are double-quoted with `\U` escapes.
+fn emit_printable(c: char) -> bool {
+    is_printable(c) && u32::from(c) < 0x1_0000
+}
+
 pub(crate) fn analyze(s: &str) -> Analysis {
     if s.is_empty() {
         return Analysis {
             block_plain_allowed: true,
             single_quoted_allowed: true,
             block_allowed: false,
+            tabs: false,
         };
     }
     let chars: Vec<char> = s.chars().collect();
@@ -51,6 +64,7 @@ pub(crate) fn analyze(s: &str) -> Analysis {
         (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
+    let mut tabs = false;
     if s.starts_with("---") || s.starts_with("...") {
         block_ind = true;
     }
@@ -77,7 +91,9 @@ pub(crate) fn analyze(s: &str) -> Analysis {
                 block_ind = true;
             }
         }
-        if !is_printable(c) {
+        if c == '\t' {
+            tabs = true;
+        } else if !emit_printable(c) {
             special = true;
         }
         if is_break(c) {
@@ -118,7 +134,12 @@ pub(crate) fn analyze(s: &str) -> Analysis {
         block_plain_allowed: true,
         single_quoted_allowed: true,
         block_allowed: true,
+        tabs,
     };
+    if tabs {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
     if leading_space || leading_break || trailing_space || trailing_break {
         a.block_plain_allowed = false;
     }
@@ -328,7 +349,7 @@ pub(crate) fn double(s: &str, col: usize, indent: usize, breaks: bool, width: us
     let mut spaces = false;
     let n = chars.len();
     for (i, &c) in chars.iter().enumerate() {
-        if !is_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\' {
+        if !emit_printable(c) || c == '\u{feff}' || is_break(c) || c == '"' || c == '\\' {
             let esc = match c {
                 '\0' => "\\0".to_string(),
                 '\x07' => "\\a".into(),
