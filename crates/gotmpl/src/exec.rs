@@ -207,7 +207,11 @@ impl Exec<'_> {
             Value::Nil => Vec::new(),
             // A Go map type with methods (Helm's `.Files.Glob`) ranges as its map.
             Value::Object(o) if matches!(o.to_value(), Some(Value::Map(_))) => match o.to_value() {
-                Some(Value::Map(m)) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+                Some(Value::Map(m)) => m
+                    .entries()
+                    .into_iter()
+                    .map(|(k, v)| (Value::String(k), v))
+                    .collect(),
                 _ => Vec::new(),
             },
             Value::Object(o) if o.list().is_some() => o
