@@ -56,8 +56,7 @@ pub fn split_rendered_text(
         })
         .collect();
     let helm = crate::builtin::digest("helm").map(|d| d.to_hex());
-    let trusted =
-        texts == 1 && producer.is_some() && producer == helm.as_deref().map(|h| h.as_str());
+    let trusted = texts == 1 && producer.is_some() && producer == helm.as_deref();
     let text = text.filter(|t| {
         let exact = trusted
             && kiln_resource::yaml::parse_stream(t, "rendered text").is_ok_and(|docs| docs == rest);

@@ -86,8 +86,6 @@ impl Runtime {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
-        // Calls are futures under a deadline (see `plugin::bounded`).
-        config.async_support(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         let engine = Engine::new(&config).map_err(LoadError::Engine)?;
         // Should another thread win the race, this engine is dropped unused.
