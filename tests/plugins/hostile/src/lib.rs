@@ -154,6 +154,7 @@ impl Guest for Hostile {
                         resource_ref: None,
                         field_path: None,
                         file: None,
+                        tags: Vec::new(),
                     })
                     .collect(),
             }),
@@ -182,6 +183,7 @@ impl Guest for Hostile {
                     resource_ref: None,
                     field_path: None,
                     file: None,
+                    tags: Vec::new(),
                 }],
             }),
             "rendered-text" => {
