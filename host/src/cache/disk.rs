@@ -251,6 +251,7 @@ mod tests {
         fs_err::copy(store.path(&key(5)), &path).expect("copy");
         assert_eq!(store.gc(true), 1);
         assert!(!path.exists() && store.path(&key(5)).exists());
+        fs_err::remove_file(store.path(&key(5))).expect("remove");
 
         let one = entry::encode(&key(1), &docs).len() as u64;
         let small = DiskStore::new(tmp.path(), one * 2);

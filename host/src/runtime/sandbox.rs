@@ -283,3 +283,36 @@ impl HostMonotonicClock for StepClock {
             .fetch_add(1_000, std::sync::atomic::Ordering::Relaxed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression test for issue #12: the cap held per memory, so N
+    /// memories got N times the cap, and tables were not counted at all.
+    #[test]
+    fn the_memory_cap_is_a_total_over_memories_and_tables() {
+        let mut limiter = Limiter::new(100 << 20);
+        assert!(limiter.memory_growing(0, 60 << 20, None).is_ok());
+        assert!(
+            limiter.memory_growing(0, 60 << 20, None).is_err(),
+            "a second memory past the total"
+        );
+        assert!(limiter.hit);
+
+        let mut limiter = Limiter::new(16 << 20);
+        // 1M funcrefs is 16 MiB here: one such table fills the cap.
+        assert!(limiter.table_growing(0, 1 << 20, None).is_ok());
+        assert!(limiter.table_growing(0, 1, None).is_err());
+
+        // A growth that fails after it was granted is given back.
+        let mut limiter = Limiter::new(10 << 20);
+        assert!(limiter.memory_growing(0, 8 << 20, None).is_ok());
+        limiter
+            .memory_grow_failed(wasmtime::Error::msg("no"))
+            .expect("recorded");
+        assert!(limiter.memory_growing(0, 8 << 20, None).is_ok());
+
+        assert!(limiter.instances() <= 64 && limiter.memories() <= 8 && limiter.tables() <= 16);
+    }
+}
