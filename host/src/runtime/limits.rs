@@ -24,7 +24,7 @@ impl Limits {
     pub const DEFAULT_OUTPUT: usize = 64 << 20;
     /// The longest time bound a duration may give: one day. Longer ones are
     /// refused rather than wrapped or clamped.
-    pub const MAX_TIME: Duration = Duration::from_secs(24 * 3600);
+    pub const MAX_TIME: Duration = Duration::from_hours(24);
     /// The most resources one call may return (each costs the host far more
     /// memory than its bytes).
     pub const MAX_RESOURCES: usize = 100_000;

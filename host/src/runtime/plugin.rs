@@ -348,12 +348,12 @@ fn plugin_error(e: wit::Error) -> CallError {
             wit::ErrorKind::PluginFailure => ErrorKind::PluginFailure,
         },
         message: text::block(&e.message, Limits::MAX_MESSAGE),
-        file: e.file.map(location),
+        file: e.file.as_ref().map(location),
         hint: e.hint.map(|h| text::block(&h, Limits::MAX_MESSAGE)),
     }
 }
 
-fn location(f: wit::FileLocation) -> String {
+fn location(f: &wit::FileLocation) -> String {
     let path = text::line(&f.path, Limits::MAX_MESSAGE);
     match (f.line, f.column) {
         (Some(l), Some(c)) => format!("{path}:{l}:{c}"),
@@ -424,6 +424,6 @@ fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
             })
         }),
         field_path: d.field_path.map(line),
-        file: d.file.map(location),
+        file: d.file.as_ref().map(location),
     }
 }
