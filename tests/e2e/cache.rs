@@ -48,7 +48,7 @@ impl Fixture {
 
     fn entry_files(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
-        let root = self.cache.path().join("steps-v0/entries");
+        let root = self.cache.path().join("steps-v1/entries");
         for shard in std::fs::read_dir(root).into_iter().flatten().flatten() {
             out.extend(
                 std::fs::read_dir(shard.path())

@@ -187,7 +187,7 @@ fn a_corrupt_compiled_component_is_rebuilt() {
         c.run()
     };
     let first = run().success().to_owned();
-    let bucket = cache.join("components-v1");
+    let bucket = cache.join("components-v2");
     let compiled = std::fs::read_dir(&bucket)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -254,3 +254,248 @@ fn a_failed_step_leaves_no_output_and_the_next_render_works() {
         .success();
     assert!(dir.path().join("out/_cluster/configmap-one.yaml").is_file());
 }
+
+// Issue #12: a hostile repository or plugin, class by class.
+
+/// Runs `kiln ARGS` in `dir` and kills it if it runs past `limit`: a bound
+/// that does not hold fails the test instead of hanging it.
+#[track_caller]
+fn run_within(dir: &Dir, args: &[&str], limit: Duration) -> Run {
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .current_dir(dir.path())
+        .env("KILN_CACHE_DIR", crate::util::shared_cache())
+        .env_remove("KILN_LOG")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kiln runs");
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().unwrap()));
+    let stderr = reader(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kiln {args:?} ran past {limit:?}: a time bound did not hold");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Well above the 1 s bound the tests set, well below "forever".
+const WATCHDOG: Duration = Duration::from_secs(30);
+
+fn mkfifo(path: &std::path::Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_plugin_sleeping_in_the_host_is_stopped_at_the_time_bound() {
+    // `subscribe-duration(u64::MAX)`, `subscribe-instant` far ahead, and an
+    // hour's sleep: all wait in the host, where the epoch never fires.
+    for arg in ["max", "instant", "3600000"] {
+        let dir = hostile_app("sleep", arg, "");
+        let run = run_within(&dir, &["render", "app", "--timeout", "1s"], WATCHDOG);
+        assert_step_error(&run, "ran longer than 1s");
+    }
+}
+
+#[test]
+fn a_fifo_in_the_app_is_refused_without_blocking() {
+    let dir = Dir::new();
+    dir.write("app/all.yaml", MANIFESTS);
+    mkfifo(&dir.path().join("app/trap.yaml"));
+    let run = run_within(&dir, &["render", "app", "--timeout", "1s"], WATCHDOG);
+    let err = run.error();
+    assert!(err.contains("trap.yaml is not a regular file"), "{err}");
+}
+
+#[test]
+fn a_plugin_cannot_open_a_fifo_or_a_device() {
+    let dir = hostile_app("read", "/src/app/pipe", "");
+    mkfifo(&dir.path().join("app/pipe"));
+    let run = run_within(&dir, &["render", "app", "--timeout", "1s"], WATCHDOG);
+    assert_step_error(&run, "cannot read /src/app/pipe");
+    // Through an in-tree symlink too.
+    let dir = hostile_app("read", "/src/app/link", "");
+    mkfifo(&dir.path().join("app/pipe"));
+    std::os::unix::fs::symlink("pipe", dir.path().join("app/link")).unwrap();
+    let run = run_within(&dir, &["render", "app", "--timeout", "1s"], WATCHDOG);
+    assert_step_error(&run, "cannot read /src/app/link");
+}
+
+#[test]
+fn a_plugin_path_that_is_a_fifo_is_refused() {
+    let dir = Dir::new();
+    dir.write("app/all.yaml", MANIFESTS).write(
+        "app/kiln.yaml",
+        "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: ../plugins/pipe.wasm\n",
+    );
+    std::fs::create_dir(dir.path().join("plugins")).unwrap();
+    mkfifo(&dir.path().join("plugins/pipe.wasm"));
+    let run = run_within(&dir, &["render", "app", "--timeout", "1s"], WATCHDOG);
+    let err = run.error();
+    assert!(err.contains("cannot read plugin `"), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    let run = run_within(&dir, &["plugin", "inspect", "plugins/pipe.wasm"], WATCHDOG);
+    assert!(run.error().contains("not a regular file"), "{}", run.stderr);
+}
+
+#[test]
+fn inspect_stops_an_info_call_at_the_time_bound() {
+    let dir = Dir::new();
+    dir.copy(HOSTILE, "hostile.wasm");
+    let run = run_within(
+        &dir,
+        &["plugin", "inspect", "hostile.wasm", "--timeout", "1s"],
+        WATCHDOG,
+    );
+    let err = run.error();
+    assert!(err.contains("failed in info()"), "{err}");
+    assert!(err.contains("ran longer than 1s"), "{err}");
+}
+
+#[test]
+fn too_many_resources_are_refused() {
+    let run = render(&hostile_app("many-resources", "200000", ""), &[]);
+    let err = assert_step_error(
+        &run,
+        "returned 200000 resources, more than the limit of 100000",
+    );
+    assert!(err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn diagnostics_are_capped_in_count_and_bytes() {
+    let run = render(&hostile_app("warnings", "300000", ""), &[]);
+    run.success();
+    assert!(
+        run.stderr.len() < 2 << 20,
+        "{} bytes on stderr",
+        run.stderr.len()
+    );
+    assert!(
+        run.stderr
+            .contains("299000 more diagnostics (0 of them errors) were dropped"),
+        "{}",
+        &run.stderr[run.stderr.len().saturating_sub(2000)..]
+    );
+}
+
+#[test]
+fn plugin_logs_are_capped_in_bytes() {
+    let run = render(&hostile_app("log-flood", "10000", ""), &[]);
+    run.success();
+    assert!(
+        run.stderr.len() < 2 << 20,
+        "{} bytes on stderr",
+        run.stderr.len()
+    );
+    assert!(
+        run.stderr.contains("the rest of its log is dropped"),
+        "{}",
+        &run.stderr[run.stderr.len().saturating_sub(2000)..]
+    );
+}
+
+/// An app whose hostile step gets `arg` written as a YAML double-quoted
+/// scalar (so it can hold `\n`, `\r` and `\e`).
+fn hostile_app_yaml(mode: &str, quoted_arg: &str) -> Dir {
+    let dir = hostile_app(mode, "", "");
+    dir.write(
+        "app/kiln.yaml",
+        format!(
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n- name: evil\n  plugin: ../plugins/hostile.wasm\n  with: {{mode: {mode}, arg: \"{quoted_arg}\"}}\n"
+        ),
+    );
+    dir
+}
+
+#[test]
+fn plugin_text_cannot_forge_kiln_lines() {
+    let forged = r"x\nerror: forged by the plugin\r\e[2Kerror: forged again\n";
+    for mode in ["forge-log", "forge-warning", "forge-error"] {
+        let run = render(&hostile_app_yaml(mode, forged), &[]);
+        let stderr = &run.stderr;
+        assert!(stderr.contains("forged by the plugin"), "{mode}: {stderr}");
+        assert!(
+            !stderr.lines().any(|l| l.starts_with("error: forged")),
+            "{mode}: a forged line:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains(['\r', '\x1b']),
+            "{mode}: raw control characters:\n{stderr:?}"
+        );
+        if mode == "forge-error" {
+            assert_step_error(&run, "forged by the plugin");
+            assert!(stderr.starts_with("error: step `evil`"), "{stderr}");
+        } else {
+            run.success();
+        }
+    }
+}
+
+/// Regression test for issue #12: a plugin's `RenderedText` replaced the
+/// YAML stream on stdout while `-o json` and `--output-dir` used the
+/// resources.
+#[test]
+fn a_plugins_rendered_text_never_replaces_the_stream() {
+    let decoy = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: harmless\n";
+    let dir = hostile_app("rendered-text", decoy, "");
+    let yaml = render(&dir, &[]).docs();
+    let json: Vec<serde_json::Value> =
+        serde_json::from_str(render(&dir, &["-o", "json"]).success()).unwrap();
+    assert_eq!(yaml, json, "stdout shows what the other outputs use");
+    let names: Vec<&str> = yaml
+        .iter()
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["one", "two"]);
+    // Even a text that is exactly the resources, from a plugin that is not
+    // the built-in helm.
+    let exact = render(&hostile_app("echo", "", ""), &[])
+        .success()
+        .to_owned();
+    let dir = hostile_app("rendered-text", &format!("# a comment\n{exact}"), "");
+    assert!(!render(&dir, &[]).success().contains("# a comment"));
+}
+
+/// Regression test for issue #12: `307445734561825861m` wrapped to 44 s.
+#[test]
+fn a_huge_timeout_fails_instead_of_wrapping() {
+    let dir = hostile_app("echo", "", "  limits: {timeout: 307445734561825861m}\n");
+    let err = render(&dir, &[]).error().to_owned();
+    assert!(err.contains("longer than the maximum"), "{err}");
+    let err = render(
+        &hostile_app("echo", "", ""),
+        &["--timeout", "18446744073709551615m"],
+    )
+    .stderr
+    .clone();
+    assert!(err.contains("longer than the maximum"), "{err}");
+}

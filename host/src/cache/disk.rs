@@ -1,4 +1,4 @@
-//! The disk store: one file per step result under `<cache>/steps-v0/`,
+//! The disk store: one file per step result under `<cache>/steps-v1/`,
 //! named by its key, verified on read, bounded in size with
 //! least-recently-used eviction (a hit refreshes the file's mtime).
 
@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use super::{StepKey, entry};
 
 /// The bucket under the cache directory; bump with the entry layout.
-pub(crate) const BUCKET: &str = "steps-v0";
+pub(crate) const BUCKET: &str = "steps-v1";
 
 /// Default size bound of the disk store: 1 GiB.
 pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;
@@ -46,7 +46,7 @@ pub struct DiskStore {
 }
 
 impl DiskStore {
-    /// A store in `<cache_dir>/steps-v0`, bounded to `max_bytes`.
+    /// A store in `<cache_dir>/steps-v1`, bounded to `max_bytes`.
     pub fn new(cache_dir: &Path, max_bytes: u64) -> Self {
         Self {
             dir: cache_dir.join(BUCKET),
@@ -68,7 +68,7 @@ impl DiskStore {
     pub fn get(&self, key: &StepKey) -> Option<Vec<String>> {
         let path = self.path(key);
         let bytes = fs_err::read(&path).ok()?;
-        if let Some(docs) = entry::decode(&bytes) {
+        if let Some(docs) = entry::decode(key, &bytes) {
             // Refresh the mtime: eviction drops the least recently used first.
             if let Ok(f) = std::fs::File::options().append(true).open(&path) {
                 let _ = f.set_modified(SystemTime::now());
@@ -91,7 +91,7 @@ impl DiskStore {
         };
         fs_err::create_dir_all(parent).map_err(io)?;
         let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io)?;
-        std::io::Write::write_all(&mut tmp, &entry::encode(resources)).map_err(io)?;
+        std::io::Write::write_all(&mut tmp, &entry::encode(key, resources)).map_err(io)?;
         tmp.persist(&path).map_err(|e| io(e.error))?;
         Ok(())
     }
@@ -132,7 +132,7 @@ impl DiskStore {
     }
 
     /// Evicts least recently used entries once the bytes stored since the
-    /// last eviction (counted across processes in `steps-v0/pending`) pass
+    /// last eviction (counted across processes in `steps-v1/pending`) pass
     /// a sixteenth of the bound: listing every entry costs more than a render
     /// served from the cache, so not after each one.
     pub fn gc_if_due(&self, written: u64) {
@@ -168,10 +168,13 @@ impl DiskStore {
         let mut removed = 0;
         if verify {
             entries.retain(|(path, _, _)| {
-                let ok = fs_err::read(path)
-                    .ok()
-                    .and_then(|b| entry::decode(&b))
-                    .is_some();
+                // Intact, and written for the key it is named by.
+                let named = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                let ok = fs_err::read(path).ok().is_some_and(|b| {
+                    entry::written_for(&b).is_some_and(|k| {
+                        named.as_deref() == Some(blake3::Hash::from_bytes(*k).to_hex().as_str())
+                    })
+                });
                 if !ok && fs_err::remove_file(path).is_ok() {
                     removed += 1;
                 }
@@ -238,7 +241,19 @@ mod tests {
         assert_eq!(store.get(&key(1)), None);
         assert!(!path.exists());
 
-        let one = entry::encode(&docs).len() as u64;
+        // An entry copied over another key's is not served, and `gc --verify`
+        // drops it.
+        store.put(&key(1), &docs).expect("put");
+        store.put(&key(5), &["{\"b\":2}".to_owned()]).expect("put");
+        fs_err::copy(store.path(&key(5)), &path).expect("copy");
+        assert_eq!(store.get(&key(1)), None, "served another key's entry");
+        store.put(&key(1), &docs).expect("put");
+        fs_err::copy(store.path(&key(5)), &path).expect("copy");
+        assert_eq!(store.gc(true), 1);
+        assert!(!path.exists() && store.path(&key(5)).exists());
+        fs_err::remove_file(store.path(&key(5))).expect("remove");
+
+        let one = entry::encode(&key(1), &docs).len() as u64;
         let small = DiskStore::new(tmp.path(), one * 2);
         for n in 2..=4 {
             small.put(&key(n), &docs).expect("put");

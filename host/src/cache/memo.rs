@@ -11,9 +11,10 @@
 //! held a secret, and never from stamps too recent to trust
 //! ([`crate::stamp`]).
 //!
-//! Memos live on local disk in `steps-v0/memo/`, whatever the step store, so
+//! Memos live on local disk in `steps-v1/memo/`, whatever the step store, so
 //! `kiln cache clear` removes them with the rest. Each file is
-//! `kiln-memo-v1\n`, the blake3 hash of the body, and the body (postcard, a
+//! `kiln-memo-v2\n`, the blake3 hash of the body keyed by the memo's id (so
+//! a memo copied over another's is refused), and the body (postcard, a
 //! compact binary serde format: the memo of a large `--all` run holds
 //! thousands of stamps, and JSON took longer to parse than they take to
 //! check); a damaged memo is ignored and rewritten.
@@ -25,7 +26,7 @@ use serde::de::DeserializeOwned;
 
 use crate::stamp::Watch;
 
-const MAGIC: &[u8] = b"kiln-memo-v1\n";
+const MAGIC: &[u8] = b"kiln-memo-v2\n";
 
 /// The memo store.
 #[derive(Debug, Clone)]
@@ -118,7 +119,7 @@ impl MemoStore {
             return None;
         }
         let (sum, body) = rest.split_at(32);
-        if blake3::hash(body).as_bytes() != sum {
+        if blake3::keyed_hash(id.0.as_bytes(), body).as_bytes() != sum {
             tracing::debug!("ignoring a damaged memo");
             return None;
         }
@@ -186,7 +187,10 @@ impl MemoStore {
             fs_err::create_dir_all(&self.dir)?;
             let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
             std::io::Write::write_all(&mut tmp, MAGIC)?;
-            std::io::Write::write_all(&mut tmp, blake3::hash(&body).as_bytes())?;
+            std::io::Write::write_all(
+                &mut tmp,
+                blake3::keyed_hash(id.0.as_bytes(), &body).as_bytes(),
+            )?;
             std::io::Write::write_all(&mut tmp, &body)?;
             tmp.persist(self.path(id)).map_err(|e| e.error)?;
             Ok(())
@@ -261,6 +265,14 @@ mod tests {
         bytes[last] ^= 1;
         fs_err::write(&path, &bytes).expect("write");
         assert_eq!(store.get::<String>(id, &base).map(|v| v.0), None, "damaged");
+
+        // A memo copied over another's is refused.
+        let other = MemoId::new("test", &[b"other"]);
+        let mut old = Watch::default();
+        old.add_trusted("a.yaml", Stamp::read(&base.join("a.yaml")));
+        store.put(other, old, &"other value");
+        fs_err::copy(store.path(other), &path).expect("copy");
+        assert_eq!(store.get::<String>(id, &base).map(|v| v.0), None, "copied");
 
         let mut old = Watch::default();
         old.add_trusted("a.yaml", Stamp::read(&base.join("a.yaml")));

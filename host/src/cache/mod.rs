@@ -14,7 +14,7 @@
 //! instead would save little, since decryption steps are cheap.
 //!
 //! For `kiln render --explain` the cache also keeps, per app, the digests of
-//! the inputs of the last render's step keys (under `steps-v0/last/`, always
+//! the inputs of the last render's step keys (under `steps-v1/last/`, always
 //! on local disk), to say which input changed when a step misses.
 
 mod disk;

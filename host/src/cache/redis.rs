@@ -1,5 +1,5 @@
 //! The shared store on Redis: `GET`/`SET` of verified entries under
-//! `kiln:steps-v0:<key>`, through a small RESP2 client over one TCP
+//! `kiln:steps-v1:<key>`, through a small RESP2 client over one TCP
 //! connection (reconnected after an error). Entries expire after 30 days;
 //! the server's own `maxmemory` policy bounds its size.
 
@@ -99,7 +99,7 @@ impl RedisStore {
     }
 
     fn name(key: &StepKey) -> Vec<u8> {
-        format!("kiln:steps-v0:{key}").into_bytes()
+        format!("kiln:steps-v1:{key}").into_bytes()
     }
 
     /// The entry for `key`; damaged entries are deleted and count as a miss.
@@ -108,7 +108,7 @@ impl RedisStore {
         match self.command(&[b"GET", &name])? {
             Reply::Bulk(None) => Ok(None),
             Reply::Bulk(Some(bytes)) => {
-                let docs = entry::decode(&bytes);
+                let docs = entry::decode(key, &bytes);
                 if docs.is_none() {
                     tracing::warn!(key = %key, "dropping a damaged render cache entry in redis");
                     self.command(&[b"DEL", &name])?;
@@ -125,7 +125,7 @@ impl RedisStore {
         match self.command(&[
             b"SET",
             &Self::name(key),
-            &entry::encode(resources),
+            &entry::encode(key, resources),
             b"EX",
             ttl.as_bytes(),
         ])? {

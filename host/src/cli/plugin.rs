@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::{ExitStatus, GlobalArgs, Hint, write_stdout};
-use crate::runtime::{CompiledCache, Runtime};
+use crate::runtime::{CompiledCache, Limits, Runtime, limits};
 
 /// Work with plugins.
 #[derive(Debug, clap::Subcommand)]
@@ -17,6 +17,12 @@ pub enum PluginCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Time bound of the plugin's `info()` call.
+        #[arg(long, value_name = "DURATION", env = crate::env::KILN_TIMEOUT, value_parser = limits::parse_duration)]
+        timeout: Option<std::time::Duration>,
+        /// Memory bound of the plugin's `info()` call.
+        #[arg(long, value_name = "SIZE", env = crate::env::KILN_MEMORY_LIMIT, value_parser = limits::parse_size)]
+        memory_limit: Option<usize>,
     },
     /// List the built-in plugins.
     List,
@@ -34,11 +40,18 @@ impl PluginCommand {
                 )?;
                 Ok(ExitStatus::Success)
             }
-            Self::Inspect { plugin, json } => {
+            Self::Inspect {
+                plugin,
+                json,
+                timeout,
+                memory_limit,
+            } => {
                 let bytes = match crate::builtin::get(&plugin) {
                     Some(b) => b.to_vec(),
-                    None if PathBuf::from(&plugin).exists() => fs_err::read(&plugin)
-                        .with_context(|| format!("cannot read plugin {plugin}"))?,
+                    None if PathBuf::from(&plugin).exists() => {
+                        crate::runtime::read_plugin_file(plugin.as_ref())
+                            .with_context(|| format!("cannot read plugin {plugin}"))?
+                    }
                     None => {
                         return Err(Hint::error(
                             format!("no built-in plugin or file named `{plugin}`"),
@@ -49,8 +62,13 @@ impl PluginCommand {
                 let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
                 let loaded = runtime.load(&plugin, &bytes)?;
                 let empty = tempfile::tempdir().context("cannot create an empty source root")?;
+                let limits = Limits {
+                    time: timeout.unwrap_or(Limits::DEFAULT_TIME),
+                    memory: memory_limit.unwrap_or(Limits::DEFAULT_MEMORY),
+                    ..Limits::default()
+                };
                 let info = loaded
-                    .info(empty.path())
+                    .info(empty.path(), limits)
                     .with_context(|| format!("plugin `{plugin}` failed in info()"))?;
                 let digest = loaded.digest().to_hex().to_string();
                 let contract = loaded.contract_version().unwrap_or("unknown").to_owned();

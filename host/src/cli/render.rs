@@ -168,7 +168,8 @@ impl RenderCommand {
         if let Some(cache) = &cache {
             cache.trim();
         }
-        let (text, resources) = split_rendered_text(resources);
+        let producer = steps.last().map(|s| s.plugin_digest.as_str());
+        let (text, resources) = backend::stdout::split_rendered_text(resources, producer);
         match (&self.output_dir, text) {
             (Some(dir), _) => backend::dir::write(dir, &resources)
                 .with_context(|| format!("cannot write the output to {}", dir.display()))?,
@@ -233,7 +234,7 @@ impl RenderCommand {
             .zip(results)
             .map(|((label, resolved), result)| {
                 let outcome = result.outcome.map(|mut done| {
-                    done.resources = split_rendered_text(done.resources).1;
+                    done.resources = backend::stdout::split_rendered_text(done.resources, None).1;
                     done
                 });
                 (label, resolved, outcome)
@@ -337,7 +338,8 @@ impl RenderCommand {
                         if self.explain {
                             all::explain(label, &done.steps);
                         }
-                        let (_, resources) = split_rendered_text(done.resources);
+                        let (_, resources) =
+                            backend::stdout::split_rendered_text(done.resources, None);
                         if let Some(dir) = &self.output_dir {
                             let out = all::output_dir_of(dir, label);
                             backend::dir::write(&out, &resources).with_context(|| {
@@ -556,23 +558,6 @@ fn app_relative(app: &App, path: &Path) -> anyhow::Result<String> {
     let mut rel = "../".repeat(depth);
     rel.push_str(&inside.to_string_lossy());
     Ok(rel)
-}
-
-/// Separates a `kiln.dev/v1alpha1 RenderedText` document (exact text a
-/// plugin wants printed, e.g. `helm template` output) from the resources.
-fn split_rendered_text(resources: Vec<Value>) -> (Option<String>, Vec<Value>) {
-    let mut text = None;
-    let rest = resources
-        .into_iter()
-        .filter(|r| {
-            let is_text = r["apiVersion"] == "kiln.dev/v1alpha1" && r["kind"] == "RenderedText";
-            if is_text && text.is_none() {
-                text = r["text"].as_str().map(str::to_owned);
-            }
-            !is_text
-        })
-        .collect();
-    (text, rest)
 }
 
 /// The apps found under `root`, each with its label: its directory relative

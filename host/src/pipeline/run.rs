@@ -178,6 +178,7 @@ impl Error {
                 CallError::Timeout(_) => Some("raise the step's `limits.timeout` in kiln.yaml or pass --timeout".into()),
                 CallError::Memory(_) => Some("raise the step's `limits.memory` in kiln.yaml or pass --memory-limit".into()),
                 CallError::OutputTooLarge { .. } => Some("raise the step's `limits.output` in kiln.yaml or pass --output-limit".into()),
+                CallError::Limit(_) => Some("these bounds are fixed; split the plugin's work over several steps".into()),
                 CallError::SecretDenied(name) => Some(format!("grant it in kiln.yaml: `secrets: [{name}]` on this step")),
                 CallError::Trap { .. } => Some("this is a bug in the plugin; run with -v for its log".into()),
                 CallError::Sandbox(_) => None,
@@ -477,7 +478,7 @@ fn plugin_bytes(app: &App, step: &Step) -> Result<std::borrow::Cow<'static, [u8]
                 step: step.name.clone(),
                 plugin: name.clone(),
             }),
-        PluginRef::File(rel) => fs_err::read(app.root.join(rel))
+        PluginRef::File(rel) => runtime::read_plugin_file(&app.root.join(rel))
             .map(std::borrow::Cow::Owned)
             .map_err(|source| Error::ReadPlugin {
                 path: rel.clone(),

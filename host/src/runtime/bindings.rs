@@ -10,4 +10,7 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "plugin",
     imports: { default: trappable },
+    // Calls run under a deadline that also holds while a plugin waits in
+    // the host (see `plugin::bounded`).
+    exports: { default: async },
 });

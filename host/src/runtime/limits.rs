@@ -22,6 +22,20 @@ impl Limits {
     pub const DEFAULT_TIME: Duration = Duration::from_secs(30);
     /// Default output cap: 64 MiB.
     pub const DEFAULT_OUTPUT: usize = 64 << 20;
+    /// The longest time bound a duration may give: one day. Longer ones are
+    /// refused rather than wrapped or clamped.
+    pub const MAX_TIME: Duration = Duration::from_hours(24);
+    /// The most resources one call may return (each costs the host far more
+    /// memory than its bytes).
+    pub const MAX_RESOURCES: usize = 100_000;
+    /// The most diagnostics one call may report; the rest are dropped with a
+    /// note.
+    pub const MAX_DIAGNOSTICS: usize = 1_000;
+    /// The most text (log lines, diagnostics, error messages) one call may
+    /// hand the host for display; the rest is dropped with a note.
+    pub const MAX_TEXT: usize = 1 << 20;
+    /// The longest single message (log line, diagnostic, error) kept.
+    pub const MAX_MESSAGE: usize = 8 << 10;
 }
 
 impl Default for Limits {
@@ -62,15 +76,34 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. 30s)"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" | "" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("`{text}` has an unknown unit (use ms, s or m)")),
+    let too_long = || {
+        format!(
+            "`{text}` is longer than the maximum of {}h",
+            Limits::MAX_TIME.as_secs() / 3600
+        )
+    };
+    if num.is_empty() {
+        return Err(format!("`{text}` is not a duration (e.g. 30s)"));
     }
+    // A number too large for u64 is too long, not malformed.
+    let n: u64 = num.parse().map_err(|_| too_long())?;
+    let duration = match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" | "" => Some(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        _ => return Err(format!("`{text}` has an unknown unit (use ms, s or m)")),
+    };
+    duration
+        .filter(|d| *d <= Limits::MAX_TIME)
+        .ok_or_else(too_long)
+}
+
+/// The epoch deadline, in ticks of `tick`, of a call bounded by `time`: at
+/// least one tick, and never so many that adding it to the engine's epoch
+/// could overflow.
+pub(super) fn epoch_ticks(time: Duration, tick: Duration) -> u64 {
+    let ticks = time.as_micros().div_ceil(tick.as_micros().max(1)).max(1);
+    u64::try_from(ticks).unwrap_or(u64::MAX).min(u64::MAX / 2)
 }
 
 #[cfg(test)]
@@ -86,5 +119,27 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_mins(2)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    /// Regression test for issue #12: `307445734561825861m` wrapped to 44 s.
+    #[test]
+    fn huge_numbers_fail_instead_of_wrapping() {
+        for text in [
+            "307445734561825861m",
+            "18446744073709551615m",
+            "18446744073709551616s",
+            "99999999999999999999999ms",
+            "86401s",
+        ] {
+            let err = parse_duration(text).expect_err(text);
+            assert!(err.contains("longer than the maximum"), "{text}: {err}");
+        }
+        assert_eq!(parse_duration("1440m"), Ok(Limits::MAX_TIME));
+        assert!(parse_size("18446744073709551616").is_err());
+        assert!(parse_size("17179869184GiB").is_err());
+        let tick = Duration::from_millis(5);
+        assert_eq!(epoch_ticks(Duration::MAX, tick), u64::MAX / 2);
+        assert_eq!(epoch_ticks(Duration::ZERO, tick), 1);
+        assert_eq!(epoch_ticks(Duration::from_secs(1), tick), 200);
     }
 }

@@ -5,9 +5,11 @@
 
 mod bindings;
 mod compile;
+mod fs;
 pub mod limits;
 mod plugin;
 mod sandbox;
+mod text;
 
 pub use compile::CompiledCache;
 pub use limits::Limits;
@@ -17,6 +19,7 @@ pub use plugin::{
 pub use sandbox::{GUEST_ROOT, Grants};
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -148,6 +151,51 @@ impl Runtime {
         *slot = Some(Arc::clone(&loaded));
         Ok(loaded)
     }
+}
+
+/// The largest plugin file kiln reads: 256 MiB.
+pub const MAX_PLUGIN_FILE: u64 = 256 << 20;
+
+/// Reads a plugin's `.wasm` file from a repository: only a regular file of
+/// at most [`MAX_PLUGIN_FILE`] bytes. It is opened without blocking and
+/// checked before any read, so a FIFO, socket or device in its place is
+/// refused instead of holding kiln forever.
+pub fn read_plugin_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )?;
+    let mut file = std::fs::File::from(fd);
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device is never read)",
+        ));
+    }
+    if meta.len() > MAX_PLUGIN_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} bytes, more than the limit of {MAX_PLUGIN_FILE} bytes for a plugin",
+                meta.len()
+            ),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, MAX_PLUGIN_FILE + 1),
+        &mut bytes,
+    )?;
+    if bytes.len() as u64 > MAX_PLUGIN_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("grew past the limit of {MAX_PLUGIN_FILE} bytes for a plugin while read"),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Increments the engine's epoch from a background thread, so that calls

@@ -1,7 +1,9 @@
 //! A loaded plugin and one call of it.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap};
@@ -9,7 +11,7 @@ use wasmtime::{Engine, Store, Trap};
 use super::bindings::kiln::plugin::types as wit;
 use super::bindings::{Plugin, PluginPre};
 use super::sandbox::{Grants, State};
-use super::{EPOCH_TICK, Limits, LoadError};
+use super::{EPOCH_TICK, Limits, LoadError, limits, text};
 
 /// A plugin compiled and pre-instantiated, ready for calls.
 pub struct Loaded {
@@ -135,6 +137,10 @@ pub enum CallError {
         /// The cap.
         limit: usize,
     },
+    /// The plugin went past another bound of the sandbox (instances,
+    /// memories or tables created, resources returned).
+    #[error("the plugin went past a limit of the sandbox: {0}")]
+    Limit(String),
     /// The plugin asked for a secret not granted to the step.
     #[error("the plugin asked for secret `{0}`, which the pipeline does not grant to this step")]
     SecretDenied(String),
@@ -155,7 +161,8 @@ impl Loaded {
             name: name.to_owned(),
             source,
         };
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(wrong)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(wrong)?;
+        super::fs::refuse_special_files(&mut linker).map_err(wrong)?;
         Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
             .map_err(wrong)?;
         let pre = linker.instantiate_pre(component).map_err(wrong)?;
@@ -205,30 +212,30 @@ impl Loaded {
             .map_err(CallError::Sandbox)?;
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
-        let ticks = limits
-            .time
-            .as_micros()
-            .div_ceil(EPOCH_TICK.as_micros())
-            .max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        // Running wasm is stopped by the epoch; a call waiting in the host
+        // (a sleep, a poll) by the deadline of `bounded`.
+        store.set_epoch_deadline(limits::epoch_ticks(limits.time, EPOCH_TICK));
         store.epoch_deadline_trap();
         Ok(store)
     }
 
-    /// Calls `info()`.
-    pub fn info(&self, root: &Path) -> Result<PluginInfo, CallError> {
-        let limits = Limits::default();
+    /// Calls `info()` in a fresh instance, within `limits`.
+    pub fn info(&self, root: &Path, limits: Limits) -> Result<PluginInfo, CallError> {
         let mut store = self.store("info", root, [0; 32], limits, Arc::default())?;
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|p| p.call_info(&mut store));
-        let info = result.map_err(|e| classify(&e, &mut store, limits))?;
+        let result = bounded(limits.time, async {
+            let plugin = self.pre.instantiate_async(&mut store).await?;
+            plugin.call_info(&mut store).await
+        });
+        let info = match result {
+            None => return Err(CallError::Timeout(limits.time)),
+            Some(r) => r.map_err(|e| classify(&e, &mut store, limits))?,
+        };
+        let field = |s: String| text::line(&s, Limits::MAX_MESSAGE);
         Ok(PluginInfo {
-            name: info.name,
-            version: info.version,
-            description: info.description,
-            config_schema: info.config_schema,
+            name: field(info.name),
+            version: field(info.version),
+            description: field(info.description),
+            config_schema: info.config_schema.filter(|s| s.len() <= Limits::MAX_TEXT),
         })
     }
 
@@ -246,16 +253,29 @@ impl Loaded {
             config: call.config.to_owned(),
             context: call.context,
         };
-        let result = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|p: Plugin| p.call_render(&mut store, &request));
+        let result = bounded(call.limits.time, async {
+            let plugin: Plugin = self.pre.instantiate_async(&mut store).await?;
+            plugin.call_render(&mut store, &request).await
+        });
+        drop(request);
         let response = match result {
-            Ok(Ok(response)) => response,
-            Ok(Err(e)) => return Err(plugin_error(e)),
-            Err(e) => return Err(classify(&e, &mut store, call.limits)),
+            None => return Err(CallError::Timeout(call.limits.time)),
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(e))) => return Err(plugin_error(e)),
+            Some(Err(e)) => return Err(classify(&e, &mut store, call.limits)),
         };
-        let size: usize = response.resources.iter().map(String::len).sum();
+        drop(store);
+        let count = response.resources.len();
+        if count > Limits::MAX_RESOURCES {
+            return Err(CallError::Limit(format!(
+                "it returned {count} resources, more than the limit of {}",
+                Limits::MAX_RESOURCES
+            )));
+        }
+        let size = response
+            .resources
+            .iter()
+            .fold(0usize, |n, r| n.saturating_add(r.len()));
         if size > call.limits.output {
             return Err(CallError::OutputTooLarge {
                 size,
@@ -264,9 +284,18 @@ impl Loaded {
         }
         Ok(Output {
             resources: response.resources,
-            diagnostics: response.diagnostics.into_iter().map(diagnostic).collect(),
+            diagnostics: diagnostics(response.diagnostics),
         })
     }
+}
+
+/// Runs `call` on this thread under a deadline of `time`; `None` when the
+/// deadline passed first. Wasm that runs is stopped by the epoch deadline
+/// set on its store; this deadline stops a call that waits in the host (a
+/// sleep, a poll, with any timeout). File reads stay on this thread (see
+/// `sandbox`); opens that could block are refused (see `fs`).
+fn bounded<F: Future>(time: Duration, call: F) -> Option<F::Output> {
+    wasmtime_wasi::runtime::in_tokio(async move { tokio::time::timeout(time, call).await.ok() })
 }
 
 fn classify(e: &wasmtime::Error, store: &mut Store<State>, limits: Limits) -> CallError {
@@ -279,6 +308,17 @@ fn classify(e: &wasmtime::Error, store: &mut Store<State>, limits: Limits) -> Ca
     }
     if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
         return CallError::Timeout(limits.time);
+    }
+    // What wasmtime says when a count of `ResourceLimiter` is exceeded.
+    let chain = format!("{e:#}");
+    if chain.contains("count too high") {
+        return CallError::Limit(format!(
+            "{} (a call may create at most {} instances, {} memories and {} tables)",
+            text::line(&chain, Limits::MAX_MESSAGE),
+            super::sandbox::MAX_INSTANCES,
+            super::sandbox::MAX_MEMORIES,
+            super::sandbox::MAX_TABLES
+        ));
     }
     let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
     let panic = stderr
@@ -295,7 +335,9 @@ fn classify(e: &wasmtime::Error, store: &mut Store<State>, limits: Limits) -> Ca
     } else {
         format!("{panic} ({trap})")
     };
-    CallError::Trap { message }
+    CallError::Trap {
+        message: text::block(&message, Limits::MAX_MESSAGE),
+    }
 }
 
 fn plugin_error(e: wit::Error) -> CallError {
@@ -305,33 +347,83 @@ fn plugin_error(e: wit::Error) -> CallError {
             wit::ErrorKind::BadInput => ErrorKind::BadInput,
             wit::ErrorKind::PluginFailure => ErrorKind::PluginFailure,
         },
-        message: e.message,
-        file: e.file.map(location),
-        hint: e.hint,
+        message: text::block(&e.message, Limits::MAX_MESSAGE),
+        file: e.file.as_ref().map(location),
+        hint: e.hint.map(|h| text::block(&h, Limits::MAX_MESSAGE)),
     }
 }
 
-fn location(f: wit::FileLocation) -> String {
+fn location(f: &wit::FileLocation) -> String {
+    let path = text::line(&f.path, Limits::MAX_MESSAGE);
     match (f.line, f.column) {
-        (Some(l), Some(c)) => format!("{}:{l}:{c}", f.path),
-        (Some(l), None) => format!("{}:{l}", f.path),
-        _ => f.path,
+        (Some(l), Some(c)) => format!("{path}:{l}:{c}"),
+        (Some(l), None) => format!("{path}:{l}"),
+        _ => path,
+    }
+}
+
+/// The diagnostics of a call, escaped and within
+/// [`Limits::MAX_DIAGNOSTICS`] and [`Limits::MAX_TEXT`]; those past the
+/// caps are dropped and counted in a last diagnostic, an error when any
+/// error was dropped.
+fn diagnostics(all: Vec<wit::Diagnostic>) -> Vec<Diagnostic> {
+    let mut kept = Vec::new();
+    let (mut bytes, mut dropped, mut dropped_errors) = (0usize, 0usize, 0usize);
+    for d in all {
+        if kept.len() < Limits::MAX_DIAGNOSTICS && bytes < Limits::MAX_TEXT {
+            let d = diagnostic(d);
+            bytes = bytes.saturating_add(d.text_len());
+            kept.push(d);
+        } else {
+            dropped += 1;
+            dropped_errors += usize::from(matches!(d.severity, wit::Severity::Error));
+        }
+    }
+    if dropped > 0 {
+        kept.push(Diagnostic {
+            severity: if dropped_errors > 0 {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            message: format!(
+                "{dropped} more diagnostics ({dropped_errors} of them errors) were dropped: a step may report at most {} diagnostics and {} bytes of them",
+                Limits::MAX_DIAGNOSTICS,
+                Limits::MAX_TEXT
+            ),
+            resource: None,
+            field_path: None,
+            file: None,
+        });
+    }
+    kept
+}
+
+impl Diagnostic {
+    fn text_len(&self) -> usize {
+        [&self.resource, &self.field_path, &self.file]
+            .into_iter()
+            .flatten()
+            .fold(self.message.len(), |n, s| n.saturating_add(s.len()))
     }
 }
 
 fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
+    let line = |s: String| text::line(&s, Limits::MAX_MESSAGE);
     Diagnostic {
         severity: match d.severity {
             wit::Severity::Error => Severity::Error,
             wit::Severity::Warning => Severity::Warning,
             wit::Severity::Info => Severity::Info,
         },
-        message: d.message,
-        resource: d.resource_ref.map(|r| match r.namespace {
-            Some(ns) => format!("{}/{}/{ns}/{}", r.api_version, r.kind, r.name),
-            None => format!("{}/{}/{}", r.api_version, r.kind, r.name),
+        message: line(d.message),
+        resource: d.resource_ref.map(|r| {
+            line(match r.namespace {
+                Some(ns) => format!("{}/{}/{ns}/{}", r.api_version, r.kind, r.name),
+                None => format!("{}/{}/{}", r.api_version, r.kind, r.name),
+            })
         }),
-        field_path: d.field_path,
-        file: d.file.map(location),
+        field_path: d.field_path.map(line),
+        file: d.file.as_ref().map(location),
     }
 }

@@ -21,6 +21,7 @@ use wasmtime_wasi::{
 };
 
 use super::bindings::kiln::plugin::{host, types};
+use super::{Limits, text};
 
 /// Where the source root appears inside the sandbox.
 pub const GUEST_ROOT: &str = "/src";
@@ -30,6 +31,15 @@ const PIPE_CAPACITY: usize = 64 << 10;
 
 /// How many log lines one call may emit.
 const MAX_LOG_LINES: usize = 10_000;
+
+/// How many core instances, linear memories and tables one call may create.
+/// A plugin built by wit-bindgen and the WASI adapter needs a handful.
+pub(super) const MAX_INSTANCES: usize = 64;
+pub(super) const MAX_MEMORIES: usize = 8;
+pub(super) const MAX_TABLES: usize = 16;
+
+/// The bytes a table element is counted at (a pointer, with room to spare).
+const TABLE_ELEMENT_BYTES: usize = 16;
 
 /// Secrets granted to one step.
 #[derive(Default)]
@@ -49,6 +59,7 @@ pub(super) struct State {
     /// Set when the plugin asked for a secret that is not granted.
     pub(super) denied_secret: Option<String>,
     log_lines: usize,
+    log_bytes: usize,
     pub(super) stderr: MemoryOutputPipe,
 }
 
@@ -84,12 +95,13 @@ impl State {
         Ok(Self {
             wasi: b.build(),
             table: ResourceTable::new(),
-            limiter: Limiter { memory, hit: false },
+            limiter: Limiter::new(memory),
             plugin: plugin.to_owned(),
             step: step.to_owned(),
             grants,
             denied_secret: None,
             log_lines: 0,
+            log_bytes: 0,
             stderr,
         })
     }
@@ -108,12 +120,20 @@ impl types::Host for State {}
 
 impl host::Host for State {
     fn log(&mut self, level: host::Level, message: String) -> wasmtime::Result<()> {
-        self.log_lines += 1;
-        if self.log_lines > MAX_LOG_LINES {
+        let (plugin, step) = (self.plugin.as_str(), self.step.as_str());
+        if self.log_lines >= MAX_LOG_LINES || self.log_bytes >= Limits::MAX_TEXT {
+            if self.log_lines != usize::MAX {
+                self.log_lines = usize::MAX;
+                tracing::warn!(target: "kiln::plugin", plugin, step,
+                    "the plugin logged more than {MAX_LOG_LINES} lines or {} bytes; the rest of its log is dropped",
+                    Limits::MAX_TEXT);
+            }
             return Ok(());
         }
-        let message: String = message.chars().take(8192).collect();
-        let (plugin, step) = (self.plugin.as_str(), self.step.as_str());
+        self.log_lines += 1;
+        // Escaped, so a message cannot forge kiln's own lines.
+        let message = text::line(&message, Limits::MAX_MESSAGE);
+        self.log_bytes = self.log_bytes.saturating_add(message.len());
         match level {
             host::Level::Trace => {
                 tracing::trace!(target: "kiln::plugin", plugin, step, "{message}");
@@ -145,36 +165,96 @@ impl host::Host for State {
     }
 }
 
-/// Caps linear memory and records whether the cap was hit.
+/// Caps the bytes of all linear memories and tables of a call together,
+/// and the number of instances, memories and tables; records whether the
+/// cap was hit.
 pub(super) struct Limiter {
+    /// The cap, in bytes.
     pub(super) memory: usize,
+    /// Bytes of memories and tables granted so far.
+    used: usize,
+    /// The bytes of the last growth granted, returned if it then fails.
+    pending: usize,
     pub(super) hit: bool,
+}
+
+impl Limiter {
+    pub(super) fn new(memory: usize) -> Self {
+        Self {
+            memory,
+            used: 0,
+            pending: 0,
+            hit: false,
+        }
+    }
+
+    /// Grants `bytes` more, or refuses (a trap) past the cap.
+    fn grow(&mut self, bytes: Option<usize>) -> wasmtime::Result<bool> {
+        match bytes.and_then(|b| self.used.checked_add(b)) {
+            Some(total) if total <= self.memory => {
+                self.used = total;
+                self.pending = bytes.unwrap_or(0);
+                Ok(true)
+            }
+            _ => {
+                self.hit = true;
+                Err(wasmtime::Error::msg(format!(
+                    "memory limit of {} bytes exceeded",
+                    self.memory
+                )))
+            }
+        }
+    }
+
+    fn failed(&mut self) {
+        self.used = self.used.saturating_sub(self.pending);
+        self.pending = 0;
+    }
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory {
-            self.hit = true;
-            return Err(wasmtime::Error::msg(format!(
-                "memory limit of {} bytes exceeded",
-                self.memory
-            )));
-        }
-        Ok(true)
+        self.grow(desired.checked_sub(current))
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.failed();
+        Ok(())
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1 << 20)
+        self.grow(
+            desired
+                .checked_sub(current)
+                .and_then(|n| n.checked_mul(TABLE_ELEMENT_BYTES)),
+        )
+    }
+
+    fn table_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.failed();
+        Ok(())
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
     }
 }
 
@@ -201,5 +281,38 @@ impl HostMonotonicClock for StepClock {
     fn now(&self) -> u64 {
         self.0
             .fetch_add(1_000, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression test for issue #12: the cap held per memory, so N
+    /// memories got N times the cap, and tables were not counted at all.
+    #[test]
+    fn the_memory_cap_is_a_total_over_memories_and_tables() {
+        let mut limiter = Limiter::new(100 << 20);
+        assert!(limiter.memory_growing(0, 60 << 20, None).is_ok());
+        assert!(
+            limiter.memory_growing(0, 60 << 20, None).is_err(),
+            "a second memory past the total"
+        );
+        assert!(limiter.hit);
+
+        let mut limiter = Limiter::new(16 << 20);
+        // 1M funcrefs is 16 MiB here: one such table fills the cap.
+        assert!(limiter.table_growing(0, 1 << 20, None).is_ok());
+        assert!(limiter.table_growing(0, 1, None).is_err());
+
+        // A growth that fails after it was granted is given back.
+        let mut limiter = Limiter::new(10 << 20);
+        assert!(limiter.memory_growing(0, 8 << 20, None).is_ok());
+        limiter
+            .memory_grow_failed(wasmtime::Error::msg("no"))
+            .expect("recorded");
+        assert!(limiter.memory_growing(0, 8 << 20, None).is_ok());
+
+        assert!(limiter.instances() <= 64 && limiter.memories() <= 8 && limiter.tables() <= 16);
     }
 }

@@ -5,7 +5,8 @@
 //! first with the entries of each directory in name order; multi-document files give one resource per
 //! document; `List` kinds are flattened; documents without `apiVersion` and
 //! `kind` are skipped. Hidden entries (`.git`, `.github`, …) and `kiln.yaml`
-//! are not read.
+//! are not read. A manifest name that is not a regular file (a FIFO, a
+//! socket, a device) is an error.
 //!
 //! Config (`with:`): `recurse` (default `true`) and `exclude`, a list of
 //! glob patterns (`*` and `?`, matched against the path relative to the app
@@ -37,6 +38,16 @@ pub fn read_dir(app: &Path, config: &Config) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for file in files {
         let name = file.to_string_lossy().into_owned();
+        // A FIFO, socket or device is refused before it is opened (kiln's
+        // sandbox refuses to open one anyway): reading it could block.
+        let meta = std::fs::metadata(&file)
+            .map_err(|e| Error::bad_input(format!("cannot read {name}: {e}")).with_file(&name))?;
+        if !meta.is_file() {
+            return Err(Error::bad_input(format!(
+                "{name} is not a regular file (a FIFO, socket or device); only regular files are read"
+            ))
+            .with_file(&name));
+        }
         let text = std::fs::read_to_string(&file)
             .map_err(|e| Error::bad_input(format!("cannot read {name}: {e}")).with_file(&name))?;
         let docs = if extension(&file) == Some("json") {

@@ -1,7 +1,8 @@
 //! A plugin that misbehaves on purpose, written against the raw WIT bindings
 //! (no SDK), so the sandbox tests can return what the SDK never would.
 //!
-//! Config `mode` picks the misbehaviour; `arg` parameterises it.
+//! Config `mode` picks the misbehaviour; `arg` parameterises it. `info()`
+//! sleeps forever, for `kiln plugin inspect` to stop.
 #![allow(
     unsafe_code,
     missing_docs,
@@ -13,7 +14,7 @@
 wit_bindgen::generate!({ path: "../../../wit", world: "plugin", generate_all });
 
 use kiln::plugin::host;
-use kiln::plugin::types::ErrorKind;
+use kiln::plugin::types::{Diagnostic, ErrorKind, Severity};
 
 struct Hostile;
 
@@ -32,6 +33,7 @@ fn config_map(data: serde_json::Value) -> String {
 
 impl Guest for Hostile {
     fn info() -> PluginInfo {
+        std::thread::sleep(std::time::Duration::MAX);
         PluginInfo {
             name: "hostile".into(),
             version: "0.0.0".into(),
@@ -128,9 +130,113 @@ impl Guest for Hostile {
                 ok(req.resources)
             }
             "echo" => ok(req.resources),
+            "sleep" => {
+                match arg.as_str() {
+                    // `subscribe-duration(u64::MAX)`, then a blocking poll.
+                    "max" => std::thread::sleep(std::time::Duration::MAX),
+                    // `subscribe-instant` far in the future.
+                    "instant" => sleep_until_monotonic(i64::MAX / 4),
+                    ms => std::thread::sleep(std::time::Duration::from_millis(
+                        ms.parse().unwrap_or(3_600_000),
+                    )),
+                }
+                ok(req.resources)
+            }
+            "many-resources" => ok((0..arg.parse::<usize>().unwrap_or(1_000_000))
+                .map(|_| "{}".to_owned())
+                .collect()),
+            "warnings" => Ok(Response {
+                resources: req.resources,
+                diagnostics: (0..arg.parse::<usize>().unwrap_or(300_000))
+                    .map(|i| Diagnostic {
+                        severity: Severity::Warning,
+                        message: format!("warning number {i} from a plugin that will not stop"),
+                        resource_ref: None,
+                        field_path: None,
+                        file: None,
+                        tags: Vec::new(),
+                    })
+                    .collect(),
+            }),
+            "log-flood" => {
+                let line = "y".repeat(8 << 10);
+                for _ in 0..arg.parse::<usize>().unwrap_or(10_000) {
+                    host::log(host::Level::Warn, &line);
+                }
+                ok(req.resources)
+            }
+            "forge-log" => {
+                host::log(host::Level::Warn, &arg);
+                ok(req.resources)
+            }
+            "forge-error" => Err(Error {
+                kind: ErrorKind::BadInput,
+                message: arg.clone(),
+                file: None,
+                hint: Some(arg),
+            }),
+            "forge-warning" => Ok(Response {
+                resources: req.resources,
+                diagnostics: vec![Diagnostic {
+                    severity: Severity::Warning,
+                    message: arg,
+                    resource_ref: None,
+                    field_path: None,
+                    file: None,
+                    tags: Vec::new(),
+                }],
+            }),
+            "rendered-text" => {
+                let mut out = req.resources;
+                out.insert(
+                    0,
+                    serde_json::json!({"apiVersion": "kiln.dev/v1alpha1", "kind": "RenderedText", "metadata": {"name": "helm"}, "text": arg}).to_string(),
+                );
+                ok(out)
+            }
             other => Err(fail(format!("unknown mode `{other}`"))),
         }
     }
+}
+
+/// Sleeps until the monotonic clock reads `secs` seconds, through
+/// wasi-libc's `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`, which asks
+/// WASI for `subscribe-instant`.
+fn sleep_until_monotonic(secs: i64) {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: core::ffi::c_long,
+    }
+    #[cfg(target_arch = "wasm32")]
+    unsafe extern "C" {
+        static _CLOCK_MONOTONIC: u8;
+        fn clock_nanosleep(
+            clock: *const u8,
+            flags: core::ffi::c_int,
+            request: *const Timespec,
+            remain: *mut Timespec,
+        ) -> core::ffi::c_int;
+    }
+    let request = Timespec {
+        tv_sec: secs,
+        tv_nsec: 0,
+    };
+    #[cfg(target_arch = "wasm32")]
+    // SAFETY: wasi-libc's own clock and a valid request; `remain` may be
+    // null with TIMER_ABSTIME.
+    unsafe {
+        clock_nanosleep(
+            &raw const _CLOCK_MONOTONIC,
+            1,
+            &request,
+            core::ptr::null_mut(),
+        );
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    std::thread::sleep(std::time::Duration::from_secs(
+        request.tv_sec.unsigned_abs(),
+    ));
 }
 
 /// A WebAssembly `unreachable` trap.
