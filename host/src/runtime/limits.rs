@@ -68,7 +68,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" | "" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
+        "m" => n
+            .checked_mul(60)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{text}` is too long")),
         _ => Err(format!("`{text}` has an unknown unit (use ms, s or m)")),
     }
 }
@@ -86,5 +89,9 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_mins(2)));
         assert!(parse_duration("soon").is_err());
+        assert_eq!(
+            parse_duration("307445734561825861m"),
+            Err("`307445734561825861m` is too long".to_owned())
+        );
     }
 }
