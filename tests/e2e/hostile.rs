@@ -142,19 +142,19 @@ fn a_crafted_tree_never_writes_through_its_own_links() {
     let cases = [
         // A link, then a file of the same name.
         vec![
-            ("040000", "app", app.as_str()),
+            ("40000", "app", app.as_str()),
             ("120000", "name", link.as_str()),
             ("100644", "name", payload.as_str()),
         ],
         // A link to a directory, then a tree of the same name.
         vec![
-            ("040000", "app", app.as_str()),
+            ("40000", "app", app.as_str()),
             ("120000", "d", dir_link.as_str()),
-            ("040000", "d", inner.as_str()),
+            ("40000", "d", inner.as_str()),
         ],
         // The same file twice.
         vec![
-            ("040000", "app", app.as_str()),
+            ("40000", "app", app.as_str()),
             ("100644", "twice", payload.as_str()),
             ("100644", "twice", payload.as_str()),
         ],
@@ -189,7 +189,7 @@ fn a_tree_entry_named_dot_dot_is_refused() {
     let up = raw_tree(&repo, &[("100644", "escaped.txt", &payload)]);
     let rev = commit(
         &repo,
-        &raw_tree(&repo, &[("040000", "..", &up), ("040000", "app", &app)]),
+        &raw_tree(&repo, &[("40000", "..", &up), ("40000", "app", &app)]),
     );
     let run = TestCommand::new()
         .env("KILN_CACHE_DIR", tmp.path().join("cache"))
@@ -653,7 +653,7 @@ fn head_of_a_local_repository_is_its_default_branch() {
     let default = repo.kiln(&["render", "--repo", &path, "--path", "apps/web"]);
     assert_eq!(head.success(), default.success());
     let parent = repo.kiln(&[
-        "render", "--repo", &path, "--rev", "HEAD~1", "--path", "apps/web",
+        "render", "--repo", &path, "--rev", "HEAD~2", "--path", "apps/web",
     ]);
-    assert_eq!(crate::git::color(&parent), "green");
+    assert_eq!(crate::git::color(&parent), "blue");
 }

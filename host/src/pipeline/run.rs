@@ -182,10 +182,13 @@ impl Error {
                 Some("build the plugin against the kiln:plugin WIT world (the kiln-sdk crate does this)".into())
             }
             Self::Step { source, .. } => match source.as_ref() {
-                CallError::Plugin { message, hint: None, .. }
+                CallError::Plugin { message, hint, .. }
                     if message.contains("outside the source root") =>
                 {
-                    Some(crate::source::outside_root_hint())
+                    Some(match hint {
+                        Some(h) => format!("{h}; {}", crate::source::outside_root_hint()),
+                        None => crate::source::outside_root_hint(),
+                    })
                 }
                 CallError::Plugin { hint, .. } => hint.clone(),
                 CallError::Timeout(_) => Some("raise the step's `limits.timeout` in kiln.yaml or pass --timeout".into()),
@@ -284,7 +287,9 @@ pub fn render(
             .map(|name| {
                 let value = opts.secrets.iter().find(|(n, _)| n == name).map(|(_, v)| v);
                 let allowed = operator_grants(step, &digest, name, &opts.grants);
-                if value.is_some() && !allowed {
+                if value.is_some() && !allowed && KEY_SECRETS.contains(&name.as_str()) {
+                    warn!("the step lists secret `{name}`; decryption keys reach only the built-in sops plugin");
+                } else if value.is_some() && !allowed {
                     warn!(
                         "the step lists secret `{name}`, which the operator did not grant to its plugin; \
                          it is withheld (grant it with --grant-secret blake3:{}={name})",

@@ -89,7 +89,7 @@ const SOPS_MARKERS: [&[u8]; 4] = [
 pub(crate) fn is_sops_file(bytes: &[u8]) -> bool {
     SOPS_MARKERS
         .iter()
-        .any(|m| bytes.windows(m.len()).any(|w| w == *m))
+        .any(|m| memchr::memmem::find(bytes, m).is_some())
 }
 
 fn digest(
@@ -312,10 +312,16 @@ fn read_file(path: &Path) -> std::io::Result<(blake3::Hash, Scan)> {
         }
         hasher.update(&chunk[..n]);
         window.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&window);
-        let found = scan_text(&text);
-        scan.references.extend(found.references);
-        scan.escapes |= found.escapes;
+        // Most chunks of a large file name no path: skip them fast.
+        let may_name = [&b".."[..], b"/src", b"\\"]
+            .iter()
+            .any(|p| memchr::memmem::find(&window, p).is_some());
+        if may_name {
+            let text = String::from_utf8_lossy(&window);
+            let found = scan_text(&text);
+            scan.references.extend(found.references);
+            scan.escapes |= found.escapes;
+        }
         scan.sops |= is_sops_file(&window);
         let keep = window.len().min(OVERLAP);
         window.drain(..window.len() - keep);
