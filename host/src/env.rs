@@ -46,9 +46,18 @@ pub fn cache_dir() -> std::path::PathBuf {
 pub fn limits_ceiling() -> Result<Option<crate::runtime::Limits>, String> {
     use crate::runtime::limits::{parse_duration, parse_size};
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let memory = var(KILN_MAX_MEMORY).as_deref().map(parse_size).transpose()?;
-    let time = var(KILN_MAX_TIMEOUT).as_deref().map(parse_duration).transpose()?;
-    let output = var(KILN_MAX_OUTPUT).as_deref().map(parse_size).transpose()?;
+    let memory = var(KILN_MAX_MEMORY)
+        .as_deref()
+        .map(parse_size)
+        .transpose()?;
+    let time = var(KILN_MAX_TIMEOUT)
+        .as_deref()
+        .map(parse_duration)
+        .transpose()?;
+    let output = var(KILN_MAX_OUTPUT)
+        .as_deref()
+        .map(parse_size)
+        .transpose()?;
     Ok(ceiling(memory, time, output))
 }
 

@@ -82,7 +82,10 @@ fn git(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("utf-8").trim().to_owned()
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
 }
 
 /// A git work tree at `<tmp>/repo`.
@@ -228,7 +231,8 @@ fn output_file_names_never_leave_the_output_directory() {
 #[test]
 fn an_output_directory_that_is_a_file_is_refused() {
     let dir = Dir::new();
-    dir.write("app/cm.yaml", MANIFESTS).write("notes.txt", "keep me");
+    dir.write("app/cm.yaml", MANIFESTS)
+        .write("notes.txt", "keep me");
     let run = dir
         .kiln()
         .args(["render", "app", "--output-dir", "notes.txt"])
@@ -308,7 +312,10 @@ fn a_secret_reaches_only_the_plugin_the_operator_grants_it_to() {
         "0",
         "a grant to another plugin"
     );
-    assert_eq!(len(&["--grant-secret", "plugins/hostile.wasm=api-token"]), "12");
+    assert_eq!(
+        len(&["--grant-secret", "plugins/hostile.wasm=api-token"]),
+        "12"
+    );
     let digest = blake3::hash(&std::fs::read(HOSTILE).unwrap()).to_hex();
     assert_eq!(
         len(&["--grant-secret", &format!("blake3:{digest}=api-token")]),
@@ -359,7 +366,10 @@ fn repository_limits_stay_under_the_operator_ceiling() {
 fn limits_that_overflow_are_refused() {
     let dir = hostile_app("echo", "", "  limits: {timeout: 307445734561825861m}\n");
     let err = dir.kiln().args(["render", "app"]).run().error().to_owned();
-    assert!(err.contains("307445734561825861m") && err.contains("too long"), "{err}");
+    assert!(
+        err.contains("307445734561825861m") && err.contains("too long"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -385,7 +395,10 @@ fn an_app_outside_a_work_tree_is_its_own_root() {
             .unwrap(),
     );
     let entries = config_data(&run, "entries");
-    assert!(!entries.contains("id_ed25519"), "/src shows the home: {entries}");
+    assert!(
+        !entries.contains("id_ed25519"),
+        "/src shows the home: {entries}"
+    );
     assert!(entries.contains("kiln.yaml"), "{entries}");
 }
 
@@ -425,7 +438,10 @@ fn a_reference_out_of_the_root_names_the_root_flag() {
 // Files that are not files, and files that are large.
 
 fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
     assert!(status.success());
 }
 
@@ -437,7 +453,10 @@ fn a_fifo_in_the_source_tree_is_refused_up_front() {
     let start = Instant::now();
     let run = dir.kiln().args(["render", "app", "--timeout", "5s"]).run();
     let err = run.error();
-    assert!(err.contains("pipe.yaml") && err.contains("not a regular file"), "{err}");
+    assert!(
+        err.contains("pipe.yaml") && err.contains("not a regular file"),
+        "{err}"
+    );
     assert!(start.elapsed() < Duration::from_secs(30));
 
     let dir = Dir::new();
@@ -448,7 +467,10 @@ fn a_fifo_in_the_source_tree_is_refused_up_front() {
     mkfifo(&dir.path().join("app/p.wasm"));
     let run = dir.kiln().args(["render", "app", "--timeout", "5s"]).run();
     let err = run.error();
-    assert!(err.contains("p.wasm") && err.contains("not a regular file"), "{err}");
+    assert!(
+        err.contains("p.wasm") && err.contains("not a regular file"),
+        "{err}"
+    );
 }
 
 /// Runs `cmd`, returning the run and the peak resident memory (`VmHWM`)
@@ -487,11 +509,12 @@ fn a_large_file_in_the_tree_is_never_read_whole() {
     dir.write("app/cm.yaml", MANIFESTS);
     let big = std::fs::File::create(dir.path().join("app/zeros.bin")).unwrap();
     big.set_len(LARGE).unwrap();
-    let (run, peak) = peak_memory(
-        kiln_command()
-            .current_dir(dir.path())
-            .args(["render", "app", "--no-cache"]),
-    );
+    let (run, peak) =
+        peak_memory(
+            kiln_command()
+                .current_dir(dir.path())
+                .args(["render", "app", "--no-cache"]),
+        );
     run.success();
     assert!(peak < PEAK, "peak memory {} MiB", peak >> 20);
 }
@@ -625,7 +648,10 @@ fn an_edit_to_any_file_an_app_reads_shows_in_the_next_render() {
                     "round {round}: overlay {name} did not see the edit of {rel}:\n{}",
                     after[i]
                 );
-                assert_ne!(before[i], after[i], "round {round}: overlay {name}, edit of {rel}");
+                assert_ne!(
+                    before[i], after[i],
+                    "round {round}: overlay {name}, edit of {rel}"
+                );
             }
         }
         // And the same through the memo of a run over every app.
@@ -649,7 +675,9 @@ fn an_edit_to_any_file_an_app_reads_shows_in_the_next_render() {
 fn head_of_a_local_repository_is_its_default_branch() {
     let repo = crate::git::Repo::make("history");
     let path = repo.path().display().to_string();
-    let head = repo.kiln(&["render", "--repo", &path, "--rev", "HEAD", "--path", "apps/web"]);
+    let head = repo.kiln(&[
+        "render", "--repo", &path, "--rev", "HEAD", "--path", "apps/web",
+    ]);
     let default = repo.kiln(&["render", "--repo", &path, "--path", "apps/web"]);
     assert_eq!(head.success(), default.success());
     let parent = repo.kiln(&[

@@ -207,8 +207,11 @@ fn replace(dir: &Path, files: &BTreeMap<String, String>) -> Result<(), Error> {
         }
         let mut options = fs_err::OpenOptions::new();
         options.write(true).create_new(true);
-        std::io::Write::write_all(&mut options.open(&path).map_err(io(&path))?, text.as_bytes())
-            .map_err(io(&path))?;
+        std::io::Write::write_all(
+            &mut options.open(&path).map_err(io(&path))?,
+            text.as_bytes(),
+        )
+        .map_err(io(&path))?;
     }
     let staged = staging.keep();
     if existing {
@@ -264,7 +267,13 @@ mod tests {
     fn names_that_leave_the_tree_are_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        for (ns, name) in [("..", "x"), (".", "x"), ("web", ".."), ("", "x"), ("a\u{0}b", "x")] {
+        for (ns, name) in [
+            ("..", "x"),
+            (".", "x"),
+            ("web", ".."),
+            ("", "x"),
+            ("a\u{0}b", "x"),
+        ] {
             let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}});
             let err = write(&out, &[cm]).expect_err(&format!("namespace {ns:?}, name {name:?}"));
             assert!(matches!(err, Error::BadName { .. }), "{err}");
@@ -272,8 +281,15 @@ mod tests {
         let sneaky = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "../../x", "namespace": "../.."}});
         write(&out, &[sneaky]).unwrap();
         assert!(out.join(".._../configmap-.._.._x.yaml").is_file());
-        let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("out")], "nothing beside the output");
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("out")],
+            "nothing beside the output"
+        );
     }
 
     #[test]
@@ -292,7 +308,10 @@ mod tests {
             let link = tmp.path().join("link");
             std::os::unix::fs::symlink(&target, &link).unwrap();
             assert!(matches!(write(&link, &[cm]), Err(Error::NotADirectory(_))));
-            assert!(link.symlink_metadata().unwrap().is_symlink(), "the link stays");
+            assert!(
+                link.symlink_metadata().unwrap().is_symlink(),
+                "the link stays"
+            );
         }
     }
 }

@@ -134,7 +134,9 @@ pub fn load(app: &App, defaults: Limits) -> Result<Pipeline, Error> {
             if !inside {
                 return Err(Error::Io(std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
-                    format!("{shown} is a link to something that is not a file inside the source root"),
+                    format!(
+                        "{shown} is a link to something that is not a file inside the source root"
+                    ),
                 )));
             }
         }

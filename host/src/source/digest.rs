@@ -333,9 +333,18 @@ fn read_file(path: &Path) -> std::io::Result<(blake3::Hash, Scan)> {
 fn scan_text(text: &str) -> Scan {
     let mut scan = Scan::default();
     let lower = text.to_ascii_lowercase();
-    scan.escapes = ["\\x2e", "\\x2f", "\\u002e", "\\u002f", "\\u0000002e", "\\u0000002f", "\\\n", "\\\r"]
-        .iter()
-        .any(|e| lower.contains(e));
+    scan.escapes = [
+        "\\x2e",
+        "\\x2f",
+        "\\u002e",
+        "\\u002f",
+        "\\u0000002e",
+        "\\u0000002f",
+        "\\\n",
+        "\\\r",
+    ]
+    .iter()
+    .any(|e| lower.contains(e));
     for r in references(text) {
         scan.references.insert(r.to_owned());
     }

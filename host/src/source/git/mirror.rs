@@ -151,8 +151,11 @@ impl Mirror {
             .into_iter()
             .collect();
         if let Some((scheme, rest)) = self.url.split_once("://")
-            && let Some((userinfo, _)) =
-                rest.split(['/', '?']).next().unwrap_or_default().rsplit_once('@')
+            && let Some((userinfo, _)) = rest
+                .split(['/', '?'])
+                .next()
+                .unwrap_or_default()
+                .rsplit_once('@')
         {
             // Over http(s) a bare user can be a token; elsewhere (ssh) the
             // user is a name like `git`, and only a password is secret.

@@ -161,7 +161,9 @@ fn write_blob(repo: &gix::Repository, id: &gix::oid, path: &Path) -> Result<(), 
         path: path.to_path_buf(),
         source,
     };
-    let header = repo.find_header(id.to_owned()).map_err(|e| Error::Objects(e.into()))?;
+    let header = repo
+        .find_header(id.to_owned())
+        .map_err(|e| Error::Objects(e.into()))?;
     let mut file = create_new(path).map_err(io)?;
     if header.size() > STREAM_THRESHOLD {
         return stream_blob(repo, id, &mut file, header.size()).map_err(io);
