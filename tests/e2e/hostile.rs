@@ -500,8 +500,8 @@ fn peak_memory(cmd: &mut Command) -> (Run, u64) {
     (finish(&child.wait_with_output().expect("kiln ends")), peak)
 }
 
-const LARGE: u64 = 768 << 20;
-const PEAK: u64 = 384 << 20;
+const LARGE: u64 = 320 << 20;
+const PEAK: u64 = 224 << 20;
 
 #[test]
 fn a_large_file_in_the_tree_is_never_read_whole() {
