@@ -10,6 +10,12 @@ pub const KILN_MEMORY_LIMIT: &str = "KILN_MEMORY_LIMIT";
 pub const KILN_TIMEOUT: &str = "KILN_TIMEOUT";
 /// Output cap of a plugin call.
 pub const KILN_OUTPUT_LIMIT: &str = "KILN_OUTPUT_LIMIT";
+/// Ceiling on the memory cap any step may have, `kiln.yaml` included.
+pub const KILN_MAX_MEMORY: &str = "KILN_MAX_MEMORY";
+/// Ceiling on the time bound any step may have, `kiln.yaml` included.
+pub const KILN_MAX_TIMEOUT: &str = "KILN_MAX_TIMEOUT";
+/// Ceiling on the output cap any step may have, `kiln.yaml` included.
+pub const KILN_MAX_OUTPUT: &str = "KILN_MAX_OUTPUT";
 /// Disable colour (<https://no-color.org>).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Target Kubernetes version (Argo CD passes it to config management plugins).
@@ -33,4 +39,37 @@ pub fn cache_dir() -> std::path::PathBuf {
         Some(home) => std::path::PathBuf::from(home).join(".cache").join("kiln"),
         None => std::env::temp_dir().join("kiln-cache"),
     }
+}
+
+/// The operator's ceiling on every step's limits from the `KILN_MAX_*`
+/// variables (for commands without the flags); `None` when none is set.
+pub fn limits_ceiling() -> Result<Option<crate::runtime::Limits>, String> {
+    use crate::runtime::limits::{parse_duration, parse_size};
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let memory = var(KILN_MAX_MEMORY)
+        .as_deref()
+        .map(parse_size)
+        .transpose()?;
+    let time = var(KILN_MAX_TIMEOUT)
+        .as_deref()
+        .map(parse_duration)
+        .transpose()?;
+    let output = var(KILN_MAX_OUTPUT)
+        .as_deref()
+        .map(parse_size)
+        .transpose()?;
+    Ok(ceiling(memory, time, output))
+}
+
+/// A ceiling from its parts; `None` when no part is set.
+pub fn ceiling(
+    memory: Option<usize>,
+    time: Option<std::time::Duration>,
+    output: Option<usize>,
+) -> Option<crate::runtime::Limits> {
+    (memory.is_some() || time.is_some() || output.is_some()).then(|| crate::runtime::Limits {
+        memory: memory.unwrap_or(usize::MAX),
+        time: time.unwrap_or(std::time::Duration::MAX),
+        output: output.unwrap_or(usize::MAX),
+    })
 }

@@ -190,6 +190,8 @@ fn failures_and_secret_steps_are_not_cached_and_clear_empties() {
         "--explain",
         "--secret",
         "token=token.txt",
+        "--grant-secret",
+        "directory=token",
     ]);
     run.success();
     assert!(

@@ -6,6 +6,7 @@ mod apply;
 mod cache;
 mod git;
 mod git_remote;
+mod hostile;
 mod memo;
 mod plugins;
 mod python;

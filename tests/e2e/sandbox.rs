@@ -193,7 +193,16 @@ fn a_secret_that_is_not_granted_ends_the_call() {
 fn a_granted_secret_is_readable() {
     let dir = hostile_app("secret", "api-token", "  secrets: [api-token]\n");
     dir.write("token.txt", "s3cr3t-token");
-    let docs = render(&dir, &["--secret", "api-token=token.txt"]).docs();
+    let docs = render(
+        &dir,
+        &[
+            "--secret",
+            "api-token=token.txt",
+            "--grant-secret",
+            "plugins/hostile.wasm=api-token",
+        ],
+    )
+    .docs();
     assert_eq!(docs[0]["data"]["granted"], "api-token");
     assert_eq!(docs[0]["data"]["len"], "12");
 }

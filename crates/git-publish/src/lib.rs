@@ -62,6 +62,6 @@ mod work;
 pub use changes::Change;
 pub use message::Provenance;
 pub use publish::{Commit, Error, MAX_ATTEMPTS, Outcome, Publication, prepare, publish};
-pub use target::{ParseError, Target, redact};
+pub use target::{ParseError, Target, redact, secrets_in};
 pub use text::Scrubbed;
 pub use work::lock_beside;

@@ -7,7 +7,7 @@ use std::process::Command;
 use gix::ObjectId;
 
 use crate::publish::Error;
-use crate::target::{Target, redact, userinfo};
+use crate::target::{Target, redact, secrets_in};
 use crate::text::Scrubbed;
 
 /// How a push ended, short of an error.
@@ -46,7 +46,7 @@ fn push_with(
     let refspec = format!("{commit}:refs/heads/{}", target.branch);
     let mut command = git(program, git_dir);
     command.args(["push", "--porcelain", "--no-verify", "--"]);
-    if userinfo(&target.url).is_some() {
+    if !secrets_in(&target.url).is_empty() {
         // Credentials stay off the command line, which every local user can
         // read: the URL goes in through the environment as a named remote.
         let count = std::env::var("GIT_CONFIG_COUNT")

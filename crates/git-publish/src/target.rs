@@ -171,8 +171,30 @@ pub(crate) fn check_relative(path: &str) -> Result<(), BadPath> {
 }
 
 /// `url` without credentials: user info is dropped entirely for http(s)
-/// and reduced to the user name for other schemes.
+/// and reduced to the user name for other schemes; the value of every
+/// query parameter (`?access_token=`, `?private_token=`…) is replaced by
+/// `***`, since a query on a repository URL carries nothing else.
 pub fn redact(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = redact_userinfo(base);
+    if let Some(query) = query {
+        out.push('?');
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((name, value)) if !value.is_empty() => format!("{name}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+fn redact_userinfo(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -191,9 +213,24 @@ pub fn redact(url: &str) -> String {
 /// The user info of `url` (`user:password` or a token), if any; scrubbed from any text shown.
 pub(crate) fn userinfo(url: &str) -> Option<&str> {
     let (_, rest) = url.split_once("://")?;
-    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
     let (userinfo, _) = authority.rsplit_once('@')?;
     Some(userinfo).filter(|u| !u.is_empty())
+}
+
+/// Every credential `url` carries: its user info and the values of its
+/// query parameters; each is scrubbed from any text shown.
+pub fn secrets_in(url: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = userinfo(url).into_iter().collect();
+    if let Some((_, query)) = url.split_once('?') {
+        out.extend(
+            query
+                .split('&')
+                .filter_map(|p| p.split_once('=').map(|(_, v)| v))
+                .filter(|v| !v.is_empty()),
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -256,6 +293,14 @@ mod tests {
             userinfo("https://u:p@example.com/a@b"),
             Some("u:p"),
             "only the authority's user info"
+        );
+        assert_eq!(
+            redact("https://example.com/d.git?access_token=t0k&private_token=p&x"),
+            "https://example.com/d.git?access_token=***&private_token=***&x"
+        );
+        assert_eq!(
+            secrets_in("https://u:p@example.com/d.git?token=t0k"),
+            vec!["u:p", "t0k"]
         );
     }
 

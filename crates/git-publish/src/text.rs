@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::target::{redact, userinfo};
+use crate::target::{redact, secrets_in};
 
 /// The text of an error (with its causes) or of a command's output, with
 /// the URL's credentials replaced by `***`.
@@ -28,7 +28,7 @@ impl Scrubbed {
     /// `text` scrubbed of the credentials in `url`.
     pub(crate) fn text(text: &str, url: &str) -> Self {
         let mut text = text.replace(url, &redact(url));
-        if let Some(secret) = userinfo(url) {
+        for secret in secrets_in(url) {
             text = text.replace(secret, "***");
         }
         Self(text)

@@ -21,6 +21,23 @@ pub enum Error {
     /// A resource has no apiVersion/kind.
     #[error("resource #{0} has no apiVersion or kind")]
     NotAManifest(usize),
+    /// A resource's namespace, kind or name cannot be a file name.
+    #[error("resource #{index} ({id}) cannot be written to a file: its {part} `{value}` {why}")]
+    BadName {
+        /// 0-based position.
+        index: usize,
+        /// The resource.
+        id: String,
+        /// Which part: namespace, kind or name.
+        part: &'static str,
+        /// The value.
+        value: String,
+        /// Why it is refused.
+        why: &'static str,
+    },
+    /// The output path exists and is not a directory.
+    #[error("{} exists and is not a directory; kiln only replaces a directory it can own", .0.display())]
+    NotADirectory(PathBuf),
     /// An I/O error.
     #[error("cannot write {}", .path.display())]
     Io {
@@ -32,16 +49,43 @@ pub enum Error {
     },
 }
 
-/// The file name (relative to the output dir) of a resource.
-pub fn file_name(id: &ResourceId) -> String {
+/// One component of an output path, made of a namespace, kind or name:
+/// lowercase, with `/`, `\\` and `:` turned into `_`. Refused when it
+/// could name anything but a file or directory of its own inside the output
+/// tree: empty, `.`, `..`, or holding NUL or another control character.
+/// The directory and git backends both name files through this.
+pub fn component(text: &str) -> Result<String, &'static str> {
+    if text.is_empty() {
+        return Err("is empty");
+    }
+    if text.chars().any(char::is_control) {
+        return Err("holds a control character");
+    }
+    let clean = text.to_lowercase().replace(['/', '\\', ':'], "_");
+    if clean == "." || clean == ".." {
+        return Err("is a relative directory name");
+    }
+    Ok(clean)
+}
+
+/// The file name (relative to the output dir) of a resource; `Err` says
+/// which part cannot be a file name, and why.
+pub fn file_name(id: &ResourceId) -> Result<String, (&'static str, String, &'static str)> {
     let ns = id.namespace.as_deref().unwrap_or("_cluster");
     let kind = if id.group.is_empty() {
         id.kind.clone()
     } else {
         format!("{}.{}", id.kind, id.group)
     };
-    let clean = |s: &str| s.to_lowercase().replace(['/', '\\', ':'], "_");
-    format!("{}/{}-{}.yaml", clean(ns), clean(&kind), clean(&id.name))
+    let part = |part: &'static str, value: &str| {
+        component(value).map_err(|why| (part, value.to_owned(), why))
+    };
+    Ok(format!(
+        "{}/{}-{}.yaml",
+        part("namespace", ns)?,
+        part("kind", &kind)?,
+        part("name", &id.name)?
+    ))
 }
 
 /// The files of the tree: relative path to YAML text, one per resource.
@@ -49,7 +93,13 @@ pub fn files(resources: &[Value]) -> Result<BTreeMap<String, String>, Error> {
     let mut files = BTreeMap::new();
     for (i, r) in resources.iter().enumerate() {
         let id = ResourceId::of(r).ok_or(Error::NotAManifest(i))?;
-        let name = file_name(&id);
+        let name = file_name(&id).map_err(|(part, value, why)| Error::BadName {
+            index: i,
+            id: id.to_string(),
+            part,
+            value,
+            why,
+        })?;
         if files
             .insert(name.clone(), kiln_resource::yaml::to_string(r))
             .is_some()
@@ -133,6 +183,14 @@ fn replace(dir: &Path, files: &BTreeMap<String, String>) -> Result<(), Error> {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
+    // Only a directory is replaced: never a file, a link or anything else
+    // the path may name.
+    let existing = match fs_err::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => true,
+        Ok(_) => return Err(Error::NotADirectory(dir.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(io(dir)(e)),
+    };
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -147,10 +205,16 @@ fn replace(dir: &Path, files: &BTreeMap<String, String>) -> Result<(), Error> {
         if let Some(p) = path.parent() {
             fs_err::create_dir_all(p).map_err(io(p))?;
         }
-        fs_err::write(&path, text).map_err(io(&path))?;
+        let mut options = fs_err::OpenOptions::new();
+        options.write(true).create_new(true);
+        std::io::Write::write_all(
+            &mut options.open(&path).map_err(io(&path))?,
+            text.as_bytes(),
+        )
+        .map_err(io(&path))?;
     }
     let staged = staging.keep();
-    if dir.exists() {
+    if existing {
         let old = parent.join(format!(".kiln-old-{}", std::process::id()));
         fs_err::rename(dir, &old).map_err(io(dir))?;
         fs_err::rename(&staged, dir).map_err(io(dir))?;
@@ -197,5 +261,57 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("out")]);
+    }
+
+    #[test]
+    fn names_that_leave_the_tree_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        for (ns, name) in [
+            ("..", "x"),
+            (".", "x"),
+            ("web", ".."),
+            ("", "x"),
+            ("a\u{0}b", "x"),
+        ] {
+            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}});
+            let err = write(&out, &[cm]).expect_err(&format!("namespace {ns:?}, name {name:?}"));
+            assert!(matches!(err, Error::BadName { .. }), "{err}");
+        }
+        let sneaky = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "../../x", "namespace": "../.."}});
+        write(&out, &[sneaky]).unwrap();
+        assert!(out.join(".._../configmap-.._.._x.yaml").is_file());
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("out")],
+            "nothing beside the output"
+        );
+    }
+
+    #[test]
+    fn only_a_directory_is_replaced() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
+        let file = tmp.path().join("notes.txt");
+        std::fs::write(&file, "keep me").unwrap();
+        let err = write(&file, std::slice::from_ref(&cm)).unwrap_err();
+        assert!(matches!(err, Error::NotADirectory(_)), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+        #[cfg(unix)]
+        {
+            let target = tmp.path().join("real");
+            std::fs::create_dir(&target).unwrap();
+            let link = tmp.path().join("link");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            assert!(matches!(write(&link, &[cm]), Err(Error::NotADirectory(_))));
+            assert!(
+                link.symlink_metadata().unwrap().is_symlink(),
+                "the link stays"
+            );
+        }
     }
 }

@@ -87,7 +87,7 @@ impl DiffCommand {
             .collect();
         jobs.extend(head.iter().map(|(l, r)| (format!("head:{l}"), r.clone())));
         let secrets = super::keys::sops_secrets(&self.key_file)?;
-        let options = |_: &App| -> anyhow::Result<RenderOptions> { Ok(self.options(&secrets)) };
+        let options = |_: &App| -> anyhow::Result<RenderOptions> { self.options(&secrets) };
         let render = |r: &Resolved| {
             all::render_one(r, Limits::default(), &runtime, &options, cache.as_ref())
         };
@@ -163,7 +163,7 @@ impl DiffCommand {
         let mut text = String::new();
         let (mut differs, mut failed) = (false, 0);
         let secrets = super::keys::sops_secrets(&self.key_file)?;
-        let options = |_: &App| -> anyhow::Result<RenderOptions> { Ok(self.options(&secrets)) };
+        let options = |_: &App| -> anyhow::Result<RenderOptions> { self.options(&secrets) };
         for resolved in &apps {
             let done = match all::render_one(
                 resolved,
@@ -252,18 +252,19 @@ impl DiffCommand {
     }
 
     /// The render options of both sides; `secrets` are the SOPS keys given.
-    fn options(&self, secrets: &[(String, Vec<u8>)]) -> RenderOptions {
+    fn options(&self, secrets: &[(String, Vec<u8>)]) -> anyhow::Result<RenderOptions> {
         let kube_version = pipeline::kube_version(self.kube_version.as_deref());
         let mut helm = Map::new();
         if let Some(ns) = &self.namespace {
             helm.insert("namespace".into(), Value::String(ns.clone()));
         }
-        RenderOptions {
+        Ok(RenderOptions {
             namespace: self.namespace.clone(),
             kube_version,
             plugin_config: vec![("helm".to_owned(), helm)],
             secrets: secrets.to_vec(),
+            ceiling: crate::env::limits_ceiling().map_err(anyhow::Error::msg)?,
             ..RenderOptions::default()
-        }
+        })
     }
 }

@@ -5,8 +5,16 @@
 //! `OpenPGP` secret key, told apart by content), `SOPS_AGE_KEY` (identities
 //! inline), `SOPS_AGE_KEY_FILE`, and sops' default age key file
 //! (`$XDG_CONFIG_HOME/sops/age/keys.txt`, else `~/.config/sops/age/keys.txt`).
-//! They reach the sops plugin only as the secrets `sops-age-keys` and
-//! `sops-pgp-keys`.
+//! They reach the built-in sops plugin only (by digest), as the secrets
+//! `sops-age-keys` and `sops-pgp-keys`, whatever a repository's `kiln.yaml`
+//! lists.
+//!
+//! Other secrets (`--secret NAME=FILE`) reach a step only when its
+//! `kiln.yaml` lists them and the operator granted them to its plugin:
+//! `--grant-secret PLUGIN=NAME`, where PLUGIN is `blake3:<hex>` (the
+//! digest `kiln plugin inspect` and `--explain` print), a path to the
+//! plugin's `.wasm` file (hashed when kiln starts), or a built-in plugin's
+//! name.
 
 use std::path::{Path, PathBuf};
 
@@ -67,4 +75,39 @@ fn default_age_file() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os(crate::env::HOME).map(|h| Path::new(&h).join(".config")))?;
     Some(config.join("sops").join("age").join("keys.txt"))
+}
+
+/// Environment: grants, comma-separated, as `--grant-secret` takes them.
+pub(crate) const KILN_GRANT_SECRET: &str = "KILN_GRANT_SECRET";
+
+/// The operator's grants `PLUGIN=NAME` as `(plugin digest, secret name)`.
+pub(crate) fn secret_grants(specs: &[String]) -> anyhow::Result<Vec<(blake3::Hash, String)>> {
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let (plugin, name) = spec.rsplit_once('=').filter(|(p, n)| !p.is_empty() && !n.is_empty()).ok_or_else(|| {
+            super::Hint::error(
+                format!("--grant-secret `{spec}` is not PLUGIN=NAME"),
+                "e.g. --grant-secret ./plugins/label.wasm=api-token or --grant-secret blake3:<digest>=api-token",
+            )
+        })?;
+        if crate::pipeline::KEY_SECRETS.contains(&name) {
+            return Err(super::Hint::error(
+                format!("--grant-secret `{spec}`: `{name}` holds SOPS decryption keys"),
+                "decryption keys reach only the built-in sops plugin; they cannot be granted to another",
+            ));
+        }
+        let hex = plugin.strip_prefix("blake3:").unwrap_or(plugin);
+        let digest = if let Ok(d) = blake3::Hash::from_hex(hex) {
+            d
+        } else if let Some(d) = crate::builtin::digest(plugin) {
+            d
+        } else {
+            let bytes = fs_err::read(plugin).with_context(|| {
+                format!("--grant-secret `{spec}`: `{plugin}` is no digest, built-in plugin or readable file")
+            })?;
+            blake3::hash(&bytes)
+        };
+        out.push((digest, name.to_owned()));
+    }
+    Ok(out)
 }

@@ -31,7 +31,7 @@ pub struct RenderCommand {
     /// Write one file per resource into this directory (replaced atomically) instead of stdout.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
-    /// The source root plugins see as /src (default: the git work tree, else the current directory).
+    /// The source root plugins see as /src (default: the git work tree holding the app, else the app directory).
     #[arg(long, value_name = "DIR", env = "KILN_ROOT")]
     pub root: Option<PathBuf>,
     /// Target namespace.
@@ -54,9 +54,21 @@ pub struct RenderCommand {
     /// Output cap of each plugin call (e.g. 64MiB).
     #[arg(long, value_name = "SIZE", env = crate::env::KILN_OUTPUT_LIMIT, value_parser = limits::parse_size)]
     pub output_limit: Option<usize>,
-    /// Give a secret to the steps that are granted it: NAME=FILE.
+    /// Ceiling on every step's memory cap, `kiln.yaml`'s `limits:` included (e.g. 1GiB).
+    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_MEMORY, value_parser = limits::parse_size)]
+    pub max_memory: Option<usize>,
+    /// Ceiling on every step's time bound, `kiln.yaml`'s `limits:` included (e.g. 2m).
+    #[arg(long, value_name = "DURATION", env = crate::env::KILN_MAX_TIMEOUT, value_parser = limits::parse_duration)]
+    pub max_timeout: Option<std::time::Duration>,
+    /// Ceiling on every step's output cap, `kiln.yaml`'s `limits:` included.
+    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_OUTPUT, value_parser = limits::parse_size)]
+    pub max_output: Option<usize>,
+    /// Give a secret's value: NAME=FILE (it reaches only plugins granted it with --grant-secret).
     #[arg(long, value_name = "NAME=FILE")]
     pub secret: Vec<String>,
+    /// Grant a secret to a plugin: PLUGIN=NAME, PLUGIN a `blake3:<digest>`, a .wasm file or a built-in name.
+    #[arg(long, value_name = "PLUGIN=NAME", env = super::keys::KILN_GRANT_SECRET, value_delimiter = ',')]
+    pub grant_secret: Vec<String>,
     /// A SOPS key: an age identity file or an armored `OpenPGP` secret key (repeatable).
     #[arg(long, value_name = "PATH")]
     pub key_file: Vec<PathBuf>,
@@ -420,6 +432,10 @@ impl RenderCommand {
             crate::env::KILN_MEMORY_LIMIT,
             crate::env::KILN_TIMEOUT,
             crate::env::KILN_OUTPUT_LIMIT,
+            crate::env::KILN_MAX_MEMORY,
+            crate::env::KILN_MAX_TIMEOUT,
+            crate::env::KILN_MAX_OUTPUT,
+            super::keys::KILN_GRANT_SECRET,
             "SOPS_AGE_KEY",
             "SOPS_AGE_KEY_FILE",
         ]
@@ -469,6 +485,8 @@ impl RenderCommand {
             source_revision: None,
             plugin_config: vec![("helm".to_owned(), self.helm_config(app, emit_text)?)],
             secrets,
+            grants: super::keys::secret_grants(&self.grant_secret)?,
+            ceiling: crate::env::ceiling(self.max_memory, self.max_timeout, self.max_output),
             ..RenderOptions::default()
         })
     }
@@ -547,7 +565,7 @@ fn app_relative(app: &App, path: &Path) -> anyhow::Result<String> {
                 path.display(),
                 app.root.display()
             ),
-            "plugins only see the source root; move the file into it or pass --root",
+            crate::source::outside_root_hint(),
         )
     })?;
     let depth = if app.dir == "." {

@@ -45,7 +45,7 @@ impl AppKind {
 }
 
 /// The secrets the automatic `sops` step is granted.
-pub(super) const SOPS_SECRETS: [&str; 2] = ["sops-age-keys", "sops-pgp-keys"];
+pub(super) const SOPS_SECRETS: [&str; 2] = super::run::KEY_SECRETS;
 
 /// The pipeline of an app without `kiln.yaml`: the plugin of its kind,
 /// and for directory and kustomize apps the automatic `sops` steps, granted

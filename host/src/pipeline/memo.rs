@@ -40,7 +40,9 @@ fn memo_id(app: &App, opts: &RenderOptions, limits: Limits) -> MemoId {
         "api-versions": opts.api_versions,
         "plugin-config": opts.plugin_config,
         "secrets": secrets,
+        "grants": opts.grants.iter().map(|(d, n)| (d.to_hex().to_string(), n)).collect::<Vec<_>>(),
         "limits": format!("{limits:?}"),
+        "ceiling": format!("{:?}", opts.ceiling),
         "source-revision": opts.source_revision,
         "source-id": opts.source_id,
     });

@@ -9,7 +9,7 @@ mod run;
 pub use detect::{AppKind, detect};
 pub use memo::render_memoized;
 pub use run::DECRYPTED_FILE_KIND;
-pub use run::{Error, RenderOptions, Rendered, StepReport, render};
+pub use run::{Error, KEY_SECRETS, RenderOptions, Rendered, StepReport, render};
 
 use std::path::{Path, PathBuf};
 
@@ -119,10 +119,34 @@ pub fn load(app: &App, defaults: Limits) -> Result<Pipeline, Error> {
         return Err(Error::MissingApp(dir));
     }
     let file = dir.join(file::FILE_NAME);
-    if !file.is_file() {
-        return Ok(detect(&dir, defaults));
-    }
     let shown = relative_display(app, &file);
+    match fs_err::symlink_metadata(&file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(detect(&dir, defaults)),
+        Err(e) => return Err(Error::Io(e)),
+        Ok(m) if m.is_file() => {}
+        Ok(m) if m.is_symlink() => {
+            // A link is read only when it leads to a file inside the root.
+            let inside = file
+                .canonicalize()
+                .ok()
+                .zip(app.root.canonicalize().ok())
+                .is_some_and(|(f, r)| f.starts_with(r) && f.is_file());
+            if !inside {
+                return Err(Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "{shown} is a link to something that is not a file inside the source root"
+                    ),
+                )));
+            }
+        }
+        Ok(_) => {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{shown} is not a regular file (a FIFO, socket or device?)"),
+            )));
+        }
+    }
     let text = fs_err::read_to_string(&file).map_err(Error::Io)?;
     let parsed = file::parse(&text, &shown)?;
     let mut steps = Vec::with_capacity(parsed.steps.len());
@@ -204,6 +228,17 @@ fn resolve_in_root(app: &App, rel: &str, shown: &str) -> Result<String, Error> {
     })?;
     let root = app.root.canonicalize().map_err(Error::Io)?;
     let inside = canonical.strip_prefix(&root).map_err(|_| outside())?;
+    // Reading a FIFO or a device would block or never end.
+    if !canonical.is_file() {
+        return Err(Error::ReadPlugin {
+            path: rel.to_owned(),
+            file: shown.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a FIFO, socket, device or directory)",
+            ),
+        });
+    }
     Ok(inside.to_string_lossy().replace('\\', "/"))
 }
 

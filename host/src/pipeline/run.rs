@@ -24,8 +24,16 @@ pub struct RenderOptions {
     /// Extra config merged into the `with:` of every step running a given
     /// built-in plugin (e.g. the helm flags of `kiln render`).
     pub plugin_config: Vec<(String, serde_json::Map<String, Value>)>,
-    /// Values of secrets, by name.
+    /// Values of secrets, by name, as the operator gave them. A step that
+    /// lists one in `kiln.yaml` receives it only when [`Self::grants`]
+    /// grants it to the step's plugin; SOPS decryption keys
+    /// ([`KEY_SECRETS`]) reach only the built-in `sops` plugin.
     pub secrets: Vec<(String, Vec<u8>)>,
+    /// The operator's grants: `(plugin digest, secret name)`.
+    pub grants: Vec<(blake3::Hash, String)>,
+    /// The operator's ceiling on every step's limits, what `kiln.yaml`
+    /// asks included; `None` leaves `kiln.yaml` free to raise them.
+    pub ceiling: Option<crate::runtime::Limits>,
     /// The render cache; `None` runs every step.
     pub cache: Option<Arc<StepCache>>,
     /// The closure of the source tree plugins may read, when the caller has
@@ -166,7 +174,7 @@ impl Error {
                 "use a built-in plugin ({}) or a path to a .wasm component, e.g. `plugin: ./plugins/x.wasm`",
                 crate::builtin::names().join(", ")
             )),
-            Self::PluginOutsideRoot { .. } => Some("plugins must live inside the source repository".into()),
+            Self::PluginOutsideRoot { .. } => Some(crate::source::outside_root_hint()),
             Self::Load { source: runtime::LoadError::NotAComponent { .. }, .. } => {
                 Some("build the plugin as a component, e.g. `cargo build --target wasm32-wasip2`".into())
             }
@@ -174,12 +182,20 @@ impl Error {
                 Some("build the plugin against the kiln:plugin WIT world (the kiln-sdk crate does this)".into())
             }
             Self::Step { source, .. } => match source.as_ref() {
+                CallError::Plugin { message, hint, .. }
+                    if message.contains("outside the source root") =>
+                {
+                    Some(match hint {
+                        Some(h) => format!("{h}; {}", crate::source::outside_root_hint()),
+                        None => crate::source::outside_root_hint(),
+                    })
+                }
                 CallError::Plugin { hint, .. } => hint.clone(),
                 CallError::Timeout(_) => Some("raise the step's `limits.timeout` in kiln.yaml or pass --timeout".into()),
                 CallError::Memory(_) => Some("raise the step's `limits.memory` in kiln.yaml or pass --memory-limit".into()),
                 CallError::OutputTooLarge { .. } => Some("raise the step's `limits.output` in kiln.yaml or pass --output-limit".into()),
                 CallError::Limit(_) => Some("these bounds are fixed; split the plugin's work over several steps".into()),
-                CallError::SecretDenied(name) => Some(format!("grant it in kiln.yaml: `secrets: [{name}]` on this step")),
+                CallError::SecretDenied(name) => Some(format!("grant it in kiln.yaml: `secrets: [{name}]` on this step; the operator must also grant it to the plugin: --grant-secret PLUGIN={name}")),
                 CallError::Trap { .. } => Some("this is a bug in the plugin; run with -v for its log".into()),
                 CallError::Sandbox(_) => None,
             },
@@ -263,11 +279,28 @@ pub fn render(
         );
         let key = inputs.key();
         span.record("cache.key", key.to_string());
-        // A grant whose secret was not given passes nothing secret on.
-        secret_seen |= step
+        // What the step receives: each secret it lists that the operator
+        // gave and granted to this plugin. A grant whose secret was not
+        // given passes nothing secret on.
+        let granted: Vec<(String, Option<Vec<u8>>)> = step
             .secrets
             .iter()
-            .any(|name| opts.secrets.iter().any(|(n, _)| n == name));
+            .map(|name| {
+                let value = opts.secrets.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+                let allowed = operator_grants(step, &digest, name, &opts.grants);
+                if value.is_some() && !allowed && KEY_SECRETS.contains(&name.as_str()) {
+                    warn!("the step lists secret `{name}`; decryption keys reach only the built-in sops plugin");
+                } else if value.is_some() && !allowed {
+                    warn!(
+                        "the step lists secret `{name}`, which the operator did not grant to its plugin; \
+                         it is withheld (grant it with --grant-secret blake3:{}={name})",
+                        digest.to_hex()
+                    );
+                }
+                (name.clone(), value.filter(|_| allowed).cloned())
+            })
+            .collect();
+        secret_seen |= granted.iter().any(|(_, v)| v.is_some());
         let cache = opts.cache.as_ref().filter(|_| !secret_seen);
         let changed = last
             .iter()
@@ -298,21 +331,7 @@ pub fn render(
                 plugin: plugin_name.clone(),
                 source,
             })?;
-        let grants = Grants {
-            secrets: step
-                .secrets
-                .iter()
-                .map(|name| {
-                    (
-                        name.clone(),
-                        opts.secrets
-                            .iter()
-                            .find(|(n, _)| n == name)
-                            .map(|(_, v)| v.clone()),
-                    )
-                })
-                .collect(),
-        };
+        let grants = Grants { secrets: granted };
         let output = loaded
             .render(Call {
                 step: &step.name,
@@ -320,7 +339,7 @@ pub fn render(
                 config: &config_text,
                 context,
                 source_root: &app.root,
-                limits: step.limits,
+                limits: within_ceiling(step, opts.ceiling),
                 seed: *key.as_bytes(),
                 grants: Arc::new(grants),
             })
@@ -401,6 +420,48 @@ pub fn render(
         resources,
         steps: reports,
     })
+}
+
+/// The secrets that hold SOPS decryption keys: they reach only the
+/// built-in `sops` plugin, whatever a pipeline lists or an operator grants.
+pub const KEY_SECRETS: [&str; 2] = ["sops-age-keys", "sops-pgp-keys"];
+
+/// Whether the operator lets `step`'s plugin (of `digest`) have secret
+/// `name`: decryption keys go to the built-in `sops` plugin only (the
+/// embedded one, by digest: a repository's plugin named `sops` is another
+/// digest), any other secret to the plugins the operator granted it to.
+fn operator_grants(
+    step: &Step,
+    digest: &blake3::Hash,
+    name: &str,
+    grants: &[(blake3::Hash, String)],
+) -> bool {
+    if KEY_SECRETS.contains(&name) {
+        return matches!(&step.plugin, PluginRef::Builtin(n) if n == "sops")
+            && crate::builtin::digest("sops").is_some_and(|d| d == *digest);
+    }
+    grants.iter().any(|(d, n)| d == digest && n == name)
+}
+
+/// `step`'s limits, each at most the operator's `ceiling`.
+fn within_ceiling(step: &Step, ceiling: Option<crate::runtime::Limits>) -> crate::runtime::Limits {
+    let Some(max) = ceiling else {
+        return step.limits;
+    };
+    let asked = step.limits;
+    let limits = crate::runtime::Limits {
+        memory: asked.memory.min(max.memory),
+        time: asked.time.min(max.time),
+        output: asked.output.min(max.output),
+    };
+    if limits != asked {
+        warn!(
+            "the step asks for limits above the operator's ceiling; it runs within the ceiling \
+             (memory {} bytes, timeout {:?}, output {} bytes)",
+            limits.memory, limits.time, limits.output
+        );
+    }
+    limits
 }
 
 fn check_object(doc: &str) -> Result<(), String> {

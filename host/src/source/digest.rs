@@ -6,29 +6,46 @@
 //! would make every app of a monorepo miss the cache when any one changes.
 //! So the digest covers the *closure* of the app:
 //!
-//! - every file below the app directory, honouring `.gitignore`, `.ignore`
-//!   and `.git/info/exclude` (so `node_modules/`, build outputs and other
-//!   ignored trees are neither walked nor hashed), and `.git` left out;
-//! - then, transitively, every file or directory named by a relative path
-//!   that climbs out (`../x`, `file://../x`) in the text of a file already
-//!   covered, when it exists inside the root.
+//! - every file, link and directory below the app directory (ignore files
+//!   do not count: a plugin reads an ignored file as any other), `.git`
+//!   left out;
+//! - then, transitively, every path named in the text of a file already
+//!   covered (or on the command line) that leaves its directory: one with
+//!   a `..` component (`../base`, `./../base`, `sub/../../x`, `..`,
+//!   `file://../lib`), or one under the sandbox's root (`/src/base`),
+//!   each both as written (lexically, as kustomize resolves it) and as the
+//!   file system resolves it through links;
+//! - the target of every link met, resolved the same way.
 //!
-//! A plugin that reads a file outside the app which no covered file names
-//! this way would not invalidate the cache; every built-in plugin names
-//! what it reads. Ignored files are outside the digest too: regenerate
-//! vendored ignored content (e.g. `helm dependency build`) together with
-//! the file that pins it (`Chart.lock`), as usual.
+//! The walk falls back to the whole root when the text alone cannot tell
+//! what a render reads: when the app's `kiln.yaml` runs a plugin of the
+//! repository (its code may read any path), cannot be parsed, or a file
+//! holds an escape that could spell a path (`\x2e`, `\u002f`, a
+//! backslash before a line break in a quoted YAML string).
+//!
+//! Files are read in chunks (a large file never sits in memory), and
+//! anything but a file, a directory or a link (a FIFO, a socket, a device)
+//! is refused with an error naming it: a plugin that opened one would
+//! block or read without end.
 //!
 //! For git sources the walk runs over the snapshot of the commit's tree,
 //! which the git tree id names; the caller may pass that id instead.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 
 use crate::stamp::{Stamp, Watch};
 
-/// Files larger than this are hashed but not scanned for references.
-const SCAN_LIMIT: u64 = 1 << 20;
+/// Files are read, hashed and scanned in chunks of this size.
+const CHUNK: usize = 1 << 20;
+/// How much of the previous chunk is scanned again with the next, so that
+/// a path or marker across the boundary is still found (longer than any
+/// path the system opens).
+const OVERLAP: usize = 8 << 10;
+/// Links followed in resolving one path, as the system allows.
+const MAX_HOPS: usize = 40;
 
 /// What one walk over an app's closure found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,17 +78,18 @@ pub fn tree_digest_watched(
     digest(root, app_dir, named, Some(watch))
 }
 
+const SOPS_MARKERS: [&[u8]; 4] = [
+    b"sops_mac=ENC[",
+    b"\"mac\": \"ENC[",
+    b"mac: ENC[",
+    b"[sops]",
+];
+
 /// Whether `bytes` look like a file encrypted by SOPS.
 pub(crate) fn is_sops_file(bytes: &[u8]) -> bool {
-    const MARKERS: [&[u8]; 4] = [
-        b"sops_mac=ENC[",
-        b"\"mac\": \"ENC[",
-        b"mac: ENC[",
-        b"[sops]",
-    ];
-    MARKERS
+    SOPS_MARKERS
         .iter()
-        .any(|m| bytes.windows(m.len()).any(|w| w == *m))
+        .any(|m| memchr::memmem::find(bytes, m).is_some())
 }
 
 fn digest(
@@ -85,9 +103,9 @@ fn digest(
     walk(root, app_dir, named, watch, &mut |name, entry| {
         let hash = match entry {
             Entry::Link(target) => blake3::hash(format!("link:{}", target.display()).as_bytes()),
-            Entry::File(bytes) => {
-                sops_files |= is_sops_file(bytes);
-                blake3::hash(bytes)
+            Entry::File { hash, sops } => {
+                sops_files |= sops;
+                hash
             }
         };
         files.insert(name, hash);
@@ -108,7 +126,54 @@ fn digest(
 /// A file or link met by [`walk`].
 enum Entry<'a> {
     Link(&'a Path),
-    File(&'a [u8]),
+    File { hash: blake3::Hash, sops: bool },
+}
+
+/// What reading one file found.
+#[derive(Default)]
+struct Scan {
+    /// Paths it names that leave its directory, as written.
+    references: BTreeSet<String>,
+    /// It holds an escape that could spell a path.
+    escapes: bool,
+    /// It holds SOPS metadata.
+    sops: bool,
+}
+
+/// The paths the walk must still cover, and where it stands.
+struct Queue<'r> {
+    root: &'r Path,
+    paths: Vec<PathBuf>,
+    seen: BTreeSet<PathBuf>,
+    whole_root: bool,
+}
+
+impl Queue<'_> {
+    /// Queues `reference`, seen in a file of `dir` (relative to the root):
+    /// as written and as the file system resolves it. A path that does not
+    /// exist is recorded in `watch`, so that its appearing counts.
+    fn reference(&mut self, dir: &Path, reference: &str, watch: Option<&mut Watch>) {
+        let (base, rest) = match reference.strip_prefix("/src") {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                (PathBuf::new(), rest.trim_start_matches('/'))
+            }
+            _ => (dir.to_path_buf(), reference),
+        };
+        let mut watch = watch;
+        for inside in [
+            lexical(&base, rest),
+            physical(self.root, &base, rest, watch.as_deref_mut()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if self.root.join(&inside).symlink_metadata().is_ok() {
+                self.paths.push(inside);
+            } else if let Some(w) = watch.as_deref_mut() {
+                w.add(&slashed(&inside), None);
+            }
+        }
+    }
 }
 
 /// Visits every file and link of the app's closure (see the module docs),
@@ -120,41 +185,42 @@ fn walk(
     mut watch: Option<&mut Watch>,
     visit: &mut dyn FnMut(String, Entry<'_>),
 ) -> std::io::Result<()> {
-    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
     let start = if app_dir == "." {
         PathBuf::new()
     } else {
         PathBuf::from(app_dir)
     };
-    if let Some(w) = watch.as_deref_mut() {
-        // Ignore files above the app decide what the walk below sees.
-        for dir in start.ancestors().skip(1) {
-            for name in [".gitignore", ".ignore"] {
-                w.add_path(root, &dir.join(name).to_string_lossy());
-            }
-        }
-        w.add_path(root, ".git/info/exclude");
+    let mut queue = Queue {
+        root,
+        paths: Vec::new(),
+        seen: BTreeSet::new(),
+        whole_root: false,
+    };
+    if runs_repository_plugin(root, &start, watch.as_deref_mut()) {
+        queue.whole_root = true;
     }
     // Paths the command line names for the steps (`helm -f ../values.yaml`)
     // are read as if a file of the app named them.
-    let mut queue: Vec<PathBuf> = references(named)
-        .filter_map(|r| resolve(root, &root.join(&start), r))
-        .filter(|p| root.join(p).exists())
-        .collect();
-    queue.push(start);
-    while let Some(rel) = queue.pop() {
-        if seen.iter().any(|s| rel.starts_with(s)) {
+    let named = scan_text(named);
+    queue.whole_root |= named.escapes;
+    for r in &named.references {
+        queue.reference(&start, r, watch.as_deref_mut());
+    }
+    queue.paths.push(start);
+    loop {
+        if queue.whole_root && !queue.seen.contains(Path::new("")) {
+            queue.paths.clear();
+            queue.seen.clear();
+            queue.paths.push(PathBuf::new());
+        }
+        let Some(rel) = queue.paths.pop() else { break };
+        if queue.seen.iter().any(|s| rel.starts_with(s)) {
             continue;
         }
-        seen.insert(rel.clone());
+        queue.seen.insert(rel.clone());
         let path = root.join(&rel);
         let walker = ignore::WalkBuilder::new(&path)
-            .hidden(false)
-            .parents(true)
-            .git_ignore(true)
-            .git_exclude(true)
-            .git_global(false)
-            .require_git(false)
+            .standard_filters(false)
             .follow_links(false)
             .filter_entry(|e| e.file_name() != ".git")
             .build();
@@ -164,11 +230,8 @@ fn walk(
                 continue;
             };
             let p = entry.path();
-            let name = p
-                .strip_prefix(root)
-                .unwrap_or(p)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel_path = p.strip_prefix(root).unwrap_or(p);
+            let name = slashed(rel_path);
             if let Some(w) = watch.as_deref_mut() {
                 if ty.is_dir() {
                     w.add_dir(&name, p);
@@ -176,54 +239,136 @@ fn walk(
                     w.add(&name, Stamp::read(p));
                 }
             }
+            let dir = rel_path.parent().unwrap_or(Path::new(""));
             if ty.is_symlink() {
                 let target = fs_err::read_link(p)?;
+                queue.reference(dir, &target.to_string_lossy(), watch.as_deref_mut());
                 visit(name, Entry::Link(&target));
             } else if ty.is_file() {
-                let bytes = fs_err::read(p)?;
-                if (bytes.len() as u64) < SCAN_LIMIT
-                    && let Ok(text) = std::str::from_utf8(&bytes)
-                {
-                    let dir = p.parent().unwrap_or(root);
-                    for reference in references(text) {
-                        if let Some(inside) = resolve(root, dir, reference) {
-                            if root.join(&inside).exists() {
-                                queue.push(inside);
-                            } else if let Some(w) = watch.as_deref_mut() {
-                                w.add(&inside.to_string_lossy(), None);
-                            }
-                        }
-                    }
+                let (hash, scan) = read_file(p)?;
+                queue.whole_root |= scan.escapes;
+                for r in &scan.references {
+                    queue.reference(dir, r, watch.as_deref_mut());
                 }
-                visit(name, Entry::File(&bytes));
+                visit(
+                    name,
+                    Entry::File {
+                        hash,
+                        sops: scan.sops,
+                    },
+                );
+            } else if !ty.is_dir() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "{} is not a regular file, directory or link (a FIFO, socket or device); \
+                         remove it from the source tree",
+                        p.display()
+                    ),
+                ));
             }
         }
     }
     Ok(())
 }
 
-/// Relative paths that climb out of their directory, as written in `text`.
-fn references(text: &str) -> impl Iterator<Item = &str> {
-    let delimiter = |c: char| c.is_whitespace() || "\"'`,;()[]{}<>=|".contains(c);
-    text.match_indices("../").filter_map(move |(at, _)| {
-        let start = text[..at].rfind(delimiter).map_or(0, |i| i + 1);
-        let end = text[at..].find(delimiter).map_or(text.len(), |i| at + i);
-        let token = &text[start..end];
-        let token = token.strip_prefix("file://").unwrap_or(token);
-        let token = token
-            .trim_start_matches('-')
-            .trim_start_matches(':')
-            .trim_end_matches([':', '.']);
-        // Only report each token once: at its first `../`.
-        (text[start..at].find("../").is_none() && token.starts_with("..")).then_some(token)
+/// Whether the app's `kiln.yaml` runs a plugin of the repository (or
+/// cannot be read as a pipeline): then the whole root counts.
+fn runs_repository_plugin(root: &Path, app: &Path, watch: Option<&mut Watch>) -> bool {
+    let rel = app.join(crate::pipeline::file::FILE_NAME);
+    let path = root.join(&rel);
+    if let Some(w) = watch {
+        w.add(&slashed(&rel), Stamp::read(&path));
+    }
+    match fs_err::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
+        Ok(m) if m.is_file() => {}
+        _ => return true,
+    }
+    let Ok(text) = fs_err::read_to_string(&path) else {
+        return true;
+    };
+    crate::pipeline::file::parse(&text, "kiln.yaml").map_or(true, |p| {
+        p.steps.iter().any(|s| {
+            s.plugin.contains('/')
+                || Path::new(&s.plugin)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("wasm"))
+        })
     })
 }
 
-/// `reference` seen in a file in `dir`, as a path relative to `root`; `None`
-/// when it leaves the root.
-fn resolve(root: &Path, dir: &Path, reference: &str) -> Option<PathBuf> {
-    let base = dir.strip_prefix(root).ok()?;
-    let mut out: Vec<&std::ffi::OsStr> = base.iter().collect();
+/// Hashes the file at `path` and scans it, a chunk at a time.
+fn read_file(path: &Path) -> std::io::Result<(blake3::Hash, Scan)> {
+    let mut file = fs_err::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut scan = Scan::default();
+    let mut window: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&chunk[..n]);
+        window.extend_from_slice(&chunk[..n]);
+        // Most chunks of a large file name no path: skip them fast.
+        let may_name = [&b".."[..], b"/src", b"\\"]
+            .iter()
+            .any(|p| memchr::memmem::find(&window, p).is_some());
+        if may_name {
+            let text = String::from_utf8_lossy(&window);
+            let found = scan_text(&text);
+            scan.references.extend(found.references);
+            scan.escapes |= found.escapes;
+        }
+        scan.sops |= is_sops_file(&window);
+        let keep = window.len().min(OVERLAP);
+        window.drain(..window.len() - keep);
+    }
+    Ok((hasher.finalize(), scan))
+}
+
+/// The references and escapes in `text`.
+fn scan_text(text: &str) -> Scan {
+    let mut scan = Scan::default();
+    let lower = text.to_ascii_lowercase();
+    scan.escapes = [
+        "\\x2e",
+        "\\x2f",
+        "\\u002e",
+        "\\u002f",
+        "\\u0000002e",
+        "\\u0000002f",
+        "\\\n",
+        "\\\r",
+    ]
+    .iter()
+    .any(|e| lower.contains(e));
+    for r in references(text) {
+        scan.references.insert(r.to_owned());
+    }
+    scan
+}
+
+/// Paths in `text` that leave their directory: with a `..` component, or
+/// under `/src`.
+fn references(text: &str) -> impl Iterator<Item = &str> {
+    let delimiter = |c: char| c.is_whitespace() || "\"'`,;()[]{}<>=|:".contains(c);
+    text.split(delimiter).filter_map(|token| {
+        // `file://../x` splits into `file` and `//../x`.
+        let token = token.strip_prefix("//").unwrap_or(token);
+        let token = token.trim_start_matches('-');
+        let climbs = token.split('/').any(|c| c == "..");
+        let under_src = token == "/src" || token.starts_with("/src/");
+        (climbs || under_src).then_some(token)
+    })
+}
+
+/// `reference` from `dir` (relative to the root), resolved lexically;
+/// `None` when it leaves the root.
+fn lexical(dir: &Path, reference: &str) -> Option<PathBuf> {
+    let mut out: Vec<&std::ffi::OsStr> = dir.iter().collect();
     for part in Path::new(reference).components() {
         match part {
             Component::ParentDir => {
@@ -235,6 +380,65 @@ fn resolve(root: &Path, dir: &Path, reference: &str) -> Option<PathBuf> {
         }
     }
     Some(out.iter().collect())
+}
+
+/// `reference` from `dir` (relative to `root`), resolved as the file system
+/// would, through the links inside the root (each recorded in `watch`):
+/// a path free of links; `None` when it leaves the root, a link is
+/// absolute (the sandbox refuses those) or there are too many.
+fn physical(
+    root: &Path,
+    dir: &Path,
+    reference: &str,
+    mut watch: Option<&mut Watch>,
+) -> Option<PathBuf> {
+    let mut out: Vec<OsString> = dir.iter().map(ToOwned::to_owned).collect();
+    let mut pending: std::collections::VecDeque<OsString> = Path::new(reference)
+        .components()
+        .map(|c| c.as_os_str().to_owned())
+        .collect();
+    if Path::new(reference).is_absolute() {
+        return None;
+    }
+    let mut hops = 0;
+    while let Some(part) = pending.pop_front() {
+        match part.to_str() {
+            Some("..") => {
+                out.pop()?;
+            }
+            Some("." | "") => {}
+            _ => {
+                out.push(part);
+                let rel: PathBuf = out.iter().collect();
+                let path = root.join(&rel);
+                let Ok(meta) = path.symlink_metadata() else {
+                    // The rest does not exist (yet): as written from here.
+                    let rest: PathBuf = pending.iter().collect();
+                    return lexical(&rel, &rest.to_string_lossy());
+                };
+                if meta.is_symlink() {
+                    hops += 1;
+                    if let Some(w) = watch.as_deref_mut() {
+                        w.add(&slashed(&rel), Some(Stamp::of(&meta)));
+                    }
+                    let target = fs_err::read_link(&path).ok()?;
+                    if hops > MAX_HOPS || target.is_absolute() {
+                        return None;
+                    }
+                    out.pop();
+                    for c in target.components().rev() {
+                        pending.push_front(c.as_os_str().to_owned());
+                    }
+                }
+            }
+        }
+    }
+    Some(out.iter().collect())
+}
+
+/// A relative path as the watch and the digest name it.
+fn slashed(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
 }
 
 #[cfg(test)]
@@ -250,10 +454,106 @@ mod tests {
     #[test]
     fn references_are_found() {
         let refs: Vec<_> = references(
-            "resources:\n- ../base\n- ../../common/x.yaml\nrepository: \"file://../lib\"\n",
+            "resources:\n- ../base\n- ../../common/x.yaml\nrepository: \"file://../lib\"\n\
+             - ./../a\n- sub/../../b\n- /src/c\n- ..\npath:../d\n- [\"/src\"]\n- x/y\n- /srcx\n",
         )
         .collect();
-        assert_eq!(refs, vec!["../base", "../../common/x.yaml", "../lib"]);
+        assert_eq!(
+            refs,
+            vec![
+                "../base",
+                "../../common/x.yaml",
+                "../lib",
+                "./../a",
+                "sub/../../b",
+                "/src/c",
+                "..",
+                "../d",
+                "/src"
+            ]
+        );
+        assert!(scan_text("resources: [\"\\x2e\\x2e/base\"]").escapes);
+        assert!(scan_text("k: \"..\\\n  /base\"").escapes);
+        assert!(!scan_text("k: \"a\\nb\"").escapes);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_inside_the_root() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path();
+        write(root, "base/cm.yaml", "a");
+        write(root, "overlay/kustomization.yaml", "resources:\n- base\n");
+        std::os::unix::fs::symlink("../base", root.join("overlay/base")).expect("link");
+        std::os::unix::fs::symlink("..", root.join("overlay/up")).expect("link");
+        assert_eq!(
+            physical(root, Path::new("overlay"), "base/cm.yaml", None),
+            Some(PathBuf::from("base/cm.yaml"))
+        );
+        assert_eq!(
+            physical(root, Path::new("overlay"), "up/overlay/up/base", None),
+            Some(PathBuf::from("base"))
+        );
+        assert_eq!(physical(root, Path::new("overlay"), "up/..", None), None);
+        let before = tree_digest(root, "overlay", "").expect("digest");
+        write(root, "base/cm.yaml", "b");
+        assert_ne!(before, tree_digest(root, "overlay", "").expect("digest"));
+    }
+
+    #[test]
+    fn every_spelling_of_a_sibling_counts() {
+        for text in [
+            "resources:\n- ./../base\n",
+            "resources:\n- /src/base\n",
+            "resources:\n- sub/../../base\n",
+            "resources: [\"../base/\"]\n",
+            "resources:\n- \"\\x2e\\x2e/base\"\n",
+        ] {
+            let tmp = tempfile::tempdir().expect("temp dir");
+            let root = tmp.path();
+            write(root, "base/cm.yaml", "a");
+            write(root, "overlay/kustomization.yaml", text);
+            let before = tree_digest(root, "overlay", "").expect("digest");
+            write(root, "base/cm.yaml", "b");
+            assert_ne!(
+                before,
+                tree_digest(root, "overlay", "").expect("digest"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_repository_plugin_makes_the_whole_root_count() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path();
+        write(root, "other/data.txt", "a");
+        write(
+            root,
+            "app/kiln.yaml",
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: ./p.wasm\n",
+        );
+        let before = tree_digest(root, "app", "").expect("digest");
+        write(root, "other/data.txt", "b");
+        assert_ne!(before, tree_digest(root, "app", "").expect("digest"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path();
+        write(root, "app/cm.yaml", "a");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &root.join("app/pipe"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+        let err = tree_digest(root, "app", "").expect_err("refused");
+        assert!(err.to_string().contains("app/pipe"), "{err}");
     }
 
     #[test]
@@ -287,11 +587,16 @@ mod tests {
         write(root, "overlay/.gitignore", "junk/\n");
         let before = tree_digest(root, "overlay", "").expect("digest");
         write(root, "other/cm.yaml", "kind: Secret\n");
-        write(root, "overlay/junk/big.bin", "ignored");
         assert_eq!(
             before,
             tree_digest(root, "overlay", "").expect("digest"),
-            "unrelated and ignored files do not count"
+            "unrelated files do not count"
+        );
+        write(root, "overlay/junk/big.bin", "ignored");
+        assert_ne!(
+            before,
+            tree_digest(root, "overlay", "").expect("digest"),
+            "ignored files count: a plugin reads them as any other"
         );
         write(root, "base/deploy.yaml", "kind: StatefulSet\n");
         assert_ne!(

@@ -1,8 +1,10 @@
 //! Sources: where an app's files come from.
 //!
 //! A local app lives inside a source root, the directory plugins see as
-//! `/src`: the top of the git work tree that holds the app, or else the
-//! current directory when the app is below it, or else the app directory.
+//! `/src`: `--root` when given; else the top of the git work tree that
+//! holds the app; else the app directory itself. The current directory
+//! never decides it: `cd ~ && kiln render Downloads/app` shows the app's
+//! plugins that app, not the home directory.
 //! A git source ([`git`]) is a snapshot of a commit's tree.
 
 mod digest;
@@ -22,7 +24,7 @@ pub enum Error {
     /// The directory does not exist.
     #[error("app directory {} does not exist", .0.display())]
     Missing(PathBuf),
-    /// The app is not inside the given root.
+    /// The app is not inside the given root (`--root`).
     #[error("app directory {} is not inside the source root {}", .app.display(), .root.display())]
     OutsideRoot {
         /// The app.
@@ -71,14 +73,19 @@ pub fn local_app(dir: &Path, root: Option<&Path>) -> Result<App, Error> {
     Ok(App { root, dir, name })
 }
 
+/// The top of the git work tree holding `app` (a `.git` directory or file
+/// beside it or above), else `app` itself.
 fn default_root(app: &Path) -> PathBuf {
-    if let Some(top) = app.ancestors().find(|a| a.join(".git").exists()) {
-        return top.to_path_buf();
-    }
-    if let Ok(cwd) = std::env::current_dir().and_then(|c| c.canonicalize())
-        && app.starts_with(&cwd)
-    {
-        return cwd;
-    }
-    app.to_path_buf()
+    app.ancestors()
+        .find(|a| a.join(".git").exists())
+        .unwrap_or(app)
+        .to_path_buf()
+}
+
+/// What to say when a reference leaves the source root.
+pub fn outside_root_hint() -> String {
+    "plugins see only the source root: the git work tree that holds the app, else the app \
+     directory; pass --root DIR (or set KILN_ROOT) to make a directory above both the app and \
+     what it references the root"
+        .to_owned()
 }

@@ -151,7 +151,11 @@ impl Mirror {
             .into_iter()
             .collect();
         if let Some((scheme, rest)) = self.url.split_once("://")
-            && let Some((userinfo, _)) = rest.split('/').next().unwrap_or_default().rsplit_once('@')
+            && let Some((userinfo, _)) = rest
+                .split(['/', '?'])
+                .next()
+                .unwrap_or_default()
+                .rsplit_once('@')
         {
             // Over http(s) a bare user can be a token; elsewhere (ssh) the
             // user is a name like `git`, and only a password is secret.
@@ -161,6 +165,17 @@ impl Mirror {
                 secrets.push(password.to_owned());
             }
         }
+        // A token in the query (`?access_token=`) is as secret.
+        if let Some((_, query)) = self.url.split_once('?') {
+            secrets.extend(
+                query
+                    .split('&')
+                    .filter_map(|p| p.split_once('=').map(|(_, v)| v.to_owned()))
+                    .filter(|v| !v.is_empty()),
+            );
+        }
+        // The URL as a whole first, so that it shows redacted.
+        text = text.replace(self.url.as_str(), &redact(&self.url));
         for secret in secrets {
             text = text.replace(&secret, "***");
         }

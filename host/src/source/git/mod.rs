@@ -136,15 +136,42 @@ pub fn remote_app(
 ) -> Result<GitApp, Error> {
     let mirror = mirror::Mirror::new(&opts.cache_dir, url);
     let _lock = mirror.lock()?;
-    let repo = mirror.ready(rev, opts.offline)?;
+    let in_mirror = rev.map(in_mirror);
+    let repo = mirror.ready(in_mirror.as_deref(), opts.offline)?;
     let shown = redact(url);
-    app_at(
+    let resolved = app_at(
         &repo,
         &shown,
-        rev.unwrap_or(mirror::DEFAULT_REV),
+        in_mirror.as_deref().unwrap_or(mirror::DEFAULT_REV),
         path.unwrap_or("."),
         &opts.cache_dir,
-    )
+    );
+    // Errors name the revision as the user wrote it.
+    resolved.map_err(|e| match (e, rev) {
+        (Error::Revision { url, source, .. }, Some(rev)) => Error::Revision {
+            url,
+            rev: rev.to_owned(),
+            source,
+        },
+        (Error::Path { url, path, .. }, Some(rev)) => Error::Path {
+            url,
+            rev: rev.to_owned(),
+            path,
+        },
+        (e, _) => e,
+    })
+}
+
+/// `rev` of a remote as the mirror names it: the remote's `HEAD` (its
+/// default branch) is kept as [`mirror::DEFAULT_REV`], since the mirror's
+/// own `HEAD` names nothing fetched; `HEAD~2`, `HEAD^` follow it.
+fn in_mirror(rev: &str) -> String {
+    match rev.strip_prefix("HEAD") {
+        Some(rest) if rest.is_empty() || rest.starts_with(['~', '^', '@', ':']) => {
+            format!("{}{rest}", mirror::DEFAULT_REV)
+        }
+        _ => rev.to_owned(),
+    }
 }
 
 /// The app at `dir`, a directory inside a local git work tree, read from

@@ -59,23 +59,44 @@ pub(super) fn materialise(
     dir.canonicalize().map_err(io(&dir))
 }
 
+/// Blobs larger than this are streamed from `git cat-file` into their
+/// file rather than decoded in memory (gix decodes an object whole).
+const STREAM_THRESHOLD: u64 = 16 << 20;
+
+/// Writes the entries of `tree` into `dir`, a directory this process just
+/// created. Every file, link and directory is created new: an entry never
+/// replaces or writes through one written before (a tree naming a link and
+/// then a file of the same name is refused), and names that could leave
+/// the directory (`..`, `/`) are refused; `.git` is left out.
 fn write_tree(repo: &gix::Repository, tree: &gix::Tree<'_>, dir: &Path) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
+    let mut names = std::collections::HashSet::new();
     for entry in tree.iter() {
         let entry = entry.map_err(Error::Objects)?;
         let name = entry.filename().to_string();
-        if name.is_empty()
-            || name == "."
-            || name == ".."
-            || name.contains(['/', '\\'])
-            || name == ".git"
-        {
+        let path = dir.join(&name);
+        // Git refuses to check out a `.git` entry; it is left out.
+        if name.eq_ignore_ascii_case(".git") {
             continue;
         }
-        let path = dir.join(&name);
+        if let Err(why) = check_name(&name) {
+            return Err(Error::Io {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, why),
+            });
+        }
+        if !names.insert(name.clone()) {
+            return Err(Error::Io {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "the tree names this entry twice; the commit is malformed",
+                ),
+            });
+        }
         let mode = entry.mode();
         if mode.is_tree() {
             fs_err::create_dir(&path).map_err(io(&path))?;
@@ -84,18 +105,110 @@ fn write_tree(repo: &gix::Repository, tree: &gix::Tree<'_>, dir: &Path) -> Resul
                 .map_err(Error::Objects)?;
             write_tree(repo, &sub, &path)?;
         } else if mode.is_link() {
+            // A link's target is a path: no longer than the system takes.
+            let header = repo
+                .find_header(entry.oid().to_owned())
+                .map_err(|e| Error::Objects(e.into()))?;
+            if header.size() > 4096 {
+                return Err(Error::Io {
+                    path,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "a link whose target is longer than 4096 bytes; the commit is malformed",
+                    ),
+                });
+            }
             let blob = repo
                 .find_blob(entry.oid().to_owned())
                 .map_err(Error::Objects)?;
             let target = String::from_utf8_lossy(&blob.data).into_owned();
             link(&target, &path).map_err(io(&path))?;
         } else if mode.is_blob() {
-            let blob = repo
-                .find_blob(entry.oid().to_owned())
-                .map_err(Error::Objects)?;
-            fs_err::write(&path, &blob.data).map_err(io(&path))?;
+            write_blob(repo, entry.oid(), &path)?;
         }
         // Submodules (commits) are not part of the snapshot.
+    }
+    Ok(())
+}
+
+/// Why a tree entry's name cannot be written, if it cannot.
+fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name == "." || name == ".." {
+        return Err("a tree entry named `.`, `..` or nothing; the commit is malformed");
+    }
+    if name.contains(['/', '\\', '\0']) {
+        return Err("a tree entry whose name holds `/`, `\\` or NUL; the commit is malformed");
+    }
+    Ok(())
+}
+
+/// A new file at `path` (never an existing one, never through a link).
+fn create_new(path: &Path) -> std::io::Result<fs_err::File> {
+    let mut options = fs_err::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use fs_err::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed());
+    }
+    options.open(path)
+}
+
+/// Writes the blob `id` into a new file at `path`; a large blob is streamed.
+fn write_blob(repo: &gix::Repository, id: &gix::oid, path: &Path) -> Result<(), Error> {
+    use std::io::Write as _;
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let header = repo
+        .find_header(id.to_owned())
+        .map_err(|e| Error::Objects(e.into()))?;
+    let mut file = create_new(path).map_err(io)?;
+    if header.size() > STREAM_THRESHOLD {
+        return stream_blob(repo, id, &mut file, header.size()).map_err(io);
+    }
+    let blob = repo.find_blob(id.to_owned()).map_err(Error::Objects)?;
+    file.write_all(&blob.data).map_err(io)
+}
+
+/// Copies a blob of `size` bytes into `file` through `git cat-file`, so
+/// that its bytes never sit in memory at once.
+fn stream_blob(
+    repo: &gix::Repository,
+    id: &gix::oid,
+    file: &mut fs_err::File,
+    size: u64,
+) -> std::io::Result<()> {
+    let mut child = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(repo.git_dir())
+        .args(["cat-file", "blob"])
+        .arg(id.to_string())
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "a file of {size} bytes is streamed through `git cat-file`, which cannot run ({e}); install git"
+                ),
+            )
+        })?;
+    let copied = match child.stdout.take() {
+        Some(mut out) => std::io::copy(&mut out, file),
+        None => Ok(0),
+    };
+    let status = child.wait()?;
+    let copied = copied?;
+    if !status.success() || copied != size {
+        return Err(std::io::Error::other(format!(
+            "`git cat-file blob {id}` gave {copied} of {size} bytes ({status})"
+        )));
     }
     Ok(())
 }
@@ -108,7 +221,8 @@ fn link(target: &str, path: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn link(target: &str, path: &Path) -> std::io::Result<()> {
     // Without symlinks, keep the link's text as a file, as git does.
-    fs_err::write(path, target)
+    use std::io::Write as _;
+    create_new(path)?.write_all(target.as_bytes())
 }
 
 /// Removes snapshots (and left-over staging dirs) unused for `max_age`.

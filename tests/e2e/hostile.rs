@@ -1,0 +1,687 @@
+//! Hostile repositories: what a repository (its files, links, git objects,
+//! `kiln.yaml` and own plugins) tries against the machine that renders it,
+//! and what the operator keeps for itself. Each test is an attack that
+//! succeeded before its fix.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{Dir, MANIFESTS, Run, TestCommand, shared_cache};
+
+const HOSTILE: &str = env!("KILN_TEST_PLUGIN_HOSTILE");
+
+/// An app whose pipeline reads manifests, then runs the hostile plugin.
+fn hostile_app(mode: &str, arg: &str, extra: &str) -> Dir {
+    let dir = Dir::new();
+    dir.copy(HOSTILE, "plugins/hostile.wasm").write("app/all.yaml", MANIFESTS).write(
+        "app/kiln.yaml",
+        format!(
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n- name: evil\n  plugin: ../plugins/hostile.wasm\n  with: {{mode: {mode}, arg: {arg:?}}}\n{extra}"
+        ),
+    );
+    dir
+}
+
+/// `kiln` as [`TestCommand`] runs it, as a plain command (for a working
+/// directory of the test's choice, or to watch the process).
+fn kiln_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.env("KILN_CACHE_DIR", shared_cache())
+        .env_remove("KILN_LOG")
+        .env_remove("KUBE_VERSION")
+        .env_remove("KUBE_API_VERSIONS")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn finish(out: &std::process::Output) -> Run {
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn config_data(run: &Run, key: &str) -> String {
+    let docs = run.docs();
+    docs.iter()
+        .find_map(|d| d["data"][key].as_str())
+        .unwrap_or_else(|| panic!("no data.{key} in {docs:?}"))
+        .to_owned()
+}
+
+// ---------------------------------------------------------------------------
+// Git objects: a crafted tree never writes outside the snapshot.
+
+/// Runs git in `dir`; stdout, trimmed.
+fn git(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> String {
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "kiln")
+        .env("GIT_AUTHOR_EMAIL", "kiln@example.invalid")
+        .env("GIT_COMMITTER_NAME", "kiln")
+        .env("GIT_COMMITTER_EMAIL", "kiln@example.invalid")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git runs");
+    {
+        use std::io::Write as _;
+        let mut input = child.stdin.take().expect("stdin");
+        if let Some(bytes) = stdin {
+            input.write_all(bytes).expect("write to git");
+        }
+    }
+    let out = child.wait_with_output().expect("git ends");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+/// A git work tree at `<tmp>/repo`.
+fn work_tree(tmp: &Path) -> PathBuf {
+    let repo = tmp.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"], None);
+    repo
+}
+
+fn blob(repo: &Path, bytes: &[u8]) -> String {
+    git(repo, &["hash-object", "-w", "--stdin"], Some(bytes))
+}
+
+/// A tree with exactly `entries` (mode, name, id), in that order, as a
+/// hostile repository can write it (git's own tools would refuse it).
+fn raw_tree(repo: &Path, entries: &[(&str, &str, &str)]) -> String {
+    let mut raw = Vec::new();
+    for (mode, name, id) in entries {
+        raw.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+        for i in (0..id.len()).step_by(2) {
+            raw.push(u8::from_str_radix(&id[i..i + 2], 16).unwrap());
+        }
+    }
+    git(
+        repo,
+        &["hash-object", "-t", "tree", "-w", "--literally", "--stdin"],
+        Some(&raw),
+    )
+}
+
+fn commit(repo: &Path, tree: &str) -> String {
+    git(repo, &["commit-tree", tree, "-m", "crafted"], None)
+}
+
+/// A tree holding `app/all.yaml`, for the crafted root trees below.
+fn app_tree(repo: &Path) -> String {
+    let manifests = blob(repo, MANIFESTS.as_bytes());
+    raw_tree(repo, &[("100644", "all.yaml", &manifests)])
+}
+
+#[test]
+fn a_crafted_tree_never_writes_through_its_own_links() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.txt");
+    std::fs::write(&victim, "ORIGINAL").unwrap();
+    let victim_dir = outside.path().join("victim-dir");
+    std::fs::create_dir(&victim_dir).unwrap();
+    let repo = work_tree(tmp.path());
+    std::fs::create_dir_all(repo.join("app")).unwrap();
+    let app = app_tree(&repo);
+    let link = blob(&repo, victim.to_str().unwrap().as_bytes());
+    let dir_link = blob(&repo, victim_dir.to_str().unwrap().as_bytes());
+    let payload = blob(&repo, b"OVERWRITTEN BY THE REPOSITORY");
+    let inner = raw_tree(&repo, &[("100644", "planted.txt", &payload)]);
+    let cases = [
+        // A link, then a file of the same name.
+        vec![
+            ("40000", "app", app.as_str()),
+            ("120000", "name", link.as_str()),
+            ("100644", "name", payload.as_str()),
+        ],
+        // A link to a directory, then a tree of the same name.
+        vec![
+            ("40000", "app", app.as_str()),
+            ("120000", "d", dir_link.as_str()),
+            ("40000", "d", inner.as_str()),
+        ],
+        // The same file twice.
+        vec![
+            ("40000", "app", app.as_str()),
+            ("100644", "twice", payload.as_str()),
+            ("100644", "twice", payload.as_str()),
+        ],
+    ];
+    for entries in cases {
+        let rev = commit(&repo, &raw_tree(&repo, &entries));
+        let cache = tmp.path().join(format!("cache-{rev}"));
+        let app_dir = repo.join("app");
+        let run = TestCommand::new()
+            .env("KILN_CACHE_DIR", &cache)
+            .args(["render", "--rev", &rev])
+            .args([&app_dir])
+            .run();
+        let err = run.error();
+        assert!(err.contains("twice"), "says why:\n{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "ORIGINAL");
+        assert_eq!(
+            std::fs::read_dir(&victim_dir).unwrap().count(),
+            0,
+            "nothing planted in the linked directory"
+        );
+    }
+}
+
+#[test]
+fn a_tree_entry_named_dot_dot_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = work_tree(tmp.path());
+    std::fs::create_dir_all(repo.join("app")).unwrap();
+    let app = app_tree(&repo);
+    let payload = blob(&repo, b"x");
+    let up = raw_tree(&repo, &[("100644", "escaped.txt", &payload)]);
+    let rev = commit(
+        &repo,
+        &raw_tree(&repo, &[("40000", "..", &up), ("40000", "app", &app)]),
+    );
+    let run = TestCommand::new()
+        .env("KILN_CACHE_DIR", tmp.path().join("cache"))
+        .args(["render", "--rev", &rev])
+        .args([&repo.join("app")])
+        .run();
+    let err = run.error();
+    assert!(err.contains("malformed"), "{err}");
+    assert!(!tmp.path().join("cache/git-v0/escaped.txt").exists());
+}
+
+// ---------------------------------------------------------------------------
+// Output directories: file names from resources never leave the tree.
+
+#[test]
+fn output_file_names_never_leave_the_output_directory() {
+    let dir = Dir::new();
+    for (ns, name) in [("..", "x"), ("web", ".."), (".", "x")] {
+        dir.write(
+            "app/cm.yaml",
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name:?}\n  namespace: {ns:?}\n"),
+        );
+        let run = dir
+            .kiln()
+            .args(["render", "app", "--output-dir", "out/prod"])
+            .run();
+        let err = run.error();
+        assert!(err.contains("cannot be written to a file"), "{err}");
+        let beside: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+            .map(|rd| rd.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        assert!(beside.is_empty(), "written beside the output: {beside:?}");
+    }
+}
+
+#[test]
+fn an_output_directory_that_is_a_file_is_refused() {
+    let dir = Dir::new();
+    dir.write("app/cm.yaml", MANIFESTS)
+        .write("notes.txt", "keep me");
+    let run = dir
+        .kiln()
+        .args(["render", "app", "--output-dir", "notes.txt"])
+        .run();
+    let err = run.error();
+    assert!(err.contains("is not a directory"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
+        "keep me"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Secrets: only where the operator grants them.
+
+const AGE_KEY: &str =
+    "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS";
+
+#[test]
+fn decryption_keys_never_reach_a_repository_plugin() {
+    let dir = hostile_app("secret", "sops-age-keys", "  secrets: [sops-age-keys]\n");
+    let config = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(config.path().join("sops/age")).unwrap();
+    std::fs::write(config.path().join("sops/age/keys.txt"), AGE_KEY).unwrap();
+    dir.write("key.txt", AGE_KEY);
+    for (env, flags) in [
+        (Some(("SOPS_AGE_KEY", AGE_KEY.to_owned())), vec![]),
+        (None, vec!["--key-file", "key.txt"]),
+        (
+            Some((
+                "XDG_CONFIG_HOME",
+                config.path().to_str().unwrap().to_owned(),
+            )),
+            vec![],
+        ),
+    ] {
+        let mut cmd = dir.kiln();
+        cmd.args(["render", "app"]).args(&flags);
+        if let Some((k, v)) = &env {
+            cmd.env(k, v);
+        }
+        let run = cmd.run();
+        assert_eq!(
+            config_data(&run, "len"),
+            "0",
+            "the repository's plugin got the key ({env:?} {flags:?})"
+        );
+    }
+    // Nor can the operator hand them on by mistake.
+    let run = dir
+        .kiln()
+        .args([
+            "render",
+            "app",
+            "--grant-secret",
+            "plugins/hostile.wasm=sops-age-keys",
+        ])
+        .run();
+    assert!(run.error().contains("only the built-in sops plugin"));
+}
+
+#[test]
+fn a_secret_reaches_only_the_plugin_the_operator_grants_it_to() {
+    let dir = hostile_app("secret", "api-token", "  secrets: [api-token]\n");
+    dir.write("token.txt", "s3cr3t-token");
+    let len = |flags: &[&str]| {
+        let run = dir
+            .kiln()
+            .args(["render", "app", "--secret", "api-token=token.txt"])
+            .args(flags)
+            .run();
+        config_data(&run, "len")
+    };
+    assert_eq!(len(&[]), "0", "kiln.yaml alone grants nothing");
+    assert_eq!(
+        len(&["--grant-secret", "directory=api-token"]),
+        "0",
+        "a grant to another plugin"
+    );
+    assert_eq!(
+        len(&["--grant-secret", "plugins/hostile.wasm=api-token"]),
+        "12"
+    );
+    let digest = blake3::hash(&std::fs::read(HOSTILE).unwrap()).to_hex();
+    assert_eq!(
+        len(&["--grant-secret", &format!("blake3:{digest}=api-token")]),
+        "12"
+    );
+}
+
+#[test]
+fn credentials_in_a_query_string_never_show() {
+    let dir = Dir::new();
+    let run = dir
+        .kiln()
+        .args([
+            "render",
+            "--repo",
+            "http://127.0.0.1:9/org/repo.git?access_token=SEKRET-QUERY-TOKEN&private_token=OTHER-SEKRET",
+            "--path",
+            "app",
+        ])
+        .run();
+    let err = run.error();
+    assert!(err.contains("127.0.0.1:9/org/repo.git"), "{err}");
+    assert!(
+        !err.contains("SEKRET-QUERY-TOKEN") && !err.contains("OTHER-SEKRET"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repository_limits_stay_under_the_operator_ceiling() {
+    let dir = hostile_app("loop", "", "  limits: {timeout: 10m}\n");
+    for env in [None, Some("1s")] {
+        let start = Instant::now();
+        let mut cmd = dir.kiln();
+        cmd.args(["render", "app"]);
+        match env {
+            Some(v) => cmd.env("KILN_MAX_TIMEOUT", v),
+            None => cmd.args(["--max-timeout", "1s"]),
+        };
+        let run = cmd.run();
+        let err = run.error();
+        assert!(err.contains("ran longer than 1s"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(60));
+    }
+}
+
+#[test]
+fn limits_that_overflow_are_refused() {
+    let dir = hostile_app("echo", "", "  limits: {timeout: 307445734561825861m}\n");
+    let err = dir.kiln().args(["render", "app"]).run().error().to_owned();
+    assert!(
+        err.contains("307445734561825861m") && err.contains("too long"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The source root: never the current directory by accident.
+
+#[test]
+fn an_app_outside_a_work_tree_is_its_own_root() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("id_ed25519"), "PRIVATE KEY").unwrap();
+    let app = home.path().join("Downloads/app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::copy(HOSTILE, app.join("hostile.wasm")).unwrap();
+    std::fs::write(
+        app.join("kiln.yaml"),
+        "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: ./hostile.wasm\n  with: {mode: list, arg: /src}\n",
+    )
+    .unwrap();
+    let run = finish(
+        &kiln_command()
+            .current_dir(home.path())
+            .args(["render", "Downloads/app"])
+            .output()
+            .unwrap(),
+    );
+    let entries = config_data(&run, "entries");
+    assert!(
+        !entries.contains("id_ed25519"),
+        "/src shows the home: {entries}"
+    );
+    assert!(entries.contains("kiln.yaml"), "{entries}");
+}
+
+#[test]
+fn a_reference_out_of_the_root_names_the_root_flag() {
+    let other_repo = Dir::new();
+    let x = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let p = x.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("base/kustomization.yaml", "resources:\n- cm.yaml\n");
+    write(
+        "base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: base\n",
+    );
+    write(
+        "overlays/prod/kustomization.yaml",
+        "resources:\n- ../../base\nnamePrefix: prod-\n",
+    );
+    let prod = x.path().join("overlays/prod");
+    let run = other_repo.kiln().args(["render"]).args([&prod]).run();
+    let err = run.error();
+    assert!(err.contains("outside the source root"), "{err}");
+    assert!(err.contains("hint:") && err.contains("--root"), "{err}");
+    let run = other_repo
+        .kiln()
+        .args(["render", "--root"])
+        .args([x.path()])
+        .args([&prod])
+        .run();
+    assert!(run.success().contains("name: prod-base"), "{}", run.stdout);
+}
+
+// ---------------------------------------------------------------------------
+// Files that are not files, and files that are large.
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+}
+
+#[test]
+fn a_fifo_in_the_source_tree_is_refused_up_front() {
+    let dir = Dir::new();
+    dir.write("app/cm.yaml", MANIFESTS);
+    mkfifo(&dir.path().join("app/pipe.yaml"));
+    let start = Instant::now();
+    let run = dir.kiln().args(["render", "app", "--timeout", "5s"]).run();
+    let err = run.error();
+    assert!(
+        err.contains("pipe.yaml") && err.contains("not a regular file"),
+        "{err}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(30));
+
+    let dir = Dir::new();
+    dir.write(
+        "app/kiln.yaml",
+        "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: ./p.wasm\n",
+    );
+    mkfifo(&dir.path().join("app/p.wasm"));
+    let run = dir.kiln().args(["render", "app", "--timeout", "5s"]).run();
+    let err = run.error();
+    assert!(
+        err.contains("p.wasm") && err.contains("not a regular file"),
+        "{err}"
+    );
+}
+
+/// Runs `cmd`, returning the run and the peak resident memory (`VmHWM`)
+/// of the process in bytes.
+fn peak_memory(cmd: &mut Command) -> (Run, u64) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kiln runs");
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kb * 1024);
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (finish(&child.wait_with_output().expect("kiln ends")), peak)
+}
+
+const LARGE: u64 = 320 << 20;
+const PEAK: u64 = 224 << 20;
+
+#[test]
+fn a_large_file_in_the_tree_is_never_read_whole() {
+    let dir = Dir::new();
+    dir.write("app/cm.yaml", MANIFESTS);
+    let big = std::fs::File::create(dir.path().join("app/zeros.bin")).unwrap();
+    big.set_len(LARGE).unwrap();
+    let (run, peak) =
+        peak_memory(
+            kiln_command()
+                .current_dir(dir.path())
+                .args(["render", "app", "--no-cache"]),
+        );
+    run.success();
+    assert!(peak < PEAK, "peak memory {} MiB", peak >> 20);
+}
+
+#[test]
+fn a_large_blob_in_a_commit_is_never_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = work_tree(tmp.path());
+    std::fs::create_dir_all(repo.join("app")).unwrap();
+    std::fs::write(repo.join("app/cm.yaml"), MANIFESTS).unwrap();
+    // Written sparse; git stores it compressed to almost nothing.
+    let big = std::fs::File::create(repo.join("zeros.bin")).unwrap();
+    big.set_len(LARGE).unwrap();
+    git(&repo, &["add", "-A"], None);
+    git(&repo, &["commit", "-q", "-m", "big"], None);
+    std::fs::remove_file(repo.join("zeros.bin")).unwrap();
+    let (run, peak) = peak_memory(
+        kiln_command()
+            .env("KILN_CACHE_DIR", tmp.path().join("cache"))
+            .args(["render", "--no-cache", "--rev", "HEAD"])
+            .arg(repo.join("app")),
+    );
+    run.success();
+    assert!(peak < PEAK, "peak memory {} MiB", peak >> 20);
+}
+
+// ---------------------------------------------------------------------------
+// The render cache: an edit to anything an app reads shows in the next render.
+
+/// A small deterministic generator (xorshift), seeded per run and printed,
+/// so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Self {
+        let seed = std::env::var("KILN_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+                    | 1
+            });
+        eprintln!("KILN_TEST_SEED={seed}");
+        Self(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// The ways an overlay reaches a sibling base, each an app of its own.
+const VARIANTS: [(&str, &str); 7] = [
+    ("plain", "resources:\n- ../../base\n"),
+    ("dot-slash", "resources:\n- ./../../base\n"),
+    ("in-sandbox", "resources:\n- /src/base\n"),
+    ("climb", "resources:\n- sub/../../../base\n"),
+    ("flow", "resources: [\"./../../base/\"]\n"),
+    ("link", "resources:\n- base\n"),
+    ("linked-dir", "resources:\n- up/base\n"),
+];
+
+#[test]
+fn an_edit_to_any_file_an_app_reads_shows_in_the_next_render() {
+    let dir = Dir::new();
+    dir.write("base/kustomization.yaml", "resources:\n- cm.yaml\n")
+        .write(
+            "base/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: base\ndata:\n  v: \"0\"\n",
+        )
+        .write("unrelated/cm.yaml", MANIFESTS);
+    for (name, text) in VARIANTS {
+        dir.write(&format!("overlays/{name}/kustomization.yaml"), text);
+    }
+    std::os::unix::fs::symlink("../../base", dir.path().join("overlays/link/base")).unwrap();
+    std::os::unix::fs::symlink("../..", dir.path().join("overlays/linked-dir/up")).unwrap();
+    let files = [
+        "base/cm.yaml",
+        "base/kustomization.yaml",
+        "overlays/{}/kustomization.yaml",
+    ];
+    let mut rng = Rng::new();
+    let mut originals = std::collections::HashMap::new();
+    let render_all = || -> Vec<String> {
+        VARIANTS
+            .iter()
+            .map(|(name, _)| {
+                let run = dir
+                    .kiln()
+                    .args(["render", &format!("overlays/{name}")])
+                    .run();
+                run.success().to_owned()
+            })
+            .collect()
+    };
+    for round in 0..3 {
+        // Past the window in which a stamp is too recent to trust, so the
+        // memo of each render is kept and consulted.
+        std::thread::sleep(Duration::from_millis(2100));
+        let before = render_all();
+        let file = files[rng.below(files.len())];
+        let variant = VARIANTS[rng.below(VARIANTS.len())].0;
+        let rel = file.replace("{}", variant);
+        let value = 100_000 + rng.next() % 900_000;
+        let path = dir.path().join(&rel);
+        let text = originals
+            .entry(rel.clone())
+            .or_insert_with(|| std::fs::read_to_string(&path).unwrap());
+        let edited = match rel.as_str() {
+            "base/cm.yaml" => format!("{text}  r: \"{value}\"\n"),
+            _ => format!("{text}commonAnnotations:\n  r: \"{value}\"\n"),
+        };
+        // Edited in place, as an editor does.
+        std::fs::write(&path, edited).unwrap();
+        let after = render_all();
+        for (i, (name, _)) in VARIANTS.iter().enumerate() {
+            let reads = rel.starts_with("base/") || rel.contains(&format!("/{name}/"));
+            if reads {
+                assert!(
+                    after[i].contains(&value.to_string()),
+                    "round {round}: overlay {name} did not see the edit of {rel}:\n{}",
+                    after[i]
+                );
+                assert_ne!(
+                    before[i], after[i],
+                    "round {round}: overlay {name}, edit of {rel}"
+                );
+            }
+        }
+        // And the same through the memo of a run over every app.
+        let all = dir.kiln().args(["render", "--all", "overlays"]).run();
+        let all = all.success();
+        assert_eq!(
+            all.matches(&value.to_string()).count(),
+            VARIANTS
+                .iter()
+                .filter(|(name, _)| rel.starts_with("base/") || rel.contains(&format!("/{name}/")))
+                .count(),
+            "round {round}: --all after editing {rel}:\n{all}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Git revisions of a local path.
+
+#[test]
+fn head_of_a_local_repository_is_its_default_branch() {
+    let repo = crate::git::Repo::make("history");
+    let path = repo.path().display().to_string();
+    let head = repo.kiln(&[
+        "render", "--repo", &path, "--rev", "HEAD", "--path", "apps/web",
+    ]);
+    let default = repo.kiln(&["render", "--repo", &path, "--path", "apps/web"]);
+    assert_eq!(head.success(), default.success());
+    let parent = repo.kiln(&[
+        "render", "--repo", &path, "--rev", "HEAD~2", "--path", "apps/web",
+    ]);
+    assert_eq!(crate::git::color(&parent), "blue");
+}
