@@ -1,0 +1,302 @@
+//! Apply, re-apply, change, conflicts, prune and the guards around pruning.
+
+use kiln_kube::{Action, Applier, ApplyError, Propagation};
+use serde_json::json;
+
+use crate::{apply, cluster, configmap, exists, inventory, object, options, version};
+
+/// The `resourceVersion` of each object of `app(ns)`.
+async fn versions(client: &kube::Client, ns: &str) -> Vec<String> {
+    vec![
+        version(client, "", "namespaces", "", ns).await,
+        version(client, "", "configmaps", ns, "settings").await,
+        version(client, "apps", "deployments", ns, "web").await,
+        version(client, "", "services", ns, "web").await,
+    ]
+}
+
+#[tokio::test]
+async fn first_apply_creates_and_the_second_changes_nothing() {
+    let (cluster, client) = cluster().await;
+    let shop = cluster.unique("shop");
+    let applier = Applier::new(client.clone(), options(&shop));
+    let (report, events) = apply(&applier, crate::app(&shop, "one")).await;
+    assert!(!report.failed(), "{report:?}");
+    assert_eq!(report.count(&Action::Created), 4, "{report:?}");
+    assert_eq!(events.len(), 4, "one progress event per object");
+    assert!(exists(&client, "apps", "deployments", &shop, "web").await);
+    let cm = object(&client, "", "configmaps", &shop, "settings")
+        .await
+        .expect("created");
+    assert_eq!(
+        cm["metadata"]["annotations"]["kiln.dev/inventory-id"],
+        format!("default/{shop}")
+    );
+    let managers: Vec<&str> = cm["metadata"]["managedFields"]
+        .as_array()
+        .expect("managed fields")
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(managers, ["kiln"], "{cm}");
+    assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
+    assert_eq!(inventory(&client, &shop).await.len(), 4);
+
+    // the server stored nothing new: every resourceVersion is the same
+    let before = versions(&client, &shop).await;
+    let (report, _) = apply(&applier, crate::app(&shop, "one")).await;
+    assert!(!report.failed(), "{report:?}");
+    assert_eq!(report.count(&Action::Unchanged), 4, "{report:?}");
+    assert_eq!(versions(&client, &shop).await, before);
+}
+
+#[tokio::test]
+async fn a_change_is_applied_and_only_it_is_written() {
+    let (cluster, client) = cluster().await;
+    let shop = cluster.unique("shop");
+    let applier = Applier::new(client.clone(), options(&shop));
+    apply(&applier, crate::app(&shop, "one")).await;
+    let before = versions(&client, &shop).await;
+    let (report, _) = apply(&applier, crate::app(&shop, "two")).await;
+    assert_eq!(report.count(&Action::Configured), 1, "{report:?}");
+    assert_eq!(report.count(&Action::Unchanged), 3, "{report:?}");
+    let after = versions(&client, &shop).await;
+    let changed: Vec<usize> = (0..4).filter(|&i| before[i] != after[i]).collect();
+    assert_eq!(changed, [1], "only the config map was stored again");
+    let cm = object(&client, "", "configmaps", &shop, "settings")
+        .await
+        .expect("exists");
+    assert_eq!(cm["data"]["key"], "two");
+}
+
+#[tokio::test]
+async fn a_dropped_field_is_removed() {
+    let (cluster, client) = cluster().await;
+    let app = cluster.unique("drop");
+    let applier = Applier::new(client.clone(), options(&app));
+    let mut cm = configmap("default", &app, "one");
+    cm["data"]["extra"] = json!("x");
+    apply(&applier, vec![cm]).await;
+    let (report, _) = apply(&applier, vec![configmap("default", &app, "one")]).await;
+    assert_eq!(report.count(&Action::Configured), 1, "{report:?}");
+    let live = object(&client, "", "configmaps", "default", &app)
+        .await
+        .expect("exists");
+    assert!(live["data"].get("extra").is_none(), "{live}");
+    assert_eq!(live["data"]["key"], "one");
+}
+
+#[tokio::test]
+async fn drift_by_another_manager_conflicts_unless_forced() {
+    let (cluster, client) = cluster().await;
+    let app = cluster.unique("drift");
+    let applier = Applier::new(client.clone(), options(&app));
+    apply(&applier, vec![configmap("default", &app, "one")]).await;
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client.clone(), "default");
+    cms.patch(
+        &app,
+        &kube::api::PatchParams {
+            field_manager: Some("someone".to_owned()),
+            ..kube::api::PatchParams::default()
+        },
+        &kube::api::Patch::Merge(json!({"data": {"key": "edited"}})),
+    )
+    .await
+    .expect("edit");
+    // the edit made someone else the owner of the field: a conflict, named by the server
+    let (report, _) = apply(&applier, vec![configmap("default", &app, "one")]).await;
+    assert!(report.failed());
+    let action = report.objects[0].action.to_string();
+    assert!(
+        action.contains("conflict") && action.contains(".data.key") && action.contains("someone"),
+        "{action}"
+    );
+    let live = object(&client, "", "configmaps", "default", &app)
+        .await
+        .expect("exists");
+    assert_eq!(live["data"]["key"], "edited");
+    // forcing conflicts takes the field back, and kiln is its only manager again
+    let mut opts = options(&app);
+    opts.force_conflicts = true;
+    let applier = Applier::new(client.clone(), opts);
+    let (report, _) = apply(&applier, vec![configmap("default", &app, "one")]).await;
+    assert_eq!(report.count(&Action::Configured), 1, "{report:?}");
+    let live = object(&client, "", "configmaps", "default", &app)
+        .await
+        .expect("exists");
+    assert_eq!(live["data"]["key"], "one");
+    let owners: Vec<&str> = live["metadata"]["managedFields"]
+        .as_array()
+        .expect("managed fields")
+        .iter()
+        .filter(|m| m.pointer("/fieldsV1/f:data/f:key").is_some())
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(owners, ["kiln"], "{live}");
+}
+
+#[tokio::test]
+async fn a_removed_resource_is_pruned_unless_it_says_not_to() {
+    let (cluster, client) = cluster().await;
+    let shop = cluster.unique("shop");
+    let mut opts = options(&shop);
+    opts.propagation = Propagation::Foreground;
+    let applier = Applier::new(client.clone(), opts);
+    let mut keep = configmap(&shop, "keep", "k");
+    keep["metadata"]["annotations"] = json!({"kiln.dev/prune": "disabled"});
+    let mut objs = crate::app(&shop, "one");
+    objs.push(keep);
+    apply(&applier, objs).await;
+    let (report, _) = apply(&applier, crate::app(&shop, "one")[..2].to_vec()).await;
+    assert!(!report.failed(), "{report:?}");
+    assert_eq!(report.count(&Action::Pruned), 2, "{report:?}");
+    assert_eq!(report.count(&Action::Kept(String::new())), 1, "{report:?}");
+    // deleted in the foreground: without a garbage collector the deployment keeps its
+    // `foregroundDeletion` finalizer, being deleted
+    let web = object(&client, "apps", "deployments", &shop, "web").await;
+    if let Some(web) = &web {
+        assert!(
+            web.pointer("/metadata/deletionTimestamp").is_some(),
+            "{web}"
+        );
+        assert_eq!(
+            web["metadata"]["finalizers"],
+            json!(["foregroundDeletion"]),
+            "{web}"
+        );
+    }
+    assert!(!exists(&client, "apps", "deployments", &shop, "web").await);
+    assert!(!exists(&client, "", "services", &shop, "web").await);
+    assert!(exists(&client, "", "configmaps", &shop, "keep").await);
+    assert_eq!(
+        inventory(&client, &shop).await.len(),
+        2,
+        "{:?}",
+        inventory(&client, &shop).await
+    );
+}
+
+#[tokio::test]
+async fn an_empty_render_is_refused_unless_allowed() {
+    let (cluster, client) = cluster().await;
+    let shop = cluster.unique("shop");
+    let applier = Applier::new(client.clone(), options(&shop));
+    apply(&applier, crate::app(&shop, "one")).await;
+    let err = applier
+        .apply(
+            kiln_kube::Manifests::new(vec![]).expect("empty is valid"),
+            &kiln_kube::no_progress,
+        )
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, ApplyError::EmptyRender { .. }), "{err}");
+    assert!(exists(&client, "", "configmaps", &shop, "settings").await);
+
+    let mut opts = options(&shop);
+    opts.allow_empty = true;
+    let applier = Applier::new(client.clone(), opts);
+    let (report, _) = apply(&applier, vec![]).await;
+    assert!(!report.failed(), "{report:?}");
+    assert_eq!(report.count(&Action::Pruned), 4, "{report:?}");
+    // the namespace is terminating: only the namespace controller would finish it
+    let ns = object(&client, "", "namespaces", "", &shop)
+        .await
+        .expect("terminating");
+    assert_eq!(ns["status"]["phase"], "Terminating", "{ns}");
+    assert!(kiln_test_cluster::finalize_namespace(&client, &shop).await);
+    assert!(object(&client, "", "namespaces", "", &shop).await.is_none());
+    assert!(inventory(&client, &shop).await.is_empty());
+}
+
+#[tokio::test]
+async fn pruning_is_skipped_when_an_object_fails() {
+    let (cluster, client) = cluster().await;
+    let shop = cluster.unique("shop");
+    let applier = Applier::new(client.clone(), options(&shop));
+    apply(&applier, crate::app(&shop, "one")).await;
+    let bad = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "Bad_Name", "namespace": shop}});
+    let (report, _) = apply(&applier, vec![crate::namespace(&shop), bad]).await;
+    assert!(report.failed());
+    let failed: Vec<_> = report
+        .objects
+        .iter()
+        .filter(|o| matches!(o.action, Action::Failed(_)))
+        .collect();
+    assert_eq!(failed.len(), 1, "{report:?}");
+    assert!(
+        failed[0].action.to_string().contains("422")
+            && failed[0].action.to_string().contains("RFC 1123"),
+        "{}",
+        failed[0].action
+    );
+    assert!(report.prune_skipped.is_some());
+    assert!(exists(&client, "apps", "deployments", &shop, "web").await);
+}
+
+#[tokio::test]
+async fn one_bad_object_does_not_hide_the_others() {
+    let (cluster, client) = cluster().await;
+    let app = cluster.unique("bad");
+    let missing = cluster.unique("missing");
+    let applier = Applier::new(client.clone(), options(&app));
+    let objs = vec![
+        configmap("default", &format!("{app}-a"), "1"),
+        configmap(&missing, "b", "2"),
+        json!({"apiVersion": "example.com/v1", "kind": "Nope", "metadata": {"name": "x"}}),
+        configmap("default", &format!("{app}-c"), "3"),
+    ];
+    let (report, _) = apply(&applier, objs).await;
+    assert!(report.failed());
+    assert_eq!(report.count(&Action::Created), 2, "{report:?}");
+    assert_eq!(
+        report.count(&Action::Failed(String::new())),
+        2,
+        "{report:?}"
+    );
+    let text: Vec<String> = report
+        .objects
+        .iter()
+        .map(|o| format!("{}: {}", o.id, o.action))
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains(&missing) && t.contains("not found")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("Nope") && t.contains("serves no kind")),
+        "{text:?}"
+    );
+    assert!(exists(&client, "", "configmaps", "default", &format!("{app}-c")).await);
+}
+
+#[tokio::test]
+async fn many_objects_in_one_namespace_are_listed_page_by_page() {
+    let (cluster, client) = cluster().await;
+    let many = cluster.unique("many");
+    let applier = Applier::new(client.clone(), options(&many));
+    let mut objs = vec![crate::namespace(&many)];
+    objs.extend((0..700).map(|i| configmap(&many, &format!("cm-{i}"), "v")));
+    let (report, _) = apply(&applier, objs.clone()).await;
+    assert!(!report.failed(), "{report:?}");
+    assert_eq!(report.count(&Action::Created), 701);
+    let (report, _) = apply(&applier, objs).await;
+    assert_eq!(
+        report.count(&Action::Unchanged),
+        701,
+        "{:?}",
+        report
+            .objects
+            .iter()
+            .find(|o| o.action != Action::Unchanged)
+    );
+    let lines = inventory(&client, &many).await;
+    assert_eq!(lines.len(), 701);
+    assert!(
+        lines.contains(&format!("v1 ConfigMap {many} cm-699")),
+        "{lines:?}"
+    );
+}
