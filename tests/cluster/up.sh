@@ -5,7 +5,8 @@
 # DIR/kubeconfig (an admin identity: group system:masters) and returns once
 # the API server's /readyz answers. There is no controller-manager, scheduler
 # or kubelet: nothing runs pods, marks workloads ready, collects garbage or
-# finalizes a deleted namespace.
+# finalizes a deleted namespace. Requests of the admin identity are logged, as
+# they arrive, to DIR/audit.log.
 #
 #   tests/cluster/up.sh DIR     # builds the binaries if needed (build.sh)
 #   kubectl --kubeconfig DIR/kubeconfig get ns
@@ -80,6 +81,19 @@ extendedKeyUsage=clientAuth"
 	openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null
 )
 
+# Every request of the admin identity, logged when received (before it is
+# handled), so that tests can count what a client sent: DIR/audit.log, one JSON
+# event a line. The server's own requests are not logged.
+cat >"$dir/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [ResponseStarted, ResponseComplete, Panic]
+rules:
+- level: Metadata
+  users: [kiln-admin]
+- level: None
+POLICY
+
 # --- free loopback ports -------------------------------------------------------
 taken=" "
 free_port() {
@@ -129,6 +143,8 @@ start_apiserver() {
 		--service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
 		--service-cluster-ip-range=10.96.0.0/16 \
 		--profiling=false \
+		--audit-policy-file="$dir/audit-policy.yaml" --audit-log-path="$dir/audit.log" \
+		--audit-log-format=json --audit-log-mode=blocking --audit-log-maxsize=0 \
 		</dev/null >"$dir/kube-apiserver.log" 2>&1 &
 	echo $! >"$dir/kube-apiserver.pid"
 }

@@ -124,7 +124,17 @@ fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
     );
 
     let before = cluster.configmap("b").unwrap()["metadata"]["resourceVersion"].clone();
+    let mark = kiln_test_cluster::shared().request_mark();
     let again = cluster.kiln(&dir, &["apply", "app"]);
+    let writes: Vec<_> = kiln_test_cluster::shared()
+        .requests_since(mark)
+        .into_iter()
+        .filter(|r| r.in_namespace(&cluster.ns) && r.is_write())
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "an unchanged render writes nothing: {writes:#?}"
+    );
     again.success();
     assert_eq!(
         again.stderr.matches("unchanged").count(),

@@ -185,6 +185,18 @@ impl Cluster {
         &self.dir
     }
 
+    /// How many requests the server has received so far: a mark for [`Cluster::requests_since`].
+    pub fn request_mark(&self) -> usize {
+        self.requests_since(0).len()
+    }
+
+    /// The requests received after `mark` (from [`Cluster::request_mark`]), oldest first. Other
+    /// tests share the server: filter them by namespace or name.
+    pub fn requests_since(&self, mark: usize) -> Vec<Request> {
+        let text = fs_err::read_to_string(self.dir.join("audit.log")).unwrap_or_default();
+        text.lines().filter_map(Request::parse).skip(mark).collect()
+    }
+
     /// A name no other test of this process gets: `PREFIX-N`.
     pub fn unique(&self, prefix: &str) -> String {
         static NEXT: AtomicU32 = AtomicU32::new(1);
@@ -228,6 +240,55 @@ impl Drop for Cluster {
                 .arg(&self.dir)
                 .output();
         }
+    }
+}
+
+/// A request the API server received from the admin identity, from its audit log (written as
+/// each request arrives, before it is handled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The API verb: `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, ...
+    pub verb: String,
+    /// The path and query.
+    pub uri: String,
+    /// The resource (`configmaps`), empty for discovery and other non-resource paths.
+    pub resource: String,
+    pub namespace: String,
+    pub name: String,
+    /// Sent as a dry run (`dryRun=All`).
+    pub dry_run: bool,
+}
+
+impl Request {
+    /// Whether it could change what is stored: a write that is not a dry run.
+    pub fn is_write(&self) -> bool {
+        !self.dry_run
+            && matches!(
+                self.verb.as_str(),
+                "create" | "update" | "patch" | "delete" | "deletecollection"
+            )
+    }
+
+    /// Whether it is about namespace `ns`: an object in it, or the namespace itself.
+    pub fn in_namespace(&self, ns: &str) -> bool {
+        self.namespace == ns || (self.resource == "namespaces" && self.name == ns)
+    }
+
+    fn parse(line: &str) -> Option<Request> {
+        let event: Value = serde_json::from_str(line).ok()?;
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+        let uri = text(event.get("requestURI"));
+        let dry_run = uri
+            .split_once('?')
+            .is_some_and(|(_, q)| q.split('&').any(|p| p == "dryRun=All"));
+        Some(Request {
+            verb: text(event.get("verb")),
+            resource: text(event.pointer("/objectRef/resource")),
+            namespace: text(event.pointer("/objectRef/namespace")),
+            name: text(event.pointer("/objectRef/name")),
+            uri,
+            dry_run,
+        })
     }
 }
 

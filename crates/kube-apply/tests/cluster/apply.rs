@@ -44,10 +44,17 @@ async fn first_apply_creates_and_the_second_changes_nothing() {
 
     // the server stored nothing new: every resourceVersion is the same
     let before = versions(&client, &shop).await;
+    let mark = cluster.request_mark();
     let (report, _) = apply(&applier, crate::app(&shop, "one")).await;
     assert!(!report.failed(), "{report:?}");
     assert_eq!(report.count(&Action::Unchanged), 4, "{report:?}");
     assert_eq!(versions(&client, &shop).await, before);
+    // and kiln knew it without a write, or even a dry run, despite the server's defaults
+    let sent = crate::requests(cluster, mark, &shop);
+    assert!(
+        sent.iter().all(|r| !r.is_write() && !r.dry_run),
+        "{sent:#?}"
+    );
 }
 
 #[tokio::test]
@@ -57,7 +64,13 @@ async fn a_change_is_applied_and_only_it_is_written() {
     let applier = Applier::new(client.clone(), options(&shop));
     apply(&applier, crate::app(&shop, "one")).await;
     let before = versions(&client, &shop).await;
+    let mark = cluster.request_mark();
     let (report, _) = apply(&applier, crate::app(&shop, "two")).await;
+    let writes: Vec<_> = crate::requests(cluster, mark, &shop)
+        .into_iter()
+        .filter(kiln_test_cluster::Request::is_write)
+        .collect();
+    assert_eq!(writes.len(), 1, "{writes:#?}");
     assert_eq!(report.count(&Action::Configured), 1, "{report:?}");
     assert_eq!(report.count(&Action::Unchanged), 3, "{report:?}");
     let after = versions(&client, &shop).await;
@@ -283,7 +296,15 @@ async fn many_objects_in_one_namespace_are_listed_page_by_page() {
     let (report, _) = apply(&applier, objs.clone()).await;
     assert!(!report.failed(), "{report:?}");
     assert_eq!(report.count(&Action::Created), 701);
+    let mark = cluster.request_mark();
     let (report, _) = apply(&applier, objs).await;
+    let sent = crate::requests(cluster, mark, &many);
+    assert_eq!(sent.iter().filter(|r| r.is_write()).count(), 0, "{sent:#?}");
+    let lists = sent
+        .iter()
+        .filter(|r| r.verb == "list" && r.resource == "configmaps" && r.namespace == many)
+        .count();
+    assert_eq!(lists, 2, "700 config maps in pages of 500: {sent:#?}");
     assert_eq!(
         report.count(&Action::Unchanged),
         701,

@@ -53,7 +53,17 @@ async fn diff_reports_creates_updates_deletes_and_masks_secrets() {
     let mut v2 = crate::app(&shop, "two");
     v2.push(secret(&shop, "correct horse"));
     let before = version(&client, "", "configmaps", &shop, "settings").await;
+    let mark = cluster.request_mark();
     let report = diff(&applier, v2).await;
+    let sent = crate::requests(cluster, mark, &shop);
+    assert!(
+        !sent.iter().any(kiln_test_cluster::Request::is_write),
+        "{sent:#?}"
+    );
+    assert!(
+        sent.iter().any(|r| r.dry_run),
+        "a server-side dry run: {sent:#?}"
+    );
     assert_eq!(
         version(&client, "", "configmaps", &shop, "settings").await,
         before,

@@ -92,6 +92,21 @@ pub async fn version(
         .unwrap_or_default()
 }
 
+/// The requests sent since `mark` about `app`'s objects: those in namespace `app` (or the
+/// namespace itself) and its inventory.
+pub fn requests(
+    cluster: &kiln_test_cluster::Cluster,
+    mark: usize,
+    app: &str,
+) -> Vec<kiln_test_cluster::Request> {
+    let inventory = format!("kiln-inventory-{app}");
+    cluster
+        .requests_since(mark)
+        .into_iter()
+        .filter(|r| r.in_namespace(app) || (r.namespace == "default" && r.name == inventory))
+        .collect()
+}
+
 /// The inventory's object lines.
 pub async fn inventory(client: &kube::Client, app: &str) -> Vec<String> {
     object(
