@@ -1,6 +1,6 @@
 //! Apply, re-apply, change, conflicts, prune and the guards around pruning.
 
-use kiln_kube::{Action, Applier, ApplyError, Propagation};
+use kiln_kube::{Action, Applier, ApplyError, Manifests, ManifestsError, Propagation};
 use serde_json::json;
 
 use crate::{apply, cluster, configmap, exists, inventory, object, options, version};
@@ -191,19 +191,47 @@ async fn a_removed_resource_is_pruned_unless_it_says_not_to() {
 }
 
 #[tokio::test]
+async fn a_failed_render_never_reaches_the_cluster() {
+    let (cluster, client) = cluster().await;
+    let shop = cluster.unique("shop");
+    let applier = Applier::new(client.clone(), options(&shop));
+    apply(&applier, crate::app(&shop, "one")).await;
+    let mark = cluster.request_mark();
+    // a render with a broken object is no render: nothing to apply or prune with
+    let broken = vec![
+        configmap(&shop, "settings", "one"),
+        json!({"kind": "ConfigMap"}),
+    ];
+    let err = Manifests::new(broken).expect_err("invalid render");
+    assert!(
+        matches!(err, ManifestsError::MissingField { index: 1, .. }),
+        "{err}"
+    );
+    let dup = vec![configmap(&shop, "a", "1"), configmap(&shop, "a", "2")];
+    assert!(matches!(
+        Manifests::new(dup),
+        Err(ManifestsError::Duplicate { .. })
+    ));
+    assert_eq!(crate::requests(cluster, mark, &shop), []);
+    assert!(exists(&client, "apps", "deployments", &shop, "web").await);
+}
+
+#[tokio::test]
 async fn an_empty_render_is_refused_unless_allowed() {
     let (cluster, client) = cluster().await;
     let shop = cluster.unique("shop");
     let applier = Applier::new(client.clone(), options(&shop));
     apply(&applier, crate::app(&shop, "one")).await;
+    let mark = cluster.request_mark();
     let err = applier
         .apply(
-            kiln_kube::Manifests::new(vec![]).expect("empty is valid"),
+            Manifests::new(vec![]).expect("empty is valid"),
             &kiln_kube::no_progress,
         )
         .await
         .expect_err("refused");
     assert!(matches!(err, ApplyError::EmptyRender { .. }), "{err}");
+    assert_eq!(crate::requests(cluster, mark, &shop), []);
     assert!(exists(&client, "", "configmaps", &shop, "settings").await);
 
     let mut opts = options(&shop);

@@ -23,6 +23,43 @@ async fn a_client_from_a_kubeconfig_with_a_client_certificate() {
         panic!("an unknown context is an error");
     };
     assert!(err.to_string().contains("no-such-context"), "{err}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Err(err) = kiln_kube::client(Some(&dir.path().join("missing")), None).await else {
+        panic!("a missing kubeconfig is an error");
+    };
+    assert!(err.to_string().contains("missing"), "{err}");
+}
+
+#[tokio::test]
+async fn apply_and_diff_futures_can_be_spawned() {
+    let (cluster, client) = cluster().await;
+    let app = cluster.unique("spawn");
+    let applier = Applier::new(client.clone(), options(&app));
+    let differ = applier.clone();
+    let cm = configmap("default", &app, "1");
+    let objs = vec![cm.clone()];
+    let diff = tokio::spawn(async move {
+        differ
+            .diff(kiln_kube::Manifests::new(objs).expect("valid"))
+            .await
+    });
+    let diff = diff.await.expect("joins").expect("runs");
+    assert!(diff.differs(), "{diff}");
+    let task = tokio::spawn(async move {
+        applier
+            .apply(
+                kiln_kube::Manifests::new(vec![cm]).expect("valid"),
+                &kiln_kube::no_progress,
+            )
+            .await
+    });
+    let report = task.await.expect("joins").expect("runs");
+    assert!(!report.failed(), "{report:?}");
+    assert!(
+        object(&client, "", "configmaps", "default", &app)
+            .await
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -71,6 +108,7 @@ async fn a_dry_run_writes_nothing_and_reports_what_would_happen() {
     let mut opts = options(&app);
     opts.dry_run = true;
     let dry = Applier::new(client.clone(), opts);
+    let mark = cluster.request_mark();
     let (report, _) = apply(
         &dry,
         [
@@ -81,6 +119,12 @@ async fn a_dry_run_writes_nothing_and_reports_what_would_happen() {
     )
     .await;
     assert!(!report.failed(), "{report:?}");
+    let writes: Vec<_> = cluster
+        .requests_since(mark)
+        .into_iter()
+        .filter(|r| (r.in_namespace(&fresh) || r.name.contains(&app)) && r.is_write())
+        .collect();
+    assert_eq!(writes, [], "a dry run writes nothing");
     assert_eq!(report.count(&Action::Created), 4, "{report:?}");
     assert_eq!(report.count(&Action::Configured), 1, "{report:?}");
     assert_eq!(report.count(&Action::Pruned), 1, "{report:?}");
