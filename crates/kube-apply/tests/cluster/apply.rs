@@ -167,18 +167,18 @@ async fn a_removed_resource_is_pruned_unless_it_says_not_to() {
     assert_eq!(report.count(&Action::Kept(String::new())), 1, "{report:?}");
     // deleted in the foreground: without a garbage collector the deployment keeps its
     // `foregroundDeletion` finalizer, being deleted
-    let web = object(&client, "apps", "deployments", &shop, "web").await;
-    if let Some(web) = &web {
-        assert!(
-            web.pointer("/metadata/deletionTimestamp").is_some(),
-            "{web}"
-        );
-        assert_eq!(
-            web["metadata"]["finalizers"],
-            json!(["foregroundDeletion"]),
-            "{web}"
-        );
-    }
+    let web = object(&client, "apps", "deployments", &shop, "web")
+        .await
+        .expect("held by its finalizer");
+    assert!(
+        web.pointer("/metadata/deletionTimestamp").is_some(),
+        "{web}"
+    );
+    assert_eq!(
+        web["metadata"]["finalizers"],
+        json!(["foregroundDeletion"]),
+        "{web}"
+    );
     assert!(!exists(&client, "apps", "deployments", &shop, "web").await);
     assert!(!exists(&client, "", "services", &shop, "web").await);
     assert!(exists(&client, "", "configmaps", &shop, "keep").await);
@@ -348,4 +348,52 @@ async fn many_objects_in_one_namespace_are_listed_page_by_page() {
         lines.contains(&format!("v1 ConfigMap {many} cm-699")),
         "{lines:?}"
     );
+}
+
+/// Objects whose stored form differs from the manifest: quantities and ports the server
+/// normalizes or defaults, `stringData` stored as `data`, an empty map it drops.
+fn normalized(ns: &str) -> Vec<serde_json::Value> {
+    vec![
+        crate::namespace(ns),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+          "metadata": {"name": "web", "namespace": ns, "annotations": {}},
+          "spec": {"selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+              "spec": {"containers": [{"name": "main", "image": "nginx",
+                "resources": {"requests": {"cpu": 0.5, "memory": "1024Mi"}, "limits": {"cpu": "1000m"}},
+                "ports": [{"name": "http", "containerPort": 8080}]}]}}}}),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": ns},
+          "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}}),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": ns},
+          "stringData": {"password": "hunter2"}}),
+    ]
+}
+
+#[tokio::test]
+async fn objects_the_server_normalizes_are_unchanged_on_reapply() {
+    let (cluster, client) = cluster().await;
+    let ns = cluster.unique("norm");
+    let applier = Applier::new(client.clone(), options(&ns));
+    let (report, _) = apply(&applier, normalized(&ns)).await;
+    assert!(!report.failed(), "{report:?}");
+    let live = object(&client, "apps", "deployments", &ns, "web")
+        .await
+        .expect("created");
+    let resources = &live["spec"]["template"]["spec"]["containers"][0]["resources"];
+    assert_eq!(resources["requests"]["cpu"], "500m", "{resources}");
+    assert_eq!(resources["requests"]["memory"], "1Gi", "{resources}");
+    assert_eq!(resources["limits"]["cpu"], "1", "{resources}");
+    for _ in 0..2 {
+        let mark = cluster.request_mark();
+        let (report, _) = apply(&applier, normalized(&ns)).await;
+        assert_eq!(report.count(&Action::Unchanged), 4, "{report:?}");
+        let sent = crate::requests(cluster, mark, &ns);
+        let writes: Vec<_> = sent.iter().filter(|r| r.is_write()).collect();
+        assert_eq!(writes, Vec::<&kiln_test_cluster::Request>::new());
+    }
+    let diff = applier
+        .diff(Manifests::new(normalized(&ns)).expect("valid"))
+        .await
+        .expect("diff runs");
+    assert!(!diff.differs(), "{diff}");
 }
