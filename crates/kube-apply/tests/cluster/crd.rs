@@ -6,7 +6,7 @@ use std::time::Duration;
 use kiln_kube::{Action, Applier, Event};
 use serde_json::{Value, json};
 
-use crate::{apply, cluster, configmap, deployment, exists, namespace, object, options};
+use crate::{apply, cluster, configmap, deployment, namespace, object, options};
 
 /// A CRD of a group of its own, so that tests do not share it.
 fn crd(group: &str) -> Value {
@@ -92,7 +92,7 @@ async fn crds_and_namespaces_go_first_whatever_the_render_order() {
     assert_eq!(pruned, ["ConfigMap", "Widget", "CustomResourceDefinition"]);
     // the API server's own finalizer removes the custom resources, then the CRD
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while exists(
+    while object(
         &client,
         "apiextensions.k8s.io",
         "customresourcedefinitions",
@@ -100,15 +100,7 @@ async fn crds_and_namespaces_go_first_whatever_the_render_order() {
         &format!("widgets.{group}"),
     )
     .await
-        || object(
-            &client,
-            "apiextensions.k8s.io",
-            "customresourcedefinitions",
-            "",
-            &format!("widgets.{group}"),
-        )
-        .await
-        .is_some()
+    .is_some()
     {
         assert!(
             tokio::time::Instant::now() < deadline,
