@@ -54,7 +54,7 @@ pub enum Error {
     Request {
         method: &'static str,
         path: String,
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 }
 
@@ -325,7 +325,7 @@ async fn send(
     let req = req.body(bytes).map_err(|e| Error::Request {
         method,
         path: path.clone(),
-        source: kube::Error::HttpError(e),
+        source: Box::new(kube::Error::HttpError(e)),
     })?;
     match client.request::<Value>(req).await {
         Ok(v) => Ok(Some(v)),
@@ -333,7 +333,7 @@ async fn send(
         Err(source) => Err(Error::Request {
             method,
             path,
-            source,
+            source: Box::new(source),
         }),
     }
 }

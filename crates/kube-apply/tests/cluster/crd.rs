@@ -245,7 +245,7 @@ async fn a_failed_wait_names_the_object_and_the_condition() {
     // a failed Job fails the wait at once, with its condition's message
     let jobs = cluster.unique("jobs");
     let mut opts = options(&jobs);
-    opts.wait = Some(Duration::from_secs(60));
+    opts.wait = Some(Duration::from_mins(1));
     let applier = Applier::new(client.clone(), opts);
     let started = std::time::Instant::now();
     let ((report, _), ()) = tokio::join!(

@@ -44,8 +44,8 @@ async fn diff_reports_creates_updates_deletes_and_masks_secrets() {
         "a diff stores nothing"
     );
 
-    let (applied, _) = apply(&applier, v1.clone()).await;
-    assert!(!applied.failed(), "{applied:?}");
+    let (first, _) = apply(&applier, v1.clone()).await;
+    assert!(!first.failed(), "{first:?}");
     let report = diff(&applier, v1.clone()).await;
     assert!(!report.differs() && !report.failed(), "{report}");
     assert_eq!(report.to_string(), "");
