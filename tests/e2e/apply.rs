@@ -1,44 +1,74 @@
-//! `kiln apply` and `kiln diff` against the API-server emulator (checked
-//! with the real kubectl), and the directory and git backends.
+//! `kiln apply` and `kiln diff` against a real kube-apiserver (checked with
+//! the real kubectl), and the directory and git backends.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::util::{Dir, Run};
 
-/// The emulator on a loopback port, on a runtime of its own.
+/// A namespace of its own on the test binary's shared control plane (a real
+/// kube-apiserver and etcd): `DIR/kubeconfig` makes it the default namespace,
+/// and [`Cluster::kiln`] keeps the inventories there too.
 struct Cluster {
-    server: kiln_test_apiserver::Server,
-    _runtime: tokio::runtime::Runtime,
+    ns: String,
+    client: kube::Client,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Cluster {
     fn start(dir: &Dir) -> Self {
+        let shared = kiln_test_cluster::shared();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let server = runtime
-            .block_on(kiln_test_apiserver::start(
-                kiln_test_apiserver::Options::default(),
-            ))
-            .expect("emulator starts");
-        server
-            .write_kubeconfig(&dir.path().join("kubeconfig"))
-            .expect("kubeconfig");
+        let client = runtime.block_on(shared.client());
+        let ns = shared.unique("e2e");
+        runtime.block_on(kiln_test_cluster::create_namespace(&client, &ns));
+        let kubeconfig = std::fs::read_to_string(shared.kubeconfig()).expect("kubeconfig");
+        let ours = kubeconfig.replace(
+            "    namespace: default\n",
+            &format!("    namespace: {ns}\n"),
+        );
+        assert_ne!(ours, kubeconfig, "the kubeconfig names a namespace");
+        dir.write("kubeconfig", ours);
         Self {
-            server,
-            _runtime: runtime,
+            ns,
+            client,
+            runtime,
         }
     }
 
-    fn configmap(&self, ns: &str, name: &str) -> Option<serde_json::Value> {
-        self.server.object("", "configmaps", ns, name)
+    fn configmap(&self, name: &str) -> Option<serde_json::Value> {
+        self.runtime.block_on(kiln_test_cluster::get(
+            &self.client,
+            "v1",
+            "configmaps",
+            &self.ns,
+            name,
+        ))
+    }
+
+    /// Runs kiln with the inventories in this namespace.
+    fn kiln(&self, dir: &Dir, args: &[&str]) -> Run {
+        let mut args = args.to_vec();
+        args.extend(["--inventory-namespace", &self.ns]);
+        kiln(dir, &args)
     }
 }
 
+/// A config map in the kubeconfig's namespace.
 fn cm(name: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: {value}\n")
+}
+
+/// The kubectl of `KILN_KUBECTL`, else the one on `PATH`.
+fn kubectl() -> std::ffi::OsString {
+    std::env::var_os("KILN_KUBECTL").unwrap_or_else(|| "kubectl".into())
+}
+
+fn cm_in_default(name: &str, value: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: default\ndata:\n  k: {value}\n"
     )
@@ -58,16 +88,13 @@ fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
     let cluster = Cluster::start(&dir);
     dir.write("app/a.yaml", cm("a", "one"))
         .write("app/b.yaml", cm("b", "one"));
-    let first = kiln(&dir, &["apply", "app"]);
+    let first = cluster.kiln(&dir, &["apply", "app"]);
     first.success();
     assert!(first.stderr.contains("created"), "{}", first.stderr);
-    assert_eq!(
-        cluster.configmap("default", "a").unwrap()["data"]["k"],
-        "one"
-    );
+    assert_eq!(cluster.configmap("a").unwrap()["data"]["k"], "one");
 
     // The real kubectl sees what kiln applied, with kiln as field manager.
-    let out = Command::new("kubectl")
+    let out = Command::new(kubectl())
         .arg("--kubeconfig")
         .arg(dir.path().join("kubeconfig"))
         .args([
@@ -75,7 +102,7 @@ fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
             "configmap",
             "b",
             "-n",
-            "default",
+            &cluster.ns,
             "-o",
             "json",
             "--show-managed-fields",
@@ -96,17 +123,32 @@ fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
         "{live}"
     );
 
-    cluster.server.requests().clear();
-    kiln(&dir, &["apply", "app"]).success();
-    assert_eq!(
-        cluster.server.requests().writes(),
-        0,
-        "an unchanged render writes nothing"
+    let before = cluster.configmap("b").unwrap()["metadata"]["resourceVersion"].clone();
+    let mark = kiln_test_cluster::shared().request_mark();
+    let again = cluster.kiln(&dir, &["apply", "app"]);
+    let writes: Vec<_> = kiln_test_cluster::shared()
+        .requests_since(mark)
+        .into_iter()
+        .filter(|r| r.in_namespace(&cluster.ns) && r.is_write())
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "an unchanged render writes nothing: {writes:#?}"
     );
-    assert_eq!(kiln(&dir, &["diff", "app"]).code, Some(0));
+    again.success();
+    for name in ["a", "b"] {
+        let line = format!("v1/ConfigMap/{}/{name} unchanged", cluster.ns);
+        assert!(again.stderr.contains(&line), "{line}: {}", again.stderr);
+    }
+    assert_eq!(
+        cluster.configmap("b").unwrap()["metadata"]["resourceVersion"],
+        before,
+        "an unchanged render stores nothing"
+    );
+    assert_eq!(cluster.kiln(&dir, &["diff", "app"]).code, Some(0));
 
     dir.write("app/a.yaml", cm("a", "two"));
-    let diff = kiln(&dir, &["diff", "app"]);
+    let diff = cluster.kiln(&dir, &["diff", "app"]);
     assert_eq!(diff.code, Some(1), "{}", diff.stderr);
     assert!(
         diff.stdout.contains("-  k: one") && diff.stdout.contains("+  k: two"),
@@ -114,14 +156,11 @@ fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
         diff.stdout
     );
     std::fs::remove_file(dir.path().join("app/b.yaml")).expect("rm");
-    let changed = kiln(&dir, &["apply", "app"]);
+    let changed = cluster.kiln(&dir, &["apply", "app"]);
     changed.success();
-    assert_eq!(
-        cluster.configmap("default", "a").unwrap()["data"]["k"],
-        "two"
-    );
+    assert_eq!(cluster.configmap("a").unwrap()["data"]["k"], "two");
     assert!(
-        cluster.configmap("default", "b").is_none(),
+        cluster.configmap("b").is_none(),
         "b was pruned:\n{}",
         changed.stderr
     );
@@ -131,26 +170,25 @@ fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
         "app/a.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: [not, a, map\n",
     );
-    let broken = kiln(&dir, &["apply", "app"]);
+    let broken = cluster.kiln(&dir, &["apply", "app"]);
     assert_eq!(broken.code, Some(2));
     assert!(
         broken.stderr.contains("nothing applied or pruned"),
         "{}",
         broken.stderr
     );
-    assert!(cluster.configmap("default", "a").is_some());
+    assert!(cluster.configmap("a").is_some());
 
     // An empty render is refused unless allowed.
     std::fs::remove_file(dir.path().join("app/a.yaml")).expect("rm");
     dir.write("app/README.md", "no manifests here\n");
-    let empty = kiln(&dir, &["apply", "app"]);
+    let empty = cluster.kiln(&dir, &["apply", "app"]);
     assert_eq!(empty.code, Some(2), "{}", empty.stderr);
-    assert!(
-        cluster.configmap("default", "a").is_some(),
-        "nothing pruned"
-    );
-    kiln(&dir, &["apply", "app", "--allow-empty"]).success();
-    assert!(cluster.configmap("default", "a").is_none());
+    assert!(cluster.configmap("a").is_some(), "nothing pruned");
+    cluster
+        .kiln(&dir, &["apply", "app", "--allow-empty"])
+        .success();
+    assert!(cluster.configmap("a").is_none());
 }
 
 #[test]
@@ -159,23 +197,17 @@ fn two_apps_never_prune_each_other() {
     let cluster = Cluster::start(&dir);
     dir.write("one/a.yaml", cm("a", "one"))
         .write("two/b.yaml", cm("b", "one"));
-    kiln(&dir, &["apply", "one", "two"]).success();
+    cluster.kiln(&dir, &["apply", "one", "two"]).success();
     std::fs::remove_file(dir.path().join("one/a.yaml")).expect("rm");
     dir.write("one/c.yaml", cm("c", "one"));
-    kiln(&dir, &["apply", "one"]).success();
-    assert!(cluster.configmap("default", "a").is_none());
-    assert!(
-        cluster.configmap("default", "b").is_some(),
-        "app two's object stays"
-    );
+    cluster.kiln(&dir, &["apply", "one"]).success();
+    assert!(cluster.configmap("a").is_none());
+    assert!(cluster.configmap("b").is_some(), "app two's object stays");
     // An object another app owns is a conflict, not a silent takeover.
     dir.write("one/b.yaml", cm("b", "stolen"));
-    let clash = kiln(&dir, &["apply", "one"]);
+    let clash = cluster.kiln(&dir, &["apply", "one"]);
     assert_eq!(clash.code, Some(2), "{}", clash.stderr);
-    assert_eq!(
-        cluster.configmap("default", "b").unwrap()["data"]["k"],
-        "one"
-    );
+    assert_eq!(cluster.configmap("b").unwrap()["data"]["k"], "one");
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -195,6 +227,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 #[test]
 fn the_dir_and_git_backends_write_only_what_changed() {
+    let cm = cm_in_default;
     let dir = Dir::new();
     dir.write("app/a.yaml", cm("a", "one"));
     let out = dir.path().join("out");
@@ -279,12 +312,14 @@ fn decrypted_secrets_are_not_committed_to_git_unless_allowed() {
 #[test]
 fn diff_decrypts_with_the_keys_given_and_masks_secret_values() {
     let dir = Dir::new();
-    let _cluster = Cluster::start(&dir);
+    let cluster = Cluster::start(&dir);
     let (_, plain) = crate::sops::encrypted_app(&dir);
-    kiln(&dir, &["apply", "app", "--key-file", "key.txt"]).success();
-    let same = kiln(&dir, &["diff", "app", "--key-file", "key.txt"]);
+    cluster
+        .kiln(&dir, &["apply", "app", "--key-file", "key.txt"])
+        .success();
+    let same = cluster.kiln(&dir, &["diff", "app", "--key-file", "key.txt"]);
     assert_eq!(same.code, Some(0), "{}{}", same.stdout, same.stderr);
-    let without = kiln(&dir, &["diff", "app"]);
+    let without = cluster.kiln(&dir, &["diff", "app"]);
     assert_eq!(without.code, Some(2), "{}", without.stderr);
     assert!(
         without.stderr.contains("age1"),
@@ -295,7 +330,7 @@ fn diff_decrypts_with_the_keys_given_and_masks_secret_values() {
         "app/cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: c\n",
     );
-    let changed = kiln(&dir, &["diff", "app", "--key-file", "key.txt"]);
+    let changed = cluster.kiln(&dir, &["diff", "app", "--key-file", "key.txt"]);
     assert_eq!(changed.code, Some(1), "{}", changed.stderr);
     assert!(!changed.stdout.contains(plain) && !changed.stderr.contains(plain));
 }

@@ -203,7 +203,18 @@ impl Kube<'_> {
                 .send(&format!("list {}", res.plural), || req.list(&lp))
                 .await?;
             if let Some(Value::Array(page_items)) = page.get("items") {
-                items.extend(page_items.iter().cloned());
+                // A real server leaves `apiVersion` and `kind` out of the items of a built-in
+                // type's list; they are set here, as a get would return them, so that a listed
+                // object compares equal to the same object read or dry-run applied.
+                items.extend(page_items.iter().cloned().map(|mut item| {
+                    if let Some(obj) = item.as_object_mut() {
+                        obj.entry("apiVersion")
+                            .or_insert_with(|| Value::String(res.api_version()));
+                        obj.entry("kind")
+                            .or_insert_with(|| Value::String(res.kind.clone()));
+                    }
+                    item
+                }));
             }
             token = page
                 .pointer("/metadata/continue")

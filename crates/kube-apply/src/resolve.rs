@@ -17,6 +17,15 @@ pub(crate) struct ApiRes {
 }
 
 impl ApiRes {
+    /// `group/version`, or `version` for the core group.
+    pub(crate) fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
     fn builtin(group: &str, version: &str, kind: &str, plural: &str, namespaced: bool) -> ApiRes {
         ApiRes {
             group: group.to_owned(),

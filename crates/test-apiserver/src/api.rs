@@ -236,6 +236,16 @@ impl State {
 
     fn list(&self, rt: &ResourceType, req: &Request) -> Result<Reply, ApiError> {
         let mut items = self.select(rt, req)?;
+        if rt.builtin {
+            // as a real server encodes a built-in type's list: items without `apiVersion` and
+            // `kind` (a custom resource list keeps them)
+            for item in &mut items {
+                if let Some(obj) = item.as_object_mut() {
+                    obj.shift_remove("apiVersion");
+                    obj.shift_remove("kind");
+                }
+            }
+        }
         let rv = self.store.resource_version().to_string();
         let mut metadata = json!({"resourceVersion": rv});
         page(&mut items, req, &mut metadata)?;

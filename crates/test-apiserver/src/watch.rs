@@ -94,7 +94,7 @@ fn setup(shared: &Shared, req: &Request) -> Result<(Filter, Vec<Bytes>, u64), Ap
         .transpose();
     let since = since.map_err(|_| ApiError::bad_request("resourceVersion must be a number"))?;
     let now = state.store.resource_version();
-    let initial = match since {
+    let mut initial: Vec<Bytes> = match since {
         Some(rv) if rv > 0 => state
             .store
             .events_since(rv)
@@ -107,6 +107,15 @@ fn setup(shared: &Shared, req: &Request) -> Result<(Filter, Vec<Bytes>, u64), Ap
             .map(|o: Value| Bytes::from(format!("{}\n", json!({"type": "ADDED", "object": o}))))
             .collect(),
     };
+    // A watch-list (kubectl 1.35's `wait`, informers): the initial state, then a bookmark
+    // that says it is complete.
+    if param("sendInitialEvents").is_some_and(|v| v == "true") {
+        let bookmark = json!({"type": "BOOKMARK", "object": {
+            "apiVersion": filter.rt.api_version(), "kind": filter.rt.kind,
+            "metadata": {"resourceVersion": now.to_string(),
+                         "annotations": {"k8s.io/initial-events-end": "true"}}}});
+        initial.push(Bytes::from(format!("{bookmark}\n")));
+    }
     Ok((filter, initial, now))
 }
 

@@ -139,6 +139,14 @@ async fn list_with_label_and_field_selectors() {
         &cm("d", &json!({"app": "x"})),
     )
     .await;
+    // as a real server encodes them: a built-in type's list items carry no apiVersion or kind
+    let all = api.get(CMS).await;
+    assert_eq!(all.body["kind"], "ConfigMapList");
+    let first = &all.body["items"][0];
+    assert!(
+        first.get("apiVersion").is_none() && first.get("kind").is_none(),
+        "{first}"
+    );
     let names = |list: &Value| -> Vec<String> {
         list["items"]
             .as_array()
@@ -439,6 +447,10 @@ async fn crd_types_appear_once_established() {
         .code,
         201
     );
+    // a custom resource list keeps them
+    let gadgets = api.get("/apis/example.com/v1/gadgets").await;
+    assert_eq!(gadgets.body["items"][0]["kind"], "Gadget");
+    assert_eq!(gadgets.body["items"][0]["apiVersion"], "example.com/v1");
     let smp = api
         .call(
             "PATCH",

@@ -1,4 +1,4 @@
-//! The emulator checked with the real `kubectl` (v1.32; `KILN_KUBECTL` overrides the binary).
+//! The emulator checked with the real `kubectl` (v1.35; `KILN_KUBECTL` overrides the binary).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -54,7 +54,7 @@ impl Env {
             .args(args)
             .output()
             .unwrap_or_else(|e| {
-                panic!("cannot run {bin} (install kubectl v1.32 or set KILN_KUBECTL): {e}")
+                panic!("cannot run {bin} (install kubectl v1.35 or set KILN_KUBECTL): {e}")
             })
     }
 
@@ -362,8 +362,9 @@ fn crd_then_its_custom_resource() {
     assert_eq!(resources, "widgets.example.com\n");
 
     env.ok(&["delete", "crd", "widgets.example.com"]);
-    let listed = env.server.requests().count("list");
-    assert!(listed > 0, "kubectl get lists");
+    // kubectl wait lists, or (1.35) watches with the initial state first
+    let listed = env.server.requests().count("list") + env.server.requests().count("watch");
+    assert!(listed > 0, "kubectl wait lists or watches");
     let gone = env.kubectl(&["get", "widgets.example.com"]);
     assert!(!gone.status.success(), "custom resources go with their CRD");
 }

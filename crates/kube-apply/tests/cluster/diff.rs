@@ -1,16 +1,15 @@
-//! `diff`: dry-run applies compared with the live objects, and `kubectl` agreeing.
-
-mod common;
+//! `diff`: server-side dry-run applies compared with the live objects, Secrets masked, and
+//! `kubectl diff --server-side` agreeing.
 
 use std::process::{Command, Output};
 
-use common::{apply, configmap, options, server};
 use kiln_kube::{Applier, Change, Manifests};
-use kiln_test_apiserver::Options;
 use serde_json::{Value, json};
 
-fn secret(value: &str) -> Value {
-    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "shop"},
+use crate::{apply, cluster, configmap, options, version};
+
+fn secret(ns: &str, value: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": ns},
            "type": "Opaque", "stringData": {"password": value}})
 }
 
@@ -23,11 +22,12 @@ async fn diff(applier: &Applier, objs: Vec<Value>) -> kiln_kube::DiffReport {
 
 #[tokio::test]
 async fn diff_reports_creates_updates_deletes_and_masks_secrets() {
-    let (server, client) = server(Options::default()).await;
-    let applier = Applier::new(client, options("shop"));
-    let mut v1 = common::app("shop", "one");
-    v1.push(secret("hunter2"));
-    v1.push(configmap("shop", "old", "o"));
+    let (cluster, client) = cluster().await;
+    let shop = cluster.unique("shop");
+    let applier = Applier::new(client.clone(), options(&shop));
+    let mut v1 = crate::app(&shop, "one");
+    v1.push(secret(&shop, "hunter2"));
+    v1.push(configmap(&shop, "old", "o"));
 
     // nothing applied yet: everything is a create, even in a namespace the render makes
     let report = diff(&applier, v1.clone()).await;
@@ -37,18 +37,38 @@ async fn diff_reports_creates_updates_deletes_and_masks_secrets() {
         "{report:?}"
     );
     assert!(!report.to_string().contains("hunter2"), "{report}");
-    assert_eq!(server.requests().writes(), 0);
+    assert!(
+        crate::object(&client, "", "namespaces", "", &shop)
+            .await
+            .is_none(),
+        "a diff stores nothing"
+    );
 
-    apply(&applier, v1.clone()).await;
+    let (first, _) = apply(&applier, v1.clone()).await;
+    assert!(!first.failed(), "{first:?}");
     let report = diff(&applier, v1.clone()).await;
     assert!(!report.differs() && !report.failed(), "{report}");
     assert_eq!(report.to_string(), "");
 
-    let mut v2 = common::app("shop", "two");
-    v2.push(secret("correct horse"));
-    server.requests().clear();
+    let mut v2 = crate::app(&shop, "two");
+    v2.push(secret(&shop, "correct horse"));
+    let before = version(&client, "", "configmaps", &shop, "settings").await;
+    let mark = cluster.request_mark();
     let report = diff(&applier, v2).await;
-    assert_eq!(server.requests().writes(), 0, "diff never writes");
+    let sent = crate::requests(cluster, mark, &shop);
+    assert!(
+        !sent.iter().any(kiln_test_cluster::Request::is_write),
+        "{sent:#?}"
+    );
+    assert!(
+        sent.iter().any(|r| r.dry_run),
+        "a server-side dry run: {sent:#?}"
+    );
+    assert_eq!(
+        version(&client, "", "configmaps", &shop, "settings").await,
+        before,
+        "diff never writes"
+    );
     assert!(report.differs() && !report.failed(), "{report}");
     let change = |name: &str| {
         report
@@ -77,17 +97,18 @@ async fn diff_reports_creates_updates_deletes_and_masks_secrets() {
         "{text}"
     );
     assert!(
-        text.contains("--- live/v1/ConfigMap/shop/settings"),
+        text.contains(&format!("--- live/v1/ConfigMap/{shop}/settings")),
         "{text}"
     );
 }
 
 #[tokio::test]
 async fn a_failing_dry_run_is_reported_per_object() {
-    let (_server, client) = server(Options::default()).await;
-    let applier = Applier::new(client, options("shop"));
+    let (cluster, client) = cluster().await;
+    let app = cluster.unique("bad");
+    let applier = Applier::new(client, options(&app));
     let bad = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name", "namespace": "default"}});
-    let report = diff(&applier, vec![bad, configmap("default", "good", "1")]).await;
+    let report = diff(&applier, vec![bad, configmap("default", &app, "1")]).await;
     assert!(report.failed() && report.differs());
     assert!(
         report
@@ -109,7 +130,7 @@ fn kubectl(kubeconfig: &std::path::Path, args: &[&str], stdin: Option<&str>) -> 
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| {
-            panic!("cannot run {bin} (install kubectl v1.32 or set KILN_KUBECTL): {e}")
+            panic!("cannot run {bin} (install kubectl v1.35 or set KILN_KUBECTL): {e}")
         });
     let mut input = child.stdin.take().expect("piped");
     input
@@ -120,12 +141,13 @@ fn kubectl(kubeconfig: &std::path::Path, args: &[&str], stdin: Option<&str>) -> 
 }
 
 /// The manifests as kiln sends them (with the inventory annotation), as a list for kubectl.
-fn as_sent(objs: &[Value]) -> String {
+fn as_sent(objs: &[Value], app: &str) -> String {
     let items: Vec<Value> = objs
         .iter()
         .cloned()
         .map(|mut obj| {
-            obj["metadata"]["annotations"] = json!({"kiln.dev/inventory-id": "default/shop"});
+            obj["metadata"]["annotations"] =
+                json!({"kiln.dev/inventory-id": format!("default/{app}")});
             obj
         })
         .collect();
@@ -135,16 +157,15 @@ fn as_sent(objs: &[Value]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_sees_what_kiln_applied_and_agrees_with_its_diff() {
-    let (server, client) = server(Options::default()).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    server.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let applier = Applier::new(client, options("shop"));
-    apply(&applier, common::app("shop", "one")).await;
+    let (cluster, client) = cluster().await;
+    let shop = cluster.unique("shop");
+    let kubeconfig = cluster.kubeconfig();
+    let applier = Applier::new(client, options(&shop));
+    apply(&applier, crate::app(&shop, "one")).await;
 
     let out = kubectl(
         &kubeconfig,
-        &["get", "configmap", "settings", "-n", "shop", "-o", "json"],
+        &["get", "configmap", "settings", "-n", &shop, "-o", "json"],
         None,
     );
     assert!(
@@ -156,11 +177,11 @@ async fn kubectl_sees_what_kiln_applied_and_agrees_with_its_diff() {
     assert_eq!(got["data"]["key"], "one");
     assert_eq!(
         got["metadata"]["annotations"]["kiln.dev/inventory-id"],
-        "default/shop"
+        format!("default/{shop}")
     );
     let out = kubectl(
         &kubeconfig,
-        &["get", "deployments,services", "-n", "shop", "-o", "name"],
+        &["get", "deployments,services", "-n", &shop, "-o", "name"],
         None,
     );
     let names = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -173,7 +194,7 @@ async fn kubectl_sees_what_kiln_applied_and_agrees_with_its_diff() {
         &[
             "get",
             "configmap",
-            "kiln-inventory-shop",
+            &format!("kiln-inventory-{shop}"),
             "-o",
             "jsonpath={.data.objects}",
         ],
@@ -182,7 +203,7 @@ async fn kubectl_sees_what_kiln_applied_and_agrees_with_its_diff() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4);
 
     for (value, want_differs) in [("one", false), ("two", true)] {
-        let objs = common::app("shop", value);
+        let objs = crate::app(&shop, value);
         let ours = diff(&applier, objs.clone()).await;
         let theirs = kubectl(
             &kubeconfig,
@@ -194,12 +215,11 @@ async fn kubectl_sees_what_kiln_applied_and_agrees_with_its_diff() {
                 "-f",
                 "-",
             ],
-            Some(&as_sent(&objs)),
+            Some(&as_sent(&objs, &shop)),
         );
         assert_eq!(ours.differs(), want_differs, "{ours}");
-        let code = theirs.status.code();
         assert_eq!(
-            code,
+            theirs.status.code(),
             Some(i32::from(want_differs)),
             "kubectl diff: {}{}",
             String::from_utf8_lossy(&theirs.stdout),
@@ -208,8 +228,8 @@ async fn kubectl_sees_what_kiln_applied_and_agrees_with_its_diff() {
     }
 
     // a prune is visible to kubectl as well
-    apply(&applier, common::app("shop", "one")[..3].to_vec()).await;
-    let out = kubectl(&kubeconfig, &["get", "service", "web", "-n", "shop"], None);
+    apply(&applier, crate::app(&shop, "one")[..3].to_vec()).await;
+    let out = kubectl(&kubeconfig, &["get", "service", "web", "-n", &shop], None);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("NotFound"),
