@@ -67,7 +67,9 @@ fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
     );
 
     // The real kubectl sees what kiln applied, with kiln as field manager.
-    let out = Command::new("kubectl")
+    // KILN_KUBECTL: the kubectl v1.35.2 that tests/run.sh installs.
+    let kubectl = std::env::var("KILN_KUBECTL").unwrap_or_else(|_| "kubectl".to_owned());
+    let out = Command::new(&kubectl)
         .arg("--kubeconfig")
         .arg(dir.path().join("kubeconfig"))
         .args([
@@ -81,7 +83,7 @@ fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
             "--show-managed-fields",
         ])
         .output()
-        .expect("kubectl runs");
+        .unwrap_or_else(|e| panic!("cannot run {kubectl} (tests/run.sh installs it): {e}"));
     assert!(
         out.status.success(),
         "{}",
