@@ -53,7 +53,7 @@ enc() { # sops-binary input-type recipients-flag recipients plaintext-file outpu
 }
 
 # One file per format, for the first PGP key; what sops prints decrypting it is the expected output.
-printf 'service: web\nreplicas: 3\ndb:\n    user: admin # who connects\n    password: kiln-test-pw\n' > "$work/plain/format.yaml"
+printf 'service: web\nreplicas: 3\ndb:\n    # who connects\n    user: admin\n    password: kiln-test-pw\n' > "$work/plain/format.yaml"
 printf '{\n\t"service": "web",\n\t"replicas": 3,\n\t"db": {\n\t\t"user": "admin",\n\t\t"password": "kiln-test-pw"\n\t}\n}\n' > "$work/plain/format.json"
 printf 'SERVICE=web\nDB_PASSWORD=kiln-test-pw\n' > "$work/plain/format.env"
 printf '[service]\nname = web\n\n[db]\nuser = admin\npassword = kiln-test-pw\n' > "$work/plain/format.ini"
