@@ -125,4 +125,5 @@ ensure_oracles
 
 export PATH="$oracles:$tools/venv/bin:$PATH"
 export KILN_HELM="$oracles/helm" KILN_KUBECTL="$oracles/kubectl"
-exec cargo test --workspace "$@"
+# --no-fail-fast: every test binary runs, and every failure is listed, even after one fails.
+exec cargo test --workspace --no-fail-fast "$@"

@@ -1,5 +1,6 @@
 //! Watch: a chunked stream of `{"type": ..., "object": ...}` lines, fed from the store's event
-//! history. No bookmarks, no `sendInitialEvents`, no expiry of old resource versions.
+//! history. `sendInitialEvents=true` (the watch-list protocol kubectl 1.35 uses) sends the current
+//! objects, then the bookmark that ends them; no other bookmarks, no expiry of old resource versions.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -94,8 +95,9 @@ fn setup(shared: &Shared, req: &Request) -> Result<(Filter, Vec<Bytes>, u64), Ap
         .transpose();
     let since = since.map_err(|_| ApiError::bad_request("resourceVersion must be a number"))?;
     let now = state.store.resource_version();
-    let initial = match since {
-        Some(rv) if rv > 0 => state
+    let initial_events = param("sendInitialEvents").is_some_and(|v| v == "true");
+    let mut initial: Vec<Bytes> = match since {
+        Some(rv) if rv > 0 && !initial_events => state
             .store
             .events_since(rv)
             .iter()
@@ -107,6 +109,23 @@ fn setup(shared: &Shared, req: &Request) -> Result<(Filter, Vec<Bytes>, u64), Ap
             .map(|o: Value| Bytes::from(format!("{}\n", json!({"type": "ADDED", "object": o}))))
             .collect(),
     };
+    if initial_events {
+        let rt = &filter.rt;
+        let api_version = if rt.group.is_empty() {
+            rt.version.clone()
+        } else {
+            format!("{}/{}", rt.group, rt.version)
+        };
+        let bookmark = json!({"type": "BOOKMARK", "object": {
+            "apiVersion": api_version,
+            "kind": rt.kind,
+            "metadata": {
+                "resourceVersion": now.to_string(),
+                "annotations": {"k8s.io/initial-events-end": "true"},
+            },
+        }});
+        initial.push(Bytes::from(format!("{bookmark}\n")));
+    }
     Ok((filter, initial, now))
 }
 

@@ -362,8 +362,10 @@ fn crd_then_its_custom_resource() {
     assert_eq!(resources, "widgets.example.com\n");
 
     env.ok(&["delete", "crd", "widgets.example.com"]);
-    let listed = env.server.requests().count("list");
-    assert!(listed > 0, "kubectl get lists");
+    // kubectl wait lists (v1.32), or watches with sendInitialEvents (v1.35)
+    let requests = env.server.requests();
+    let listed = requests.count("list") + requests.count("watch");
+    assert!(listed > 0, "kubectl wait lists or watches");
     let gone = env.kubectl(&["get", "widgets.example.com"]);
     assert!(!gone.status.success(), "custom resources go with their CRD");
 }
