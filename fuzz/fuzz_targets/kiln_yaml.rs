@@ -11,6 +11,9 @@ mod file;
 
 fuzz_target!(|text: &str| {
     if let Err(e) = file::parse(text, "kiln.yaml") {
-        assert!(e.to_string().contains("kiln.yaml"), "error without the file: {e}");
+        assert!(
+            e.to_string().contains("kiln.yaml"),
+            "error without the file: {e}"
+        );
     }
 });

@@ -9,7 +9,9 @@ const TEMPLATE: &str = r#"{{ semverCompare .c .v }}|{{ (semver .v).Major }}"#;
 fuzz_target!(|input: &str| {
     let (constraint, version) = input.split_once('\n').unwrap_or((input, "1.2.3"));
     let mut templates = kiln_gotmpl::Templates::new();
-    templates.add("t", TEMPLATE).expect("the fixed template parses");
+    templates
+        .add("t", TEMPLATE)
+        .expect("the fixed template parses");
     let data = serde_json::json!({ "c": constraint, "v": version });
     let _ = templates.execute("t", &kiln_gotmpl::Value::from(data));
 });

@@ -37,7 +37,7 @@ fn plugin() -> &'static Path {
             .arg(&wasm)
             .output()
             .expect("bash runs");
-        let install = "pip install -r examples/python-plugin/requirements.txt";
+        let install = "tests/run.sh installs it from examples/python-plugin/requirements.txt";
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),

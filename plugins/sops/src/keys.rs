@@ -116,24 +116,28 @@ impl Keys {
                 .ok_or(KeysError::UnterminatedPgp { index })?
                 + PGP_END.len();
             let block = &after[..end];
-            let (parsed, _) =
-                SignedSecretKey::from_string(block).map_err(|e| KeysError::BadPgpKey {
-                    index,
-                    key,
-                    reason: e.to_string(),
-                })?;
-            let locked = parsed.primary_key.secret_params().is_encrypted()
-                && parsed
-                    .secret_subkeys
-                    .iter()
-                    .all(|k| k.key.secret_params().is_encrypted());
-            if locked {
-                return Err(KeysError::PassphraseProtected {
-                    index,
-                    fingerprint: format!("{:X}", parsed.fingerprint()),
-                });
+            let bad = |e: pgp::errors::Error| KeysError::BadPgpKey {
+                index,
+                key,
+                reason: e.to_string(),
+            };
+            // One block may hold several keys (`gpg --export-secret-keys` of more than one).
+            let (parsed, _) = SignedSecretKey::from_string_many(block).map_err(bad)?;
+            for parsed in parsed {
+                let parsed = parsed.map_err(bad)?;
+                let locked = parsed.primary_key.secret_params().is_encrypted()
+                    && parsed
+                        .secret_subkeys
+                        .iter()
+                        .all(|k| k.key.secret_params().is_encrypted());
+                if locked {
+                    return Err(KeysError::PassphraseProtected {
+                        index,
+                        fingerprint: format!("{:X}", parsed.fingerprint()),
+                    });
+                }
+                self.pgp.push(parsed);
             }
-            self.pgp.push(parsed);
             rest = &after[end..];
         }
         outside.push_str(rest);
