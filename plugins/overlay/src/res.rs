@@ -79,6 +79,17 @@ impl Gvk {
                 &["FlowSchema", "PriorityLevelConfiguration"],
             ),
         ];
+        // Newer kustomize knows these as cluster-wide; v5.7.1 namespaces
+        // them. kiln keeps them cluster-wide: a namespace on them is refused
+        // by the API server.
+        if self.group == "admissionregistration.k8s.io"
+            && matches!(
+                self.kind.as_str(),
+                "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding"
+            )
+        {
+            return true;
+        }
         KNOWN.iter().any(|(g, vs, ks)| {
             *g == self.group
                 && vs.contains(&self.version.as_str())
