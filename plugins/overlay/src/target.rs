@@ -346,7 +346,8 @@ impl Target {
             let mut r = Res::new(d);
             // kustomize keeps label values as written (`i: 1` stays an int);
             // annotations it rewrites as strings.
-            for field in ["annotations"] {
+            {
+                let field = "annotations";
                 let map = r.string_map(field);
                 if map.values().any(|v| !v.is_string()) {
                     let fixed = map.into_iter().map(|(k, v)| {
