@@ -29,8 +29,44 @@ pub struct Error {
 ///
 /// `file` only names the origin in errors.
 pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| error(&e, file))?;
+    let mut docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| error(&e, file))?;
+    if let Some(last) = docs.last_mut() {
+        unterminated_block_end(text, last);
+    }
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// A block scalar (`|`, `|+`) on the last line of a text that has no final
+/// line break has none either, as YAML (and kustomize, kubectl, Helm) read
+/// it; the parser adds one. `doc` is the text's last document.
+pub fn unterminated_block_end(text: &str, doc: &mut Value) {
+    if text.is_empty() || text.ends_with('\n') {
+        return;
+    }
+    let last_line = text.rsplit('\n').next().unwrap_or_default().trim_start();
+    if last_line.trim().is_empty() {
+        return;
+    }
+    let mut cur = doc;
+    loop {
+        cur = match cur {
+            Value::Object(m) => match m.values_mut().next_back() {
+                Some(v) => v,
+                None => return,
+            },
+            Value::Array(a) => match a.last_mut() {
+                Some(v) => v,
+                None => return,
+            },
+            Value::String(s) => {
+                if s.ends_with('\n') && s.trim_end_matches('\n').ends_with(last_line) {
+                    s.pop();
+                }
+                return;
+            }
+            _ => return,
+        };
+    }
 }
 
 /// Parses exactly one YAML document (an empty text gives `null`).
@@ -38,7 +74,9 @@ pub fn parse_one(text: &str, file: &str) -> Result<Value, Error> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str(text).map_err(|e| error(&e, file))
+    let mut doc = serde_saphyr::from_str(text).map_err(|e| error(&e, file))?;
+    unterminated_block_end(text, &mut doc);
+    Ok(doc)
 }
 
 /// Parses one YAML document into `T` (for typed files such as `kiln.yaml`);
@@ -148,15 +186,69 @@ fn write_seq(out: &mut String, seq: &[Value], ind: usize) {
     }
 }
 
+/// Formats a float as Go's `strconv.FormatFloat(f, 'g', -1, 64)` does, as
+/// `kubectl`, `kustomize` and Helm print floats: the shortest digits that
+/// read back the same, in exponent form (`1e-05`, `1.2345678901234568e+29`)
+/// when the exponent is below -4 or at least 6, else in positional form
+/// (`0.5`, `123456`, `1`). A YAML 1.1 reader takes every such form as a
+/// number, which Rust's own formatting (`1e-5`, `1.0`) does not ensure.
+pub fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.to_owned();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: `d.ddde±x`.
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if f < 0.0 { "-" } else { "" };
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{dot}{rest}e{esign}{:02}", exp.unsigned_abs());
+    }
+    let point = exp + 1; // digits before the decimal point
+    let mut out = String::from(sign);
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
+        out.push_str(&digits);
+    } else {
+        let point = point.unsigned_abs() as usize;
+        if digits.len() <= point {
+            out.push_str(&digits);
+            out.extend(std::iter::repeat_n('0', point - digits.len()));
+        } else {
+            out.push_str(&digits[..point]);
+            out.push('.');
+            out.push_str(&digits[point..]);
+        }
+    }
+    out
+}
+
 /// Writes a scalar or an empty collection; `ind` is the indentation of
 /// block-scalar content.
 fn write_scalar(out: &mut String, v: &Value, ind: usize) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Value::Number(n) => match n.as_f64() {
+            // A whole float keeps its `.0` (`1.0`): it reads back as a float.
+            Some(f) if n.is_f64() && !(f.fract() == 0.0 && f.abs() < 1e16) => {
+                out.push_str(&go_float(f));
+            }
+            _ => {
+                let _ = write!(out, "{n}");
+            }
+        },
         Value::String(s) => write_string(out, s, ind, false),
         Value::Array(_) => out.push_str("[]"),
         Value::Object(_) => out.push_str("{}"),

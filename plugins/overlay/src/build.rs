@@ -36,6 +36,7 @@ pub fn build_with_inputs(root: &Path, dir: &Path, inputs: Vec<Value>) -> Result<
     let meta = &target.kust.build_metadata;
     ctx.origins = meta.iter().any(|m| m == "originAnnotations");
     ctx.transformations = meta.iter().any(|m| m == "transformerAnnotations");
+    let managed_by = meta.iter().any(|m| m == "managedByLabel");
     let mut acc = Acc::default();
     for input in inputs {
         resmap::append(&mut acc.res, Res::new(input))
@@ -65,7 +66,7 @@ pub fn build_with_inputs(root: &Path, dir: &Path, inputs: Vec<Value>) -> Result<
     Ok(acc
         .res
         .into_iter()
-        .map(|r| finish(r, ctx.origins))
+        .map(|r| finish(r, ctx.origins, managed_by))
         .collect())
 }
 
@@ -86,8 +87,88 @@ fn sort_keys(v: &mut Value) {
     }
 }
 
-fn finish(r: Res, origins: bool) -> Value {
+/// The label `buildMetadata: [managedByLabel]` adds, naming the kustomize
+/// version kiln follows.
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kustomize-v5.7.1");
+
+/// kustomize rewrites every object's annotations at the end of a build (it
+/// strips its own): an empty or null `metadata.annotations` goes, and every
+/// value becomes a string (`1` → `"1"`, `true` → `"true"`, null → `""`).
+fn normalize_annotations(obj: &mut Value) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    match meta.get_mut("annotations") {
+        Some(Value::Null) => {
+            meta.remove("annotations");
+        }
+        Some(Value::Object(a)) if a.is_empty() => {
+            meta.remove("annotations");
+        }
+        Some(Value::Object(a)) => {
+            for v in a.values_mut() {
+                if !v.is_string() {
+                    let text = match &*v {
+                        Value::Null => String::new(),
+                        other => {
+                            crate::res::scalar_text(other).unwrap_or_else(|| other.to_string())
+                        }
+                    };
+                    *v = Value::String(text);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// kustomize writes objects through JSON: a whole float below 2^64 comes
+/// out as an integer (`1.0` → `1`, `1e3` → `1000`).
+fn whole_floats_to_ints(v: &mut Value) {
+    match v {
+        Value::Object(m) => m.values_mut().for_each(whole_floats_to_ints),
+        Value::Array(items) => items.iter_mut().for_each(whole_floats_to_ints),
+        Value::Number(n) if n.is_f64() => {
+            let Some(f) = n.as_f64() else { return };
+            if f.fract() != 0.0 || !f.is_finite() {
+                return;
+            }
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "the ranges are checked first"
+            )]
+            if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
+                *v = Value::from(f as i64);
+            } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+                *v = Value::from(f as u64);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn finish(r: Res, origins: bool, managed_by: bool) -> Value {
     let mut obj = r.obj;
+    normalize_annotations(&mut obj);
+    whole_floats_to_ints(&mut obj);
+    if managed_by
+        && let Some(meta) = obj.as_object_mut().map(|m| {
+            m.entry("metadata")
+                .or_insert_with(|| Value::Object(Map::new()))
+        })
+        && let Some(meta) = meta.as_object_mut()
+    {
+        let labels = meta
+            .entry("labels")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if labels.is_null() {
+            *labels = Value::Object(Map::new());
+        }
+        if let Some(l) = labels.as_object_mut() {
+            l.insert(MANAGED_BY.0.into(), Value::String(MANAGED_BY.1.into()));
+        }
+    }
     let mut annos: Vec<(&str, String)> = Vec::new();
     if origins && let Some(o) = r.origin {
         annos.push(("config.kubernetes.io/origin", o));

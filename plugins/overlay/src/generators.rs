@@ -156,13 +156,12 @@ pub(crate) fn generate(
             &args.type_
         };
         obj.insert("type".into(), json!(t));
-        if !seen.is_empty() {
-            let data: Map<String, Value> = seen
-                .iter()
-                .map(|(k, v)| (k.clone(), json!(wrapped_base64(v))))
-                .collect();
-            obj.insert("data".into(), Value::Object(data));
-        }
+        // A Secret always has `data`, `{}` when the generator has none.
+        let data: Map<String, Value> = seen
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(wrapped_base64(v))))
+            .collect();
+        obj.insert("data".into(), Value::Object(data));
     } else {
         let mut data = Map::new();
         let mut binary = Map::new();

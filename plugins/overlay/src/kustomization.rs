@@ -137,7 +137,10 @@ pub(crate) struct Label {
     pub pairs: StrMap,
     pub include_selectors: bool,
     pub include_templates: bool,
-    pub include_volume_claim_templates: bool,
+    /// Newer kustomize's switch for `StatefulSet` volume claim templates;
+    /// kustomize `v5.7.1` has no such field and labels them with
+    /// `includeTemplates`, which is what its absence means here.
+    pub include_volume_claim_templates: Option<bool>,
     pub fields: Vec<Value>,
 }
 

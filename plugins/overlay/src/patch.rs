@@ -59,8 +59,10 @@ pub(crate) enum Parsed {
 
 /// Parses a patch that may be either kind.
 pub(crate) fn parse(text: &str, source_name: &str) -> Result<Parsed, Error> {
-    let text = text.trim();
-    if text.is_empty() {
+    // Only the start is trimmed: a final line break belongs to a block
+    // scalar that ends the patch.
+    let text = text.trim_start();
+    if text.trim().is_empty() {
         return Ok(Parsed::Smp(Vec::new()));
     }
     let docs = crate::yaml::stream(text, source_name)

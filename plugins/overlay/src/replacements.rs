@@ -66,7 +66,8 @@ fn all_ids(r: &Res) -> Vec<ResId> {
     ids
 }
 
-/// Splits a replacement field path on dots, keeping `[a.b=c]` whole.
+/// Splits a dotted path on dots, keeping `[a.b=c]` whole (the older syntax
+/// legacy `vars` field paths use).
 pub(crate) fn split(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -89,6 +90,53 @@ pub(crate) fn split(path: &str) -> Vec<String> {
     out
 }
 
+/// Splits a replacement field path as kustomize does: on dots, a leading dot
+/// ignored, `\.` an escaped dot; a bracketed element holding dots stays whole,
+/// keeping its brackets when it selects a list entry (`[name=a.b]`) and
+/// losing them when it names a map key (`[cert-manager.io/inject-ca-from]`).
+pub(crate) fn field_path(path: &str) -> Vec<String> {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    if parts.len() > 1 && parts[0].is_empty() {
+        parts.remove(0);
+    }
+    let mut escaped: Vec<String> = Vec::new();
+    for p in parts {
+        match escaped.last_mut() {
+            Some(last) if last.ends_with('\\') => {
+                last.pop();
+                last.push('.');
+                last.push_str(p);
+            }
+            _ => escaped.push(p.to_owned()),
+        }
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < escaped.len() {
+        let elem = &escaped[i];
+        if elem.starts_with('[') && !elem.ends_with(']') {
+            let mut joined = elem.clone();
+            while i + 1 < escaped.len() {
+                i += 1;
+                joined.push('.');
+                joined.push_str(&escaped[i]);
+                if escaped[i].ends_with(']') {
+                    break;
+                }
+            }
+            if joined.contains('=') {
+                out.push(joined);
+            } else {
+                out.push(joined.trim_matches(|c| c == '[' || c == ']').to_owned());
+            }
+        } else {
+            out.push(elem.clone());
+        }
+        i += 1;
+    }
+    out
+}
+
 fn lookup<'v>(v: &'v Value, path: &[String]) -> Option<&'v Value> {
     let mut cur = v;
     for seg in path {
@@ -107,10 +155,24 @@ fn lookup<'v>(v: &'v Value, path: &[String]) -> Option<&'v Value> {
     Some(cur)
 }
 
+/// A node a target field path reached: the value, and whether the
+/// replacement created it (kustomize types a created scalar by its text).
+type Found<'v> = (&'v mut Value, bool);
+
 /// Every node at `path`, created when `create`.
-fn matches<'v>(v: &'v mut Value, path: &[String], create: bool, out: &mut Vec<&'v mut Value>) {
+fn matches<'v>(v: &'v mut Value, path: &[String], create: bool, out: &mut Vec<Found<'v>>) {
+    walk(v, path, create, false, out);
+}
+
+fn walk<'v>(
+    v: &'v mut Value,
+    path: &[String],
+    create: bool,
+    fresh: bool,
+    out: &mut Vec<Found<'v>>,
+) {
     let Some((seg, rest)) = path.split_first() else {
-        out.push(v);
+        out.push((v, fresh));
         return;
     };
     let cond = seg.strip_prefix('[').and_then(|x| x.strip_suffix(']'));
@@ -118,10 +180,9 @@ fn matches<'v>(v: &'v mut Value, path: &[String], create: bool, out: &mut Vec<&'
         Value::Array(items) => {
             if seg == "*" {
                 for item in items.iter_mut() {
-                    matches(item, rest, create, out);
+                    walk(item, rest, create, false, out);
                 }
             } else if let Some((k, val)) = cond.and_then(|c| c.split_once('=')) {
-                let mut found = false;
                 let idx: Vec<usize> = items
                     .iter()
                     .enumerate()
@@ -135,28 +196,27 @@ fn matches<'v>(v: &'v mut Value, path: &[String], create: bool, out: &mut Vec<&'
                     let mut m = Map::new();
                     m.insert(k.to_owned(), Value::String(val.to_owned()));
                     items.push(Value::Object(m));
-                    found = true;
-                }
-                if found {
-                    let last = items.last_mut().expect("just pushed");
-                    matches(last, rest, create, out);
+                    if let Some(last) = items.last_mut() {
+                        walk(last, rest, create, false, out);
+                    }
                     return;
                 }
                 let mut refs: Vec<&mut Value> = items.iter_mut().collect();
                 for i in idx.into_iter().rev() {
                     let item = refs.swap_remove(i);
-                    matches(item, rest, create, out);
+                    walk(item, rest, create, false, out);
                 }
             } else if let Ok(i) = seg.parse::<usize>()
                 && let Some(item) = items.get_mut(i)
             {
-                matches(item, rest, create, out);
+                walk(item, rest, create, false, out);
             }
         }
         Value::Object(m) => {
             if cond.is_some() {
                 return;
             }
+            let mut made = false;
             if !m.contains_key(seg.as_str()) {
                 if !create {
                     return;
@@ -172,16 +232,19 @@ fn matches<'v>(v: &'v mut Value, path: &[String], create: bool, out: &mut Vec<&'
                         Value::Object(Map::new())
                     },
                 );
+                made = true;
             }
-            let child = m.get_mut(seg.as_str()).expect("present or inserted");
+            let Some(child) = m.get_mut(seg.as_str()) else {
+                return;
+            };
             if child.is_null() && create && !rest.is_empty() {
                 *child = Value::Object(Map::new());
             }
-            matches(child, rest, create, out);
+            walk(child, rest, create, made, out);
         }
         Value::Null if create => {
             *v = Value::Object(Map::new());
-            matches(v, path, create, out);
+            walk(v, path, create, fresh, out);
         }
         _ => {}
     }
@@ -197,6 +260,14 @@ fn options(v: &Value) -> (String, i64, bool) {
 }
 
 fn source_value(m: &ResMap, r: &Value) -> Result<Value, Error> {
+    if let Some(v) = r.get("sourceValue").filter(|v| !v.is_null()) {
+        if r.get("source").is_some_and(|s| !s.is_null()) {
+            return Err(Error::Invalid(
+                "value and resource selectors are mutually exclusive".into(),
+            ));
+        }
+        return Ok(Value::String(node_text(v)));
+    }
     let src = r.get("source").ok_or(Error::Incomplete)?;
     let sel = res_id_of(src);
     let mut found: Option<&Res> = None;
@@ -215,8 +286,13 @@ fn source_value(m: &ResMap, r: &Value) -> Result<Value, Error> {
     } else {
         fp
     };
-    let v = lookup(&res.obj, &split(&fp))
-        .filter(|v| !v.is_null() && !matches!(v, Value::String(x) if x.is_empty()))
+    let v = lookup(&res.obj, &field_path(&fp))
+        .filter(|v| match v {
+            Value::Null => false,
+            Value::Object(m) => !m.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            _ => true,
+        })
         .ok_or_else(|| Error::MissingSource(fp.clone(), sel.to_string()))?;
     let (delim, index, _) = options(src);
     if delim.is_empty() {
@@ -235,36 +311,88 @@ fn selector_of(v: &Value) -> Selector {
     serde_json::from_value(v.clone()).unwrap_or_default()
 }
 
-fn set_value(target: &mut Value, value: &Value, delim: &str, index: i64) -> Result<(), Error> {
+/// The text of a scalar as kustomize copies it between nodes (a map or a
+/// list has none).
+fn node_text(v: &Value) -> String {
+    crate::res::scalar_text(v).unwrap_or_default()
+}
+
+/// How a plain scalar of this text reads back (`8080` an int, `true` a bool).
+fn resolve_plain(text: &str) -> Value {
+    match crate::yaml::parse_plain_scalar(text) {
+        Some(v) => v,
+        None => Value::String(text.to_owned()),
+    }
+}
+
+/// Sets one target field as kustomize does: a scalar target keeps its type
+/// and takes the value's text (an int field given "8080" stays an int; a
+/// value whose text does not fit the field's type is an error, as kustomize
+/// fails decoding it); a map or list target is replaced by the value; a
+/// field the replacement created is typed by its text.
+fn set_value(
+    target: &mut Value,
+    fresh: bool,
+    value: &Value,
+    delim: &str,
+    index: i64,
+) -> Result<(), Error> {
     let mut value = value.clone();
     if !delim.is_empty() {
-        let cur = if target.is_null() {
+        let cur = if fresh || target.is_null() {
             String::new()
         } else {
             crate::res::scalar_text(target).ok_or(Error::Delimiter)?
         };
         let mut parts: Vec<String> = cur.split(delim).map(str::to_owned).collect();
-        let v = crate::res::scalar_text(&value).unwrap_or_default();
+        let v = node_text(&value);
         match usize::try_from(index) {
             Err(_) => parts.insert(0, v),
             Ok(i) if i >= parts.len() => parts.push(v),
             Ok(i) => parts[i] = v,
         }
-        value = Value::String(parts.join(delim));
+        let joined = parts.join(delim);
+        value = match value {
+            Value::Object(_) | Value::Array(_) | Value::String(_) => Value::String(joined),
+            _ => resolve_plain(&joined),
+        };
     }
-    let text = crate::res::scalar_text(&value);
-    *target = match (&*target, text) {
-        (Value::String(_), Some(t)) => Value::String(t),
-        (Value::Number(_), Some(t)) => t
-            .parse::<i64>()
-            .map(Value::from)
-            .or_else(|_| t.parse::<f64>().map(Value::from))
-            .unwrap_or(Value::String(t)),
-        (Value::Bool(_), Some(t)) => t
-            .parse::<bool>()
-            .map(Value::Bool)
-            .unwrap_or(Value::String(t)),
-        _ => value,
+    if fresh {
+        *target = match &value {
+            Value::Object(_) | Value::Array(_) => value,
+            scalar => resolve_plain(&node_text(scalar)),
+        };
+        return Ok(());
+    }
+    let mismatch = |text: &str, want: &str| {
+        Error::Invalid(format!(
+            "cannot set a {want} field to {text:?}: the value does not read as a {want}"
+        ))
+    };
+    *target = match &*target {
+        Value::Object(_) | Value::Array(_) => value,
+        Value::String(_) => Value::String(node_text(&value)),
+        Value::Number(_) => {
+            let text = node_text(&value);
+            match resolve_plain(&text) {
+                n @ Value::Number(_) => n,
+                _ => return Err(mismatch(&text, "number")),
+            }
+        }
+        Value::Bool(_) => {
+            let text = node_text(&value);
+            match resolve_plain(&text) {
+                b @ Value::Bool(_) => b,
+                _ => return Err(mismatch(&text, "boolean")),
+            }
+        }
+        Value::Null => {
+            let text = node_text(&value);
+            match resolve_plain(&text) {
+                Value::Null => Value::Null,
+                _ => return Err(mismatch(&text, "null")),
+            }
+        }
     };
     Ok(())
 }
@@ -347,7 +475,7 @@ pub(crate) fn apply(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error>
                 }
                 for fp in &paths {
                     let mut found = Vec::new();
-                    matches(&mut res.obj, &split(fp), create, &mut found);
+                    matches(&mut res.obj, &field_path(fp), create, &mut found);
                     if found.is_empty() {
                         return Err(if create {
                             Error::NoTargetCreate(fp.clone())
@@ -355,8 +483,8 @@ pub(crate) fn apply(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error>
                             Error::NoTarget(fp.clone())
                         });
                     }
-                    for f in found {
-                        set_value(f, &value, &delim, index)?;
+                    for (f, fresh) in found {
+                        set_value(f, fresh, &value, &delim, index)?;
                     }
                 }
             }

@@ -34,50 +34,67 @@ impl Gvk {
             && (sel.kind.is_empty() || sel.kind == self.kind)
     }
 
-    /// Kinds the built-in schema knows as cluster-wide.
+    /// Kinds kustomize's built-in schema (Kubernetes 1.21, without alpha
+    /// versions) knows as cluster-wide, by group, version and kind: any other
+    /// gvk, a newer version of a known kind included (`FlowSchema` in
+    /// `flowcontrol.apiserver.k8s.io/v1`), is namespaced as kustomize has it.
     pub(crate) fn is_cluster_scoped(&self) -> bool {
-        const CORE: &[&str] = &["Namespace", "Node", "PersistentVolume", "ComponentStatus"];
-        const GROUPED: &[(&str, &str)] = &[
-            ("rbac.authorization.k8s.io", "ClusterRole"),
-            ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-            ("apiextensions.k8s.io", "CustomResourceDefinition"),
-            ("storage.k8s.io", "StorageClass"),
-            ("storage.k8s.io", "CSIDriver"),
-            ("storage.k8s.io", "CSINode"),
-            ("storage.k8s.io", "VolumeAttachment"),
-            ("scheduling.k8s.io", "PriorityClass"),
+        const V1: &[&str] = &["v1"];
+        const BOTH: &[&str] = &["v1", "v1beta1"];
+        const BETA: &[&str] = &["v1beta1"];
+        const KNOWN: &[(&str, &[&str], &[&str])] = &[
             (
-                "admissionregistration.k8s.io",
-                "MutatingWebhookConfiguration",
+                "",
+                V1,
+                &["Namespace", "Node", "PersistentVolume", "ComponentStatus"],
             ),
             (
-                "admissionregistration.k8s.io",
-                "ValidatingWebhookConfiguration",
+                "rbac.authorization.k8s.io",
+                BOTH,
+                &["ClusterRole", "ClusterRoleBinding"],
             ),
-            ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+            ("apiextensions.k8s.io", BOTH, &["CustomResourceDefinition"]),
+            (
+                "storage.k8s.io",
+                BOTH,
+                &["StorageClass", "CSIDriver", "CSINode", "VolumeAttachment"],
+            ),
+            ("scheduling.k8s.io", BOTH, &["PriorityClass"]),
             (
                 "admissionregistration.k8s.io",
-                "ValidatingAdmissionPolicyBinding",
+                BOTH,
+                &[
+                    "MutatingWebhookConfiguration",
+                    "ValidatingWebhookConfiguration",
+                ],
             ),
-            ("apiregistration.k8s.io", "APIService"),
-            ("certificates.k8s.io", "CertificateSigningRequest"),
-            ("networking.k8s.io", "IngressClass"),
-            ("node.k8s.io", "RuntimeClass"),
-            ("policy", "PodSecurityPolicy"),
-            ("extensions", "PodSecurityPolicy"),
-            ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-            ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-            ("authentication.k8s.io", "TokenReview"),
-            ("authorization.k8s.io", "SelfSubjectAccessReview"),
-            ("authorization.k8s.io", "SelfSubjectRulesReview"),
-            ("authorization.k8s.io", "SubjectAccessReview"),
+            ("apiregistration.k8s.io", BOTH, &["APIService"]),
+            ("certificates.k8s.io", BOTH, &["CertificateSigningRequest"]),
+            ("networking.k8s.io", BOTH, &["IngressClass"]),
+            ("node.k8s.io", BOTH, &["RuntimeClass"]),
+            ("policy", BETA, &["PodSecurityPolicy"]),
+            (
+                "flowcontrol.apiserver.k8s.io",
+                BETA,
+                &["FlowSchema", "PriorityLevelConfiguration"],
+            ),
         ];
-        if self.group.is_empty() {
-            return self.version == "v1" && CORE.contains(&self.kind.as_str());
+        // Newer kustomize knows these as cluster-wide; v5.7.1 namespaces
+        // them. kiln keeps them cluster-wide: a namespace on them is refused
+        // by the API server.
+        if self.group == "admissionregistration.k8s.io"
+            && matches!(
+                self.kind.as_str(),
+                "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding"
+            )
+        {
+            return true;
         }
-        GROUPED
-            .iter()
-            .any(|(g, k)| *g == self.group && *k == self.kind)
+        KNOWN.iter().any(|(g, vs, ks)| {
+            *g == self.group
+                && vs.contains(&self.version.as_str())
+                && ks.contains(&self.kind.as_str())
+        })
     }
 }
 

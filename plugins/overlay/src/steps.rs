@@ -110,7 +110,10 @@ impl Target {
                 if label.include_templates {
                     add(&tc.template_labels);
                 }
-                if label.include_volume_claim_templates {
+                if label
+                    .include_volume_claim_templates
+                    .unwrap_or(label.include_templates)
+                {
                     add(&[FieldSpec::with(
                         "apps",
                         "",

@@ -344,7 +344,10 @@ impl Target {
                 ));
             }
             let mut r = Res::new(d);
-            for field in ["labels", "annotations"] {
+            // kustomize keeps label values as written (`i: 1` stays an int);
+            // annotations it rewrites as strings.
+            {
+                let field = "annotations";
                 let map = r.string_map(field);
                 if map.values().any(|v| !v.is_string()) {
                     let fixed = map.into_iter().map(|(k, v)| {
@@ -360,7 +363,7 @@ impl Target {
             resmap::append(&mut acc.res, r).map_err(|e| {
                 fail(
                     format!("accumulating resources from '{path}': {e}"),
-                    &file,
+                    &shown,
                     "each object may be listed once",
                 )
             })?;

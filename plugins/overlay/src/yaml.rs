@@ -43,8 +43,11 @@ fn error(e: &serde_saphyr::Error, file: &str) -> Error {
 /// Parses a stream; empty and `null` documents are dropped. A repeated
 /// key is an error, as kustomize reads resources.
 pub(crate) fn stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options(false))
+    let mut docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options(false))
         .map_err(|e| error(&e, file))?;
+    if let Some(last) = docs.last_mut() {
+        kiln_sdk::yaml::unterminated_block_end(text, last);
+    }
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
@@ -54,7 +57,25 @@ pub(crate) fn one(text: &str, file: &str) -> Result<Value, Error> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str_with_options(text, options(true)).map_err(|e| error(&e, file))
+    let mut doc =
+        serde_saphyr::from_str_with_options(text, options(true)).map_err(|e| error(&e, file))?;
+    kiln_sdk::yaml::unterminated_block_end(text, &mut doc);
+    Ok(doc)
+}
+
+/// How `text` reads back as a plain (unquoted) scalar: a number, a boolean
+/// or null; `None` when it reads as a string, or not as a single scalar.
+pub(crate) fn parse_plain_scalar(text: &str) -> Option<Value> {
+    if text.trim().is_empty() {
+        return Some(Value::Null);
+    }
+    if text.contains('\n') {
+        return None;
+    }
+    match serde_saphyr::from_str_with_options::<Value>(text, options(true)) {
+        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => Some(v),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
