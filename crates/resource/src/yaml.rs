@@ -132,7 +132,9 @@ fn write_root(out: &mut String, doc: &Value) {
         Value::Object(m) if !m.is_empty() => write_map(out, m, 0),
         Value::Array(a) if !a.is_empty() => write_seq(out, a, 0),
         scalar => {
-            write_scalar(out, scalar, 0);
+            // Block content of a top-level string is indented, so a line of it
+            // starting `---` or `...` is never read as a document marker.
+            write_scalar(out, scalar, 2);
             out.push('\n');
         }
     }

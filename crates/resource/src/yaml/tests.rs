@@ -124,3 +124,15 @@ fn errors_name_file_and_line() {
     assert!(err.line >= 2, "{err:?}");
     assert!(err.to_string().starts_with("apps/web.yaml:"), "{err}");
 }
+
+/// Found by the `yaml_stream` fuzz target: a top-level string whose lines
+/// start with a document marker was written as a block at column 0, where
+/// `...` and `---` end or start a document.
+#[test]
+fn top_level_strings_with_document_markers_read_back() {
+    for s in ["k\n... [f:x", "a\n--- b\nc", "x\n...\n"] {
+        let text = to_stream(&[json!(s)]);
+        let back = parse_stream(&text, "s.yaml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(back, vec![json!(s)], "{text}");
+    }
+}
