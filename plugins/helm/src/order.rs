@@ -83,7 +83,9 @@ pub struct YamlError {
     pub message: String,
 }
 
-/// Splits a rendered file into documents at lines starting with `---`.
+/// Splits a rendered file into documents at lines starting with `---`;
+/// each is trimmed at both ends, as Helm's `SplitManifests` does (Helm then
+/// prints each followed by one line break).
 pub(crate) fn split_documents(text: &str) -> Vec<String> {
     let text = text.trim_start();
     let mut docs = Vec::new();
@@ -105,7 +107,7 @@ pub(crate) fn split_documents(text: &str) -> Vec<String> {
     docs.push(cur);
     docs.into_iter()
         .filter(|d| !d.trim().is_empty())
-        .map(|d| d.trim_start().to_owned())
+        .map(|d| d.trim().to_owned())
         .collect()
 }
 

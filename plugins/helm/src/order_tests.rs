@@ -3,8 +3,8 @@ use super::*;
 #[test]
 fn splits_documents_like_helm() {
     let docs = split_documents("\n\na: 1\n---\nb: 2\n--- \n\n---\nc: 3\n");
-    assert_eq!(docs, vec!["a: 1\n", "b: 2\n", "c: 3\n"]);
-    assert_eq!(split_documents("x: \"---\"\n"), vec!["x: \"---\"\n"]);
+    assert_eq!(docs, vec!["a: 1", "b: 2", "c: 3"]);
+    assert_eq!(split_documents("x: \"---\"\n"), vec!["x: \"---\""]);
 }
 
 #[test]

@@ -140,7 +140,7 @@ mod tests {
         };
         assert_eq!(
             write(&s).unwrap(),
-            "---\n# Source: c/templates/sub/b.yaml\nkind: B\n\n"
+            "---\n# Source: c/templates/sub/b.yaml\nkind: B\n"
         );
         let show = vec!["templates/none.yaml".to_owned()];
         let s = Stream {

@@ -32,7 +32,12 @@ pub fn render_resources(root: &Path, app: &Path, opts: &Options) -> Result<Vec<V
         }
     })?;
     let mut docs = Vec::new();
-    for doc in crate::order::split_documents(&text) {
+    for mut doc in crate::order::split_documents(&text) {
+        // The split takes the line break before a `---`; in the printed
+        // stream it still ends the document's last line (a `|` block keeps it).
+        if !doc.ends_with('\n') {
+            doc.push('\n');
+        }
         docs.push(crate::order::parse_lenient(&doc, "helm template output")?);
     }
     let mut out = Vec::with_capacity(docs.len() + 1);

@@ -160,7 +160,7 @@ fn subchart_in_a_tgz_archive_renders() {
     let out = render(dir.path(), &opts()).unwrap();
     assert_eq!(
         out,
-        "---\n# Source: c/charts/packed/templates/cm.yaml\nkind: ConfigMap\nname: packed-0.2.0\n\n---\n# Source: c/templates/x.yaml\na: zipped\n"
+        "---\n# Source: c/charts/packed/templates/cm.yaml\nkind: ConfigMap\nname: packed-0.2.0\n---\n# Source: c/templates/x.yaml\na: zipped\n"
     );
 }
 
@@ -215,7 +215,7 @@ fn chart_yaml_numbers_keep_their_text() {
     );
 }
 
-const EXPECTED_DEPS: &str = "---\n# Source: deps/crds/widget.yaml\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n\n---\n# Source: deps/charts/first/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first-release-name\n  namespace: prod\ndata:\n  greeting: hi-from-parent\n  env: prod\n  template: deps/charts/first/templates/cm.yaml\n\n---\n# Source: deps/templates/all.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deps-release-name-files\ndata:\n  a.conf: |\n    a=1\n  b.conf: |\n    b=2\n\n---\n# Source: deps/templates/all.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: imported\ndata:\n  shared: \"from-sub\"\n  colour: \"parent-wins\"\n  size: \"large\"\n  subchartNames: \"first,lib\"\n  kube: \"v1.20.0\"\n  appVersion: \"2.1\"\n\n---\n# Source: deps/templates/all.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: deps-release-name\n  labels:\n    app.kubernetes.io/name: deps\n    app.kubernetes.io/instance: release-name\nspec:\n  replicas: 2\n\n---\n# Source: deps/templates/all.yaml\n# a comment-only document is kept\n---\n# Source: deps/templates/hook.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: release-name-test\n  annotations:\n    helm.sh/hook: test\n\n---\n# Source: deps/templates/hook.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: release-name-migrate\n  annotations:\n    helm.sh/hook: pre-install\n\n";
+const EXPECTED_DEPS: &str = "---\n# Source: deps/crds/widget.yaml\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n\n---\n# Source: deps/charts/first/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first-release-name\n  namespace: prod\ndata:\n  greeting: hi-from-parent\n  env: prod\n  template: deps/charts/first/templates/cm.yaml\n---\n# Source: deps/templates/all.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deps-release-name-files\ndata:\n  a.conf: |\n    a=1\n  b.conf: |\n    b=2\n---\n# Source: deps/templates/all.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: imported\ndata:\n  shared: \"from-sub\"\n  colour: \"parent-wins\"\n  size: \"large\"\n  subchartNames: \"first,lib\"\n  kube: \"v1.20.0\"\n  appVersion: \"2.1\"\n---\n# Source: deps/templates/all.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: deps-release-name\n  labels:\n    app.kubernetes.io/name: deps\n    app.kubernetes.io/instance: release-name\nspec:\n  replicas: 2\n---\n# Source: deps/templates/all.yaml\n# a comment-only document is kept\n---\n# Source: deps/templates/hook.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: release-name-test\n  annotations:\n    helm.sh/hook: test\n---\n# Source: deps/templates/hook.yaml\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: release-name-migrate\n  annotations:\n    helm.sh/hook: pre-install\n";
 
 #[test]
 fn resources_follow_the_text_and_emit_text_leads_them() {
