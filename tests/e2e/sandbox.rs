@@ -401,9 +401,11 @@ fn too_many_resources_are_refused() {
     assert!(err.contains("hint:"), "{err}");
 }
 
+// These render with `--no-cache`: a cache hit (from an earlier run of the
+// tests, which share a cache) replays no diagnostics or logs.
 #[test]
 fn diagnostics_are_capped_in_count_and_bytes() {
-    let run = render(&hostile_app("warnings", "300000", ""), &[]);
+    let run = render(&hostile_app("warnings", "300000", ""), &["--no-cache"]);
     run.success();
     assert!(
         run.stderr.len() < 2 << 20,
@@ -420,7 +422,7 @@ fn diagnostics_are_capped_in_count_and_bytes() {
 
 #[test]
 fn plugin_logs_are_capped_in_bytes() {
-    let run = render(&hostile_app("log-flood", "10000", ""), &[]);
+    let run = render(&hostile_app("log-flood", "10000", ""), &["--no-cache"]);
     run.success();
     assert!(
         run.stderr.len() < 2 << 20,
@@ -451,7 +453,7 @@ fn hostile_app_yaml(mode: &str, quoted_arg: &str) -> Dir {
 fn plugin_text_cannot_forge_kiln_lines() {
     let forged = r"x\nerror: forged by the plugin\r\e[2Kerror: forged again\n";
     for mode in ["forge-log", "forge-warning", "forge-error"] {
-        let run = render(&hostile_app_yaml(mode, forged), &[]);
+        let run = render(&hostile_app_yaml(mode, forged), &["--no-cache"]);
         let stderr = &run.stderr;
         assert!(stderr.contains("forged by the plugin"), "{mode}: {stderr}");
         assert!(
