@@ -390,6 +390,7 @@ fn an_app_outside_a_work_tree_is_its_own_root() {
     let run = finish(
         &kiln_command()
             .current_dir(home.path())
+            .env("HOME", home.path())
             .args(["render", "Downloads/app"])
             .output()
             .unwrap(),

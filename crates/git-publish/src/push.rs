@@ -46,7 +46,9 @@ fn push_with(
     let refspec = format!("{commit}:refs/heads/{}", target.branch);
     let mut command = git(program, git_dir);
     command.args(["push", "--porcelain", "--no-verify", "--"]);
-    if !secrets_in(&target.url).is_empty() {
+    if secrets_in(&target.url).is_empty() {
+        command.arg(&target.url);
+    } else {
         // Credentials stay off the command line, which every local user can
         // read: the URL goes in through the environment as a named remote.
         let count = std::env::var("GIT_CONFIG_COUNT")
@@ -61,8 +63,6 @@ fn push_with(
             .env(format!("GIT_CONFIG_VALUE_{count}"), &target.url)
             .env("GIT_CONFIG_COUNT", (count + 1).to_string())
             .arg(REMOTE);
-    } else {
-        command.arg(&target.url);
     }
     let output = command
         .arg(&refspec)

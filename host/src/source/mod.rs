@@ -2,9 +2,11 @@
 //!
 //! A local app lives inside a source root, the directory plugins see as
 //! `/src`: `--root` when given; else the top of the git work tree that
-//! holds the app; else the app directory itself. The current directory
-//! never decides it: `cd ~ && kiln render Downloads/app` shows the app's
-//! plugins that app, not the home directory.
+//! holds the app; else the current directory when it holds the app and is
+//! neither the home directory nor `/`; else the app directory itself. So
+//! `cd ~ && kiln render Downloads/app` shows the app's plugins that app, not
+//! the home directory, while `kiln render overlays/prod` beside its `base`
+//! works as with kustomize.
 //! A git source ([`git`]) is a snapshot of a commit's tree.
 
 mod digest;
@@ -74,18 +76,25 @@ pub fn local_app(dir: &Path, root: Option<&Path>) -> Result<App, Error> {
 }
 
 /// The top of the git work tree holding `app` (a `.git` directory or file
-/// beside it or above), else `app` itself.
+/// beside it or above); else the current directory when it holds `app` and
+/// is neither the home directory nor `/` (as kustomize, a base beside the
+/// overlay is reachable from where the command runs); else `app` itself.
 fn default_root(app: &Path) -> PathBuf {
-    app.ancestors()
-        .find(|a| a.join(".git").exists())
-        .unwrap_or(app)
-        .to_path_buf()
+    if let Some(tree) = app.ancestors().find(|a| a.join(".git").exists()) {
+        return tree.to_path_buf();
+    }
+    let home = std::env::var_os("HOME").and_then(|h| PathBuf::from(h).canonicalize().ok());
+    std::env::current_dir()
+        .ok()
+        .and_then(|d| d.canonicalize().ok())
+        .filter(|cwd| app.starts_with(cwd) && cwd.parent().is_some() && Some(cwd) != home.as_ref())
+        .unwrap_or_else(|| app.to_path_buf())
 }
 
 /// What to say when a reference leaves the source root.
 pub fn outside_root_hint() -> String {
-    "plugins see only the source root: the git work tree that holds the app, else the app \
-     directory; pass --root DIR (or set KILN_ROOT) to make a directory above both the app and \
+    "plugins see only the source root: the git work tree that holds the app, else the current \
+     directory when it holds the app (not the home directory or /), else the app directory; pass --root DIR (or set KILN_ROOT) to make a directory above both the app and \
      what it references the root"
         .to_owned()
 }
