@@ -137,8 +137,12 @@ fn apply_creates_then_writes_nothing_then_updates_and_prunes() {
     );
     again.success();
     for name in ["a", "b"] {
-        let line = format!("v1/ConfigMap/{}/{name} unchanged", cluster.ns);
-        assert!(again.stderr.contains(&line), "{line}: {}", again.stderr);
+        let expected = format!("v1/ConfigMap/{}/{name} unchanged", cluster.ns);
+        assert!(
+            again.stderr.contains(&expected),
+            "{expected}: {}",
+            again.stderr
+        );
     }
     assert_eq!(
         cluster.configmap("b").unwrap()["metadata"]["resourceVersion"],

@@ -358,7 +358,7 @@ fn repository_limits_stay_under_the_operator_ceiling() {
         let run = cmd.run();
         let err = run.error();
         assert!(err.contains("ran longer than 1s"), "{err}");
-        assert!(start.elapsed() < Duration::from_secs(60));
+        assert!(start.elapsed() < Duration::from_mins(1));
     }
 }
 
@@ -550,16 +550,19 @@ fn a_large_blob_in_a_commit_is_never_read_whole() {
 struct Rng(u64);
 
 impl Rng {
+    #[expect(
+        clippy::print_stderr,
+        reason = "the seed printed replays a failing run"
+    )]
     fn new() -> Self {
         let seed = std::env::var("KILN_TEST_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| {
-                std::time::SystemTime::now()
+                let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-                    | 1
+                    .unwrap();
+                (now.as_secs() << 30) ^ u64::from(now.subsec_nanos()) | 1
             });
         eprintln!("KILN_TEST_SEED={seed}");
         Self(seed)
@@ -573,7 +576,7 @@ impl Rng {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        usize::try_from(self.next() % n as u64).expect("below n, which is a usize")
     }
 }
 

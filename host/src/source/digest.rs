@@ -546,7 +546,7 @@ mod tests {
         write(root, "app/cm.yaml", "a");
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &root.join("app/pipe"),
+            root.join("app/pipe"),
             rustix::fs::FileType::Fifo,
             rustix::fs::Mode::from_raw_mode(0o600),
             0,

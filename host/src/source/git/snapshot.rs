@@ -108,7 +108,7 @@ fn write_tree(repo: &gix::Repository, tree: &gix::Tree<'_>, dir: &Path) -> Resul
             // A link's target is a path: no longer than the system takes.
             let header = repo
                 .find_header(entry.oid().to_owned())
-                .map_err(|e| Error::Objects(e.into()))?;
+                .map_err(Error::Objects)?;
             if header.size() > 4096 {
                 return Err(Error::Io {
                     path,
@@ -161,9 +161,7 @@ fn write_blob(repo: &gix::Repository, id: &gix::oid, path: &Path) -> Result<(), 
         path: path.to_path_buf(),
         source,
     };
-    let header = repo
-        .find_header(id.to_owned())
-        .map_err(|e| Error::Objects(e.into()))?;
+    let header = repo.find_header(id.to_owned()).map_err(Error::Objects)?;
     let mut file = create_new(path).map_err(io)?;
     if header.size() > STREAM_THRESHOLD {
         return stream_blob(repo, id, &mut file, header.size()).map_err(io);
