@@ -9,19 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{Dir, MANIFESTS, Run, TestCommand, shared_cache};
 
-const HOSTILE: &str = env!("KILN_TEST_PLUGIN_HOSTILE");
-
-/// An app whose pipeline reads manifests, then runs the hostile plugin.
-fn hostile_app(mode: &str, arg: &str, extra: &str) -> Dir {
-    let dir = Dir::new();
-    dir.copy(HOSTILE, "plugins/hostile.wasm").write("app/all.yaml", MANIFESTS).write(
-        "app/kiln.yaml",
-        format!(
-            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n- name: evil\n  plugin: ../plugins/hostile.wasm\n  with: {{mode: {mode}, arg: {arg:?}}}\n{extra}"
-        ),
-    );
-    dir
-}
+use crate::sandbox::{HOSTILE, hostile_app};
 
 /// `kiln` as [`TestCommand`] runs it, as a plain command (for a working
 /// directory of the test's choice, or to watch the process).

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use crate::util::{Dir, MANIFESTS, Run};
 
-const HOSTILE: &str = env!("KILN_TEST_PLUGIN_HOSTILE");
+pub(crate) const HOSTILE: &str = env!("KILN_TEST_PLUGIN_HOSTILE");
 
 /// An app whose pipeline reads manifests, then runs the hostile plugin.
-fn hostile_app(mode: &str, arg: &str, extra: &str) -> Dir {
+pub(crate) fn hostile_app(mode: &str, arg: &str, extra: &str) -> Dir {
     let dir = Dir::new();
     dir.copy(HOSTILE, "plugins/hostile.wasm").write("app/all.yaml", MANIFESTS).write(
         "app/kiln.yaml",
