@@ -22,8 +22,10 @@ pub mod builtin;
 pub mod cache;
 pub mod cli;
 pub mod env;
+pub mod model;
 pub mod pipeline;
 pub mod runtime;
+pub mod service;
 pub mod source;
 pub mod stamp;
 

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde_json::json;
 
-use super::keys::{AGE_SECRET, PGP_SECRET, sops_secrets};
 use super::{ExitStatus, GlobalArgs, Hint};
 use crate::pipeline::{self, Pipeline, PluginRef, RenderOptions, RunWhen, Step};
 use crate::runtime::{CompiledCache, Limits, Runtime};
+use crate::service::keys::{AGE_SECRET, PGP_SECRET, sops_secrets};
 
 /// Decrypt a SOPS file (YAML, JSON, dotenv, INI or binary) and print it in
 /// its own format, through the sandboxed `sops` plugin.
