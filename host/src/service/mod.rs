@@ -26,6 +26,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod decrypt;
 mod error;
 pub mod keys;
 mod origin;
