@@ -304,3 +304,49 @@ fn a_tree_renders_every_app_and_a_second_run_keeps_them() {
     assert!(stream.contains(&format!("name: {tag}-a")), "{stream}");
     assert!(!stream.contains(&format!("name: {tag}-b")), "{stream}");
 }
+
+#[test]
+fn without_memos_unchanged_content_is_still_a_cache_hit_and_changes_are_seen() {
+    let dir = Dir::new();
+    let tag = unique_tag(&dir);
+    overlay(&dir, "apps/a", &format!("{tag}-a"));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let mut config = ServiceConfig::new(shared_cache());
+    config.memo = false;
+    let service = RenderService::new(config).expect("service");
+    let first = service
+        .render_app(&request(&dir, "apps/a"))
+        .expect("renders");
+    assert_eq!(first.report.cache_hits(), 0, "{:?}", first.report.steps);
+    let second = service
+        .render_app(&request(&dir, "apps/a"))
+        .expect("renders");
+    assert!(
+        second
+            .report
+            .steps
+            .iter()
+            .all(|s| s.cache == CacheStatus::Hit),
+        "from the step cache, not a memo: {:?}",
+        second.report.steps
+    );
+    // A tree run keeps no app it cannot watch.
+    let tree = TreeRequest {
+        root: Origin::local(dir.path().join("apps"), Some(dir.path().to_path_buf())),
+        settings: RenderSettings::default(),
+        jobs: 1,
+        stream: Some(kiln::backend::stdout::Format::Yaml),
+        memo: true,
+        memo_context: String::new(),
+    };
+    service.render_tree(&tree).expect("renders");
+    dir.write(
+        "apps/a/cm.yaml",
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {tag}-a\ndata:\n  k: new\n"),
+    );
+    let again = service.render_tree(&tree).expect("renders");
+    assert!(
+        again.stream.is_some_and(|s| s.contains("k: new")),
+        "the change is seen"
+    );
+}

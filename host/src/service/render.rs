@@ -38,6 +38,12 @@ pub struct ServiceConfig {
     pub cache: CacheChoice,
     /// Never touch the network: read git sources from the local mirrors.
     pub offline: bool,
+    /// Keep a memo per app of what its render read, so that a render of an
+    /// app whose files did not change costs a few `stat` calls (default).
+    /// Turn it off for sources unpacked afresh for every request: their
+    /// memos would never be used again, and the step cache still serves
+    /// unchanged content.
+    pub memo: bool,
     /// Who hears notes and the progress of runs (default: logs).
     pub observer: Arc<dyn Observer>,
 }
@@ -52,6 +58,7 @@ impl ServiceConfig {
                 max_size: DEFAULT_MAX_SIZE,
             },
             offline: false,
+            memo: true,
             observer: Arc::new(Logged),
         }
     }
@@ -63,6 +70,7 @@ impl std::fmt::Debug for ServiceConfig {
             .field("cache_dir", &self.cache_dir)
             .field("cache", &self.cache)
             .field("offline", &self.offline)
+            .field("memo", &self.memo)
             .finish_non_exhaustive()
     }
 }
@@ -150,6 +158,7 @@ pub struct RenderService {
     cache: Option<Arc<StepCache>>,
     cache_dir: PathBuf,
     offline: bool,
+    memo: bool,
     observer: Arc<dyn Observer>,
 }
 
@@ -184,6 +193,7 @@ impl RenderService {
             cache,
             cache_dir: config.cache_dir,
             offline: config.offline,
+            memo: config.memo,
             observer: config.observer,
         })
     }
@@ -239,8 +249,16 @@ impl RenderService {
         opts.source_revision.clone_from(&resolved.commit);
         opts.source_id = Some(resolved.source_id.clone());
         opts.cache.clone_from(&self.cache);
-        let (rendered, watch) =
-            crate::pipeline::render_memoized(&resolved.app, settings.limits, &opts, &self.runtime)?;
+        let (rendered, watch) = if self.memo {
+            crate::pipeline::render_memoized(&resolved.app, settings.limits, &opts, &self.runtime)?
+        } else {
+            let pipeline = crate::pipeline::load(&resolved.app, settings.limits)?;
+            let rendered = crate::pipeline::render(&resolved.app, &pipeline, &opts, &self.runtime)?;
+            // Nothing was watched: a run memo must not keep this app.
+            let mut watch = Watch::default();
+            watch.mark_racy();
+            (rendered, watch)
+        };
         let producer = rendered.steps.last().map(|s| s.plugin_digest.as_str());
         let (text, resources) =
             crate::backend::stdout::split_rendered_text(rendered.resources, producer);
