@@ -22,6 +22,10 @@ pub enum Value {
     Bool(bool),
     /// An `int` (64-bit).
     Int(i64),
+    /// An `int64`: what Sprig's integer arithmetic and Helm's `--set` give.
+    /// It prints, compares and converts as `Int` does; `typeOf`, `deepEqual`
+    /// and parameters of type `int` tell them apart.
+    Int64(i64),
     /// A `float64`.
     Float(f64),
     /// A `string`.
@@ -166,6 +170,12 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn to_value(&self) -> Option<Value> {
         None
     }
+    /// `index OBJ KEY`, when the object is a Go map (such as Helm's `.Files`):
+    /// the element, or the element type's zero value when the key is absent.
+    /// `None` means the object cannot be indexed.
+    fn index(&self, _key: &str) -> Option<Value> {
+        None
+    }
 }
 
 impl Value {
@@ -192,7 +202,7 @@ impl Value {
         match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::String(s) => serde_json::Value::String(s.clone()),
@@ -243,7 +253,7 @@ impl Value {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
@@ -258,6 +268,7 @@ impl Value {
             Value::Nil => "<nil>".into(),
             Value::Bool(_) => "bool".into(),
             Value::Int(_) => "int".into(),
+            Value::Int64(_) => "int64".into(),
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::List(_) => "[]interface {}".into(),
@@ -272,6 +283,7 @@ impl Value {
             Value::Nil => "invalid",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::List(_) => "slice",
@@ -399,7 +411,7 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) | (Value::Int64(x), Value::Int64(y)) => x == y,
         #[expect(clippy::float_cmp, reason = "Go compares floats exactly")]
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,

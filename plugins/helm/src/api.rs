@@ -75,10 +75,10 @@ pub enum Error {
     #[error("failed parsing --set-json data JSON: {0}")]
     SetJsonObject(String),
     #[error(
-        "release name {0:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+        "release name check failed: release name {0:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
     )]
     ReleaseName(String),
-    #[error("release name {0:?}: no name provided")]
+    #[error("release name check failed: release name {0:?}: no name provided")]
     NoReleaseName(String),
     #[error("{0} charts are not installable")]
     NotInstallable(String),
@@ -297,8 +297,12 @@ pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Er
         .collect();
     let release = crate::render::to_template(&serde_json::json!({
         "Name": release_name, "Namespace": namespace, "IsUpgrade": false, "IsInstall": true,
-        "Revision": 1, "Service": "Helm",
+        "Service": "Helm",
     }));
+    // `.Release.Revision` is a Go `int`.
+    if let kiln_gotmpl::Value::Map(m) = &release {
+        m.insert("Revision".to_owned(), kiln_gotmpl::Value::Int(1));
+    }
     let top = Top {
         release,
         capabilities: capabilities(&kube, &api_versions),

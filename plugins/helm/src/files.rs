@@ -138,6 +138,10 @@ impl Object for Files {
     fn truthy(&self) -> bool {
         !self.0.is_empty()
     }
+    /// `index .Files NAME`: the content, or Go's nil `[]byte` (printed empty).
+    fn index(&self, key: &str) -> Option<Value> {
+        Some(Value::String(self.get(key)))
+    }
     fn display(&self) -> String {
         let items: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}:{v:?}")).collect();
         format!("map[{}]", items.join(" "))
@@ -186,58 +190,6 @@ mod tests {
         assert_eq!(f.glob("config/*").0.len(), 2);
         assert_eq!(f.glob("**.md").0.len(), 1);
         assert!(f.call("Nope", &[]).is_none());
-    }
-
-    /// Helm's `files_test.go` fixtures and expectations.
-    fn helm_files() -> Files {
-        Files::new(
-            [
-                ("ship/captain.txt", "The Captain"),
-                ("ship/stowaway.txt", "Legatt"),
-                ("story/name.txt", "The Secret Sharer"),
-                ("story/author.txt", "Joseph Conrad"),
-                ("multiline/test.txt", "bar\nfoo\n"),
-                ("multiline/test_with_blank_lines.txt", "bar\nfoo\n\n\n"),
-                ("empty/empty.txt", ""),
-                ("empty/newline_only.txt", "\n"),
-            ]
-            .map(|(n, d)| (n.to_owned(), d.as_bytes().to_vec())),
-        )
-    }
-
-    fn lines(f: &Files, name: &str) -> Vec<String> {
-        match f.lines(name) {
-            Value::List(l) => l.iter().map(|v| v.as_str().unwrap().to_owned()).collect(),
-            other => panic!("not a list: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn helm_files_cases() {
-        let f = helm_files();
-        assert_eq!(f.glob("story/**").0.len(), 2);
-        assert_eq!(
-            f.glob("**/captain.txt")
-                .as_map(|d| String::from_utf8_lossy(d).into_owned()),
-            "captain.txt: The Captain"
-        );
-        assert_eq!(
-            f.glob("ship/**")
-                .as_map(|d| String::from_utf8_lossy(d).into_owned()),
-            "captain.txt: The Captain\nstowaway.txt: Legatt"
-        );
-        assert_eq!(
-            f.glob("ship/**").as_map(base64),
-            "captain.txt: VGhlIENhcHRhaW4=\nstowaway.txt: TGVnYXR0"
-        );
-        assert_eq!(lines(&f, "multiline/test.txt"), ["bar", "foo"]);
-        assert_eq!(
-            lines(&f, "multiline/test_with_blank_lines.txt"),
-            ["bar", "foo", "", ""]
-        );
-        assert!(lines(&f, "empty/empty.txt").is_empty());
-        assert_eq!(lines(&f, "empty/newline_only.txt"), [""]);
-        assert!(lines(&f, "nonexistent.txt").is_empty());
     }
 
     #[test]

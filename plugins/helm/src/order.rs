@@ -177,7 +177,8 @@ fn head(path: &str, doc: &str) -> Result<Head, YamlError> {
     let value = parse_lenient(doc, path).map_err(|e| {
         err(format!(
             "error converting YAML to JSON: yaml: line {}: {}",
-            e.line, e.message
+            e.line,
+            without_position(&e.message)
         ))
     })?;
     let unmarshal = |what: &str, field: &str| {
@@ -254,6 +255,21 @@ pub(crate) fn parse_stream_lenient(
             Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
         }
         other => other,
+    }
+}
+
+/// The parser's message without the " at line L, column C" it ends with
+/// (the line is already given, as yaml.v2 gives it).
+pub(crate) fn without_position(message: &str) -> &str {
+    match message.rsplit_once(" at line ") {
+        Some((head, tail))
+            if tail.split_once(", column ").is_some_and(|(l, c)| {
+                l.bytes().all(|b| b.is_ascii_digit()) && c.bytes().all(|b| b.is_ascii_digit())
+            }) =>
+        {
+            head
+        }
+        _ => message,
     }
 }
 

@@ -32,18 +32,22 @@ const RAW: JsonStyle = JsonStyle {
 };
 
 pub(crate) fn register(r: &mut Registry) {
+    // Sprig declares these four `func(string) string`: Go refuses nil and
+    // non-string arguments before calling them.
     r.add("b64enc", ex(1), |_, a| {
-        s(base64::engine::general_purpose::STANDARD.encode(strval(&a[0])))
+        s(base64::engine::general_purpose::STANDARD.encode(want_str(&a, 0)?))
     });
     r.add("b64dec", ex(1), |_, a| {
-        let v = strval(&a[0]);
+        let v = want_str(&a, 0)?;
         match base64::engine::general_purpose::STANDARD.decode(v.as_bytes()) {
             Ok(b) => s(String::from_utf8_lossy(&b).into_owned()),
             Err(e) => s(b64_error(&e)),
         }
     });
-    r.add("b32enc", ex(1), |_, a| s(b32enc(strval(&a[0]).as_bytes())));
-    r.add("b32dec", ex(1), |_, a| match b32dec(&strval(&a[0])) {
+    r.add("b32enc", ex(1), |_, a| {
+        s(b32enc(want_str(&a, 0)?.as_bytes()))
+    });
+    r.add("b32dec", ex(1), |_, a| match b32dec(&want_str(&a, 0)?) {
         Ok(b) => s(String::from_utf8_lossy(&b).into_owned()),
         Err(e) => s(e),
     });

@@ -42,3 +42,12 @@ fn multi_line_strings_are_literal_blocks_at_any_depth() {
         "\n  nested:\n  - - - |\n        deep\n        string\n  - a:\n      b: |-\n        x\n        y\n  s4: |2\n      leading\n    space\n  s6: |2-\n  \n    leading newline\n  s15: |2+\n  "
     );
 }
+
+#[test]
+fn from_yaml_keeps_the_last_of_a_repeated_key() {
+    let text = r#"{{ fromYaml "a: 1\nb:\n  c: 2\na: 3\nb:\n  d: 4\n" | toJson }}"#;
+    assert_eq!(
+        render(text, &serde_json::json!({})),
+        r#"{"a":3,"b":{"d":4}}"#
+    );
+}
