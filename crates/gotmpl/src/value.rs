@@ -437,3 +437,41 @@ impl PartialEq for Value {
         deep_equal(self, other)
     }
 }
+
+/// The first code point of the range that stands for bytes `0x80..=0xFF`
+/// which are not UTF-8 (see [`string_from_go_bytes`]).
+const RAW_BYTE_BASE: u32 = 0x0010_FF00;
+
+/// A Go string made from bytes that need not be UTF-8 (`string(data)` of a
+/// chart file): valid UTF-8 is kept, and each byte that is not becomes a code
+/// point at the end of the last private-use plane, so that functions which
+/// see the string as bytes again (`b64enc`, `sha256sum`, ...) get the
+/// original bytes back through [`go_string_bytes`].
+pub fn string_from_go_bytes(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len());
+    for chunk in data.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            out.push(char::from_u32(RAW_BYTE_BASE + u32::from(b)).unwrap_or('\u{FFFD}'));
+        }
+    }
+    out
+}
+
+/// The bytes of a Go string made by [`string_from_go_bytes`].
+pub fn go_string_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
+    let raw = |c: char| (RAW_BYTE_BASE + 0x80..=RAW_BYTE_BASE + 0xFF).contains(&u32::from(c));
+    if !s.chars().any(raw) {
+        return std::borrow::Cow::Borrowed(s.as_bytes());
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        if raw(c) {
+            out.push(u8::try_from(u32::from(c) - RAW_BYTE_BASE).unwrap_or(b'?'));
+        } else {
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}

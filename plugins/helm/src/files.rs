@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kiln_gotmpl::{Object, Templates, Value};
+use kiln_gotmpl::{Object, Templates, Value, string_from_go_bytes};
 
 use crate::glob::files_glob;
 
@@ -20,7 +20,7 @@ impl Files {
     fn get(&self, name: &str) -> String {
         self.0
             .get(name)
-            .map(|d| String::from_utf8_lossy(d).into_owned())
+            .map(|d| string_from_go_bytes(d))
             .unwrap_or_default()
     }
 
@@ -117,9 +117,11 @@ impl Object for Files {
         if METHODS.contains(&name) {
             return None;
         }
-        Some(self.0.get(name).map_or(Value::Nil, |d| {
-            Value::String(String::from_utf8_lossy(d).into_owned())
-        }))
+        Some(
+            self.0
+                .get(name)
+                .map_or(Value::Nil, |d| Value::String(string_from_go_bytes(d))),
+        )
     }
     fn call(&self, method: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let r = match method {
@@ -151,12 +153,7 @@ impl Object for Files {
         Some(Value::Map(
             self.0
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        Value::String(String::from_utf8_lossy(v).into_owned()),
-                    )
-                })
+                .map(|(k, v)| (k.clone(), Value::String(string_from_go_bytes(v))))
                 .collect(),
         ))
     }
