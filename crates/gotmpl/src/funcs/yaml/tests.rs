@@ -51,3 +51,14 @@ fn from_yaml_keeps_the_last_of_a_repeated_key() {
         r#"{"a":3,"b":{"d":4}}"#
     );
 }
+
+/// U+2028 and U+2029 are line breaks to libyaml: copied as they are, then
+/// the indentation (output of `helm template` v4.1.4).
+#[test]
+fn unicode_line_separators_break_lines_as_libyaml_writes_them() {
+    let data = serde_json::json!({"a": "x\u{2028}y", "b": "p\u{2029}q\n"});
+    let want = "a: 'x\u{2028}  y'\nb: |\n  p\u{2029}  q";
+    assert_eq!(render("{{ toYaml . }}", &data), want);
+    assert_eq!(render("{{ toYamlPretty . }}", &data), want);
+    assert_eq!(render("{{ toYaml .a }}", &data), "'x\u{2028}  y'");
+}
