@@ -245,6 +245,19 @@ fn check_release_name(name: &str) -> Result<(), Error> {
 /// Renders the chart of `app` (a directory under `root`, or absolute) as
 /// `helm template` prints it.
 pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Error> {
+    render_parsed(root, app, opts).map(|(text, _)| text)
+}
+
+/// The parsed manifests and hooks of a render, by their text (a document of
+/// the printed stream without its `# Source:` line).
+pub(crate) type Parsed = std::collections::HashMap<String, Value>;
+
+/// [`render_text`], with the documents it already parsed to sort them.
+pub(crate) fn render_parsed(
+    root: &Path,
+    app: &Path,
+    opts: &Options,
+) -> Result<(String, Parsed), Error> {
     let app: PathBuf = root.join(app);
     let chart_path = match &opts.chart {
         Some(c) => app.join(c),
@@ -327,11 +340,17 @@ pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Er
     if opts.include_crds {
         crds(&chart, None, &mut crd_files);
     }
-    Ok(crate::output::write(&Stream {
+    let text = crate::output::write(&Stream {
         crds: &crd_files,
         manifests: &manifests,
         hooks: &hooks,
         skip_tests: opts.skip_tests,
         show_only: &opts.show_only,
-    })?)
+    })?;
+    let parsed = manifests
+        .into_iter()
+        .chain(hooks)
+        .map(|m| (m.content, m.value))
+        .collect();
+    Ok((text, parsed))
 }

@@ -81,6 +81,23 @@ fn normalize(message: &str) -> String {
         .to_owned()
 }
 
+/// The plugin's resources (documents parsed once, when sorted) are the
+/// documents of helm's printed stream, parsed.
+fn resources_differ(opts: &Options, helm_text: &str) -> Option<String> {
+    let got = match render_resources(&testdata(), Path::new(""), opts) {
+        Ok(r) => r,
+        Err(e) => return Some(format!("resources failed: {e}")),
+    };
+    let want: Vec<serde_json::Value> = crate::order::split_documents(helm_text)
+        .into_iter()
+        .map(|d| {
+            crate::order::parse_lenient(&format!("{d}\n"), "helm").expect("helm's output parses")
+        })
+        .filter(serde_json::Value::is_object)
+        .collect();
+    (got != want).then(|| format!("resources differ:\n{got:#?}\n{want:#?}"))
+}
+
 #[test]
 fn charts_render_as_helm_renders_them() {
     let expected = testdata().join("expected");
@@ -93,7 +110,11 @@ fn charts_render_as_helm_renders_them() {
         if out.is_file() {
             let want = std::fs::read_to_string(&out).expect("expected output");
             match got {
-                Ok(text) if text == want => {}
+                Ok(text) if text == want => {
+                    if let Some(f) = resources_differ(&case.opts, &want) {
+                        failures.push(format!("{}: {f}", case.name));
+                    }
+                }
                 Ok(text) => failures.push(format!(
                     "{}: output differs\n--- helm\n{want}\n--- kiln\n{text}",
                     case.name
