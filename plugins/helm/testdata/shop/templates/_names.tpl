@@ -2,3 +2,4 @@
 {{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- define "frontend.greeting" -}}parent greeting wins{{- end -}}
+{{- define "shop.unset" -}}[{{ .Values.nothingHere }}]{{- end -}}
