@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Whole-process speed of kiln against helm on the real-world Helm corpus.
+
+For every case of a corpus built by `tests/realworld/helm_corpus.py build`
+(optionally only those that passed in a `helm_corpus.py run --json` file),
+times, interleaved so that a change of load hits all alike:
+
+- `helm template` with the case's flags,
+- `kiln render --no-cache` with the same flags (the helm plugin runs),
+- `kiln render` served by its render cache (filled by one run first, in a
+  scratch cache directory).
+
+Each figure is the median of `--runs` runs. Prints the sums, the per-case
+median and p90, the speed-up of kiln over helm (total and geometric mean of
+the per-case ratios), the cases where kiln is slower, and the slowest cases;
+`--json` keeps every row.
+
+    python3 benches/helm-corpus.py --out CORPUS --kiln target/release/kiln \\
+        [--results results.json] [--runs 3] [--only TEXT] [--json bench.json]
+
+Build kiln with `--release` and run it on an otherwise idle machine.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "realworld"))
+
+import helm_corpus as hc  # noqa: E402  (beside the corpus tools, not a package)
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def timed(cmd, cwd, env=None, timeout=300):
+    """Seconds the command took, or NaN when it failed."""
+    old = {}
+    for k, v in (env or {}).items():
+        old[k] = os.environ.get(k)
+        os.environ[k] = v
+    try:
+        rc, _out, _err, t = hc.run_cmd(cmd, cwd=cwd, timeout=timeout)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return t if rc == 0 else float("nan")
+
+
+def summary(name, xs):
+    return "%-14s %9.2fs %9.3fs %9.3fs" % (
+        name, sum(xs), hc.percentile(xs, 0.5), hc.percentile(xs, 0.9))
+
+
+def geomean(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="the corpus directory")
+    ap.add_argument("--kiln", required=True)
+    ap.add_argument("--helm", default=os.environ.get(
+        "KILN_RW_HELM", os.path.expanduser("~/.cache/kiln-oracles/bin/helm")))
+    ap.add_argument("--results", default=None,
+                    help="a `helm_corpus.py run --json` file: only its passing cases")
+    ap.add_argument("--only", default=None, help="only cases whose id contains this")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", default=None, help="write every row here")
+    a = ap.parse_args()
+
+    passing = None
+    if a.results:
+        with open(a.results, encoding="utf-8") as fh:
+            passing = {r["id"] for r in json.load(fh)["results"] if r["status"] == "pass"}
+    kiln = os.path.abspath(a.kiln)
+    cache = tempfile.mkdtemp(prefix="kiln-bench-cache-")
+    rows = []
+    try:
+        for case_dir, meta in hc.find_cases(a.out, a.only):
+            if meta["expect"] != "output" or (passing is not None and meta["id"] not in passing):
+                continue
+            inp = os.path.join(case_dir, "input")
+            nocache = hc.kiln_cmd(kiln, inp, meta["target"], meta["args"])
+            cached = [x for x in nocache if x != "--no-cache"]
+            helm = hc.helm_template_cmd(a.helm, inp, meta["target"], meta["args"])
+            env = {"KILN_CACHE_DIR": cache}
+            timed(cached, case_dir, env)  # fills the cache (and compiles the plugin once)
+            h, k, c = [], [], []
+            for _ in range(a.runs):
+                h.append(timed(helm, case_dir))
+                k.append(timed(nocache, case_dir, env))
+                c.append(timed(cached, case_dir, env))
+            row = {"id": meta["id"], "chart": meta.get("chart"),
+                   "helm": median(h), "kiln": median(k), "cached": median(c)}
+            rows.append(row)
+            print("%-64s helm %7.3fs  kiln %7.3fs  cached %7.3fs  %6.1fx" % (
+                row["id"], row["helm"], row["kiln"], row["cached"],
+                row["helm"] / row["kiln"]), flush=True)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    ok = [r for r in rows if not any(math.isnan(r[k]) for k in ("helm", "kiln", "cached"))]
+    if not ok:
+        print("no cases")
+        return 1
+    hs = [r["helm"] for r in ok]
+    ks = [r["kiln"] for r in ok]
+    cs = [r["cached"] for r in ok]
+    ratios = [r["helm"] / r["kiln"] for r in ok]
+    print("\n%d cases of %d charts (median of %d runs each; %d left out: a run failed)" % (
+        len(ok), len({r["chart"] for r in ok}), a.runs, len(rows) - len(ok)))
+    print("%-14s %10s %10s %10s" % ("", "sum", "median", "p90"))
+    print(summary("helm template", hs))
+    print(summary("kiln --no-cache", ks))
+    print(summary("kiln cached", cs))
+    print("kiln --no-cache over helm: total %.2fx, geomean %.2fx; kiln slower on %d cases"
+          % (sum(hs) / sum(ks), geomean(ratios), sum(1 for x in ratios if x < 1)))
+    print("kiln cached over helm: total %.2fx, geomean %.2fx"
+          % (sum(hs) / sum(cs), geomean([r["helm"] / r["cached"] for r in ok])))
+    slower = sorted((r for r in ok if r["helm"] < r["kiln"]), key=lambda r: r["helm"] / r["kiln"])
+    if slower:
+        print("kiln slower than helm:")
+        for r in slower:
+            print("  %-62s kiln %.3fs helm %.3fs" % (r["id"], r["kiln"], r["helm"]))
+    print("slowest for kiln:")
+    for r in sorted(ok, key=lambda r: -r["kiln"])[:8]:
+        print("  %-62s kiln %.3fs helm %.3fs" % (r["id"], r["kiln"], r["helm"]))
+    if a.json:
+        with open(a.json, "w", encoding="utf-8") as fh:
+            json.dump({"runs": a.runs, "rows": rows}, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
