@@ -10,7 +10,8 @@ times, interleaved so that a change of load hits all alike:
 - `kiln render` served by its render cache (filled by one run first, in a
   scratch cache directory).
 
-Each figure is the median of `--runs` runs. Prints the sums, the per-case
+Each figure is the median of `--runs` runs, as wall-clock time and as CPU
+time (user + system, which a loaded machine distorts least). Prints the sums, the per-case
 median and p90, the speed-up of kiln over helm (total and geometric mean of
 the per-case ratios), the cases where kiln is slower, and the slowest cases;
 `--json` keeps every row.
@@ -26,8 +27,10 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "realworld"))
@@ -41,24 +44,35 @@ def median(xs):
 
 
 def timed(cmd, cwd, env=None, timeout=300):
-    """Seconds the command took, or NaN when it failed."""
-    old = {}
-    for k, v in (env or {}).items():
-        old[k] = os.environ.get(k)
-        os.environ[k] = v
+    """(wall seconds, CPU seconds: user + system of the process and its
+    children) of one run, or NaNs when it failed. CPU time is what a loaded
+    machine distorts least."""
+    nan = (float("nan"), float("nan"))
+    t0 = time.monotonic()
     try:
-        rc, _out, _err, t = hc.run_cmd(cmd, cwd=cwd, timeout=timeout)
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return t if rc == 0 else float("nan")
+        p = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return nan
+    deadline = t0 + timeout
+    while True:
+        pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            p.kill()
+            p.wait()
+            return nan
+        time.sleep(0.002)
+    wall = time.monotonic() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        return nan
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def summary(name, xs):
-    return "%-14s %9.2fs %9.3fs %9.3fs" % (
+    return "%-16s %9.2fs %9.3fs %9.3fs" % (
         name, sum(xs), hc.percentile(xs, 0.5), hc.percentile(xs, 0.9))
 
 
@@ -97,44 +111,47 @@ def main():
             helm = hc.helm_template_cmd(a.helm, inp, meta["target"], meta["args"])
             env = {"KILN_CACHE_DIR": cache}
             timed(cached, case_dir, env)  # fills the cache (and compiles the plugin once)
-            h, k, c = [], [], []
+            runs = {"helm": [], "kiln": [], "cached": []}
             for _ in range(a.runs):
-                h.append(timed(helm, case_dir))
-                k.append(timed(nocache, case_dir, env))
-                c.append(timed(cached, case_dir, env))
-            row = {"id": meta["id"], "chart": meta.get("chart"),
-                   "helm": median(h), "kiln": median(k), "cached": median(c)}
+                runs["helm"].append(timed(helm, case_dir))
+                runs["kiln"].append(timed(nocache, case_dir, env))
+                runs["cached"].append(timed(cached, case_dir, env))
+            row = {"id": meta["id"], "chart": meta.get("chart")}
+            for tool, ts in runs.items():
+                row[tool] = median([t[0] for t in ts])
+                row[tool + "_cpu"] = median([t[1] for t in ts])
             rows.append(row)
-            print("%-64s helm %7.3fs  kiln %7.3fs  cached %7.3fs  %6.1fx" % (
-                row["id"], row["helm"], row["kiln"], row["cached"],
-                row["helm"] / row["kiln"]), flush=True)
+            print("%-58s helm %6.3fs/%6.3fs  kiln %6.3fs/%6.3fs  cached %6.3fs/%6.3fs" % (
+                row["id"], row["helm"], row["helm_cpu"], row["kiln"], row["kiln_cpu"],
+                row["cached"], row["cached_cpu"]), flush=True)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
-    ok = [r for r in rows if not any(math.isnan(r[k]) for k in ("helm", "kiln", "cached"))]
+    ok = [r for r in rows if not any(math.isnan(v) for v in r.values() if isinstance(v, float))]
     if not ok:
         print("no cases")
         return 1
-    hs = [r["helm"] for r in ok]
-    ks = [r["kiln"] for r in ok]
-    cs = [r["cached"] for r in ok]
-    ratios = [r["helm"] / r["kiln"] for r in ok]
     print("\n%d cases of %d charts (median of %d runs each; %d left out: a run failed)" % (
         len(ok), len({r["chart"] for r in ok}), a.runs, len(rows) - len(ok)))
-    print("%-14s %10s %10s %10s" % ("", "sum", "median", "p90"))
-    print(summary("helm template", hs))
-    print(summary("kiln --no-cache", ks))
-    print(summary("kiln cached", cs))
-    print("kiln --no-cache over helm: total %.2fx, geomean %.2fx; kiln slower on %d cases"
-          % (sum(hs) / sum(ks), geomean(ratios), sum(1 for x in ratios if x < 1)))
-    print("kiln cached over helm: total %.2fx, geomean %.2fx"
-          % (sum(hs) / sum(cs), geomean([r["helm"] / r["cached"] for r in ok])))
+    for unit, sfx in (("wall clock", ""), ("CPU (user + system)", "_cpu")):
+        hs = [r["helm" + sfx] for r in ok]
+        ks = [r["kiln" + sfx] for r in ok]
+        cs = [r["cached" + sfx] for r in ok]
+        ratios = [h / k for h, k in zip(hs, ks)]
+        print("\n%s%s %10s %10s %10s" % (unit, " " * (16 - len(unit)), "sum", "median", "p90"))
+        print(summary("helm template", hs))
+        print(summary("kiln --no-cache", ks))
+        print(summary("kiln cached", cs))
+        print("kiln --no-cache over helm: total %.2fx, geomean %.2fx; kiln slower on %d cases"
+              % (sum(hs) / sum(ks), geomean(ratios), sum(1 for x in ratios if x < 1)))
+        print("kiln cached over helm: total %.2fx, geomean %.2fx"
+              % (sum(hs) / sum(cs), geomean([h / c for h, c in zip(hs, cs)])))
     slower = sorted((r for r in ok if r["helm"] < r["kiln"]), key=lambda r: r["helm"] / r["kiln"])
     if slower:
-        print("kiln slower than helm:")
+        print("\nkiln slower than helm (wall clock):")
         for r in slower:
             print("  %-62s kiln %.3fs helm %.3fs" % (r["id"], r["kiln"], r["helm"]))
-    print("slowest for kiln:")
+    print("\nslowest for kiln (wall clock):")
     for r in sorted(ok, key=lambda r: -r["kiln"])[:8]:
         print("  %-62s kiln %.3fs helm %.3fs" % (r["id"], r["kiln"], r["helm"]))
     if a.json:
