@@ -73,16 +73,6 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    // Wasm has no 64 × 64 → 128-bit product, so big-number arithmetic (RSA
-    // key generation: `genPrivateKey`, `genCA`) calls a slow software routine
-    // for every word; the wide-arithmetic instructions, which the engine enables
-    // (`runtime::Runtime::engine`), make it one machine multiplication. An
-    // unstable target feature in Rust 1.95: rustc warns, and the pinned
-    // toolchain keeps its meaning.
-    cmd.env(
-        "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
-        "-Ctarget-feature=+wide-arithmetic",
-    );
     let status = cmd.status().expect("cargo can be run from a build script");
     assert!(
         status.success(),

@@ -230,7 +230,6 @@ mod tests {
     fn a_compiled_component_is_bound_to_its_key() {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
-        config.wasm_wide_arithmetic(true);
         let engine = Engine::new(&config).expect("engine");
         let tmp = tempfile::tempdir().expect("temp dir");
         let cache = CompiledCache::new(tmp.path());

@@ -87,8 +87,6 @@ impl Runtime {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
-        // The built-in plugins use it (see host/build.rs).
-        config.wasm_wide_arithmetic(true);
         let engine = Engine::new(&config).map_err(LoadError::Engine)?;
         // Should another thread win the race, this engine is dropped unused.
         let mut won = false;
