@@ -17,7 +17,7 @@ the per-case ratios), the cases where kiln is slower, and the slowest cases;
 `--json` keeps every row.
 
     python3 benches/helm-corpus.py --out CORPUS --kiln target/release/kiln \\
-        [--results results.json] [--runs 3] [--only TEXT] [--json bench.json]
+        [--results results.json] [--runs 3] [--only TEXT] [--every N] [--json bench.json]
 
 Build kiln with `--release` and run it on an otherwise idle machine.
 """
@@ -91,6 +91,8 @@ def main():
                     help="a `helm_corpus.py run --json` file: only its passing cases")
     ap.add_argument("--only", default=None, help="only cases whose id contains this")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--every", type=int, default=1,
+                    help="only every Nth case (in id order), for a quicker sample")
     ap.add_argument("--json", default=None, help="write every row here")
     a = ap.parse_args()
 
@@ -102,9 +104,9 @@ def main():
     cache = tempfile.mkdtemp(prefix="kiln-bench-cache-")
     rows = []
     try:
-        for case_dir, meta in hc.find_cases(a.out, a.only):
-            if meta["expect"] != "output" or (passing is not None and meta["id"] not in passing):
-                continue
+        cases = [(d, m) for d, m in hc.find_cases(a.out, a.only)
+                 if m["expect"] == "output" and (passing is None or m["id"] in passing)]
+        for case_dir, meta in cases[::max(a.every, 1)]:
             inp = os.path.join(case_dir, "input")
             nocache = hc.kiln_cmd(kiln, inp, meta["target"], meta["args"])
             cached = [x for x in nocache if x != "--no-cache"]
