@@ -218,11 +218,11 @@ fn long_scalars_fold_past_column_80_like_yaml_v3() {
 #[test]
 fn key_texts_are_told_apart_by_content() {
     use crate::{Keys, KeysError};
-    let age = b"# created: 2020-07-18\n# public key: age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw\nAGE-SECRET-KEY-1NJT5YCS2LWU4V4QAJQ6R4JNU7LXPDX602DZ9NUFANVU5GDTGUWCQ5T59M6\n";
+    let age = b"# created: 2026-12-07T12:00:00Z\n# public key: age16dtemxv0fv3fcvceqz7frky7gq4umq4kedep0xcklt5mm7nyuyzqk29l5z\nAGE-SECRET-KEY-15GJ9NRN6YY922L270UFKZK4X5T5N4TDGXE3XXZA7G5WQRE5K960S5RUUS2\n";
     let keys = Keys::from_texts(&[age]).expect("age identity file");
     assert_eq!(
         keys.age_recipients(),
-        vec!["age1yt3tfqlfrwdwx0z0ynwplcr6qxcxfaqycuprpmy89nr83ltx74tqdpszlw".to_owned()]
+        vec!["age16dtemxv0fv3fcvceqz7frky7gq4umq4kedep0xcklt5mm7nyuyzqk29l5z".to_owned()]
     );
     assert!(keys.pgp_fingerprints().is_empty());
     let public_only =

@@ -65,10 +65,27 @@ impl Key {
         }))
     }
 
+    /// A two-prime RSA key of `bits` bits with exponent 65537, as Go's
+    /// `rsa.GenerateKey`, its primes found by [`random_prime`].
     pub(crate) fn rsa(rng: &mut Seeded<'_>, bits: usize) -> Result<Key, String> {
-        rsa::RsaPrivateKey::new(rng, bits)
-            .map(|k| Key::Rsa(Box::new(k)))
-            .map_err(|e| format!("error generating rsa key: {e}"))
+        let fail = |e: &dyn std::fmt::Display| format!("error generating rsa key: {e}");
+        if bits < 64 || !bits.is_multiple_of(2) {
+            return rsa::RsaPrivateKey::new(rng, bits)
+                .map(|k| Key::Rsa(Box::new(k)))
+                .map_err(|e| fail(&e));
+        }
+        let e = rsa::BigUint::from(65_537u32);
+        loop {
+            let p = random_prime(rng, bits / 2);
+            let q = random_prime(rng, bits / 2);
+            // Equal primes, or a `p - 1` or `q - 1` sharing a factor with
+            // `e`, leave no private exponent: draw again, as Go does.
+            match rsa::RsaPrivateKey::from_p_q(p, q, e.clone()) {
+                Ok(k) => return Ok(Key::Rsa(Box::new(k))),
+                Err(rsa::Error::InvalidPrime | rsa::Error::InvalidModulus) => {}
+                Err(err) => return Err(fail(&err)),
+            }
+        }
     }
 
     /// The key as Sprig's `pemBlockForKey` writes it.
@@ -250,4 +267,90 @@ pub(crate) fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
             Err(_) => rest = &rest[start + 11..],
         }
     }
+}
+
+/// Odd primes below this bound sieve the candidates of [`random_prime`].
+const SIEVE_BOUND: usize = 1 << 16;
+
+/// Candidates, as odd offsets from one random start, that [`random_prime`]
+/// sieves at once.
+const SIEVE_SPAN: usize = 1 << 13;
+
+/// A random prime of exactly `bits` bits (at least 32) with its top two bits set,
+/// so that the product of two has `2 * bits` bits, as Go's key generation makes
+/// them. Most of the time goes to the first Miller-Rabin round of composites, so
+/// the odd numbers following a random start are first sieved by every prime
+/// below [`SIEVE_BOUND`], which leaves about a tenth of them (Go's trial
+/// division by the primes below 1620 leaves a sixth).
+pub(super) fn random_prime(rng: &mut Seeded<'_>, bits: usize) -> rsa::BigUint {
+    use num_traits::ToPrimitive as _;
+    let small = small_primes();
+    let len = bits.div_ceil(8);
+    let top = bits - 8 * (len - 1); // bits used in the first byte: 1..=8
+    let mut bytes = vec![0u8; len];
+    // Miller-Rabin rounds with random bases for a random candidate of this
+    // size, from FIPS 186-5 table B.1, as Go (1.24 on) counts them.
+    let rounds = match bits {
+        3747.. => 3,
+        1345.. => 4,
+        476.. => 5,
+        400.. => 6,
+        347.. => 7,
+        308.. => 8,
+        55.. => 27,
+        _ => 34,
+    };
+    loop {
+        rand_core::RngCore::fill_bytes(rng, &mut bytes);
+        bytes[0] &= u8::try_from((1u16 << top) - 1).unwrap_or(u8::MAX);
+        if top >= 2 {
+            bytes[0] |= 3 << (top - 2);
+        } else {
+            bytes[0] |= 1;
+            bytes[1] |= 0x80;
+        }
+        bytes[len - 1] |= 1;
+        let start = rsa::BigUint::from_bytes_be(&bytes);
+        // composite[i]: start + 2i has a factor below the bound.
+        let mut composite = vec![false; SIEVE_SPAN];
+        for &p in small {
+            let r = (&start % p).to_u32().unwrap_or(0);
+            // The first i with start + 2i ≡ 0 (mod p): i ≡ -r / 2 ≡ (p - r) (p + 1) / 2.
+            let first = (u64::from(p - r) * u64::from(p.div_ceil(2))) % u64::from(p);
+            let (first, step) = (usize::try_from(first), usize::try_from(p));
+            let (Ok(first), Ok(step)) = (first, step) else {
+                continue;
+            };
+            for i in (first..SIEVE_SPAN).step_by(step) {
+                composite[i] = true;
+            }
+        }
+        for (i, _) in composite.iter().enumerate().filter(|(_, c)| !**c) {
+            let candidate = &start + rsa::BigUint::from(2 * i as u64);
+            if candidate.bits() != bits {
+                break;
+            }
+            if num_bigint_dig::prime::probably_prime_miller_rabin(&candidate, rounds, false) {
+                return candidate;
+            }
+        }
+    }
+}
+
+/// The odd primes below [`SIEVE_BOUND`].
+fn small_primes() -> &'static [u32] {
+    static PRIMES: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    PRIMES.get_or_init(|| {
+        let mut sieve = vec![true; SIEVE_BOUND];
+        let mut primes = Vec::new();
+        for n in (3..SIEVE_BOUND).step_by(2) {
+            if sieve[n] {
+                primes.extend(u32::try_from(n).ok());
+                for m in (n * n..SIEVE_BOUND).step_by(2 * n) {
+                    sieve[m] = false;
+                }
+            }
+        }
+        primes
+    })
 }

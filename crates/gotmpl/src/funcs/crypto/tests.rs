@@ -301,3 +301,27 @@ fn bcrypt_and_htpasswd() {
         "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
     );
 }
+
+#[test]
+fn random_primes_have_the_size_and_top_bits_asked_for() {
+    use num_traits::One as _;
+    let mut rng = crate::rng::Rng::new(7);
+    for bits in [32, 33, 47, 64, 100, 521, 1024] {
+        for _ in 0..3 {
+            let p = super::keys::random_prime(&mut super::keys::Seeded(&mut rng), bits);
+            assert_eq!(p.bits(), bits, "{p}");
+            // The two top bits are set, so a product of two has twice the bits.
+            assert_eq!((&p >> (bits - 2)).to_string(), "3", "{p}");
+            assert!(
+                num_bigint_dig::prime::probably_prime(&p, 20),
+                "{p} is not prime"
+            );
+            // Fermat with a base the sieve cannot have chosen.
+            let n1 = &p - rsa::BigUint::one();
+            assert!(
+                rsa::BigUint::from(65_539u32).modpow(&n1, &p).is_one(),
+                "{p}"
+            );
+        }
+    }
+}
