@@ -162,7 +162,7 @@ impl Loaded {
             source,
         };
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(wrong)?;
-        super::fs::refuse_special_files(&mut linker).map_err(wrong)?;
+        super::fs::guard(&mut linker).map_err(wrong)?;
         Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
             .map_err(wrong)?;
         let pre = linker.instantiate_pre(component).map_err(wrong)?;

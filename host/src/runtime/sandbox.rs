@@ -61,6 +61,9 @@ pub(super) struct State {
     log_lines: usize,
     log_bytes: usize,
     pub(super) stderr: MemoryOutputPipe,
+    /// The source root as the operating system names it (symlinks
+    /// resolved), to tell where an opened file really is (see `fs`).
+    pub(super) root: Arc<Path>,
 }
 
 impl State {
@@ -103,6 +106,9 @@ impl State {
             log_lines: 0,
             log_bytes: 0,
             stderr,
+            root: fs_err::canonicalize(root)
+                .unwrap_or_else(|_| root.to_owned())
+                .into(),
         })
     }
 }
