@@ -347,3 +347,93 @@ fn a_failed_app_of_a_run_is_reported_with_its_causes_and_hint() {
         run.stderr
     );
 }
+
+/// A cached render shows again what the plugins had shown (their log
+/// lines and warnings, within the same caps) as cargo replays a cached
+/// crate's warnings: from a step hit, from an app whose files did not
+/// change, and from Redis on another machine.
+#[test]
+fn a_cache_hit_shows_the_plugins_warnings_and_log_again() {
+    let f = Fixture::bare();
+    f.dir
+        .copy(crate::sandbox::HOSTILE, "plugins/hostile.wasm")
+        .write("app/all.yaml", MANIFESTS)
+        .write(
+            "app/kiln.yaml",
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n\
+             - name: logs\n  plugin: ../plugins/hostile.wasm\n  with: {mode: log, arg: once}\n\
+             - name: warns\n  plugin: ../plugins/hostile.wasm\n  with: {mode: warnings, arg: '3'}\n\
+             - name: floods\n  plugin: ../plugins/hostile.wasm\n  with: {mode: log-flood, arg: '200'}\n",
+        );
+    // Stamps this old are trusted: the memo of the first render holds.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = f.kiln(&["render", "app", "--explain"]);
+    first.success();
+    let explained = |run: &Run| -> String {
+        run.stderr
+            .lines()
+            .filter(|l| l.starts_with("explain:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let shown = |run: &Run| -> Vec<String> {
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("WARN"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let expected = shown(&first);
+    assert!(
+        expected.iter().any(|l| l.contains("hostile says once")),
+        "{}",
+        first.stderr
+    );
+    assert!(expected.iter().any(|l| l.contains("warning number 2")));
+    assert!(
+        expected
+            .last()
+            .is_some_and(|l| l.contains("the rest of its log is dropped")),
+        "{expected:?}"
+    );
+    // The app's files are untouched: served through its memo.
+    let unchanged = f.kiln(&["render", "app", "--explain"]);
+    assert!(
+        unchanged.stderr.contains("no file the app reads changed"),
+        "{}",
+        explained(&unchanged)
+    );
+    assert_eq!(shown(&unchanged), expected, "from the memo");
+    // A file is touched (its content is the same): each step is a hit.
+    let all = f.dir.path().join("app/all.yaml");
+    std::fs::File::options()
+        .append(true)
+        .open(&all)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    let hit = f.kiln(&["render", "app", "--explain"]);
+    let explain = explained(&hit);
+    assert!(explain.contains(": hit, key"), "{explain}");
+    assert!(!explain.contains("miss"), "{explain}");
+    assert_eq!(shown(&hit), expected, "from step hits");
+    assert_eq!(hit.stdout, first.stdout);
+
+    let (_redis, port) = start_redis(f.cache.path());
+    let url = format!("redis://127.0.0.1:{port}");
+    let miss = f.kiln(&["render", "app", "--cache", &url]);
+    assert_eq!(shown(&miss), expected);
+    let other = tempfile::tempdir().expect("temp dir");
+    let from_redis = f
+        .dir
+        .kiln()
+        .env("KILN_CACHE_DIR", other.path())
+        .args(["render", "app", "--explain", "--cache", &url])
+        .run();
+    assert!(
+        explained(&from_redis).contains(": hit, key"),
+        "{}",
+        explained(&from_redis)
+    );
+    assert_eq!(shown(&from_redis), expected, "from redis");
+}

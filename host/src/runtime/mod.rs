@@ -14,7 +14,8 @@ mod text;
 pub use compile::CompiledCache;
 pub use limits::Limits;
 pub use plugin::{
-    Call, CallError, Context, Diagnostic, ErrorKind, Loaded, Output, PluginInfo, Severity,
+    Call, CallError, Context, Diagnostic, ErrorKind, Loaded, Note, NoteLevel, Output, PluginInfo,
+    Severity,
 };
 pub use sandbox::{GUEST_ROOT, Grants};
 

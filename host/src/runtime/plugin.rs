@@ -60,6 +60,47 @@ pub struct Diagnostic {
     pub file: Option<String>,
 }
 
+/// A line a plugin had kiln show (a log line, a warning or an info
+/// diagnostic), as shown: kept with a cached result and shown again when
+/// the result is served from the cache.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    /// The level it is shown at.
+    pub level: NoteLevel,
+    /// The text, escaped.
+    pub text: String,
+}
+
+/// The level of a [`Note`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoteLevel {
+    /// Trace.
+    Trace,
+    /// Debug.
+    Debug,
+    /// Info.
+    Info,
+    /// Warning.
+    Warn,
+    /// Error (a log line; an error diagnostic fails the step instead).
+    Error,
+}
+
+impl Note {
+    /// Shows the note as a line of `plugin` in `step`.
+    pub fn emit(&self, plugin: &str, step: &str) {
+        let text = &self.text;
+        match self.level {
+            NoteLevel::Trace => tracing::trace!(target: "kiln::plugin", plugin, step, "{text}"),
+            NoteLevel::Debug => tracing::debug!(target: "kiln::plugin", plugin, step, "{text}"),
+            NoteLevel::Info => tracing::info!(target: "kiln::plugin", plugin, step, "{text}"),
+            NoteLevel::Warn => tracing::warn!(target: "kiln::plugin", plugin, step, "{text}"),
+            NoteLevel::Error => tracing::error!(target: "kiln::plugin", plugin, step, "{text}"),
+        }
+    }
+}
+
 /// Which side is at fault when a plugin returns an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -100,6 +141,8 @@ pub struct Output {
     pub resources: Vec<String>,
     /// Diagnostics.
     pub diagnostics: Vec<Diagnostic>,
+    /// The lines the plugin logged (already shown), within the log caps.
+    pub log: Vec<Note>,
 }
 
 /// A failed call. The pipeline adds the step and plugin names.
@@ -264,6 +307,7 @@ impl Loaded {
             Some(Ok(Err(e))) => return Err(plugin_error(e)),
             Some(Err(e)) => return Err(classify(&e, &mut store, call.limits)),
         };
+        let log = std::mem::take(&mut store.data_mut().log);
         drop(store);
         let count = response.resources.len();
         if count > Limits::MAX_RESOURCES {
@@ -285,6 +329,7 @@ impl Loaded {
         Ok(Output {
             resources: response.resources,
             diagnostics: diagnostics(response.diagnostics),
+            log,
         })
     }
 }

@@ -21,7 +21,7 @@ use wasmtime_wasi::{
 };
 
 use super::bindings::kiln::plugin::{host, types};
-use super::{Limits, text};
+use super::{Limits, Note, NoteLevel, text};
 
 /// Where the source root appears inside the sandbox.
 pub const GUEST_ROOT: &str = "/src";
@@ -60,6 +60,8 @@ pub(super) struct State {
     pub(super) denied_secret: Option<String>,
     log_lines: usize,
     log_bytes: usize,
+    /// The lines logged and shown, for the cache to show again.
+    pub(super) log: Vec<Note>,
     pub(super) stderr: MemoryOutputPipe,
     /// The source root as the operating system names it (symlinks
     /// resolved), to tell where an opened file really is (see `fs`).
@@ -105,6 +107,7 @@ impl State {
             denied_secret: None,
             log_lines: 0,
             log_bytes: 0,
+            log: Vec::new(),
             stderr,
             root: fs_err::canonicalize(root)
                 .unwrap_or_else(|_| root.to_owned())
@@ -122,37 +125,43 @@ impl WasiView for State {
     }
 }
 
+impl State {
+    /// Shows `note` and keeps it for the cache.
+    fn note(&mut self, note: Note) {
+        note.emit(&self.plugin, &self.step);
+        self.log.push(note);
+    }
+}
+
 impl types::Host for State {}
 
 impl host::Host for State {
     fn log(&mut self, level: host::Level, message: String) -> wasmtime::Result<()> {
-        let (plugin, step) = (self.plugin.as_str(), self.step.as_str());
         if self.log_lines >= MAX_LOG_LINES || self.log_bytes >= Limits::MAX_TEXT {
             if self.log_lines != usize::MAX {
                 self.log_lines = usize::MAX;
-                tracing::warn!(target: "kiln::plugin", plugin, step,
-                    "the plugin logged more than {MAX_LOG_LINES} lines or {} bytes; the rest of its log is dropped",
-                    Limits::MAX_TEXT);
+                self.note(Note {
+                    level: NoteLevel::Warn,
+                    text: format!(
+                        "the plugin logged more than {MAX_LOG_LINES} lines or {} bytes; the rest of its log is dropped",
+                        Limits::MAX_TEXT
+                    ),
+                });
             }
             return Ok(());
         }
         self.log_lines += 1;
         // Escaped, so a message cannot forge kiln's own lines.
-        let message = text::line(&message, Limits::MAX_MESSAGE);
-        self.log_bytes = self.log_bytes.saturating_add(message.len());
-        match level {
-            host::Level::Trace => {
-                tracing::trace!(target: "kiln::plugin", plugin, step, "{message}");
-            }
-            host::Level::Debug => {
-                tracing::debug!(target: "kiln::plugin", plugin, step, "{message}");
-            }
-            host::Level::Info => tracing::info!(target: "kiln::plugin", plugin, step, "{message}"),
-            host::Level::Warn => tracing::warn!(target: "kiln::plugin", plugin, step, "{message}"),
-            host::Level::Error => {
-                tracing::error!(target: "kiln::plugin", plugin, step, "{message}");
-            }
-        }
+        let text = text::line(&message, Limits::MAX_MESSAGE);
+        self.log_bytes = self.log_bytes.saturating_add(text.len());
+        let level = match level {
+            host::Level::Trace => NoteLevel::Trace,
+            host::Level::Debug => NoteLevel::Debug,
+            host::Level::Info => NoteLevel::Info,
+            host::Level::Warn => NoteLevel::Warn,
+            host::Level::Error => NoteLevel::Error,
+        };
+        self.note(Note { level, text });
         Ok(())
     }
 
