@@ -133,3 +133,99 @@ fn dot_git_is_invisible_to_plugins() {
         "a .git entry was listed:\n{found}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Host resources outside the memory cap.
+
+/// A plugin that keeps opening files (each an operating-system descriptor
+/// the whole process draws from, and host memory outside the memory cap)
+/// is stopped at a fixed number of handles; a plugin holding a few is fine.
+#[test]
+fn a_plugin_holding_thousands_of_handles_is_stopped() {
+    let run = render(&hostile_app("hold-files", "30000", ""), &["--no-cache"]);
+    let err = run.error();
+    assert!(
+        err.contains("went past a limit of the sandbox") && err.contains("more than 1024 handles"),
+        "{err}"
+    );
+    let run = render(&hostile_app("hold-files", "200", ""), &["--no-cache"]);
+    assert_eq!(config_data(&run, "held"), "200");
+}
+
+// ---------------------------------------------------------------------------
+// Numbers and limits.
+
+/// An integer below `i64::MIN` is read as the float -2^63; it was written
+/// out as the integer `i64::MIN`, a different number than the manifest's.
+/// kustomize (kubectl v1.35.2) prints the float, as kiln now does.
+#[test]
+fn an_integer_below_the_64_bit_range_never_becomes_another_integer() {
+    let dir = Dir::new();
+    dir.write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nspec:\n  e: -9223372036854775809\n  f: -9223372036854775808.0\n  g: -9223372036854775808\n  h: -9223372036854775807.0\n",
+    )
+    .write("app/kustomization.yaml", "resources:\n- cm.yaml\n");
+    let out = render(&dir, &["--no-cache"]).success().to_owned();
+    let expected = "spec:\n  e: -9.223372036854776e+18\n  f: -9.223372036854776e+18\n  g: -9223372036854775808\n  h: -9.223372036854776e+18\n";
+    assert!(out.ends_with(expected), "{out}");
+}
+
+/// A time bound of zero bounds nothing: it is refused, not run to a
+/// confusing "ran longer than 0s"; so are signs, fractions and exponents.
+#[test]
+fn a_zero_or_malformed_timeout_is_refused() {
+    for (timeout, expected) in [
+        ("0s", "above zero"),
+        ("0ms", "above zero"),
+        ("'0'", "above zero"),
+        ("-1s", "not a duration"),
+        ("1e309", "unknown unit"),
+        ("1.5s", "unknown unit"),
+    ] {
+        let dir = hostile_app("echo", "", &format!("  limits: {{timeout: {timeout}}}\n"));
+        let run = render(&dir, &["--no-cache"]);
+        let err = run.error();
+        assert!(err.contains(expected), "{timeout}: {err}");
+    }
+    let run = render(
+        &hostile_app("echo", "", ""),
+        &["--no-cache", "--timeout", "0"],
+    );
+    assert!(run.stderr.contains("above zero"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------
+// Output directory names.
+
+/// A valid object whose kind and name together are longer than a file
+/// name may be (a CRD of 253 characters) gets a file (its name cut, with a
+/// hash), where the write failed before.
+#[test]
+fn a_long_valid_name_still_gets_its_file() {
+    let dir = Dir::new();
+    let name = format!("{}.example.com", "a".repeat(240));
+    dir.write(
+        "app/crd.yaml",
+        format!("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {name}\n"),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("out");
+    render(
+        &dir,
+        &["--no-cache", "--output-dir", target.to_str().unwrap()],
+    )
+    .success();
+    let files: Vec<_> = std::fs::read_dir(target.join("_cluster"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].len() <= 255
+            && std::path::Path::new(&files[0]).extension() == Some("yaml".as_ref()),
+        "{files:?}"
+    );
+    let text = std::fs::read_to_string(target.join("_cluster").join(&files[0])).unwrap();
+    assert!(text.contains(&name), "{text}");
+}

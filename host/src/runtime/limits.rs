@@ -93,9 +93,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => n.checked_mul(60).map(Duration::from_secs),
         _ => return Err(format!("`{text}` has an unknown unit (use ms, s or m)")),
     };
-    duration
-        .filter(|d| *d <= Limits::MAX_TIME)
-        .ok_or_else(too_long)
+    match duration {
+        Some(Duration::ZERO) => Err(format!(
+            "`{text}` is no time at all; give a duration above zero (e.g. 30s)"
+        )),
+        Some(d) if d <= Limits::MAX_TIME => Ok(d),
+        _ => Err(too_long()),
+    }
 }
 
 /// The epoch deadline, in ticks of `tick`, of a call bounded by `time`: at
@@ -135,6 +139,13 @@ mod tests {
             assert!(err.contains("longer than the maximum"), "{text}: {err}");
         }
         assert_eq!(parse_duration("1440m"), Ok(Limits::MAX_TIME));
+        // Nothing a call could finish in, and what a typo makes of a number.
+        for text in [
+            "0s", "0", "0ms", "00m", "-1s", "+5s", "1e309", "1.5s", "30S", "1s1s", "", " ",
+        ] {
+            assert!(parse_duration(text).is_err(), "{text}");
+        }
+        assert!(parse_duration("0s").unwrap_err().contains("above zero"));
         assert!(parse_size("18446744073709551616").is_err());
         assert!(parse_size("17179869184GiB").is_err());
         let tick = Duration::from_millis(5);

@@ -365,6 +365,13 @@ fn classify(e: &wasmtime::Error, store: &mut Store<State>, limits: Limits) -> Ca
             super::sandbox::MAX_TABLES
         ));
     }
+    // What wasmtime says when the host's table of handles is full.
+    if chain.contains("resource table has no free keys") {
+        return CallError::Limit(format!(
+            "it held more than {} handles (open files and directories, streams, timers) at once",
+            super::sandbox::MAX_HANDLES
+        ));
+    }
     let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
     let panic = stderr
         .lines()

@@ -38,6 +38,12 @@ pub(super) const MAX_INSTANCES: usize = 64;
 pub(super) const MAX_MEMORIES: usize = 8;
 pub(super) const MAX_TABLES: usize = 16;
 
+/// How many host handles (open files and directories, streams, pollables)
+/// one call may hold at once: each costs host memory outside the memory
+/// cap, and an open file an operating system descriptor that every other
+/// render in the process draws from too.
+pub(super) const MAX_HANDLES: usize = 1_024;
+
 /// The bytes a table element is counted at (a pointer, with room to spare).
 const TABLE_ELEMENT_BYTES: usize = 16;
 
@@ -99,7 +105,11 @@ impl State {
             .map_err(|e| std::io::Error::other(format!("cannot open {}: {e}", root.display())))?;
         Ok(Self {
             wasi: b.build(),
-            table: ResourceTable::new(),
+            table: {
+                let mut table = ResourceTable::new();
+                table.set_max_capacity(MAX_HANDLES);
+                table
+            },
             limiter: Limiter::new(memory),
             plugin: plugin.to_owned(),
             step: step.to_owned(),

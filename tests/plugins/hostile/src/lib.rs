@@ -103,6 +103,21 @@ impl Guest for Hostile {
                     serde_json::json!({ "found": found.join("\n") }),
                 )])
             }
+            // Opens `/src/app/all.yaml` `arg` times and keeps every handle.
+            "hold-files" => {
+                let mut held = Vec::new();
+                for _ in 0..arg.parse::<usize>().unwrap_or(100_000) {
+                    match std::fs::File::open("/src/app/all.yaml") {
+                        Ok(f) => held.push(f),
+                        Err(e) => {
+                            return Err(fail(format!("open {} failed: {e}", held.len())));
+                        }
+                    }
+                }
+                ok(vec![config_map(
+                    serde_json::json!({ "held": held.len().to_string() }),
+                )])
+            }
             "env" => {
                 let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
                 let args: Vec<String> = std::env::args().collect();
