@@ -251,15 +251,15 @@ impl Loaded {
         limits: Limits,
         grants: Arc<Grants>,
     ) -> Result<Store<State>, CallError> {
-        let state = State::new(&self.name, step, root, seed, limits.memory, grants)
-            .map_err(CallError::Sandbox)?;
-        let mut store = Store::new(self.pre.engine(), state);
-        store.limiter(|s| &mut s.limiter);
-        // Running wasm is stopped by the epoch; a call waiting in the host
-        // (a sleep, a poll) by the deadline of `bounded`.
-        store.set_epoch_deadline(limits::epoch_ticks(limits.time, EPOCH_TICK));
-        store.epoch_deadline_trap();
-        Ok(store)
+        new_store(
+            self.pre.engine(),
+            &self.name,
+            step,
+            root,
+            seed,
+            limits,
+            grants,
+        )
     }
 
     /// Calls `info()` in a fresh instance, within `limits`.
@@ -332,6 +332,27 @@ impl Loaded {
             log,
         })
     }
+}
+
+/// A store for one call, its limiter and time bound set.
+fn new_store(
+    engine: &Engine,
+    plugin: &str,
+    step: &str,
+    root: &Path,
+    seed: [u8; 32],
+    limits: Limits,
+    grants: Arc<Grants>,
+) -> Result<Store<State>, CallError> {
+    let state =
+        State::new(plugin, step, root, seed, limits.memory, grants).map_err(CallError::Sandbox)?;
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    // Running wasm is stopped by the epoch; a call waiting in the host
+    // (a sleep, a poll) by the deadline of `bounded`.
+    store.set_epoch_deadline(limits::epoch_ticks(limits.time, EPOCH_TICK));
+    store.epoch_deadline_trap();
+    Ok(store)
 }
 
 /// Runs `call` on this thread under a deadline of `time`; `None` when the
@@ -477,5 +498,97 @@ fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
         }),
         field_path: d.field_path.map(line),
         file: d.file.as_ref().map(location),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Instantiates the component written as `wat` in a call's store under
+    /// a 16 MiB cap, as a plugin would be.
+    fn instantiate(wat: &str) -> Result<(), CallError> {
+        let runtime = super::super::Runtime::new(None).expect("runtime");
+        let engine = runtime.engine().expect("engine");
+        let bytes = wat::parse_str(wat).expect("valid WAT");
+        let component = Component::new(engine, bytes).expect("compiles");
+        let limits = Limits {
+            memory: 16 << 20,
+            ..Limits::default()
+        };
+        let root = tempfile::tempdir().expect("temp dir");
+        let mut store = new_store(
+            engine,
+            "test",
+            "step",
+            root.path(),
+            [0; 32],
+            limits,
+            Arc::default(),
+        )?;
+        let linker = Linker::<State>::new(engine);
+        match bounded(
+            limits.time,
+            linker.instantiate_async(&mut store, &component),
+        ) {
+            None => Err(CallError::Timeout(limits.time)),
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(classify(&e, &mut store, limits)),
+        }
+    }
+
+    /// `count` core instances of `module`, in one component.
+    fn instances_of(module: &str, count: usize) -> String {
+        let instances = (0..count)
+            .map(|i| format!("(core instance $i{i} (instantiate $m))"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        format!("(component (core module $m {module})\n{instances})")
+    }
+
+    /// Regression test for issue #12, with real components: the cap is a
+    /// total over every memory and table of every core instance of a
+    /// call, not a bound per memory.
+    #[test]
+    fn several_memories_and_tables_of_a_component_are_capped_by_their_total() {
+        // 80 pages are 5 MiB: three fit in 16 MiB, four do not.
+        let memory = "(memory 80)";
+        assert!(instantiate(&instances_of(memory, 3)).is_ok());
+        let err = instantiate(&instances_of(memory, 4)).expect_err("20 MiB under 16");
+        assert!(
+            matches!(err, CallError::Memory(n) if n == 16 << 20),
+            "{err}"
+        );
+        // Four memories of one module (multi-memory).
+        let err = instantiate(&instances_of(
+            "(memory 80) (memory 80) (memory 80) (memory 80)",
+            1,
+        ))
+        .expect_err("one module, 20 MiB");
+        assert!(matches!(err, CallError::Memory(_)), "{err}");
+        // Tables count too: 2^20 funcrefs fill the cap alone.
+        let err = instantiate(&instances_of("(table 1048576 funcref) (memory 1)", 1))
+            .expect_err("a table past the cap");
+        assert!(matches!(err, CallError::Memory(_)), "{err}");
+        let err = instantiate(&instances_of("(table 400000 funcref) (memory 80)", 2))
+            .expect_err("tables and memories together past the cap");
+        assert!(matches!(err, CallError::Memory(_)), "{err}");
+        assert!(instantiate(&instances_of("(table 100000 funcref) (memory 16)", 2)).is_ok());
+    }
+
+    /// The number of memories, tables and instances is bounded even when
+    /// each is empty.
+    #[test]
+    fn the_count_of_memories_tables_and_instances_is_bounded() {
+        let err = instantiate(&instances_of("(memory 0)", 9)).expect_err("9 memories");
+        assert!(
+            matches!(&err, CallError::Limit(m) if m.contains("at most")),
+            "{err}"
+        );
+        let err = instantiate(&instances_of("(table 0 funcref)", 17)).expect_err("17 tables");
+        assert!(matches!(&err, CallError::Limit(_)), "{err}");
+        let err = instantiate(&instances_of("", 65)).expect_err("65 instances");
+        assert!(matches!(&err, CallError::Limit(_)), "{err}");
+        assert!(instantiate(&instances_of("(memory 0) (table 0 funcref)", 8)).is_ok());
     }
 }
