@@ -229,3 +229,21 @@ fn a_long_valid_name_still_gets_its_file() {
     let text = std::fs::read_to_string(target.join("_cluster").join(&files[0])).unwrap();
     assert!(text.contains(&name), "{text}");
 }
+
+/// Fourteen million empty resources fit in the plugin's memory cap but
+/// take far more host memory once copied out: wasmtime stops the copy, and
+/// kiln says which bound was hit (it called it a crash, "a bug in the
+/// plugin", before).
+#[test]
+fn a_result_too_large_to_copy_out_is_a_limit_not_a_crash() {
+    let run = render(
+        &hostile_app("many-resources", "14000000", ""),
+        &["--no-cache"],
+    );
+    let err = run.error();
+    assert!(
+        err.contains("went past a limit of the sandbox: it handed the host more than"),
+        "{err}"
+    );
+    assert!(!err.contains("crashed"), "{err}");
+}

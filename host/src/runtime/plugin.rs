@@ -348,11 +348,21 @@ fn new_store(
         State::new(plugin, step, root, seed, limits.memory, grants).map_err(CallError::Sandbox)?;
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
+    store.set_hostcall_fuel(hostcall_fuel(limits.output));
     // Running wasm is stopped by the epoch; a call waiting in the host
     // (a sleep, a poll) by the deadline of `bounded`.
     store.set_epoch_deadline(limits::epoch_ticks(limits.time, EPOCH_TICK));
     store.epoch_deadline_trap();
     Ok(store)
+}
+
+/// What a call may hand the host at once (wasmtime's "hostcall fuel",
+/// about the bytes the host allocates for what it copies out of the
+/// guest): the output cap with room for the list and the diagnostics, and
+/// never less than wasmtime's default, so an operator who raises the
+/// output cap gets outputs that large.
+fn hostcall_fuel(output: usize) -> usize {
+    output.saturating_add(64 << 20).max(128 << 20)
 }
 
 /// Runs `call` on this thread under a deadline of `time`; `None` when the
@@ -384,6 +394,13 @@ fn classify(e: &wasmtime::Error, store: &mut Store<State>, limits: Limits) -> Ca
             super::sandbox::MAX_INSTANCES,
             super::sandbox::MAX_MEMORIES,
             super::sandbox::MAX_TABLES
+        ));
+    }
+    // What wasmtime says when a call hands the host more than its fuel.
+    if chain.contains("fuel allocated for hostcalls has been exhausted") {
+        return CallError::Limit(format!(
+            "it handed the host more than {} bytes at once (resources, diagnostics or a log line)",
+            hostcall_fuel(limits.output)
         ));
     }
     // What wasmtime says when the host's table of handles is full.
