@@ -437,3 +437,44 @@ fn a_cache_hit_shows_the_plugins_warnings_and_log_again() {
     );
     assert_eq!(shown(&from_redis), expected, "from redis");
 }
+
+/// `render --all` shows again what the plugins of the apps it keeps from
+/// its memo had shown, the whole run kept or only some of its apps.
+#[test]
+fn render_all_shows_the_warnings_of_kept_apps_again() {
+    let f = Fixture::bare();
+    f.dir.copy(crate::sandbox::HOSTILE, "plugins/hostile.wasm");
+    for app in ["a", "b"] {
+        f.dir.write(&format!("apps/{app}/all.yaml"), MANIFESTS).write(
+            &format!("apps/{app}/kiln.yaml"),
+            format!(
+                "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n\
+                 - name: warns\n  plugin: ../../plugins/hostile.wasm\n  with: {{mode: forge-warning, arg: 'app {app} warns'}}\n"
+            ),
+        );
+    }
+    let shown = |run: &Run| -> Vec<String> {
+        run.success();
+        let mut lines: Vec<String> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("WARN"))
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = f.kiln(&["render", "--all", "apps"]);
+    let expected = shown(&first);
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    assert!(expected[0].contains("app a warns") && expected[1].contains("app b warns"));
+    let kept = f.kiln(&["render", "--all", "apps"]);
+    assert_eq!(shown(&kept), expected, "the whole run kept");
+    assert_eq!(kept.stdout, first.stdout);
+    // One app changes: the other is kept, this one rendered again.
+    f.dir
+        .write("apps/a/all.yaml", MANIFESTS.replace("k: v", "k: w"));
+    let some = f.kiln(&["render", "--all", "apps"]);
+    assert_eq!(shown(&some), expected, "one app kept");
+}

@@ -325,7 +325,13 @@ impl RenderCommand {
         if let Some(blob) = &blob
             && slots.iter().all(|s| matches!(s, Slot::Kept(_)))
         {
-            // Nothing changed: the memo's output, as it was.
+            // Nothing changed: the memo's output, as it was, and what its
+            // plugins showed.
+            for slot in &slots {
+                if let Slot::Kept(k) = slot {
+                    show_again(&k.shown);
+                }
+            }
             write_stdout(blob)?;
             return Ok(ExitStatus::Success);
         }
@@ -343,8 +349,15 @@ impl RenderCommand {
             blob: String::new(),
         };
         for (((label, _), slot), found) in labelled.iter().zip(slots).zip(&found) {
-            let (text, watch) = match slot {
-                Slot::Kept(k) => (Cow::Borrowed(text_of(k)), Cow::Borrowed(k.watch)),
+            let (text, watch, shown) = match slot {
+                Slot::Kept(k) => {
+                    show_again(&k.shown);
+                    (
+                        Cow::Borrowed(text_of(k)),
+                        Cow::Borrowed(k.watch),
+                        Cow::Borrowed(k.shown.as_slice()),
+                    )
+                }
                 Slot::Rendered(outcome) => match outcome {
                     Ok(done) => {
                         if self.explain {
@@ -365,6 +378,7 @@ impl RenderCommand {
                             Cow::Owned(
                                 postcard::to_allocvec(&done.watch).expect("watches serialise"),
                             ),
+                            Cow::Owned(shown_by(&done.steps)),
                         )
                     }
                     Err(error) => {
@@ -386,6 +400,7 @@ impl RenderCommand {
                 watch: Bytes(watch),
                 start,
                 len: text.len(),
+                shown,
             });
         }
         write_stdout(&stream)?;
@@ -444,7 +459,7 @@ impl RenderCommand {
         .collect();
         let cwd = std::env::current_dir().unwrap_or_default();
         MemoId::new(
-            "all",
+            "all-v2",
             &[
                 format!("{self:?}").as_bytes(),
                 format!("{env:?}").as_bytes(),
@@ -706,6 +721,36 @@ struct RunMemoAppOut<'a> {
     watch: Bytes<'a>,
     start: usize,
     len: usize,
+    shown: Cow<'a, [Shown]>,
+}
+
+/// A line a plugin showed while an app rendered, kept in the run memo to
+/// show again when the app's output is kept.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Shown {
+    plugin: String,
+    step: String,
+    note: crate::runtime::Note,
+}
+
+/// What the plugins of a render showed, step by step.
+fn shown_by(steps: &[pipeline::StepReport]) -> Vec<Shown> {
+    steps
+        .iter()
+        .flat_map(|s| {
+            s.notes.iter().map(|note| Shown {
+                plugin: s.plugin.clone(),
+                step: s.step.clone(),
+                note: note.clone(),
+            })
+        })
+        .collect()
+}
+
+fn show_again(shown: &[Shown]) {
+    for s in shown {
+        s.note.emit(&s.plugin, &s.step);
+    }
 }
 
 /// Bytes written as such (serde writes a `Vec<u8>` as a list of numbers).
@@ -746,4 +791,6 @@ struct RunMemoApp<'a> {
     /// Where its part of the output stream starts, and its length.
     start: usize,
     len: usize,
+    /// What its plugins showed.
+    shown: Vec<Shown>,
 }

@@ -49,7 +49,7 @@ fn memo_id(app: &App, opts: &RenderOptions, limits: Limits) -> MemoId {
         "source-id": opts.source_id,
     });
     MemoId::new(
-        "app",
+        "app-v2",
         &[
             app.root.as_os_str().as_encoded_bytes(),
             app.dir.as_bytes(),
