@@ -247,3 +247,137 @@ fn a_result_too_large_to_copy_out_is_a_limit_not_a_crash() {
     );
     assert!(!err.contains("crashed"), "{err}");
 }
+
+// ---------------------------------------------------------------------------
+// Large and deeply nested configuration.
+
+/// A `kiln.yaml` of hundreds of megabytes (comments, which no YAML budget
+/// counts) is refused by size, not read whole into memory.
+#[test]
+fn a_huge_kiln_yaml_is_refused_without_being_read_whole() {
+    let dir = Dir::new();
+    dir.write("app/cm.yaml", crate::util::MANIFESTS);
+    let mut text = String::from(
+        "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n",
+    );
+    let line = format!("# {}\n", "x".repeat(1000));
+    while text.len() < 64 << 20 {
+        text.push_str(&line);
+    }
+    dir.write("app/kiln.yaml", text);
+    let run = render(&dir, &["--no-cache"]);
+    let err = run.error();
+    assert!(err.contains("larger than 16 MiB"), "{err}");
+}
+
+/// Nesting and alias bombs in `kiln.yaml` and in manifests end in an error
+/// naming the file, never in a stack overflow or an exhausted memory.
+#[test]
+fn nesting_and_alias_bombs_are_refused_with_the_file_named() {
+    let deep_flow = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_map = format!("{}1{}", "{a: ".repeat(100_000), "}".repeat(100_000));
+    let mut bomb = String::from("  x0: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..12 {
+        let prev = char::from(b'a' + i - 1);
+        let this = char::from(b'a' + i);
+        let refs = vec![format!("*{prev}"); 9].join(", ");
+        bomb += &[
+            "  x",
+            &i.to_string(),
+            ": &",
+            &this.to_string(),
+            " [",
+            &refs,
+            "]\n",
+        ]
+        .concat();
+    }
+    let pipeline = "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n";
+    for (what, kiln_yaml, manifest) in [
+        (
+            "a deep list in with:",
+            format!("{pipeline}  with: {deep_flow}\n"),
+            None,
+        ),
+        (
+            "a deep map in with:",
+            format!("{pipeline}  with: {deep_map}\n"),
+            None,
+        ),
+        (
+            "an alias bomb in with:",
+            format!("{pipeline}  with:\n{}", bomb.replace("  x", "    x")),
+            None,
+        ),
+        (
+            "a deep manifest",
+            pipeline.to_owned(),
+            Some(format!("a: {deep_flow}\n")),
+        ),
+        (
+            "an alias bomb in a manifest",
+            pipeline.to_owned(),
+            Some(format!("spec:\n{bomb}")),
+        ),
+    ] {
+        let dir = Dir::new();
+        dir.write("app/kiln.yaml", kiln_yaml);
+        if let Some(m) = manifest {
+            dir.write("app/bad.yaml", m);
+        }
+        let run = render(&dir, &["--no-cache"]);
+        let err = run.error();
+        assert!(
+            err.contains("app/kiln.yaml") || err.contains("app/bad.yaml"),
+            "{what}: {err}"
+        );
+        assert!(
+            err.contains("recursion limit") || err.contains("budget") || err.contains("Depth"),
+            "{what}: {err}"
+        );
+    }
+}
+
+/// Links that loop, a link to `/` and a link to the root itself in the
+/// tree of a render: nothing hangs, nothing outside is read.
+#[test]
+fn link_loops_and_links_to_the_host_root_are_harmless() {
+    let dir = Dir::new();
+    dir.write("app/cm.yaml", crate::util::MANIFESTS).write(
+        "app/kiln.yaml",
+        "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n",
+    );
+    let app = dir.path().join("app");
+    symlink("loop", app.join("loop")).unwrap();
+    symlink("b", app.join("a")).unwrap();
+    symlink("a", app.join("b")).unwrap();
+    symlink("/", app.join("host-root")).unwrap();
+    symlink("..", app.join("up")).unwrap();
+    let run = render(&dir, &["--no-cache"]);
+    let docs = run.docs();
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    // A manifest that is a link out of the root is an error naming it.
+    symlink("/etc/passwd", app.join("passwd.yaml")).unwrap();
+    let run = render(&dir, &["--no-cache"]);
+    let err = run.error();
+    assert!(
+        err.contains("app/passwd.yaml") && !err.contains("root:x:"),
+        "{err}"
+    );
+    // And a kustomization that reaches outside through them.
+    std::fs::remove_file(app.join("kiln.yaml")).unwrap();
+    for target in ["host-root/etc", "passwd.yaml", "loop", "up/app"] {
+        dir.write(
+            "app/kustomization.yaml",
+            format!("resources:\n- {target}\n"),
+        );
+        let run = render(&dir, &["--no-cache"]);
+        let err = run.error();
+        assert!(!err.contains("root:x:"), "{target}: {err}");
+        assert!(
+            err.len() < 64 << 10,
+            "{target}: {} bytes of error",
+            err.len()
+        );
+    }
+}

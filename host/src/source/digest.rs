@@ -285,7 +285,7 @@ fn runs_repository_plugin(root: &Path, app: &Path, watch: Option<&mut Watch>) ->
         Ok(m) if m.is_file() => {}
         _ => return true,
     }
-    let Ok(text) = fs_err::read_to_string(&path) else {
+    let Ok(text) = super::read_config(&path) else {
         return true;
     };
     crate::pipeline::file::parse(&text, "kiln.yaml").map_or(true, |p| {

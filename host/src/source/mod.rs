@@ -91,6 +91,33 @@ fn default_root(app: &Path) -> PathBuf {
         .unwrap_or_else(|| app.to_path_buf())
 }
 
+/// The largest `kiln.yaml` or kustomization kiln reads: 16 MiB.
+pub const MAX_CONFIG_FILE: u64 = 16 << 20;
+
+/// Reads a configuration file of a repository (`kiln.yaml`, a
+/// kustomization) as text, refusing one larger than [`MAX_CONFIG_FILE`]
+/// without reading it all: a repository's file of gigabytes never becomes
+/// gigabytes of memory.
+pub fn read_config(path: &Path) -> std::io::Result<String> {
+    let file = fs_err::File::open(path)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(file, MAX_CONFIG_FILE + 1),
+        &mut text,
+    )?;
+    if text.len() as u64 > MAX_CONFIG_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {} MiB, the most kiln reads of a configuration file",
+                path.display(),
+                MAX_CONFIG_FILE >> 20
+            ),
+        ));
+    }
+    Ok(text)
+}
+
 /// What to say when a reference leaves the source root.
 pub fn outside_root_hint() -> String {
     "plugins see only the source root: the git work tree that holds the app, else the current \
