@@ -381,3 +381,35 @@ fn link_loops_and_links_to_the_host_root_are_harmless() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Credentials in repository URLs.
+
+/// User info was kept for any scheme but lowercase `http(s)`: a token
+/// showed in errors for `HTTPS://token@…` and `git+https://token@…`.
+#[test]
+fn credentials_in_a_url_never_show_whatever_the_scheme_is_spelt() {
+    for url in [
+        "HTTPS://ghp_SECRET1@127.0.0.1:1/x.git",
+        "Http://user:SECRET2@127.0.0.1:1/x.git",
+        "git+https://SECRET3@127.0.0.1:1/x.git",
+        "https://127.0.0.1:1/x.git?Access_Token=SECRET4",
+        "https://127.0.0.1:1/x.git?a=1&&access_token=SECRET5",
+        "https://SECRET6:@127.0.0.1:1/x.git",
+        "ssh://git:SECRET7@127.0.0.1:1/x.git",
+    ] {
+        let dir = Dir::new();
+        let run = dir
+            .kiln()
+            .args(["render", "--repo", url, "--rev", "main", "app", "--offline"])
+            .run();
+        let err = run.error();
+        assert!(!err.contains("SECRET"), "{url}: {err}");
+        let run = dir
+            .kiln()
+            .args(["render", "--repo", url, "--rev", "main", "app"])
+            .run();
+        let err = run.error();
+        assert!(!err.contains("SECRET"), "{url}: {err}");
+    }
+}

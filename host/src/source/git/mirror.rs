@@ -157,9 +157,10 @@ impl Mirror {
                 .unwrap_or_default()
                 .rsplit_once('@')
         {
-            // Over http(s) a bare user can be a token; elsewhere (ssh) the
-            // user is a name like `git`, and only a password is secret.
-            if scheme.starts_with("http") {
+            // Over ssh the user is a name like `git`, and only a password
+            // is secret; elsewhere (http(s) in any case, `git+https`) a
+            // bare user can be a token.
+            if !kiln_git_publish::user_is_a_name(scheme) {
                 secrets.push(userinfo.to_owned());
             } else if let Some((_, password)) = userinfo.split_once(':') {
                 secrets.push(password.to_owned());
