@@ -413,3 +413,49 @@ fn credentials_in_a_url_never_show_whatever_the_scheme_is_spelt() {
         assert!(!err.contains("SECRET"), "{url}: {err}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// The source root.
+
+/// The source root was the nearest work tree, or the current directory
+/// unless it was the home itself: a dotfiles repository in `~`, or a
+/// render run from `/home`, made the whole home the root of an app in
+/// `~/Downloads`, its keys readable by the app's own plugins.
+#[test]
+fn the_home_directory_is_never_a_default_source_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home/alice");
+    let app = home.join("Downloads/app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(home.join("id_ed25519"), "PRIVATE KEY").unwrap();
+    std::fs::copy(crate::sandbox::HOSTILE, app.join("hostile.wasm")).unwrap();
+    std::fs::write(
+        app.join("kiln.yaml"),
+        "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: ./hostile.wasm\n  with: {mode: walk, arg: /src}\n",
+    )
+    .unwrap();
+    let render_from = |cwd: &std::path::Path, app: &str| -> String {
+        let run = crate::util::TestCommand::new()
+            .current_dir(cwd)
+            .env("HOME", &home)
+            .args(["render", "--no-cache", app])
+            .run();
+        config_data(&run, "found")
+    };
+    // Run from above the home.
+    let found = render_from(&tmp.path().join("home"), "alice/Downloads/app");
+    assert!(!found.contains("PRIVATE KEY"), "{found}");
+    assert!(
+        found.contains("/src/kiln.yaml"),
+        "the app is the root: {found}"
+    );
+    // A dotfiles repository in the home.
+    std::fs::create_dir(home.join(".git")).unwrap();
+    let found = render_from(&home, "Downloads/app");
+    assert!(!found.contains("PRIVATE KEY"), "{found}");
+    assert!(found.contains("/src/kiln.yaml"), "{found}");
+    // A repository inside the home is the root as before.
+    std::fs::create_dir(home.join("Downloads/.git")).unwrap();
+    let found = render_from(&home, "Downloads/app");
+    assert!(found.contains("/src/app/kiln.yaml"), "{found}");
+}
