@@ -678,4 +678,42 @@ fn head_of_a_local_repository_is_its_default_branch() {
         "render", "--repo", &path, "--rev", "HEAD~2", "--path", "apps/web",
     ]);
     assert_eq!(crate::git::color(&parent), "blue");
+    let at = repo.kiln(&[
+        "render", "--repo", &path, "--rev", "@", "--path", "apps/web",
+    ]);
+    assert_eq!(crate::git::color(&at), crate::git::color(&default));
+    let at_parent = repo.kiln(&[
+        "render", "--repo", &path, "--rev", "@~2", "--path", "apps/web",
+    ]);
+    assert_eq!(crate::git::color(&at_parent), "blue");
+}
+
+#[test]
+fn a_branch_deleted_on_the_remote_is_not_rendered_from_the_mirror() {
+    let repo = crate::git::Repo::make("history");
+    let url = repo.url();
+    let feature = [
+        "render",
+        "--repo",
+        &url,
+        "--rev",
+        "feature",
+        "--path",
+        "apps/extra",
+    ];
+    assert_eq!(crate::git::color(&repo.kiln(&feature)), "red");
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo.path())
+        .args(["branch", "-q", "-D", "feature"])
+        .status()
+        .expect("git runs");
+    assert!(status.success());
+    let err = repo.kiln(&feature).error().to_owned();
+    assert!(err.contains("revision `feature` not found"), "{err}");
+    // Branches the remote still has are kept.
+    let main = repo.kiln(&[
+        "render", "--repo", &url, "--rev", "main", "--path", "apps/web",
+    ]);
+    assert_eq!(crate::git::color(&main), "green");
 }

@@ -223,14 +223,42 @@ impl Mirror {
             });
         }
         let interrupt = AtomicBool::new(false);
-        connection
+        let outcome = connection
             .prepare_fetch(
                 gix::progress::Discard,
                 gix::remote::ref_map::Options::default(),
             )?
             .with_shallow(shallow)
             .receive(gix::progress::Discard, &interrupt)?;
+        prune(repo, &outcome.ref_map);
         Ok(())
+    }
+}
+
+/// Removes the branches and tags the remote no longer has, and the
+/// remote's `HEAD` when it names nothing: a deleted branch is never
+/// rendered as it was when last fetched.
+fn prune(repo: &gix::Repository, map: &gix::remote::fetch::RefMap) {
+    let fetched: std::collections::HashSet<&[u8]> = map
+        .mappings
+        .iter()
+        .filter_map(|m| m.local.as_ref().map(|l| l.as_slice()))
+        .collect();
+    let Ok(platform) = repo.references() else {
+        return;
+    };
+    for prefix in ["refs/heads/", "refs/tags/", "refs/kiln/"] {
+        let Ok(refs) = platform.prefixed(prefix) else {
+            continue;
+        };
+        for reference in refs.flatten() {
+            let name = reference.name().as_bstr().to_vec();
+            if !fetched.contains(name.as_slice())
+                && let Err(e) = reference.delete()
+            {
+                tracing::warn!(reference = %String::from_utf8_lossy(&name), error = %e, "cannot remove a ref the remote no longer has");
+            }
+        }
     }
 }
 

@@ -164,9 +164,13 @@ pub fn remote_app(
 
 /// `rev` of a remote as the mirror names it: the remote's `HEAD` (its
 /// default branch) is kept as [`mirror::DEFAULT_REV`], since the mirror's
-/// own `HEAD` names nothing fetched; `HEAD~2`, `HEAD^` follow it.
+/// own `HEAD` names nothing fetched; `HEAD~2`, `HEAD^`, `@` follow it.
 fn in_mirror(rev: &str) -> String {
-    match rev.strip_prefix("HEAD") {
+    // `@` alone (and `@~2`) is another name of `HEAD`; `@{…}` is not.
+    let head = rev
+        .strip_prefix("HEAD")
+        .or_else(|| rev.strip_prefix('@').filter(|rest| !rest.starts_with('{')));
+    match head {
         Some(rest) if rest.is_empty() || rest.starts_with(['~', '^', '@', ':']) => {
             format!("{}{rest}", mirror::DEFAULT_REV)
         }
