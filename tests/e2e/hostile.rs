@@ -170,6 +170,69 @@ fn a_crafted_tree_never_writes_through_its_own_links() {
     }
 }
 
+/// A commit of a few kilobytes whose tree, written out, would fill the
+/// disk: the same subtree named ten times per level (10^20 files), the
+/// same 1 MiB blob named 10^4 times (10 GiB), or 300 nested directories.
+/// Each is refused before a single file is written, and fast.
+#[test]
+fn a_tree_that_would_fill_the_disk_is_refused_before_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = work_tree(tmp.path());
+    std::fs::create_dir_all(repo.join("app")).unwrap();
+    let app = app_tree(&repo);
+    let fan_out = |leaf: &str, levels: usize| {
+        let mut id = leaf.to_owned();
+        let mut mode = "100644";
+        for _ in 0..levels {
+            let names: Vec<String> = (0..10).map(|i| format!("n{i}")).collect();
+            let entries: Vec<(&str, &str, &str)> = names
+                .iter()
+                .map(|n| (mode, n.as_str(), id.as_str()))
+                .collect();
+            id = raw_tree(&repo, &entries);
+            mode = "40000";
+        }
+        id
+    };
+    let small = blob(&repo, b"x");
+    let mib = blob(&repo, &vec![0u8; 1 << 20]);
+    let mut deep = raw_tree(&repo, &[("100644", "leaf", &small)]);
+    for _ in 0..300 {
+        deep = raw_tree(&repo, &[("40000", "d", &deep)]);
+    }
+    for (bomb, expected) in [
+        (
+            fan_out(&small, 20),
+            "files and directories, more than the limit",
+        ),
+        (fan_out(&mib, 4), "bytes, more than the limit"),
+        (deep, "nest more than 256 deep"),
+    ] {
+        let rev = commit(
+            &repo,
+            &raw_tree(&repo, &[("40000", "app", &app), ("40000", "bomb", &bomb)]),
+        );
+        let cache = tmp.path().join(format!("cache-{rev}"));
+        let started = Instant::now();
+        let run = TestCommand::new()
+            .env("KILN_CACHE_DIR", &cache)
+            .args(["render", "--rev", &rev])
+            .args([repo.join("app")])
+            .run();
+        let err = run.error();
+        assert!(err.contains("too large to render"), "{err}");
+        assert!(err.contains(expected), "{expected}: {err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        let trees = cache.join("git-v0").join("trees");
+        let written = std::fs::read_dir(&trees).map_or(0, Iterator::count);
+        assert_eq!(written, 0, "nothing written under {}", trees.display());
+    }
+}
+
 #[test]
 fn a_tree_entry_named_dot_dot_is_refused() {
     let tmp = tempfile::tempdir().unwrap();

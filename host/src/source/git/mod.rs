@@ -101,6 +101,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The commit's tree is larger than a snapshot may be.
+    #[error("the tree of {rev} in {url} is too large to render: {why}")]
+    TooLarge {
+        /// The URL or repository path.
+        url: String,
+        /// The revision.
+        rev: String,
+        /// Which bound it passes.
+        why: String,
+    },
 }
 
 /// How to reach remotes.
@@ -247,6 +257,11 @@ fn app_at(
     }
     let root = snapshot::materialise(repo, &tree, cache_dir).map_err(|e| match e {
         snapshot::Error::Io { path, source } => Error::Io { path, source },
+        snapshot::Error::TooLarge(why) => Error::TooLarge {
+            url: url.to_owned(),
+            rev: rev.to_owned(),
+            why,
+        },
         snapshot::Error::Objects(source) => Error::Objects {
             what: format!("the tree {}", tree.id),
             url: url.to_owned(),
