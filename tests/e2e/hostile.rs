@@ -571,6 +571,41 @@ fn a_large_file_in_the_tree_is_never_read_whole() {
     assert!(peak < PEAK, "peak memory {} MiB", peak >> 20);
 }
 
+/// 60 MB of output, under the 64 MiB cap, made of 30 million values of two
+/// bytes each (`0,`): parsed whole, it took the host 2.4 GB. The count of
+/// values is bounded too, checked on the bytes before anything is parsed.
+#[test]
+fn an_output_of_many_tiny_values_is_refused_before_it_is_parsed() {
+    let dir = hostile_app("wide", "30000000", "");
+    let (run, peak) = peak_memory(kiln_command().current_dir(dir.path()).args([
+        "render",
+        "app",
+        "--no-cache",
+        "-o",
+        "json",
+    ]));
+    let err = run.error();
+    assert!(err.contains("step `evil`"), "{err}");
+    assert!(err.contains("JSON values, more than the limit"), "{err}");
+    assert!(peak < PEAK, "peak memory {} MiB", peak >> 20);
+    // Past the default count by a little; a raised output cap raises the
+    // count with it (one value per 16 bytes of the cap).
+    let dir = hostile_app("wide", "4500000", "");
+    let render = |flags: &[&str]| {
+        let out = kiln_command()
+            .current_dir(dir.path())
+            .args(["render", "app", "--no-cache", "-o", "json"])
+            .args(flags)
+            .output()
+            .expect("kiln runs");
+        finish(&out)
+    };
+    let err = render(&[]).error().to_owned();
+    assert!(err.contains("4500006 JSON values"), "{err}");
+    let raised = render(&["--output-limit", "80MiB"]);
+    assert!(raised.success().contains("\"wide\""));
+}
+
 #[test]
 fn a_large_blob_in_a_commit_is_never_read_whole() {
     let tmp = tempfile::tempdir().unwrap();

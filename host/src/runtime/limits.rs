@@ -36,6 +36,43 @@ impl Limits {
     pub const MAX_TEXT: usize = 1 << 20;
     /// The longest single message (log line, diagnostic, error) kept.
     pub const MAX_MESSAGE: usize = 8 << 10;
+
+    /// The most JSON values (objects, arrays, strings, numbers, ...) one
+    /// call's resources may hold together: a value of two bytes (`0,`)
+    /// takes the host tens of bytes once parsed, so the output cap alone
+    /// would let 64 MiB of output take gigabytes. At least 4 million
+    /// (about what 64 MiB of real manifests holds), more when the output
+    /// cap is raised (one per 16 bytes of it).
+    pub fn max_values(&self) -> usize {
+        (self.output / 16).max(4_000_000)
+    }
+}
+
+/// How many JSON values `doc`, a JSON text, holds at most: one, plus one
+/// per `,`, `[` and `{` outside strings. Counted on the bytes, without
+/// parsing.
+pub(crate) fn json_values(doc: &str) -> usize {
+    let mut count = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in doc.as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b'[' | b'{' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
 }
 
 impl Default for Limits {
@@ -113,6 +150,13 @@ pub(super) fn epoch_ticks(time: Duration, tick: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_values_are_counted_outside_strings() {
+        assert_eq!(json_values(r#"{"a":[0,0,0]}"#), 5);
+        assert_eq!(json_values(r#"{"a":"x,[{\",y"}"#), 2);
+        assert_eq!(json_values("{}"), 2);
+    }
 
     #[test]
     fn sizes_and_durations() {

@@ -326,6 +326,17 @@ impl Loaded {
                 limit: call.limits.output,
             });
         }
+        let values = response
+            .resources
+            .iter()
+            .fold(0usize, |n, r| n.saturating_add(limits::json_values(r)));
+        if values > call.limits.max_values() {
+            return Err(CallError::Limit(format!(
+                "its resources hold {values} JSON values, more than the limit of {} (each takes \
+                 the host many times its bytes; raise --output-limit for more)",
+                call.limits.max_values()
+            )));
+        }
         Ok(Output {
             resources: response.resources,
             diagnostics: diagnostics(response.diagnostics),

@@ -75,6 +75,20 @@ impl Guest for Hostile {
                     .map(|_| config_map(serde_json::json!({ "x": chunk })))
                     .collect())
             }
+            "wide" => {
+                // One resource of `arg` tiny values, written as text: a few
+                // bytes each, many times that once parsed.
+                let n = arg.parse::<usize>().unwrap_or(1_000_000);
+                let mut doc = String::with_capacity(n * 2 + 100);
+                doc.push_str(
+                    r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"wide"},"x":["#,
+                );
+                for i in 0..n {
+                    doc.push_str(if i == 0 { "0" } else { ",0" });
+                }
+                doc.push_str("]}");
+                ok(vec![doc])
+            }
             "invalid-json" => ok(vec!["{not json".into()]),
             "non-object" => ok(vec!["[1, 2, 3]".into()]),
             "read" => match std::fs::read_to_string(&arg) {
