@@ -677,6 +677,38 @@ const VARIANTS: [(&str, &str); 7] = [
     ("linked-dir", "resources:\n- up/base\n"),
 ];
 
+/// A kustomization whose comment names 200,000 sibling paths: following
+/// each one by one cost a `stat` or more apiece, outside any time bound
+/// (a 20 MB file took a minute). Past a few thousand, the digest takes the
+/// whole root instead, which is as sound: an edit anywhere in the root then
+/// shows in the next render.
+#[test]
+fn naming_very_many_paths_makes_the_whole_root_count() {
+    let dir = Dir::new();
+    let mut names = String::from("resources:\n- cm.yaml\n#");
+    for i in 0..200_000 {
+        names.push_str(&format!(" ../x{i}"));
+    }
+    names.push('\n');
+    dir.write("app/kustomization.yaml", names)
+        .write(
+            "app/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many\n",
+        )
+        .write("elsewhere/data.txt", "a");
+    let render = || {
+        let run = dir.kiln().args(["render", "app", "--explain"]).run();
+        run.success();
+        run.stderr
+    };
+    render();
+    let again = render();
+    assert!(!again.contains("miss"), "{again}");
+    dir.write("elsewhere/data.txt", "b");
+    let after = render();
+    assert!(after.contains("miss (changed: source tree)"), "{after}");
+}
+
 #[test]
 fn an_edit_to_any_file_an_app_reads_shows_in_the_next_render() {
     let dir = Dir::new();
