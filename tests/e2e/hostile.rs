@@ -687,7 +687,8 @@ fn naming_very_many_paths_makes_the_whole_root_count() {
     let dir = Dir::new();
     let mut names = String::from("resources:\n- cm.yaml\n#");
     for i in 0..200_000 {
-        names.push_str(&format!(" ../x{i}"));
+        names.push_str(" ../x");
+        names.push_str(&i.to_string());
     }
     names.push('\n');
     dir.write("app/kustomization.yaml", names)
