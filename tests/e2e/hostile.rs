@@ -710,6 +710,88 @@ fn naming_very_many_paths_makes_the_whole_root_count() {
     assert!(after.contains("miss (changed: source tree)"), "{after}");
 }
 
+/// The only files of a cache directory under `sub`, with their names.
+fn cache_files(cache: &Path, sub: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walk_files(&cache.join(sub));
+    out.sort();
+    out
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Whoever can write one cache file (a repository's plugin cannot, but a
+/// shared cache directory is one place) copies a compiled component with
+/// its `.sum`, or a step entry, over another key's: each file is bound to
+/// its key, so the copy is a miss, rebuilt, never run or served as the
+/// other plugin's code or the other step's output.
+#[test]
+fn a_cache_file_copied_over_another_keys_is_never_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Dir::new();
+    dir.copy(HOSTILE, "plugins/hostile.wasm")
+        .write(
+            "plain/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+        )
+        .write(
+            "other/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n",
+        )
+        .write("evil/cm.yaml", MANIFESTS)
+        .write(
+            "evil/kiln.yaml",
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- name: evil\n  plugin: ../plugins/hostile.wasm\n  with: {mode: many-resources, arg: \"3\"}\n",
+        );
+    let render = |cache: &Path, app: &str| {
+        kiln_command()
+            .env("KILN_CACHE_DIR", cache)
+            .current_dir(dir.path())
+            .args(["render", app, "-o", "json"])
+            .output()
+            .map(|o| finish(&o))
+            .expect("kiln runs")
+    };
+    let plain_cache = tmp.path().join("plain");
+    let plain = render(&plain_cache, "plain").success().to_owned();
+    assert!(plain.contains("\"plain\""), "{plain}");
+
+    // The hostile plugin's compiled code, and its sum, in place of the
+    // `directory` plugin's.
+    let evil_cache = tmp.path().join("evil");
+    render(&evil_cache, "evil").success();
+    let ours = cache_files(&plain_cache, "components-v2");
+    let theirs = cache_files(&evil_cache, "components-v2");
+    assert_eq!((ours.len(), theirs.len()), (2, 2), "{ours:?} {theirs:?}");
+    for (from, to) in theirs.iter().zip(&ours) {
+        std::fs::copy(from, to).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(plain_cache.join("steps-v1"));
+    let run = render(&plain_cache, "plain");
+    assert_eq!(run.success(), plain, "{}", run.stderr);
+
+    // Another step's entry in place of this one's.
+    let other_cache = tmp.path().join("other");
+    render(&other_cache, "other").success();
+    let ours = cache_files(&plain_cache, "steps-v1/entries");
+    let theirs = cache_files(&other_cache, "steps-v1/entries");
+    assert_eq!((ours.len(), theirs.len()), (1, 1), "{ours:?} {theirs:?}");
+    std::fs::copy(&theirs[0], &ours[0]).unwrap();
+    let _ = std::fs::remove_dir_all(plain_cache.join("steps-v1/memo"));
+    let run = render(&plain_cache, "plain");
+    assert_eq!(run.success(), plain, "{}", run.stderr);
+}
+
 #[test]
 fn an_edit_to_any_file_an_app_reads_shows_in_the_next_render() {
     let dir = Dir::new();
