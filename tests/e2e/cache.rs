@@ -262,7 +262,7 @@ fn render_all_reports_failures_and_renders_the_rest() {
     assert_eq!(names, ["a", "b", "c"], "in path order");
 }
 
-struct Redis(Child);
+pub(crate) struct Redis(Child);
 
 impl Drop for Redis {
     fn drop(&mut self) {
@@ -271,7 +271,7 @@ impl Drop for Redis {
     }
 }
 
-fn start_redis(dir: &Path) -> (Redis, u16) {
+pub(crate) fn start_redis(dir: &Path) -> (Redis, u16) {
     let port = crate::git::free_port();
     let child = Command::new("redis-server")
         .args([

@@ -792,6 +792,65 @@ fn a_cache_file_copied_over_another_keys_is_never_used() {
     assert_eq!(run.success(), plain, "{}", run.stderr);
 }
 
+/// The same on a shared Redis store: an entry renamed over another key's
+/// is a miss, never that key's output.
+#[test]
+fn a_redis_entry_moved_to_another_key_is_never_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_redis, port) = crate::cache::start_redis(tmp.path());
+    let url = format!("redis://127.0.0.1:{port}");
+    let dir = Dir::new();
+    dir.write(
+        "plain/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+    )
+    .write(
+        "other/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n",
+    );
+    let redis = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs (Debian package redis-tools)");
+        assert!(out.status.success());
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines.sort();
+        lines
+    };
+    let cache = tmp.path().join("cache");
+    let render = |app: &str| {
+        let _ = std::fs::remove_dir_all(cache.join("steps-v1"));
+        let out = kiln_command()
+            .env("KILN_CACHE_DIR", &cache)
+            .current_dir(dir.path())
+            .args(["render", app, "--explain", "--cache", &url])
+            .output()
+            .expect("kiln runs");
+        finish(&out)
+    };
+    let plain = render("plain").success().to_owned();
+    let ours = redis(&["--scan"]);
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    render("other").success();
+    let theirs: Vec<String> = redis(&["--scan"])
+        .into_iter()
+        .filter(|k| !ours.contains(k))
+        .collect();
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    let hit = render("plain");
+    assert!(hit.stderr.contains(": hit"), "{}", hit.stderr);
+    redis(&["rename", &theirs[0], &ours[0]]);
+    let run = render("plain");
+    assert_eq!(run.success(), plain);
+    assert!(run.stderr.contains("miss"), "{}", run.stderr);
+}
+
 #[test]
 fn an_edit_to_any_file_an_app_reads_shows_in_the_next_render() {
     let dir = Dir::new();
