@@ -697,8 +697,15 @@ fn naming_very_many_paths_makes_the_whole_root_count() {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many\n",
         )
         .write("elsewhere/data.txt", "a");
+    // A cache of its own: the shared one may hold the entries of an earlier
+    // run of this test.
+    let cache = tempfile::tempdir().unwrap();
     let render = || {
-        let run = dir.kiln().args(["render", "app", "--explain"]).run();
+        let run = dir
+            .kiln()
+            .env("KILN_CACHE_DIR", cache.path())
+            .args(["render", "app", "--explain"])
+            .run();
         run.success();
         run.stderr
     };
@@ -849,6 +856,55 @@ fn a_redis_entry_moved_to_another_key_is_never_served() {
     let run = render("plain");
     assert_eq!(run.success(), plain);
     assert!(run.stderr.contains("miss"), "{}", run.stderr);
+}
+
+/// A repository's own text in kiln's messages (a step name, a plugin path,
+/// a file name) never starts a line of its own: names in `kiln.yaml` with
+/// a control character are refused, and every message is printed with its
+/// control characters escaped and its later lines indented.
+#[test]
+fn repository_text_never_forges_a_line_of_kilns() {
+    let forged = |run: &Run| {
+        let stderr = &run.stderr;
+        assert!(
+            !stderr.lines().any(|l| l.starts_with("error: forged")),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains('\r') && !stderr.contains('\x1b'),
+            "{stderr:?}"
+        );
+    };
+    for (field, yaml) in [
+        (
+            "step name",
+            "- name: \"ok\\nerror: forged\\r\\e[2K\"\n  plugin: directory\n",
+        ),
+        ("plugin", "- plugin: \"./p\\nerror: forged.wasm\"\n"),
+    ] {
+        let dir = Dir::new();
+        dir.write("app/cm.yaml", MANIFESTS).write(
+            "app/kiln.yaml",
+            format!("apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n{yaml}"),
+        );
+        let run = dir.kiln().args(["render", "app", "--no-cache"]).run();
+        let err = run.error();
+        assert!(err.contains(&format!("the {field}")), "{err}");
+        assert!(err.contains("holds a control character"), "{err}");
+        forged(&run);
+    }
+    // A file name, in an error of the host's own.
+    let dir = Dir::new();
+    dir.write("app/cm.yaml", MANIFESTS);
+    let fifo = dir.path().join("app/x\nerror: forged\r");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let run = dir.kiln().args(["render", "app", "--no-cache"]).run();
+    assert!(run.error().contains("not a regular file"), "{}", run.stderr);
+    forged(&run);
 }
 
 #[test]

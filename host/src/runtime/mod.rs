@@ -18,6 +18,7 @@ pub use plugin::{
     Severity,
 };
 pub use sandbox::{GUEST_ROOT, Grants};
+pub use text::printable;
 
 use std::collections::HashMap;
 use std::path::Path;
