@@ -905,6 +905,20 @@ fn repository_text_never_forges_a_line_of_kilns() {
     let run = dir.kiln().args(["render", "app", "--no-cache"]).run();
     assert!(run.error().contains("not a regular file"), "{}", run.stderr);
     forged(&run);
+    // An app directory's name, in the log lines of its steps.
+    let dir = Dir::new();
+    dir.write("x\nerror: forged/cm.yaml", MANIFESTS);
+    let run = dir
+        .kiln()
+        .args(["-vv", "render", "x\nerror: forged", "--no-cache"])
+        .run();
+    run.success();
+    assert!(
+        run.stderr.contains("app=x\\nerror: forged"),
+        "{}",
+        run.stderr
+    );
+    forged(&run);
 }
 
 #[test]

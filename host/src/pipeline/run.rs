@@ -224,7 +224,9 @@ pub fn render(
         // Exact text for stdout (a `RenderedText` document) only means
         // something as the pipeline's final output, never as a step's input.
         resources.retain(|doc| !is_rendered_text(doc));
-        let span = info_span!("step", app = %app.name, step = %step.name, plugin = %step.plugin, cache.key = tracing::field::Empty);
+        // The app's name is a directory's: shown on one line whatever it holds.
+        let app_name = runtime::printable_line(&app.name);
+        let span = info_span!("step", app = %app_name, step = %step.name, plugin = %step.plugin, cache.key = tracing::field::Empty);
         let _entered = span.enter();
         let plugin_name = step.plugin.to_string();
         let runs = match step.when {

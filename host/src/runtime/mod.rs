@@ -18,7 +18,7 @@ pub use plugin::{
     Severity,
 };
 pub use sandbox::{GUEST_ROOT, Grants};
-pub use text::printable;
+pub use text::{printable, printable_line};
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -26,6 +26,11 @@ pub fn printable(text: &str) -> String {
     escape(text, usize::MAX, true)
 }
 
+/// Like [`printable`], on one line: a newline shows as `\n`.
+pub fn printable_line(text: &str) -> String {
+    escape(text, usize::MAX, false)
+}
+
 fn escape(text: &str, max: usize, keep_newlines: bool) -> String {
     let mut out = String::with_capacity(text.len().min(max));
     for (i, c) in text.char_indices() {
