@@ -34,7 +34,7 @@ need_command() { # command package
   command -v "$1" >/dev/null 2>&1 || debs+=("$2")
 }
 ensure_git() { need_command git git; }  # also git daemon and git http-backend
-ensure_redis() { need_command redis-server redis-server; }
+ensure_redis() { need_command redis-server redis-server; need_command redis-cli redis-tools; }
 ensure_age() { need_command age age; need_command age-keygen age; }
 ensure_openssh() {
   for c in ssh ssh-agent ssh-add ssh-keygen; do need_command "$c" openssh-client; done

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../host/src/pipeline/file.rs"]
+#[path = "../../host/src/model/file.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod file;
 

@@ -51,11 +51,14 @@ fn init_tracing(global: &GlobalArgs) {
     reason = "the binary's one place that reports errors"
 )]
 fn report(error: &anyhow::Error) {
-    eprintln!("error: {error}");
+    // A message may hold a repository's text: shown so that it cannot
+    // start a line of its own.
+    let shown = |text: String| kiln::runtime::printable(&text);
+    eprintln!("error: {}", shown(error.to_string()));
     for cause in error.chain().skip(1) {
-        eprintln!("  Caused by: {cause}");
+        eprintln!("  Caused by: {}", shown(cause.to_string()));
     }
     if let Some(hint) = kiln::cli::hint(error) {
-        eprintln!("hint: {hint}");
+        eprintln!("hint: {}", shown(hint));
     }
 }

@@ -262,7 +262,7 @@ fn render_all_reports_failures_and_renders_the_rest() {
     assert_eq!(names, ["a", "b", "c"], "in path order");
 }
 
-struct Redis(Child);
+pub(crate) struct Redis(Child);
 
 impl Drop for Redis {
     fn drop(&mut self) {
@@ -271,7 +271,7 @@ impl Drop for Redis {
     }
 }
 
-fn start_redis(dir: &Path) -> (Redis, u16) {
+pub(crate) fn start_redis(dir: &Path) -> (Redis, u16) {
     let port = crate::git::free_port();
     let child = Command::new("redis-server")
         .args([
@@ -346,4 +346,135 @@ fn a_failed_app_of_a_run_is_reported_with_its_causes_and_hint() {
         "{}",
         run.stderr
     );
+}
+
+/// A cached render shows again what the plugins had shown (their log
+/// lines and warnings, within the same caps) as cargo replays a cached
+/// crate's warnings: from a step hit, from an app whose files did not
+/// change, and from Redis on another machine.
+#[test]
+fn a_cache_hit_shows_the_plugins_warnings_and_log_again() {
+    let f = Fixture::bare();
+    f.dir
+        .copy(crate::sandbox::HOSTILE, "plugins/hostile.wasm")
+        .write("app/all.yaml", MANIFESTS)
+        .write(
+            "app/kiln.yaml",
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n\
+             - name: logs\n  plugin: ../plugins/hostile.wasm\n  with: {mode: log, arg: once}\n\
+             - name: warns\n  plugin: ../plugins/hostile.wasm\n  with: {mode: warnings, arg: '3'}\n\
+             - name: floods\n  plugin: ../plugins/hostile.wasm\n  with: {mode: log-flood, arg: '200'}\n",
+        );
+    // Stamps this old are trusted: the memo of the first render holds.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = f.kiln(&["render", "app", "--explain"]);
+    first.success();
+    let explained = |run: &Run| -> String {
+        run.stderr
+            .lines()
+            .filter(|l| l.starts_with("explain:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let shown = |run: &Run| -> Vec<String> {
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("WARN"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let expected = shown(&first);
+    assert!(
+        expected.iter().any(|l| l.contains("hostile says once")),
+        "{}",
+        first.stderr
+    );
+    assert!(expected.iter().any(|l| l.contains("warning number 2")));
+    assert!(
+        expected
+            .last()
+            .is_some_and(|l| l.contains("the rest of its log is dropped")),
+        "{expected:?}"
+    );
+    // The app's files are untouched: served through its memo.
+    let unchanged = f.kiln(&["render", "app", "--explain"]);
+    assert!(
+        unchanged.stderr.contains("no file the app reads changed"),
+        "{}",
+        explained(&unchanged)
+    );
+    assert_eq!(shown(&unchanged), expected, "from the memo");
+    // A file is touched (its content is the same): each step is a hit.
+    let all = f.dir.path().join("app/all.yaml");
+    std::fs::File::options()
+        .append(true)
+        .open(&all)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    let hit = f.kiln(&["render", "app", "--explain"]);
+    let explain = explained(&hit);
+    assert!(explain.contains(": hit, key"), "{explain}");
+    assert!(!explain.contains("miss"), "{explain}");
+    assert_eq!(shown(&hit), expected, "from step hits");
+    assert_eq!(hit.stdout, first.stdout);
+
+    let (_redis, port) = start_redis(f.cache.path());
+    let url = format!("redis://127.0.0.1:{port}");
+    let miss = f.kiln(&["render", "app", "--cache", &url]);
+    assert_eq!(shown(&miss), expected);
+    let other = tempfile::tempdir().expect("temp dir");
+    let from_redis = f
+        .dir
+        .kiln()
+        .env("KILN_CACHE_DIR", other.path())
+        .args(["render", "app", "--explain", "--cache", &url])
+        .run();
+    assert!(
+        explained(&from_redis).contains(": hit, key"),
+        "{}",
+        explained(&from_redis)
+    );
+    assert_eq!(shown(&from_redis), expected, "from redis");
+}
+
+/// `render --all` shows again what the plugins of the apps it keeps from
+/// its memo had shown, the whole run kept or only some of its apps.
+#[test]
+fn render_all_shows_the_warnings_of_kept_apps_again() {
+    let f = Fixture::bare();
+    f.dir.copy(crate::sandbox::HOSTILE, "plugins/hostile.wasm");
+    for app in ["a", "b"] {
+        f.dir.write(&format!("apps/{app}/all.yaml"), MANIFESTS).write(
+            &format!("apps/{app}/kiln.yaml"),
+            format!(
+                "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n\
+                 - name: warns\n  plugin: ../../plugins/hostile.wasm\n  with: {{mode: forge-warning, arg: 'app {app} warns'}}\n"
+            ),
+        );
+    }
+    let shown = |run: &Run| -> Vec<String> {
+        run.success();
+        let mut lines: Vec<String> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains("WARN"))
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = f.kiln(&["render", "--all", "apps"]);
+    let expected = shown(&first);
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    assert!(expected[0].contains("app a warns") && expected[1].contains("app b warns"));
+    let kept = f.kiln(&["render", "--all", "apps"]);
+    assert_eq!(shown(&kept), expected, "the whole run kept");
+    assert_eq!(kept.stdout, first.stdout);
+    // One app changes: the other is kept, this one rendered again.
+    f.dir
+        .write("apps/a/all.yaml", MANIFESTS.replace("k: v", "k: w"));
+    let some = f.kiln(&["render", "--all", "apps"]);
+    assert_eq!(shown(&some), expected, "one app kept");
 }

@@ -170,6 +170,69 @@ fn a_crafted_tree_never_writes_through_its_own_links() {
     }
 }
 
+/// A commit of a few kilobytes whose tree, written out, would fill the
+/// disk: the same subtree named ten times per level (10^20 files), the
+/// same 1 MiB blob named 10^4 times (10 GiB), or 300 nested directories.
+/// Each is refused before a single file is written, and fast.
+#[test]
+fn a_tree_that_would_fill_the_disk_is_refused_before_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = work_tree(tmp.path());
+    std::fs::create_dir_all(repo.join("app")).unwrap();
+    let app = app_tree(&repo);
+    let fan_out = |leaf: &str, levels: usize| {
+        let mut id = leaf.to_owned();
+        let mut mode = "100644";
+        for _ in 0..levels {
+            let names: Vec<String> = (0..10).map(|i| format!("n{i}")).collect();
+            let entries: Vec<(&str, &str, &str)> = names
+                .iter()
+                .map(|n| (mode, n.as_str(), id.as_str()))
+                .collect();
+            id = raw_tree(&repo, &entries);
+            mode = "40000";
+        }
+        id
+    };
+    let small = blob(&repo, b"x");
+    let mib = blob(&repo, &vec![0u8; 1 << 20]);
+    let mut deep = raw_tree(&repo, &[("100644", "leaf", &small)]);
+    for _ in 0..300 {
+        deep = raw_tree(&repo, &[("40000", "d", &deep)]);
+    }
+    for (bomb, expected) in [
+        (
+            fan_out(&small, 20),
+            "files and directories, more than the limit",
+        ),
+        (fan_out(&mib, 4), "bytes, more than the limit"),
+        (deep, "nest more than 256 deep"),
+    ] {
+        let rev = commit(
+            &repo,
+            &raw_tree(&repo, &[("40000", "app", &app), ("40000", "bomb", &bomb)]),
+        );
+        let cache = tmp.path().join(format!("cache-{rev}"));
+        let started = Instant::now();
+        let run = TestCommand::new()
+            .env("KILN_CACHE_DIR", &cache)
+            .args(["render", "--rev", &rev])
+            .args([repo.join("app")])
+            .run();
+        let err = run.error();
+        assert!(err.contains("too large to render"), "{err}");
+        assert!(err.contains(expected), "{expected}: {err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        let trees = cache.join("git-v0").join("trees");
+        let written = std::fs::read_dir(&trees).map_or(0, Iterator::count);
+        assert_eq!(written, 0, "nothing written under {}", trees.display());
+    }
+}
+
 #[test]
 fn a_tree_entry_named_dot_dot_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
@@ -508,6 +571,41 @@ fn a_large_file_in_the_tree_is_never_read_whole() {
     assert!(peak < PEAK, "peak memory {} MiB", peak >> 20);
 }
 
+/// 60 MB of output, under the 64 MiB cap, made of 30 million values of two
+/// bytes each (`0,`): parsed whole, it took the host 2.4 GB. The count of
+/// values is bounded too, checked on the bytes before anything is parsed.
+#[test]
+fn an_output_of_many_tiny_values_is_refused_before_it_is_parsed() {
+    let dir = hostile_app("wide", "30000000", "");
+    let (run, peak) = peak_memory(kiln_command().current_dir(dir.path()).args([
+        "render",
+        "app",
+        "--no-cache",
+        "-o",
+        "json",
+    ]));
+    let err = run.error();
+    assert!(err.contains("step `evil`"), "{err}");
+    assert!(err.contains("JSON values, more than the limit"), "{err}");
+    assert!(peak < PEAK, "peak memory {} MiB", peak >> 20);
+    // Past the default count by a little; a raised output cap raises the
+    // count with it (one value per 16 bytes of the cap).
+    let dir = hostile_app("wide", "4500000", "");
+    let render = |flags: &[&str]| {
+        let out = kiln_command()
+            .current_dir(dir.path())
+            .args(["render", "app", "--no-cache", "-o", "json"])
+            .args(flags)
+            .output()
+            .expect("kiln runs");
+        finish(&out)
+    };
+    let err = render(&[]).error().to_owned();
+    assert!(err.contains("4500006 JSON values"), "{err}");
+    let raised = render(&["--output-limit", "80MiB"]);
+    assert!(raised.success().contains("\"wide\""));
+}
+
 #[test]
 fn a_large_blob_in_a_commit_is_never_read_whole() {
     let tmp = tempfile::tempdir().unwrap();
@@ -578,6 +676,250 @@ const VARIANTS: [(&str, &str); 7] = [
     ("link", "resources:\n- base\n"),
     ("linked-dir", "resources:\n- up/base\n"),
 ];
+
+/// A kustomization whose comment names 200,000 sibling paths: following
+/// each one by one cost a `stat` or more apiece, outside any time bound
+/// (a 20 MB file took a minute). Past a few thousand, the digest takes the
+/// whole root instead, which is as sound: an edit anywhere in the root then
+/// shows in the next render.
+#[test]
+fn naming_very_many_paths_makes_the_whole_root_count() {
+    let dir = Dir::new();
+    let mut names = String::from("resources:\n- cm.yaml\n#");
+    for i in 0..200_000 {
+        names.push_str(" ../x");
+        names.push_str(&i.to_string());
+    }
+    names.push('\n');
+    dir.write("app/kustomization.yaml", names)
+        .write(
+            "app/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many\n",
+        )
+        .write("elsewhere/data.txt", "a");
+    // A cache of its own: the shared one may hold the entries of an earlier
+    // run of this test.
+    let cache = tempfile::tempdir().unwrap();
+    let render = || {
+        let run = dir
+            .kiln()
+            .env("KILN_CACHE_DIR", cache.path())
+            .args(["render", "app", "--explain"])
+            .run();
+        run.success();
+        run.stderr
+    };
+    render();
+    let again = render();
+    assert!(!again.contains("miss"), "{again}");
+    dir.write("elsewhere/data.txt", "b");
+    let after = render();
+    assert!(after.contains("miss (changed: source tree)"), "{after}");
+}
+
+/// The only files of a cache directory under `sub`, with their names.
+fn cache_files(cache: &Path, sub: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = walk_files(&cache.join(sub));
+    out.sort();
+    out
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Whoever can write one cache file (a repository's plugin cannot, but a
+/// shared cache directory is one place) copies a compiled component with
+/// its `.sum`, or a step entry, over another key's: each file is bound to
+/// its key, so the copy is a miss, rebuilt, never run or served as the
+/// other plugin's code or the other step's output.
+#[test]
+fn a_cache_file_copied_over_another_keys_is_never_used() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Dir::new();
+    dir.copy(HOSTILE, "plugins/hostile.wasm")
+        .write(
+            "plain/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+        )
+        .write(
+            "other/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n",
+        )
+        .write("evil/cm.yaml", MANIFESTS)
+        .write(
+            "evil/kiln.yaml",
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- name: evil\n  plugin: ../plugins/hostile.wasm\n  with: {mode: many-resources, arg: \"3\"}\n",
+        );
+    let render = |cache: &Path, app: &str| {
+        kiln_command()
+            .env("KILN_CACHE_DIR", cache)
+            .current_dir(dir.path())
+            .args(["render", app, "-o", "json"])
+            .output()
+            .map(|o| finish(&o))
+            .expect("kiln runs")
+    };
+    let plain_cache = tmp.path().join("plain");
+    let plain = render(&plain_cache, "plain").success().to_owned();
+    assert!(plain.contains("\"plain\""), "{plain}");
+
+    // The hostile plugin's compiled code, and its sum, in place of the
+    // `directory` plugin's.
+    let evil_cache = tmp.path().join("evil");
+    render(&evil_cache, "evil").success();
+    let ours = cache_files(&plain_cache, "components-v2");
+    let theirs = cache_files(&evil_cache, "components-v2");
+    assert_eq!((ours.len(), theirs.len()), (2, 2), "{ours:?} {theirs:?}");
+    for (from, to) in theirs.iter().zip(&ours) {
+        std::fs::copy(from, to).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(plain_cache.join("steps-v1"));
+    let run = render(&plain_cache, "plain");
+    assert_eq!(run.success(), plain, "{}", run.stderr);
+
+    // Another step's entry in place of this one's.
+    let other_cache = tmp.path().join("other");
+    render(&other_cache, "other").success();
+    let ours = cache_files(&plain_cache, "steps-v1/entries");
+    let theirs = cache_files(&other_cache, "steps-v1/entries");
+    assert_eq!((ours.len(), theirs.len()), (1, 1), "{ours:?} {theirs:?}");
+    std::fs::copy(&theirs[0], &ours[0]).unwrap();
+    let _ = std::fs::remove_dir_all(plain_cache.join("steps-v1/memo"));
+    let run = render(&plain_cache, "plain");
+    assert_eq!(run.success(), plain, "{}", run.stderr);
+}
+
+/// The same on a shared Redis store: an entry renamed over another key's
+/// is a miss, never that key's output.
+#[test]
+fn a_redis_entry_moved_to_another_key_is_never_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_redis, port) = crate::cache::start_redis(tmp.path());
+    let url = format!("redis://127.0.0.1:{port}");
+    let dir = Dir::new();
+    dir.write(
+        "plain/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+    )
+    .write(
+        "other/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n",
+    );
+    let redis = |args: &[&str]| {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs (Debian package redis-tools)");
+        assert!(out.status.success());
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines.sort();
+        lines
+    };
+    let cache = tmp.path().join("cache");
+    let render = |app: &str| {
+        let _ = std::fs::remove_dir_all(cache.join("steps-v1"));
+        let out = kiln_command()
+            .env("KILN_CACHE_DIR", &cache)
+            .current_dir(dir.path())
+            .args(["render", app, "--explain", "--cache", &url])
+            .output()
+            .expect("kiln runs");
+        finish(&out)
+    };
+    let plain = render("plain").success().to_owned();
+    let ours = redis(&["--scan"]);
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    render("other").success();
+    let theirs: Vec<String> = redis(&["--scan"])
+        .into_iter()
+        .filter(|k| !ours.contains(k))
+        .collect();
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    let hit = render("plain");
+    assert!(hit.stderr.contains(": hit"), "{}", hit.stderr);
+    redis(&["rename", &theirs[0], &ours[0]]);
+    let run = render("plain");
+    assert_eq!(run.success(), plain);
+    assert!(run.stderr.contains("miss"), "{}", run.stderr);
+}
+
+/// A repository's own text in kiln's messages (a step name, a plugin path,
+/// a file name) never starts a line of its own: names in `kiln.yaml` with
+/// a control character are refused, and every message is printed with its
+/// control characters escaped and its later lines indented.
+#[test]
+fn repository_text_never_forges_a_line_of_kilns() {
+    let forged = |run: &Run| {
+        let stderr = &run.stderr;
+        assert!(
+            !stderr.lines().any(|l| l.starts_with("error: forged")),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains('\r') && !stderr.contains('\x1b'),
+            "{stderr:?}"
+        );
+    };
+    for (field, yaml) in [
+        (
+            "step name",
+            "- name: \"ok\\nerror: forged\\r\\e[2K\"\n  plugin: directory\n",
+        ),
+        ("plugin", "- plugin: \"./p\\nerror: forged.wasm\"\n"),
+    ] {
+        let dir = Dir::new();
+        dir.write("app/cm.yaml", MANIFESTS).write(
+            "app/kiln.yaml",
+            format!("apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n{yaml}"),
+        );
+        let run = dir.kiln().args(["render", "app", "--no-cache"]).run();
+        let err = run.error();
+        assert!(err.contains(&format!("the {field}")), "{err}");
+        assert!(err.contains("holds a control character"), "{err}");
+        forged(&run);
+    }
+    // A file name, in an error of the host's own.
+    let dir = Dir::new();
+    dir.write("app/cm.yaml", MANIFESTS);
+    let fifo = dir.path().join("app/x\nerror: forged\r");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let run = dir.kiln().args(["render", "app", "--no-cache"]).run();
+    assert!(run.error().contains("not a regular file"), "{}", run.stderr);
+    forged(&run);
+    // An app directory's name, in the log lines of its steps.
+    let dir = Dir::new();
+    dir.write("x\nerror: forged/cm.yaml", MANIFESTS);
+    let run = dir
+        .kiln()
+        .args(["-vv", "render", "x\nerror: forged", "--no-cache"])
+        .run();
+    run.success();
+    assert!(
+        run.stderr.contains("app=x\\nerror: forged"),
+        "{}",
+        run.stderr
+    );
+    forged(&run);
+}
 
 #[test]
 fn an_edit_to_any_file_an_app_reads_shows_in_the_next_render() {
@@ -678,4 +1020,42 @@ fn head_of_a_local_repository_is_its_default_branch() {
         "render", "--repo", &path, "--rev", "HEAD~2", "--path", "apps/web",
     ]);
     assert_eq!(crate::git::color(&parent), "blue");
+    let at = repo.kiln(&[
+        "render", "--repo", &path, "--rev", "@", "--path", "apps/web",
+    ]);
+    assert_eq!(crate::git::color(&at), crate::git::color(&default));
+    let at_parent = repo.kiln(&[
+        "render", "--repo", &path, "--rev", "@~2", "--path", "apps/web",
+    ]);
+    assert_eq!(crate::git::color(&at_parent), "blue");
+}
+
+#[test]
+fn a_branch_deleted_on_the_remote_is_not_rendered_from_the_mirror() {
+    let repo = crate::git::Repo::make("history");
+    let url = repo.url();
+    let feature = [
+        "render",
+        "--repo",
+        &url,
+        "--rev",
+        "feature",
+        "--path",
+        "apps/extra",
+    ];
+    assert_eq!(crate::git::color(&repo.kiln(&feature)), "red");
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo.path())
+        .args(["branch", "-q", "-D", "feature"])
+        .status()
+        .expect("git runs");
+    assert!(status.success());
+    let err = repo.kiln(&feature).error().to_owned();
+    assert!(err.contains("revision `feature` not found"), "{err}");
+    // Branches the remote still has are kept.
+    let main = repo.kiln(&[
+        "render", "--repo", &url, "--rev", "main", "--path", "apps/web",
+    ]);
+    assert_eq!(crate::git::color(&main), "green");
 }

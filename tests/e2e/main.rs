@@ -3,6 +3,7 @@
 mod util;
 
 mod apply;
+mod attacks;
 mod cache;
 mod git;
 mod git_remote;

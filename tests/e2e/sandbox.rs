@@ -401,8 +401,8 @@ fn too_many_resources_are_refused() {
     assert!(err.contains("hint:"), "{err}");
 }
 
-// These render with `--no-cache`: a cache hit (from an earlier run of the
-// tests, which share a cache) replays no diagnostics or logs.
+// These render with `--no-cache`, so the plugin itself runs each time
+// (that a cache hit shows the same lines again is tested in `cache.rs`).
 #[test]
 fn diagnostics_are_capped_in_count_and_bytes() {
     let run = render(&hostile_app("warnings", "300000", ""), &["--no-cache"]);

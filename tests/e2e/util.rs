@@ -75,6 +75,12 @@ impl TestCommand {
         self
     }
 
+    /// Sets the working directory.
+    pub(crate) fn current_dir(&mut self, dir: &Path) -> &mut Self {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     /// Sets an environment variable.
     pub(crate) fn env(&mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> &mut Self {
         self.cmd.env(key, value);

@@ -62,6 +62,6 @@ mod work;
 pub use changes::Change;
 pub use message::Provenance;
 pub use publish::{Commit, Error, MAX_ATTEMPTS, Outcome, Publication, prepare, publish};
-pub use target::{ParseError, Target, redact, secrets_in};
+pub use target::{ParseError, Target, redact, secrets_in, user_is_a_name};
 pub use text::Scrubbed;
 pub use work::lock_beside;

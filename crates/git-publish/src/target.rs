@@ -170,8 +170,10 @@ pub(crate) fn check_relative(path: &str) -> Result<(), BadPath> {
     Ok(())
 }
 
-/// `url` without credentials: user info is dropped entirely for http(s)
-/// and reduced to the user name for other schemes; the value of every
+/// `url` without credentials: user info is reduced to the user name for
+/// ssh (where it is a name like `git`) and dropped entirely for any other
+/// scheme, in any letter case (`HTTPS://token@`, `git+https://token@`);
+/// the value of every
 /// query parameter (`?access_token=`, `?private_token=`…) is replaced by
 /// `***`, since a query on a repository URL carries nothing else.
 pub fn redact(url: &str) -> String {
@@ -202,12 +204,21 @@ fn redact_userinfo(url: &str) -> String {
     let Some((userinfo, host)) = authority.rsplit_once('@') else {
         return url.to_owned();
     };
-    if scheme.starts_with("http") {
-        format!("{scheme}://{host}{path}")
-    } else {
+    if user_is_a_name(scheme) {
         let user = userinfo.split(':').next().unwrap_or_default();
         format!("{scheme}://{user}@{host}{path}")
+    } else {
+        format!("{scheme}://{host}{path}")
     }
+}
+
+/// Whether the user of a URL of `scheme` is a plain name, not a secret:
+/// over ssh only (`ssh://git@host`); over http(s) and anything else a bare
+/// user can be a token.
+pub fn user_is_a_name(scheme: &str) -> bool {
+    ["ssh", "git+ssh", "ssh+git"]
+        .iter()
+        .any(|s| scheme.eq_ignore_ascii_case(s))
 }
 
 /// The user info of `url` (`user:password` or a token), if any; scrubbed from any text shown.
@@ -297,6 +308,18 @@ mod tests {
         assert_eq!(
             redact("https://example.com/d.git?access_token=t0k&private_token=p&x"),
             "https://example.com/d.git?access_token=***&private_token=***&x"
+        );
+        for url in [
+            "HTTPS://tok3n@example.com/d.git",
+            "Http://u:tok3n@example.com/d.git",
+            "git+https://tok3n@example.com/d.git",
+            "ftp://tok3n@example.com/d.git",
+        ] {
+            assert!(!redact(url).contains("tok3n"), "{url}: {}", redact(url));
+        }
+        assert_eq!(
+            redact("SSH://git:pw@example.com/a.git"),
+            "SSH://git@example.com/a.git"
         );
         assert_eq!(
             secrets_in("https://u:p@example.com/d.git?token=t0k"),

@@ -80,12 +80,31 @@ pub fn file_name(id: &ResourceId) -> Result<String, (&'static str, String, &'sta
     let part = |part: &'static str, value: &str| {
         component(value).map_err(|why| (part, value.to_owned(), why))
     };
-    Ok(format!(
-        "{}/{}-{}.yaml",
-        part("namespace", ns)?,
-        part("kind", &kind)?,
-        part("name", &id.name)?
-    ))
+    let dir = fit(&part("namespace", ns)?, "");
+    let file = fit(
+        &format!("{}-{}", part("kind", &kind)?, part("name", &id.name)?),
+        ".yaml",
+    );
+    Ok(format!("{dir}/{file}"))
+}
+
+/// The longest file name most file systems take, in bytes.
+const MAX_FILE_NAME: usize = 255;
+
+/// `stem` + `suffix` as one file name of at most [`MAX_FILE_NAME`] bytes: a
+/// longer stem (a valid Kubernetes name with its kind can be longer) is cut
+/// and given a hash of the whole, so distinct names stay distinct.
+fn fit(stem: &str, suffix: &str) -> String {
+    if stem.len() + suffix.len() <= MAX_FILE_NAME {
+        return format!("{stem}{suffix}");
+    }
+    let hash = blake3::hash(stem.as_bytes()).to_hex();
+    let keep = MAX_FILE_NAME - suffix.len() - 17;
+    let cut = (0..=keep)
+        .rev()
+        .find(|&i| stem.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}-{}{suffix}", &stem[..cut], &hash[..16])
 }
 
 /// The files of the tree: relative path to YAML text, one per resource.
@@ -261,6 +280,38 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("out")]);
+    }
+
+    #[test]
+    fn long_names_are_cut_to_a_file_name_with_a_hash() {
+        let name = |ns: &str, name: &str| {
+            file_name(&ResourceId {
+                group: "apiextensions.k8s.io".into(),
+                version: "v1".into(),
+                kind: "CustomResourceDefinition".into(),
+                namespace: Some(ns.into()),
+                name: name.into(),
+            })
+            .unwrap()
+        };
+        // A valid Kubernetes name (253 characters) with its kind is longer
+        // than a file name may be.
+        let long = "é".repeat(126) + "x";
+        let a = name("ns", &long);
+        let b = name("ns", &(long.clone() + "y"));
+        let file = a.strip_prefix("ns/").unwrap();
+        assert!(
+            file.len() <= 255 && std::path::Path::new(file).extension() == Some("yaml".as_ref()),
+            "{a}"
+        );
+        assert!(file.starts_with("customresourcedefinition.apiextensions.k8s.io-éé"));
+        assert_ne!(a, b, "distinct names stay distinct");
+        let dir = name(&"n".repeat(300), "x");
+        assert!(dir.split('/').all(|part| part.len() <= 255), "{dir}");
+        assert_eq!(
+            name("ns", "x"),
+            "ns/customresourcedefinition.apiextensions.k8s.io-x.yaml"
+        );
     }
 
     #[test]

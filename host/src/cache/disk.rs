@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{StepKey, entry};
+use super::StepKey;
+use super::entry::{self, Cached, Decoded};
 
 /// The bucket under the cache directory; bump with the entry layout.
 pub(crate) const BUCKET: &str = "steps-v1";
@@ -65,24 +66,28 @@ impl DiskStore {
     }
 
     /// The entry for `key`; a damaged entry is removed and reported as a miss.
-    pub fn get(&self, key: &StepKey) -> Option<Vec<String>> {
+    pub fn get(&self, key: &StepKey) -> Option<Cached> {
         let path = self.path(key);
         let bytes = fs_err::read(&path).ok()?;
-        if let Some(docs) = entry::decode(key, &bytes) {
-            // Refresh the mtime: eviction drops the least recently used first.
-            if let Ok(f) = std::fs::File::options().append(true).open(&path) {
-                let _ = f.set_modified(SystemTime::now());
+        match entry::decode(key, &bytes) {
+            Decoded::Hit(cached) => {
+                // Refresh the mtime: eviction drops the least recently used first.
+                if let Ok(f) = std::fs::File::options().append(true).open(&path) {
+                    let _ = f.set_modified(SystemTime::now());
+                }
+                Some(cached)
             }
-            Some(docs)
-        } else {
-            tracing::warn!(entry = %path.display(), "dropping a damaged render cache entry");
-            let _ = fs_err::remove_file(&path);
-            None
+            Decoded::Old => None,
+            Decoded::Bad => {
+                tracing::warn!(entry = %path.display(), "dropping a damaged render cache entry");
+                let _ = fs_err::remove_file(&path);
+                None
+            }
         }
     }
 
-    /// Stores `resources` under `key` (written to a temporary file, then renamed).
-    pub fn put(&self, key: &StepKey, resources: &[String]) -> Result<(), Error> {
+    /// Stores `cached` under `key` (written to a temporary file, then renamed).
+    pub fn put(&self, key: &StepKey, cached: &Cached) -> Result<(), Error> {
         let path = self.path(key);
         let parent = path.parent().expect("an entry path has a parent");
         let io = |source| Error::Io {
@@ -91,7 +96,7 @@ impl DiskStore {
         };
         fs_err::create_dir_all(parent).map_err(io)?;
         let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io)?;
-        std::io::Write::write_all(&mut tmp, &entry::encode(key, resources)).map_err(io)?;
+        std::io::Write::write_all(&mut tmp, &entry::encode(key, cached)).map_err(io)?;
         tmp.persist(&path).map_err(|e| io(e.error))?;
         Ok(())
     }
@@ -228,7 +233,10 @@ mod tests {
     fn put_get_damage_and_lru() {
         let tmp = tempfile::tempdir().expect("temp dir");
         let store = DiskStore::new(tmp.path(), 1 << 20);
-        let docs = vec!["{\"a\":1}".to_owned()];
+        let docs = Cached {
+            resources: vec!["{\"a\":1}".to_owned()],
+            notes: Vec::new(),
+        };
         assert_eq!(store.get(&key(1)), None);
         store.put(&key(1), &docs).expect("put");
         assert_eq!(store.get(&key(1)), Some(docs.clone()));
@@ -244,7 +252,15 @@ mod tests {
         // An entry copied over another key's is not served, and `gc --verify`
         // drops it.
         store.put(&key(1), &docs).expect("put");
-        store.put(&key(5), &["{\"b\":2}".to_owned()]).expect("put");
+        store
+            .put(
+                &key(5),
+                &Cached {
+                    resources: vec!["{\"b\":2}".to_owned()],
+                    notes: Vec::new(),
+                },
+            )
+            .expect("put");
         fs_err::copy(store.path(&key(5)), &path).expect("copy");
         assert_eq!(store.get(&key(1)), None, "served another key's entry");
         store.put(&key(1), &docs).expect("put");

@@ -24,6 +24,7 @@ mod memo;
 mod redis;
 
 pub use disk::{DEFAULT_MAX_SIZE, DiskStore, Stats};
+pub use entry::Cached;
 pub(crate) use key::canonical;
 pub use key::{KeyInputs, StepKey};
 pub use memo::{MemoId, value as memo_value};
@@ -116,8 +117,8 @@ impl StepCache {
         }
     }
 
-    /// The stored output of the step with `key`; errors count as a miss.
-    pub fn get(&self, key: &StepKey) -> Option<Vec<String>> {
+    /// The stored result of the step with `key`; errors count as a miss.
+    pub fn get(&self, key: &StepKey) -> Option<Cached> {
         match &self.backend {
             Backend::Disk(store) => store.get(key),
             Backend::Redis(store) => store.get(key).unwrap_or_else(|e| {
@@ -127,17 +128,13 @@ impl StepCache {
         }
     }
 
-    /// Stores a step's output; errors are logged, never fatal.
-    pub fn put(&self, key: &StepKey, resources: &[String]) {
-        let bytes: usize = resources.iter().map(String::len).sum();
+    /// Stores a step's result; errors are logged, never fatal.
+    pub fn put(&self, key: &StepKey, cached: &Cached) {
+        let bytes: usize = cached.resources.iter().map(String::len).sum();
         self.wrote.fetch_add(bytes as u64, Ordering::Relaxed);
         let result = match &self.backend {
-            Backend::Disk(store) => store
-                .put(key, resources)
-                .map_err(|e| crate::error_chain(&e)),
-            Backend::Redis(store) => store
-                .put(key, resources)
-                .map_err(|e| crate::error_chain(&e)),
+            Backend::Disk(store) => store.put(key, cached).map_err(|e| crate::error_chain(&e)),
+            Backend::Redis(store) => store.put(key, cached).map_err(|e| crate::error_chain(&e)),
         };
         if let Err(e) = result {
             tracing::warn!(error = %e, "cannot write the render cache");

@@ -8,7 +8,8 @@ use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{StepKey, entry};
+use super::StepKey;
+use super::entry::{self, Cached, Decoded};
 
 /// Seconds before an entry expires.
 const TTL_SECONDS: u64 = 30 * 24 * 3600;
@@ -103,29 +104,30 @@ impl RedisStore {
     }
 
     /// The entry for `key`; damaged entries are deleted and count as a miss.
-    pub fn get(&self, key: &StepKey) -> Result<Option<Vec<String>>, Error> {
+    pub fn get(&self, key: &StepKey) -> Result<Option<Cached>, Error> {
         let name = Self::name(key);
         match self.command(&[b"GET", &name])? {
             Reply::Bulk(None) => Ok(None),
-            Reply::Bulk(Some(bytes)) => {
-                let docs = entry::decode(key, &bytes);
-                if docs.is_none() {
+            Reply::Bulk(Some(bytes)) => match entry::decode(key, &bytes) {
+                Decoded::Hit(cached) => Ok(Some(cached)),
+                Decoded::Old => Ok(None),
+                Decoded::Bad => {
                     tracing::warn!(key = %key, "dropping a damaged render cache entry in redis");
                     self.command(&[b"DEL", &name])?;
+                    Ok(None)
                 }
-                Ok(docs)
-            }
+            },
             other => Err(self.unexpected(&other)),
         }
     }
 
-    /// Stores `resources` under `key`.
-    pub fn put(&self, key: &StepKey, resources: &[String]) -> Result<(), Error> {
+    /// Stores `cached` under `key`.
+    pub fn put(&self, key: &StepKey, cached: &Cached) -> Result<(), Error> {
         let ttl = TTL_SECONDS.to_string();
         match self.command(&[
             b"SET",
             &Self::name(key),
-            &entry::encode(key, resources),
+            &entry::encode(key, cached),
             b"EX",
             ttl.as_bytes(),
         ])? {
@@ -199,8 +201,14 @@ fn read(conn: &mut BufReader<TcpStream>) -> std::io::Result<Reply> {
             let Ok(len) = usize::try_from(len) else {
                 return Ok(Reply::Bulk(None));
             };
-            let mut data = vec![0; len + 2];
-            std::io::Read::read_exact(conn, &mut data)?;
+            // Read as it arrives: a length the server only claims
+            // allocates nothing.
+            let want = u64::try_from(len).unwrap_or(u64::MAX).saturating_add(2);
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(&mut *conn, want), &mut data)?;
+            if (data.len() as u64) < want {
+                return Err(bad("bulk reply shorter than its length"));
+            }
             data.truncate(len);
             Ok(Reply::Bulk(Some(data)))
         }

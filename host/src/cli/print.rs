@@ -14,14 +14,15 @@ pub(crate) fn say(text: &str) {
 /// Says that `headline` failed, with the causes of `error` one per line and
 /// its hint, if any (how a failed app of a run is reported; the run goes on).
 pub(crate) fn say_failed(headline: &str, error: &anyhow::Error) {
-    let mut text = format!("error: {headline}:");
+    let shown = |text: &str| crate::runtime::printable(text);
+    let mut text = format!("error: {}:", shown(headline));
     for cause in error.chain() {
         text.push_str("\n  ");
-        text.push_str(&cause.to_string());
+        text.push_str(&shown(&cause.to_string()));
     }
     if let Some(hint) = super::hint(error) {
         text.push_str("\nhint: ");
-        text.push_str(&hint);
+        text.push_str(&shown(&hint));
     }
     say(&text);
 }

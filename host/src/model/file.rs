@@ -114,6 +114,17 @@ pub enum Error {
         /// The name.
         name: String,
     },
+    /// A name or path holds a control character (it would print as
+    /// lines of kiln's own).
+    #[error("{file}: the {field} {value:?} holds a control character")]
+    ControlCharacter {
+        /// The file.
+        file: String,
+        /// Which field.
+        field: &'static str,
+        /// Its value, escaped.
+        value: String,
+    },
     /// No steps.
     #[error("{file}: the pipeline has no steps")]
     NoSteps {
@@ -142,6 +153,26 @@ pub fn parse(text: &str, file: &str) -> Result<PipelineFile, Error> {
         return Err(Error::NoSteps {
             file: file.to_owned(),
         });
+    }
+    let texts = [
+        ("app name", parsed.metadata.name.as_ref()),
+        ("namespace", parsed.metadata.namespace.as_ref()),
+    ]
+    .into_iter()
+    .chain(
+        parsed
+            .steps
+            .iter()
+            .flat_map(|s| [("step name", s.name.as_ref()), ("plugin", Some(&s.plugin))]),
+    );
+    for (field, value) in texts {
+        if let Some(value) = value.filter(|v| v.chars().any(char::is_control)) {
+            return Err(Error::ControlCharacter {
+                file: file.to_owned(),
+                field,
+                value: value.clone(),
+            });
+        }
     }
     let mut seen = BTreeSet::new();
     for step in &parsed.steps {

@@ -48,4 +48,7 @@ pub struct StepReport {
     /// The key inputs that differ from the app's last render (`None` when
     /// there was no last render of this step).
     pub changed: Option<Vec<&'static str>>,
+    /// What the plugin had shown (its log, warnings), shown again whenever
+    /// the output comes from the cache.
+    pub notes: Vec<crate::runtime::Note>,
 }

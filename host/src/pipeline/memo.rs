@@ -23,6 +23,8 @@ struct MemoStep {
     plugin: String,
     plugin_digest: String,
     key: String,
+    /// What the step's plugin had shown, to show again.
+    notes: Vec<crate::runtime::Note>,
 }
 
 /// The id of the memo of rendering `app` with `opts` and default `limits`.
@@ -45,7 +47,7 @@ fn memo_id(app: &App, opts: &RenderOptions, limits: Limits) -> MemoId {
         "source-id": opts.source_id,
     });
     MemoId::new(
-        "app",
+        "app-v2",
         &[
             app.root.as_os_str().as_encoded_bytes(),
             app.dir.as_bytes(),
@@ -69,7 +71,12 @@ pub fn render_memoized(
     let id = memo_id(app, opts, limits);
     if let Some((memo, watch)) = cache.memo::<AppMemo>(id, &app.root)
         && let Some(last) = memo.steps.last()
-        && let Some(docs) = last.key.parse().ok().and_then(|key| cache.get(&key))
+        && let Some(docs) = last
+            .key
+            .parse()
+            .ok()
+            .and_then(|key| cache.get(&key))
+            .map(|hit| hit.resources)
         && let Ok(resources) = docs
             .iter()
             .map(|d| serde_json::from_str(d))
@@ -79,6 +86,11 @@ pub fn render_memoized(
         let steps = memo
             .steps
             .into_iter()
+            .inspect(|s| {
+                for note in &s.notes {
+                    note.emit(&s.plugin, &s.step);
+                }
+            })
             .map(|s| StepReport {
                 step: s.step,
                 plugin: s.plugin,
@@ -87,6 +99,7 @@ pub fn render_memoized(
                 resources: docs.len(),
                 cache: CacheStatus::Unchanged,
                 changed: None,
+                notes: s.notes,
             })
             .collect();
         return Ok((Rendered { resources, steps }, watch));
@@ -129,6 +142,7 @@ pub fn render_memoized(
                     plugin: s.plugin.clone(),
                     plugin_digest: s.plugin_digest.clone(),
                     key: s.key.clone(),
+                    notes: s.notes.clone(),
                 })
                 .collect(),
         };

@@ -126,7 +126,7 @@ pub fn load(app: &App, defaults: Limits) -> Result<Pipeline, Error> {
             )));
         }
     }
-    let text = fs_err::read_to_string(&file).map_err(Error::Io)?;
+    let text = crate::source::read_config(&file).map_err(Error::Io)?;
     let parsed = file::parse(&text, &shown)?;
     let mut steps = Vec::with_capacity(parsed.steps.len());
     for spec in parsed.steps {

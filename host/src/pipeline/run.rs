@@ -7,8 +7,8 @@ use serde_json::Value;
 use tracing::{info_span, warn};
 
 use super::{App, Pipeline, PluginRef, RunWhen, Step, StepReport};
-use crate::cache::{CacheStatus, KeyInputs, StepCache};
-use crate::runtime::{self, Call, CallError, Context, Grants, Runtime, Severity};
+use crate::cache::{CacheStatus, Cached, KeyInputs, StepCache};
+use crate::runtime::{self, Call, CallError, Context, Grants, Note, NoteLevel, Runtime, Severity};
 
 /// What a render needs beyond the app and its pipeline.
 #[derive(Debug, Clone, Default)]
@@ -224,7 +224,9 @@ pub fn render(
         // Exact text for stdout (a `RenderedText` document) only means
         // something as the pipeline's final output, never as a step's input.
         resources.retain(|doc| !is_rendered_text(doc));
-        let span = info_span!("step", app = %app.name, step = %step.name, plugin = %step.plugin, cache.key = tracing::field::Empty);
+        // The app's name is a directory's: shown on one line whatever it holds.
+        let app_name = runtime::printable_line(&app.name);
+        let span = info_span!("step", app = %app_name, step = %step.name, plugin = %step.plugin, cache.key = tracing::field::Empty);
         let _entered = span.enter();
         let plugin_name = step.plugin.to_string();
         let runs = match step.when {
@@ -289,19 +291,23 @@ pub fn render(
         recorded.push((step.name.clone(), inputs));
         let hit = cache
             .and_then(|c| c.get(&key))
-            .filter(|docs| docs.iter().all(|d| check_object(d).is_ok()));
+            .filter(|hit| hit.resources.iter().all(|d| check_object(d).is_ok()));
         if let Some(hit) = hit {
             tracing::debug!("cache hit");
+            for note in &hit.notes {
+                note.emit(&plugin_name, &step.name);
+            }
             reports.push(StepReport {
                 step: step.name.clone(),
                 plugin: plugin_name,
                 plugin_digest: digest.to_hex().to_string(),
                 key: key.to_string(),
-                resources: hit.len(),
+                resources: hit.resources.len(),
                 cache: CacheStatus::Hit,
                 changed,
+                notes: hit.notes,
             });
-            resources = hit;
+            resources = hit.resources;
             continue;
         }
         let loaded = runtime
@@ -333,6 +339,7 @@ pub fn render(
                 source: Box::new(source),
             })?;
         let mut errors = Vec::new();
+        let mut notes = output.log;
         for d in &output.diagnostics {
             let mut text = d.message.clone();
             if let Some(r) = &d.resource {
@@ -341,15 +348,17 @@ pub fn render(
             if let Some(f) = &d.file {
                 text = format!("{f}: {text}");
             }
-            match d.severity {
-                Severity::Error => errors.push(text),
-                Severity::Warning => {
-                    warn!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}");
+            let level = match d.severity {
+                Severity::Error => {
+                    errors.push(text);
+                    continue;
                 }
-                Severity::Info => {
-                    tracing::info!(target: "kiln::plugin", step = %step.name, plugin = %plugin_name, "{text}");
-                }
-            }
+                Severity::Warning => NoteLevel::Warn,
+                Severity::Info => NoteLevel::Info,
+            };
+            let note = Note { level, text };
+            note.emit(&plugin_name, &step.name);
+            notes.push(note);
         }
         if !errors.is_empty() {
             return Err(Error::Diagnostics {
@@ -378,11 +387,19 @@ pub fn render(
                 (Some(_), Some(_)) => CacheStatus::Miss,
             },
             changed,
+            notes: Vec::new(),
         });
+        let cached = Cached {
+            resources: output.resources,
+            notes,
+        };
         if let Some(c) = cache {
-            c.put(&key, &output.resources);
+            c.put(&key, &cached);
         }
-        resources = output.resources;
+        if let Some(report) = reports.last_mut() {
+            report.notes = cached.notes;
+        }
+        resources = cached.resources;
     }
     if let Some(c) = &opts.cache {
         c.record(&source_id, &recorded);

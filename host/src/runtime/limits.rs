@@ -36,6 +36,43 @@ impl Limits {
     pub const MAX_TEXT: usize = 1 << 20;
     /// The longest single message (log line, diagnostic, error) kept.
     pub const MAX_MESSAGE: usize = 8 << 10;
+
+    /// The most JSON values (objects, arrays, strings, numbers, ...) one
+    /// call's resources may hold together: a value of two bytes (`0,`)
+    /// takes the host tens of bytes once parsed, so the output cap alone
+    /// would let 64 MiB of output take gigabytes. At least 4 million
+    /// (about what 64 MiB of real manifests holds), more when the output
+    /// cap is raised (one per 16 bytes of it).
+    pub fn max_values(&self) -> usize {
+        (self.output / 16).max(4_000_000)
+    }
+}
+
+/// How many JSON values `doc`, a JSON text, holds at most: one, plus one
+/// per `,`, `[` and `{` outside strings. Counted on the bytes, without
+/// parsing.
+pub(crate) fn json_values(doc: &str) -> usize {
+    let mut count = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in doc.as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b'[' | b'{' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
 }
 
 impl Default for Limits {
@@ -93,9 +130,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => n.checked_mul(60).map(Duration::from_secs),
         _ => return Err(format!("`{text}` has an unknown unit (use ms, s or m)")),
     };
-    duration
-        .filter(|d| *d <= Limits::MAX_TIME)
-        .ok_or_else(too_long)
+    match duration {
+        Some(Duration::ZERO) => Err(format!(
+            "`{text}` is no time at all; give a duration above zero (e.g. 30s)"
+        )),
+        Some(d) if d <= Limits::MAX_TIME => Ok(d),
+        _ => Err(too_long()),
+    }
 }
 
 /// The epoch deadline, in ticks of `tick`, of a call bounded by `time`: at
@@ -109,6 +150,13 @@ pub(super) fn epoch_ticks(time: Duration, tick: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_values_are_counted_outside_strings() {
+        assert_eq!(json_values(r#"{"a":[0,0,0]}"#), 5);
+        assert_eq!(json_values(r#"{"a":"x,[{\",y"}"#), 2);
+        assert_eq!(json_values("{}"), 2);
+    }
 
     #[test]
     fn sizes_and_durations() {
@@ -135,6 +183,13 @@ mod tests {
             assert!(err.contains("longer than the maximum"), "{text}: {err}");
         }
         assert_eq!(parse_duration("1440m"), Ok(Limits::MAX_TIME));
+        // Nothing a call could finish in, and what a typo makes of a number.
+        for text in [
+            "0s", "0", "0ms", "00m", "-1s", "+5s", "1e309", "1.5s", "30S", "1s1s", "", " ",
+        ] {
+            assert!(parse_duration(text).is_err(), "{text}");
+        }
+        assert!(parse_duration("0s").unwrap_err().contains("above zero"));
         assert!(parse_size("18446744073709551616").is_err());
         assert!(parse_size("17179869184GiB").is_err());
         let tick = Duration::from_millis(5);

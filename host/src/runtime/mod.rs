@@ -14,9 +14,11 @@ mod text;
 pub use compile::CompiledCache;
 pub use limits::Limits;
 pub use plugin::{
-    Call, CallError, Context, Diagnostic, ErrorKind, Loaded, Output, PluginInfo, Severity,
+    Call, CallError, Context, Diagnostic, ErrorKind, Loaded, Note, NoteLevel, Output, PluginInfo,
+    Severity,
 };
 pub use sandbox::{GUEST_ROOT, Grants};
+pub use text::{printable, printable_line};
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -60,6 +60,47 @@ pub struct Diagnostic {
     pub file: Option<String>,
 }
 
+/// A line a plugin had kiln show (a log line, a warning or an info
+/// diagnostic), as shown: kept with a cached result and shown again when
+/// the result is served from the cache.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    /// The level it is shown at.
+    pub level: NoteLevel,
+    /// The text, escaped.
+    pub text: String,
+}
+
+/// The level of a [`Note`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoteLevel {
+    /// Trace.
+    Trace,
+    /// Debug.
+    Debug,
+    /// Info.
+    Info,
+    /// Warning.
+    Warn,
+    /// Error (a log line; an error diagnostic fails the step instead).
+    Error,
+}
+
+impl Note {
+    /// Shows the note as a line of `plugin` in `step`.
+    pub fn emit(&self, plugin: &str, step: &str) {
+        let text = &self.text;
+        match self.level {
+            NoteLevel::Trace => tracing::trace!(target: "kiln::plugin", plugin, step, "{text}"),
+            NoteLevel::Debug => tracing::debug!(target: "kiln::plugin", plugin, step, "{text}"),
+            NoteLevel::Info => tracing::info!(target: "kiln::plugin", plugin, step, "{text}"),
+            NoteLevel::Warn => tracing::warn!(target: "kiln::plugin", plugin, step, "{text}"),
+            NoteLevel::Error => tracing::error!(target: "kiln::plugin", plugin, step, "{text}"),
+        }
+    }
+}
+
 /// Which side is at fault when a plugin returns an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -100,6 +141,8 @@ pub struct Output {
     pub resources: Vec<String>,
     /// Diagnostics.
     pub diagnostics: Vec<Diagnostic>,
+    /// The lines the plugin logged (already shown), within the log caps.
+    pub log: Vec<Note>,
 }
 
 /// A failed call. The pipeline adds the step and plugin names.
@@ -162,7 +205,7 @@ impl Loaded {
             source,
         };
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(wrong)?;
-        super::fs::refuse_special_files(&mut linker).map_err(wrong)?;
+        super::fs::guard(&mut linker).map_err(wrong)?;
         Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
             .map_err(wrong)?;
         let pre = linker.instantiate_pre(component).map_err(wrong)?;
@@ -208,15 +251,15 @@ impl Loaded {
         limits: Limits,
         grants: Arc<Grants>,
     ) -> Result<Store<State>, CallError> {
-        let state = State::new(&self.name, step, root, seed, limits.memory, grants)
-            .map_err(CallError::Sandbox)?;
-        let mut store = Store::new(self.pre.engine(), state);
-        store.limiter(|s| &mut s.limiter);
-        // Running wasm is stopped by the epoch; a call waiting in the host
-        // (a sleep, a poll) by the deadline of `bounded`.
-        store.set_epoch_deadline(limits::epoch_ticks(limits.time, EPOCH_TICK));
-        store.epoch_deadline_trap();
-        Ok(store)
+        new_store(
+            self.pre.engine(),
+            &self.name,
+            step,
+            root,
+            seed,
+            limits,
+            grants,
+        )
     }
 
     /// Calls `info()` in a fresh instance, within `limits`.
@@ -264,6 +307,7 @@ impl Loaded {
             Some(Ok(Err(e))) => return Err(plugin_error(e)),
             Some(Err(e)) => return Err(classify(&e, &mut store, call.limits)),
         };
+        let log = std::mem::take(&mut store.data_mut().log);
         drop(store);
         let count = response.resources.len();
         if count > Limits::MAX_RESOURCES {
@@ -282,11 +326,54 @@ impl Loaded {
                 limit: call.limits.output,
             });
         }
+        let values = response
+            .resources
+            .iter()
+            .fold(0usize, |n, r| n.saturating_add(limits::json_values(r)));
+        if values > call.limits.max_values() {
+            return Err(CallError::Limit(format!(
+                "its resources hold {values} JSON values, more than the limit of {} (each takes \
+                 the host many times its bytes; raise --output-limit for more)",
+                call.limits.max_values()
+            )));
+        }
         Ok(Output {
             resources: response.resources,
             diagnostics: diagnostics(response.diagnostics),
+            log,
         })
     }
+}
+
+/// A store for one call, its limiter and time bound set.
+fn new_store(
+    engine: &Engine,
+    plugin: &str,
+    step: &str,
+    root: &Path,
+    seed: [u8; 32],
+    limits: Limits,
+    grants: Arc<Grants>,
+) -> Result<Store<State>, CallError> {
+    let state =
+        State::new(plugin, step, root, seed, limits.memory, grants).map_err(CallError::Sandbox)?;
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_hostcall_fuel(hostcall_fuel(limits.output));
+    // Running wasm is stopped by the epoch; a call waiting in the host
+    // (a sleep, a poll) by the deadline of `bounded`.
+    store.set_epoch_deadline(limits::epoch_ticks(limits.time, EPOCH_TICK));
+    store.epoch_deadline_trap();
+    Ok(store)
+}
+
+/// What a call may hand the host at once (wasmtime's "hostcall fuel",
+/// about the bytes the host allocates for what it copies out of the
+/// guest): the output cap with room for the list and the diagnostics, and
+/// never less than wasmtime's default, so an operator who raises the
+/// output cap gets outputs that large.
+fn hostcall_fuel(output: usize) -> usize {
+    output.saturating_add(64 << 20).max(128 << 20)
 }
 
 /// Runs `call` on this thread under a deadline of `time`; `None` when the
@@ -318,6 +405,20 @@ fn classify(e: &wasmtime::Error, store: &mut Store<State>, limits: Limits) -> Ca
             super::sandbox::MAX_INSTANCES,
             super::sandbox::MAX_MEMORIES,
             super::sandbox::MAX_TABLES
+        ));
+    }
+    // What wasmtime says when a call hands the host more than its fuel.
+    if chain.contains("fuel allocated for hostcalls has been exhausted") {
+        return CallError::Limit(format!(
+            "it handed the host more than {} bytes at once (resources, diagnostics or a log line)",
+            hostcall_fuel(limits.output)
+        ));
+    }
+    // What wasmtime says when the host's table of handles is full.
+    if chain.contains("resource table has no free keys") {
+        return CallError::Limit(format!(
+            "it held more than {} handles (open files and directories, streams, timers) at once",
+            super::sandbox::MAX_HANDLES
         ));
     }
     let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
@@ -425,5 +526,97 @@ fn diagnostic(d: wit::Diagnostic) -> Diagnostic {
         }),
         field_path: d.field_path.map(line),
         file: d.file.as_ref().map(location),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Instantiates the component written as `wat` in a call's store under
+    /// a 16 MiB cap, as a plugin would be.
+    fn instantiate(wat: &str) -> Result<(), CallError> {
+        let runtime = super::super::Runtime::new(None).expect("runtime");
+        let engine = runtime.engine().expect("engine");
+        let bytes = wat::parse_str(wat).expect("valid WAT");
+        let component = Component::new(engine, bytes).expect("compiles");
+        let limits = Limits {
+            memory: 16 << 20,
+            ..Limits::default()
+        };
+        let root = tempfile::tempdir().expect("temp dir");
+        let mut store = new_store(
+            engine,
+            "test",
+            "step",
+            root.path(),
+            [0; 32],
+            limits,
+            Arc::default(),
+        )?;
+        let linker = Linker::<State>::new(engine);
+        match bounded(
+            limits.time,
+            linker.instantiate_async(&mut store, &component),
+        ) {
+            None => Err(CallError::Timeout(limits.time)),
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(classify(&e, &mut store, limits)),
+        }
+    }
+
+    /// `count` core instances of `module`, in one component.
+    fn instances_of(module: &str, count: usize) -> String {
+        let instances = (0..count)
+            .map(|i| format!("(core instance $i{i} (instantiate $m))"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        format!("(component (core module $m {module})\n{instances})")
+    }
+
+    /// Regression test for issue #12, with real components: the cap is a
+    /// total over every memory and table of every core instance of a
+    /// call, not a bound per memory.
+    #[test]
+    fn several_memories_and_tables_of_a_component_are_capped_by_their_total() {
+        // 80 pages are 5 MiB: three fit in 16 MiB, four do not.
+        let memory = "(memory 80)";
+        assert!(instantiate(&instances_of(memory, 3)).is_ok());
+        let err = instantiate(&instances_of(memory, 4)).expect_err("20 MiB under 16");
+        assert!(
+            matches!(err, CallError::Memory(n) if n == 16 << 20),
+            "{err}"
+        );
+        // Four memories of one module (multi-memory).
+        let err = instantiate(&instances_of(
+            "(memory 80) (memory 80) (memory 80) (memory 80)",
+            1,
+        ))
+        .expect_err("one module, 20 MiB");
+        assert!(matches!(err, CallError::Memory(_)), "{err}");
+        // Tables count too: 2^20 funcrefs fill the cap alone.
+        let err = instantiate(&instances_of("(table 1048576 funcref) (memory 1)", 1))
+            .expect_err("a table past the cap");
+        assert!(matches!(err, CallError::Memory(_)), "{err}");
+        let err = instantiate(&instances_of("(table 400000 funcref) (memory 80)", 2))
+            .expect_err("tables and memories together past the cap");
+        assert!(matches!(err, CallError::Memory(_)), "{err}");
+        assert!(instantiate(&instances_of("(table 100000 funcref) (memory 16)", 2)).is_ok());
+    }
+
+    /// The number of memories, tables and instances is bounded even when
+    /// each is empty.
+    #[test]
+    fn the_count_of_memories_tables_and_instances_is_bounded() {
+        let err = instantiate(&instances_of("(memory 0)", 9)).expect_err("9 memories");
+        assert!(
+            matches!(&err, CallError::Limit(m) if m.contains("at most")),
+            "{err}"
+        );
+        let err = instantiate(&instances_of("(table 0 funcref)", 17)).expect_err("17 tables");
+        assert!(matches!(&err, CallError::Limit(_)), "{err}");
+        let err = instantiate(&instances_of("", 65)).expect_err("65 instances");
+        assert!(matches!(&err, CallError::Limit(_)), "{err}");
+        assert!(instantiate(&instances_of("(memory 0) (table 0 funcref)", 8)).is_ok());
     }
 }

@@ -21,7 +21,7 @@ use wasmtime_wasi::{
 };
 
 use super::bindings::kiln::plugin::{host, types};
-use super::{Limits, text};
+use super::{Limits, Note, NoteLevel, text};
 
 /// Where the source root appears inside the sandbox.
 pub const GUEST_ROOT: &str = "/src";
@@ -37,6 +37,12 @@ const MAX_LOG_LINES: usize = 10_000;
 pub(super) const MAX_INSTANCES: usize = 64;
 pub(super) const MAX_MEMORIES: usize = 8;
 pub(super) const MAX_TABLES: usize = 16;
+
+/// How many host handles (open files and directories, streams, pollables)
+/// one call may hold at once: each costs host memory outside the memory
+/// cap, and an open file an operating system descriptor that every other
+/// render in the process draws from too.
+pub(super) const MAX_HANDLES: usize = 1_024;
 
 /// The bytes a table element is counted at (a pointer, with room to spare).
 const TABLE_ELEMENT_BYTES: usize = 16;
@@ -60,7 +66,12 @@ pub(super) struct State {
     pub(super) denied_secret: Option<String>,
     log_lines: usize,
     log_bytes: usize,
+    /// The lines logged and shown, for the cache to show again.
+    pub(super) log: Vec<Note>,
     pub(super) stderr: MemoryOutputPipe,
+    /// The source root as the operating system names it (symlinks
+    /// resolved), to tell where an opened file really is (see `fs`).
+    pub(super) root: Arc<Path>,
 }
 
 impl State {
@@ -94,7 +105,11 @@ impl State {
             .map_err(|e| std::io::Error::other(format!("cannot open {}: {e}", root.display())))?;
         Ok(Self {
             wasi: b.build(),
-            table: ResourceTable::new(),
+            table: {
+                let mut table = ResourceTable::new();
+                table.set_max_capacity(MAX_HANDLES);
+                table
+            },
             limiter: Limiter::new(memory),
             plugin: plugin.to_owned(),
             step: step.to_owned(),
@@ -102,7 +117,11 @@ impl State {
             denied_secret: None,
             log_lines: 0,
             log_bytes: 0,
+            log: Vec::new(),
             stderr,
+            root: fs_err::canonicalize(root)
+                .unwrap_or_else(|_| root.to_owned())
+                .into(),
         })
     }
 }
@@ -116,37 +135,43 @@ impl WasiView for State {
     }
 }
 
+impl State {
+    /// Shows `note` and keeps it for the cache.
+    fn note(&mut self, note: Note) {
+        note.emit(&self.plugin, &self.step);
+        self.log.push(note);
+    }
+}
+
 impl types::Host for State {}
 
 impl host::Host for State {
     fn log(&mut self, level: host::Level, message: String) -> wasmtime::Result<()> {
-        let (plugin, step) = (self.plugin.as_str(), self.step.as_str());
         if self.log_lines >= MAX_LOG_LINES || self.log_bytes >= Limits::MAX_TEXT {
             if self.log_lines != usize::MAX {
                 self.log_lines = usize::MAX;
-                tracing::warn!(target: "kiln::plugin", plugin, step,
-                    "the plugin logged more than {MAX_LOG_LINES} lines or {} bytes; the rest of its log is dropped",
-                    Limits::MAX_TEXT);
+                self.note(Note {
+                    level: NoteLevel::Warn,
+                    text: format!(
+                        "the plugin logged more than {MAX_LOG_LINES} lines or {} bytes; the rest of its log is dropped",
+                        Limits::MAX_TEXT
+                    ),
+                });
             }
             return Ok(());
         }
         self.log_lines += 1;
         // Escaped, so a message cannot forge kiln's own lines.
-        let message = text::line(&message, Limits::MAX_MESSAGE);
-        self.log_bytes = self.log_bytes.saturating_add(message.len());
-        match level {
-            host::Level::Trace => {
-                tracing::trace!(target: "kiln::plugin", plugin, step, "{message}");
-            }
-            host::Level::Debug => {
-                tracing::debug!(target: "kiln::plugin", plugin, step, "{message}");
-            }
-            host::Level::Info => tracing::info!(target: "kiln::plugin", plugin, step, "{message}"),
-            host::Level::Warn => tracing::warn!(target: "kiln::plugin", plugin, step, "{message}"),
-            host::Level::Error => {
-                tracing::error!(target: "kiln::plugin", plugin, step, "{message}");
-            }
-        }
+        let text = text::line(&message, Limits::MAX_MESSAGE);
+        self.log_bytes = self.log_bytes.saturating_add(text.len());
+        let level = match level {
+            host::Level::Trace => NoteLevel::Trace,
+            host::Level::Debug => NoteLevel::Debug,
+            host::Level::Info => NoteLevel::Info,
+            host::Level::Warn => NoteLevel::Warn,
+            host::Level::Error => NoteLevel::Error,
+        };
+        self.note(Note { level, text });
         Ok(())
     }
 

@@ -18,6 +18,19 @@ pub(crate) fn block(text: &str, max: usize) -> String {
     escape(text, max, true)
 }
 
+/// `text` as kiln prints a message of its own that may hold text of a
+/// repository (a path, a step name, a plugin's words): any length, control
+/// characters escaped, and every line after the first indented, so none
+/// can pass for a line of kiln's own (`error: …`).
+pub fn printable(text: &str) -> String {
+    escape(text, usize::MAX, true)
+}
+
+/// Like [`printable`], on one line: a newline shows as `\n`.
+pub fn printable_line(text: &str) -> String {
+    escape(text, usize::MAX, false)
+}
+
 fn escape(text: &str, max: usize, keep_newlines: bool) -> String {
     let mut out = String::with_capacity(text.len().min(max));
     for (i, c) in text.char_indices() {

@@ -158,7 +158,13 @@ impl RenderService {
         if let Some(blob) = &blob
             && slots.iter().all(|s| matches!(s, Slot::Kept(_)))
         {
-            // Nothing changed: the memo's output, as it was.
+            // Nothing changed: the memo's output, as it was, and what its
+            // plugins showed.
+            for slot in &slots {
+                if let Slot::Kept(k) = slot {
+                    show_again(&k.shown);
+                }
+            }
             let apps = labelled
                 .into_iter()
                 .map(|(label, _)| TreeApp {
@@ -188,12 +194,16 @@ impl RenderService {
         };
         let mut apps = Vec::with_capacity(labelled.len());
         for (((label, _), slot), found) in labelled.iter().zip(slots).zip(&found) {
-            let (text, watch, outcome) = match slot {
-                Slot::Kept(k) => (
-                    Cow::Borrowed(text_of(k)),
-                    Cow::Borrowed(k.watch),
-                    TreeOutcome::Kept,
-                ),
+            let (text, watch, shown, outcome) = match slot {
+                Slot::Kept(k) => {
+                    show_again(&k.shown);
+                    (
+                        Cow::Borrowed(text_of(k)),
+                        Cow::Borrowed(k.watch),
+                        Cow::Borrowed(k.shown.as_slice()),
+                        TreeOutcome::Kept,
+                    )
+                }
                 Slot::Rendered(Ok(done)) => {
                     memoisable &= !done.report.watch.is_racy();
                     let text = app_text(label, &done.resources, format);
@@ -202,6 +212,7 @@ impl RenderService {
                     (
                         Cow::Owned(text),
                         Cow::Owned(watch),
+                        Cow::Owned(shown_by(&done.report.steps)),
                         TreeOutcome::Rendered(Ok(done)),
                     )
                 }
@@ -225,6 +236,7 @@ impl RenderService {
                 watch: Bytes(watch),
                 start,
                 len: text.len(),
+                shown,
             });
             apps.push(TreeApp {
                 label: label.clone(),
@@ -266,7 +278,7 @@ fn app_text(label: &str, resources: &[serde_json::Value], format: Format) -> Str
 fn run_memo_id(root: &Resolved, request: &TreeRequest) -> MemoId {
     let cwd = std::env::current_dir().unwrap_or_default();
     MemoId::new(
-        "all",
+        "all-v2",
         &[
             request.settings.fingerprint().as_bytes(),
             format!("{:?}|{:?}", request.root, request.stream).as_bytes(),
@@ -408,6 +420,36 @@ struct RunMemoAppOut<'a> {
     watch: Bytes<'a>,
     start: usize,
     len: usize,
+    shown: Cow<'a, [Shown]>,
+}
+
+/// A line a plugin showed while an app rendered, kept in the run memo to
+/// show again when the app's output is kept.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Shown {
+    plugin: String,
+    step: String,
+    note: crate::runtime::Note,
+}
+
+/// What the plugins of a render showed, step by step.
+fn shown_by(steps: &[crate::model::StepReport]) -> Vec<Shown> {
+    steps
+        .iter()
+        .flat_map(|s| {
+            s.notes.iter().map(|note| Shown {
+                plugin: s.plugin.clone(),
+                step: s.step.clone(),
+                note: note.clone(),
+            })
+        })
+        .collect()
+}
+
+fn show_again(shown: &[Shown]) {
+    for s in shown {
+        s.note.emit(&s.plugin, &s.step);
+    }
 }
 
 /// Bytes written as such (serde writes a `Vec<u8>` as a list of numbers).
@@ -448,4 +490,6 @@ struct RunMemoApp<'a> {
     /// Where its part of the output stream starts, and its length.
     start: usize,
     len: usize,
+    /// What its plugins showed.
+    shown: Vec<Shown>,
 }

@@ -21,7 +21,10 @@
 //! what a render reads: when the app's `kiln.yaml` runs a plugin of the
 //! repository (its code may read any path), cannot be parsed, or a file
 //! holds an escape that could spell a path (`\x2e`, `\u002f`, a
-//! backslash before a line break in a quoted YAML string).
+//! backslash before a line break in a quoted YAML string); and when the
+//! files name more than [`MAX_REFERENCES`] such paths, as following each
+//! would cost more than reading the whole root (a file of a million
+//! `../xN` lines cost millions of `stat` calls).
 //!
 //! Files are read in chunks (a large file never sits in memory), and
 //! anything but a file, a directory or a link (a FIFO, a socket, a device)
@@ -46,6 +49,10 @@ const CHUNK: usize = 1 << 20;
 const OVERLAP: usize = 8 << 10;
 /// Links followed in resolving one path, as the system allows.
 const MAX_HOPS: usize = 40;
+
+/// The most references the walk follows one by one before it takes the
+/// whole root instead.
+const MAX_REFERENCES: usize = 4096;
 
 /// What one walk over an app's closure found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +153,8 @@ struct Queue<'r> {
     paths: Vec<PathBuf>,
     seen: BTreeSet<PathBuf>,
     whole_root: bool,
+    /// References met so far.
+    references: usize,
 }
 
 impl Queue<'_> {
@@ -153,6 +162,14 @@ impl Queue<'_> {
     /// as written and as the file system resolves it. A path that does not
     /// exist is recorded in `watch`, so that its appearing counts.
     fn reference(&mut self, dir: &Path, reference: &str, watch: Option<&mut Watch>) {
+        if self.whole_root {
+            return;
+        }
+        self.references += 1;
+        if self.references > MAX_REFERENCES {
+            self.whole_root = true;
+            return;
+        }
         let (base, rest) = match reference.strip_prefix("/src") {
             Some(rest) if rest.is_empty() || rest.starts_with('/') => {
                 (PathBuf::new(), rest.trim_start_matches('/'))
@@ -195,6 +212,7 @@ fn walk(
         paths: Vec::new(),
         seen: BTreeSet::new(),
         whole_root: false,
+        references: 0,
     };
     if runs_repository_plugin(root, &start, watch.as_deref_mut()) {
         queue.whole_root = true;
@@ -285,7 +303,7 @@ fn runs_repository_plugin(root: &Path, app: &Path, watch: Option<&mut Watch>) ->
         Ok(m) if m.is_file() => {}
         _ => return true,
     }
-    let Ok(text) = fs_err::read_to_string(&path) else {
+    let Ok(text) = super::read_config(&path) else {
         return true;
     };
     crate::model::file::parse(&text, "kiln.yaml").map_or(true, |p| {

@@ -128,7 +128,7 @@ fn references(root: &Path, dir: &Path) -> Vec<PathBuf> {
     let abs = root.join(dir);
     let mut out = Vec::new();
     for file in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
-        let Ok(text) = fs_err::read_to_string(abs.join(file)) else {
+        let Ok(text) = super::read_config(&abs.join(file)) else {
             continue;
         };
         let Ok(doc) = kiln_resource::yaml::parse_one(&text, file) else {
@@ -144,7 +144,7 @@ fn references(root: &Path, dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    if let Ok(text) = fs_err::read_to_string(abs.join("kiln.yaml")) {
+    if let Ok(text) = super::read_config(&abs.join("kiln.yaml")) {
         for word in text.split(|c: char| c.is_whitespace() || "\"',[]{}".contains(c)) {
             if word.starts_with("../")
                 && let Some(rel) = join(dir, word)

@@ -76,19 +76,53 @@ pub fn local_app(dir: &Path, root: Option<&Path>) -> Result<App, Error> {
 }
 
 /// The top of the git work tree holding `app` (a `.git` directory or file
-/// beside it or above); else the current directory when it holds `app` and
-/// is neither the home directory nor `/` (as kustomize, a base beside the
-/// overlay is reachable from where the command runs); else `app` itself.
+/// beside it or above); else the current directory when it holds `app`
+/// (as kustomize, a base beside the overlay is reachable from where the
+/// command runs); else `app` itself. Neither the work tree nor the current
+/// directory counts when it is `/`, the home directory or a directory
+/// above it (`/home`, a dotfiles repository in `~`): an app in
+/// `~/Downloads` never gets the home as its root.
 fn default_root(app: &Path) -> PathBuf {
-    if let Some(tree) = app.ancestors().find(|a| a.join(".git").exists()) {
+    let home = std::env::var_os("HOME").and_then(|h| PathBuf::from(h).canonicalize().ok());
+    let too_wide =
+        |d: &Path| d.parent().is_none() || home.as_ref().is_some_and(|h| h.starts_with(d));
+    if let Some(tree) = app.ancestors().find(|a| a.join(".git").exists())
+        && !too_wide(tree)
+    {
         return tree.to_path_buf();
     }
-    let home = std::env::var_os("HOME").and_then(|h| PathBuf::from(h).canonicalize().ok());
     std::env::current_dir()
         .ok()
         .and_then(|d| d.canonicalize().ok())
-        .filter(|cwd| app.starts_with(cwd) && cwd.parent().is_some() && Some(cwd) != home.as_ref())
+        .filter(|cwd| app.starts_with(cwd) && !too_wide(cwd))
         .unwrap_or_else(|| app.to_path_buf())
+}
+
+/// The largest `kiln.yaml` or kustomization kiln reads: 16 MiB.
+pub const MAX_CONFIG_FILE: u64 = 16 << 20;
+
+/// Reads a configuration file of a repository (`kiln.yaml`, a
+/// kustomization) as text, refusing one larger than [`MAX_CONFIG_FILE`]
+/// without reading it all: a repository's file of gigabytes never becomes
+/// gigabytes of memory.
+pub fn read_config(path: &Path) -> std::io::Result<String> {
+    let file = fs_err::File::open(path)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(file, MAX_CONFIG_FILE + 1),
+        &mut text,
+    )?;
+    if text.len() as u64 > MAX_CONFIG_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {} MiB, the most kiln reads of a configuration file",
+                path.display(),
+                MAX_CONFIG_FILE >> 20
+            ),
+        ));
+    }
+    Ok(text)
 }
 
 /// What to say when a reference leaves the source root.

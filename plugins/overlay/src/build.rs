@@ -138,7 +138,9 @@ fn whole_floats_to_ints(v: &mut Value) {
                 clippy::cast_sign_loss,
                 reason = "the ranges are checked first"
             )]
-            if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
+            // -2^63 itself stays a float: it is what every integer below
+            // i64::MIN rounds to, and kustomize prints it as one.
+            if f > -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
                 *v = Value::from(f as i64);
             } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
                 *v = Value::from(f as u64);

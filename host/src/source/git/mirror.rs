@@ -157,9 +157,10 @@ impl Mirror {
                 .unwrap_or_default()
                 .rsplit_once('@')
         {
-            // Over http(s) a bare user can be a token; elsewhere (ssh) the
-            // user is a name like `git`, and only a password is secret.
-            if scheme.starts_with("http") {
+            // Over ssh the user is a name like `git`, and only a password
+            // is secret; elsewhere (http(s) in any case, `git+https`) a
+            // bare user can be a token.
+            if !kiln_git_publish::user_is_a_name(scheme) {
                 secrets.push(userinfo.to_owned());
             } else if let Some((_, password)) = userinfo.split_once(':') {
                 secrets.push(password.to_owned());
@@ -222,14 +223,42 @@ impl Mirror {
             });
         }
         let interrupt = AtomicBool::new(false);
-        connection
+        let outcome = connection
             .prepare_fetch(
                 gix::progress::Discard,
                 gix::remote::ref_map::Options::default(),
             )?
             .with_shallow(shallow)
             .receive(gix::progress::Discard, &interrupt)?;
+        prune(repo, &outcome.ref_map);
         Ok(())
+    }
+}
+
+/// Removes the branches and tags the remote no longer has, and the
+/// remote's `HEAD` when it names nothing: a deleted branch is never
+/// rendered as it was when last fetched.
+fn prune(repo: &gix::Repository, map: &gix::remote::fetch::RefMap) {
+    let fetched: std::collections::HashSet<&[u8]> = map
+        .mappings
+        .iter()
+        .filter_map(|m| m.local.as_ref().map(|l| l.as_slice()))
+        .collect();
+    let Ok(platform) = repo.references() else {
+        return;
+    };
+    for prefix in ["refs/heads/", "refs/tags/", "refs/kiln/"] {
+        let Ok(refs) = platform.prefixed(prefix) else {
+            continue;
+        };
+        for reference in refs.flatten() {
+            let name = reference.name().as_bstr().to_vec();
+            if !fetched.contains(name.as_slice())
+                && let Err(e) = reference.delete()
+            {
+                tracing::warn!(reference = %String::from_utf8_lossy(&name), error = %e, "cannot remove a ref the remote no longer has");
+            }
+        }
     }
 }
 

@@ -101,6 +101,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The commit's tree is larger than a snapshot may be.
+    #[error("the tree of {rev} in {url} is too large to render: {why}")]
+    TooLarge {
+        /// The URL or repository path.
+        url: String,
+        /// The revision.
+        rev: String,
+        /// Which bound it passes.
+        why: String,
+    },
 }
 
 /// How to reach remotes.
@@ -164,9 +174,13 @@ pub fn remote_app(
 
 /// `rev` of a remote as the mirror names it: the remote's `HEAD` (its
 /// default branch) is kept as [`mirror::DEFAULT_REV`], since the mirror's
-/// own `HEAD` names nothing fetched; `HEAD~2`, `HEAD^` follow it.
+/// own `HEAD` names nothing fetched; `HEAD~2`, `HEAD^`, `@` follow it.
 fn in_mirror(rev: &str) -> String {
-    match rev.strip_prefix("HEAD") {
+    // `@` alone (and `@~2`) is another name of `HEAD`; `@{…}` is not.
+    let head = rev
+        .strip_prefix("HEAD")
+        .or_else(|| rev.strip_prefix('@').filter(|rest| !rest.starts_with('{')));
+    match head {
         Some(rest) if rest.is_empty() || rest.starts_with(['~', '^', '@', ':']) => {
             format!("{}{rest}", mirror::DEFAULT_REV)
         }
@@ -243,6 +257,11 @@ fn app_at(
     }
     let root = snapshot::materialise(repo, &tree, cache_dir).map_err(|e| match e {
         snapshot::Error::Io { path, source } => Error::Io { path, source },
+        snapshot::Error::TooLarge(why) => Error::TooLarge {
+            url: url.to_owned(),
+            rev: rev.to_owned(),
+            why,
+        },
         snapshot::Error::Objects(source) => Error::Objects {
             what: format!("the tree {}", tree.id),
             url: url.to_owned(),

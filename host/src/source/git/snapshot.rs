@@ -14,6 +14,129 @@ pub(super) enum Error {
         source: std::io::Error,
     },
     Objects(gix::Error),
+    /// The tree passes a bound of [`Bounds`]: why.
+    TooLarge(String),
+}
+
+/// What a snapshot may hold. A tree names its subtrees and blobs by id, so
+/// a commit of a few kilobytes can name the same large blob a thousand
+/// times, or a tree of ten subtrees each naming the next ten levels down
+/// (10^10 files): written out, either fills the disk. A tree is measured,
+/// each distinct subtree once, before anything is written.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    /// Files, links and directories in all.
+    entries: u64,
+    /// Bytes of files in all.
+    bytes: u64,
+    /// Directories nested in one another.
+    depth: u64,
+}
+
+impl Bounds {
+    /// Far beyond any repository rendered whole (a large monorepo holds a
+    /// few hundred thousand files), far below what fills a disk.
+    const DEFAULT: Self = Self {
+        entries: 2_000_000,
+        bytes: 8 << 30,
+        depth: 256,
+    };
+}
+
+/// What a tree holds once written out: entries, bytes, and its height.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    entries: u64,
+    bytes: u64,
+    height: u64,
+}
+
+/// Checks that `tree` fits in `bounds`, reading each distinct subtree once.
+fn measure(repo: &gix::Repository, tree: &gix::Tree<'_>, bounds: Bounds) -> Result<(), Error> {
+    let mut seen = std::collections::HashMap::new();
+    let size = measure_at(repo, tree, 0, bounds, &mut seen)?;
+    check(size, 0, bounds)
+}
+
+fn check(size: Size, depth: u64, bounds: Bounds) -> Result<(), Error> {
+    if depth.saturating_add(size.height) > bounds.depth {
+        return Err(Error::TooLarge(format!(
+            "directories nest more than {} deep",
+            bounds.depth
+        )));
+    }
+    if size.entries > bounds.entries {
+        return Err(Error::TooLarge(format!(
+            "it holds {}{} files and directories, more than the limit of {}",
+            if size.entries == u64::MAX {
+                "over "
+            } else {
+                ""
+            },
+            size.entries,
+            bounds.entries
+        )));
+    }
+    if size.bytes > bounds.bytes {
+        return Err(Error::TooLarge(format!(
+            "its files hold {}{} bytes, more than the limit of {}",
+            if size.bytes == u64::MAX { "over " } else { "" },
+            size.bytes,
+            bounds.bytes
+        )));
+    }
+    Ok(())
+}
+
+fn measure_at(
+    repo: &gix::Repository,
+    tree: &gix::Tree<'_>,
+    depth: u64,
+    bounds: Bounds,
+    seen: &mut std::collections::HashMap<gix::ObjectId, Size>,
+) -> Result<Size, Error> {
+    let mut size = Size::default();
+    for entry in tree.iter() {
+        let entry = entry.map_err(Error::Objects)?;
+        if entry.filename().eq_ignore_ascii_case(b".git") {
+            continue;
+        }
+        let mode = entry.mode();
+        let id = entry.oid().to_owned();
+        let sub = if mode.is_tree() {
+            if let Some(known) = seen.get(&id) {
+                *known
+            } else {
+                // Deeper than the bound: refused before going further down.
+                if depth >= bounds.depth {
+                    return Err(Error::TooLarge(format!(
+                        "directories nest more than {} deep",
+                        bounds.depth
+                    )));
+                }
+                let subtree = repo.find_tree(id).map_err(Error::Objects)?;
+                let found = measure_at(repo, &subtree, depth + 1, bounds, seen)?;
+                seen.insert(id, found);
+                found
+            }
+        } else if mode.is_blob() {
+            let header = repo.find_header(id).map_err(Error::Objects)?;
+            Size {
+                entries: 0,
+                bytes: header.size(),
+                height: 0,
+            }
+        } else {
+            Size::default()
+        };
+        size.entries = size.entries.saturating_add(1).saturating_add(sub.entries);
+        size.bytes = size.bytes.saturating_add(sub.bytes);
+        if mode.is_tree() {
+            size.height = size.height.max(sub.height.saturating_add(1));
+        }
+        check(size, depth, bounds)?;
+    }
+    Ok(size)
 }
 
 fn trees_dir(cache_dir: &Path) -> PathBuf {
@@ -36,6 +159,7 @@ pub(super) fn materialise(
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
+    measure(repo, tree, Bounds::DEFAULT)?;
     fs_err::create_dir_all(&base).map_err(io(&base))?;
     let staging = tempfile::Builder::new()
         .prefix(".tmp-")

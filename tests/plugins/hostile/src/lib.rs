@@ -75,6 +75,20 @@ impl Guest for Hostile {
                     .map(|_| config_map(serde_json::json!({ "x": chunk })))
                     .collect())
             }
+            "wide" => {
+                // One resource of `arg` tiny values, written as text: a few
+                // bytes each, many times that once parsed.
+                let n = arg.parse::<usize>().unwrap_or(1_000_000);
+                let mut doc = String::with_capacity(n * 2 + 100);
+                doc.push_str(
+                    r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"wide"},"x":["#,
+                );
+                for i in 0..n {
+                    doc.push_str(if i == 0 { "0" } else { ",0" });
+                }
+                doc.push_str("]}");
+                ok(vec![doc])
+            }
             "invalid-json" => ok(vec!["{not json".into()]),
             "non-object" => ok(vec!["[1, 2, 3]".into()]),
             "read" => match std::fs::read_to_string(&arg) {
@@ -87,6 +101,37 @@ impl Guest for Hostile {
                 }))]),
                 Err(e) => Err(fail(format!("cannot list {arg}: {e}"))),
             },
+            // Every way std has to look at each `|`-separated path: what
+            // it reads, lists, stats and where a link points, or the error.
+            "probe" => ok(vec![config_map(serde_json::Value::Object(
+                arg.split('|')
+                    .map(|path| (path.to_owned(), serde_json::Value::String(probe(path))))
+                    .collect(),
+            ))]),
+            // Every path under `arg`, symlinks to directories followed (a
+            // few levels deep), each with the start of what it holds.
+            "walk" => {
+                let mut found = Vec::new();
+                walk(std::path::Path::new(&arg), 0, &mut found);
+                ok(vec![config_map(
+                    serde_json::json!({ "found": found.join("\n") }),
+                )])
+            }
+            // Opens `/src/app/all.yaml` `arg` times and keeps every handle.
+            "hold-files" => {
+                let mut held = Vec::new();
+                for _ in 0..arg.parse::<usize>().unwrap_or(100_000) {
+                    match std::fs::File::open("/src/app/all.yaml") {
+                        Ok(f) => held.push(f),
+                        Err(e) => {
+                            return Err(fail(format!("open {} failed: {e}", held.len())));
+                        }
+                    }
+                }
+                ok(vec![config_map(
+                    serde_json::json!({ "held": held.len().to_string() }),
+                )])
+            }
             "env" => {
                 let vars: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
                 let args: Vec<String> = std::env::args().collect();
@@ -195,6 +240,48 @@ impl Guest for Hostile {
                 ok(out)
             }
             other => Err(fail(format!("unknown mode `{other}`"))),
+        }
+    }
+}
+
+fn probe(path: &str) -> String {
+    let read = match std::fs::read(path) {
+        Ok(b) => format!("read={}", String::from_utf8_lossy(&b)),
+        Err(e) => format!("read-error={:?}", e.kind()),
+    };
+    let list = match std::fs::read_dir(path) {
+        Ok(rd) => format!(
+            "list={}",
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Err(e) => format!("list-error={:?}", e.kind()),
+    };
+    let stat = match std::fs::metadata(path) {
+        Ok(m) => format!("stat=len:{},dir:{}", m.len(), m.is_dir()),
+        Err(e) => format!("stat-error={:?}", e.kind()),
+    };
+    let link = match std::fs::read_link(path) {
+        Ok(t) => format!("link={}", t.display()),
+        Err(e) => format!("link-error={:?}", e.kind()),
+    };
+    format!("{read} {list} {stat} {link}")
+}
+
+fn walk(dir: &std::path::Path, depth: usize, found: &mut Vec<String>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in rd.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        let text = std::fs::read(&path)
+            .map(|b| String::from_utf8_lossy(&b[..b.len().min(200)]).into_owned())
+            .unwrap_or_default();
+        found.push(format!("{} {text}", path.display()));
+        if depth < 4 && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            walk(&path, depth + 1, found);
         }
     }
 }
