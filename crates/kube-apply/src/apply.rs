@@ -177,6 +177,10 @@ impl Applier {
                 "{failures} object(s) failed to apply; nothing was pruned"
             ));
             stored.clone()
+        } else if !opts.prune {
+            // The inventory keeps what the render dropped, so pruning can catch up once it is on.
+            report.prune_skipped = Some("pruning is off".to_owned());
+            stored.clone()
         } else {
             let pruned = prune::prune(&kube, opts, &mut discovery, &previous, &current).await;
             report.objects.extend(pruned.results);

@@ -48,6 +48,9 @@ pub struct ApplyOptions {
     pub adopt: bool,
     /// How pruned objects' dependents are deleted.
     pub propagation: Propagation,
+    /// Delete what the previous inventory lists and the render dropped; when off, such objects
+    /// stay in the cluster and in the inventory.
+    pub prune: bool,
     /// Accept an empty render (which prunes everything the app had); refused otherwise.
     pub allow_empty: bool,
     /// Send everything as a server dry run: nothing is stored, the inventory is not written,
@@ -66,7 +69,7 @@ pub struct ApplyOptions {
 
 impl ApplyOptions {
     /// Defaults: field manager `kiln`, no forced conflicts, no adoption, background propagation,
-    /// empty renders refused, no dry run, no wait, 60s for CRDs, [`RetryOptions::default`],
+    /// pruning on, empty renders refused, no dry run, no wait, 60s for CRDs, [`RetryOptions::default`],
     /// 16 requests at once.
     pub fn new(app: impl Into<String>, inventory_namespace: impl Into<String>) -> Self {
         ApplyOptions {
@@ -76,6 +79,7 @@ impl ApplyOptions {
             force_conflicts: false,
             adopt: false,
             propagation: Propagation::Background,
+            prune: true,
             allow_empty: false,
             dry_run: false,
             wait: None,

@@ -1,0 +1,237 @@
+//! The agent's view of the config repository: the remote's tip (refs
+//! only), a snapshot of a commit, the `Agent` file in it, the apps below the
+//! apps' root, and rendering one of them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cache::StepCache;
+use crate::pipeline::{self, App, RenderOptions, Rendered};
+use crate::runtime::{Limits, Runtime};
+use crate::source::git;
+
+use super::config::{self, AgentConfig};
+
+/// Where the agent reads from.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// The repository URL.
+    pub url: String,
+    /// A branch name, a full ref name (`refs/tags/v1`) or `HEAD`.
+    pub reference: String,
+    /// The kiln cache directory (mirror, snapshots, render cache).
+    pub cache_dir: PathBuf,
+}
+
+impl Remote {
+    /// The full ref name the remote is asked about.
+    pub fn full_ref(&self) -> String {
+        if self.reference == "HEAD" || self.reference.starts_with("refs/") {
+            self.reference.clone()
+        } else {
+            format!("refs/heads/{}", self.reference)
+        }
+    }
+
+    fn options(&self) -> git::Options {
+        git::Options {
+            offline: false,
+            cache_dir: self.cache_dir.clone(),
+        }
+    }
+
+    /// The commit the ref points to now, asking for refs only.
+    pub fn tip(&self) -> Result<Option<String>, git::Error> {
+        git::remote_tip(&self.url, &self.full_ref(), &self.options())
+    }
+
+    /// Fetches the ref and snapshots its commit.
+    pub fn snapshot(&self) -> Result<Snapshot, git::Error> {
+        let rev = (self.reference != "HEAD").then_some(self.reference.as_str());
+        let got = git::remote_app(&self.url, rev, None, &self.options())?;
+        Ok(Snapshot {
+            root: got.app.root,
+            revision: super::status::revision(&self.reference, &got.commit),
+            commit: got.commit,
+            source: git::redact(&self.url),
+        })
+    }
+}
+
+/// A commit of the config repository, on disk (read-only).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The directory holding the commit's tree.
+    pub root: PathBuf,
+    /// The commit id.
+    pub commit: String,
+    /// `<ref>@sha1:<commit>`.
+    pub revision: String,
+    /// The repository URL without credentials.
+    pub source: String,
+}
+
+/// Reading the `Agent` file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file is not in the commit.
+    #[error("the Agent file {path} is not in {source_url} at {revision}")]
+    Missing {
+        /// The path in the repository.
+        path: String,
+        /// The repository.
+        source_url: String,
+        /// The revision.
+        revision: String,
+    },
+    /// The file is invalid.
+    #[error(transparent)]
+    Invalid(#[from] config::Error),
+}
+
+impl Snapshot {
+    /// Reads and checks the `Agent` file at `path` (relative to the repository).
+    pub fn config(&self, path: &str) -> Result<AgentConfig, LoadError> {
+        let rel = path.trim_start_matches("./").trim_start_matches('/');
+        let missing = || LoadError::Missing {
+            path: rel.to_owned(),
+            source_url: self.source.clone(),
+            revision: self.revision.clone(),
+        };
+        if rel.split('/').any(|c| c == "..") {
+            return Err(missing());
+        }
+        let file = self.root.join(rel);
+        // A link could lead out of the snapshot.
+        let meta = fs_err::symlink_metadata(&file).map_err(|_| missing())?;
+        if !meta.is_file() {
+            return Err(missing());
+        }
+        let text = fs_err::read_to_string(&file).map_err(|_| missing())?;
+        Ok(config::parse(&text, rel)?)
+    }
+
+    /// The apps below the apps' root, minus the excluded ones, by path below the root.
+    pub fn apps(&self, cfg: &AgentConfig) -> Result<Vec<AppRef>, crate::source::discover::Error> {
+        let base = if cfg.apps_root == "." {
+            self.root.clone()
+        } else {
+            self.root.join(&cfg.apps_root)
+        };
+        if !base.is_dir() {
+            return Ok(Vec::new());
+        }
+        let found = crate::source::discover::apps(&base)?;
+        Ok(found
+            .into_iter()
+            .filter(|p| !cfg.excluded(p))
+            .map(|path| {
+                let dir = match (cfg.apps_root.as_str(), path.as_str()) {
+                    (".", p) => p.to_owned(),
+                    (r, ".") => r.to_owned(),
+                    (r, p) => format!("{r}/{p}"),
+                };
+                AppRef {
+                    inventory: inventory_name(&path, &cfg.name),
+                    path,
+                    dir,
+                }
+            })
+            .collect())
+    }
+}
+
+/// One app of the repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRef {
+    /// Its path below the apps' root (`.` for the root itself): the name
+    /// `dependsOn`, overrides and `kiln status` use.
+    pub path: String,
+    /// Its directory relative to the repository.
+    pub dir: String,
+    /// The name of its inventory (`kiln-inventory-<inventory>`).
+    pub inventory: String,
+}
+
+/// The inventory name of the app at `path`: the path with `/` as `-`,
+/// lowercased (`agent` for the root app).
+pub fn inventory_name(path: &str, agent: &str) -> String {
+    if path == "." {
+        return agent.to_owned();
+    }
+    path.chars()
+        .map(|c| match c {
+            '/' | '_' | '.' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// What a render needs besides the app.
+pub struct RenderContext<'a> {
+    /// The plugin runtime (compiled plugins are shared).
+    pub runtime: &'a Runtime,
+    /// The step cache.
+    pub cache: Option<Arc<StepCache>>,
+    /// Default plugin limits.
+    pub limits: Limits,
+    /// Target Kubernetes version.
+    pub kube_version: String,
+    /// The operator's ceiling on plugin limits.
+    pub ceiling: Option<Limits>,
+    /// Secret values and grants for this app.
+    pub secrets: Vec<(String, Vec<u8>)>,
+    /// `(plugin digest, secret name)`.
+    pub grants: Vec<(blake3::Hash, String)>,
+}
+
+/// Renders `app` of `snapshot`.
+pub fn render(
+    snapshot: &Snapshot,
+    app: &AppRef,
+    ctx: &RenderContext<'_>,
+) -> Result<Rendered, pipeline::Error> {
+    let name = app
+        .path
+        .rsplit('/')
+        .next()
+        .filter(|n| *n != ".")
+        .unwrap_or(&app.inventory)
+        .to_owned();
+    let target = App {
+        root: snapshot.root.clone(),
+        dir: app.dir.clone(),
+        name,
+    };
+    let opts = RenderOptions {
+        kube_version: ctx.kube_version.clone(),
+        source_revision: Some(snapshot.commit.clone()),
+        source_id: Some(format!("{}#{}", snapshot.source, app.dir)),
+        cache: ctx.cache.clone(),
+        ceiling: ctx.ceiling,
+        secrets: ctx.secrets.clone(),
+        grants: ctx.grants.clone(),
+        ..RenderOptions::default()
+    };
+    pipeline::render_memoized(&target, ctx.limits, &opts, ctx.runtime).map(|(r, _)| r)
+}
+
+/// The lower of two ceilings, part by part.
+pub fn lower(a: Option<Limits>, b: Option<Limits>) -> Option<Limits> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Limits {
+            memory: a.memory.min(b.memory),
+            time: a.time.min(b.time),
+            output: a.output.min(b.output),
+        }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Whether `path` lies inside `dir` (both absolute, no `..` after joining).
+pub(crate) fn inside(dir: &Path, path: &Path) -> bool {
+    match (dir.canonicalize(), path.canonicalize()) {
+        (Ok(d), Ok(p)) => p.starts_with(d),
+        _ => false,
+    }
+}
