@@ -79,7 +79,7 @@ pub fn agent_file(ns: &str, extra: &str) -> String {
     )
 }
 
-/// A kustomize app listing `files`, each a ConfigMap `name` with `k: value` in `ns`.
+/// A kustomize app listing `files`, each a `ConfigMap` `name` with `k: value` in `ns`.
 pub fn app(repo: &Repo, app: &str, ns: &str, maps: &[(&str, &str)]) {
     let names: Vec<String> = maps.iter().map(|(n, _)| format!("{n}.yaml")).collect();
     repo.write(
@@ -115,7 +115,7 @@ impl Cluster {
         kiln_test_cluster::get(&self.client, "v1", "configmaps", &self.ns, name).await
     }
 
-    /// `data.k` of a ConfigMap, if it exists.
+    /// `data.k` of a `ConfigMap`, if it exists.
     pub async fn value(&self, name: &str) -> Option<String> {
         self.configmap(name).await.and_then(|cm| {
             cm.pointer("/data/k")
@@ -243,6 +243,6 @@ pub fn ready_is(status: Option<&AppStatus>, ready: &str, reason: &str) -> bool {
 }
 
 /// How long the tests wait for a first apply (a cold plugin compile included).
-pub const FIRST: Duration = Duration::from_secs(120);
+pub const FIRST: Duration = Duration::from_mins(2);
 /// How long they wait for a later change.
 pub const LATER: Duration = Duration::from_secs(30);

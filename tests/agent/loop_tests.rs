@@ -121,7 +121,7 @@ async fn drift_is_only_reported_in_detect_mode() {
 }
 
 /// Applies two objects, then commits `broken` and checks that nothing is pruned and Ready says
-/// BuildFailed at the new commit.
+/// `BuildFailed` at the new commit.
 async fn bad_render_prunes_nothing(prefix: &str, broken: &str) {
     let c = Cluster::new(prefix).await;
     let repo = Repo::new();

@@ -66,8 +66,7 @@ fn location(line: u64, column: u64) -> String {
 }
 
 /// How drift (live objects that differ from the render) is handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drift {
     /// Re-apply the drifted objects.
     Correct,
@@ -75,6 +74,31 @@ pub enum Drift {
     Detect,
     /// No drift check.
     Off,
+}
+
+impl<'de> Deserialize<'de> for Drift {
+    /// `correct`, `detect` or `off`; YAML 1.1 reads a bare `off` as `false`,
+    /// which means `off` too.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Flag(bool),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(t) if t == "correct" => Ok(Drift::Correct),
+            Raw::Text(t) if t == "detect" => Ok(Drift::Detect),
+            Raw::Text(t) if t == "off" => Ok(Drift::Off),
+            Raw::Flag(false) => Ok(Drift::Off),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "drift: `{t}` is not one of correct, detect, off"
+            ))),
+            Raw::Flag(true) => Err(serde::de::Error::custom(
+                "drift: expected correct, detect or off",
+            )),
+        }
+    }
 }
 
 /// How webhooks prove they come from the git host.

@@ -132,6 +132,18 @@ fn bad_values_name_the_field() {
 }
 
 #[test]
+fn a_bare_off_is_drift_off_in_defaults_and_overrides() {
+    let c = parse(
+        "apiVersion: kiln.dev/v1alpha1\nkind: Agent\ndefaults: {drift: off}\noverrides:\n- match: a\n  drift: detect\n- match: b\n  drift: 'off'\n",
+        "agent.yaml",
+    )
+    .unwrap();
+    assert_eq!(c.policy("x").drift, Drift::Off);
+    assert_eq!(c.policy("a").drift, Drift::Detect);
+    assert_eq!(c.policy("b").drift, Drift::Off);
+}
+
+#[test]
 fn wrong_kind_is_refused() {
     let e = parse("apiVersion: v1\nkind: ConfigMap\n", "a.yaml").unwrap_err();
     assert!(e.to_string().contains("kind Agent"), "{e}");

@@ -31,6 +31,10 @@ pub(super) enum Outcome {
     Failed(&'static str),
 }
 
+/// Renders an app of a snapshot (on a blocking thread); the error is its text.
+pub(super) type RenderFn =
+    Arc<dyn Fn(&Snapshot, &AppRef) -> Result<Rendered, String> + Send + Sync>;
+
 /// Everything one reconcile needs.
 pub(super) struct Job<'a> {
     /// The cluster.
@@ -44,7 +48,7 @@ pub(super) struct Job<'a> {
     /// Where inventories live.
     pub inventory_namespace: &'a str,
     /// Render settings (moved to the render thread).
-    pub render: Arc<dyn Fn(&Snapshot, &AppRef) -> Result<Rendered, String> + Send + Sync>,
+    pub render: RenderFn,
     /// Metrics.
     pub metrics: &'a Metrics,
     /// Retries of API calls.
@@ -170,12 +174,12 @@ async fn apply(
 ) -> Outcome {
     let revision = job.snapshot.revision.clone();
     let applier = applier(job, false);
-    let applied = tokio::time::timeout(
+    let outcome = tokio::time::timeout(
         job.policy.timeout,
         applier.apply(manifests, &kiln_kube::no_progress),
     )
     .await;
-    let report = match applied {
+    let report = match outcome {
         Err(_) => {
             let message = format!(
                 "applying {revision} took longer than the timeout of {:?}",
@@ -195,13 +199,13 @@ async fn apply(
         return finish(job, status, started, key, why, &message, at);
     }
     status.last_applied_revision = Some(revision.clone());
-    status.sync_status = "Synced".to_owned();
-    status.health_status = if job.policy.wait {
+    "Synced".clone_into(&mut status.sync_status);
+    let health = if job.policy.wait {
         "Healthy"
     } else {
         "Unknown"
-    }
-    .to_owned();
+    };
+    health.clone_into(&mut status.health_status);
     status.drifted_objects.clear();
     job.metrics
         .drift_objects
@@ -303,7 +307,7 @@ async fn drift(
         .set(i64::try_from(drifted.len()).unwrap_or(i64::MAX));
     if drifted.is_empty() {
         status.drifted_objects.clear();
-        status.sync_status = "Synced".to_owned();
+        "Synced".clone_into(&mut status.sync_status);
         let message = format!("Applied revision: {revision}");
         let keep = status.ready();
         if keep {
@@ -314,7 +318,7 @@ async fn drift(
     }
     if job.policy.drift == Drift::Detect {
         tracing::warn!(app = %job.app.path, objects = ?drifted, "drift detected");
-        status.sync_status = "OutOfSync".to_owned();
+        "OutOfSync".clone_into(&mut status.sync_status);
         let message = format!(
             "{} object(s) drifted from {revision}: {}",
             drifted.len(),

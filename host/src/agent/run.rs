@@ -180,7 +180,7 @@ impl Agent {
             let wake = self
                 .apps
                 .values()
-                .filter(|a| self.snapshot.is_some() && !self.suspended(a))
+                .filter(|a| self.snapshot.is_some() && !Self::suspended(a))
                 .map(|a| a.due)
                 .chain([self.next_poll])
                 .min()
@@ -194,7 +194,7 @@ impl Agent {
         tracing::info!("agent stopped");
     }
 
-    fn suspended(&self, a: &AppState) -> bool {
+    fn suspended(a: &AppState) -> bool {
         a.policy.suspend || a.disabled
     }
 
@@ -347,39 +347,36 @@ impl Agent {
         for app in apps {
             let policy = config.policy(&app.path);
             let source = format!("{}#{}", snapshot.source, app.dir);
-            let state = match self.apps.remove(&app.path) {
-                Some(mut s) => {
-                    s.policy = policy;
-                    s.due = now;
-                    s.failures = 0;
-                    s.app = app;
-                    s.status.source = source;
-                    s
-                }
-                None => {
-                    let found = stored.get(&app.inventory);
-                    let status = found
-                        .and_then(|s| s.status.clone())
-                        .filter(|s| s.app == app.path)
-                        .unwrap_or_else(|| AppStatus::new(&app.path, &source));
-                    let applied_commit = status
-                        .last_applied_revision
-                        .as_deref()
-                        .and_then(|r| r.rsplit_once("@sha1:"))
-                        .map(|(_, sha)| sha.to_owned());
-                    AppState {
-                        policy,
-                        due: now,
-                        failures: 0,
-                        applied_commit,
-                        stored: found.and_then(|s| s.status.clone()),
-                        status,
-                        requested_at: found
-                            .and_then(|s| s.annotations.get(store::REQUESTED_AT).cloned()),
-                        disabled: found.is_some_and(store::Stored::disabled),
-                        forced: false,
-                        app,
-                    }
+            let state = if let Some(mut s) = self.apps.remove(&app.path) {
+                s.policy = policy;
+                s.due = now;
+                s.failures = 0;
+                s.app = app;
+                s.status.source = source;
+                s
+            } else {
+                let found = stored.get(&app.inventory);
+                let status = found
+                    .and_then(|s| s.status.clone())
+                    .filter(|s| s.app == app.path)
+                    .unwrap_or_else(|| AppStatus::new(&app.path, &source));
+                let applied_commit = status
+                    .last_applied_revision
+                    .as_deref()
+                    .and_then(|r| r.rsplit_once("@sha1:"))
+                    .map(|(_, sha)| sha.to_owned());
+                AppState {
+                    policy,
+                    due: now,
+                    failures: 0,
+                    applied_commit,
+                    stored: found.and_then(|s| s.status.clone()),
+                    status,
+                    requested_at: found
+                        .and_then(|s| s.annotations.get(store::REQUESTED_AT).cloned()),
+                    disabled: found.is_some_and(store::Stored::disabled),
+                    forced: false,
+                    app,
                 }
             };
             next.insert(state.app.path.clone(), state);
@@ -460,15 +457,13 @@ impl Agent {
                 SecretSource::Secret(r) => {
                     let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
                         kube::Api::namespaced(self.client.clone(), &self.settings.namespace);
-                    match api.get_opt(&r.name).await {
-                        Ok(Some(s)) => s
-                            .data
+                    if let Ok(Some(s)) = api.get_opt(&r.name).await {
+                        s.data
                             .and_then(|d| d.get(r.key.as_deref().unwrap_or_default()).cloned())
-                            .map(|b| b.0),
-                        Ok(None) | Err(_) => {
-                            tracing::warn!(secret = %g.name, from = %r.name, "cannot read the Secret; the secret is withheld");
-                            None
-                        }
+                            .map(|b| b.0)
+                    } else {
+                        tracing::warn!(secret = %g.name, from = %r.name, "cannot read the Secret; the secret is withheld");
+                        None
                     }
                 }
             };
@@ -620,7 +615,7 @@ impl Agent {
         }
     }
 
-    fn secrets_for(&self, path: &str) -> (Vec<(String, Vec<u8>)>, Vec<(blake3::Hash, String)>) {
+    fn secrets_for(&self, path: &str) -> (Secrets, Grants) {
         let mut secrets = Vec::new();
         let mut grants = Vec::new();
         for (name, value, digests, grant) in &self.secrets {
@@ -693,6 +688,11 @@ impl Agent {
         }
     }
 }
+
+/// Secret values by name.
+type Secrets = Vec<(String, Vec<u8>)>;
+/// `(plugin digest, secret name)`.
+type Grants = Vec<(blake3::Hash, String)>;
 
 struct RenderCtx {
     runtime: Arc<Runtime>,

@@ -230,9 +230,9 @@ impl Mirror {
             source: self.scrub(e),
         };
         let repo = if self.dir.exists() {
-            gix::open(&self.dir).map_err(|e| fail(&e.into()))?
+            gix::open(&self.dir).map_err(|e| fail(&e))?
         } else {
-            gix::init_bare(&self.dir).map_err(|e| fail(&e.into()))?
+            gix::init_bare(&self.dir).map_err(|e| fail(&e))?
         };
         let list = || -> Result<Option<String>, gix::Error> {
             let remote = repo
