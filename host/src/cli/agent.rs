@@ -95,9 +95,15 @@ fn read_token(path: &PathBuf, what: &str) -> anyhow::Result<String> {
 impl AgentCommand {
     /// Runs the agent until SIGTERM or Ctrl-C.
     pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-        let webhook_token = self
-            .webhook_token_file
-            .as_ref()
+        // The Deployment mounts the webhook Secret as optional: no file, no webhooks.
+        let webhook_file = self.webhook_token_file.as_ref().filter(|p| {
+            let there = p.exists();
+            if !there {
+                tracing::warn!(file = %p.display(), "no webhook token file; webhooks are off");
+            }
+            there
+        });
+        let webhook_token = webhook_file
             .map(|p| read_token(p, "webhook token"))
             .transpose()?
             .or_else(|| {
