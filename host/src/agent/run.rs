@@ -20,11 +20,11 @@ use super::config::{AgentConfig, Policy, SecretSource};
 use super::http::{Shared, Webhook};
 use super::metrics::labels;
 use super::reconcile::{self, Job, Mode, Outcome};
-use super::source::{self, AppRef, Remote, RenderContext, Snapshot};
+use super::source::{self, AppRef, Remote, Snapshot};
 use super::status::{self, AppStatus, reason};
 use super::store;
-use crate::cache::StepCache;
-use crate::runtime::{Limits, Runtime};
+use crate::runtime::Limits;
+use crate::service::{RenderService, RenderSettings, ServiceConfig};
 
 /// How the agent runs (the operator's settings; the rest is in the `Agent` file).
 #[derive(Debug, Clone)]
@@ -81,8 +81,7 @@ pub struct Agent {
     settings: Settings,
     client: kube::Client,
     shared: Arc<Shared>,
-    runtime: Arc<Runtime>,
-    cache: Option<Arc<StepCache>>,
+    service: Arc<RenderService>,
     remote: Remote,
     snapshot: Option<Snapshot>,
     config: Option<AgentConfig>,
@@ -120,10 +119,7 @@ impl Agent {
         client: kube::Client,
         shared: Arc<Shared>,
     ) -> anyhow::Result<Self> {
-        let runtime = Runtime::new(Some(crate::runtime::CompiledCache::new(
-            &settings.cache_dir,
-        )))?;
-        let cache = Some(Arc::new(StepCache::disk(&settings.cache_dir, 2 << 30)));
+        let service = RenderService::new(ServiceConfig::new(&settings.cache_dir))?;
         let remote = Remote {
             url: settings.repo.clone(),
             reference: settings.reference.clone(),
@@ -133,8 +129,7 @@ impl Agent {
             settings,
             client,
             shared,
-            runtime: Arc::new(runtime),
-            cache,
+            service: Arc::new(service),
             remote,
             snapshot: None,
             config: None,
@@ -544,15 +539,15 @@ impl Agent {
         let mut status = a.status.clone();
         let ceiling = source::lower(self.settings.ceiling, config.ceiling);
         let (secrets, grants) = self.secrets_for(&app.path);
-        let ctx = RenderCtx {
-            runtime: self.runtime.clone(),
-            cache: self.cache.clone(),
+        let render_settings = RenderSettings {
+            kube_version: Some(self.settings.kube_version.clone()),
             limits: self.settings.limits,
-            kube_version: self.settings.kube_version.clone(),
             ceiling,
             secrets,
             grants,
+            ..RenderSettings::default()
         };
+        let service = self.service.clone();
         let job = Job {
             client: self.client.clone(),
             snapshot: &snapshot,
@@ -560,24 +555,7 @@ impl Agent {
             policy: &policy,
             inventory_namespace: &config.inventory_namespace,
             render: Arc::new(move |s: &Snapshot, a: &AppRef| {
-                let rc = RenderContext {
-                    runtime: &ctx.runtime,
-                    cache: ctx.cache.clone(),
-                    limits: ctx.limits,
-                    kube_version: ctx.kube_version.clone(),
-                    ceiling: ctx.ceiling,
-                    secrets: ctx.secrets.clone(),
-                    grants: ctx.grants.clone(),
-                };
-                source::render(s, a, &rc).map_err(|e| {
-                    let mut text = crate::error_chain(&e);
-                    if let Some(hint) = e.hint() {
-                        text.push_str(" (hint: ");
-                        text.push_str(&hint);
-                        text.push(')');
-                    }
-                    text
-                })
+                source::render(&service, &render_settings, s, a)
             }),
             metrics: &self.shared.metrics,
             retry: self.settings.retry.clone(),
@@ -693,13 +671,3 @@ impl Agent {
 type Secrets = Vec<(String, Vec<u8>)>;
 /// `(plugin digest, secret name)`.
 type Grants = Vec<(blake3::Hash, String)>;
-
-struct RenderCtx {
-    runtime: Arc<Runtime>,
-    cache: Option<Arc<StepCache>>,
-    limits: Limits,
-    kube_version: String,
-    ceiling: Option<Limits>,
-    secrets: Vec<(String, Vec<u8>)>,
-    grants: Vec<(blake3::Hash, String)>,
-}

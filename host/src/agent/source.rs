@@ -3,11 +3,10 @@
 //! apps' root, and rendering one of them.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::cache::StepCache;
-use crate::pipeline::{self, App, RenderOptions, Rendered};
-use crate::runtime::{Limits, Runtime};
+use crate::pipeline::{App, Rendered};
+use crate::runtime::Limits;
+use crate::service::{RenderService, RenderSettings, Resolved};
 use crate::source::git;
 
 use super::config::{self, AgentConfig};
@@ -167,30 +166,14 @@ pub fn inventory_name(path: &str, agent: &str) -> String {
         .collect()
 }
 
-/// What a render needs besides the app.
-pub struct RenderContext<'a> {
-    /// The plugin runtime (compiled plugins are shared).
-    pub runtime: &'a Runtime,
-    /// The step cache.
-    pub cache: Option<Arc<StepCache>>,
-    /// Default plugin limits.
-    pub limits: Limits,
-    /// Target Kubernetes version.
-    pub kube_version: String,
-    /// The operator's ceiling on plugin limits.
-    pub ceiling: Option<Limits>,
-    /// Secret values and grants for this app.
-    pub secrets: Vec<(String, Vec<u8>)>,
-    /// `(plugin digest, secret name)`.
-    pub grants: Vec<(blake3::Hash, String)>,
-}
-
-/// Renders `app` of `snapshot`.
+/// Renders `app` of `snapshot` through the render service (blocking: call
+/// it on a blocking thread). The error is its text, causes and hint included.
 pub fn render(
+    service: &RenderService,
+    settings: &RenderSettings,
     snapshot: &Snapshot,
     app: &AppRef,
-    ctx: &RenderContext<'_>,
-) -> Result<Rendered, pipeline::Error> {
+) -> Result<Rendered, String> {
     let name = app
         .path
         .rsplit('/')
@@ -198,22 +181,30 @@ pub fn render(
         .filter(|n| *n != ".")
         .unwrap_or(&app.inventory)
         .to_owned();
-    let target = App {
-        root: snapshot.root.clone(),
-        dir: app.dir.clone(),
-        name,
+    let resolved = Resolved {
+        app: App {
+            root: snapshot.root.clone(),
+            dir: app.dir.clone(),
+            name,
+        },
+        commit: Some(snapshot.commit.clone()),
+        source_id: format!("{}#{}", snapshot.source, app.dir),
     };
-    let opts = RenderOptions {
-        kube_version: ctx.kube_version.clone(),
-        source_revision: Some(snapshot.commit.clone()),
-        source_id: Some(format!("{}#{}", snapshot.source, app.dir)),
-        cache: ctx.cache.clone(),
-        ceiling: ctx.ceiling,
-        secrets: ctx.secrets.clone(),
-        grants: ctx.grants.clone(),
-        ..RenderOptions::default()
-    };
-    pipeline::render_memoized(&target, ctx.limits, &opts, ctx.runtime).map(|(r, _)| r)
+    match service.render(&resolved, settings) {
+        Ok(r) => Ok(Rendered {
+            resources: r.resources,
+            steps: r.report.steps,
+        }),
+        Err(e) => {
+            let mut text = format!("{e:#}");
+            if let Some(hint) = crate::service::hint(&e) {
+                text.push_str(" (hint: ");
+                text.push_str(&hint);
+                text.push(')');
+            }
+            Err(text)
+        }
+    }
 }
 
 /// The lower of two ceilings, part by part.
