@@ -207,6 +207,7 @@ pub fn settings(repo: &Repo, poll: Duration) -> Settings {
             request_timeout: Duration::from_secs(20),
         },
         grace: Duration::from_secs(10),
+        shard: None,
     }
 }
 

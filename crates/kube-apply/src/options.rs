@@ -51,6 +51,12 @@ pub struct ApplyOptions {
     /// Delete what the previous inventory lists and the render dropped; when off, such objects
     /// stay in the cluster and in the inventory.
     pub prune: bool,
+    /// Fencing: the `resourceVersion` the inventory `ConfigMap` had when the caller took the
+    /// app. The apply refuses to start ([`crate::Error::Fenced`]) when it moved, every
+    /// inventory write is conditional on the version the previous one left, and pruning
+    /// re-checks it first: a move means another writer took the app, and nothing more is
+    /// written or pruned.
+    pub fence: Option<String>,
     /// Accept an empty render (which prunes everything the app had); refused otherwise.
     pub allow_empty: bool,
     /// Send everything as a server dry run: nothing is stored, the inventory is not written,
@@ -80,6 +86,7 @@ impl ApplyOptions {
             adopt: false,
             propagation: Propagation::Background,
             prune: true,
+            fence: None,
             allow_empty: false,
             dry_run: false,
             wait: None,

@@ -36,6 +36,8 @@ pub struct Shared {
     pub poke: Notify,
     /// The webhook token and type (`None`: webhooks are off).
     pub webhook: std::sync::RwLock<Option<Webhook>>,
+    /// When set, every claim and apply of a sharded agent is recorded here (tests, debugging).
+    pub trace: Option<std::sync::Mutex<Vec<super::shard::TraceEvent>>>,
 }
 
 /// How webhooks are checked.

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub git_requests: Family<Labels, Counter>,
     /// `kiln_k8s_request_total{verb,code}`.
     pub k8s_requests: Family<Labels, Counter>,
+    /// `kiln_shard_apps{member}`: the apps this replica holds.
+    pub shard_apps: Family<Labels, Gauge>,
     info_labels: Mutex<HashMap<String, Labels>>,
 }
 
@@ -81,6 +83,7 @@ impl Metrics {
             render_duration: Family::new_with_constructor(render_histogram),
             git_requests: Family::default(),
             k8s_requests: Family::default(),
+            shard_apps: Family::default(),
             info_labels: Mutex::new(HashMap::new()),
             registry: Registry::default(),
         };
@@ -124,6 +127,11 @@ impl Metrics {
             "kiln_k8s_request",
             "Requests to the Kubernetes API",
             m.k8s_requests.clone(),
+        );
+        registry.register(
+            "kiln_shard_apps",
+            "Apps this replica holds (sharding)",
+            m.shard_apps.clone(),
         );
         Metrics { registry, ..m }
     }

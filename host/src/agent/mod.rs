@@ -19,6 +19,7 @@ pub mod http;
 pub mod metrics;
 mod reconcile;
 mod run;
+pub mod shard;
 pub mod source;
 pub mod status;
 pub mod store;

@@ -2,6 +2,7 @@
 //! metrics that follow. The loop ([`super::run`]) decides when.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use kiln_kube::{Action, Applier, ApplyOptions, Change, Manifests, Report};
@@ -29,6 +30,19 @@ pub(super) enum Outcome {
     Ok,
     /// Failed with this Ready reason; retry with backoff.
     Failed(&'static str),
+    /// Another replica holds the app (sharding): nothing was done; look again soon.
+    Busy(String),
+}
+
+/// Fencing, when the agent is sharded.
+#[derive(Debug, Clone)]
+pub(super) struct Fence {
+    /// This replica.
+    pub member: String,
+    /// The live members as this replica sees them.
+    pub live: Vec<String>,
+    /// The epoch this replica holds the app at (0: not taken).
+    pub epoch: Arc<AtomicU64>,
 }
 
 /// Renders an app of a snapshot (on a blocking thread); the error is its text.
@@ -53,6 +67,60 @@ pub(super) struct Job<'a> {
     pub metrics: &'a Metrics,
     /// Retries of API calls.
     pub retry: kiln_kube::RetryOptions,
+    /// Fencing (sharded agents).
+    pub fence: Option<Fence>,
+    /// Where claims and applies are traced, when they are.
+    pub trace: Option<&'a std::sync::Mutex<Vec<super::shard::TraceEvent>>>,
+}
+
+impl Job<'_> {
+    fn trace(&self, what: super::shard::Traced) {
+        if let (Some(trace), Some(f)) = (self.trace, &self.fence) {
+            trace
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(super::shard::TraceEvent {
+                    member: f.member.clone(),
+                    app: self.app.path.clone(),
+                    what,
+                    revision: self.snapshot.revision.clone(),
+                    at: Instant::now(),
+                });
+        }
+    }
+
+    /// Takes the app (or confirms this replica holds it); `Ok(None)` without sharding,
+    /// `Err` with the outcome to return when it cannot.
+    async fn claim(&self) -> Result<Option<String>, Outcome> {
+        let Some(f) = &self.fence else {
+            return Ok(None);
+        };
+        let held = f.epoch.load(Ordering::SeqCst);
+        match super::store::claim(
+            &self.client,
+            self.inventory_namespace,
+            &self.app.inventory,
+            &f.member,
+            &f.live,
+            held,
+        )
+        .await
+        {
+            Ok(super::store::Claim::Held { version, epoch }) => {
+                if epoch != held {
+                    f.epoch.store(epoch, Ordering::SeqCst);
+                    self.trace(super::shard::Traced::Claimed);
+                    tracing::info!(app = %self.app.path, epoch, "took the app");
+                }
+                Ok(Some(version))
+            }
+            Ok(super::store::Claim::Busy(holder)) => {
+                f.epoch.store(0, Ordering::SeqCst);
+                Err(Outcome::Busy(holder))
+            }
+            Err(e) => Err(Outcome::Busy(format!("cannot take the app: {e}"))),
+        }
+    }
 }
 
 /// Renders on a blocking thread, timing it by cache use.
@@ -77,13 +145,14 @@ async fn render(job: &Job<'_>) -> Result<Rendered, String> {
     rendered
 }
 
-fn applier(job: &Job<'_>, dry_check: bool) -> Applier {
+fn applier(job: &Job<'_>, dry_check: bool, fence: Option<String>) -> Applier {
     let mut opts = ApplyOptions::new(&job.app.inventory, job.inventory_namespace);
     // As Flux: what git says wins over other managers.
     opts.force_conflicts = true;
     opts.prune = job.policy.prune;
     opts.wait = (job.policy.wait && !dry_check).then_some(job.policy.timeout);
     opts.retry = job.retry.clone();
+    opts.fence = fence;
     Applier::new(job.client.clone(), opts)
 }
 
@@ -92,6 +161,15 @@ pub(super) async fn reconcile(job: &Job<'_>, mode: Mode, status: &mut AppStatus)
     let started = Instant::now();
     let revision = job.snapshot.revision.clone();
     let at = now();
+    // A replica that gains an app takes it at once, whatever it does next.
+    if job
+        .fence
+        .as_ref()
+        .is_some_and(|f| f.epoch.load(Ordering::SeqCst) == 0)
+        && let Err(busy) = job.claim().await
+    {
+        return busy;
+    }
     let rendered = match render(job).await {
         Ok(r) => r,
         Err(message) => {
@@ -173,12 +251,26 @@ async fn apply(
     at: &str,
 ) -> Outcome {
     let revision = job.snapshot.revision.clone();
-    let applier = applier(job, false);
+    // Fence: confirm (or take) the app right before writing anything.
+    let fence = match job.claim().await {
+        Ok(f) => f,
+        Err(busy) => return busy,
+    };
+    let applier = applier(job, false, fence);
+    job.trace(super::shard::Traced::ApplyStarted);
     let outcome = tokio::time::timeout(
         job.policy.timeout,
         applier.apply(manifests, &kiln_kube::no_progress),
     )
     .await;
+    job.trace(super::shard::Traced::ApplyEnded);
+    let lost = |job: &Job<'_>| {
+        if let Some(f) = &job.fence {
+            f.epoch.store(0, Ordering::SeqCst);
+        }
+        tracing::warn!(app = %job.app.path, "another replica took the app during the apply; it carries on");
+        Outcome::Busy("taken over during the apply".to_owned())
+    };
     let report = match outcome {
         Err(_) => {
             let message = format!(
@@ -187,6 +279,7 @@ async fn apply(
             );
             return finish(job, status, started, key, reason::FAILED, &message, at);
         }
+        Ok(Err(kiln_kube::ApplyError::Fenced { .. })) => return lost(job),
         Ok(Err(e)) => {
             let message = format!("cannot apply {revision}: {}", crate::error_chain(&e));
             return finish(job, status, started, key, reason::FAILED, &message, at);
@@ -194,6 +287,9 @@ async fn apply(
         Ok(Ok(report)) => report,
     };
     count_actions(job.metrics, &report);
+    if report.fenced {
+        return lost(job);
+    }
     if report.failed() {
         let (why, message) = failure(&report, &revision);
         return finish(job, status, started, key, why, &message, at);
@@ -282,7 +378,7 @@ async fn drift(
     at: &str,
 ) -> Outcome {
     let revision = job.snapshot.revision.clone();
-    let checker = applier(job, true);
+    let checker = applier(job, true, None);
     let diff = match tokio::time::timeout(job.policy.timeout, checker.diff(manifests.clone())).await
     {
         Ok(Ok(d)) => d,

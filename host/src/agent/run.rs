@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -19,7 +19,8 @@ use tokio::time::Instant;
 use super::config::{AgentConfig, Policy, SecretSource};
 use super::http::{Shared, Webhook};
 use super::metrics::labels;
-use super::reconcile::{self, Job, Mode, Outcome};
+use super::reconcile::{self, Fence, Job, Mode, Outcome};
+use super::shard::{ShardSettings, View};
 use super::source::{self, AppRef, Remote, Snapshot};
 use super::status::{self, AppStatus, reason};
 use super::store;
@@ -55,6 +56,9 @@ pub struct Settings {
     pub retry: kiln_kube::RetryOptions,
     /// How long a shutdown waits for the current reconcile.
     pub grace: Duration,
+    /// Split the apps with the other replicas of the group over Leases (none: this agent
+    /// reconciles every app).
+    pub shard: Option<ShardSettings>,
 }
 
 /// Per app.
@@ -74,6 +78,10 @@ struct AppState {
     disabled: bool,
     /// A reconcile was asked for (requestedAt): apply even at the same commit.
     forced: bool,
+    /// Sharding: the epoch this replica holds the app at (0: not taken).
+    epoch: Arc<AtomicU64>,
+    /// Sharding: whether the app is this replica's in the current view (always without).
+    owned: bool,
 }
 
 /// The agent.
@@ -88,6 +96,17 @@ pub struct Agent {
     secrets: Vec<(String, Vec<u8>, Vec<blake3::Hash>, super::config::Grant)>,
     apps: BTreeMap<String, AppState>,
     next_poll: Instant,
+    /// The shard view (sharded agents).
+    view: Option<watch::Receiver<View>>,
+}
+
+/// Aborts a task when dropped (the membership task dies with the agent).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for Agent {
@@ -136,6 +155,7 @@ impl Agent {
             secrets: Vec::new(),
             apps: BTreeMap::new(),
             next_poll: Instant::now(),
+            view: None,
         })
     }
 
@@ -146,8 +166,30 @@ impl Agent {
             .unwrap_or(Duration::from_mins(1))
     }
 
-    /// Runs until `shutdown` turns true.
+    /// Runs until `shutdown` turns true; a sharded agent then releases its Lease.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut membership = None;
+        if let Some(shard) = self.settings.shard.clone() {
+            let (tx, rx) = watch::channel(View::default());
+            let (stop, stopped) = watch::channel(false);
+            let task = tokio::spawn(super::shard::run(self.client.clone(), shard, tx, stopped));
+            self.view = Some(rx);
+            membership = Some((stop, AbortOnDrop(task)));
+        }
+        self.run_loop(&mut shutdown).await;
+        if let Some((stop, mut task)) = membership {
+            let _ = stop.send(true);
+            let _ = (&mut task.0).await;
+        }
+        tracing::info!("agent stopped");
+    }
+
+    /// Whether this replica may apply now (always, unsharded).
+    fn can_apply(&self) -> bool {
+        self.view.as_ref().is_none_or(|v| v.borrow().can_apply)
+    }
+
+    async fn run_loop(&mut self, shutdown: &mut watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
                 break;
@@ -156,12 +198,32 @@ impl Agent {
                 self.poll().await;
                 self.next_poll = Instant::now() + jitter(self.poll_interval());
             }
+            if self
+                .view
+                .as_ref()
+                .is_some_and(|v| v.has_changed().unwrap_or(false))
+            {
+                self.take_view().await;
+            }
             if let Some(path) = self.next_due() {
                 let grace = self.settings.grace;
+                let mut view = self.view.clone();
                 let work = self.reconcile(&path);
                 tokio::pin!(work);
+                // A replica that cannot renew its Lease stops applying at once.
+                let fenced = async {
+                    match view.as_mut() {
+                        Some(v) => {
+                            let _ = v.wait_for(|v| !v.can_apply).await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
                 tokio::select! {
                     () = &mut work => {}
+                    () = fenced => {
+                        tracing::warn!(app = %path, "the lease was not renewed in time: the reconcile is abandoned");
+                    }
                     _ = shutdown.changed() => {
                         tracing::info!(app = %path, "shutting down: letting the current reconcile finish");
                         if tokio::time::timeout(grace, work).await.is_err() {
@@ -175,18 +237,82 @@ impl Agent {
             let wake = self
                 .apps
                 .values()
-                .filter(|a| self.snapshot.is_some() && !Self::suspended(a))
+                .filter(|a| self.snapshot.is_some() && !Self::suspended(a) && a.owned)
                 .map(|a| a.due)
                 .chain([self.next_poll])
                 .min()
                 .unwrap_or(self.next_poll);
+            let mut view = self.view.clone();
+            let view_changed = async {
+                match view.as_mut() {
+                    Some(v) => {
+                        let _ = v.changed().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
             tokio::select! {
                 () = tokio::time::sleep_until(wake) => {}
                 () = self.shared.poke.notified() => { self.next_poll = Instant::now(); }
+                () = view_changed => {}
                 _ = shutdown.changed() => {}
             }
         }
-        tracing::info!("agent stopped");
+    }
+
+    /// Takes a new shard view: releases the apps this replica lost, and
+    /// reloads the ones it gained from the cluster (another replica may have
+    /// applied them since).
+    async fn take_view(&mut self) {
+        let Some(view) = self.view.as_mut().map(|v| v.borrow_and_update().clone()) else {
+            return;
+        };
+        let Some(shard) = self.settings.shard.clone() else {
+            return;
+        };
+        let ns = self.config.as_ref().map(|c| c.inventory_namespace.clone());
+        let stored: BTreeMap<String, store::Stored> = match &ns {
+            Some(ns) => store::list(&self.client, Some(ns))
+                .await
+                .map(|l| l.into_iter().map(|s| (s.inventory.clone(), s)).collect())
+                .unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        let now = Instant::now();
+        let mut count = 0i64;
+        for a in self.apps.values_mut() {
+            let owned = view.owns(&shard.member, &a.app.path);
+            count += i64::from(owned);
+            if a.owned && !owned {
+                let epoch = a.epoch.swap(0, Ordering::SeqCst);
+                if epoch > 0
+                    && let Some(ns) = &ns
+                    && view.can_apply
+                {
+                    let _ =
+                        store::release(&self.client, ns, &a.app.inventory, &shard.member, epoch)
+                            .await;
+                }
+            } else if !a.owned && owned {
+                let found = stored.get(&a.app.inventory);
+                let status = found
+                    .and_then(|s| s.status.clone())
+                    .filter(|s| s.app == a.app.path);
+                if let Some(status) = status {
+                    a.applied_commit = applied_commit(&status);
+                    a.stored = Some(status.clone());
+                    a.status = status;
+                }
+                a.failures = 0;
+                a.due = now;
+            }
+            a.owned = owned;
+        }
+        self.shared
+            .metrics
+            .shard_apps
+            .get_or_create(&labels(&[("member", &shard.member)]))
+            .set(count);
     }
 
     fn suspended(a: &AppState) -> bool {
@@ -197,10 +323,13 @@ impl Agent {
     fn next_due(&self) -> Option<String> {
         self.snapshot.as_ref()?;
         let now = Instant::now();
+        if !self.can_apply() {
+            return None;
+        }
         let due: BTreeSet<&String> = self
             .apps
             .iter()
-            .filter(|(_, a)| a.due <= now)
+            .filter(|(_, a)| a.owned && a.due <= now)
             .map(|(p, _)| p)
             .collect();
         // An app whose due dependency has not run yet waits for it.
@@ -355,12 +484,16 @@ impl Agent {
                     .and_then(|s| s.status.clone())
                     .filter(|s| s.app == app.path)
                     .unwrap_or_else(|| AppStatus::new(&app.path, &source));
-                let applied_commit = status
-                    .last_applied_revision
-                    .as_deref()
-                    .and_then(|r| r.rsplit_once("@sha1:"))
-                    .map(|(_, sha)| sha.to_owned());
+                let applied_commit = applied_commit(&status);
+                let owned = self.view.as_ref().is_none_or(|v| {
+                    self.settings
+                        .shard
+                        .as_ref()
+                        .is_some_and(|s| v.borrow().owns(&s.member, &app.path))
+                });
                 AppState {
+                    epoch: Arc::new(AtomicU64::new(0)),
+                    owned,
                     policy,
                     due: now,
                     failures: 0,
@@ -491,18 +624,29 @@ impl Agent {
             return;
         }
         a.status.suspended = false;
-        // dependsOn: every dependency ready at this very commit.
-        let waiting: Vec<String> = a
-            .policy
-            .depends_on
-            .clone()
-            .into_iter()
-            .filter(|d| {
-                self.apps.get(d).is_none_or(|s| {
-                    !s.status.ready() || s.applied_commit.as_deref() != Some(&snapshot.commit)
-                })
-            })
-            .collect();
+        // dependsOn: every dependency ready at this very commit (as stored in the
+        // cluster when another replica holds it).
+        let mut waiting = Vec::new();
+        for d in a.policy.depends_on.clone() {
+            let ready = match self.apps.get(&d) {
+                None => false,
+                Some(s) if s.owned => {
+                    s.status.ready() && s.applied_commit.as_deref() == Some(&snapshot.commit)
+                }
+                Some(s) => store::read(&self.client, &config.inventory_namespace, &s.app.inventory)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|st| st.status)
+                    .is_some_and(|st| {
+                        st.ready()
+                            && st.last_applied_revision.as_deref() == Some(&snapshot.revision)
+                    }),
+            };
+            if !ready {
+                waiting.push(d);
+            }
+        }
         let a = self.apps.get_mut(path).expect("the app is known");
         if !waiting.is_empty() {
             let message = format!(
@@ -537,6 +681,7 @@ impl Agent {
         let app = a.app.clone();
         let policy = a.policy.clone();
         let mut status = a.status.clone();
+        let epoch = a.epoch.clone();
         let ceiling = source::lower(self.settings.ceiling, config.ceiling);
         let (secrets, grants) = self.secrets_for(&app.path);
         let render_settings = RenderSettings {
@@ -559,6 +704,16 @@ impl Agent {
             }),
             metrics: &self.shared.metrics,
             retry: self.settings.retry.clone(),
+            fence: self.settings.shard.as_ref().map(|s| Fence {
+                member: s.member.clone(),
+                live: self
+                    .view
+                    .as_ref()
+                    .map(|v| v.borrow().members.clone())
+                    .unwrap_or_default(),
+                epoch: epoch.clone(),
+            }),
+            trace: self.shared.trace.as_ref(),
         };
         let outcome = reconcile::reconcile(&job, mode, &mut status).await;
         if let Some(r) = requested {
@@ -580,6 +735,18 @@ impl Agent {
             Outcome::Failed(_) => {
                 a.failures += 1;
                 a.due = now + backoff(a.policy.retry_interval, a.failures);
+            }
+            Outcome::Busy(holder) => {
+                // Its holder has not let go yet: nothing done, nothing to store.
+                tracing::debug!(app = %path, %holder, "the app is held by another replica");
+                let retry = self
+                    .settings
+                    .shard
+                    .as_ref()
+                    .map_or(Duration::from_secs(1), |s| s.retry_period);
+                a.due = now + retry;
+                a.status = a.stored.clone().unwrap_or_else(|| a.status.clone());
+                return;
             }
         }
         self.store(path).await;
@@ -611,7 +778,22 @@ impl Agent {
         let Some(ns) = self.config.as_ref().map(|c| c.inventory_namespace.clone()) else {
             return;
         };
+        let writer = self.settings.shard.as_ref().map(|s| {
+            let a = &self.apps[path];
+            store::Writer {
+                member: s.member.clone(),
+                epoch: a.epoch.load(Ordering::SeqCst),
+                live: self
+                    .view
+                    .as_ref()
+                    .map(|v| v.borrow().members.clone())
+                    .unwrap_or_default(),
+            }
+        });
         let a = self.apps.get_mut(path).expect("the app is known");
+        if !a.owned {
+            return;
+        }
         let ready = a
             .status
             .condition(status::condition::READY)
@@ -643,8 +825,19 @@ impl Agent {
             .stored
             .as_ref()
             .and_then(|s| s.condition(status::condition::READY).cloned());
-        match store::write(&self.client, &ns, &a.app.inventory, &a.status).await {
-            Ok(()) => {
+        match store::write(
+            &self.client,
+            &ns,
+            &a.app.inventory,
+            &a.status,
+            writer.as_ref(),
+        )
+        .await
+        {
+            Ok(false) => {
+                tracing::debug!(app = %path, "another replica holds the app; its status is left to it");
+            }
+            Ok(true) => {
                 a.stored = Some(a.status.clone());
                 let current = a.status.condition(status::condition::READY).cloned();
                 if let Some(c) = current
@@ -665,6 +858,15 @@ impl Agent {
             Err(e) => tracing::warn!(app = %path, error = %e, "cannot store the status"),
         }
     }
+}
+
+/// The commit of a status' last applied revision.
+fn applied_commit(status: &AppStatus) -> Option<String> {
+    status
+        .last_applied_revision
+        .as_deref()
+        .and_then(|r| r.rsplit_once("@sha1:"))
+        .map(|(_, sha)| sha.to_owned())
 }
 
 /// Secret values by name.

@@ -71,6 +71,22 @@ pub struct AgentCommand {
     /// How long a shutdown waits for the current reconcile.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = crate::agent::config::parse_duration)]
     pub grace: Duration,
+    /// This replica's name: with it, replicas of the same `--shard-group` split the apps over
+    /// Leases in `--namespace` (the Deployment passes the pod's name).
+    #[arg(long, value_name = "NAME", env = "KILN_AGENT_MEMBER")]
+    pub member: Option<String>,
+    /// The replicas that split one set of apps.
+    #[arg(long, value_name = "NAME", default_value = "kiln")]
+    pub shard_group: String,
+    /// A replica whose Lease has not been renewed for this long is gone; its apps move.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::agent::config::parse_duration)]
+    pub lease_duration: Duration,
+    /// A replica that cannot renew its Lease for this long stops applying.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::agent::config::parse_duration)]
+    pub renew_deadline: Duration,
+    /// How often Leases are renewed and read.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::agent::config::parse_duration)]
+    pub retry_period: Duration,
     /// The kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
@@ -93,6 +109,27 @@ fn read_token(path: &PathBuf, what: &str) -> anyhow::Result<String> {
 }
 
 impl AgentCommand {
+    fn shard(&self) -> anyhow::Result<Option<crate::agent::shard::ShardSettings>> {
+        let Some(member) = self.member.as_deref().filter(|m| !m.is_empty()) else {
+            return Ok(None);
+        };
+        if !(self.retry_period < self.renew_deadline && self.renew_deadline < self.lease_duration) {
+            return Err(Hint::error(
+                format!(
+                    "--retry-period ({:?}) < --renew-deadline ({:?}) < --lease-duration ({:?}) does not hold",
+                    self.retry_period, self.renew_deadline, self.lease_duration
+                ),
+                "a replica must stop applying before the others can see its Lease expire; e.g. 2s, 10s, 15s",
+            ));
+        }
+        let mut s =
+            crate::agent::shard::ShardSettings::new(member, &self.namespace, &self.shard_group);
+        s.lease_duration = self.lease_duration;
+        s.renew_deadline = self.renew_deadline;
+        s.retry_period = self.retry_period;
+        Ok(Some(s))
+    }
+
     /// Runs the agent until SIGTERM or Ctrl-C.
     pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         // The Deployment mounts the webhook Secret as optional: no file, no webhooks.
@@ -128,6 +165,7 @@ impl AgentCommand {
             poll_interval: self.poll_interval,
             retry: kiln_kube::RetryOptions::default(),
             grace: self.grace,
+            shard: self.shard()?,
         };
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_multi_thread()
