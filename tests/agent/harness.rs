@@ -175,6 +175,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// Kills the agent as a crash would: no release, no cleanup.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+
     /// Stops the agent and waits for it.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
@@ -213,8 +218,14 @@ pub fn settings(repo: &Repo, poll: Duration) -> Settings {
 
 /// Starts an agent.
 pub fn start(settings: Settings, cluster: &Cluster) -> Running {
-    let shared = Arc::new(Shared::default());
-    let agent = Agent::new(settings, cluster.client.clone(), shared.clone()).expect("agent");
+    start_on(settings, cluster.client.clone(), Shared::default())
+}
+
+/// Starts an agent on `client` with `shared` (its requests counted in `kiln_k8s_request_total`).
+pub fn start_on(settings: Settings, client: kube::Client, shared: Shared) -> Running {
+    let shared = Arc::new(shared);
+    let client = kiln::agent::metrics::counted(client, shared.clone());
+    let agent = Agent::new(settings, client, shared.clone()).expect("agent");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(agent.run(stopped));
     Running { shared, stop, task }

@@ -12,4 +12,5 @@
 mod deploy;
 mod harness;
 mod loop_tests;
+mod shard;
 mod webhook;

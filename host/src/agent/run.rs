@@ -294,6 +294,18 @@ impl Agent {
                             .await;
                 }
             } else if !a.owned && owned {
+                if let Some(trace) = &self.shared.trace {
+                    trace
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(super::shard::TraceEvent {
+                            member: shard.member.clone(),
+                            app: a.app.path.clone(),
+                            what: super::shard::Traced::Gained,
+                            revision: String::new(),
+                            at: std::time::Instant::now(),
+                        });
+                }
                 let found = stored.get(&a.app.inventory);
                 let status = found
                     .and_then(|s| s.status.clone())

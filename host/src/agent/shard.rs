@@ -32,6 +32,8 @@ use tokio::time::Instant;
 /// What a replica did to an app, for [`TraceEvent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Traced {
+    /// Its view of the members made the app its own.
+    Gained,
     /// It took the app (a new epoch).
     Claimed,
     /// It started applying (after the fence held).
@@ -214,7 +216,7 @@ fn live(
     last_renew: Option<Instant>,
 ) -> Vec<String> {
     let prefix = lease_name("");
-    let mut members: BTreeMap<String, ()> = BTreeMap::new();
+    let mut members: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for (lname, (_, at)) in seen {
         let Some(member) = lname.strip_prefix(&prefix) else {
             continue;
@@ -223,13 +225,13 @@ fn live(
             continue;
         }
         if now - *at < settings.lease_duration {
-            members.insert(member.to_owned(), ());
+            members.insert(member.to_owned());
         }
     }
     if last_renew.is_some_and(|t| now - t < settings.lease_duration) {
-        members.insert(settings.member.clone(), ());
+        members.insert(settings.member.clone());
     }
-    members.into_keys().collect()
+    members.into_iter().collect()
 }
 
 /// Creates or renews this replica's Lease; whether it succeeded.
