@@ -48,6 +48,18 @@ fn signature(token: &str, body: &[u8]) -> String {
     format!("sha256={}", hex_lower(&mac.finalize().into_bytes()))
 }
 
+/// How many times the agent listed the remote's refs.
+fn ls_refs(agent: &crate::harness::Running) -> u64 {
+    agent
+        .shared
+        .metrics
+        .encode()
+        .lines()
+        .filter(|l| l.starts_with("kiln_git_request_total{op=\"ls-refs\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn hex_lower(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
@@ -57,11 +69,20 @@ async fn webhook_agent(
     c: &Cluster,
     repo: &Repo,
 ) -> (crate::harness::Running, std::net::SocketAddr, String) {
+    webhook_agent_of(c, repo, "github").await
+}
+
+/// The same, with webhooks of `kind`.
+async fn webhook_agent_of(
+    c: &Cluster,
+    repo: &Repo,
+    kind: &str,
+) -> (crate::harness::Running, std::net::SocketAddr, String) {
     repo.write(
         "agent.yaml",
         &agent_file(
             &c.ns,
-            "metadata: {name: hooks}\ndefaults: {interval: 10m, retryInterval: 1s, timeout: 30s}\n",
+            &format!("metadata: {{name: hooks}}\nwebhook: {{type: {kind}}}\ndefaults: {{interval: 10m, retryInterval: 1s, timeout: 30s}}\n"),
         ),
     );
     app(repo, "web", &c.ns, &[("settings", "v1")]);
@@ -96,6 +117,7 @@ async fn a_signed_webhook_triggers_a_reconcile_at_once() {
     app(&repo, "web", &c.ns, &[("settings", "v2")]);
     repo.commit("v2");
     let body = br#"{"ref":"refs/heads/main"}"#;
+    let before = ls_refs(&agent);
     let started = Instant::now();
     let code = request(
         addr,
@@ -109,6 +131,13 @@ async fn a_signed_webhook_triggers_a_reconcile_at_once() {
     )
     .await;
     assert_eq!(code, 202);
+    // The webhook makes the agent look at the remote at once (it would wait 10 minutes).
+    eventually(
+        Duration::from_secs(1),
+        "the remote listed within a second",
+        || async { ls_refs(&agent) > before },
+    )
+    .await;
     eventually(
         Duration::from_secs(3),
         "v2 applied after the webhook",
@@ -134,6 +163,7 @@ async fn a_bad_signature_is_refused_and_triggers_nothing() {
     app(&repo, "web", &c.ns, &[("settings", "v2")]);
     repo.commit("v2");
     let body = br#"{"ref":"refs/heads/main"}"#;
+    let before = ls_refs(&agent);
     let forged = signature("not-the-token", body);
     assert_eq!(
         request(
@@ -181,5 +211,80 @@ async fn a_bad_signature_is_refused_and_triggers_nothing() {
         Some("v1"),
         "nothing was triggered"
     );
+    assert_eq!(ls_refs(&agent), before, "the remote was not even listed");
+    agent.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_tokens_are_checked() {
+    let c = Cluster::new("agent-gitlab").await;
+    let repo = Repo::new();
+    let (agent, addr, path) = webhook_agent_of(&c, &repo, "gitlab").await;
+    assert_eq!(
+        path,
+        format!(
+            "/hook/{}",
+            kiln::agent::http::hook_path(TOKEN, "hooks", &c.ns)
+        )
+    );
+    app(&repo, "web", &c.ns, &[("settings", "v2")]);
+    repo.commit("v2");
+    let body = br#"{"object_kind":"push","ref":"refs/heads/main"}"#;
+    let before = ls_refs(&agent);
+    for bad in [
+        vec![("x-gitlab-token", "not-the-token".to_owned())],
+        vec![("x-gitlab-token", format!("{TOKEN}x"))],
+        // A GitHub signature is not what a GitLab receiver checks.
+        vec![("x-hub-signature-256", signature(TOKEN, body))],
+        vec![],
+    ] {
+        assert_eq!(
+            request(addr, "POST", &path, &bad, body).await,
+            401,
+            "{bad:?}"
+        );
+    }
+    // The token alone on another path is not enough either: the path is derived from it.
+    let other = kiln::agent::http::hook_path(TOKEN, "other", &c.ns);
+    assert_eq!(
+        request(
+            addr,
+            "POST",
+            &format!("/hook/{other}"),
+            &[("x-gitlab-token", TOKEN.to_owned())],
+            body
+        )
+        .await,
+        404
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        ls_refs(&agent),
+        before,
+        "a refused request triggers nothing"
+    );
+    assert_eq!(c.value("settings").await.as_deref(), Some("v1"));
+    let code = request(
+        addr,
+        "POST",
+        &path,
+        &[
+            ("x-gitlab-token", TOKEN.to_owned()),
+            ("x-gitlab-event", "Push Hook".to_owned()),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(code, 202);
+    eventually(
+        Duration::from_secs(1),
+        "the remote listed within a second",
+        || async { ls_refs(&agent) > before },
+    )
+    .await;
+    eventually(Duration::from_secs(3), "v2 applied", || async {
+        c.value("settings").await.as_deref() == Some("v2")
+    })
+    .await;
     agent.stop().await;
 }
