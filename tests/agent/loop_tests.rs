@@ -48,6 +48,27 @@ async fn a_commit_reaches_the_cluster_and_a_dropped_object_is_pruned() {
     assert!(status.render_key.is_some_and(|k| !k.is_empty()));
     assert!(!status.plugins.is_empty(), "plugin digests are recorded");
     assert!(status.history.len() >= 2, "{:?}", status.history);
+    // Four more commits: the history keeps the last five runs, newest first.
+    let mut revisions = vec![format!("main@sha1:{first}"), format!("main@sha1:{second}")];
+    for v in 3..=6 {
+        app(&repo, "web", &c.ns, &[("settings", &format!("v{v}"))]);
+        revisions.push(format!("main@sha1:{}", repo.commit(&format!("v{v}"))));
+        let want = revisions.last().cloned();
+        eventually(LATER, "the commit applied", || async {
+            c.status("web").await.and_then(|s| s.last_applied_revision) == want
+        })
+        .await;
+    }
+    let history: Vec<String> = c
+        .status("web")
+        .await
+        .expect("status")
+        .history
+        .into_iter()
+        .map(|r| r.revision)
+        .collect();
+    let newest: Vec<String> = revisions.iter().rev().take(5).cloned().collect();
+    assert_eq!(history, newest);
     let metrics = agent.shared.metrics.encode();
     for name in [
         "kiln_app_info{",
@@ -62,28 +83,98 @@ async fn a_commit_reaches_the_cluster_and_a_dropped_object_is_pruned() {
     agent.stop().await;
 }
 
+/// A Deployment `web` with `replicas: 2` in `ns`, added to the app `web`.
+fn deployment(repo: &Repo, ns: &str) {
+    repo.write(
+        "apps/web/kustomization.yaml",
+        "resources: [settings.yaml, other.yaml, deployment.yaml]\n",
+    );
+    repo.write(
+        "apps/web/deployment.yaml",
+        &format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n"
+        ),
+    );
+}
+
+/// `spec.replicas` of the Deployment `web`.
+async fn replicas(c: &Cluster) -> Option<i64> {
+    kiln_test_cluster::get(&c.client, "apps/v1", "deployments", &c.ns, "web")
+        .await
+        .and_then(|d| {
+            d.pointer("/spec/replicas")
+                .and_then(serde_json::Value::as_i64)
+        })
+}
+
+/// `kubectl scale deployment web --replicas=N`: the scale subresource, as kubectl.
+async fn scale(c: &Cluster, n: i32) {
+    use kube::api::{Patch, PatchParams};
+    let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(c.client.clone(), &c.ns);
+    api.patch_scale(
+        "web",
+        &PatchParams {
+            field_manager: Some("kubectl".to_owned()),
+            ..PatchParams::default()
+        },
+        &Patch::Merge(serde_json::json!({"spec": {"replicas": n}})),
+    )
+    .await
+    .expect("scale");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_is_corrected() {
     let c = Cluster::new("agent-drift").await;
     let repo = Repo::new();
     repo.write("agent.yaml", &agent_file(&c.ns, FAST));
-    app(&repo, "web", &c.ns, &[("settings", "v1")]);
+    app(&repo, "web", &c.ns, &[("settings", "v1"), ("other", "o")]);
+    deployment(&repo, &c.ns);
     repo.commit("v1");
     let agent = start(settings(&repo, Duration::from_millis(300)), &c);
     eventually(FIRST, "v1 applied", || async {
-        c.value("settings").await.as_deref() == Some("v1")
+        c.value("settings").await.as_deref() == Some("v1") && replicas(&c).await == Some(2)
     })
     .await;
+    let server = kiln_test_cluster::shared();
+    let mark = server.request_mark();
     c.edit("settings", "edited").await;
-    eventually(LATER, "the edit reverted", || async {
-        c.value("settings").await.as_deref() == Some("v1")
+    scale(&c, 5).await;
+    eventually(LATER, "the edit and the scale reverted", || async {
+        c.value("settings").await.as_deref() == Some("v1") && replicas(&c).await == Some(2)
     })
     .await;
-    let metrics = agent.shared.metrics.encode();
+    // Only the drifted objects were written; the other one was left alone.
+    let writes: Vec<_> = server
+        .requests_since(mark)
+        .into_iter()
+        .filter(|r| r.in_namespace(&c.ns) && r.is_write() && r.resource != "events")
+        .collect();
     assert!(
-        metrics.contains("kiln_drift_corrections_total{name=\"web\"} 1"),
-        "{metrics}"
+        writes.iter().all(|r| r.name != "other"),
+        "the undrifted object was written: {writes:?}"
     );
+    assert!(
+        writes.iter().any(|r| r.resource == "deployments"
+            && r.name == "web"
+            && r.verb == "patch"
+            && !r.uri.contains("/scale")),
+        "the Deployment was re-applied: {writes:?}"
+    );
+    let metrics = agent.shared.metrics.encode();
+    let corrections: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("kiln_drift_corrections_total{name=\"web\"}"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(corrections >= 2, "{metrics}");
+    for name in [
+        "kiln_drift_objects{name=\"web\"} 0",
+        "kiln_k8s_request_total{verb=\"patch\",code=\"200\"}",
+    ] {
+        assert!(metrics.contains(name), "{name} missing in:\n{metrics}");
+    }
     agent.stop().await;
 }
 
@@ -107,6 +198,11 @@ async fn drift_is_only_reported_in_detect_mode() {
     .await;
     let status = c.status("web").await.expect("status");
     assert_eq!(status.sync_status, "OutOfSync");
+    let metrics = agent.shared.metrics.encode();
+    assert!(
+        metrics.contains("kiln_drift_objects{name=\"web\"} 1"),
+        "{metrics}"
+    );
     assert_eq!(
         status.drifted_objects,
         [format!("v1/ConfigMap/{}/settings", c.ns)]
@@ -393,4 +489,66 @@ async fn kiln_status_prints_the_apps() {
         broken.contains("False") && broken.contains("BuildFailed"),
         "{broken}"
     );
+}
+
+/// The Events about an app's inventory: `(type, reason)`, oldest first.
+async fn events(c: &Cluster, inventory: &str) -> Vec<(String, String)> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Event> =
+        kube::Api::namespaced(c.client.clone(), &c.ns);
+    let mut list: Vec<_> = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("list events")
+        .items
+        .into_iter()
+        .filter(|e| {
+            e.involved_object.name.as_deref() == Some(&format!("kiln-inventory-{inventory}"))
+        })
+        .collect();
+    // Creation times have seconds only: the order of writes is the resourceVersions'.
+    list.sort_by_key(|e| {
+        e.metadata
+            .resource_version
+            .as_deref()
+            .and_then(|v| v.parse::<u64>().ok())
+    });
+    list.into_iter()
+        .map(|e| (e.type_.unwrap_or_default(), e.reason.unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_recorded_on_change_only() {
+    let c = Cluster::new("agent-events").await;
+    let repo = Repo::new();
+    repo.write("agent.yaml", &agent_file(&c.ns, FAST));
+    app(&repo, "web", &c.ns, &[("settings", "v1")]);
+    repo.commit("v1");
+    let agent = start(settings(&repo, Duration::from_millis(300)), &c);
+    eventually(FIRST, "one event for the first apply", || async {
+        events(&c, "web").await.len() == 1
+    })
+    .await;
+    let normal = ("Normal".to_owned(), "ReconciliationSucceeded".to_owned());
+    // Drift checks every second find nothing: no event.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(events(&c, "web").await, std::slice::from_ref(&normal));
+    // A new revision applied: one event.
+    app(&repo, "web", &c.ns, &[("settings", "v2")]);
+    repo.commit("v2");
+    eventually(LATER, "an event for the new revision", || async {
+        events(&c, "web").await.len() == 2
+    })
+    .await;
+    // A failing render: one warning, however often it is retried.
+    repo.write("apps/web/kustomization.yaml", "resources: [missing.yaml]\n");
+    repo.commit("broken");
+    eventually(LATER, "a warning", || async {
+        events(&c, "web").await.len() == 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let warning = ("Warning".to_owned(), "BuildFailed".to_owned());
+    assert_eq!(events(&c, "web").await, [normal.clone(), normal, warning]);
+    agent.stop().await;
 }

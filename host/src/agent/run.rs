@@ -837,6 +837,10 @@ impl Agent {
             .stored
             .as_ref()
             .and_then(|s| s.condition(status::condition::READY).cloned());
+        let previous_applied = a
+            .stored
+            .as_ref()
+            .and_then(|s| s.last_applied_revision.clone());
         match store::write(
             &self.client,
             &ns,
@@ -852,10 +856,14 @@ impl Agent {
             Ok(true) => {
                 a.stored = Some(a.status.clone());
                 let current = a.status.condition(status::condition::READY).cloned();
+                // Events on change only: Ready changed, or a new revision was applied.
+                let new_revision = a.status.last_applied_revision.is_some()
+                    && a.status.last_applied_revision != previous_applied;
                 if let Some(c) = current
-                    && previous
-                        .as_ref()
-                        .is_none_or(|p| p.reason != c.reason || p.status != c.status)
+                    && (new_revision
+                        || previous
+                            .as_ref()
+                            .is_none_or(|p| p.reason != c.reason || p.status != c.status))
                 {
                     store::event(
                         &self.client,
