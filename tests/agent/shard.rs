@@ -382,3 +382,97 @@ async fn a_replica_that_cannot_renew_its_lease_stops_applying() {
     .await;
     agent.stop().await;
 }
+
+fn configmap(ns: &str, name: &str) -> serde_json::Value {
+    serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns}, "data": {"k": "v"}})
+}
+
+/// A client that, before the first write of `object`, writes the inventory of `app` as another
+/// replica taking the app would.
+fn taken_over_during(client: kube::Client, ns: &str, app: &str, object: &str) -> kube::Client {
+    let default_ns = client.default_namespace().to_owned();
+    let done = Arc::new(AtomicBool::new(false));
+    let (ns, inventory, object) = (
+        ns.to_owned(),
+        format!("kiln-inventory-{app}"),
+        object.to_owned(),
+    );
+    let service = tower::service_fn(move |req: http::Request<kube::client::Body>| {
+        let client = client.clone();
+        let done = done.clone();
+        let (ns, inventory, object) = (ns.clone(), inventory.clone(), object.clone());
+        async move {
+            let write = req.method() == http::Method::PATCH
+                && req.uri().path().ends_with(&format!("/configmaps/{object}"))
+                && !req.uri().query().unwrap_or_default().contains("dryRun");
+            if write && !done.swap(true, Ordering::SeqCst) {
+                let api: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+                    kube::Api::namespaced(client.clone(), &ns);
+                api.patch(
+                    &inventory,
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(serde_json::json!(
+                        {"metadata": {"annotations": {"kiln.dev/owner": "other", "kiln.dev/epoch": "9"}}}
+                    )),
+                )
+                .await
+                .expect("take the app over");
+            }
+            client.send(req).await
+        }
+    });
+    kube::Client::new(service, default_ns)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_fence_writes_and_prunes_nothing() {
+    use kiln_kube::{Applier, ApplyError, ApplyOptions, Manifests, no_progress};
+    let c = Cluster::new("agent-cas").await;
+    let apply = |client: kube::Client, fence: Option<String>, names: &[&str]| {
+        let mut opts = ApplyOptions::new("fenced", &c.ns);
+        opts.fence = fence;
+        let manifests =
+            Manifests::new(names.iter().map(|n| configmap(&c.ns, n)).collect()).expect("manifests");
+        async move {
+            Applier::new(client, opts)
+                .apply(manifests, &no_progress)
+                .await
+        }
+    };
+    let first = apply(c.client.clone(), None, &["a"]).await.expect("apply");
+    let version = first.inventory_version.clone().expect("a version");
+
+    // A stale fence: refused before anything is written.
+    let stale = apply(c.client.clone(), Some("1".to_owned()), &["b"]).await;
+    assert!(matches!(stale, Err(ApplyError::Fenced { .. })), "{stale:?}");
+    assert!(c.configmap("b").await.is_none(), "nothing applied");
+
+    // The fence held: applied and pruned, and the next fence returned.
+    let held = apply(c.client.clone(), Some(version.clone()), &["b"])
+        .await
+        .expect("apply");
+    assert!(!held.fenced && !held.failed(), "{held:?}");
+    assert!(c.configmap("a").await.is_none(), "a pruned");
+    let version = held.inventory_version.expect("the next fence");
+
+    // Taken over while applying: the apply carries on with its objects but prunes nothing
+    // and leaves the inventory to the new holder.
+    let client = taken_over_during(c.client.clone(), &c.ns, "fenced", "d");
+    let moved = apply(client, Some(version), &["d"]).await.expect("apply");
+    assert!(moved.fenced, "{moved:?}");
+    assert!(c.configmap("b").await.is_some(), "b not pruned");
+    let inventory = c
+        .configmap("kiln-inventory-fenced")
+        .await
+        .expect("inventory");
+    assert_eq!(
+        inventory.pointer("/metadata/annotations/kiln.dev~1owner"),
+        Some(&serde_json::json!("other"))
+    );
+    let objects = inventory
+        .pointer("/data/objects")
+        .and_then(|v| v.as_str())
+        .expect("objects");
+    assert!(objects.contains(" b\n"), "b still listed: {objects}");
+}
