@@ -62,6 +62,11 @@ async fn deploy_agent_renders_like_kustomize_and_passes_a_server_dry_run() {
     assert_eq!(pod["serviceAccountName"], "kiln-agent");
     let container = &pod["containers"][0];
     assert_eq!(container["args"][0], "agent");
+    assert_eq!(
+        container["env"][0],
+        serde_json::json!({"name": "KILN_AGENT_MEMBER", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
+        "each pod shards under its own name"
+    );
     assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
     assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");

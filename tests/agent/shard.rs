@@ -476,3 +476,82 @@ async fn a_moved_fence_writes_and_prunes_nothing() {
         .expect("objects");
     assert!(objects.contains(" b\n"), "b still listed: {objects}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_to_one_replica_reaches_the_others() {
+    const TOKEN: &str = "hook-token";
+    let c = Cluster::new("agent-shardhook").await;
+    let repo = Repo::new();
+    repo.write(
+        "agent.yaml",
+        &agent_file(
+            &c.ns,
+            "metadata: {name: hooks}\ndefaults: {interval: 10m, retryInterval: 1s, timeout: 30s}\n",
+        ),
+    );
+    let apps = ["a", "b", "c", "d", "e", "f"];
+    for a in apps {
+        crate::harness::app(&repo, a, &c.ns, &[(a, "v1")]);
+    }
+    repo.commit("v1");
+    let members: Vec<String> = ["r0", "r1"].map(str::to_owned).to_vec();
+    assert!(
+        apps.iter().any(|a| owner(&members, a) == Some("r1")),
+        "r1 holds some app"
+    );
+    let replicas: Vec<_> = members
+        .iter()
+        .map(|m| {
+            // The remote is listed only every 10 minutes: only a webhook brings v2 in time.
+            let mut s = settings(&repo, Duration::from_mins(10));
+            s.webhook_token = Some(TOKEN.to_owned());
+            s.shard = Some(shard(&c, m));
+            start_on(s, c.client.clone(), Shared::default())
+        })
+        .collect();
+    eventually(FIRST, "v1 applied", || async {
+        for a in apps {
+            if c.value(a).await.as_deref() != Some("v1") {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    for a in apps {
+        crate::harness::app(&repo, a, &c.ns, &[(a, "v2")]);
+    }
+    repo.commit("v2");
+    // Only r0 serves HTTP.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = kiln::agent::http::router(replicas[0].shared.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let path = format!(
+        "/hook/{}",
+        kiln::agent::http::hook_path(TOKEN, "hooks", &c.ns)
+    );
+    let body = br#"{"ref":"refs/heads/main"}"#;
+    let headers = [(
+        "x-hub-signature-256",
+        crate::webhook::signature(TOKEN, body),
+    )];
+    assert_eq!(
+        crate::webhook::request(addr, "POST", &path, &headers, body).await,
+        202
+    );
+    eventually(Duration::from_secs(5), "every app at v2", || async {
+        for a in apps {
+            if c.value(a).await.as_deref() != Some("v2") {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    for r in replicas {
+        r.stop().await;
+    }
+}

@@ -12,7 +12,7 @@ use crate::harness::{Cluster, FIRST, Repo, agent_file, app, eventually, settings
 const TOKEN: &str = "webhook-s3cret";
 
 /// Sends one HTTP/1.1 request; returns the status code.
-async fn request(
+pub async fn request(
     addr: std::net::SocketAddr,
     method: &str,
     path: &str,
@@ -42,7 +42,7 @@ async fn request(
         .expect("a status line")
 }
 
-fn signature(token: &str, body: &[u8]) -> String {
+pub fn signature(token: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).expect("any key length");
     mac.update(body);
     format!("sha256={}", hex_lower(&mac.finalize().into_bytes()))

@@ -32,8 +32,11 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Set once the first poll of the remote finished.
     pub ready: AtomicBool,
-    /// Woken by a valid webhook.
+    /// Woken by a valid webhook (or, sharded, by another replica's).
     pub poke: Notify,
+    /// How many valid webhooks this replica received (passed on to the other replicas on its
+    /// Lease, so that every replica looks at the remote).
+    pub hooks: std::sync::atomic::AtomicU64,
     /// The webhook token and type (`None`: webhooks are off).
     pub webhook: std::sync::RwLock<Option<Webhook>>,
     /// When set, every claim and apply of a sharded agent is recorded here (tests, debugging).
@@ -107,6 +110,7 @@ async fn hook(
         return StatusCode::UNAUTHORIZED;
     }
     tracing::info!("webhook accepted; checking the remote");
+    shared.hooks.fetch_add(1, Ordering::SeqCst);
     shared.poke.notify_one();
     StatusCode::ACCEPTED
 }

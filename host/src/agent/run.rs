@@ -172,7 +172,13 @@ impl Agent {
         if let Some(shard) = self.settings.shard.clone() {
             let (tx, rx) = watch::channel(View::default());
             let (stop, stopped) = watch::channel(false);
-            let task = tokio::spawn(super::shard::run(self.client.clone(), shard, tx, stopped));
+            let task = tokio::spawn(super::shard::run(
+                self.client.clone(),
+                shard,
+                self.shared.clone(),
+                tx,
+                stopped,
+            ));
             self.view = Some(rx);
             membership = Some((stop, AbortOnDrop(task)));
         }

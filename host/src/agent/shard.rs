@@ -57,6 +57,10 @@ pub struct TraceEvent {
     pub at: std::time::Instant,
 }
 
+/// Annotation on a member Lease: how many webhooks the replica received. A change makes the
+/// other replicas look at the remote too (a webhook reaches one replica).
+pub const HOOKS: &str = "kiln.dev/hooks";
+
 /// The label on member Leases; its value is the group.
 pub const GROUP_LABEL: &str = "kiln.dev/agent";
 
@@ -141,6 +145,7 @@ fn now_micro() -> MicroTime {
 pub async fn run(
     client: kube::Client,
     settings: ShardSettings,
+    shared: std::sync::Arc<super::http::Shared>,
     view: watch::Sender<View>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -149,10 +154,13 @@ pub async fn run(
     let mut last_renew: Option<Instant> = None;
     // Lease name -> (resourceVersion, when this replica saw it change).
     let mut seen: HashMap<String, (String, Instant)> = HashMap::new();
+    // Lease name -> its webhook count as last seen.
+    let mut hooks_seen: HashMap<String, String> = HashMap::new();
     let started = Instant::now();
     loop {
         let tick = Instant::now();
-        if renew(&api, &settings, &name).await {
+        let hooks = shared.hooks.load(std::sync::atomic::Ordering::SeqCst);
+        if renew(&api, &settings, &name, hooks).await {
             last_renew = Some(Instant::now());
         }
         let listed = api
@@ -176,6 +184,21 @@ pub async fn run(
                     Some((old, at)) if *old == rv => *at,
                     _ => now,
                 };
+                let hooks = lease
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(HOOKS))
+                    .cloned()
+                    .unwrap_or_default();
+                if lname != name
+                    && hooks_seen
+                        .insert(lname.clone(), hooks.clone())
+                        .is_some_and(|old| old != hooks)
+                {
+                    tracing::info!(member = %lname, "another replica received a webhook");
+                    shared.poke.notify_one();
+                }
                 next.insert(lname, (rv, at));
             }
             seen = next;
@@ -235,10 +258,15 @@ fn live(
 }
 
 /// Creates or renews this replica's Lease; whether it succeeded.
-async fn renew(api: &Api<Lease>, settings: &ShardSettings, name: &str) -> bool {
+async fn renew(api: &Api<Lease>, settings: &ShardSettings, name: &str, hooks: u64) -> bool {
     let seconds = i32::try_from(settings.lease_duration.as_secs().max(1)).unwrap_or(i32::MAX);
     match api.get_opt(name).await {
         Ok(Some(mut lease)) => {
+            lease
+                .metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert(HOOKS.to_owned(), hooks.to_string());
             let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
             spec.holder_identity = Some(settings.member.clone());
             spec.lease_duration_seconds = Some(seconds);
@@ -261,6 +289,7 @@ async fn renew(api: &Api<Lease>, settings: &ShardSettings, name: &str) -> bool {
                         GROUP_LABEL.to_owned(),
                         settings.group.clone(),
                     )])),
+                    annotations: Some(BTreeMap::from([(HOOKS.to_owned(), hooks.to_string())])),
                     ..ObjectMeta::default()
                 },
                 spec: Some(LeaseSpec {
