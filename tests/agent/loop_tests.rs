@@ -540,6 +540,14 @@ async fn events_are_recorded_on_change_only() {
         events(&c, "web").await.len() == 2
     })
     .await;
+    // A commit that changes nothing of the app: applied, no event.
+    repo.write("NOTES.md", "unrelated\n");
+    let unrelated = format!("main@sha1:{}", repo.commit("notes"));
+    eventually(LATER, "the unrelated commit applied", || async {
+        c.status("web").await.and_then(|s| s.last_applied_revision) == Some(unrelated.clone())
+    })
+    .await;
+    assert_eq!(events(&c, "web").await.len(), 2);
     // A failing render: one warning, however often it is retried.
     repo.write("apps/web/kustomization.yaml", "resources: [missing.yaml]\n");
     repo.commit("broken");

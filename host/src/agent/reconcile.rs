@@ -69,6 +69,8 @@ pub(super) struct Job<'a> {
     pub retry: kiln_kube::RetryOptions,
     /// Fencing (sharded agents).
     pub fence: Option<Fence>,
+    /// How many objects the reconcile created, changed or pruned (set by it).
+    pub changed: std::sync::atomic::AtomicUsize,
     /// Where claims and applies are traced, when they are.
     pub trace: Option<&'a std::sync::Mutex<Vec<super::shard::TraceEvent>>>,
 }
@@ -317,6 +319,7 @@ async fn apply(
             )
         })
         .count();
+    job.changed.fetch_add(changed, Ordering::SeqCst);
     let message = format!("Applied revision: {revision} ({changed} changed)");
     finish(job, status, started, key, reason::SUCCEEDED, &message, at)
 }

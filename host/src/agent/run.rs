@@ -82,6 +82,8 @@ struct AppState {
     epoch: Arc<AtomicU64>,
     /// Sharding: whether the app is this replica's in the current view (always without).
     owned: bool,
+    /// Objects the last reconcile created, changed or pruned.
+    changed: usize,
 }
 
 /// The agent.
@@ -512,6 +514,7 @@ impl Agent {
                 AppState {
                     epoch: Arc::new(AtomicU64::new(0)),
                     owned,
+                    changed: 0,
                     policy,
                     due: now,
                     failures: 0,
@@ -732,13 +735,16 @@ impl Agent {
                 epoch: epoch.clone(),
             }),
             trace: self.shared.trace.as_ref(),
+            changed: std::sync::atomic::AtomicUsize::new(0),
         };
         let outcome = reconcile::reconcile(&job, mode, &mut status).await;
+        let changed = job.changed.load(Ordering::SeqCst);
         if let Some(r) = requested {
             status.last_handled_reconcile_at = Some(r);
         }
         let a = self.apps.get_mut(path).expect("the app is known");
         a.status = status;
+        a.changed = changed;
         let now = Instant::now();
         let mut newly_ready = false;
         match outcome {
@@ -862,9 +868,10 @@ impl Agent {
             Ok(true) => {
                 a.stored = Some(a.status.clone());
                 let current = a.status.condition(status::condition::READY).cloned();
-                // Events on change only: Ready changed, or a new revision was applied.
+                // Events on change only: Ready changed, or a new revision changed objects.
                 let new_revision = a.status.last_applied_revision.is_some()
-                    && a.status.last_applied_revision != previous_applied;
+                    && a.status.last_applied_revision != previous_applied
+                    && a.changed > 0;
                 if let Some(c) = current
                     && (new_revision
                         || previous
