@@ -560,3 +560,64 @@ async fn events_are_recorded_on_change_only() {
     assert_eq!(events(&c, "web").await, [normal.clone(), normal, warning]);
     agent.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_app_commit_goes_first_and_the_others_are_not_reapplied() {
+    let c = Cluster::new("agent-first").await;
+    let repo = Repo::new();
+    let policy = "defaults: {interval: 10m, retryInterval: 1s, timeout: 30s}\n";
+    repo.write("agent.yaml", &agent_file(&c.ns, policy));
+    let apps = ["a", "b", "c", "d", "e"];
+    for a in apps {
+        app(&repo, a, &c.ns, &[(a, "v1")]);
+    }
+    repo.commit("v1");
+    let agent = start(settings(&repo, Duration::from_millis(300)), &c);
+    eventually(FIRST, "all applied", || async {
+        for a in apps {
+            if !ready_is(
+                c.status(a).await.as_ref(),
+                "True",
+                "ReconciliationSucceeded",
+            ) {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    // The last app in order changes.
+    app(&repo, "e", &c.ns, &[("e", "v2")]);
+    let revision = format!("main@sha1:{}", repo.commit("e v2"));
+    eventually(LATER, "every app at the new revision", || async {
+        for a in apps {
+            if c.status(a).await.and_then(|s| s.last_applied_revision) != Some(revision.clone()) {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(c.value("e").await.as_deref(), Some("v2"));
+    let written = |a: &'static str| {
+        let c = &c;
+        async move {
+            c.configmap(&format!("kiln-inventory-{a}"))
+                .await
+                .and_then(|cm| {
+                    cm.pointer("/metadata/resourceVersion")
+                        .and_then(|v| v.as_str())
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
+                .expect("inventory")
+        }
+    };
+    let e = written("e").await;
+    for a in ["a", "b", "c", "d"] {
+        assert!(e < written(a).await, "e was reconciled before {a}");
+        let ready = c.status(a).await.expect("status");
+        let message = &ready.condition("Ready").expect("Ready").message;
+        assert!(message.contains("render unchanged"), "{a}: {message}");
+    }
+    agent.stop().await;
+}

@@ -63,6 +63,9 @@ pub(super) struct Job<'a> {
     pub inventory_namespace: &'a str,
     /// Render settings (moved to the render thread).
     pub render: RenderFn,
+    /// A new commit for an app applied and ready: when the render key is the one last
+    /// applied, record the revision without applying.
+    pub skip_unchanged: bool,
     /// Metrics.
     pub metrics: &'a Metrics,
     /// Retries of API calls.
@@ -233,8 +236,15 @@ pub(super) async fn reconcile(job: &Job<'_>, mode: Mode, status: &mut AppStatus)
             );
         }
     };
+    let unchanged = status.render_key.as_deref() == Some(key.as_str());
     status.render_key = Some(key.clone());
     status.plugins = plugins;
+    if mode == Mode::Apply && job.skip_unchanged && unchanged {
+        status.last_attempted_revision = Some(revision.clone());
+        status.last_applied_revision = Some(revision.clone());
+        let message = format!("Applied revision: {revision} (render unchanged)");
+        return finish(job, status, started, &key, reason::SUCCEEDED, &message, &at);
+    }
     match mode {
         Mode::Apply => {
             status.last_attempted_revision = Some(revision.clone());

@@ -62,6 +62,10 @@ pub struct Settings {
 }
 
 /// Per app.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about one app, not a state machine"
+)]
 struct AppState {
     app: AppRef,
     policy: Policy,
@@ -84,6 +88,8 @@ struct AppState {
     owned: bool,
     /// Objects the last reconcile created, changed or pruned.
     changed: usize,
+    /// The render changed at a new commit: reconcile before the others.
+    priority: bool,
 }
 
 /// The agent.
@@ -352,15 +358,19 @@ impl Agent {
             .filter(|(_, a)| a.owned && a.due <= now)
             .map(|(p, _)| p)
             .collect();
-        // An app whose due dependency has not run yet waits for it.
+        // An app whose due dependency has not run yet waits for it; apps whose render
+        // changed go first.
+        let free = |p: &&&String| {
+            self.apps[p.as_str()]
+                .policy
+                .depends_on
+                .iter()
+                .all(|d| !due.contains(d))
+        };
         due.iter()
-            .find(|p| {
-                self.apps[p.as_str()]
-                    .policy
-                    .depends_on
-                    .iter()
-                    .all(|d| !due.contains(d))
-            })
+            .filter(free)
+            .find(|p| self.apps[p.as_str()].priority)
+            .or_else(|| due.iter().find(free))
             .or_else(|| due.first())
             .map(|p| (*p).clone())
     }
@@ -448,6 +458,8 @@ impl Agent {
         self.snapshot = Some(snapshot);
         if first_config {
             self.read_annotations().await;
+        } else {
+            self.prioritize().await;
         }
         self.shared.ready.store(true, Ordering::Relaxed);
     }
@@ -515,6 +527,7 @@ impl Agent {
                     epoch: Arc::new(AtomicU64::new(0)),
                     owned,
                     changed: 0,
+                    priority: false,
                     policy,
                     due: now,
                     failures: 0,
@@ -703,26 +716,23 @@ impl Agent {
         let policy = a.policy.clone();
         let mut status = a.status.clone();
         let epoch = a.epoch.clone();
-        let ceiling = source::lower(self.settings.ceiling, config.ceiling);
-        let (secrets, grants) = self.secrets_for(&app.path);
-        let render_settings = RenderSettings {
-            kube_version: Some(self.settings.kube_version.clone()),
-            limits: self.settings.limits,
-            ceiling,
-            secrets,
-            grants,
-            ..RenderSettings::default()
-        };
-        let service = self.service.clone();
+        // A new commit that leaves the app's render as it was needs no apply (drift
+        // checks still run at the interval).
+        let skip_unchanged = mode == Mode::Apply
+            && requested.is_none()
+            && a.failures == 0
+            && a.status.ready()
+            && a.applied_commit.is_some();
+        a.priority = false;
+        let render = self.render_fn(&config, &app.path);
         let job = Job {
             client: self.client.clone(),
             snapshot: &snapshot,
             app: &app,
             policy: &policy,
             inventory_namespace: &config.inventory_namespace,
-            render: Arc::new(move |s: &Snapshot, a: &AppRef| {
-                source::render(&service, &render_settings, s, a)
-            }),
+            render,
+            skip_unchanged,
             metrics: &self.shared.metrics,
             retry: self.settings.retry.clone(),
             fence: self.settings.shard.as_ref().map(|s| Fence {
@@ -780,6 +790,62 @@ impl Agent {
                 if other.policy.depends_on.iter().any(|d| d == path) {
                     other.due = now;
                 }
+            }
+        }
+    }
+
+    /// How the app at `path` is rendered (its secrets and the ceilings).
+    fn render_fn(&self, config: &AgentConfig, path: &str) -> reconcile::RenderFn {
+        let ceiling = source::lower(self.settings.ceiling, config.ceiling);
+        let (secrets, grants) = self.secrets_for(path);
+        let render_settings = RenderSettings {
+            kube_version: Some(self.settings.kube_version.clone()),
+            limits: self.settings.limits,
+            ceiling,
+            secrets,
+            grants,
+            ..RenderSettings::default()
+        };
+        let service = self.service.clone();
+        Arc::new(move |s: &Snapshot, a: &AppRef| source::render(&service, &render_settings, s, a))
+    }
+
+    /// Renders every app of a new commit this replica holds (the render cache keeps the
+    /// results for the reconciles) and puts the apps whose render changed first, so that a
+    /// one-app commit reaches the cluster without waiting for the others.
+    async fn prioritize(&mut self) {
+        let (Some(snapshot), Some(config)) = (self.snapshot.clone(), self.config.clone()) else {
+            return;
+        };
+        let jobs: Vec<(String, AppRef, Option<String>, reconcile::RenderFn)> = self
+            .apps
+            .iter()
+            .filter(|(_, a)| a.owned && !Self::suspended(a))
+            .map(|(p, a)| {
+                (
+                    p.clone(),
+                    a.app.clone(),
+                    a.status.render_key.clone(),
+                    self.render_fn(&config, p),
+                )
+            })
+            .collect();
+        let changed = tokio::task::spawn_blocking(move || {
+            jobs.into_iter()
+                .filter(|(_, app, old, render)| {
+                    render(&snapshot, app)
+                        .ok()
+                        .and_then(|r| r.steps.last().map(|s| s.key.clone()))
+                        .is_none_or(|key| old.as_deref() != Some(key.as_str()))
+                })
+                .map(|(p, ..)| p)
+                .collect::<Vec<String>>()
+        })
+        .await
+        .unwrap_or_default();
+        for p in changed {
+            if let Some(a) = self.apps.get_mut(&p) {
+                a.priority = true;
             }
         }
     }
