@@ -11,7 +11,8 @@
 #      changed, against `kiln render --all` on the same directory.
 #
 #   benches/agent.sh [APPS]        KILN=path/to/kiln measures that binary (default: a release
-#                                  build); KUBECTL=kubectl (v1.35) for the checks; STEADY=60
+#                                  build); KUBECTL=kubectl (v1.35) for the checks; STEADY=60;
+#                                  AGENT_LOG=file keeps the agent's log (RUST_LOG=info for more)
 #
 # Goals (the issue): webhook-to-applied <= 2 s; steady state <= 2% of a core and <= 150 MiB;
 # no-change render from git <= 25 ms; cold from git within 1.3x of cold local.
@@ -30,6 +31,7 @@ cleanup() {
 		wait "$agent_pid" 2>/dev/null || true
 	fi
 	"$here/../tests/cluster/down.sh" "$work/cp" >/dev/null 2>&1 || true
+	if [ -n "${AGENT_LOG:-}" ] && [ -f "$work/agent.log" ]; then cp "$work/agent.log" "$AGENT_LOG"; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -78,7 +80,7 @@ hook=$(printf '%s%s%s' "$token" kiln bench | sha256sum | cut -d' ' -f1)
 
 echo "== 1. converge $apps apps from one commit"
 start=$(now)
-RUST_LOG=warn "$kiln" agent --repo "file://$repo" --ref main --config agent.yaml \
+RUST_LOG=${RUST_LOG:-warn} "$kiln" agent --repo "file://$repo" --ref main --config agent.yaml \
 	--listen "127.0.0.1:$port" --webhook-token-file "$work/token" --namespace bench \
 	--kubeconfig "$kc" >"$work/agent.log" 2>&1 &
 agent_pid=$!

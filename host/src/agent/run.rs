@@ -406,6 +406,7 @@ impl Agent {
             return;
         }
         let remote = self.remote.clone();
+        let fetching = Instant::now();
         let snapshot = match tokio::task::spawn_blocking(move || remote.snapshot()).await {
             Ok(Ok(s)) => {
                 self.git_metric("fetch", "ok");
@@ -421,7 +422,7 @@ impl Agent {
                 return;
             }
         };
-        tracing::info!(revision = %snapshot.revision, "new revision");
+        tracing::info!(revision = %snapshot.revision, fetched_in = ?fetching.elapsed(), "new revision");
         let config = match snapshot.config(&self.settings.config_path) {
             Ok(c) => c,
             Err(e) => {
@@ -459,7 +460,9 @@ impl Agent {
         if first_config {
             self.read_annotations().await;
         } else {
+            let rendering = Instant::now();
             self.prioritize().await;
+            tracing::info!(apps = self.apps.len(), rendered_in = ?rendering.elapsed(), "rendered the new revision");
         }
         self.shared.ready.store(true, Ordering::Relaxed);
     }
