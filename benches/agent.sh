@@ -12,7 +12,7 @@
 #
 #   benches/agent.sh [APPS]        KILN=path/to/kiln measures that binary (default: a release
 #                                  build); KUBECTL=kubectl (v1.35) for the checks; STEADY=60;
-#                                  AGENT_LOG=file keeps the agent's log (RUST_LOG=info for more)
+#                                  AGENT_LOG=file keeps the agent's log (KILN_LOG=info for more)
 #
 # Goals (the issue): webhook-to-applied <= 2 s; steady state <= 2% of a core and <= 150 MiB;
 # no-change render from git <= 25 ms; cold from git within 1.3x of cold local.
@@ -80,7 +80,7 @@ hook=$(printf '%s%s%s' "$token" kiln bench | sha256sum | cut -d' ' -f1)
 
 echo "== 1. converge $apps apps from one commit"
 start=$(now)
-RUST_LOG=${RUST_LOG:-warn} "$kiln" agent --repo "file://$repo" --ref main --config agent.yaml \
+KILN_LOG=${KILN_LOG:-warn} "$kiln" agent --repo "file://$repo" --ref main --config agent.yaml \
 	--listen "127.0.0.1:$port" --webhook-token-file "$work/token" --namespace bench \
 	--kubeconfig "$kc" >"$work/agent.log" 2>&1 &
 agent_pid=$!
