@@ -208,6 +208,10 @@ impl Agent {
             if *shutdown.borrow() {
                 break;
             }
+            // A webhook that came while reconciling counts now, not once the queue is empty.
+            if futures_util::FutureExt::now_or_never(self.shared.poke.notified()).is_some() {
+                self.next_poll = Instant::now();
+            }
             if Instant::now() >= self.next_poll {
                 self.poll().await;
                 self.next_poll = Instant::now() + jitter(self.poll_interval());
@@ -456,13 +460,12 @@ impl Agent {
         let first_config = self.config.is_none();
         self.adopt(&config, &snapshot, apps).await;
         self.config = Some(config);
-        self.snapshot = Some(snapshot);
+        let previous = self.snapshot.replace(snapshot);
         if first_config {
             self.read_annotations().await;
-        } else {
-            let rendering = Instant::now();
-            self.prioritize().await;
-            tracing::info!(apps = self.apps.len(), rendered_in = ?rendering.elapsed(), "rendered the new revision");
+        }
+        if let Some(previous) = previous {
+            self.prioritize(&previous).await;
         }
         self.shared.ready.store(true, Ordering::Relaxed);
     }
@@ -813,35 +816,24 @@ impl Agent {
         Arc::new(move |s: &Snapshot, a: &AppRef| source::render(&service, &render_settings, s, a))
     }
 
-    /// Renders every app of a new commit this replica holds (the render cache keeps the
-    /// results for the reconciles) and puts the apps whose render changed first, so that a
-    /// one-app commit reaches the cluster without waiting for the others.
-    async fn prioritize(&mut self) {
-        let (Some(snapshot), Some(config)) = (self.snapshot.clone(), self.config.clone()) else {
+    /// Puts first the apps of a new commit whose directory changed since `previous`, so
+    /// that a one-app commit reaches the cluster without waiting for the others (an app
+    /// that changed through files outside its directory still comes, after them).
+    async fn prioritize(&mut self, previous: &Snapshot) {
+        let Some(snapshot) = self.snapshot.clone() else {
             return;
         };
-        let jobs: Vec<(String, AppRef, Option<String>, reconcile::RenderFn)> = self
+        let (old, new) = (previous.root.clone(), snapshot.root.clone());
+        let dirs: Vec<(String, String)> = self
             .apps
             .iter()
             .filter(|(_, a)| a.owned && !Self::suspended(a))
-            .map(|(p, a)| {
-                (
-                    p.clone(),
-                    a.app.clone(),
-                    a.status.render_key.clone(),
-                    self.render_fn(&config, p),
-                )
-            })
+            .map(|(p, a)| (p.clone(), a.app.dir.clone()))
             .collect();
         let changed = tokio::task::spawn_blocking(move || {
-            jobs.into_iter()
-                .filter(|(_, app, old, render)| {
-                    render(&snapshot, app)
-                        .ok()
-                        .and_then(|r| r.steps.last().map(|s| s.key.clone()))
-                        .is_none_or(|key| old.as_deref() != Some(key.as_str()))
-                })
-                .map(|(p, ..)| p)
+            dirs.into_iter()
+                .filter(|(_, dir)| !source::same_dir(&old.join(dir), &new.join(dir)))
+                .map(|(p, _)| p)
                 .collect::<Vec<String>>()
         })
         .await

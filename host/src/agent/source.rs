@@ -207,6 +207,41 @@ pub fn render(
     }
 }
 
+/// Whether two directories hold the same files with the same contents (links compared by
+/// target); any error counts as a difference.
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    fn entries(dir: &Path) -> Option<Vec<(std::ffi::OsString, std::fs::FileType)>> {
+        let mut out: Vec<_> = fs_err::read_dir(dir)
+            .ok()?
+            .map(|e| {
+                e.ok()
+                    .and_then(|e| Some((e.file_name(), e.file_type().ok()?)))
+            })
+            .collect::<Option<_>>()?;
+        out.sort_by(|x, y| x.0.cmp(&y.0));
+        Some(out)
+    }
+    let (Some(x), Some(y)) = (entries(a), entries(b)) else {
+        return false;
+    };
+    if x.len() != y.len() {
+        return false;
+    }
+    x.iter().zip(&y).all(|((n1, t1), (n2, t2))| {
+        if n1 != n2 || t1 != t2 {
+            return false;
+        }
+        let (p, q) = (a.join(n1), b.join(n2));
+        if t1.is_dir() {
+            same_dir(&p, &q)
+        } else if t1.is_symlink() {
+            matches!((fs_err::read_link(&p), fs_err::read_link(&q)), (Ok(u), Ok(v)) if u == v)
+        } else {
+            matches!((fs_err::read(&p), fs_err::read(&q)), (Ok(u), Ok(v)) if u == v)
+        }
+    })
+}
+
 /// The lower of two ceilings, part by part.
 pub fn lower(a: Option<Limits>, b: Option<Limits>) -> Option<Limits> {
     match (a, b) {
@@ -224,5 +259,28 @@ pub(crate) fn inside(dir: &Path, path: &Path) -> bool {
     match (dir.canonicalize(), path.canonicalize()) {
         (Ok(d), Ok(p)) => p.starts_with(d),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_dir;
+
+    #[test]
+    fn directories_compare_by_names_and_contents() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        for d in [&a, &b] {
+            fs_err::create_dir_all(d.join("sub")).unwrap();
+            fs_err::write(d.join("k.yaml"), "x: 1\n").unwrap();
+            fs_err::write(d.join("sub/c.yaml"), "y: 2\n").unwrap();
+        }
+        assert!(same_dir(&a, &b));
+        fs_err::write(b.join("sub/c.yaml"), "y: 3\n").unwrap();
+        assert!(!same_dir(&a, &b), "a changed file");
+        fs_err::write(b.join("sub/c.yaml"), "y: 2\n").unwrap();
+        fs_err::write(b.join("new.yaml"), "").unwrap();
+        assert!(!same_dir(&a, &b), "an added file");
+        assert!(!same_dir(&a, &t.path().join("missing")));
     }
 }
