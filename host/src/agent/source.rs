@@ -209,7 +209,7 @@ pub fn render(
 
 /// Whether two directories hold the same files with the same contents (links compared by
 /// target); any error counts as a difference.
-pub fn same_dir(a: &Path, b: &Path) -> bool {
+pub fn same_dir(left: &Path, right: &Path) -> bool {
     fn entries(dir: &Path) -> Option<Vec<(std::ffi::OsString, std::fs::FileType)>> {
         let mut out: Vec<_> = fs_err::read_dir(dir)
             .ok()?
@@ -221,25 +221,23 @@ pub fn same_dir(a: &Path, b: &Path) -> bool {
         out.sort_by(|x, y| x.0.cmp(&y.0));
         Some(out)
     }
-    let (Some(x), Some(y)) = (entries(a), entries(b)) else {
+    let (Some(ours), Some(theirs)) = (entries(left), entries(right)) else {
         return false;
     };
-    if x.len() != y.len() {
-        return false;
-    }
-    x.iter().zip(&y).all(|((n1, t1), (n2, t2))| {
-        if n1 != n2 || t1 != t2 {
-            return false;
-        }
-        let (p, q) = (a.join(n1), b.join(n2));
-        if t1.is_dir() {
-            same_dir(&p, &q)
-        } else if t1.is_symlink() {
-            matches!((fs_err::read_link(&p), fs_err::read_link(&q)), (Ok(u), Ok(v)) if u == v)
-        } else {
-            matches!((fs_err::read(&p), fs_err::read(&q)), (Ok(u), Ok(v)) if u == v)
-        }
-    })
+    ours.len() == theirs.len()
+        && ours.iter().zip(&theirs).all(|((name, kind), (other, other_kind))| {
+            if name != other || kind != other_kind {
+                return false;
+            }
+            let (one, two) = (left.join(name), right.join(other));
+            if kind.is_dir() {
+                same_dir(&one, &two)
+            } else if kind.is_symlink() {
+                matches!((fs_err::read_link(&one), fs_err::read_link(&two)), (Ok(x), Ok(y)) if x == y)
+            } else {
+                matches!((fs_err::read(&one), fs_err::read(&two)), (Ok(x), Ok(y)) if x == y)
+            }
+        })
 }
 
 /// The lower of two ceilings, part by part.
