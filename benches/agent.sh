@@ -122,6 +122,16 @@ done
 echo "webhook to applied: ${rounds[*]} ms (median $(printf '%s\n' "${rounds[@]}" | median) ms)"
 
 echo "== 3. steady state over ${steady} s"
+# Every app records the last commit first (the unchanged ones without applying).
+last="main@sha1:$(git -C "$repo" rev-parse HEAD)"
+caught_up() {
+	k get cm -n bench -l kiln.dev/inventory \
+		-o jsonpath='{range .items[*]}{.metadata.annotations.kiln\.dev/revision}{"\n"}{end}' |
+		grep -c "^$last\$" || true
+}
+t0=$(now)
+while [ "$(caught_up)" -lt "$apps" ]; do sleep 1; done
+echo "statuses caught up after $(ms "$t0") ms"
 sleep 5
 tck=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
