@@ -496,14 +496,19 @@ impl Agent {
 
     /// Takes the apps of a new commit: new ones start from their stored status.
     async fn adopt(&mut self, config: &AgentConfig, snapshot: &Snapshot, apps: Vec<AppRef>) {
-        let stored: BTreeMap<String, store::Stored> =
+        // Only apps new to this agent start from what is stored (a list of every inventory).
+        let fresh = apps.iter().any(|a| !self.apps.contains_key(&a.path));
+        let stored: BTreeMap<String, store::Stored> = if fresh {
             match store::list(&self.client, Some(&config.inventory_namespace)).await {
                 Ok(list) => list.into_iter().map(|s| (s.inventory.clone(), s)).collect(),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the stored statuses");
                     BTreeMap::new()
                 }
-            };
+            }
+        } else {
+            BTreeMap::new()
+        };
         let now = Instant::now();
         let mut next = BTreeMap::new();
         for app in apps {
