@@ -27,6 +27,9 @@ pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// Home directory.
 pub const HOME: &str = "HOME";
 
+/// Environment: the agent's webhook token (when no `--webhook-token-file`).
+pub const KILN_WEBHOOK_TOKEN: &str = "KILN_WEBHOOK_TOKEN";
+
 /// The kiln cache directory.
 pub fn cache_dir() -> std::path::PathBuf {
     if let Some(dir) = std::env::var_os(KILN_CACHE_DIR).filter(|d| !d.is_empty()) {

@@ -41,6 +41,10 @@ pub enum Error {
         namespace: String,
         message: String,
     },
+    #[error(
+        "the inventory {name} in namespace {namespace} changed since the app was taken (another writer holds it now); nothing was applied"
+    )]
+    Fenced { name: String, namespace: String },
 }
 
 /// Applies renders of one app to one cluster.
@@ -108,13 +112,20 @@ impl Applier {
         let kube = self.kube(progress);
         let inv_ns = opts.inventory_namespace.as_str();
         let inv_name = inventory::name(&opts.app);
-        let previous = inventory::read(&kube, inv_ns, &opts.app)
+        let (previous, mut version) = inventory::read_versioned(&kube, inv_ns, &opts.app)
             .await
             .map_err(|e| Error::ReadInventory {
                 name: inv_name.clone(),
                 namespace: inv_ns.to_owned(),
                 message: e.to_string(),
             })?;
+        let fenced = || Error::Fenced {
+            name: inv_name.clone(),
+            namespace: inv_ns.to_owned(),
+        };
+        if opts.fence.is_some() && opts.fence != version {
+            return Err(fenced());
+        }
         let mut discovery = Discovery::default();
         let (planned, unresolved) = plan::plan(&kube, &manifests, opts, &mut discovery).await;
         let mut report = Report::default();
@@ -138,13 +149,26 @@ impl Applier {
         let mut union = previous.clone();
         union.extend(current.clone());
         if union != previous && !opts.dry_run {
-            inventory::write(&kube, inv_ns, &opts.app, &opts.field_manager, &union)
-                .await
-                .map_err(|e| Error::WriteInventory {
+            let expect = opts.fence.as_ref().and(version.as_deref());
+            version = inventory::write(
+                &kube,
+                inv_ns,
+                &opts.app,
+                &opts.field_manager,
+                &union,
+                expect,
+            )
+            .await
+            .map_err(|e| {
+                if opts.fence.is_some() && e.code() == Some(409) {
+                    return fenced();
+                }
+                Error::WriteInventory {
                     name: inv_name.clone(),
                     namespace: inv_ns.to_owned(),
                     message: e.to_string(),
-                })?;
+                }
+            })?;
         }
         let stored = union;
 
@@ -177,6 +201,23 @@ impl Applier {
                 "{failures} object(s) failed to apply; nothing was pruned"
             ));
             stored.clone()
+        } else if !opts.prune {
+            // The inventory keeps what the render dropped, so pruning can catch up once it is on.
+            report.prune_skipped = Some("pruning is off".to_owned());
+            stored.clone()
+        } else if opts.fence.is_some()
+            && !opts.dry_run
+            && inventory::read_versioned(&kube, inv_ns, &opts.app)
+                .await
+                .map(|(_, v)| v)
+                .ok()
+                != Some(version.clone())
+        {
+            // Another writer took the app while this apply ran: it prunes, not this one.
+            report.prune_skipped = Some("the app was taken over; nothing was pruned".to_owned());
+            report.errors.push(fenced().to_string());
+            report.fenced = true;
+            return Ok(report);
         } else {
             let pruned = prune::prune(&kube, opts, &mut discovery, &previous, &current).await;
             report.objects.extend(pruned.results);
@@ -188,14 +229,28 @@ impl Applier {
             report
                 .prune_skipped
                 .get_or_insert_with(|| "dry run: prunes only reported".to_owned());
-        } else if final_set != stored
-            && let Err(e) =
-                inventory::write(&kube, inv_ns, &opts.app, &opts.field_manager, &final_set).await
-        {
-            report.errors.push(format!(
-                "cannot update the inventory {inv_name} in namespace {inv_ns}: {e}; the next apply prunes what it still lists"
-            ));
+        } else if final_set != stored {
+            let expect = opts.fence.as_ref().and(version.as_deref());
+            match inventory::write(
+                &kube,
+                inv_ns,
+                &opts.app,
+                &opts.field_manager,
+                &final_set,
+                expect,
+            )
+            .await
+            {
+                Ok(v) => version = v,
+                Err(e) => {
+                    version = None;
+                    report.errors.push(format!(
+                        "cannot update the inventory {inv_name} in namespace {inv_ns}: {e}; the next apply prunes what it still lists"
+                    ));
+                }
+            }
         }
+        report.inventory_version = version;
 
         if let Some(timeout) = opts.wait
             && !opts.dry_run

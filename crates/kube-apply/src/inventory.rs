@@ -69,15 +69,32 @@ pub(crate) fn decode(text: &str) -> Set {
 
 /// Reads an app's inventory; empty when there is none yet.
 pub(crate) async fn read(kube: &Kube<'_>, ns: &str, app: &str) -> Result<Set, CallError> {
+    read_versioned(kube, ns, app).await.map(|(set, _)| set)
+}
+
+/// Reads an app's inventory and its `ConfigMap`'s `resourceVersion` (none when there is none).
+pub(crate) async fn read_versioned(
+    kube: &Kube<'_>,
+    ns: &str,
+    app: &str,
+) -> Result<(Set, Option<String>), CallError> {
     let cm = kube
         .get(&ApiRes::configmaps(), Some(ns), &name(app))
         .await?;
-    Ok(cm
+    let set = cm
         .as_ref()
         .and_then(|cm| cm.pointer("/data/objects"))
         .and_then(Value::as_str)
         .map(decode)
-        .unwrap_or_default())
+        .unwrap_or_default();
+    Ok((set, cm.as_ref().and_then(version)))
+}
+
+/// An object's `metadata.resourceVersion`.
+pub(crate) fn version(obj: &Value) -> Option<String> {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// The label every inventory carries (its value is the app).
@@ -103,16 +120,19 @@ pub(crate) async fn others(kube: &Kube<'_>, ours: &str) -> Result<Vec<(String, S
         .collect())
 }
 
-/// Stores an app's inventory (a forced server-side apply: kiln owns this object).
+/// Stores an app's inventory (a forced server-side apply: kiln owns this object); with
+/// `version`, only if the `ConfigMap` still has that `resourceVersion` (else 409). Returns the
+/// stored `resourceVersion`.
 pub(crate) async fn write(
     kube: &Kube<'_>,
     ns: &str,
     app: &str,
     manager: &str,
     set: &Set,
-) -> Result<(), CallError> {
+    version: Option<&str>,
+) -> Result<Option<String>, CallError> {
     let name = name(app);
-    let body = json!({
+    let mut body = json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
@@ -122,10 +142,13 @@ pub(crate) async fn write(
         },
         "data": {"objects": encode(set)},
     });
+    if let Some(v) = version {
+        body["metadata"]["resourceVersion"] = Value::String(v.to_owned());
+    }
     let params = PatchParams::apply(manager).force();
     kube.apply(&ApiRes::configmaps(), Some(ns), &name, &body, &params)
         .await
-        .map(|_| ())
+        .map(|stored| self::version(&stored))
 }
 
 #[cfg(test)]

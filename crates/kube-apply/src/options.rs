@@ -48,6 +48,15 @@ pub struct ApplyOptions {
     pub adopt: bool,
     /// How pruned objects' dependents are deleted.
     pub propagation: Propagation,
+    /// Delete what the previous inventory lists and the render dropped; when off, such objects
+    /// stay in the cluster and in the inventory.
+    pub prune: bool,
+    /// Fencing: the `resourceVersion` the inventory `ConfigMap` had when the caller took the
+    /// app. The apply refuses to start ([`crate::Error::Fenced`]) when it moved, every
+    /// inventory write is conditional on the version the previous one left, and pruning
+    /// re-checks it first: a move means another writer took the app, and nothing more is
+    /// written or pruned.
+    pub fence: Option<String>,
     /// Accept an empty render (which prunes everything the app had); refused otherwise.
     pub allow_empty: bool,
     /// Send everything as a server dry run: nothing is stored, the inventory is not written,
@@ -66,7 +75,7 @@ pub struct ApplyOptions {
 
 impl ApplyOptions {
     /// Defaults: field manager `kiln`, no forced conflicts, no adoption, background propagation,
-    /// empty renders refused, no dry run, no wait, 60s for CRDs, [`RetryOptions::default`],
+    /// pruning on, empty renders refused, no dry run, no wait, 60s for CRDs, [`RetryOptions::default`],
     /// 16 requests at once.
     pub fn new(app: impl Into<String>, inventory_namespace: impl Into<String>) -> Self {
         ApplyOptions {
@@ -76,6 +85,8 @@ impl ApplyOptions {
             force_conflicts: false,
             adopt: false,
             propagation: Propagation::Background,
+            prune: true,
+            fence: None,
             allow_empty: false,
             dry_run: false,
             wait: None,

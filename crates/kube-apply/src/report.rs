@@ -69,6 +69,12 @@ pub struct Report {
     pub prune_skipped: Option<String>,
     /// Failures that belong to no single object (the final inventory write).
     pub errors: Vec<String>,
+    /// The inventory `ConfigMap`'s `resourceVersion` after the apply, when known (with a fence:
+    /// the next fence).
+    pub inventory_version: Option<String>,
+    /// The fence moved during the apply: another writer took the app, so nothing was pruned
+    /// and the inventory was left to it.
+    pub fenced: bool,
 }
 
 impl Report {

@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing and printing only.
 
+mod agent;
 mod apply;
 mod cache;
 mod decrypt;
@@ -8,6 +9,7 @@ mod plugin;
 mod print;
 mod progress;
 mod render;
+mod status;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -15,12 +17,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use crate::service::{Hint, hint};
+pub use agent::AgentCommand;
 pub use apply::{ApplyCommand, ClusterArgs};
 pub use cache::{CacheArgs, CacheCommand};
 pub use decrypt::DecryptCommand;
 pub use diff::DiffCommand;
 pub use plugin::PluginCommand;
 pub use render::RenderCommand;
+pub use status::StatusCommand;
 
 /// Render `GitOps` config repositories into Kubernetes manifests through
 /// sandboxed WebAssembly plugins.
@@ -89,6 +93,10 @@ pub enum Command {
     Cache(CacheCommand),
     /// Decrypt a SOPS file and print it in its own format, like `sops --decrypt`.
     Decrypt(DecryptCommand),
+    /// Reconcile a config repository's apps into the cluster (pull mode).
+    Agent(Box<AgentCommand>),
+    /// Print the apps the agent reconciles, from the cluster.
+    Status(StatusCommand),
 }
 
 /// How a command ended.
@@ -122,6 +130,8 @@ impl Cli {
             Command::Diff(cmd) => cmd.execute(&self.global),
             Command::Cache(cmd) => cmd.execute(&self.global),
             Command::Decrypt(cmd) => cmd.execute(&self.global),
+            Command::Agent(cmd) => cmd.execute(&self.global),
+            Command::Status(cmd) => cmd.execute(&self.global),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use gix::remote::Direction;
 use gix::remote::fetch::Shallow;
 
-use super::{Error, KILN_GIT_TOKEN};
+use super::Error;
 
 /// The ref the remote's HEAD is fetched into; the default revision.
 pub(super) const DEFAULT_REV: &str = "refs/kiln/HEAD";
@@ -145,8 +145,7 @@ impl Mirror {
     /// The text of `e` with the URL's user info and the token replaced by `***`.
     fn scrub(&self, e: &gix::Error) -> Scrubbed {
         let mut text = crate::error_chain(e);
-        let mut secrets: Vec<String> = std::env::var(KILN_GIT_TOKEN)
-            .ok()
+        let mut secrets: Vec<String> = super::token()
             .filter(|t| !t.is_empty())
             .into_iter()
             .collect();
@@ -193,6 +192,71 @@ impl Mirror {
         }
     }
 
+    /// The credentials callback for a token ([`super::token`]) over http(s).
+    fn credentials(
+        &self,
+    ) -> Option<
+        impl FnMut(
+            gix::credentials::helper::Action,
+        ) -> gix::Result<Option<gix::credentials::protocol::Outcome>>
+        + use<>,
+    > {
+        let is_http = self.url.starts_with("https://") || self.url.starts_with("http://");
+        let token = super::token().filter(|t| !t.is_empty() && is_http)?;
+        Some(move |action| match action {
+            gix::credentials::helper::Action::Get(ctx) => {
+                Ok(Some(gix::credentials::protocol::Outcome {
+                    identity: gix::sec::identity::Account {
+                        username: ctx
+                            .username
+                            .clone()
+                            .unwrap_or_else(|| "x-access-token".to_owned()),
+                        password: token.clone(),
+                        oauth_refresh_token: None,
+                    },
+                    next: ctx.into(),
+                }))
+            }
+            _ => Ok(None),
+        })
+    }
+
+    /// The commit `reference` (a full ref name, or `HEAD`) points to on the
+    /// remote, asking for refs only (no objects are fetched); `None` when
+    /// the remote does not have it.
+    pub(super) fn remote_tip(&self, reference: &str) -> Result<Option<String>, Error> {
+        let shown = redact(&self.url);
+        let fail = |e: &gix::Error| Error::Fetch {
+            url: shown.clone(),
+            source: self.scrub(e),
+        };
+        let repo = if self.dir.exists() {
+            gix::open(&self.dir).map_err(|e| fail(&e))?
+        } else {
+            gix::init_bare(&self.dir).map_err(|e| fail(&e))?
+        };
+        let list = || -> Result<Option<String>, gix::Error> {
+            let remote = repo
+                .remote_at(self.url.as_str())?
+                .with_refspecs([reference], Direction::Fetch)?;
+            let mut connection = remote.connect(Direction::Fetch)?;
+            if let Some(credentials) = self.credentials() {
+                connection.set_credentials(credentials);
+            }
+            let (map, _) = connection.ref_map(
+                gix::progress::Discard,
+                gix::remote::ref_map::Options::default(),
+            )?;
+            Ok(map.remote_refs.iter().find_map(|r| {
+                let (name, target, peeled) = r.unpack();
+                (name == reference.as_bytes())
+                    .then(|| peeled.or(target).map(|o| o.to_hex().to_string()))
+                    .flatten()
+            }))
+        };
+        list().map_err(|e| fail(&e))
+    }
+
     fn fetch(&self, repo: &gix::Repository, shallow: Shallow) -> Result<(), gix::Error> {
         let span = tracing::info_span!("fetch", url = %redact(&self.url));
         let _entered = span.enter();
@@ -200,27 +264,8 @@ impl Mirror {
             .remote_at(self.url.as_str())?
             .with_refspecs(REFSPECS, Direction::Fetch)?;
         let mut connection = remote.connect(Direction::Fetch)?;
-        let is_http = self.url.starts_with("https://") || self.url.starts_with("http://");
-        if let Some(token) = std::env::var(KILN_GIT_TOKEN)
-            .ok()
-            .filter(|t| !t.is_empty() && is_http)
-        {
-            connection.set_credentials(move |action| match action {
-                gix::credentials::helper::Action::Get(ctx) => {
-                    Ok(Some(gix::credentials::protocol::Outcome {
-                        identity: gix::sec::identity::Account {
-                            username: ctx
-                                .username
-                                .clone()
-                                .unwrap_or_else(|| "x-access-token".to_owned()),
-                            password: token.clone(),
-                            oauth_refresh_token: None,
-                        },
-                        next: ctx.into(),
-                    }))
-                }
-                _ => Ok(None),
-            });
+        if let Some(credentials) = self.credentials() {
+            connection.set_credentials(credentials);
         }
         let interrupt = AtomicBool::new(false);
         let outcome = connection

@@ -135,6 +135,34 @@ pub struct GitApp {
     pub source_id: String,
 }
 
+static TOKEN: std::sync::RwLock<Option<String>> = std::sync::RwLock::new(None);
+
+/// Sets the token for https remotes of this process (the agent's
+/// credentials), in place of `KILN_GIT_TOKEN`; `None` goes back to it.
+pub fn set_token(token: Option<String>) {
+    *TOKEN
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = token;
+}
+
+/// The token for https remotes: [`set_token`]'s, else `KILN_GIT_TOKEN`.
+fn token() -> Option<String> {
+    TOKEN
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+        .or_else(|| std::env::var(KILN_GIT_TOKEN).ok())
+}
+
+/// The commit `reference` (a full ref name such as `refs/heads/main`, or
+/// `HEAD`) points to on the remote `url`, listing refs only: no objects are
+/// fetched. `None` when the remote has no such ref.
+pub fn remote_tip(url: &str, reference: &str, opts: &Options) -> Result<Option<String>, Error> {
+    let mirror = mirror::Mirror::new(&opts.cache_dir, url);
+    let _lock = mirror.lock()?;
+    mirror.remote_tip(reference)
+}
+
 /// Fetches `url` (unless `offline`, or `rev` is a commit already mirrored)
 /// and returns the app at `path` (default the root) at `rev` (default the
 /// remote's HEAD).
