@@ -7,6 +7,7 @@ mod cache;
 mod git;
 mod git_remote;
 mod hostile;
+mod krm;
 mod memo;
 mod plugins;
 mod python;

@@ -71,18 +71,27 @@ impl PluginCommand {
                     .info(empty.path(), limits)
                     .with_context(|| format!("plugin `{plugin}` failed in info()"))?;
                 let digest = loaded.digest().to_hex().to_string();
-                let contract = loaded.contract_version().unwrap_or("unknown").to_owned();
+                let kind = loaded.kind();
+                let contract = match kind {
+                    crate::runtime::Kind::Krm => {
+                        "none (config.kubernetes.io/v1 ResourceList)".to_owned()
+                    }
+                    crate::runtime::Kind::Component => {
+                        let v = loaded.contract_version().unwrap_or("unknown");
+                        format!("kiln:plugin@{v}")
+                    }
+                };
                 let out = if json {
                     let mut text = serde_json::to_string_pretty(&serde_json::json!({
                         "name": info.name, "version": info.version, "description": info.description,
-                        "contract": contract, "digest": format!("blake3:{digest}"),
+                        "kind": kind.to_string(), "contract": loaded.contract_version(), "digest": format!("blake3:{digest}"),
                         "configSchema": info.config_schema.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
                     }))?;
                     text.push('\n');
                     text
                 } else {
                     format!(
-                        "name:        {}\nversion:     {}\ndescription: {}\ncontract:    kiln:plugin@{contract}\ndigest:      blake3:{digest}\nconfig:      {}\n",
+                        "name:        {}\nversion:     {}\ndescription: {}\nkind:        {kind}\ncontract:    {contract}\ndigest:      blake3:{digest}\nconfig:      {}\n",
                         info.name,
                         info.version,
                         info.description,

@@ -171,8 +171,20 @@ pub(super) fn component(
     wasm: &[u8],
     digest: blake3::Hash,
 ) -> Result<Component, LoadError> {
+    component_from(engine, cache, name, digest, || Ok(wasm.into()))
+}
+
+/// [`component`] of the bytes `wasm` makes, called only when the compiled
+/// form is not in `cache` (a KRM function's adapted module).
+pub(super) fn component_from<'a>(
+    engine: &Engine,
+    cache: Option<&CompiledCache>,
+    name: &str,
+    digest: blake3::Hash,
+    wasm: impl FnOnce() -> Result<std::borrow::Cow<'a, [u8]>, LoadError>,
+) -> Result<Component, LoadError> {
     let Some(cache) = cache else {
-        return Component::new(engine, wasm).map_err(|source| LoadError::NotAComponent {
+        return Component::new(engine, wasm()?).map_err(|source| LoadError::NotAComponent {
             name: name.to_owned(),
             source,
         });
@@ -184,9 +196,10 @@ pub(super) fn component(
         return Ok(component);
     }
     let _span = tracing::debug_span!("compile", plugin = name).entered();
+    let wasm = wasm()?;
     let compiled =
         engine
-            .precompile_component(wasm)
+            .precompile_component(&wasm)
             .map_err(|source| LoadError::NotAComponent {
                 name: name.to_owned(),
                 source,

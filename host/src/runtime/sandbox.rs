@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{
     FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
@@ -48,6 +48,16 @@ pub struct Grants {
     pub secrets: Vec<(String, Option<Vec<u8>>)>,
 }
 
+/// The standard streams and arguments of a command.
+pub(super) struct Stdio {
+    /// `argv`, the program's name first.
+    pub(super) args: Vec<String>,
+    /// What it reads on stdin.
+    pub(super) stdin: Vec<u8>,
+    /// Where its stdout goes (bounded by the pipe's capacity).
+    pub(super) stdout: MemoryOutputPipe,
+}
+
 /// The state of one call's store.
 pub(super) struct State {
     wasi: WasiCtx,
@@ -72,10 +82,33 @@ impl State {
         memory: usize,
         grants: Arc<Grants>,
     ) -> std::io::Result<Self> {
+        Self::with_stdio(plugin, step, root, seed, memory, grants, None)
+    }
+
+    /// [`State::new`] for a command (a KRM function): `stdio` gives its
+    /// arguments, its stdin and the pipe its stdout goes to.
+    pub(super) fn with_stdio(
+        plugin: &str,
+        step: &str,
+        root: &Path,
+        seed: [u8; 32],
+        memory: usize,
+        grants: Arc<Grants>,
+        stdio: Option<Stdio>,
+    ) -> std::io::Result<Self> {
         let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
         let mut b = WasiCtxBuilder::new();
-        b.stdout(MemoryOutputPipe::new(PIPE_CAPACITY))
-            .stderr(stderr.clone())
+        match stdio {
+            Some(stdio) => {
+                b.stdin(MemoryInputPipe::new(stdio.stdin))
+                    .stdout(stdio.stdout)
+                    .args(&stdio.args);
+            }
+            None => {
+                b.stdout(MemoryOutputPipe::new(PIPE_CAPACITY));
+            }
+        }
+        b.stderr(stderr.clone())
             .wall_clock(FixedClock)
             .monotonic_clock(StepClock::default())
             .secure_random(StdRng::from_seed(seed))
