@@ -60,7 +60,7 @@ fn cases_dir() -> PathBuf {
 /// An app whose pipeline reads `input` and runs the function with `with`.
 fn app(function: &str, input: &str, with: &str) -> Dir {
     let dir = Dir::new();
-    let with: String = with.lines().map(|l| format!("    {l}\n")).collect();
+    let with: String = with.lines().flat_map(|l| ["    ", l, "\n"]).collect();
     dir.copy(wasm(function).to_str().expect("UTF-8 path"), "app/fn.wasm")
         .write("app/input.yaml", input)
         .write(

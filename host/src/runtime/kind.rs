@@ -5,7 +5,7 @@
 //!   kiln plugin. The version in those names is checked against the one
 //!   this kiln implements (`wit/plugin.wit`) before anything is linked.
 //! - A **core module** (a `wasip1` command with `_start`, as `GOOS=wasip1`,
-//!   TinyGo, Rust's `wasm32-wasip1` or Javy build) or a **component that
+//!   `TinyGo`, Rust's `wasm32-wasip1` or Javy build) or a **component that
 //!   exports `wasi:cli/run`** and nothing of `kiln:plugin` is a KRM
 //!   function (see `krm`).
 //!
@@ -268,6 +268,69 @@ mod tests {
             assert!(
                 text.contains(&format!("kiln:plugin@{other}"))
                     && text.contains(&format!("kiln:plugin@{ours}")),
+                "{text}"
+            );
+        }
+    }
+
+    /// A component built for `version` of the contract: the world of
+    /// `wit/plugin.wit` under that version, with wit-component's stand-in
+    /// core module (what wit-bindgen's output looks like from outside).
+    fn plugin_built_for(version: &str) -> Vec<u8> {
+        let wit = WIT.replace(
+            &format!("kiln:plugin@{}", contract_version()),
+            &format!("kiln:plugin@{version}"),
+        );
+        let mut resolve = wit_parser::Resolve::default();
+        let package = resolve
+            .push_str("plugin.wit", &wit)
+            .expect("the WIT parses");
+        let world = resolve
+            .select_world(&[package], Some("plugin"))
+            .expect("world `plugin`");
+        let mut module = wit_component::dummy_module(
+            &resolve,
+            world,
+            wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync),
+        );
+        wit_component::embed_component_metadata(
+            &mut module,
+            &resolve,
+            world,
+            wit_component::StringEncoding::UTF8,
+        )
+        .expect("metadata");
+        wit_component::ComponentEncoder::default()
+            .module(&module)
+            .expect("a module")
+            .encode()
+            .expect("a component")
+    }
+
+    #[test]
+    fn a_component_built_for_another_major_contract_is_refused_naming_both() {
+        let runtime = super::super::Runtime::new(None).expect("runtime");
+        let ours = contract_version();
+        // The control: the same build for our version loads as a plugin.
+        let same = runtime
+            .load("same.wasm", &plugin_built_for(ours))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(same.kind(), Kind::Component);
+        assert_eq!(same.contract_version(), Some(ours));
+        for other in ["1.0.0", "2.3.0"] {
+            let err = runtime
+                .load("other.wasm", &plugin_built_for(other))
+                .err()
+                .expect("refused");
+            assert!(
+                matches!(&err, LoadError::Contract { found, supported, .. } if found == other && supported == ours),
+                "{err:?}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("kiln:plugin@{other}"))
+                    && text.contains(&format!("kiln:plugin@{ours}"))
+                    && text.contains("other.wasm"),
                 "{text}"
             );
         }

@@ -97,11 +97,11 @@ impl Function {
 
     /// Runs the function once on the call's resources and config.
     pub(super) fn render(&self, call: Call<'_>) -> Result<Output, CallError> {
-        let stdin = resource_list(call.resources, call.config)?;
+        let list = resource_list(call.resources, call.config)?;
         let stdout = MemoryOutputPipe::new(call.limits.output);
-        let stdio = Stdio {
+        let streams = Stdio {
             args: vec![self.name.clone()],
-            stdin,
+            stdin: list,
             stdout: stdout.clone(),
         };
         let state = State::with_stdio(
@@ -111,7 +111,7 @@ impl Function {
             call.seed,
             call.limits.memory,
             call.grants,
-            Some(stdio),
+            Some(streams),
         )
         .map_err(CallError::Sandbox)?;
         let mut store = Store::new(self.pre.engine(), state);
