@@ -114,7 +114,7 @@ impl Loaded {
     pub fn render(&self, call: Call<'_>) -> Result<Output, CallError> {
         match &self.inner {
             Inner::Component(p) => p.render(call),
-            Inner::Krm(f, ..) => f.render(call),
+            Inner::Krm(f, ..) => f.render(&call),
         }
     }
 }
@@ -181,18 +181,11 @@ fn check_contract(name: &str, found: &str) -> Result<(), LoadError> {
     })
 }
 
-/// A key for the compiled form of a core module once adapted: its digest,
-/// bound to the adapter that turned it into a component.
-fn adapted_digest(digest: blake3::Hash) -> blake3::Hash {
-    let mut hasher =
-        blake3::Hasher::new_derive_key("kiln KRM function adapted to a WASI command component");
+/// The key of a core module's compiled form: its digest, kept apart from
+/// the keys of components.
+fn module_digest(digest: blake3::Hash) -> blake3::Hash {
+    let mut hasher = blake3::Hasher::new_derive_key("kiln KRM function as a wasip1 core module");
     hasher.update(digest.as_bytes());
-    hasher.update(
-        blake3::hash(
-            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-        )
-        .as_bytes(),
-    );
     hasher.finalize()
 }
 
@@ -205,25 +198,18 @@ pub(super) fn load(
     wasm: &[u8],
     digest: blake3::Hash,
 ) -> Result<Loaded, LoadError> {
-    let krm = |component: &Component| {
+    let krm = |function| {
         Ok(Loaded {
-            inner: Inner::Krm(
-                krm::Function::new(engine, name, component)?,
-                name.to_owned(),
-                digest,
-            ),
+            inner: Inner::Krm(function, name.to_owned(), digest),
         })
     };
     if is_core_module(wasm) {
-        let component =
-            compile::component_from(engine, cache, name, adapted_digest(digest), || {
-                krm::adapt(name, wasm).map(Into::into)
-            })?;
-        return krm(&component);
+        let module = compile::module(engine, cache, name, wasm, module_digest(digest))?;
+        return krm(krm::Function::module(engine, name, &module)?);
     }
     let component = compile::component(engine, cache, name, wasm, digest)?;
     match world_of(engine, &component) {
-        World::Command => krm(&component),
+        World::Command => krm(krm::Function::command(engine, name, &component)?),
         World::Plugin(version) => {
             if let Some(version) = version {
                 check_contract(name, &version)?;

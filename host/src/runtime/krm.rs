@@ -3,10 +3,13 @@
 //! component) that reads a `config.kubernetes.io/v1` `ResourceList` on stdin
 //! and writes one on stdout, as the KRM functions specification asks.
 //!
-//! A core module is turned into a component once, with the WASI command
-//! adapter of the wasmtime release kiln runs on, so both forms run in the
-//! same sandbox as a plugin (the WASI context of `sandbox`, the file system
-//! of `fs`), under the same limits, and are compiled and cached the same way.
+//! A core module runs on wasmtime's own `wasip1` implementation, a command
+//! component on WASI 0.2, both over the WASI context every plugin gets (see
+//! `sandbox`), under the same limits, compiled and cached the same way. A
+//! core module is not turned into a component with the WASI adapter: the
+//! adapter takes a page of the module's memory for itself, which the Go
+//! runtime, owning all memory up to the size it sees at start, then
+//! overwrites.
 //!
 //! What kiln sends: the step's input resources as `items`, each annotated
 //! with its position (`config.kubernetes.io/index` and
@@ -17,16 +20,18 @@
 //! that exits with a code other than 0 fails the step; so does an `error`
 //! result.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
-use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
+use wasmtime::{Store, Trap};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::bindings::kiln::plugin::types as wit;
 use super::plugin::{Call, CallError, ErrorKind, Output, bounded, classify, diagnostics};
-use super::sandbox::{State, Stdio};
+use super::sandbox::{P1State, State, Stdio};
 use super::{EPOCH_TICK, Limits, LoadError, limits, text};
 
 /// Annotations that locate a resource in the function's input or in files
@@ -47,35 +52,27 @@ const INTERNAL: &str = "internal.config.kubernetes.io/";
 /// A KRM function, compiled and pre-instantiated.
 pub(super) struct Function {
     name: String,
-    pre: CommandPre<State>,
+    pre: Pre,
 }
 
-/// Turns a `wasip1` command module into a `wasi:cli/run` component with the
-/// command adapter.
-pub(super) fn adapt(name: &str, module: &[u8]) -> Result<Vec<u8>, LoadError> {
-    use wasi_preview1_component_adapter_provider::{
-        WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-    };
-    let refused = |source: anyhow::Error| LoadError::NotAKrmFunction {
-        name: name.to_owned(),
-        source: wasmtime::Error::msg(format!("{source:#}")),
-    };
-    let _span = tracing::debug_span!("adapt", plugin = name).entered();
-    wit_component::ComponentEncoder::default()
-        .validate(true)
-        .module(module)
-        .and_then(|e| {
-            e.adapter(
-                WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
-                WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
-            )
-        })
-        .and_then(|mut e| e.encode())
-        .map_err(refused)
+enum Pre {
+    /// A `wasi:cli/run` component.
+    Command(CommandPre<State>),
+    /// A `wasip1` core module with `_start`.
+    Module(wasmtime::InstancePre<P1State>),
+}
+
+/// How a run ended.
+enum Ended {
+    /// With this exit code.
+    Exit(i32),
+    /// Stopped by kiln or by a trap.
+    Failed(CallError),
 }
 
 impl Function {
-    pub(super) fn new(
+    /// A `wasi:cli/run` component.
+    pub(super) fn command(
         engine: &wasmtime::Engine,
         name: &str,
         component: &Component,
@@ -91,12 +88,38 @@ impl Function {
         let pre = CommandPre::new(pre).map_err(refused)?;
         Ok(Self {
             name: name.to_owned(),
-            pre,
+            pre: Pre::Command(pre),
+        })
+    }
+
+    /// A `wasip1` core module: it must export `_start` and import nothing
+    /// but `wasi_snapshot_preview1`.
+    pub(super) fn module(
+        engine: &wasmtime::Engine,
+        name: &str,
+        module: &wasmtime::Module,
+    ) -> Result<Self, LoadError> {
+        let refused = |source| LoadError::NotAKrmFunction {
+            name: name.to_owned(),
+            source,
+        };
+        if module.get_export("_start").is_none() {
+            return Err(refused(wasmtime::Error::msg(
+                "it exports no `_start`: build it as a command (a program with `main`), not a library",
+            )));
+        }
+        let mut linker = wasmtime::Linker::<P1State>::new(engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut P1State| &mut s.wasi)
+            .map_err(refused)?;
+        let pre = linker.instantiate_pre(module).map_err(refused)?;
+        Ok(Self {
+            name: name.to_owned(),
+            pre: Pre::Module(pre),
         })
     }
 
     /// Runs the function once on the call's resources and config.
-    pub(super) fn render(&self, call: Call<'_>) -> Result<Output, CallError> {
+    pub(super) fn render(&self, call: &Call<'_>) -> Result<Output, CallError> {
         let list = resource_list(call.resources, call.config)?;
         let stdout = MemoryOutputPipe::new(call.limits.output);
         let streams = Stdio {
@@ -104,43 +127,32 @@ impl Function {
             stdin: list,
             stdout: stdout.clone(),
         };
-        let state = State::with_stdio(
-            &self.name,
-            call.step,
-            call.source_root,
-            call.seed,
-            call.limits.memory,
-            call.grants,
-            Some(streams),
-        )
-        .map_err(CallError::Sandbox)?;
-        let mut store = Store::new(self.pre.engine(), state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(limits::epoch_ticks(call.limits.time, EPOCH_TICK));
-        store.epoch_deadline_trap();
-        let result = bounded(call.limits.time, async {
-            let command = self.pre.instantiate_async(&mut store).await?;
-            command.wasi_cli_run().call_run(&mut store).await
-        });
-        let code = match result {
-            None => return Err(CallError::Timeout(call.limits.time)),
-            Some(Ok(Ok(()))) => 0,
-            Some(Ok(Err(()))) => 1,
-            Some(Err(e)) => match e.downcast_ref::<I32Exit>() {
-                Some(exit) => exit.0,
-                None if stdout.contents().len() >= call.limits.output => {
-                    return Err(too_large(stdout.contents().len(), call.limits));
-                }
-                None => return Err(classify(&e, &mut store, call.limits)),
-            },
+        let (ended, stderr) = match &self.pre {
+            Pre::Command(pre) => self.run_command(pre, call, streams)?,
+            Pre::Module(pre) => run_module(pre, call, streams)?,
         };
-        let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
-        drop(store);
         self.log_stderr(call.step, &stderr);
         let out = stdout.contents();
         if out.len() >= call.limits.output {
             return Err(too_large(out.len(), call.limits));
         }
+        let code = match ended {
+            Ended::Exit(code) => code,
+            Ended::Failed(CallError::Trap { message }) if !stderr_tail(&stderr).is_empty() => {
+                // Go, TinyGo and most languages print a panic as text of
+                // their own: its end says what happened.
+                return Err(CallError::Trap {
+                    message: text::block(
+                        &format!(
+                            "{message}; the function's stderr ends with:\n{}",
+                            stderr_tail(&stderr)
+                        ),
+                        Limits::MAX_MESSAGE,
+                    ),
+                });
+            }
+            Ended::Failed(e) => return Err(e),
+        };
         let parsed = parse_output(&out, &self.name);
         if code != 0 {
             return Err(failed(code, parsed.ok(), &stderr));
@@ -166,6 +178,43 @@ impl Function {
         })
     }
 
+    fn run_command(
+        &self,
+        pre: &CommandPre<State>,
+        call: &Call<'_>,
+        streams: Stdio,
+    ) -> Result<(Ended, String), CallError> {
+        let state = State::with_stdio(
+            &self.name,
+            call.step,
+            call.source_root,
+            call.seed,
+            call.limits.memory,
+            Arc::clone(&call.grants),
+            Some(streams),
+        )
+        .map_err(CallError::Sandbox)?;
+        let mut store = Store::new(pre.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(limits::epoch_ticks(call.limits.time, EPOCH_TICK));
+        store.epoch_deadline_trap();
+        let result = bounded(call.limits.time, async {
+            let command = pre.instantiate_async(&mut store).await?;
+            command.wasi_cli_run().call_run(&mut store).await
+        });
+        let ended = match result {
+            None => Ended::Failed(CallError::Timeout(call.limits.time)),
+            Some(Ok(Ok(()))) => Ended::Exit(0),
+            Some(Ok(Err(()))) => Ended::Exit(1),
+            Some(Err(e)) => match e.downcast_ref::<I32Exit>() {
+                Some(exit) => Ended::Exit(exit.0),
+                None => Ended::Failed(classify(&e, &mut store, call.limits)),
+            },
+        };
+        let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
+        Ok((ended, stderr))
+    }
+
     /// Re-emits what the function wrote on stderr in the step's log, at
     /// `debug`, one escaped line at a time.
     fn log_stderr(&self, step: &str, stderr: &str) {
@@ -174,6 +223,46 @@ impl Function {
             tracing::debug!(target: "kiln::plugin", plugin = %self.name, step, "{line}");
         }
     }
+}
+
+fn run_module(
+    pre: &wasmtime::InstancePre<P1State>,
+    call: &Call<'_>,
+    streams: Stdio,
+) -> Result<(Ended, String), CallError> {
+    let state = P1State::new(call.source_root, call.seed, call.limits.memory, streams)
+        .map_err(CallError::Sandbox)?;
+    let mut store = Store::new(pre.module().engine(), state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(limits::epoch_ticks(call.limits.time, EPOCH_TICK));
+    store.epoch_deadline_trap();
+    let result = bounded(call.limits.time, async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        start.call_async(&mut store, ()).await
+    });
+    let ended = match result {
+        None => Ended::Failed(CallError::Timeout(call.limits.time)),
+        Some(Ok(())) => Ended::Exit(0),
+        Some(Err(e)) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => Ended::Exit(exit.0),
+            None if store.data().limiter.hit => {
+                Ended::Failed(CallError::Memory(call.limits.memory))
+            }
+            None if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => {
+                Ended::Failed(CallError::Timeout(call.limits.time))
+            }
+            None => Ended::Failed(CallError::Trap {
+                message: text::block(
+                    &e.downcast_ref::<Trap>()
+                        .map_or_else(|| format!("{e:#}"), ToString::to_string),
+                    Limits::MAX_MESSAGE,
+                ),
+            }),
+        },
+    };
+    let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
+    Ok((ended, stderr))
 }
 
 fn too_large(size: usize, limits: Limits) -> CallError {
