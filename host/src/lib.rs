@@ -2,13 +2,16 @@
 //! manifests that should run, by passing them through sandboxed WebAssembly
 //! plugins, and hands the result to a backend.
 //!
-//! The binary is a thin layer over this library:
+//! The binary is a thin layer over this library. Front ends (the command
+//! line, the Argo CD plugin server, the agent) render through
+//! [`service::RenderService`], which owns the runtime and the caches; below
+//! it, a pipeline can be run by hand:
 //!
 //! ```no_run
 //! use kiln::pipeline::{self, RenderOptions};
 //! use kiln::runtime::{Limits, Runtime};
 //!
-//! let app = kiln::source::local_app("examples/guestbook".as_ref(), None)?;
+//! let app = kiln::source::local_app("examples/notes-board".as_ref(), None)?;
 //! let pipeline = pipeline::load(&app, Limits::default())?;
 //! let runtime = Runtime::new(None)?;
 //! let opts = RenderOptions { kube_version: pipeline::DEFAULT_KUBE_VERSION.into(), ..Default::default() };
@@ -22,8 +25,10 @@ pub mod builtin;
 pub mod cache;
 pub mod cli;
 pub mod env;
+pub mod model;
 pub mod pipeline;
 pub mod runtime;
+pub mod service;
 pub mod source;
 pub mod stamp;
 

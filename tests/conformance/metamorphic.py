@@ -25,6 +25,7 @@ import argparse
 import glob
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -56,11 +57,19 @@ class Facts:
                     self.images.append(c["image"].split("@")[0].rsplit(":", 1)[0])
 
     def name(self, d):
-        return (d.get("metadata") or {}).get("name")
+        """The name an overlay selects d by: a generated ConfigMap or Secret is
+        selected by the name it was declared with, not the hashed one."""
+        name = (d.get("metadata") or {}).get("name")
+        if name and d.get("kind") in ("ConfigMap", "Secret") and HASHED.search(name):
+            return name[:-11]
+        return name
 
     def pick(self, rng, kinds=None):
         pool = [d for d in self.docs if (kinds is None or d["kind"] in kinds) and self.name(d)]
         return rng.choice(pool) if pool else None
+
+
+HASHED = re.compile(r"-[bcdfghkmt2-9]{10}$")
 
 
 def gen_base(name):
@@ -248,13 +257,19 @@ def layer(rng, f, name, n):
         if got:
             merge_fields(fields, got[0])
             files.update(got[1])
+    if not fields:
+        # kustomize refuses an empty kustomization: every layer does something.
+        merge_fields(fields, p_prefix(rng, f, name)[0])
     return fields, files
 
 
 def plan(rng, f, target):
-    """Files of a random overlay wrapping ../target, the wrapper at kustomization.yaml."""
+    """Files of a random overlay wrapping ../input/target, the wrapper at
+    kustomization.yaml. The wrapper lives beside the case's input, not in it:
+    kustomize refuses a kustomization that reaches a directory holding it."""
     shape = rng.choice(["flat", "flat", "component", "nested", "nested-component"])
     files = {}
+    target = os.path.normpath(os.path.join("input", target))
     inner_ref = "../" + target
     if shape.startswith("nested"):
         fields, extra = layer(rng, f, "inner", rng.randint(1, 3))
@@ -316,13 +331,13 @@ def main():
             try:
                 shutil.copytree(os.path.join(case, "input"), os.path.join(work, "input"),
                                 symlinks=True)
-                wrap = os.path.join(work, "input", "zzwrap")
+                wrap = os.path.join(work, "zzwrap")
                 for rel, text in files.items():
                     os.makedirs(os.path.dirname(os.path.join(wrap, rel)), exist_ok=True)
                     with open(os.path.join(wrap, rel), "w", encoding="utf-8") as fh:
                         fh.write(text)
                 want = run([args.kubectl, "kustomize", wrap])
-                got = run([kiln, "render", "--no-cache", "zzwrap"], cwd=os.path.join(work, "input"))
+                got = run([kiln, "render", "--no-cache", "zzwrap"], cwd=work)
                 total += 1
                 if want.returncode != 0 and got.returncode != 0:
                     both_fail += 1

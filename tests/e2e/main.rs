@@ -13,4 +13,5 @@ mod plugins;
 mod python;
 mod render;
 mod sandbox;
+mod service;
 mod sops;
