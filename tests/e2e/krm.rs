@@ -86,7 +86,9 @@ fn run_cases(function: &str) -> usize {
         let input = read("input.yaml").expect("input.yaml");
         let with = read("with.yaml").expect("with.yaml");
         let app = app(function, &input, &with);
-        let run = app.kiln().args(["render", "app"]).run();
+        // `--no-cache`: the function runs every time (its compiled form is
+        // still reused from the shared cache).
+        let run = app.kiln().args(["render", "app", "--no-cache"]).run();
         let name = case.display();
         if let Ok(expected) = read("expected.yaml") {
             assert_eq!(
@@ -160,6 +162,36 @@ fn a_krm_function_is_held_to_the_memory_and_time_limits() {
     assert!(err.contains("ran longer than 0.001s"), "{err}");
     let ok = app.kiln().args(["render", "app", "--no-cache"]).run();
     assert!(ok.success().contains("namespace: prod"));
+}
+
+/// An `error` result fails the step even when the function exits 0, naming
+/// the step, the function and the message; a warning is logged and the
+/// step goes on (`tests/krm/fixtures/results` echoes one result from
+/// `with:`).
+#[test]
+fn an_error_result_fails_the_step_even_on_exit_0() {
+    let with = |severity: &str| format!("severity: {severity}\nmessage: image tag is mutable\n");
+    let failing = app("results", ONE, &with("error"));
+    let err = failing
+        .kiln()
+        .args(["render", "app", "--no-cache"])
+        .run()
+        .error()
+        .to_owned();
+    assert!(
+        err.contains("step `fn` (plugin `app/fn.wasm`) reported errors"),
+        "{err}"
+    );
+    assert!(err.contains("image tag is mutable"), "{err}");
+
+    let warning = app("results", ONE, &with("warning"));
+    let run = warning.kiln().args(["render", "app", "--no-cache"]).run();
+    assert!(run.success().contains("name: settings"));
+    assert!(
+        run.stderr.contains("image tag is mutable"),
+        "the warning is not shown:\n{}",
+        run.stderr
+    );
 }
 
 /// `with:` that cannot become a functionConfig fails before the function

@@ -7,7 +7,9 @@
 #
 #   ${KILN_KRM_CACHE:-~/.cache/kiln-krm}/<go version>/<function>@<version>/{fn.wasm,fn}
 #
-# and a build already there is reused. Prints the cache directory of this Go
+# and a build already there is reused. The test functions of
+# tests/krm/fixtures (standard library only) are built for WASI too, keyed
+# by the hash of their sources. Prints the cache directory of this Go
 # version on its last line. Needs Go >= 1.24 and the Go module proxy.
 set -euo pipefail
 
@@ -41,6 +43,20 @@ for entry in "${FUNCTIONS[@]}"; do
     (cd "$dir" && GOOS=wasip1 GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$tmp/fn.wasm" .)
     (cd "$dir" && go build -trimpath -o "$tmp/fn" .)
     rm -rf "$out"
+    mv "$tmp" "$out"
+done
+# kiln's own test functions (tests/krm/fixtures/<name>, standard library
+# only), keyed by the hash of their sources.
+fixtures=$(cd "$(dirname "$0")/fixtures" && pwd)
+for dir in "$fixtures"/*/; do
+    name=$(basename "$dir")
+    hash=$(cd "$dir" && cat go.mod ./*.go | sha256sum | cut -c1-16)
+    out=$root/$name@src-$hash
+    [[ -s $out/fn.wasm ]] && continue
+    echo "building the test function $name with $go_version" >&2
+    tmp=$(mktemp -d "$root/.build.XXXXXX")
+    (cd "$dir" && GOOS=wasip1 GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$tmp/fn.wasm" .)
+    rm -rf "$root/$name@"*
     mv "$tmp" "$out"
 done
 echo "$root"
