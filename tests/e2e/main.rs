@@ -9,6 +9,7 @@ mod git_remote;
 mod hostile;
 mod krm;
 mod memo;
+mod plugin_dev;
 mod plugins;
 mod python;
 mod render;

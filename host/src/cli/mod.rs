@@ -5,6 +5,7 @@ mod cache;
 mod decrypt;
 mod diff;
 mod plugin;
+mod plugin_dev;
 mod print;
 mod progress;
 mod render;
@@ -20,6 +21,7 @@ pub use cache::{CacheArgs, CacheCommand};
 pub use decrypt::DecryptCommand;
 pub use diff::DiffCommand;
 pub use plugin::PluginCommand;
+pub use plugin_dev::Lang;
 pub use render::RenderCommand;
 
 /// Render `GitOps` config repositories into Kubernetes manifests through

@@ -26,12 +26,47 @@ pub enum PluginCommand {
     },
     /// List the built-in plugins.
     List,
+    /// Write a new plugin project: source, the contract, tests, a README.
+    New {
+        /// The language of the project.
+        lang: super::plugin_dev::Lang,
+        /// The plugin's name (lowercase letters, digits and `-`).
+        name: String,
+        /// Where to write it (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Compile a plugin project into DIR/plugin.wasm and check it.
+    Build {
+        /// The project's directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run a plugin on the cases under DIR/tests and compare with their golden files.
+    Test {
+        /// The project's directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The component to test (default: DIR/plugin.wasm).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Rewrite expected.yaml / expected-error.txt from what the plugin gives.
+        #[arg(long)]
+        update: bool,
+    },
 }
 
 impl PluginCommand {
     /// Runs the command.
     pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         match self {
+            Self::New { lang, name, dir } => super::plugin_dev::new(lang, &name, dir),
+            Self::Build { dir } => super::plugin_dev::build(&dir),
+            Self::Test {
+                dir,
+                plugin,
+                update,
+            } => super::plugin_dev::test(&dir, plugin, update),
             Self::List => {
                 write_stdout(
                     &crate::builtin::names()
