@@ -3,7 +3,8 @@
 # tests need, then runs `cargo test --workspace` with this script's arguments:
 #   tests/run.sh [CARGO TEST ARGS...]        e.g. tests/run.sh -- --test-threads 2
 # What it installs (each only when missing, and says so):
-#   - Debian packages the tests run (apt-get; through sudo when not root);
+#   - Debian packages the tests run (apt-get; through sudo when not root), among them Node.js and
+#     npm for the JS plugin template (its componentize-qjs is pinned in its package-lock.json);
 #   - Python packages (tests/requirements.txt) in a virtualenv;
 #   - the wasm32-wasip2 target of the pinned toolchain (rust-toolchain.toml);
 #   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS
@@ -43,6 +44,7 @@ ensure_openssh() {
   [ -x /usr/sbin/sshd ] || debs+=(openssh-server)
 }
 ensure_openssl() { need_command openssl openssl; }
+ensure_node() { need_command node nodejs; need_command npm npm; }  # the JS template of `kiln plugin new`
 ensure_cluster_tools() { need_command curl curl; need_command setsid util-linux; }  # tests/cluster/up.sh
 ensure_python() { # the virtualenv below needs venv and ensurepip (Debian's python3-venv)
   if ! command -v python3 >/dev/null; then debs+=(python3 python3-venv)
@@ -139,6 +141,7 @@ ensure_redis
 ensure_age
 ensure_openssh
 ensure_openssl
+ensure_node
 ensure_cluster_tools
 ensure_python
 install_debs

