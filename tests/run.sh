@@ -4,7 +4,8 @@
 #   tests/run.sh [CARGO TEST ARGS...]        e.g. tests/run.sh -- --test-threads 2
 # What it installs (each only when missing, and says so):
 #   - Debian packages the tests run (apt-get; through sudo when not root), among them Node.js and
-#     npm for the JS plugin template (its componentize-qjs is pinned in its package-lock.json);
+#     npm for the JS plugin template (its componentize-qjs is pinned in its package-lock.json),
+#     clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc for the C plugin template;
 #   - Python packages (tests/requirements.txt) in a virtualenv;
 #   - the wasm32-wasip2 target of the pinned toolchain (rust-toolchain.toml);
 #   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS
@@ -45,6 +46,12 @@ ensure_openssh() {
 }
 ensure_openssl() { need_command openssl openssl; }
 ensure_node() { need_command node nodejs; need_command npm npm; }  # the JS template of `kiln plugin new`
+ensure_wasi_c() { # the C template of `kiln plugin new`: clang and wasm-ld 19, wasm32 builtins, wasi-libc
+  [ -x /usr/lib/llvm-19/bin/clang ] || debs+=(clang-19)
+  [ -x /usr/lib/llvm-19/bin/wasm-ld ] || debs+=(lld-19)
+  compgen -G '/usr/lib/llvm-19/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a' >/dev/null || debs+=(libclang-rt-19-dev-wasm32)
+  [ -f /usr/lib/wasm32-wasi/libc.a ] || debs+=(wasi-libc)
+}
 ensure_cluster_tools() { need_command curl curl; need_command setsid util-linux; }  # tests/cluster/up.sh
 ensure_python() { # the virtualenv below needs venv and ensurepip (Debian's python3-venv)
   if ! command -v python3 >/dev/null; then debs+=(python3 python3-venv)
@@ -142,6 +149,7 @@ ensure_age
 ensure_openssh
 ensure_openssl
 ensure_node
+ensure_wasi_c
 ensure_cluster_tools
 ensure_python
 install_debs

