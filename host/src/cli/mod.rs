@@ -6,6 +6,7 @@ mod cache;
 mod decrypt;
 mod diff;
 mod plugin;
+mod plugin_dev;
 mod print;
 mod progress;
 mod render;
@@ -23,6 +24,7 @@ pub use cache::{CacheArgs, CacheCommand};
 pub use decrypt::DecryptCommand;
 pub use diff::DiffCommand;
 pub use plugin::PluginCommand;
+pub use plugin_dev::Lang;
 pub use render::RenderCommand;
 pub use status::StatusCommand;
 

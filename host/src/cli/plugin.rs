@@ -26,12 +26,47 @@ pub enum PluginCommand {
     },
     /// List the built-in plugins.
     List,
+    /// Write a new plugin project: source, the contract, tests, a README.
+    New {
+        /// The language of the project.
+        lang: super::plugin_dev::Lang,
+        /// The plugin's name (lowercase letters, digits and `-`).
+        name: String,
+        /// Where to write it (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Compile a plugin project into DIR/plugin.wasm and check it.
+    Build {
+        /// The project's directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run a plugin on the cases under DIR/tests and compare with their golden files.
+    Test {
+        /// The project's directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The component to test (default: DIR/plugin.wasm).
+        #[arg(long)]
+        plugin: Option<PathBuf>,
+        /// Rewrite expected.yaml / expected-error.txt from what the plugin gives.
+        #[arg(long)]
+        update: bool,
+    },
 }
 
 impl PluginCommand {
     /// Runs the command.
     pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         match self {
+            Self::New { lang, name, dir } => super::plugin_dev::new(lang, &name, dir),
+            Self::Build { dir } => super::plugin_dev::build(&dir),
+            Self::Test {
+                dir,
+                plugin,
+                update,
+            } => super::plugin_dev::test(&dir, plugin, update),
             Self::List => {
                 write_stdout(
                     &crate::builtin::names()
@@ -71,18 +106,27 @@ impl PluginCommand {
                     .info(empty.path(), limits)
                     .with_context(|| format!("plugin `{plugin}` failed in info()"))?;
                 let digest = loaded.digest().to_hex().to_string();
-                let contract = loaded.contract_version().unwrap_or("unknown").to_owned();
+                let kind = loaded.kind();
+                let contract = match kind {
+                    crate::runtime::Kind::Krm => {
+                        "none (config.kubernetes.io/v1 ResourceList)".to_owned()
+                    }
+                    crate::runtime::Kind::Component => {
+                        let v = loaded.contract_version().unwrap_or("unknown");
+                        format!("kiln:plugin@{v}")
+                    }
+                };
                 let out = if json {
                     let mut text = serde_json::to_string_pretty(&serde_json::json!({
                         "name": info.name, "version": info.version, "description": info.description,
-                        "contract": contract, "digest": format!("blake3:{digest}"),
+                        "kind": kind.to_string(), "contract": loaded.contract_version(), "digest": format!("blake3:{digest}"),
                         "configSchema": info.config_schema.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
                     }))?;
                     text.push('\n');
                     text
                 } else {
                     format!(
-                        "name:        {}\nversion:     {}\ndescription: {}\ncontract:    kiln:plugin@{contract}\ndigest:      blake3:{digest}\nconfig:      {}\n",
+                        "name:        {}\nversion:     {}\ndescription: {}\nkind:        {kind}\ncontract:    {contract}\ndigest:      blake3:{digest}\nconfig:      {}\n",
                         info.name,
                         info.version,
                         info.description,

@@ -206,6 +206,55 @@ pub(super) fn component(
     })
 }
 
+/// Compiles a core module (a `wasip1` KRM function), or loads its compiled
+/// form from `cache`, checked as [`component`] checks a component's. The
+/// key comes from `digest`, which the caller derives so that it never
+/// equals a component's.
+pub(super) fn module(
+    engine: &Engine,
+    cache: Option<&CompiledCache>,
+    name: &str,
+    wasm: &[u8],
+    digest: blake3::Hash,
+) -> Result<wasmtime::Module, LoadError> {
+    let refused = |source| LoadError::NotAKrmFunction {
+        name: name.to_owned(),
+        source,
+    };
+    let Some(cache) = cache else {
+        return wasmtime::Module::new(engine, wasm).map_err(refused);
+    };
+    let key = CompiledCache::key(engine, digest);
+    let path = cache.path(key);
+    if path.exists() {
+        if CompiledCache::verify(&path, key) {
+            // SAFETY: as in `CompiledCache::read`: written by `store` from
+            // `Engine::precompile_module`, its keyed hash checked against
+            // the `.sum` written for this key, replaced only by rename.
+            #[expect(unsafe_code, reason = "mapping a precompiled module, verified above")]
+            let loaded = unsafe { wasmtime::Module::deserialize_file(engine, &path) };
+            match loaded {
+                Ok(module) => return Ok(module),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "compiled module is unusable; compiling again");
+                }
+            }
+        } else {
+            tracing::warn!(path = %path.display(), "compiled module is corrupt; compiling again");
+        }
+        CompiledCache::remove(&path);
+    }
+    let _span = tracing::debug_span!("compile", plugin = name).entered();
+    let compiled = engine.precompile_module(wasm).map_err(refused)?;
+    if let Err(e) = cache.store(key, &compiled) {
+        tracing::warn!(error = %e, "cannot write the compiled component cache");
+    }
+    // SAFETY: `compiled` was produced just now by this engine.
+    #[expect(unsafe_code, reason = "loading a module this engine has just compiled")]
+    let module = unsafe { wasmtime::Module::deserialize(engine, &compiled) };
+    module.map_err(refused)
+}
+
 /// Feeds `Hash` implementations into blake3.
 struct Blake3Hasher(blake3::Hasher);
 

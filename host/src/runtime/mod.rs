@@ -6,16 +6,20 @@
 mod bindings;
 mod compile;
 mod fs;
+mod kind;
+mod krm;
 pub mod limits;
 mod plugin;
 mod sandbox;
 mod text;
 
 pub use compile::CompiledCache;
+pub use kind::{Kind, Loaded, contract_version};
 pub use limits::Limits;
+/// A loaded component plugin (see [`Loaded::component`]).
+pub use plugin::Loaded as ComponentPlugin;
 pub use plugin::{
-    Call, CallError, Context, Diagnostic, ErrorKind, Loaded, Note, NoteLevel, Output, PluginInfo,
-    Severity,
+    Call, CallError, Context, Diagnostic, ErrorKind, Note, NoteLevel, Output, PluginInfo, Severity,
 };
 pub use sandbox::{GUEST_ROOT, Grants};
 pub use text::{printable, printable_line};
@@ -41,7 +45,7 @@ pub struct Runtime {
 }
 
 /// Where a loaded plugin is kept; empty until its first load succeeds.
-type Slot = Mutex<Option<Arc<plugin::Loaded>>>;
+type Slot = Mutex<Option<Arc<Loaded>>>;
 
 /// Loading a plugin failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +67,29 @@ pub enum LoadError {
         /// What is missing.
         #[source]
         source: wasmtime::Error,
+    },
+    /// A core module or command that cannot run as a KRM function (no
+    /// `_start`, imports other than WASI).
+    #[error("{name} is not a KRM function (a WASI command module or component)")]
+    NotAKrmFunction {
+        /// The plugin's name or path.
+        name: String,
+        /// Why.
+        #[source]
+        source: wasmtime::Error,
+    },
+    /// The component was built for a version of the `kiln:plugin` contract
+    /// this kiln does not implement.
+    #[error(
+        "{name} was built for the plugin contract kiln:plugin@{found}, but this kiln implements kiln:plugin@{supported}: rebuild the plugin against kiln:plugin@{supported}, or run it with a kiln that implements its contract"
+    )]
+    Contract {
+        /// The plugin's name or path.
+        name: String,
+        /// The version the plugin was built for.
+        found: String,
+        /// The version this kiln implements.
+        supported: String,
     },
     /// The engine could not be set up.
     #[error("failed to set up the WebAssembly engine")]
@@ -103,7 +130,7 @@ impl Runtime {
     }
 
     /// Loads (compiles, or reads the compiled form from the cache) a plugin.
-    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<plugin::Loaded>, LoadError> {
+    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Arc<Loaded>, LoadError> {
         self.load_digested(name, wasm, blake3::hash(wasm))
     }
 
@@ -135,7 +162,7 @@ impl Runtime {
         name: &str,
         wasm: &[u8],
         digest: blake3::Hash,
-    ) -> Result<Arc<plugin::Loaded>, LoadError> {
+    ) -> Result<Arc<Loaded>, LoadError> {
         let slot = Arc::clone(
             self.loaded
                 .lock()
@@ -148,8 +175,7 @@ impl Runtime {
             return Ok(Arc::clone(loaded));
         }
         let engine = self.engine()?;
-        let component = compile::component(engine, self.cache.as_ref(), name, wasm, digest)?;
-        let loaded = Arc::new(plugin::Loaded::new(engine, name, digest, &component)?);
+        let loaded = Arc::new(kind::load(engine, self.cache.as_ref(), name, wasm, digest)?);
         *slot = Some(Arc::clone(&loaded));
         Ok(loaded)
     }
@@ -228,7 +254,7 @@ mod tests {
         let digest = blake3::hash(&wasm);
         let runtime = Runtime::new(None).expect("runtime");
         assert!(!runtime.holds_any() && !runtime.is_loaded(digest));
-        let loads: Vec<Arc<plugin::Loaded>> = std::thread::scope(|scope| {
+        let loads: Vec<Arc<Loaded>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..4)
                 .map(|_| scope.spawn(|| runtime.load_digested("hello", &wasm, digest)))
                 .collect();

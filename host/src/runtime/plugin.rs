@@ -381,11 +381,11 @@ fn hostcall_fuel(output: usize) -> usize {
 /// set on its store; this deadline stops a call that waits in the host (a
 /// sleep, a poll, with any timeout). File reads stay on this thread (see
 /// `sandbox`); opens that could block are refused (see `fs`).
-fn bounded<F: Future>(time: Duration, call: F) -> Option<F::Output> {
+pub(super) fn bounded<F: Future>(time: Duration, call: F) -> Option<F::Output> {
     wasmtime_wasi::runtime::in_tokio(async move { tokio::time::timeout(time, call).await.ok() })
 }
 
-fn classify(e: &wasmtime::Error, store: &mut Store<State>, limits: Limits) -> CallError {
+pub(super) fn classify(e: &wasmtime::Error, store: &mut Store<State>, limits: Limits) -> CallError {
     let state = store.data();
     if let Some(name) = &state.denied_secret {
         return CallError::SecretDenied(name.clone());
@@ -467,7 +467,7 @@ fn location(f: &wit::FileLocation) -> String {
 /// [`Limits::MAX_DIAGNOSTICS`] and [`Limits::MAX_TEXT`]; those past the
 /// caps are dropped and counted in a last diagnostic, an error when any
 /// error was dropped.
-fn diagnostics(all: Vec<wit::Diagnostic>) -> Vec<Diagnostic> {
+pub(super) fn diagnostics(all: Vec<wit::Diagnostic>) -> Vec<Diagnostic> {
     let mut kept = Vec::new();
     let (mut bytes, mut dropped, mut dropped_errors) = (0usize, 0usize, 0usize);
     for d in all {

@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{
     FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
@@ -54,6 +54,16 @@ pub struct Grants {
     pub secrets: Vec<(String, Option<Vec<u8>>)>,
 }
 
+/// The standard streams and arguments of a command.
+pub(super) struct Stdio {
+    /// `argv`, the program's name first.
+    pub(super) args: Vec<String>,
+    /// What it reads on stdin.
+    pub(super) stdin: Vec<u8>,
+    /// Where its stdout goes (bounded by the pipe's capacity).
+    pub(super) stdout: MemoryOutputPipe,
+}
+
 /// The state of one call's store.
 pub(super) struct State {
     wasi: WasiCtx,
@@ -83,26 +93,22 @@ impl State {
         memory: usize,
         grants: Arc<Grants>,
     ) -> std::io::Result<Self> {
+        Self::with_stdio(plugin, step, root, seed, memory, grants, None)
+    }
+
+    /// [`State::new`] for a command (a KRM function): `stdio` gives its
+    /// arguments, its stdin and the pipe its stdout goes to.
+    pub(super) fn with_stdio(
+        plugin: &str,
+        step: &str,
+        root: &Path,
+        seed: [u8; 32],
+        memory: usize,
+        grants: Arc<Grants>,
+        stdio: Option<Stdio>,
+    ) -> std::io::Result<Self> {
         let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
-        let mut b = WasiCtxBuilder::new();
-        b.stdout(MemoryOutputPipe::new(PIPE_CAPACITY))
-            .stderr(stderr.clone())
-            .wall_clock(FixedClock)
-            .monotonic_clock(StepClock::default())
-            .secure_random(StdRng::from_seed(seed))
-            .insecure_random(StdRng::from_seed(*blake3::hash(&seed).as_bytes()))
-            .insecure_random_seed(u128::from_le_bytes(
-                seed[..16].try_into().expect("16 bytes"),
-            ))
-            // File reads under /src run on this thread: handing each one to
-            // tokio's blocking pool and back cost more than the reads.
-            .allow_blocking_current_thread(true)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .socket_addr_check(|_, _| Box::pin(async { false }));
-        b.preopened_dir(root, GUEST_ROOT, FsPerms::ReadOnly)
-            .map_err(|e| std::io::Error::other(format!("cannot open {}: {e}", root.display())))?;
+        let mut b = builder(root, seed, stdio, &stderr)?;
         Ok(Self {
             wasi: b.build(),
             table: {
@@ -122,6 +128,76 @@ impl State {
             root: fs_err::canonicalize(root)
                 .unwrap_or_else(|_| root.to_owned())
                 .into(),
+        })
+    }
+}
+
+/// The WASI context every call starts from (see the module's docs), with
+/// `stdio` for a command and `stderr` as its stderr.
+fn builder(
+    root: &Path,
+    seed: [u8; 32],
+    stdio: Option<Stdio>,
+    stderr: &MemoryOutputPipe,
+) -> std::io::Result<WasiCtxBuilder> {
+    let mut b = WasiCtxBuilder::new();
+    match stdio {
+        Some(stdio) => {
+            b.stdin(MemoryInputPipe::new(stdio.stdin))
+                .stdout(stdio.stdout)
+                .args(&stdio.args);
+        }
+        None => {
+            b.stdout(MemoryOutputPipe::new(PIPE_CAPACITY));
+        }
+    }
+    b.stderr(stderr.clone())
+        .wall_clock(FixedClock)
+        .monotonic_clock(StepClock::default())
+        .secure_random(StdRng::from_seed(seed))
+        .insecure_random(StdRng::from_seed(*blake3::hash(&seed).as_bytes()))
+        .insecure_random_seed(u128::from_le_bytes(
+            seed[..16].try_into().expect("16 bytes"),
+        ))
+        // File reads under /src run on this thread: handing each one to
+        // tokio's blocking pool and back cost more than the reads.
+        .allow_blocking_current_thread(true)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(|_, _| Box::pin(async { false }));
+    b.preopened_dir(root, GUEST_ROOT, FsPerms::ReadOnly)
+        .map_err(|e| std::io::Error::other(format!("cannot open {}: {e}", root.display())))?;
+    Ok(b)
+}
+
+/// The state of a call of a `wasip1` core module (a KRM function), run by
+/// wasmtime's own preview 1 implementation over the same WASI context.
+pub(super) struct P1State {
+    pub(super) wasi: wasmtime_wasi::p1::WasiP1Ctx,
+    pub(super) limiter: Limiter,
+    pub(super) stderr: MemoryOutputPipe,
+}
+
+impl P1State {
+    pub(super) fn new(
+        root: &Path,
+        seed: [u8; 32],
+        memory: usize,
+        stdio: Stdio,
+    ) -> std::io::Result<Self> {
+        let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
+        let mut b = builder(root, seed, Some(stdio), &stderr)?;
+        // A component's opens go through `fs`, which refuses FIFOs and
+        // devices before they can block; preview 1 opens cannot be wrapped,
+        // so they run on tokio's blocking pool instead, where the call's
+        // time bound still ends the call if one blocks.
+        b.allow_blocking_current_thread(false);
+        let wasi = b.build_p1();
+        Ok(Self {
+            wasi,
+            limiter: Limiter::new(memory),
+            stderr,
         })
     }
 }
