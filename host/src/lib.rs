@@ -21,6 +21,7 @@ pub mod backend;
 pub mod builtin;
 pub mod cache;
 pub mod cli;
+pub mod cmp;
 pub mod env;
 pub mod pipeline;
 pub mod runtime;

@@ -3,6 +3,7 @@
 mod all;
 mod apply;
 mod cache;
+mod cmp;
 mod decrypt;
 mod diff;
 mod keys;
@@ -16,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 pub use apply::{ApplyCommand, ClusterArgs};
 pub use cache::{CacheArgs, CacheCommand};
+pub use cmp::CmpServerCommand;
 pub use decrypt::DecryptCommand;
 pub use diff::DiffCommand;
 pub use plugin::PluginCommand;
@@ -80,6 +82,8 @@ pub enum Command {
     Cache(CacheCommand),
     /// Decrypt a SOPS file and print it in its own format, like `sops --decrypt`.
     Decrypt(DecryptCommand),
+    /// Serve Argo CD's Config Management Plugin protocol on the plugins socket.
+    CmpServer(Box<CmpServerCommand>),
 }
 
 /// How a command ended.
@@ -113,6 +117,7 @@ impl Cli {
             Command::Diff(cmd) => cmd.execute(&self.global),
             Command::Cache(cmd) => cmd.execute(&self.global),
             Command::Decrypt(cmd) => cmd.execute(&self.global),
+            Command::CmpServer(cmd) => cmd.execute(&self.global),
         }
     }
 }

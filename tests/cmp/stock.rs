@@ -1,0 +1,198 @@
+//! The binary: the stock `argocd-cmp-server` path (deploy/argocd/stock's
+//! plugin.yaml run as that server runs it), and `kiln cmp-server` itself
+//! (`--check`, SIGTERM).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kiln::cmp::client;
+use kiln::cmp::unpack::{self, Caps};
+
+use crate::harness::{Server, application, compiled_cache, generate, parsed, repo, sorted};
+
+fn kiln() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.env("KILN_CACHE_DIR", compiled_cache())
+        .env_remove("KILN_LOG")
+        .env_remove("KUBE_VERSION")
+        .env_remove("KUBE_API_VERSIONS")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs the `generate` command of plugin.yaml as argocd-cmp-server does:
+/// in `<work>/_cmp_server/<request>/<app path>` with its own environment
+/// plus the request's entries, and `kiln` on the PATH.
+fn run_stock(root: &Path, app: &client::Application) -> std::process::Output {
+    let plugin = std::fs::read_to_string(repo().join("deploy/argocd/stock/plugin.yaml")).unwrap();
+    let plugin = kiln_resource::yaml::parse_one(&plugin, "plugin.yaml").unwrap();
+    assert_eq!(plugin["kind"], "ConfigManagementPlugin");
+    assert_eq!(plugin["metadata"]["name"], "kiln");
+    assert!(
+        plugin["spec"].get("discover").is_none(),
+        "no discovery: one stream per render"
+    );
+    let argv: Vec<String> = plugin["spec"]["generate"]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(plugin["spec"]["generate"]["args"].as_array().unwrap())
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let work = tempfile::tempdir().unwrap();
+    let request = work.path().join("_cmp_server").join("a1b2c");
+    std::fs::create_dir_all(&request).unwrap();
+    let tarball = client::tarball(root, &[".git/*".to_owned()]).unwrap();
+    unpack::unpack(
+        &tarball.bytes[..],
+        tarball.bytes.len() as u64,
+        &request,
+        Caps::default(),
+    )
+    .unwrap();
+    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_kiln"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(request.join(&app.path))
+        .env("PATH", path)
+        .env("KILN_CACHE_DIR", compiled_cache())
+        .env_remove("KILN_LOG")
+        .env_remove("KUBE_VERSION")
+        .env_remove("KUBE_API_VERSIONS");
+    for (k, v) in app.generate_env() {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn stock_plugin_yaml_renders_what_the_native_server_renders() {
+    let server = Server::default_server();
+    let mut client = server.client();
+    for (root, path, namespace) in [
+        (repo().join("examples/shop"), "overlays/prod", ""),
+        (repo().join("examples"), "webapp", "shop-prod"),
+    ] {
+        let mut app = application(path);
+        app.namespace = namespace.into();
+        let out = run_stock(&root, &app);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{path}: {stderr}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let docs: Vec<serde_json::Value> = kiln_resource::yaml::parse_stream(&text, "stdout")
+            .unwrap()
+            .into_iter()
+            .filter(|d| !d.is_null())
+            .collect();
+        let native = server.block_on(generate(&mut client, &root, &app)).unwrap();
+        assert!(!docs.is_empty());
+        assert_eq!(sorted(docs), sorted(parsed(&native)), "{path}");
+    }
+}
+
+/// A `kiln cmp-server` process on a socket in `dir`.
+fn spawn_server(dir: &Path) -> (std::process::Child, PathBuf) {
+    let socket = dir.join("plugins").join("kiln.sock");
+    let child = kiln()
+        .args(["cmp-server", "--socket"])
+        .arg(&socket)
+        .args(["--work-dir"])
+        .arg(dir.join("work"))
+        .env("KILN_CACHE_DIR", compiled_cache())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    while !socket.exists() {
+        assert!(Instant::now() < until, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, socket)
+}
+
+#[test]
+fn check_drives_a_running_server_and_sigterm_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, socket) = spawn_server(dir.path());
+    let check = kiln()
+        .args(["cmp-server", "--check"])
+        .arg(&socket)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("CheckPluginConfiguration: discovery off"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("GenerateManifest: 1 manifests"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(stdout.contains("\"kiln-check\""), "{stdout}");
+    // --check on an app of the user's.
+    let check = kiln()
+        .args(["cmp-server", "--check"])
+        .arg(&socket)
+        .arg("--check-app")
+        .arg(repo().join("examples/guestbook"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    #[cfg(unix)]
+    {
+        let pid = child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let until = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < until, "the server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status:?}");
+        assert!(!socket.exists(), "the socket is removed");
+    }
+    #[cfg(not(unix))]
+    {
+        child.kill().unwrap();
+    }
+    // --check against nothing fails clearly.
+    let check = kiln()
+        .args(["cmp-server", "--check"])
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+    assert!(String::from_utf8_lossy(&check.stderr).contains("cannot connect"));
+}
+
+#[test]
+fn key_files_need_the_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("team-a.txt");
+    std::fs::write(&key, "AGE-SECRET-KEY-1XXXX\n").unwrap();
+    let out = kiln()
+        .args(["cmp-server", "--socket"])
+        .arg(dir.path().join("s.sock"))
+        .arg("--key-file")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--allow-sops"), "{stderr}");
+}
