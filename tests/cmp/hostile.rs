@@ -11,7 +11,7 @@ use crate::harness::{Server, application, stream};
 
 /// A tarball of raw entries: `(name, type, data, link)`, names written
 /// as given (the tar crate's own checks would refuse the hostile ones).
-fn raw_tarball(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Tarball {
+fn raw_tarball(entries: &[Entry<'_>]) -> Tarball {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut b = tar::Builder::new(gz);
     for (path, kind, data, link) in entries {
@@ -47,12 +47,15 @@ fn noise(n: usize) -> Vec<u8> {
     out
 }
 
+/// An entry: name, type, contents, link target.
+type Entry<'a> = (&'a str, tar::EntryType, &'a [u8], Option<&'a str>);
+
 const REG: tar::EntryType = tar::EntryType::Regular;
 const DIR: tar::EntryType = tar::EntryType::Directory;
 
 /// A valid app, then `extra`.
-fn app_with(extra: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Tarball {
-    let mut entries: Vec<(&str, tar::EntryType, &[u8], Option<&str>)> = vec![
+fn app_with(extra: &[Entry<'_>]) -> Tarball {
+    let mut entries: Vec<Entry<'_>> = vec![
         (".", DIR, b"", None),
         ("app", DIR, b"", None),
         (
@@ -196,7 +199,7 @@ fn entries_leaving_the_tree_are_refused() {
         .join("planted.yaml")
         .to_string_lossy()
         .into_owned();
-    let cases: Vec<(&str, Vec<(&str, tar::EntryType, &[u8], Option<&str>)>, &str)> = vec![
+    let cases: Vec<(&str, Vec<Entry<'_>>, &str)> = vec![
         (
             "dot-dot",
             vec![("app/../../evil.yaml", REG, b"x", None)],

@@ -18,7 +18,6 @@ use crate::harness::{
 };
 
 #[path = "../../plugins/sops/tests/common/mod.rs"]
-#[allow(dead_code, reason = "the sealer has helpers these tests do not use")]
 mod sealer;
 
 #[test]

@@ -83,7 +83,7 @@ pub struct CmpServerCommand {
         requires = "allow_sops"
     )]
     pub key_file: Vec<PathBuf>,
-    /// Serve Prometheus metrics on http://ADDR/metrics.
+    /// Serve Prometheus metrics on `http://ADDR/metrics`.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
     /// Do not serve: drive the server on SOCKET as Argo CD's repo-server would, and report.
@@ -222,14 +222,12 @@ impl CmpServerCommand {
 async fn signal() {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
@@ -244,18 +242,17 @@ async fn signal() {
 /// `--check`: Argo CD 2.13+'s call sequence against the server on `socket`.
 async fn check(socket: &Path, app: Option<&Path>) -> anyhow::Result<ExitStatus> {
     let sample;
-    let (root, rel) = match app {
-        Some(dir) => (dir.to_path_buf(), ".".to_owned()),
-        None => {
-            sample = tempfile::tempdir().context("cannot create a temporary directory")?;
-            let dir = sample.path().join("check");
-            fs_err::create_dir_all(&dir)?;
-            fs_err::write(
-                dir.join("configmap.yaml"),
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kiln-check\ndata:\n  ok: \"true\"\n",
-            )?;
-            (sample.path().to_path_buf(), "check".to_owned())
-        }
+    let (root, rel) = if let Some(dir) = app {
+        (dir.to_path_buf(), ".".to_owned())
+    } else {
+        sample = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let dir = sample.path().join("check");
+        fs_err::create_dir_all(&dir)?;
+        fs_err::write(
+            dir.join("configmap.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kiln-check\ndata:\n  ok: \"true\"\n",
+        )?;
+        (sample.path().to_path_buf(), "check".to_owned())
     };
     let mut client = client::connect(socket)
         .await

@@ -358,6 +358,6 @@ pub fn streaming(
     timeout: Option<Duration>,
 ) -> tonic::Request<tokio_stream::Iter<std::vec::IntoIter<AppStreamRequest>>> {
     let mut request = tonic::Request::new(tokio_stream::iter(messages));
-    request.set_timeout(timeout.unwrap_or(Duration::from_secs(60)));
+    request.set_timeout(timeout.unwrap_or(Duration::from_mins(1)));
     request
 }

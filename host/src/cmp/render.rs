@@ -134,7 +134,7 @@ pub fn job(
         let chosen = request
             .sops_keys
             .as_ref()
-            .is_none_or(|names| names.iter().any(|n| *n == key.name));
+            .is_none_or(|names| names.contains(&key.name));
         if !chosen {
             continue;
         }

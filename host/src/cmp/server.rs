@@ -236,7 +236,7 @@ impl Service {
             resources = manifests.len(),
             steps = output.steps.len(),
             cache_hits = hits,
-            render_ms = started.elapsed().as_millis() as u64,
+            render_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "rendered"
         );
         Ok(ManifestResponse {

@@ -377,9 +377,9 @@ fn resolves_inside(dest: &Path, rel: &Path) -> bool {
                 stack.pop();
                 todo.extend(link.components().rev().map(|c| c.as_os_str().to_owned()));
             }
-            Ok(_) => {}
-            // Missing: what follows is resolved lexically.
-            Err(_) => {}
+            // A directory or file, or missing (what follows is then
+            // resolved lexically).
+            _ => {}
         }
     }
     true

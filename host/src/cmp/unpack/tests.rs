@@ -168,7 +168,7 @@ fn stops_at_the_size_and_entry_caps() {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
-        data.write_all(&[x as u8]).unwrap();
+        data.write_all(&x.to_le_bytes()[..1]).unwrap();
     }
     let bytes = tgz(&[("big", REG, &data, None)]);
     let caps = Caps {
