@@ -164,6 +164,14 @@ fn helm_app_with_parameters_renders_like_helm_template() {
             .as_str()
             .unwrap();
         assert!(image.ends_with(":9.9.9"), "{image}");
+        // The chart with its kiln.yaml keeps that file's release name
+        // (`shop`), not the Application's.
+        let mut with_file = application("webapp");
+        with_file.namespace = "shop-prod".into();
+        let response = generate(&mut client, &repo().join("examples"), &with_file)
+            .await
+            .unwrap();
+        assert_eq!(sorted(parsed(&response)), expected);
         // A parameter kiln does not know is refused by name.
         app.parameters = Some(json!([{"name": "colour", "string": "red"}]));
         let status = generate(&mut client, tree.path(), &app).await.unwrap_err();

@@ -129,6 +129,13 @@ pub fn job(
         dir: request.app_dir.clone(),
         name: request.app_name.clone(),
     };
+    // A chart without `kiln.yaml` is released under the Application's name,
+    // as Argo CD's own Helm support does; a `kiln.yaml` keeps its own
+    // unless a parameter says otherwise.
+    let release_name = request
+        .release_name
+        .clone()
+        .or_else(|| (!app.path().join("kiln.yaml").is_file()).then(|| request.app_name.clone()));
     let mut secrets: Vec<(String, Vec<u8>)> = Vec::new();
     for key in &operator.keys {
         let chosen = request
@@ -169,7 +176,7 @@ pub fn job(
         kube_version: pipeline::kube_version(request.kube_version.as_deref()),
         api_versions: request.api_versions.clone(),
         source_revision: request.revision.clone(),
-        plugin_config: vec![("helm".to_owned(), helm_config(request))],
+        plugin_config: vec![("helm".to_owned(), helm_config(request, release_name))],
         secrets,
         ceiling,
         source_id: Some(request.source_id.clone()),
@@ -184,17 +191,12 @@ pub fn job(
 
 /// The request's helm settings as a helm step's config (as `kiln render`'s
 /// helm flags give them).
-fn helm_config(request: &AppRequest) -> Map<String, Value> {
+fn helm_config(request: &AppRequest, release_name: Option<String>) -> Map<String, Value> {
     let mut m = Map::new();
     let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
-    m.insert(
-        "release-name".into(),
-        request
-            .release_name
-            .clone()
-            .unwrap_or_else(|| request.app_name.clone())
-            .into(),
-    );
+    if let Some(name) = release_name {
+        m.insert("release-name".into(), name.into());
+    }
     if let Some(ns) = &request.namespace {
         m.insert("namespace".into(), ns.clone().into());
     }
