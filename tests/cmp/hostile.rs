@@ -118,6 +118,27 @@ fn checksum_mismatch_is_refused() {
 }
 
 #[test]
+fn a_kept_answer_needs_the_stream_to_match_its_checksum() {
+    let server = Server::default_server();
+    let tarball = app_with(&[]);
+    let mut client = server.client();
+    server
+        .block_on(client.generate_manifest(client::streaming(generate_messages(&tarball), None)))
+        .unwrap();
+    // The same metadata (so the same key), other bytes.
+    let other = app_with(&[("app/extra.yaml", REG, b"kind: X\n", None)]);
+    let mut messages = generate_messages(&other);
+    messages[0] = generate_messages(&tarball).remove(0);
+    let status = refused(&server, messages);
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("file checksum validation error"),
+        "{}",
+        status.message()
+    );
+}
+
+#[test]
 fn a_truncated_stream_is_refused() {
     let server = Server::default_server();
     let tarball = raw_tarball(&[

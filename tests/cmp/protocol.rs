@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kiln::cmp::client;
+use kiln::cmp::metrics::CacheLabels;
 use kiln::cmp::{Job, Output, Renderer};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use serde_json::json;
 use tonic::Code;
 
@@ -48,19 +51,31 @@ fn argo_2_13_sequence_renders_the_shop_overlay_like_kustomize() {
             first.manifests.iter().all(|m| !m.contains('\n')),
             "one JSON line per object"
         );
-        // The same repository again lands in a new directory, and is
-        // served from the render cache.
+        // The same repository, app and environment again: the answer kept
+        // in memory, once the stream is checked.
         let again = generate(&mut client, &root, &app).await.unwrap();
         assert_eq!(again.manifests, first.manifests);
+        // Another revision of the same content is rendered again, into a
+        // new directory, and its steps come from the render cache.
+        let mut next = app.clone();
+        next.revision = "fedcba9876543210fedcba9876543210fedcba98".into();
+        let third = generate(&mut client, &root, &next).await.unwrap();
+        assert_eq!(third.manifests, first.manifests);
     });
-    let hits = server
-        .metrics
-        .steps
-        .get_or_create(&kiln::cmp::metrics::CacheLabels {
-            cache: "hit".into(),
-        })
-        .get();
-    assert!(hits >= 1, "the second render hit the cache ({hits} hits)");
+    let count = |family: &Family<CacheLabels, Counter>, cache: &str| {
+        family
+            .get_or_create(&CacheLabels {
+                cache: cache.into(),
+            })
+            .get()
+    };
+    assert_eq!(count(&server.metrics.responses, "hit"), 1);
+    assert_eq!(count(&server.metrics.responses, "miss"), 2);
+    let step_hits = count(&server.metrics.steps, "hit");
+    assert!(
+        step_hits >= 1,
+        "the third render hit the render cache ({step_hits} hits)"
+    );
     assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
 }
 

@@ -83,6 +83,10 @@ pub struct CmpServerCommand {
         requires = "allow_sops"
     )]
     pub key_file: Vec<PathBuf>,
+    /// Memory for answers to unchanged repositories (same tarball, app and
+    /// environment), which are then only read and checked (default 64MiB; 0: off).
+    #[arg(long, value_name = "SIZE", value_parser = limits::parse_size)]
+    pub response_cache: Option<usize>,
     /// Serve Prometheus metrics on `http://ADDR/metrics`.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -214,6 +218,7 @@ impl CmpServerCommand {
                 keys,
             },
             sops: self.allow_sops,
+            response_cache: self.response_cache.unwrap_or(64 << 20),
         })
     }
 }

@@ -47,6 +47,9 @@ pub struct Metrics {
     pub steps: Family<CacheLabels, Counter>,
     /// `kiln_cmp_stream_bytes_total`: gzipped tarball bytes received.
     pub stream_bytes: Counter,
+    /// `kiln_cmp_responses_total{cache}`: answers taken from the response
+    /// cache (`hit`) or rendered (`miss`).
+    pub responses: Family<CacheLabels, Counter>,
 }
 
 fn duration_histogram() -> Histogram {
@@ -63,6 +66,7 @@ impl Metrics {
             in_flight: Family::default(),
             steps: Family::default(),
             stream_bytes: Counter::default(),
+            responses: Family::default(),
         });
         let mut registry = Registry::with_prefix("kiln_cmp");
         registry.register(
@@ -84,6 +88,11 @@ impl Metrics {
             "render_steps",
             "Render steps run or taken from the cache",
             metrics.steps.clone(),
+        );
+        registry.register(
+            "responses",
+            "GenerateManifest answers from the response cache (hit) or rendered (miss)",
+            metrics.responses.clone(),
         );
         registry.register(
             "stream_bytes",

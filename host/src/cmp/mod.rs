@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod receive;
 pub mod render;
 pub mod request;
+pub mod responses;
 pub mod server;
 pub mod status;
 pub mod unpack;

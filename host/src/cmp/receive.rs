@@ -69,8 +69,9 @@ pub enum Error {
 pub struct Received {
     /// The metadata, as sent.
     pub metadata: ManifestRequestMetadata,
-    /// Where the tarball was unpacked: the source root.
-    pub root: PathBuf,
+    /// Where the tarball was unpacked: the source root (`None` when the
+    /// caller chose to only check it).
+    pub root: Option<PathBuf>,
     /// The gzipped tarball's sha256, hex.
     pub checksum: String,
     /// Bytes of gzipped tarball received.
@@ -81,7 +82,14 @@ pub struct Received {
 
 /// Receives the stream into `work` (an empty directory the caller removes):
 /// the tarball is kept in `work/stream.tgz` until unpacked into `work/src`.
-pub async fn receive<S>(mut stream: S, work: &Path, caps: Caps) -> Result<Received, Error>
+/// When `unpack` says no for the metadata, the tarball is only read and
+/// checked against its checksum.
+pub async fn receive<S>(
+    mut stream: S,
+    work: &Path,
+    caps: Caps,
+    unpack: impl FnOnce(&ManifestRequestMetadata) -> bool,
+) -> Result<Received, Error>
 where
     S: Stream<Item = Result<AppStreamRequest, tonic::Status>> + Unpin,
 {
@@ -98,9 +106,16 @@ where
             cap: caps.stream_bytes,
         });
     }
+    let keep = unpack(&metadata);
     let tgz = work.join("stream.tgz");
-    let mut file =
-        std::io::BufWriter::with_capacity(64 << 10, fs_err::File::create(&tgz).map_err(Error::Io)?);
+    let mut file = if keep {
+        Some(std::io::BufWriter::with_capacity(
+            64 << 10,
+            fs_err::File::create(&tgz).map_err(Error::Io)?,
+        ))
+    } else {
+        None
+    };
     let mut hasher = Sha256::new();
     let mut got = 0u64;
     let mut index = 1u64;
@@ -119,10 +134,13 @@ where
             });
         }
         hasher.update(&chunk);
-        file.write_all(&chunk).map_err(Error::Io)?;
+        if let Some(file) = &mut file {
+            file.write_all(&chunk).map_err(Error::Io)?;
+        }
     }
-    file.flush().map_err(Error::Io)?;
-    drop(file);
+    if let Some(mut file) = file {
+        file.flush().map_err(Error::Io)?;
+    }
     if i64::try_from(got).is_ok_and(|g| g < metadata.size) {
         return Err(Error::Truncated {
             got,
@@ -134,6 +152,15 @@ where
         return Err(Error::Checksum {
             got: checksum,
             want: metadata.checksum,
+        });
+    }
+    if !keep {
+        return Ok(Received {
+            metadata,
+            root: None,
+            checksum,
+            stream_bytes: got,
+            unpacked: Unpacked::default(),
         });
     }
     let root = work.join("src");
@@ -152,7 +179,7 @@ where
     };
     Ok(Received {
         metadata,
-        root,
+        root: Some(root),
         checksum,
         stream_bytes: got,
         unpacked,

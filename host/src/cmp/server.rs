@@ -8,7 +8,7 @@ use kiln_cmp_proto::config_management_plugin_service_server::{
     ConfigManagementPluginService, ConfigManagementPluginServiceServer,
 };
 use kiln_cmp_proto::{
-    AppStreamRequest, CheckPluginConfigurationResponse, ManifestResponse,
+    AppStreamRequest, CheckPluginConfigurationResponse, ManifestRequestMetadata, ManifestResponse,
     ParametersAnnouncementResponse, RepositoryResponse,
 };
 use tokio::sync::Semaphore;
@@ -48,11 +48,16 @@ pub struct Settings {
     pub operator: Operator,
     /// Whether SOPS decryption is allowed (the operator's opt-in).
     pub sops: bool,
+    /// Bytes of answers kept in memory, keyed by the tarball's checksum, the
+    /// app path and the environment: an unchanged repository streamed again
+    /// is only read and checked, not unpacked or rendered. 0 turns it off.
+    /// Renders that held a secret are never kept.
+    pub response_cache: usize,
 }
 
 impl Default for Settings {
     /// Default caps, the system temp dir, 2 renders at once, discovery off,
-    /// no keys, SOPS refused.
+    /// no keys, SOPS refused, 64 MiB of answers kept.
     fn default() -> Self {
         Self {
             caps: Caps::default(),
@@ -61,6 +66,7 @@ impl Default for Settings {
             discovery: None,
             operator: Operator::default(),
             sops: false,
+            response_cache: 64 << 20,
         }
     }
 }
@@ -73,6 +79,7 @@ pub struct Service {
     slots: Arc<Semaphore>,
     metrics: Arc<Metrics>,
     discovery: Option<Arc<globset::GlobSet>>,
+    responses: Arc<std::sync::Mutex<super::responses::Responses>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -105,6 +112,9 @@ impl Service {
             None => None,
         };
         Ok(Self {
+            responses: Arc::new(std::sync::Mutex::new(super::responses::Responses::new(
+                settings.response_cache,
+            ))),
             slots: Arc::new(Semaphore::new(settings.concurrency.max(1))),
             settings: Arc::new(settings),
             renderer,
@@ -126,6 +136,7 @@ impl Service {
         &self,
         stream: Streaming<AppStreamRequest>,
         deadline: Option<Instant>,
+        unpack: impl FnOnce(&ManifestRequestMetadata) -> bool + Send,
     ) -> Result<(Received, tempfile::TempDir), Status> {
         fs_err::create_dir_all(&self.settings.work_dir).map_err(|e| {
             Status::internal(format!("kiln: cannot create the work directory: {e}"))
@@ -139,7 +150,7 @@ impl Service {
         let received = until(
             deadline,
             "receiving and unpacking the repository",
-            receive::receive(stream, work.path(), self.settings.caps),
+            receive::receive(stream, work.path(), self.settings.caps, unpack),
         )
         .await?
         .map_err(|e| status::of_receive(&e))?;
@@ -147,12 +158,12 @@ impl Service {
         Ok((received, work))
     }
 
-    /// The app directory of `request` in `received`, which must exist.
-    fn app_dir(received: &Received, request: &AppRequest) -> Result<PathBuf, Status> {
+    /// The app directory of `request` under `root`, which must exist.
+    fn app_dir(root: &Path, request: &AppRequest) -> Result<PathBuf, Status> {
         let dir = if request.app_dir == "." {
-            received.root.clone()
+            root.to_path_buf()
         } else {
-            received.root.join(&request.app_dir)
+            root.join(&request.app_dir)
         };
         match fs_err::symlink_metadata(&dir) {
             Ok(m) if m.is_dir() => Ok(dir),
@@ -172,10 +183,32 @@ impl Service {
         stream: Streaming<AppStreamRequest>,
         deadline: Option<Instant>,
     ) -> Result<ManifestResponse, Status> {
-        let (received, work) = self.receive(stream, deadline).await?;
+        let mut key = None;
+        let mut kept = None;
+        let (received, work) = self
+            .receive(stream, deadline, |metadata| {
+                let k = super::responses::key(metadata);
+                kept = self.responses.lock().ok().and_then(|mut r| r.get(&k));
+                key = Some(k);
+                kept.is_none()
+            })
+            .await?;
+        let labels = |cache: &str| super::metrics::CacheLabels {
+            cache: cache.to_owned(),
+        };
+        if let Some(response) = kept {
+            // The checksum the answer was kept under has just been verified.
+            self.metrics.responses.get_or_create(&labels("hit")).inc();
+            return Ok(response.as_ref().clone());
+        }
+        self.metrics.responses.get_or_create(&labels("miss")).inc();
+        let root = received
+            .root
+            .clone()
+            .ok_or_else(|| Status::internal("kiln: the tarball was not unpacked"))?;
         let request = AppRequest::read(&received.metadata.app_rel_path, &received.metadata.env)
             .map_err(|e| status::with_hint(Code::InvalidArgument, &e.to_string(), &e.hint()))?;
-        Self::app_dir(&received, &request)?;
+        Self::app_dir(&root, &request)?;
         tracing::Span::current().record("app", request.app_name.as_str());
         let permit = until(
             deadline,
@@ -185,13 +218,7 @@ impl Service {
         .await?
         .map_err(|_| Status::unavailable("kiln: the server is shutting down"))?;
         let time_left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let job = render::job(
-            received.root.clone(),
-            &request,
-            &self.settings.operator,
-            time_left,
-        )
-        .map_err(|e| {
+        let job = render::job(root, &request, &self.settings.operator, time_left).map_err(|e| {
             status::with_hint(
                 Code::InvalidArgument,
                 &e.to_string(),
@@ -214,9 +241,6 @@ impl Service {
             .map_err(|e| status::of_render(&e, &request, self.settings.sops))?;
         let hits = output.cache_hits();
         let misses = output.steps.len() - hits;
-        let labels = |cache: &str| super::metrics::CacheLabels {
-            cache: cache.to_owned(),
-        };
         self.metrics
             .steps
             .get_or_create(&labels("hit"))
@@ -239,10 +263,18 @@ impl Service {
             render_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             "rendered"
         );
-        Ok(ManifestResponse {
+        let response = ManifestResponse {
             manifests,
             source_type: String::new(),
-        })
+        };
+        let secret = output
+            .steps
+            .iter()
+            .any(|s| matches!(s.cache, crate::cache::CacheStatus::Secret));
+        if !secret && let (Some(key), Ok(mut responses)) = (key, self.responses.lock()) {
+            responses.put(key, &response);
+        }
+        Ok(response)
     }
 
     async fn matches(
@@ -252,7 +284,11 @@ impl Service {
     ) -> Result<RepositoryResponse, Status> {
         // The whole stream is read even when discovery is off: Argo CD sends
         // every chunk before it reads the answer.
-        let (received, _work) = self.receive(stream, deadline).await?;
+        let (received, _work) = self.receive(stream, deadline, |_| true).await?;
+        let root = received
+            .root
+            .clone()
+            .ok_or_else(|| Status::internal("kiln: the tarball was not unpacked"))?;
         let Some(globs) = &self.discovery else {
             return Ok(RepositoryResponse {
                 is_supported: false,
@@ -262,11 +298,7 @@ impl Service {
         let rel = request::normalise(&received.metadata.app_rel_path).ok_or_else(|| {
             Status::invalid_argument("kiln: the app path is outside the streamed repository")
         })?;
-        let dir = if rel == "." {
-            received.root.clone()
-        } else {
-            received.root.join(rel)
-        };
+        let dir = if rel == "." { root } else { root.join(rel) };
         let supported = fs_err::read_dir(&dir).is_ok_and(|entries| {
             entries
                 .filter_map(Result::ok)
@@ -283,12 +315,16 @@ impl Service {
         stream: Streaming<AppStreamRequest>,
         deadline: Option<Instant>,
     ) -> Result<ParametersAnnouncementResponse, Status> {
-        let (received, _work) = self.receive(stream, deadline).await?;
+        let (received, _work) = self.receive(stream, deadline, |_| true).await?;
+        let root = received
+            .root
+            .clone()
+            .ok_or_else(|| Status::internal("kiln: the tarball was not unpacked"))?;
         let request = AppRequest::read(&received.metadata.app_rel_path, &received.metadata.env)
             .map_err(|e| status::with_hint(Code::InvalidArgument, &e.to_string(), &e.hint()))?;
-        let dir = Self::app_dir(&received, &request)?;
+        let dir = Self::app_dir(&root, &request)?;
         let app = crate::pipeline::App {
-            root: received.root.clone(),
+            root,
             dir: request.app_dir.clone(),
             name: request.app_name.clone(),
         };
