@@ -2,7 +2,10 @@
 //! manifests that should run, by passing them through sandboxed WebAssembly
 //! plugins, and hands the result to a backend.
 //!
-//! The binary is a thin layer over this library:
+//! The binary is a thin layer over this library. Front ends (the command
+//! line, the Argo CD plugin server, the agent) render through
+//! [`service::RenderService`], which owns the runtime and the caches; below
+//! it, a pipeline can be run by hand:
 //!
 //! ```no_run
 //! use kiln::pipeline::{self, RenderOptions};
@@ -23,8 +26,10 @@ pub mod cache;
 pub mod cli;
 pub mod cmp;
 pub mod env;
+pub mod model;
 pub mod pipeline;
 pub mod runtime;
+pub mod service;
 pub mod source;
 pub mod stamp;
 

@@ -6,16 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kiln::cmp::client::{self, Application, Tarball};
-use kiln::cmp::{PipelineRenderer, Renderer, Service, Settings};
-use kiln::runtime::{CompiledCache, Runtime};
+use kiln::cmp::{Renderer, Service, Settings};
+use kiln::service::{RenderService, ServiceConfig};
 use kiln_cmp_proto::config_management_plugin_service_client::ConfigManagementPluginServiceClient;
 use kiln_cmp_proto::{AppStreamRequest, ManifestResponse};
 use serde_json::Value;
 use tonic::transport::Channel;
 
-/// Compiled plugins, shared by every test of this binary.
+/// Compiled plugins and the render cache, shared by every test of this
+/// binary (each plugin is compiled once per run).
 pub(crate) fn compiled_cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiln-cmp-compiled")
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("kiln-cmp-cache")
 }
 
 /// The repository root.
@@ -23,11 +24,11 @@ pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A renderer like the server's: one runtime, a render cache of its own.
-pub(crate) fn pipeline_renderer(cache_dir: &Path) -> Arc<PipelineRenderer> {
-    let runtime = Runtime::new(Some(CompiledCache::new(&compiled_cache()))).unwrap();
-    let cache = kiln::cache::StepCache::disk(cache_dir, 256 << 20);
-    Arc::new(PipelineRenderer::new(runtime, Some(Arc::new(cache))))
+/// A renderer like the server's: the render service, without memos.
+pub(crate) fn service_renderer() -> Arc<RenderService> {
+    let mut config = ServiceConfig::new(compiled_cache());
+    config.memo = false;
+    Arc::new(RenderService::new(config).unwrap())
 }
 
 /// A running server.
@@ -43,7 +44,7 @@ pub(crate) struct Server {
 
 impl Server {
     /// A server with default settings changed by `tweak`, rendering with
-    /// `renderer` (default: the pipeline, with a fresh render cache).
+    /// `renderer` (default: the render service).
     pub(crate) fn start(
         tweak: impl FnOnce(&mut Settings),
         renderer: Option<Arc<dyn Renderer>>,
@@ -56,8 +57,7 @@ impl Server {
             ..Settings::default()
         };
         tweak(&mut settings);
-        let renderer = renderer
-            .unwrap_or_else(|| pipeline_renderer(&dir.path().join("cache")) as Arc<dyn Renderer>);
+        let renderer = renderer.unwrap_or_else(|| service_renderer() as Arc<dyn Renderer>);
         let (metrics, _registry) = kiln::cmp::metrics::Metrics::new();
         let service = Service::new(settings, renderer, Arc::clone(&metrics)).unwrap();
         let socket = kiln::cmp::socket_path(&dir.path().join("plugins"), "kiln", None);

@@ -16,7 +16,7 @@ use serde_json::json;
 use tonic::Code;
 
 use crate::harness::{
-    Server, application, copy_tree, generate, parsed, pipeline_renderer, repo, sorted, stream,
+    Server, application, copy_tree, generate, parsed, repo, service_renderer, sorted, stream,
     write, yaml_docs,
 };
 
@@ -331,7 +331,8 @@ fn sops_app_is_refused_without_the_opt_in_and_decrypted_with_it() {
         .lines()
         .find(|l| l.starts_with("AGE-SECRET-KEY-"))
         .unwrap();
-    let hits = scan(server.dir.path(), &[plain, key_line]);
+    let mut hits = scan(server.dir.path(), &[plain, key_line]);
+    hits.extend(scan(&crate::harness::compiled_cache(), &[plain, key_line]));
     assert!(hits.is_empty(), "found at rest: {hits:?}");
 }
 
@@ -430,9 +431,8 @@ impl Renderer for Counting {
 
 #[test]
 fn many_concurrent_requests_are_bounded_and_all_answered() {
-    let cache = tempfile::tempdir().unwrap();
     let counting = Arc::new(Counting {
-        inner: pipeline_renderer(cache.path()),
+        inner: service_renderer(),
         now: AtomicUsize::new(0),
         most: AtomicUsize::new(0),
         delay: Duration::from_millis(50),

@@ -12,4 +12,5 @@ mod plugins;
 mod python;
 mod render;
 mod sandbox;
+mod service;
 mod sops;

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::pipeline::StepReport;
+use crate::model::StepReport;
 
 /// One rendered app, as a backend receives it.
 #[derive(Debug, Clone, Copy)]

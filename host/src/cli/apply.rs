@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::all;
+use super::print;
 use super::render::RenderCommand;
 use super::{ExitStatus, GlobalArgs};
 use crate::backend::{self, Backend, Delivery, Destination};
@@ -136,23 +136,19 @@ impl ApplyCommand {
                 Ok(done) => done,
                 Err(error) => {
                     failed += 1;
-                    all::say_failed(
+                    print::say_failed(
                         &format!("app {label} failed to render; nothing applied or pruned"),
                         error,
                     );
                     continue;
                 }
             };
-            let held_secret = done
-                .steps
-                .iter()
-                .any(|s| s.cache == crate::cache::CacheStatus::Secret);
-            if held_secret
+            if done.report.held_secret()
                 && matches!(self.to, Destination::Git(_))
                 && !self.allow_plaintext_secrets
             {
                 failed += 1;
-                all::say(&format!(
+                print::say(&format!(
                     "error: app {label} decrypted secrets; its output is not committed to git, where they would be stored in plaintext\nhint: apply it to the cluster instead, keep the Secrets encrypted in the branch, or pass --allow-plaintext-secrets"
                 ));
                 continue;
@@ -163,13 +159,13 @@ impl ApplyCommand {
                 resources: &done.resources,
                 source: &resolved.source_id,
                 revision: resolved.commit.as_deref(),
-                steps: &done.steps,
+                steps: &done.report.steps,
                 apps_in_run,
             };
             match target.deliver(&delivery) {
                 Ok(delivered) => {
                     for line in &delivered.lines {
-                        all::say(&format!("{}: {line}", resolved.app.name));
+                        print::say(&format!("{}: {line}", resolved.app.name));
                     }
                     if delivered.failed {
                         failed += 1;
@@ -177,12 +173,12 @@ impl ApplyCommand {
                 }
                 Err(error) => {
                     failed += 1;
-                    all::say_failed(&format!("app {label}"), &error);
+                    print::say_failed(&format!("app {label}"), &error);
                 }
             }
         }
         if failed > 0 {
-            all::say(&format!("{failed} of {apps_in_run} apps failed"));
+            print::say(&format!("{failed} of {apps_in_run} apps failed"));
             return Ok(ExitStatus::Error);
         }
         Ok(ExitStatus::Success)

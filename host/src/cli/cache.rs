@@ -1,12 +1,9 @@
 //! `kiln cache`, and the cache flags of `render` and `diff`.
 
-use std::sync::Arc;
-
-use anyhow::Context as _;
-
 use super::{ExitStatus, GlobalArgs, write_stdout};
-use crate::cache::{DEFAULT_MAX_SIZE, DiskStore, StepCache};
+use crate::cache::{DEFAULT_MAX_SIZE, DiskStore};
 use crate::runtime::limits;
+use crate::service::CacheChoice;
 
 /// Environment variable naming the render cache (`redis://HOST:PORT`, or `off`).
 pub(crate) const KILN_CACHE: &str = "KILN_CACHE";
@@ -36,17 +33,15 @@ impl CacheArgs {
         self.cache_max_size.map_or(DEFAULT_MAX_SIZE, |s| s as u64)
     }
 
-    /// The render cache these flags select, if any.
-    pub(crate) fn open(&self) -> anyhow::Result<Option<Arc<StepCache>>> {
-        let dir = crate::env::cache_dir();
+    /// The render cache these flags select.
+    pub(crate) fn choice(&self) -> CacheChoice {
         match self.cache.as_deref().filter(|s| !s.is_empty()) {
-            _ if self.no_cache => Ok(None),
-            Some("off") => Ok(None),
-            Some(spec) => Ok(Some(Arc::new(
-                StepCache::open(spec, &dir)
-                    .with_context(|| format!("cannot use the render cache `{spec}`"))?,
-            ))),
-            None => Ok(Some(Arc::new(StepCache::disk(&dir, self.max_size())))),
+            _ if self.no_cache => CacheChoice::Off,
+            Some("off") => CacheChoice::Off,
+            Some(spec) => CacheChoice::Shared(spec.to_owned()),
+            None => CacheChoice::Disk {
+                max_size: self.max_size(),
+            },
         }
     }
 }

@@ -9,8 +9,9 @@ use anyhow::Context as _;
 
 use super::cache::CacheArgs;
 use super::{ExitStatus, GlobalArgs, Hint};
-use crate::cmp::{self, Operator, PipelineRenderer, Settings, SopsKey, client, unpack::Caps};
-use crate::runtime::{CompiledCache, Limits, Runtime, limits};
+use crate::cmp::{self, Operator, Settings, SopsKey, client, unpack::Caps};
+use crate::runtime::{Limits, limits};
+use crate::service::{RenderService, ServiceConfig};
 
 /// Serve Argo CD's Config Management Plugin protocol (CMP v2) on the plugins
 /// socket, rendering each app with one warm engine and cache.
@@ -102,7 +103,7 @@ pub struct CmpServerCommand {
 
 impl CmpServerCommand {
     /// Runs the command.
-    pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    pub fn execute(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -118,9 +119,13 @@ impl CmpServerCommand {
                 self.plugin_version.as_deref(),
             )
         });
-        let cache = self.cache.open()?;
-        let engine = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
-        let renderer = Arc::new(PipelineRenderer::new(engine, cache));
+        let mut config = ServiceConfig::new(crate::env::cache_dir());
+        config.cache = self.cache.choice();
+        config.offline = global.offline;
+        // Every request is unpacked afresh: memos would never be read again
+        // (the render cache still serves unchanged content).
+        config.memo = false;
+        let renderer = Arc::new(RenderService::new(config)?);
         let (metrics, registry) = cmp::metrics::Metrics::new();
         let service = cmp::Service::new(settings, renderer, metrics).map_err(|e| {
             Hint::error(
@@ -268,7 +273,7 @@ async fn check(socket: &Path, app: Option<&Path>) -> anyhow::Result<ExitStatus> 
         .await
         .context("CheckPluginConfiguration failed")?
         .into_inner();
-    super::all::say(&format!(
+    super::print::say(&format!(
         "CheckPluginConfiguration: discovery {}, git credentials {}",
         if config.is_discovery_configured {
             "on"
@@ -299,7 +304,7 @@ async fn check(socket: &Path, app: Option<&Path>) -> anyhow::Result<ExitStatus> 
             .await
             .context("MatchRepository failed")?
             .into_inner();
-        super::all::say(&format!(
+        super::print::say(&format!(
             "MatchRepository: {}",
             if answer.is_supported {
                 "supported"
@@ -316,7 +321,7 @@ async fn check(socket: &Path, app: Option<&Path>) -> anyhow::Result<ExitStatus> 
         .await
         .context("GenerateManifest failed")?
         .into_inner();
-    super::all::say(&format!(
+    super::print::say(&format!(
         "GenerateManifest: {} manifests from a {}-byte tarball; {} ms in all",
         response.manifests.len(),
         tarball.bytes.len(),

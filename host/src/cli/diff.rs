@@ -4,13 +4,10 @@ mod compare;
 
 use std::path::PathBuf;
 
-use serde_json::{Map, Value};
-
-use super::all::{self, Origin, Resolved};
 use super::cache::CacheArgs;
-use super::{ExitStatus, GlobalArgs, write_stdout};
-use crate::pipeline::{self, App, RenderOptions};
-use crate::runtime::{CompiledCache, Limits, Runtime};
+use super::{ExitStatus, GlobalArgs, print, write_stdout};
+use crate::runtime::Limits;
+use crate::service::{Origin, RenderService, RenderSettings, Resolved};
 
 /// Render an app (or every app under a root) at two revisions and print
 /// what changed, resource by resource; or, without --base and --head,
@@ -74,33 +71,20 @@ pub enum DiffFormat {
 impl DiffCommand {
     /// Runs the command.
     pub fn execute(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-        let cache = self.cache.open()?;
-        let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
+        let service = super::render::service(&self.cache, global)?;
         let (Some(base_rev), Some(head_rev)) = (&self.base, &self.head) else {
-            return self.live(global);
+            return self.live(&service, global);
         };
-        let base = self.side(base_rev, global)?;
-        let head = self.side(head_rev, global)?;
+        let base = self.side(&service, base_rev)?;
+        let head = self.side(&service, head_rev)?;
         let mut jobs: Vec<(String, Resolved)> = base
             .iter()
             .map(|(l, r)| (format!("base:{l}"), r.clone()))
             .collect();
         jobs.extend(head.iter().map(|(l, r)| (format!("head:{l}"), r.clone())));
-        let secrets = super::keys::sops_secrets(&self.key_file)?;
-        let options = |_: &App| -> anyhow::Result<RenderOptions> { self.options(&secrets) };
-        let render = |r: &Resolved| {
-            all::render_one(r, Limits::default(), &runtime, &options, cache.as_ref())
-        };
-        let threads = self.jobs.unwrap_or_else(all::default_jobs);
-        let results = all::render_many(
-            &jobs,
-            threads,
-            !global.no_progress && global.verbose == 0,
-            &render,
-        );
-        if let Some(cache) = &cache {
-            cache.trim();
-        }
+        let settings = self.settings()?;
+        let threads = self.jobs.unwrap_or_else(crate::service::default_jobs);
+        let results = service.render_apps(&jobs, &settings, threads);
         let mut base_out = Vec::new();
         let mut head_out = Vec::new();
         for result in results {
@@ -125,9 +109,9 @@ impl DiffCommand {
         write_stdout(&text)?;
         let failed = diffs.iter().filter(|d| d.error.is_some()).count();
         if failed > 0 {
-            all::say(&format!("error: {failed} app render(s) failed"));
+            print::say(&format!("error: {failed} app render(s) failed"));
             for d in diffs.iter().filter(|d| d.error.is_some()) {
-                all::say(&format!(
+                print::say(&format!(
                     "  {}: {}",
                     d.app,
                     d.error.as_deref().unwrap_or_default()
@@ -143,7 +127,7 @@ impl DiffCommand {
 
     /// Renders the app (or the apps under --all) from the work tree and
     /// compares each with the live cluster.
-    fn live(&self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    fn live(&self, service: &RenderService, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let dir = self.all.clone().unwrap_or_else(|| self.dir.clone());
         let origin = Origin {
             repo: self.repo.clone(),
@@ -151,31 +135,22 @@ impl DiffCommand {
             dir,
             root: None,
         };
-        let root = origin.resolve(global.offline)?;
+        let root = service.resolve(&origin)?;
         let apps = if self.all.is_some() {
-            all::discover(&root)?
+            service.discover(&root)?
         } else {
             vec![root]
         };
-        let cache = self.cache.open()?;
-        let runtime = Runtime::new(Some(CompiledCache::new(&crate::env::cache_dir())))?;
         let cluster = crate::backend::cluster::Cluster::connect(self.cluster.settings(global))?;
         let mut text = String::new();
         let (mut differs, mut failed) = (false, 0);
-        let secrets = super::keys::sops_secrets(&self.key_file)?;
-        let options = |_: &App| -> anyhow::Result<RenderOptions> { self.options(&secrets) };
+        let settings = self.settings()?;
         for resolved in &apps {
-            let done = match all::render_one(
-                resolved,
-                Limits::default(),
-                &runtime,
-                &options,
-                cache.as_ref(),
-            ) {
+            let done = match service.render(resolved, &settings) {
                 Ok(done) => done,
                 Err(e) => {
                     failed += 1;
-                    all::say_failed(&format!("app {} failed to render", resolved.app.name), &e);
+                    print::say_failed(&format!("app {} failed to render", resolved.app.name), &e);
                     continue;
                 }
             };
@@ -185,14 +160,14 @@ impl DiffCommand {
                 resources: &done.resources,
                 source: &resolved.source_id,
                 revision: None,
-                steps: &done.steps,
+                steps: &done.report.steps,
                 apps_in_run: apps.len(),
             };
             let report = match cluster.diff(&delivery) {
                 Ok(report) => report,
                 Err(e) => {
                     failed += 1;
-                    all::say_failed(&format!("app {}", resolved.app.name), &e);
+                    print::say_failed(&format!("app {}", resolved.app.name), &e);
                     continue;
                 }
             };
@@ -202,7 +177,7 @@ impl DiffCommand {
                     kiln_kube::Change::Unchanged => {}
                     kiln_kube::Change::Failed(why) => {
                         failed += 1;
-                        all::say(&format!("error: {}: {}: {why}", resolved.app.name, o.id));
+                        print::say(&format!("error: {}: {}: {why}", resolved.app.name, o.id));
                     }
                     _ => text.push_str(&o.diff),
                 }
@@ -219,7 +194,7 @@ impl DiffCommand {
     }
 
     /// The apps of one side, labelled by their path under the root.
-    fn side(&self, rev: &str, global: &GlobalArgs) -> anyhow::Result<Vec<(String, Resolved)>> {
+    fn side(&self, service: &RenderService, rev: &str) -> anyhow::Result<Vec<(String, Resolved)>> {
         let dir = self.all.clone().unwrap_or_else(|| self.dir.clone());
         let origin = Origin {
             repo: self.repo.clone(),
@@ -227,7 +202,7 @@ impl DiffCommand {
             dir,
             root: None,
         };
-        let root = origin.resolve(global.offline)?;
+        let root = service.resolve(&origin)?;
         if self.all.is_none() {
             return Ok(vec![(root.app.dir.clone(), root)]);
         }
@@ -236,7 +211,8 @@ impl DiffCommand {
         } else {
             format!("{}/", root.app.dir)
         };
-        Ok(all::discover(&root)?
+        Ok(service
+            .discover(&root)?
             .into_iter()
             .map(|r| {
                 (
@@ -251,20 +227,15 @@ impl DiffCommand {
             .collect())
     }
 
-    /// The render options of both sides; `secrets` are the SOPS keys given.
-    fn options(&self, secrets: &[(String, Vec<u8>)]) -> anyhow::Result<RenderOptions> {
-        let kube_version = pipeline::kube_version(self.kube_version.as_deref());
-        let mut helm = Map::new();
-        if let Some(ns) = &self.namespace {
-            helm.insert("namespace".into(), Value::String(ns.clone()));
-        }
-        Ok(RenderOptions {
+    /// The render settings of both sides.
+    fn settings(&self) -> anyhow::Result<RenderSettings> {
+        Ok(RenderSettings {
             namespace: self.namespace.clone(),
-            kube_version,
-            plugin_config: vec![("helm".to_owned(), helm)],
-            secrets: secrets.to_vec(),
+            kube_version: self.kube_version.clone(),
+            secrets: crate::service::keys::sops_secrets(&self.key_file)?,
+            limits: Limits::default(),
             ceiling: crate::env::limits_ceiling().map_err(anyhow::Error::msg)?,
-            ..RenderOptions::default()
+            ..RenderSettings::default()
         })
     }
 }

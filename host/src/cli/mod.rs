@@ -1,13 +1,13 @@
 //! Command-line interface: argument parsing and printing only.
 
-mod all;
 mod apply;
 mod cache;
 mod cmp;
 mod decrypt;
 mod diff;
-mod keys;
 mod plugin;
+mod print;
+mod progress;
 mod render;
 
 use std::io::Write as _;
@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use crate::service::{Hint, hint};
 pub use apply::{ApplyCommand, ClusterArgs};
 pub use cache::{CacheArgs, CacheCommand};
 pub use cmp::CmpServerCommand;
@@ -52,6 +53,14 @@ pub struct GlobalArgs {
     /// Never touch the network; use what is cached.
     #[arg(long, global = true, env = "KILN_OFFLINE", value_parser = clap::builder::BoolishValueParser::new())]
     pub offline: bool,
+}
+
+impl GlobalArgs {
+    /// Whether runs of many apps may show a progress bar (on a terminal,
+    /// and never with `--no-progress`, `-v` or `-q`).
+    pub fn progress(&self) -> bool {
+        !self.no_progress && self.verbose == 0 && self.quiet == 0
+    }
 }
 
 /// When to colour messages.
@@ -128,40 +137,6 @@ pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
-    }
-}
-
-/// The hint for an error chain, if any error in it has one.
-pub fn hint(error: &anyhow::Error) -> Option<String> {
-    error.chain().find_map(|cause| {
-        if let Some(e) = cause.downcast_ref::<crate::pipeline::Error>() {
-            return e.hint();
-        }
-        if let Some(crate::source::Error::Missing(_)) = cause.downcast_ref::<crate::source::Error>()
-        {
-            return Some("check the path; `kiln render` takes an app directory".into());
-        }
-        cause.downcast_ref::<Hint>().map(|h| h.hint.clone())
-    })
-}
-
-/// An error raised by the CLI itself, with what to do about it.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Hint {
-    /// What went wrong.
-    pub message: String,
-    /// What to do.
-    pub hint: String,
-}
-
-impl Hint {
-    /// An error `message` with `hint`.
-    pub fn error(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-        anyhow::Error::new(Self {
-            message: message.into(),
-            hint: hint.into(),
-        })
     }
 }
 

@@ -20,7 +20,7 @@ pub mod server;
 pub mod status;
 pub mod unpack;
 
-pub use render::{Job, Operator, Output, PipelineRenderer, Renderer, SopsKey};
+pub use render::{Job, Operator, Output, Renderer, SopsKey};
 pub use server::{Service, Settings, bind, serve};
 
 /// Argo CD's default directory of plugin sockets.

@@ -2,32 +2,29 @@
 //! narrow trait, and the options a request turns into.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
-
 use super::request::AppRequest;
-use crate::cache::{CacheStatus, StepCache};
-use crate::pipeline::{self, App, RenderOptions, StepReport};
-use crate::runtime::{Limits, Runtime};
+use crate::cache::CacheStatus;
+use crate::model::{App, StepReport};
+use crate::runtime::Limits;
+use crate::service::{HelmSettings, RenderService, RenderSettings, Resolved};
 
 /// One render the server asks for.
 #[derive(Debug, Clone)]
 pub struct Job {
-    /// The app: the unpacked source root and the directory in it.
-    pub app: App,
-    /// The render options, the request's and the operator's merged.
-    pub options: RenderOptions,
-    /// Default limits of each plugin call.
-    pub limits: Limits,
+    /// The app: the unpacked source root and the directory in it, the
+    /// commit Argo CD resolved, a stable name of its source.
+    pub resolved: Resolved,
+    /// What to render it with: the request's and the operator's settings.
+    pub settings: RenderSettings,
 }
 
 /// A finished render.
 #[derive(Debug, Clone)]
 pub struct Output {
     /// The resources, in kiln's order.
-    pub resources: Vec<Value>,
+    pub resources: Vec<serde_json::Value>,
     /// One report per step.
     pub steps: Vec<StepReport>,
 }
@@ -49,41 +46,18 @@ pub trait Renderer: Send + Sync + 'static {
     fn render(&self, job: &Job) -> anyhow::Result<Output>;
 }
 
-/// Renders with the pipeline directly: one runtime and one step cache for
-/// every request. The cache is keyed by content, so a repository streamed
-/// again unchanged is served from it although it lands in a new directory.
-pub struct PipelineRenderer {
-    runtime: Runtime,
-    cache: Option<Arc<StepCache>>,
-}
-
-impl std::fmt::Debug for PipelineRenderer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PipelineRenderer")
-            .field("cache", &self.cache.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-impl PipelineRenderer {
-    /// A renderer over `runtime` and `cache`.
-    pub fn new(runtime: Runtime, cache: Option<Arc<StepCache>>) -> Self {
-        Self { runtime, cache }
-    }
-}
-
-impl Renderer for PipelineRenderer {
+/// The render service as the server's renderer. Its cache is keyed by
+/// content, so a repository streamed again unchanged is served from it
+/// although it lands in a new directory.
+impl Renderer for RenderService {
     fn render(&self, job: &Job) -> anyhow::Result<Output> {
-        let pipeline = pipeline::load(&job.app, job.limits)?;
-        let mut options = job.options.clone();
-        options.cache.clone_from(&self.cache);
-        let rendered = pipeline::render(&job.app, &pipeline, &options, &self.runtime)?;
-        if let Some(cache) = &self.cache {
+        let rendered = RenderService::render(self, &job.resolved, &job.settings)?;
+        if let Some(cache) = self.cache() {
             cache.trim();
         }
         Ok(Output {
             resources: rendered.resources,
-            steps: rendered.steps,
+            steps: rendered.report.steps,
         })
     }
 }
@@ -124,6 +98,8 @@ pub fn job(
     operator: &Operator,
     time_left: Option<Duration>,
 ) -> Result<Job, UnknownKey> {
+    // Canonical, so that paths inside it compare as the service expects.
+    let root = fs_err::canonicalize(&root).unwrap_or(root);
     let app = App {
         root,
         dir: request.app_dir.clone(),
@@ -171,55 +147,31 @@ pub fn job(
         c.time = c.time.min(left);
         ceiling = Some(c);
     }
-    let options = RenderOptions {
+    let app_path = app.path();
+    let settings = RenderSettings {
         namespace: request.namespace.clone(),
-        kube_version: pipeline::kube_version(request.kube_version.as_deref()),
+        kube_version: request.kube_version.clone(),
         api_versions: request.api_versions.clone(),
-        source_revision: request.revision.clone(),
-        plugin_config: vec![("helm".to_owned(), helm_config(request, release_name))],
+        helm: HelmSettings {
+            release_name,
+            values: request.values.iter().map(|v| app_path.join(v)).collect(),
+            set: request.set.clone(),
+            set_string: request.set_string.clone(),
+            include_crds: request.include_crds,
+            skip_tests: request.skip_tests,
+            ..HelmSettings::default()
+        },
         secrets,
+        limits: operator.limits,
         ceiling,
-        source_id: Some(request.source_id.clone()),
-        ..RenderOptions::default()
+        ..RenderSettings::default()
     };
     Ok(Job {
-        app,
-        options,
-        limits: operator.limits,
+        resolved: Resolved {
+            app,
+            commit: request.revision.clone(),
+            source_id: request.source_id.clone(),
+        },
+        settings,
     })
-}
-
-/// The request's helm settings as a helm step's config (as `kiln render`'s
-/// helm flags give them).
-fn helm_config(request: &AppRequest, release_name: Option<String>) -> Map<String, Value> {
-    let mut m = Map::new();
-    let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
-    if let Some(name) = release_name {
-        m.insert("release-name".into(), name.into());
-    }
-    if let Some(ns) = &request.namespace {
-        m.insert("namespace".into(), ns.clone().into());
-    }
-    if !request.values.is_empty() {
-        m.insert("values".into(), strings(&request.values));
-    }
-    if !request.set.is_empty() {
-        m.insert("set".into(), strings(&request.set));
-    }
-    if !request.set_string.is_empty() {
-        m.insert("set-string".into(), strings(&request.set_string));
-    }
-    if !request.api_versions.is_empty() {
-        m.insert("api-versions".into(), strings(&request.api_versions));
-    }
-    if let Some(v) = &request.kube_version {
-        m.insert("kube-version".into(), v.clone().into());
-    }
-    if request.include_crds {
-        m.insert("include-crds".into(), true.into());
-    }
-    if request.skip_tests {
-        m.insert("skip-tests".into(), true.into());
-    }
-    m
 }

@@ -7,10 +7,8 @@ use crate::cache::{CacheStatus, MemoId};
 use crate::runtime::{Limits, Runtime};
 use crate::stamp::Watch;
 
-use super::run::{
-    Error, RenderOptions, Rendered, StepReport, digest_while_loading, named_by_options, render,
-};
-use super::{App, load};
+use super::run::{Error, RenderOptions, Rendered, digest_while_loading, named_by_options, render};
+use super::{App, StepReport, load};
 
 /// What the memo of an app's render keeps: its step reports, the last of
 /// which names the cache entry holding the output.

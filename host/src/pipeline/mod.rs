@@ -2,16 +2,17 @@
 //! steps, and the render that runs them.
 
 mod detect;
-pub mod file;
 mod memo;
 mod run;
 
 pub use detect::{AppKind, detect};
 pub use memo::render_memoized;
 pub use run::DECRYPTED_FILE_KIND;
-pub use run::{Error, KEY_SECRETS, RenderOptions, Rendered, StepReport, render};
+pub use run::{Error, KEY_SECRETS, RenderOptions, Rendered, render};
 
-use std::path::{Path, PathBuf};
+pub use crate::model::{App, StepReport, file};
+
+use std::path::Path;
 
 use crate::runtime::Limits;
 
@@ -26,28 +27,6 @@ pub fn kube_version(flag: Option<&str>) -> String {
         None => DEFAULT_KUBE_VERSION.to_owned(),
         Some(v) if v.starts_with('v') => v.to_owned(),
         Some(v) => format!("v{v}"),
-    }
-}
-
-/// An application: a directory inside a source root.
-#[derive(Debug, Clone)]
-pub struct App {
-    /// Host directory preopened at `/src` for plugins.
-    pub root: PathBuf,
-    /// The app's directory relative to `root`, `/`-separated; `.` for the root.
-    pub dir: String,
-    /// The app's name.
-    pub name: String,
-}
-
-impl App {
-    /// The app directory on the host.
-    pub fn path(&self) -> PathBuf {
-        if self.dir == "." {
-            self.root.clone()
-        } else {
-            self.root.join(&self.dir)
-        }
     }
 }
 

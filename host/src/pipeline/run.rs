@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tracing::{info_span, warn};
 
-use super::{App, Pipeline, PluginRef, RunWhen, Step};
+use super::{App, Pipeline, PluginRef, RunWhen, Step, StepReport};
 use crate::cache::{CacheStatus, KeyInputs, StepCache};
 use crate::runtime::{self, Call, CallError, Context, Grants, Runtime, Severity};
 
@@ -54,26 +54,6 @@ pub struct Rendered {
     pub resources: Vec<Value>,
     /// One report per step.
     pub steps: Vec<StepReport>,
-}
-
-/// What happened in one step.
-#[derive(Debug, Clone)]
-pub struct StepReport {
-    /// The step's name.
-    pub step: String,
-    /// The plugin.
-    pub plugin: String,
-    /// blake3 digest of the plugin's wasm.
-    pub plugin_digest: String,
-    /// The step's cache key.
-    pub key: String,
-    /// Number of output resources.
-    pub resources: usize,
-    /// Whether the output came from the cache.
-    pub cache: CacheStatus,
-    /// The key inputs that differ from the app's last render (`None` when
-    /// there was no last render of this step).
-    pub changed: Option<Vec<&'static str>>,
 }
 
 /// A render failed.

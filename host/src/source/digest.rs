@@ -275,7 +275,7 @@ fn walk(
 /// Whether the app's `kiln.yaml` runs a plugin of the repository (or
 /// cannot be read as a pipeline): then the whole root counts.
 fn runs_repository_plugin(root: &Path, app: &Path, watch: Option<&mut Watch>) -> bool {
-    let rel = app.join(crate::pipeline::file::FILE_NAME);
+    let rel = app.join(crate::model::file::FILE_NAME);
     let path = root.join(&rel);
     if let Some(w) = watch {
         w.add(&slashed(&rel), Stamp::read(&path));
@@ -288,7 +288,7 @@ fn runs_repository_plugin(root: &Path, app: &Path, watch: Option<&mut Watch>) ->
     let Ok(text) = fs_err::read_to_string(&path) else {
         return true;
     };
-    crate::pipeline::file::parse(&text, "kiln.yaml").map_or(true, |p| {
+    crate::model::file::parse(&text, "kiln.yaml").map_or(true, |p| {
         p.steps.iter().any(|s| {
             s.plugin.contains('/')
                 || Path::new(&s.plugin)

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub(crate) use digest::is_sops_file;
 pub use digest::{Closure, tree_digest, tree_digest_watched};
 
-use crate::pipeline::App;
+use crate::model::App;
 
 /// The app directory could not be resolved.
 #[derive(Debug, thiserror::Error)]

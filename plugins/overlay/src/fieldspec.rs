@@ -234,6 +234,8 @@ pub(crate) fn matches_gvk(fs: &FieldSpec, obj: &Value) -> bool {
     Gvk::from_api_version(av, kind).is_selected(&fs.gvk)
 }
 
+pub(crate) use crate::alias::Seg;
+
 pub(crate) type Setter<'a> = dyn FnMut(&mut Value) -> Result<(), String> + 'a;
 
 /// Calls `set` on every field of `obj` that `fs` names, creating the path
@@ -244,12 +246,22 @@ pub(crate) fn apply(
     create: Create,
     set: &mut Setter<'_>,
 ) -> Result<(), String> {
+    apply_at(obj, fs, create, &mut |v, _| set(v))
+}
+
+/// As [`apply`], also giving `set` the field's path from the object's root.
+pub(crate) fn apply_at(
+    obj: &mut Value,
+    fs: &FieldSpec,
+    create: Create,
+    set: &mut dyn FnMut(&mut Value, &[Seg]) -> Result<(), String>,
+) -> Result<(), String> {
     if !matches_gvk(fs, obj) {
         return Ok(());
     }
     let path = split_path(&fs.path);
     let create = if fs.create { create } else { Create::Nothing };
-    walk(obj, &path, create, set)
+    walk(obj, &path, create, &mut Vec::new(), set)
         .map_err(|e| format!("considering field '{}' of object: {e}", fs.path))
 }
 
@@ -257,16 +269,20 @@ fn walk(
     v: &mut Value,
     path: &[String],
     create: Create,
-    set: &mut Setter<'_>,
+    at: &mut Vec<Seg>,
+    set: &mut dyn FnMut(&mut Value, &[Seg]) -> Result<(), String>,
 ) -> Result<(), String> {
     let Some((head, rest)) = path.split_first() else {
-        return set(v);
+        return set(v, at);
     };
     match v {
         Value::Null => Ok(()),
         Value::Array(items) => {
-            for item in items {
-                walk(item, path, create, set)?;
+            for (i, item) in items.iter_mut().enumerate() {
+                at.push(Seg::Index(i));
+                let done = walk(item, path, create, at, set);
+                at.pop();
+                done?;
             }
             Ok(())
         }
@@ -301,7 +317,10 @@ fn walk(
                 }
                 f
             };
-            walk(field, rest, create, set)
+            at.push(Seg::Key(name.to_owned()));
+            let done = walk(field, rest, create, at, set);
+            at.pop();
+            done
         }
         _ => Err("expected sequence or mapping node".into()),
     }

@@ -33,6 +33,7 @@
     reason = "errors carry resource ids and file names; a build returns at most one"
 )]
 
+mod alias;
 mod builtin_specs;
 mod crds;
 mod decrypted;

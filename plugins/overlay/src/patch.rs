@@ -99,11 +99,15 @@ pub(crate) fn apply_smp(
         target: r.cur_id().to_string(),
         message,
     })?;
+    // kustomize merges in place: a value the patch changes reaches every
+    // field that shares it.
+    let before = crate::alias::snapshot(r);
     match merged {
         None => r.obj = Value::Null,
         Some(v) if v.as_object().is_some_and(serde_json::Map::is_empty) => r.obj = Value::Null,
         Some(v) => {
             r.obj = v;
+            crate::alias::sync(r, &before);
             if !allow_kind {
                 r.set_kind(&kind);
             }
@@ -179,6 +183,8 @@ pub(crate) fn json6902(
             target: r.cur_id().to_string(),
             message: json_message(&patch, &e),
         })?;
+        // kustomize rebuilds the object from JSON: no field shares a value now.
+        r.links.clear();
     }
     Ok(())
 }

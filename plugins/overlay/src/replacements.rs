@@ -399,6 +399,19 @@ fn set_value(
 
 /// Runs a list of replacements over the resources.
 pub(crate) fn apply(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error> {
+    // Replacements write in place: a value they change reaches every field
+    // sharing it (see `crate::alias`).
+    for one in replacements {
+        let before: Vec<_> = m.iter().map(crate::alias::snapshot).collect();
+        apply_all(m, std::slice::from_ref(one))?;
+        for (r, was) in m.iter_mut().zip(&before) {
+            crate::alias::sync(r, was);
+        }
+    }
+    Ok(())
+}
+
+fn apply_all(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error> {
     for r in replacements {
         let targets = r
             .get("targets")

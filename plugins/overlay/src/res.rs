@@ -79,17 +79,9 @@ impl Gvk {
                 &["FlowSchema", "PriorityLevelConfiguration"],
             ),
         ];
-        // Newer kustomize knows these as cluster-wide; v5.7.1 namespaces
-        // them. kiln keeps them cluster-wide: a namespace on them is refused
-        // by the API server.
-        if self.group == "admissionregistration.k8s.io"
-            && matches!(
-                self.kind.as_str(),
-                "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding"
-            )
-        {
-            return true;
-        }
+        // ValidatingAdmissionPolicy(Binding) are missing on purpose: kustomize
+        // up to v5.8.1 does not know them as cluster-wide and sets a namespace
+        // on them (the API server drops it), and kiln renders as v5.7.1 does.
         KNOWN.iter().any(|(g, vs, ks)| {
             *g == self.group
                 && vs.contains(&self.version.as_str())
@@ -180,6 +172,8 @@ pub(crate) struct Res {
     pub origin: Option<String>,
     /// Transformations annotation entries when build metadata asks for them.
     pub transformations: Vec<String>,
+    /// Fields that share one value, as in kustomize (see [`crate::alias`]).
+    pub links: Vec<crate::alias::Group>,
 }
 
 impl Res {

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::alias::{self, Seg};
 use crate::fieldspec::{self, Create, FieldSpec};
 use crate::kustomization::{Image, Replica, StrMap};
 use crate::res::{Gvk, Res};
@@ -144,6 +145,10 @@ pub(crate) fn prefix_suffix(
 }
 
 /// Sets string map entries (labels or annotations) along field specs.
+///
+/// As in kustomize, the fields one key adds to one resource share their
+/// value (see [`crate::alias`]); setting a key that a map already has
+/// changes every field sharing that value.
 pub(crate) fn string_map(m: &mut ResMap, pairs: &StrMap, specs: &[FieldSpec]) -> Result<(), Error> {
     if pairs.is_empty() {
         return Ok(());
@@ -151,20 +156,34 @@ pub(crate) fn string_map(m: &mut ResMap, pairs: &StrMap, specs: &[FieldSpec]) ->
     let mut sorted = pairs.clone();
     sorted.sort();
     for r in m.iter_mut() {
-        for fs in specs {
-            fieldspec::apply(&mut r.obj, fs, Create::Map, &mut |node| {
-                if node.is_null() {
-                    *node = Value::Object(serde_json::Map::new());
-                }
-                let Some(map) = node.as_object_mut() else {
-                    return Err("expected a mapping node".into());
-                };
-                for (k, v) in &sorted {
-                    map.insert(k.clone(), Value::String(v.clone()));
-                }
-                Ok(())
-            })
-            .map_err(Error::Field)?;
+        for (k, v) in &sorted {
+            let value = Value::String(v.clone());
+            let (mut added, mut existing) = (Vec::new(), Vec::new());
+            for fs in specs {
+                fieldspec::apply_at(&mut r.obj, fs, Create::Map, &mut |node, at| {
+                    if node.is_null() {
+                        *node = Value::Object(serde_json::Map::new());
+                    }
+                    let Some(map) = node.as_object_mut() else {
+                        return Err("expected a mapping node".into());
+                    };
+                    let mut path = at.to_vec();
+                    path.push(Seg::Key(k.clone()));
+                    if map.insert(k.clone(), value.clone()).is_some() {
+                        existing.push(path);
+                    } else {
+                        added.push(path);
+                    }
+                    Ok(())
+                })
+                .map_err(Error::Field)?;
+            }
+            for path in &existing {
+                alias::set_shared(r, path, &value);
+            }
+            if added.len() > 1 {
+                r.links.push(added);
+            }
         }
     }
     Ok(())

@@ -26,7 +26,7 @@ mod snapshot;
 
 use std::path::{Path, PathBuf};
 
-use crate::pipeline::App;
+use crate::model::App;
 
 pub use mirror::redact;
 

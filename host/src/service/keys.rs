@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 /// Secret name of the age identities.
-pub(crate) const AGE_SECRET: &str = "sops-age-keys";
+pub const AGE_SECRET: &str = "sops-age-keys";
 /// Secret name of the armored `OpenPGP` secret keys.
-pub(crate) const PGP_SECRET: &str = "sops-pgp-keys";
+pub const PGP_SECRET: &str = "sops-pgp-keys";
 
 /// Environment: age identities inline.
 const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
@@ -31,7 +31,7 @@ const SOPS_AGE_KEY: &str = "SOPS_AGE_KEY";
 const SOPS_AGE_KEY_FILE: &str = "SOPS_AGE_KEY_FILE";
 
 /// The secrets for the sops plugin, from `key_files` and the environment.
-pub(crate) fn sops_secrets(key_files: &[PathBuf]) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+pub fn sops_secrets(key_files: &[PathBuf]) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let mut age = Vec::new();
     let mut pgp = Vec::new();
     let mut add = |bytes: Vec<u8>| {
@@ -78,10 +78,10 @@ fn default_age_file() -> Option<PathBuf> {
 }
 
 /// Environment: grants, comma-separated, as `--grant-secret` takes them.
-pub(crate) const KILN_GRANT_SECRET: &str = "KILN_GRANT_SECRET";
+pub const KILN_GRANT_SECRET: &str = "KILN_GRANT_SECRET";
 
 /// The operator's grants `PLUGIN=NAME` as `(plugin digest, secret name)`.
-pub(crate) fn secret_grants(specs: &[String]) -> anyhow::Result<Vec<(blake3::Hash, String)>> {
+pub fn secret_grants(specs: &[String]) -> anyhow::Result<Vec<(blake3::Hash, String)>> {
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
         let (plugin, name) = spec.rsplit_once('=').filter(|(p, n)| !p.is_empty() && !n.is_empty()).ok_or_else(|| {
