@@ -196,3 +196,106 @@ fn key_files_need_the_opt_in() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--allow-sops"), "{stderr}");
 }
+
+/// The kubectl of `KILN_KUBECTL` (tests/run.sh sets it), else the one on `PATH`.
+fn kubectl() -> std::ffi::OsString {
+    std::env::var_os("KILN_KUBECTL").unwrap_or_else(|| "kubectl".into())
+}
+
+/// `kubectl kustomize` of a minimal repo-server Deployment with `component`.
+fn with_component(component: &str) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    // kustomize takes components by relative path only.
+    crate::harness::copy_tree(&repo().join(component), &dir.path().join("component"));
+    std::fs::write(
+        dir.path().join("deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: argocd-repo-server\nspec:\n  template:\n    spec:\n      containers:\n      - name: argocd-repo-server\n        image: quay.io/argoproj/argocd:latest\n      volumes:\n      - name: var-files\n        emptyDir: {}\n      - name: plugins\n        emptyDir: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources:\n- deploy.yaml\ncomponents:\n- component\n",
+    )
+    .unwrap();
+    let out = Command::new(kubectl())
+        .arg("kustomize")
+        .arg(dir.path())
+        .output()
+        .expect("kubectl (tests/run.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    kiln_resource::yaml::parse_stream(&text, "kustomize").unwrap()
+}
+
+fn kiln_container(docs: &[serde_json::Value]) -> (&serde_json::Value, &serde_json::Value) {
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let pod = &deployment["spec"]["template"]["spec"];
+    let kiln = pod["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "kiln")
+        .expect("a kiln container");
+    (kiln, pod)
+}
+
+fn mount<'a>(container: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
+    container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mountPath"] == path)
+        .unwrap_or_else(|| panic!("nothing mounted at {path}"))
+}
+
+#[test]
+fn deploy_components_add_a_locked_down_sidecar() {
+    for component in ["deploy/argocd", "deploy/argocd/stock"] {
+        let docs = with_component(component);
+        let (kiln, pod) = kiln_container(&docs);
+        let sc = &kiln["securityContext"];
+        assert_eq!(sc["runAsNonRoot"], true, "{component}");
+        assert_eq!(sc["runAsUser"], 999, "{component}");
+        assert_eq!(sc["readOnlyRootFilesystem"], true, "{component}");
+        assert_eq!(sc["allowPrivilegeEscalation"], false, "{component}");
+        assert_eq!(
+            mount(kiln, "/home/argocd/cmp-server/plugins")["name"],
+            "plugins"
+        );
+        let tmp = mount(kiln, "/tmp")["name"].as_str().unwrap().to_owned();
+        let cache = mount(kiln, "/home/argocd/.cache/kiln")["name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for volume in [tmp, cache] {
+            let v = pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == volume.as_str());
+            assert!(
+                v.is_some_and(|v| v.get("emptyDir").is_some()),
+                "{component}: {volume} is an emptyDir"
+            );
+        }
+    }
+    let (native, _) = {
+        let docs = with_component("deploy/argocd");
+        let (k, _) = kiln_container(&docs);
+        (k.clone(), ())
+    };
+    assert_eq!(native["command"][0], "kiln");
+    assert_eq!(native["args"][0], "cmp-server");
+    let docs = with_component("deploy/argocd/stock");
+    let config = docs.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+    let plugin = std::fs::read_to_string(repo().join("deploy/argocd/stock/plugin.yaml")).unwrap();
+    assert_eq!(config["data"]["plugin.yaml"], plugin.as_str());
+    let (stock, _) = kiln_container(&docs);
+    assert_eq!(stock["command"][0], "/var/run/argocd/argocd-cmp-server");
+    let config_mount = mount(stock, "/home/argocd/cmp-server/config/plugin.yaml");
+    assert_eq!(config_mount["subPath"], "plugin.yaml");
+}
