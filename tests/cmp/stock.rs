@@ -283,11 +283,8 @@ fn deploy_components_add_a_locked_down_sidecar() {
             );
         }
     }
-    let (native, _) = {
-        let docs = with_component("deploy/argocd");
-        let (k, _) = kiln_container(&docs);
-        (k.clone(), ())
-    };
+    let docs = with_component("deploy/argocd");
+    let (native, _) = kiln_container(&docs);
     assert_eq!(native["command"][0], "kiln");
     assert_eq!(native["args"][0], "cmp-server");
     let docs = with_component("deploy/argocd/stock");
