@@ -532,7 +532,7 @@ fn the_callers_deadline_is_honoured() {
         "{messages:?}"
     );
     assert!(
-        elapsed < Duration::from_millis(4000),
+        elapsed < Duration::from_secs(4),
         "answered before the render ended: {elapsed:?}"
     );
     // The abandoned render still cleans up after itself.
