@@ -14,16 +14,16 @@ which=${1:-all}
 
 if [ "$which" = all ] || [ "$which" = directory ]; then
   echo "== directory app: plugin run (warm compiled-component cache) vs render-cache hit"
-  "$kiln" render examples/guestbook >/dev/null
+  "$kiln" render examples/notes-board >/dev/null
   sleep 2.1  # stamps younger than two seconds are not trusted (host/src/stamp.rs)
-  "$kiln" render --no-cache examples/guestbook >/dev/null
-  hyperfine -N --warmup 5 --runs 50 -n "plugin run" "$kiln render --no-cache examples/guestbook" \
-    -n "render-cache hit" "$kiln render examples/guestbook"
+  "$kiln" render --no-cache examples/notes-board >/dev/null
+  hyperfine -N --warmup 5 --runs 50 -n "plugin run" "$kiln render --no-cache examples/notes-board" \
+    -n "render-cache hit" "$kiln render examples/notes-board"
   echo "== first render with a cold compiled-component cache vs warm"
   hyperfine --runs 5 \
-    --prepare "rm -rf $KILN_CACHE_DIR/components-v1" -n cold "$kiln render --no-cache examples/guestbook" \
+    --prepare "rm -rf $KILN_CACHE_DIR/components-v1" -n cold "$kiln render --no-cache examples/notes-board" \
     --prepare true \
-    -n warm "$kiln render --no-cache examples/guestbook"
+    -n warm "$kiln render --no-cache examples/notes-board"
 fi
 
 if [ "$which" = all ] || [ "$which" = overlay ]; then

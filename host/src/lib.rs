@@ -11,7 +11,7 @@
 //! use kiln::pipeline::{self, RenderOptions};
 //! use kiln::runtime::{Limits, Runtime};
 //!
-//! let app = kiln::source::local_app("examples/guestbook".as_ref(), None)?;
+//! let app = kiln::source::local_app("examples/notes-board".as_ref(), None)?;
 //! let pipeline = pipeline::load(&app, Limits::default())?;
 //! let runtime = Runtime::new(None)?;
 //! let opts = RenderOptions { kube_version: pipeline::DEFAULT_KUBE_VERSION.into(), ..Default::default() };

@@ -21,8 +21,8 @@ fn renders_a_directory_app_as_yaml_and_json() {
 }
 
 #[test]
-fn renders_the_guestbook_example() {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/guestbook");
+fn renders_the_notes_board_example() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/notes-board");
     let docs = TestCommand::new().args(["render", example]).run().docs();
     let kinds: Vec<_> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(

@@ -164,15 +164,44 @@ fn a_render_decrypts_secrets_and_leaves_no_plaintext_at_rest() {
 }
 
 #[test]
-fn a_render_without_a_key_names_the_recipients() {
+fn without_any_key_the_ciphertext_is_kept_as_kustomize_does_and_a_wrong_key_names_the_recipients() {
     let dir = Dir::new();
-    encrypted_app(&dir);
+    let (_, plain) = encrypted_app(&dir);
     let run = dir
         .kiln()
         .env("HOME", dir.path())
+        .env("KILN_CACHE_DIR", dir.path().join("cache"))
         .args(["render", "app"])
         .run();
-    let err = run.error();
+    let out = run.success().to_owned();
+    let docs = run.docs();
+    let secret = docs
+        .iter()
+        .find(|d| d["kind"] == "Secret")
+        .expect("the secret is rendered");
+    assert!(
+        secret["stringData"]["password"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("ENC[")),
+        "{out}"
+    );
+    assert!(secret.get("sops").is_some(), "kept whole: {out}");
+    assert!(!out.contains(plain));
+    assert!(
+        run.stderr.contains("still encrypted") && run.stderr.contains("--key-file"),
+        "warns: {}",
+        run.stderr
+    );
+
+    let (other, _) = sealer::age_keygen();
+    dir.write("other.txt", &other);
+    let wrong = dir
+        .kiln()
+        .env("HOME", dir.path())
+        .env("KILN_CACHE_DIR", dir.path().join("cache"))
+        .args(["render", "app", "--key-file", "other.txt"])
+        .run();
+    let err = wrong.error();
     assert!(err.contains("step `sops` (plugin `sops`)"), "{err}");
     assert!(err.contains("age1"), "names the age recipient: {err}");
     assert!(err.contains("--key-file"), "{err}");
@@ -211,8 +240,25 @@ fn generator_sources_are_decrypted_before_the_build_and_never_stored() {
     );
     assert!(!decrypted.stdout.contains("DecryptedFile"));
 
+    // Without any key the build reads the encrypted file as it is, as
+    // kustomize does (and warns); with a key that does not fit, it fails.
     let missing = render("enc", false);
-    let err = missing.error();
+    assert!(!missing.success().contains("dHIwdWI0ZG9yJjM="));
+    assert!(
+        missing
+            .stderr
+            .contains("`enc/db.env` rendered still encrypted"),
+        "{}",
+        missing.stderr
+    );
+    dir.write("other.txt", &sealer::age_keygen().0);
+    let mut wrong = dir.kiln();
+    wrong
+        .env("KILN_CACHE_DIR", cache.join("enc"))
+        .env("HOME", dir.path())
+        .args(["render", "enc", "--key-file", "other.txt"]);
+    let wrong = wrong.run();
+    let err = wrong.error();
     assert!(err.contains("db.env"), "names the file: {err}");
     assert!(err.contains(&f.recipient), "names the recipient: {err}");
 

@@ -204,6 +204,18 @@ impl Exec<'_> {
                 }
                 (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
             }
+            Value::Int64(n) => {
+                if b.pipe.decl.len() > 1 {
+                    return Err(self.error(
+                        b.pipe.pos,
+                        &b.pipe.to_string(),
+                        format!("can't use {n} to iterate over more than one variable"),
+                    ));
+                }
+                (0..*n)
+                    .map(|i| (Value::Int64(i), Value::Int64(i)))
+                    .collect()
+            }
             Value::Nil => Vec::new(),
             // A Go map type with methods (Helm's `.Files.Glob`) ranges as its map.
             Value::Object(o) if matches!(o.to_value(), Some(Value::Map(_))) => match o.to_value() {

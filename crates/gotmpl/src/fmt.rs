@@ -97,7 +97,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         arg_index(&mut chars, &mut next_arg);
         if chars.peek().map(|p| p.1) == Some('*') {
             chars.next();
-            if let Some(Value::Int(w)) = args.get(next_arg) {
+            if let Some(Value::Int(w) | Value::Int64(w)) = args.get(next_arg) {
                 if *w < 0 {
                     spec.minus = true;
                 }
@@ -114,7 +114,7 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             arg_index(&mut chars, &mut next_arg);
             if chars.peek().map(|p| p.1) == Some('*') {
                 chars.next();
-                if let Some(Value::Int(p)) = args.get(next_arg) {
+                if let Some(Value::Int(p) | Value::Int64(p)) = args.get(next_arg) {
                     spec.prec = usize::try_from(*p).ok();
                 } else {
                     out.push_str("%!(BADPREC)");
@@ -221,7 +221,7 @@ fn write_verb(out: &mut String, v: &Value, verb: char, spec: &Spec) {
             'T' => pad(out, "bool", spec, false),
             _ => bad_verb(out, v, verb),
         },
-        Value::Int(i) => write_int(out, *i, verb, spec, v),
+        Value::Int(i) | Value::Int64(i) => write_int(out, *i, verb, spec, v),
         Value::Float(f) => write_float(out, *f, verb, spec, v),
         Value::String(s) => write_str(out, s, verb, spec, v),
         Value::List(l) => {

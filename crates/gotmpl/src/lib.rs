@@ -65,4 +65,4 @@ mod yamlv2;
 
 pub use error::{Error, ErrorKind};
 pub use templates::Templates;
-pub use value::{Map, Object, Value};
+pub use value::{Map, Object, Value, go_string_bytes, string_from_go_bytes};

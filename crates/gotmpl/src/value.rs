@@ -22,6 +22,10 @@ pub enum Value {
     Bool(bool),
     /// An `int` (64-bit).
     Int(i64),
+    /// An `int64`: what Sprig's integer arithmetic and Helm's `--set` give.
+    /// It prints, compares and converts as `Int` does; `typeOf`, `deepEqual`
+    /// and parameters of type `int` tell them apart.
+    Int64(i64),
     /// A `float64`.
     Float(f64),
     /// A `string`.
@@ -166,6 +170,12 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn to_value(&self) -> Option<Value> {
         None
     }
+    /// `index OBJ KEY`, when the object is a Go map (such as Helm's `.Files`):
+    /// the element, or the element type's zero value when the key is absent.
+    /// `None` means the object cannot be indexed.
+    fn index(&self, _key: &str) -> Option<Value> {
+        None
+    }
 }
 
 impl Value {
@@ -192,7 +202,7 @@ impl Value {
         match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::String(s) => serde_json::Value::String(s.clone()),
@@ -243,7 +253,7 @@ impl Value {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
@@ -258,6 +268,7 @@ impl Value {
             Value::Nil => "<nil>".into(),
             Value::Bool(_) => "bool".into(),
             Value::Int(_) => "int".into(),
+            Value::Int64(_) => "int64".into(),
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::List(_) => "[]interface {}".into(),
@@ -272,6 +283,7 @@ impl Value {
             Value::Nil => "invalid",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::List(_) => "slice",
@@ -399,7 +411,7 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) | (Value::Int64(x), Value::Int64(y)) => x == y,
         #[expect(clippy::float_cmp, reason = "Go compares floats exactly")]
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
@@ -424,4 +436,42 @@ impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
         deep_equal(self, other)
     }
+}
+
+/// The first code point of the range that stands for bytes `0x80..=0xFF`
+/// which are not UTF-8 (see [`string_from_go_bytes`]).
+const RAW_BYTE_BASE: u32 = 0x0010_FF00;
+
+/// A Go string made from bytes that need not be UTF-8 (`string(data)` of a
+/// chart file): valid UTF-8 is kept, and each byte that is not becomes a code
+/// point at the end of the last private-use plane, so that functions which
+/// see the string as bytes again (`b64enc`, `sha256sum`, ...) get the
+/// original bytes back through [`go_string_bytes`].
+pub fn string_from_go_bytes(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len());
+    for chunk in data.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            out.push(char::from_u32(RAW_BYTE_BASE + u32::from(b)).unwrap_or('\u{FFFD}'));
+        }
+    }
+    out
+}
+
+/// The bytes of a Go string made by [`string_from_go_bytes`].
+pub fn go_string_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
+    let raw = |c: char| (RAW_BYTE_BASE + 0x80..=RAW_BYTE_BASE + 0xFF).contains(&u32::from(c));
+    if !s.chars().any(raw) {
+        return std::borrow::Cow::Borrowed(s.as_bytes());
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut buf = [0u8; 4];
+    for c in s.chars() {
+        if raw(c) {
+            out.push(u8::try_from(u32::from(c) - RAW_BYTE_BASE).unwrap_or(b'?'));
+        } else {
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }

@@ -43,7 +43,9 @@ pub(crate) fn to_yaml(v: &Value, opts: Options) -> String {
         Value::Map(m) if !m.is_empty() => w.map(v, 0),
         Value::List(l) if !l.is_empty() => w.list(v, 0),
         other => {
-            let s = w.scalar(other, 0, false);
+            // A document's root scalar continues (and a block scalar's content
+            // sits) two columns in, as yaml.v2 and yaml.v3 emit it.
+            let s = w.scalar(other, 2, false);
             w.out.push_str(&s);
             w.out.push('\n');
         }
@@ -194,7 +196,7 @@ impl Writer {
         match v {
             Value::Nil => "null".into(),
             Value::Bool(b) => b.to_string(),
-            Value::Int(i) => i.to_string(),
+            Value::Int(i) | Value::Int64(i) => i.to_string(),
             Value::Float(f) => self.float(*f),
             Value::String(s) => self.string(s, indent, key),
             Value::List(_) => "[]".into(),

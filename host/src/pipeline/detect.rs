@@ -50,7 +50,8 @@ pub(super) const SOPS_SECRETS: [&str; 2] = super::run::KEY_SECRETS;
 /// The pipeline of an app without `kiln.yaml`: the plugin of its kind,
 /// and for directory and kustomize apps the automatic `sops` steps, granted
 /// the keys the command line and environment give (they fail naming the
-/// recipients when there are none):
+/// recipients when the keys given do not fit; with no key at all they keep
+/// the encrypted content, with a warning, as `kustomize build` does):
 ///
 /// - before a kustomize build, when a file the app reads holds SOPS
 ///   metadata, `sops` decrypts the files the build's generators and patches
@@ -75,7 +76,7 @@ pub fn detect(dir: &Path, limits: Limits) -> Pipeline {
             name: "sops-sources".to_owned(),
             ..sops(
                 RunWhen::EncryptedSources,
-                serde_json::json!({ "kustomization": "." }),
+                serde_json::json!({ "kustomization": ".", "withoutKeys": "keep" }),
             )
         });
     }
@@ -88,7 +89,10 @@ pub fn detect(dir: &Path, limits: Limits) -> Pipeline {
         when: RunWhen::Always,
     });
     if has_sops {
-        steps.push(sops(RunWhen::EncryptedResources, Value::Object(Map::new())));
+        steps.push(sops(
+            RunWhen::EncryptedResources,
+            serde_json::json!({ "withoutKeys": "keep" }),
+        ));
     }
     Pipeline {
         steps,

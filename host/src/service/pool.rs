@@ -69,3 +69,44 @@ pub(crate) fn pool<S: Default, T: Send>(
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::{Observer, pool};
+
+    #[derive(Default)]
+    struct Counts {
+        started: AtomicUsize,
+        done: AtomicUsize,
+        finished: AtomicUsize,
+    }
+
+    impl Observer for Counts {
+        fn run_started(&self, apps: usize) {
+            self.started.fetch_add(apps, Ordering::Relaxed);
+        }
+        fn app_done(&self) {
+            self.done.fetch_add(1, Ordering::Relaxed);
+        }
+        fn run_finished(&self) {
+            self.finished.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn results_keep_the_task_order_and_the_observer_hears_each_task() {
+        let counts = Counts::default();
+        let out = pool(50, 4, &counts, &|calls: &mut usize, i| {
+            *calls += 1;
+            i * 2
+        });
+        assert_eq!(out, (0..50).map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(counts.started.load(Ordering::Relaxed), 50);
+        assert_eq!(counts.done.load(Ordering::Relaxed), 50);
+        assert_eq!(counts.finished.load(Ordering::Relaxed), 1);
+        let none: Vec<usize> = pool(0, 4, &counts, &|(): &mut (), i| i);
+        assert!(none.is_empty());
+    }
+}

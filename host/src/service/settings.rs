@@ -213,3 +213,94 @@ fn app_relative(app: &App, path: &Path) -> anyhow::Result<String> {
     rel.push_str(&inside.to_string_lossy());
     Ok(rel)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(root: &Path, dir: &str) -> App {
+        App {
+            root: root.canonicalize().expect("root exists"),
+            dir: dir.to_owned(),
+            name: "web".to_owned(),
+        }
+    }
+
+    #[test]
+    fn helm_settings_become_the_helm_steps_config_with_app_relative_paths() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        fs_err::create_dir_all(tmp.path().join("apps/web")).expect("mkdir");
+        fs_err::write(tmp.path().join("values.yaml"), "a: 1\n").expect("write");
+        fs_err::write(tmp.path().join("apps/web/cert.pem"), "x").expect("write");
+        let settings = RenderSettings {
+            namespace: Some("prod".into()),
+            kube_version: Some("1.31.0".into()),
+            api_versions: vec!["x.dev/v1".into()],
+            helm: HelmSettings {
+                release_name: Some("shop".into()),
+                values: vec![tmp.path().join("values.yaml")],
+                set: vec!["a=2".into()],
+                set_file: vec![format!(
+                    "cert={}",
+                    tmp.path().join("apps/web/cert.pem").display()
+                )],
+                include_crds: true,
+                ..HelmSettings::default()
+            },
+            ..RenderSettings::default()
+        };
+        let opts = settings
+            .options(&app(tmp.path(), "apps/web"))
+            .expect("options");
+        assert_eq!(opts.kube_version, "v1.31.0");
+        assert_eq!(opts.namespace.as_deref(), Some("prod"));
+        let (plugin, config) = &opts.plugin_config[0];
+        assert_eq!(plugin, "helm");
+        assert_eq!(
+            Value::Object(config.clone()),
+            serde_json::json!({
+                "release-name": "shop",
+                "namespace": "prod",
+                "values": ["../../values.yaml"],
+                "set": ["a=2"],
+                "set-file": ["cert=../../apps/web/cert.pem"],
+                "api-versions": ["x.dev/v1"],
+                "kube-version": "1.31.0",
+                "include-crds": true,
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_set_file_and_a_values_file_outside_the_root_say_what_to_do() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let outside = tempfile::NamedTempFile::new().expect("temp file");
+        let root = app(tmp.path(), ".");
+        let mut settings = RenderSettings::default();
+        settings.helm.set_file = vec!["no-equals-sign".into()];
+        let error = settings.options(&root).expect_err("not K=PATH");
+        assert!(error.to_string().contains("is not K=PATH"), "{error:#}");
+        assert!(super::super::hint(&error).is_some_and(|h| h.contains("--set-file")));
+        settings.helm.set_file.clear();
+        settings.helm.values = vec![outside.path().to_path_buf()];
+        let error = settings.options(&root).expect_err("outside");
+        assert!(
+            error.to_string().contains("outside the source root"),
+            "{error:#}"
+        );
+        assert!(super::super::hint(&error).is_some());
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_a_secret_and_never_shows_it() {
+        let mut settings = RenderSettings {
+            secrets: vec![("sops-age-keys".into(), b"AGE-SECRET-KEY-1XYZ".to_vec())],
+            ..RenderSettings::default()
+        };
+        let before = settings.fingerprint();
+        assert!(!before.contains("AGE-SECRET-KEY"), "{before}");
+        assert!(!format!("{settings:?}").contains("AGE-SECRET-KEY"));
+        settings.secrets[0].1 = b"AGE-SECRET-KEY-1ABC".to_vec();
+        assert_ne!(settings.fingerprint(), before);
+    }
+}

@@ -75,10 +75,10 @@ pub enum Error {
     #[error("failed parsing --set-json data JSON: {0}")]
     SetJsonObject(String),
     #[error(
-        "release name {0:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+        "release name check failed: release name {0:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
     )]
     ReleaseName(String),
-    #[error("release name {0:?}: no name provided")]
+    #[error("release name check failed: release name {0:?}: no name provided")]
     NoReleaseName(String),
     #[error("{0} charts are not installable")]
     NotInstallable(String),
@@ -245,6 +245,19 @@ fn check_release_name(name: &str) -> Result<(), Error> {
 /// Renders the chart of `app` (a directory under `root`, or absolute) as
 /// `helm template` prints it.
 pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Error> {
+    render_parsed(root, app, opts).map(|(text, _)| text)
+}
+
+/// The parsed manifests and hooks of a render, by their text (a document of
+/// the printed stream without its `# Source:` line).
+pub(crate) type Parsed = std::collections::HashMap<String, Value>;
+
+/// [`render_text`], with the documents it already parsed to sort them.
+pub(crate) fn render_parsed(
+    root: &Path,
+    app: &Path,
+    opts: &Options,
+) -> Result<(String, Parsed), Error> {
     let app: PathBuf = root.join(app);
     let chart_path = match &opts.chart {
         Some(c) => app.join(c),
@@ -297,8 +310,12 @@ pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Er
         .collect();
     let release = crate::render::to_template(&serde_json::json!({
         "Name": release_name, "Namespace": namespace, "IsUpgrade": false, "IsInstall": true,
-        "Revision": 1, "Service": "Helm",
+        "Service": "Helm",
     }));
+    // `.Release.Revision` is a Go `int`.
+    if let kiln_gotmpl::Value::Map(m) = &release {
+        m.insert("Revision".to_owned(), kiln_gotmpl::Value::Int(1));
+    }
     let top = Top {
         release,
         capabilities: capabilities(&kube, &api_versions),
@@ -323,11 +340,17 @@ pub fn render_text(root: &Path, app: &Path, opts: &Options) -> Result<String, Er
     if opts.include_crds {
         crds(&chart, None, &mut crd_files);
     }
-    Ok(crate::output::write(&Stream {
+    let text = crate::output::write(&Stream {
         crds: &crd_files,
         manifests: &manifests,
         hooks: &hooks,
         skip_tests: opts.skip_tests,
         show_only: &opts.show_only,
-    })?)
+    })?;
+    let parsed = manifests
+        .into_iter()
+        .chain(hooks)
+        .map(|m| (m.content, m.value))
+        .collect();
+    Ok((text, parsed))
 }

@@ -127,7 +127,7 @@ fn conditions(c: &mut Chart, cvals: &Map<String, Value>, path: &str) {
     }
 }
 
-pub(crate) fn import_all(c: &mut Chart) -> Result<(), String> {
+fn import_all(c: &mut Chart) -> Result<(), String> {
     for d in &mut c.dependencies {
         import_all(d)?;
     }
@@ -181,7 +181,3 @@ fn import(c: &mut Chart) -> Result<(), String> {
     c.values = merged;
     Ok(())
 }
-
-#[cfg(test)]
-#[path = "deps_tests.rs"]
-mod tests;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kiln_gotmpl::{Object, Templates, Value};
+use kiln_gotmpl::{Object, Templates, Value, string_from_go_bytes};
 
 use crate::glob::files_glob;
 
@@ -20,7 +20,7 @@ impl Files {
     fn get(&self, name: &str) -> String {
         self.0
             .get(name)
-            .map(|d| String::from_utf8_lossy(d).into_owned())
+            .map(|d| string_from_go_bytes(d))
             .unwrap_or_default()
     }
 
@@ -117,9 +117,11 @@ impl Object for Files {
         if METHODS.contains(&name) {
             return None;
         }
-        Some(self.0.get(name).map_or(Value::Nil, |d| {
-            Value::String(String::from_utf8_lossy(d).into_owned())
-        }))
+        Some(
+            self.0
+                .get(name)
+                .map_or(Value::Nil, |d| Value::String(string_from_go_bytes(d))),
+        )
     }
     fn call(&self, method: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let r = match method {
@@ -138,6 +140,10 @@ impl Object for Files {
     fn truthy(&self) -> bool {
         !self.0.is_empty()
     }
+    /// `index .Files NAME`: the content, or Go's nil `[]byte` (printed empty).
+    fn index(&self, key: &str) -> Option<Value> {
+        Some(Value::String(self.get(key)))
+    }
     fn display(&self) -> String {
         let items: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}:{v:?}")).collect();
         format!("map[{}]", items.join(" "))
@@ -147,12 +153,7 @@ impl Object for Files {
         Some(Value::Map(
             self.0
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        Value::String(String::from_utf8_lossy(v).into_owned()),
-                    )
-                })
+                .map(|(k, v)| (k.clone(), Value::String(string_from_go_bytes(v))))
                 .collect(),
         ))
     }
@@ -186,58 +187,6 @@ mod tests {
         assert_eq!(f.glob("config/*").0.len(), 2);
         assert_eq!(f.glob("**.md").0.len(), 1);
         assert!(f.call("Nope", &[]).is_none());
-    }
-
-    /// Helm's `files_test.go` fixtures and expectations.
-    fn helm_files() -> Files {
-        Files::new(
-            [
-                ("ship/captain.txt", "The Captain"),
-                ("ship/stowaway.txt", "Legatt"),
-                ("story/name.txt", "The Secret Sharer"),
-                ("story/author.txt", "Joseph Conrad"),
-                ("multiline/test.txt", "bar\nfoo\n"),
-                ("multiline/test_with_blank_lines.txt", "bar\nfoo\n\n\n"),
-                ("empty/empty.txt", ""),
-                ("empty/newline_only.txt", "\n"),
-            ]
-            .map(|(n, d)| (n.to_owned(), d.as_bytes().to_vec())),
-        )
-    }
-
-    fn lines(f: &Files, name: &str) -> Vec<String> {
-        match f.lines(name) {
-            Value::List(l) => l.iter().map(|v| v.as_str().unwrap().to_owned()).collect(),
-            other => panic!("not a list: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn helm_files_cases() {
-        let f = helm_files();
-        assert_eq!(f.glob("story/**").0.len(), 2);
-        assert_eq!(
-            f.glob("**/captain.txt")
-                .as_map(|d| String::from_utf8_lossy(d).into_owned()),
-            "captain.txt: The Captain"
-        );
-        assert_eq!(
-            f.glob("ship/**")
-                .as_map(|d| String::from_utf8_lossy(d).into_owned()),
-            "captain.txt: The Captain\nstowaway.txt: Legatt"
-        );
-        assert_eq!(
-            f.glob("ship/**").as_map(base64),
-            "captain.txt: VGhlIENhcHRhaW4=\nstowaway.txt: TGVnYXR0"
-        );
-        assert_eq!(lines(&f, "multiline/test.txt"), ["bar", "foo"]);
-        assert_eq!(
-            lines(&f, "multiline/test_with_blank_lines.txt"),
-            ["bar", "foo", "", ""]
-        );
-        assert!(lines(&f, "empty/empty.txt").is_empty());
-        assert_eq!(lines(&f, "empty/newline_only.txt"), [""]);
-        assert!(lines(&f, "nonexistent.txt").is_empty());
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub use schema::SchemaError;
 #[cfg(test)]
 mod errors_tests;
 #[cfg(test)]
+mod oracle_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod webapp_tests;

@@ -71,6 +71,9 @@ pub(crate) struct Manifest {
     pub kind: String,
     /// Whether it is a test hook (`helm.sh/hook` includes `test`).
     pub is_test: bool,
+    /// The document as the printed stream reads back (`content` followed by
+    /// a line break), parsed once here and reused for the resources.
+    pub value: Value,
 }
 
 /// A rendered document that is not valid YAML (or not a mapping).
@@ -123,13 +126,14 @@ pub(crate) fn sort_manifests(
             continue;
         }
         for doc in split_documents(content) {
-            let head = head(path, &doc)?;
+            let (head, value) = head(path, &doc)?;
             let hook = head.annotations.get("helm.sh/hook");
             let manifest = Manifest {
                 path: path.clone(),
                 content: doc,
                 kind: head.kind,
                 is_test: false,
+                value,
             };
             let Some(hook) = hook else {
                 generic.push(manifest);
@@ -169,23 +173,65 @@ struct Head {
     annotations: BTreeMap<String, String>,
 }
 
-fn head(path: &str, doc: &str) -> Result<Head, YamlError> {
+/// The kind and annotations of a document, as Helm reads them (`doc` as it
+/// is, without a final line break), and the document as the printed stream
+/// reads back (`doc` and a line break): one parse gives both.
+fn head(path: &str, doc: &str) -> Result<(Head, Value), YamlError> {
     let err = |message: String| YamlError {
         path: path.to_owned(),
         message,
     };
-    let value = parse_lenient(doc, path).map_err(|e| {
+    let printed = parse_lenient(&format!("{doc}\n"), path).map_err(|e| {
         err(format!(
             "error converting YAML to JSON: yaml: line {}: {}",
-            e.line, e.message
+            e.line,
+            without_position(&e.message)
         ))
     })?;
+    if !ends_in_unterminated_block(doc, &printed) {
+        return Ok((read_head(&printed, &err)?, printed));
+    }
+    let mut value = printed.clone();
+    kiln_sdk::yaml::unterminated_block_end(doc, &mut value);
+    Ok((read_head(&value, &err)?, printed))
+}
+
+/// Whether the last scalar of `value` is a block that `doc` ends on without a
+/// line break (where the two readings of the document differ).
+fn ends_in_unterminated_block(doc: &str, value: &Value) -> bool {
+    if doc.is_empty() || doc.ends_with('\n') {
+        return false;
+    }
+    let last_line = doc.rsplit('\n').next().unwrap_or_default().trim_start();
+    if last_line.trim().is_empty() {
+        return false;
+    }
+    let mut cur = value;
+    loop {
+        cur = match cur {
+            Value::Object(m) => match m.values().next_back() {
+                Some(v) => v,
+                None => return false,
+            },
+            Value::Array(a) => match a.last() {
+                Some(v) => v,
+                None => return false,
+            },
+            Value::String(s) => {
+                return s.ends_with('\n') && s.trim_end_matches('\n').ends_with(last_line);
+            }
+            _ => return false,
+        };
+    }
+}
+
+fn read_head(value: &Value, err: &dyn Fn(String) -> YamlError) -> Result<Head, YamlError> {
     let unmarshal = |what: &str, field: &str| {
         err(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into Go {field}"
         ))
     };
-    let obj = match &value {
+    let obj = match value {
         Value::Null => {
             return Ok(Head {
                 kind: String::new(),
@@ -254,6 +300,21 @@ pub(crate) fn parse_stream_lenient(
             Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
         }
         other => other,
+    }
+}
+
+/// The parser's message without the " at line L, column C" it ends with
+/// (the line is already given, as yaml.v2 gives it).
+pub(crate) fn without_position(message: &str) -> &str {
+    match message.rsplit_once(" at line ") {
+        Some((head, tail))
+            if tail.split_once(", column ").is_some_and(|(l, c)| {
+                l.bytes().all(|b| b.is_ascii_digit()) && c.bytes().all(|b| b.is_ascii_digit())
+            }) =>
+        {
+            head
+        }
+        _ => message,
     }
 }
 

@@ -88,6 +88,7 @@ mod tests {
 
     fn m(path: &str, content: &str, is_test: bool) -> Manifest {
         Manifest {
+            value: serde_json::Value::Null,
             path: path.into(),
             content: content.into(),
             kind: String::new(),

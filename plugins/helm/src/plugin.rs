@@ -4,7 +4,7 @@ use std::path::Path;
 
 use kiln_sdk::prelude::*;
 
-use crate::api::{Options, render_text};
+use crate::api::{Options, render_parsed};
 
 /// The step's options with the render context's defaults filled in.
 fn options(req: &Request) -> Result<Options, Error> {
@@ -24,7 +24,7 @@ fn options(req: &Request) -> Result<Options, Error> {
 /// Renders the chart of `app` and gives the resources, in `helm template`
 /// order, led by a `RenderedText` resource when `emit_text` is set.
 pub fn render_resources(root: &Path, app: &Path, opts: &Options) -> Result<Vec<Value>, Error> {
-    let text = render_text(root, app, opts).map_err(|e| {
+    let (text, mut parsed) = render_parsed(root, app, opts).map_err(|e| {
         let err = Error::bad_input(e.to_string());
         match e.file() {
             Some(f) => err.with_file(f),
@@ -38,7 +38,15 @@ pub fn render_resources(root: &Path, app: &Path, opts: &Options) -> Result<Vec<V
         if !doc.ends_with('\n') {
             doc.push('\n');
         }
-        docs.push(crate::order::parse_lenient(&doc, "helm template output")?);
+        // A manifest or hook was parsed when it was sorted; CRD files were not.
+        let known = doc
+            .strip_prefix("# Source: ")
+            .and_then(|d| d.split_once('\n'))
+            .and_then(|(_, content)| parsed.remove(content.strip_suffix('\n')?));
+        match known {
+            Some(value) => docs.push(value),
+            None => docs.push(crate::order::parse_lenient(&doc, "helm template output")?),
+        }
     }
     let mut out = Vec::with_capacity(docs.len() + 1);
     if opts.emit_text {

@@ -16,13 +16,14 @@ use crate::files::Files;
 #[error("{0}")]
 pub struct RenderError(pub String);
 
-/// Converts values to template values: floats stay floats, integers ints.
+/// Converts values to template values: floats stay floats; integers (only
+/// `--set` gives them: Helm's strvals parses them as `int64`) are `int64`.
 pub(crate) fn to_template(v: &serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Bool(b) => Value::Bool(*b),
         serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) if !n.is_f64() => Value::Int(i),
+            Some(i) if !n.is_f64() => Value::Int64(i),
             _ => Value::Float(n.as_f64().unwrap_or(0.0)),
         },
         serde_json::Value::String(s) => Value::String(s.clone()),
@@ -195,6 +196,9 @@ fn exec_error(name: &str, e: &kiln_gotmpl::Error) -> RenderError {
             &tokens[2][start..]
         ));
     }
+    if !calls_wrap_template_errors(&text) {
+        return RenderError(text);
+    }
     let mut traces: Vec<String> = Vec::new();
     let mut rest = text.as_str();
     loop {
@@ -212,6 +216,30 @@ fn exec_error(name: &str, e: &kiln_gotmpl::Error) -> RenderError {
         }
     }
     RenderError(traces.concat().trim().to_owned())
+}
+
+/// Whether every function error in the chain is itself a template error.
+/// Helm walks the wrapped errors and gives up on the trace (printing Go's
+/// one-line error) at the first that is not: `error calling tpl: error
+/// during tpl function execution ...`, or any other function's own error.
+fn calls_wrap_template_errors(text: &str) -> bool {
+    const CALL: &str = "error calling ";
+    let mut rest = text;
+    while let Some(i) = rest.find(CALL) {
+        let after = &rest[i + CALL.len()..];
+        let Some((name, tail)) = after.split_once(": ") else {
+            return false;
+        };
+        if name.contains(char::is_whitespace) {
+            rest = after;
+            continue;
+        }
+        if !tail.starts_with("template: ") {
+            return false;
+        }
+        rest = tail;
+    }
+    true
 }
 
 /// One location of an execution error (`parseTemplateExecErrorString`):
@@ -241,7 +269,3 @@ fn trace(full: &str, segment: &str) -> Option<String> {
 #[cfg(test)]
 #[path = "render_tests.rs"]
 mod tests;
-
-#[cfg(test)]
-#[path = "render_helm_tests.rs"]
-mod helm_tests;

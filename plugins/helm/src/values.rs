@@ -32,7 +32,8 @@ pub(crate) fn load_values(text: &str, file: &str) -> Result<Map<String, Value>, 
     let docs = crate::order::parse_stream_lenient(text, file).map_err(|e| {
         format!(
             "cannot unmarshal yaml document: error converting YAML to JSON: yaml: line {}: {}",
-            e.line, e.message
+            e.line,
+            crate::order::without_position(&e.message)
         )
     })?;
     let mut out = Map::new();
@@ -203,6 +204,10 @@ fn coalesce_globals(dest: &mut Map<String, Value>, src: &Map<String, Value>) {
     dest.insert("global".to_owned(), Value::Object(dg));
 }
 
+/// Helm 4's `coalesceValues`: the chart's values fill what `v` lacks (nulls
+/// included: a chart's own `null` defaults stay); a user `null` deletes the
+/// chart's key unless merging; tables merge, a subchart's table keeping its
+/// nulls so that they reach the subchart's own coalescing.
 fn coalesce_values(chart: &Chart, v: &mut Map<String, Value>, merge: bool) {
     for (key, val) in chart.values.clone() {
         match v.get_mut(&key) {
@@ -210,43 +215,22 @@ fn coalesce_values(chart: &Chart, v: &mut Map<String, Value>, merge: bool) {
                 v.remove(&key);
             }
             Some(Value::Object(dest)) => {
-                if let Value::Object(mut src) = val {
+                if let Value::Object(src) = val {
                     let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                    if !merge {
-                        clean_nulls(&mut src);
-                    }
                     coalesce_tables(dest, src, merge);
                 }
             }
             Some(_) => {}
             None => {
-                if merge {
-                    v.insert(key, val);
-                } else {
-                    if val.is_null() {
-                        continue;
-                    }
-                    let mut val = val;
-                    if let Value::Object(m) = &mut val {
-                        clean_nulls(m);
-                    }
-                    v.insert(key, val);
-                }
+                v.insert(key, val);
             }
         }
     }
 }
 
-fn clean_nulls(m: &mut Map<String, Value>) {
-    m.retain(|_, v| !v.is_null());
-    for v in m.values_mut() {
-        if let Value::Object(sub) = v {
-            clean_nulls(sub);
-        }
-    }
-}
-
-/// Merges `src` into `dst`, `dst` winning (`CoalesceTables` / `MergeTables`).
+/// Merges `src` into `dst`, `dst` winning (`CoalesceTables` / `MergeTables`):
+/// when coalescing, a `null` in `dst` deletes a key that `src` gives a value;
+/// otherwise nulls stay, and keys only `src` has are copied as they are.
 pub(crate) fn coalesce_tables(
     dst: &mut Map<String, Value>,
     mut src: Map<String, Value>,

@@ -249,12 +249,15 @@ pub(crate) fn apply(
     apply_at(obj, fs, create, &mut |v, _| set(v))
 }
 
+/// A setter that is also given the field's path from the object's root.
+pub(crate) type PathSetter<'a> = dyn FnMut(&mut Value, &[Seg]) -> Result<(), String> + 'a;
+
 /// As [`apply`], also giving `set` the field's path from the object's root.
 pub(crate) fn apply_at(
     obj: &mut Value,
     fs: &FieldSpec,
     create: Create,
-    set: &mut dyn FnMut(&mut Value, &[Seg]) -> Result<(), String>,
+    set: &mut PathSetter<'_>,
 ) -> Result<(), String> {
     if !matches_gvk(fs, obj) {
         return Ok(());
@@ -270,7 +273,7 @@ fn walk(
     path: &[String],
     create: Create,
     at: &mut Vec<Seg>,
-    set: &mut dyn FnMut(&mut Value, &[Seg]) -> Result<(), String>,
+    set: &mut PathSetter<'_>,
 ) -> Result<(), String> {
     let Some((head, rest)) = path.split_first() else {
         return set(v, at);

@@ -28,6 +28,26 @@ pub struct Config {
     /// A kustomization directory, relative to the application directory (`.` for itself),
     /// whose encrypted generator sources and patches are decrypted like `files`.
     pub kustomization: Option<String>,
+    /// What to do when no key at all is given: `fail` (the default), or `keep` the
+    /// encrypted content as it is, with a warning, as `kustomize build` does.
+    #[serde(rename = "withoutKeys")]
+    pub without_keys: WithoutKeys,
+}
+
+/// See [`Config::without_keys`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WithoutKeys {
+    #[default]
+    Fail,
+    Keep,
+}
+
+/// The warning of a step that keeps encrypted content for want of any key.
+fn kept_encrypted(what: &str) -> Diagnostic {
+    Diagnostic::warning(format!(
+        "{what} rendered still encrypted, as kustomize does: no SOPS key was given ({HINT} to decrypt)"
+    ))
 }
 
 /// The `sops` plugin.
@@ -229,6 +249,17 @@ impl Plugin for Sops {
             }
             let root = std::path::Path::new(kiln_sdk::SOURCE_ROOT);
             let entries = file_entries(root, &req.context.app_dir, &config)?;
+            if keys.is_empty() && config.without_keys == WithoutKeys::Keep {
+                let mut response = Response::new(req.resources);
+                if !entries.is_empty() {
+                    let what = match entries.as_slice() {
+                        [one] => format!("`{}`", one.path()),
+                        many => format!("{} encrypted files", many.len()),
+                    };
+                    response = response.with_diagnostic(kept_encrypted(&what));
+                }
+                return Ok(response);
+            }
             return Ok(Response::new(decrypt_with_files(
                 root,
                 req.resources,
@@ -241,6 +272,22 @@ impl Plugin for Sops {
             return Ok(Response::new(vec![decrypt_configured_file(
                 root, &config, &keys,
             )?]));
+        }
+        if keys.is_empty() && config.without_keys == WithoutKeys::Keep {
+            let encrypted = req
+                .resources
+                .iter()
+                .filter(|r| {
+                    !secret_data::decryption_disabled(r)
+                        && (is_encrypted(r) || secret_data::has_encrypted_data(r))
+                })
+                .count();
+            let mut response = Response::new(req.resources);
+            if encrypted > 0 {
+                response =
+                    response.with_diagnostic(kept_encrypted(&format!("{encrypted} resource(s)")));
+            }
+            return Ok(response);
         }
         Ok(Response::new(decrypt_resources(req.resources, &keys)?))
     }

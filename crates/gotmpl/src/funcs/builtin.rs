@@ -120,6 +120,17 @@ fn index(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
                     )));
                 }
             },
+            Value::Object(o) if matches!(key, Value::String(_)) => {
+                match key.as_str().and_then(|k| o.index(k)) {
+                    Some(v) => v,
+                    None => {
+                        return Err(FuncError::Call(format!(
+                            "can't index item of type {}",
+                            item.type_name()
+                        )));
+                    }
+                }
+            }
             other => {
                 return Err(FuncError::Call(format!(
                     "can't index item of type {}",
@@ -133,7 +144,7 @@ fn index(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
 
 fn index_arg(key: &Value, len: usize) -> Result<usize, FuncError> {
     let i = match key {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Nil => return Err(FuncError::Call("cannot index slice/array with nil".into())),
         other => {
             return Err(FuncError::Call(format!(
@@ -161,7 +172,7 @@ enum Basic {
 fn basic(v: &Value) -> Basic {
     match v {
         Value::Bool(_) => Basic::Bool,
-        Value::Int(_) => Basic::Int,
+        Value::Int(_) | Value::Int64(_) => Basic::Int,
         Value::Float(_) => Basic::Float,
         Value::String(_) => Basic::Str,
         Value::Nil => Basic::Invalid,
@@ -180,7 +191,7 @@ pub(crate) fn eq(a: &Value, rest: &[Value]) -> Result<bool, FuncError> {
         let truth = if k1 == k2 {
             match (a, b) {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
-                (Value::Int(x), Value::Int(y)) => x == y,
+                (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::String(x), Value::String(y)) => x == y,
                 (Value::Nil, Value::Nil) => true,
@@ -216,7 +227,7 @@ fn lt(a: &Value, b: &Value) -> Result<bool, FuncError> {
         return Err(FuncError::Call("incompatible types for comparison".into()));
     }
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::String(x), Value::String(y)) => x < y,
         _ => return Err(FuncError::Call("invalid type for comparison".into())),

@@ -105,7 +105,7 @@ fn parse_go_int_str(s: &str) -> Option<i64> {
 /// `cast.ToInt64`: lenient, 0 when impossible.
 pub(crate) fn to_i64(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         #[expect(clippy::cast_possible_truncation, reason = "Go truncates the same way")]
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
@@ -121,7 +121,7 @@ pub(crate) fn to_i64(v: &Value) -> i64 {
 pub(crate) fn to_f64(v: &Value) -> f64 {
     match v {
         #[expect(clippy::cast_precision_loss, reason = "Go converts the same way")]
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::String(s) => s.parse::<f64>().unwrap_or(0.0),

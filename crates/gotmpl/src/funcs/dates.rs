@@ -93,7 +93,7 @@ impl Object for Duration {
 
 fn time_of(v: &Value, now: i64) -> Time {
     match v {
-        Value::Int(i) => Time { secs: *i, nanos: 0 },
+        Value::Int(i) | Value::Int64(i) => Time { secs: *i, nanos: 0 },
         Value::Object(o) if o.type_name() == "time.Time" => {
             let n = o.call("UnixNano", &[]).and_then(Result::ok);
             match n {
@@ -148,7 +148,7 @@ fn as_duration(v: &Value) -> Result<i64, String> {
             }
         }
         Value::Nil => Err("invalid duration".into()),
-        Value::Int(i) => i
+        Value::Int(i) | Value::Int64(i) => i
             .checked_mul(1_000_000_000)
             .ok_or_else(|| format!("duration seconds overflow: {i}")),
         Value::Float(f) => from_secs_f(*f),
@@ -261,7 +261,7 @@ pub(crate) fn register(r: &mut Registry) {
     r.add("durationRound", ex(1), |c, a| {
         let d = match &a[0] {
             Value::String(s) => parse_duration(s).unwrap_or(0),
-            Value::Int(i) => *i,
+            Value::Int(i) | Value::Int64(i) => *i,
             v @ Value::Object(_) => {
                 (c.now() - time_of(v, c.now()).secs).saturating_mul(1_000_000_000)
             }

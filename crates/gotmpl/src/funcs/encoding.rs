@@ -8,7 +8,7 @@ use sha1::Digest as _;
 use crate::funcs::conv::{strval, want_map, want_str};
 use crate::funcs::json::{JsonStyle, from_json, json_kind, to_json};
 use crate::funcs::{FResult, FuncError, Registry, ex};
-use crate::value::Value;
+use crate::value::{Value, go_string_bytes};
 
 #[expect(
     clippy::unnecessary_wraps,
@@ -32,32 +32,41 @@ const RAW: JsonStyle = JsonStyle {
 };
 
 pub(crate) fn register(r: &mut Registry) {
+    // Sprig declares these four `func(string) string`: Go refuses nil and
+    // non-string arguments before calling them.
     r.add("b64enc", ex(1), |_, a| {
-        s(base64::engine::general_purpose::STANDARD.encode(strval(&a[0])))
+        let v = want_str(&a, 0)?;
+        s(base64::engine::general_purpose::STANDARD.encode(go_string_bytes(&v)))
     });
     r.add("b64dec", ex(1), |_, a| {
-        let v = strval(&a[0]);
+        let v = want_str(&a, 0)?;
         match base64::engine::general_purpose::STANDARD.decode(v.as_bytes()) {
             Ok(b) => s(String::from_utf8_lossy(&b).into_owned()),
             Err(e) => s(b64_error(&e)),
         }
     });
-    r.add("b32enc", ex(1), |_, a| s(b32enc(strval(&a[0]).as_bytes())));
-    r.add("b32dec", ex(1), |_, a| match b32dec(&strval(&a[0])) {
+    r.add("b32enc", ex(1), |_, a| {
+        s(b32enc(&go_string_bytes(&want_str(&a, 0)?)))
+    });
+    r.add("b32dec", ex(1), |_, a| match b32dec(&want_str(&a, 0)?) {
         Ok(b) => s(String::from_utf8_lossy(&b).into_owned()),
         Err(e) => s(e),
     });
     r.add("sha1sum", ex(1), |_, a| {
-        s(hex(&sha1::Sha1::digest(want_str(&a, 0)?.as_bytes())))
+        s(hex(&sha1::Sha1::digest(go_string_bytes(&want_str(&a, 0)?))))
     });
     r.add("sha256sum", ex(1), |_, a| {
-        s(hex(&sha2::Sha256::digest(want_str(&a, 0)?.as_bytes())))
+        s(hex(&sha2::Sha256::digest(go_string_bytes(&want_str(
+            &a, 0,
+        )?))))
     });
     r.add("sha512sum", ex(1), |_, a| {
-        s(hex(&sha2::Sha512::digest(want_str(&a, 0)?.as_bytes())))
+        s(hex(&sha2::Sha512::digest(go_string_bytes(&want_str(
+            &a, 0,
+        )?))))
     });
     r.add("adler32sum", ex(1), |_, a| {
-        s(adler32(want_str(&a, 0)?.as_bytes()).to_string())
+        s(adler32(&go_string_bytes(&want_str(&a, 0)?)).to_string())
     });
     r.add("toJson", ex(1), |_, a| {
         s(to_json(&a[0], MARSHAL).unwrap_or_default())

@@ -89,7 +89,9 @@ pub(crate) fn include(c: &Ctx<'_>, name: &Value, data: &Rc<Value>) -> FResult {
         *n = n.saturating_sub(1);
     }
     r.map_err(|e| FuncError::Nested(String::new(), e))?;
-    Ok(Value::String(out.replace("<no value>", "")))
+    // Helm's `include` gives the text as it is: only a rendered file (and
+    // `tpl`) drops "<no value>", so a digest of an include still sees it.
+    Ok(Value::String(out))
 }
 
 /// Helm's `tpl`: `text` parsed as template `gotpl` in a copy of the set, run with `data`.

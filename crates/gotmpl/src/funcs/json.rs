@@ -36,7 +36,7 @@ fn write(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Result<
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => {
+        Value::Int(i) | Value::Int64(i) => {
             let _ = write!(out, "{i}");
         }
         Value::Float(f) => out.push_str(&json_float(*f)?),
@@ -165,7 +165,7 @@ pub(crate) fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Nil => "null",
         Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Float(_) => "number",
+        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
         Value::String(_) => "string",
         Value::List(_) => "array",
         Value::Map(_) | Value::Object(_) => "object",

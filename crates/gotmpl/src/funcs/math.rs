@@ -10,15 +10,15 @@ use crate::value::Value;
 
 pub(crate) fn register(r: &mut Registry) {
     r.add("add1", ex(1), |_, a| {
-        Ok(Value::Int(to_i64(&a[0]).wrapping_add(1)))
+        Ok(Value::Int64(to_i64(&a[0]).wrapping_add(1)))
     });
     r.add("add", at(0), |_, a| {
-        Ok(Value::Int(
+        Ok(Value::Int64(
             a.iter().map(to_i64).fold(0i64, i64::wrapping_add),
         ))
     });
     r.add("sub", ex(2), |_, a| {
-        Ok(Value::Int(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))
+        Ok(Value::Int64(to_i64(&a[0]).wrapping_sub(to_i64(&a[1]))))
     });
     r.add("div", ex(2), |_, a| {
         let d = to_i64(&a[1]);
@@ -27,7 +27,7 @@ pub(crate) fn register(r: &mut Registry) {
                 "runtime error: integer divide by zero".into(),
             ));
         }
-        Ok(Value::Int(to_i64(&a[0]).wrapping_div(d)))
+        Ok(Value::Int64(to_i64(&a[0]).wrapping_div(d)))
     });
     r.add("mod", ex(2), |_, a| {
         let d = to_i64(&a[1]);
@@ -36,21 +36,21 @@ pub(crate) fn register(r: &mut Registry) {
                 "runtime error: integer divide by zero".into(),
             ));
         }
-        Ok(Value::Int(to_i64(&a[0]).wrapping_rem(d)))
+        Ok(Value::Int64(to_i64(&a[0]).wrapping_rem(d)))
     });
     r.add("mul", at(1), |_, a| {
-        Ok(Value::Int(
+        Ok(Value::Int64(
             a.iter().map(to_i64).fold(1i64, i64::wrapping_mul),
         ))
     });
     r.add("max", at(1), |_, a| {
-        Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+        Ok(Value::Int64(a.iter().map(to_i64).max().unwrap_or(0)))
     });
     r.add("biggest", at(1), |_, a| {
-        Ok(Value::Int(a.iter().map(to_i64).max().unwrap_or(0)))
+        Ok(Value::Int64(a.iter().map(to_i64).max().unwrap_or(0)))
     });
     r.add("min", at(1), |_, a| {
-        Ok(Value::Int(a.iter().map(to_i64).min().unwrap_or(0)))
+        Ok(Value::Int64(a.iter().map(to_i64).min().unwrap_or(0)))
     });
     r.add("maxf", at(1), |_, a| {
         Ok(Value::Float(

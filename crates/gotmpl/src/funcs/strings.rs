@@ -248,7 +248,7 @@ pub(crate) fn register(r: &mut Registry) {
         Ok(Value::Int(i64::from_str_radix(&t, 8).unwrap_or(0)))
     });
     r.add("int", ex(1), |_, a| Ok(Value::Int(to_i64(&a[0]))));
-    r.add("int64", ex(1), |_, a| Ok(Value::Int(to_i64(&a[0]))));
+    r.add("int64", ex(1), |_, a| Ok(Value::Int64(to_i64(&a[0]))));
 }
 
 fn rand_from(c: &Ctx<'_>, a: &[Value], set: &str) -> FResult {

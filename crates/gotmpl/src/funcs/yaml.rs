@@ -31,10 +31,20 @@ fn trimmed(s: String) -> FResult {
     ))
 }
 
-/// Parses YAML as sigs.k8s.io/yaml does: via JSON, so numbers become floats.
+/// Parses YAML as sigs.k8s.io/yaml does: via JSON, so numbers become floats,
+/// and (yaml.v2 not being strict) a repeated mapping key keeps its last value.
 fn parse_yaml(text: &str) -> Result<Value, String> {
-    let docs = kiln_resource::yaml::parse_stream(text, "")
-        .map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+    let docs = match kiln_resource::yaml::parse_stream(text, "") {
+        Err(e) if e.message.contains("duplicate mapping key") => {
+            let mut options = serde_saphyr::Options::default();
+            options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+            let docs: Vec<serde_json::Value> =
+                serde_saphyr::from_multiple_with_options(text, options)
+                    .map_err(|_| format!("error converting YAML to JSON: {e}"))?;
+            docs.into_iter().filter(|d| !d.is_null()).collect()
+        }
+        other => other.map_err(|e| format!("error converting YAML to JSON: {e}"))?,
+    };
     Ok(docs
         .into_iter()
         .next()

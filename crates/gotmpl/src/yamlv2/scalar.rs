@@ -312,6 +312,7 @@ pub(crate) fn single(s: &str, col: usize, indent: usize, breaks: bool, width: us
     let mut out = String::from("'");
     let mut column = col + 1;
     let mut spaces = false;
+    let mut in_breaks = false;
     let n = chars.len();
     for (i, &c) in chars.iter().enumerate() {
         if c == ' ' {
@@ -328,7 +329,21 @@ pub(crate) fn single(s: &str, col: usize, indent: usize, breaks: bool, width: us
                 column += 1;
             }
             spaces = true;
+        } else if is_break(c) {
+            // libyaml doubles a first '\n' (a single one would fold to a
+            // space) and copies any other line break as it is.
+            if !in_breaks && c == '\n' {
+                out.push('\n');
+            }
+            out.push(c);
+            column = 0;
+            in_breaks = true;
         } else {
+            if in_breaks {
+                out.extend(std::iter::repeat_n(' ', indent));
+                column = indent;
+                in_breaks = false;
+            }
             if c == '\'' {
                 out.push('\'');
                 column += 1;
@@ -412,7 +427,8 @@ pub(crate) fn literal(s: &str, indent: usize) -> String {
     let mut breaks = true;
     for &c in &chars {
         if is_break(c) {
-            out.push('\n');
+            // libyaml writes a line break other than '\n' as it is.
+            out.push(c);
             breaks = true;
         } else {
             if breaks {

@@ -42,3 +42,23 @@ fn multi_line_strings_are_literal_blocks_at_any_depth() {
         "\n  nested:\n  - - - |\n        deep\n        string\n  - a:\n      b: |-\n        x\n        y\n  s4: |2\n      leading\n    space\n  s6: |2-\n  \n    leading newline\n  s15: |2+\n  "
     );
 }
+
+#[test]
+fn from_yaml_keeps_the_last_of_a_repeated_key() {
+    let text = r#"{{ fromYaml "a: 1\nb:\n  c: 2\na: 3\nb:\n  d: 4\n" | toJson }}"#;
+    assert_eq!(
+        render(text, &serde_json::json!({})),
+        r#"{"a":3,"b":{"d":4}}"#
+    );
+}
+
+/// U+2028 and U+2029 are line breaks to libyaml: copied as they are, then
+/// the indentation (output of `helm template` v4.1.4).
+#[test]
+fn unicode_line_separators_break_lines_as_libyaml_writes_them() {
+    let data = serde_json::json!({"a": "x\u{2028}y", "b": "p\u{2029}q\n"});
+    let want = "a: 'x\u{2028}  y'\nb: |\n  p\u{2029}  q";
+    assert_eq!(render("{{ toYaml . }}", &data), want);
+    assert_eq!(render("{{ toYamlPretty . }}", &data), want);
+    assert_eq!(render("{{ toYaml .a }}", &data), "'x\u{2028}  y'");
+}

@@ -40,7 +40,7 @@ fn inline(v: &Value) -> Result<String, String> {
     Ok(match v {
         Value::Nil => return Err("toml: cannot encode a nil value".into()),
         Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
+        Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) => {
             let s = crate::fmt::format_float(*f, 'f', None);
             if s.contains('.') { s } else { format!("{s}.0") }
@@ -280,7 +280,7 @@ impl P<'_> {
                 match t.as_str() {
                     "true" => Ok(Value::Bool(true)),
                     "false" => Ok(Value::Bool(false)),
-                    _ => t.parse::<i64>().map(Value::Int).or_else(|_| {
+                    _ => t.parse::<i64>().map(Value::Int64).or_else(|_| {
                         t.parse::<f64>()
                             .map(Value::Float)
                             .or_else(|_| Ok(Value::String(t.clone())))

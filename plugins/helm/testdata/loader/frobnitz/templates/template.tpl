@@ -1,1 +1,0 @@
-Hello {{.Name | default "world"}}

@@ -1,0 +1,1 @@
+{{- define "frontend.greeting" -}}child greeting{{- end -}}
