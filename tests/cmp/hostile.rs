@@ -307,3 +307,96 @@ fn a_tar_bomb_stops_at_the_ratio_cap() {
         status.message()
     );
 }
+
+#[test]
+fn a_stream_the_caller_abandons_leaves_nothing_behind() {
+    let server = Server::default_server();
+    let tarball = raw_tarball(&[
+        (".", DIR, b"", None),
+        ("app/big.bin", REG, &noise(64 << 10), None),
+    ]);
+    let mut messages = generate_messages(&tarball);
+    messages.truncate(messages.len() / 2);
+    let mut client = server.client();
+    let work = server.work.clone();
+    let abandoned = server.block_on(async {
+        // Half the tarball, then nothing: the caller goes away mid-stream.
+        let stalled =
+            tokio_stream::StreamExt::chain(tokio_stream::iter(messages), tokio_stream::pending());
+        let call = client.generate_manifest(tonic::Request::new(stalled));
+        tokio::pin!(call);
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            tokio::select! {
+                r = &mut call => return Err(r.err()),
+                () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+            }
+            let started = std::fs::read_dir(&work).is_ok_and(|mut d| d.next().is_some());
+            if started || std::time::Instant::now() > until {
+                return Ok(started);
+            }
+        }
+    });
+    assert!(
+        matches!(abandoned, Ok(true)),
+        "the server was receiving the stream: {abandoned:?}"
+    );
+    // The call is dropped here: the server sees the stream reset.
+    assert!(
+        server
+            .wait_clean(std::time::Duration::from_secs(10))
+            .is_empty(),
+        "the request's directory is removed"
+    );
+    // The request is over (the stream ends early or is reset, depending
+    // on the transport), and nothing was rendered.
+    let rpc = kiln::cmp::metrics::RpcLabels {
+        rpc: "GenerateManifest".into(),
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.metrics.in_flight.get_or_create(&rpc).get() != 0 {
+        assert!(std::time::Instant::now() < until, "the request ended");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let ok = kiln::cmp::metrics::RequestLabels {
+        rpc: "GenerateManifest".into(),
+        code: "Ok".into(),
+    };
+    assert_eq!(server.metrics.requests.get_or_create(&ok).get(), 0);
+}
+
+#[test]
+fn an_expired_deadline_is_refused_at_once() {
+    let server = Server::default_server();
+    let messages = generate_messages(&app_with(&[]));
+    let mut client = server.client();
+    // Less than the server's margin: the deadline has passed on arrival.
+    let status = server
+        .block_on(client.generate_manifest(client::streaming(
+            messages,
+            Some(std::time::Duration::from_millis(50)),
+        )))
+        .expect_err("refused");
+    // The caller's own timer may answer first; the server counts it either way.
+    assert!(
+        matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{status:?}"
+    );
+    let exceeded = kiln::cmp::metrics::RequestLabels {
+        rpc: "GenerateManifest".into(),
+        code: "DeadlineExceeded".into(),
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.metrics.requests.get_or_create(&exceeded).get() == 0 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the server answered DEADLINE_EXCEEDED"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        server
+            .wait_clean(std::time::Duration::from_secs(5))
+            .is_empty()
+    );
+}

@@ -134,6 +134,7 @@ fn discovery_matches_apps_by_the_configured_files() {
             assert!(answer.is_discovery_enabled);
         }
     });
+    assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
 }
 
 /// The webapp chart without its `kiln.yaml`, so that only the request's
@@ -253,6 +254,7 @@ fn parameters_tab_announces_kiln_parameters() {
             "a kustomize app takes only the namespace"
         );
     });
+    assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
 }
 
 #[test]
@@ -567,4 +569,143 @@ fn graceful_stop_lets_requests_in_flight_finish_and_removes_the_socket() {
     let result = server.block_on(handle).unwrap();
     assert!(result.is_ok(), "the request in flight finished: {result:?}");
     assert!(!server.socket.exists(), "the socket is removed");
+}
+
+#[test]
+fn argo_environment_and_parameters_reach_the_render() {
+    let server = Server::default_server();
+    let mut client = server.client();
+    let tree = tempfile::tempdir().unwrap();
+    write(
+        tree.path(),
+        "charts/env/Chart.yaml",
+        "apiVersion: v2\nname: env\nversion: 0.1.0\n",
+    );
+    write(tree.path(), "charts/env/values.yaml", "colour: blue\n");
+    write(
+        tree.path(),
+        "charts/env/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-env\n  namespace: {{ .Release.Namespace }}\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  widgets: {{ .Capabilities.APIVersions.Has \"widgets.example.com/v1\" | quote }}\n  colour: {{ .Values.colour | quote }}\n",
+    );
+    let data = |response: &kiln_cmp_proto::ManifestResponse| {
+        let docs = parsed(response);
+        assert_eq!(docs.len(), 1, "{docs:?}");
+        docs[0].clone()
+    };
+    let mut app = application("charts/env");
+    app.kube_version = "1.31.4".into();
+    app.api_versions = vec!["v1".into(), "widgets.example.com/v1".into()];
+    app.plugin_env = vec![("SET".into(), "colour=green".into())];
+    server.block_on(async {
+        // ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, KUBE_VERSION,
+        // KUBE_API_VERSIONS and an ARGOCD_ENV_ entry.
+        let cm = data(&generate(&mut client, tree.path(), &app).await.unwrap());
+        assert_eq!(cm["metadata"]["name"], "web-env");
+        assert_eq!(cm["metadata"]["namespace"], "prod");
+        assert_eq!(cm["data"]["kube"], "v1.31.4");
+        assert_eq!(cm["data"]["widgets"], "true");
+        assert_eq!(cm["data"]["colour"], "green");
+        // Another cluster: another version, without the API.
+        app.kube_version = "1.29.0".into();
+        app.api_versions = vec!["v1".into()];
+        let cm = data(&generate(&mut client, tree.path(), &app).await.unwrap());
+        assert_eq!(cm["data"]["kube"], "v1.29.0");
+        assert_eq!(cm["data"]["widgets"], "false");
+        // ARGOCD_APP_PARAMETERS: a parameter wins over the env entry.
+        app.parameters = Some(json!([{"name": "set", "map": {"colour": "red"}}]));
+        let cm = data(&generate(&mut client, tree.path(), &app).await.unwrap());
+        assert_eq!(cm["data"]["colour"], "red");
+        // Without either, the chart's default.
+        app.parameters = None;
+        app.plugin_env.clear();
+        let cm = data(&generate(&mut client, tree.path(), &app).await.unwrap());
+        assert_eq!(cm["data"]["colour"], "blue");
+    });
+    assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
+}
+
+/// A tree with the test plugin `hostile.wasm` and an app running it in
+/// `mode` after reading one `ConfigMap`.
+fn hostile_app(mode: &str) -> tempfile::TempDir {
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tree.path().join("plugins")).unwrap();
+    std::fs::copy(
+        env!("KILN_TEST_PLUGIN_HOSTILE"),
+        tree.path().join("plugins/hostile.wasm"),
+    )
+    .unwrap();
+    write(
+        tree.path(),
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+    );
+    write(
+        tree.path(),
+        "app/kiln.yaml",
+        &format!(
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n- name: evil\n  plugin: ../plugins/hostile.wasm\n  with: {{mode: {mode}}}\n"
+        ),
+    );
+    tree
+}
+
+#[test]
+fn the_deadline_stops_a_plugin_call_in_flight_and_frees_its_slot() {
+    // One slot, and a plugin time bound far past the test: only the
+    // caller's deadline can stop the endless loop.
+    let server = Server::start(
+        |s| {
+            s.concurrency = 1;
+            s.operator.limits.time = Duration::from_mins(5);
+        },
+        None,
+    );
+    let client = server.client();
+    let tree = hostile_app("loop");
+    let app = application("app");
+    let tarball = client::tarball(tree.path(), &[]).unwrap();
+    let status = server
+        .block_on(client.clone().generate_manifest(client::streaming(
+            stream(&app.path, &app.generate_env(), &tarball),
+            Some(Duration::from_secs(3)),
+        )))
+        .unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // The plugin call was given the time left, so the loop is stopped and
+    // the slot and the request's directory are released soon after.
+    assert!(
+        server.wait_clean(Duration::from_secs(20)).is_empty(),
+        "the render goes on past the deadline"
+    );
+    let mut shop = application("overlays/prod");
+    shop.namespace = String::new();
+    let response = server
+        .block_on(generate(
+            &mut client.clone(),
+            &repo().join("examples/shop"),
+            &shop,
+        ))
+        .unwrap();
+    assert!(!response.manifests.is_empty());
+}
+
+#[test]
+fn the_operators_memory_cap_bounds_each_plugin_call() {
+    let server = Server::start(|s| s.operator.limits.memory = 64 << 20, None);
+    let mut client = server.client();
+    let tree = hostile_app("alloc");
+    let status = server
+        .block_on(generate(&mut client, tree.path(), &application("app")))
+        .unwrap_err();
+    let message = status.message();
+    assert_eq!(status.code(), Code::InvalidArgument, "{message}");
+    assert!(
+        message.contains("step `evil` (plugin `plugins/hostile.wasm`)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("more than 67108864 bytes of memory"),
+        "{message}"
+    );
+    assert!(server.leftovers().is_empty());
 }

@@ -99,18 +99,33 @@ fn stock_plugin_yaml_renders_what_the_native_server_renders() {
     }
 }
 
+/// A child process killed if the test fails before it stops it.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// A `kiln cmp-server` process on a socket in `dir`.
-fn spawn_server(dir: &Path) -> (std::process::Child, PathBuf) {
+fn spawn_server(dir: &Path, extra: &[String]) -> (Reaped, PathBuf) {
     let socket = dir.join("plugins").join("kiln.sock");
     let child = kiln()
         .args(["cmp-server", "--socket"])
         .arg(&socket)
         .args(["--work-dir"])
         .arg(dir.join("work"))
+        .args(extra)
         .env("KILN_CACHE_DIR", compiled_cache())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let child = Reaped(child);
     let until = Instant::now() + Duration::from_secs(30);
     while !socket.exists() {
         assert!(Instant::now() < until, "the server did not start");
@@ -122,7 +137,11 @@ fn spawn_server(dir: &Path) -> (std::process::Child, PathBuf) {
 #[test]
 fn check_drives_a_running_server_and_sigterm_stops_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, socket) = spawn_server(dir.path());
+    let metrics = free_port();
+    let (mut server, socket) = spawn_server(
+        dir.path(),
+        &["--metrics-addr".to_owned(), metrics.to_string()],
+    );
     let check = kiln()
         .args(["cmp-server", "--check"])
         .arg(&socket)
@@ -142,7 +161,7 @@ fn check_drives_a_running_server_and_sigterm_stops_it() {
         .args(["cmp-server", "--check"])
         .arg(&socket)
         .arg("--check-app")
-        .arg(repo().join("examples/guestbook"))
+        .arg(repo().join("examples/webapp"))
         .output()
         .unwrap();
     assert!(
@@ -150,8 +169,24 @@ fn check_drives_a_running_server_and_sigterm_stops_it() {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+    // Both checks are counted on the metrics port.
+    let text = get_metrics(metrics);
+    for line in [
+        "kiln_cmp_requests_total{rpc=\"CheckPluginConfiguration\",code=\"Ok\"} 2",
+        "kiln_cmp_requests_total{rpc=\"GenerateManifest\",code=\"Ok\"} 2",
+        "kiln_cmp_in_flight{rpc=\"GenerateManifest\"} 0",
+        "kiln_cmp_request_duration_seconds_count{rpc=\"GenerateManifest\"} 2",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("kiln_cmp_stream_bytes_total ") && !l.ends_with(" 0")),
+        "{text}"
+    );
     #[cfg(unix)]
     {
+        let child = &mut server.0;
         let pid = child.id().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success());
@@ -168,7 +203,7 @@ fn check_drives_a_running_server_and_sigterm_stops_it() {
     }
     #[cfg(not(unix))]
     {
-        child.kill().unwrap();
+        server.0.kill().unwrap();
     }
     // --check against nothing fails clearly.
     let check = kiln()
@@ -178,6 +213,38 @@ fn check_drives_a_running_server_and_sigterm_stops_it() {
         .unwrap();
     assert!(!check.status.success());
     assert!(String::from_utf8_lossy(&check.stderr).contains("cannot connect"));
+}
+
+/// A local address nothing listens on (the port is free when returned).
+fn free_port() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// `GET /metrics` on `addr`, as Prometheus scrapes it: the body.
+fn get_metrics(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read as _, Write as _};
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut stream = loop {
+        match std::net::TcpStream::connect(addr) {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(Instant::now() < until, "nothing serves {addr}: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("openmetrics-text"), "{head}");
+    body.to_owned()
 }
 
 #[test]

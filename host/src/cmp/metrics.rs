@@ -112,21 +112,29 @@ impl Metrics {
             metrics: Arc::clone(self),
             labels,
             started: std::time::Instant::now(),
+            finished: false,
         }
     }
 }
 
-/// A request in flight.
+/// A request in flight. Dropped without [`InFlight::finish`] (the caller
+/// went away and the request was abandoned), it counts as `Cancelled`.
 #[derive(Debug)]
 pub struct InFlight {
     metrics: Arc<Metrics>,
     labels: RpcLabels,
     started: std::time::Instant,
+    finished: bool,
 }
 
 impl InFlight {
     /// Records how the request ended.
-    pub fn finish(self, code: tonic::Code) {
+    pub fn finish(mut self, code: tonic::Code) {
+        self.record(code);
+    }
+
+    fn record(&mut self, code: tonic::Code) {
+        self.finished = true;
         let code = format!("{code:?}");
         self.metrics
             .requests
@@ -144,6 +152,9 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        if !self.finished {
+            self.record(tonic::Code::Cancelled);
+        }
         self.metrics.in_flight.get_or_create(&self.labels).dec();
     }
 }
@@ -186,4 +197,43 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(metrics: &Metrics, code: &str) -> u64 {
+        metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                rpc: "GenerateManifest".into(),
+                code: code.into(),
+            })
+            .get()
+    }
+
+    #[test]
+    fn a_request_is_counted_once_by_how_it_ended_and_abandoned_ones_as_cancelled() {
+        let (metrics, registry) = Metrics::new();
+        let rpc = RpcLabels {
+            rpc: "GenerateManifest".into(),
+        };
+        let first = metrics.start("GenerateManifest");
+        let second = metrics.start("GenerateManifest");
+        assert_eq!(metrics.in_flight.get_or_create(&rpc).get(), 2);
+        first.finish(tonic::Code::Ok);
+        // The caller went away: the handler is dropped mid-request.
+        drop(second);
+        assert_eq!(metrics.in_flight.get_or_create(&rpc).get(), 0);
+        assert_eq!(count(&metrics, "Ok"), 1);
+        assert_eq!(count(&metrics, "Cancelled"), 1);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.lines()
+                .any(|l| l == "kiln_cmp_request_duration_seconds_count{rpc=\"GenerateManifest\"} 2"),
+            "{text}"
+        );
+    }
 }

@@ -239,6 +239,18 @@ impl Service {
             .await?
             .map_err(|e| Status::internal(format!("kiln: the render task failed: {e}")))?
             .map_err(|e| status::of_render(&e, &request, self.settings.sops))?;
+        // Without the opt-in, an app with SOPS-encrypted content is refused
+        // rather than answered with its secrets still encrypted: a sops step
+        // runs only when there is encrypted content (or kiln.yaml asks for
+        // it), and with no key it would keep the content as it is.
+        if !self.settings.sops
+            && let Some(step) = output.steps.iter().find(|s| s.plugin == "sops")
+        {
+            return Err(status::sops_off(&format!(
+                "app `{}`: step `{}` found SOPS-encrypted content",
+                request.app_dir, step.step
+            )));
+        }
         let hits = output.cache_hits();
         let misses = output.steps.len() - hits;
         self.metrics

@@ -65,11 +65,7 @@ pub fn of_render(error: &anyhow::Error, request: &AppRequest, sops_allowed: bool
         && let Some(pipeline::Error::Step { plugin, .. }) = failed
         && plugin == "sops"
     {
-        return with_hint(
-            Code::FailedPrecondition,
-            &format!("SOPS decryption is off in this cmp-server ({text})"),
-            "Argo CD caches generated manifests in Redis, so decrypted secrets would be stored there in plain text; if you accept that, start `kiln cmp-server` with --allow-sops and --key-file, else decrypt in the cluster (kiln agent, or a secrets operator)",
-        );
+        return sops_off(&text);
     }
     let hint = failed.and_then(pipeline::Error::hint).unwrap_or_default();
     let code = match failed {
@@ -83,4 +79,14 @@ pub fn of_render(error: &anyhow::Error, request: &AppRequest, sops_allowed: bool
         None => Code::Unknown,
     };
     with_hint(code, &text, &hint)
+}
+
+/// The status of a render that needed SOPS decryption in a server that
+/// was not allowed to decrypt; `text` says what needed it.
+pub fn sops_off(text: &str) -> Status {
+    with_hint(
+        Code::FailedPrecondition,
+        &format!("SOPS decryption is off in this cmp-server ({text})"),
+        "Argo CD caches generated manifests in Redis, so decrypted secrets would be stored there in plain text; if you accept that, start `kiln cmp-server` with --allow-sops and --key-file, else decrypt in the cluster (kiln agent, or a secrets operator)",
+    )
 }
