@@ -21,7 +21,7 @@ use crate::harness::{
 };
 
 #[path = "../../plugins/sops/tests/common/mod.rs"]
-mod sealer;
+pub(crate) mod sealer;
 
 #[test]
 fn argo_2_13_sequence_renders_the_shop_overlay_like_kustomize() {
@@ -257,9 +257,10 @@ fn parameters_tab_announces_kiln_parameters() {
     assert!(server.leftovers().is_empty(), "{:?}", server.leftovers());
 }
 
-#[test]
-fn sops_app_is_refused_without_the_opt_in_and_decrypted_with_it() {
-    let tree = tempfile::tempdir().unwrap();
+/// Writes `app/secret.yaml`, a Secret whose password is SOPS-encrypted
+/// to a fresh age key, under `root`; returns the age identity and the
+/// plaintext password.
+pub(crate) fn sops_app(root: &Path) -> (String, &'static str) {
     let (identity, recipient) = sealer::age_keygen();
     let mut s = sealer::Sealer::new(7);
     let armored = sealer::age_wrap(&s.data_key, &recipient);
@@ -267,7 +268,7 @@ fn sops_app_is_refused_without_the_opt_in_and_decrypted_with_it() {
     let pw = s.enc(plain, "stringData:password:", "str");
     let mac = s.mac(&[plain], true);
     write(
-        tree.path(),
+        root,
         "app/secret.yaml",
         &format!(
             "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\ntype: Opaque\nstringData:\n    password: {pw}\nsops:\n    age:\n        - recipient: {recipient}\n          enc: |\n{}    lastmodified: \"{}\"\n    mac: {mac}\n    encrypted_regex: ^(data|stringData)$\n    mac_only_encrypted: true\n    version: 3.9.0\n",
@@ -275,6 +276,13 @@ fn sops_app_is_refused_without_the_opt_in_and_decrypted_with_it() {
             sealer::LASTMODIFIED,
         ),
     );
+    (identity, plain)
+}
+
+#[test]
+fn sops_app_is_refused_without_the_opt_in_and_decrypted_with_it() {
+    let tree = tempfile::tempdir().unwrap();
+    let (identity, plain) = sops_app(tree.path());
     let app = application("app");
     // Without the opt-in: refused, saying why and what to do.
     {
@@ -338,7 +346,7 @@ fn sops_app_is_refused_without_the_opt_in_and_decrypted_with_it() {
     assert!(hits.is_empty(), "found at rest: {hits:?}");
 }
 
-fn scan(dir: &Path, needles: &[&str]) -> Vec<String> {
+pub(crate) fn scan(dir: &Path, needles: &[&str]) -> Vec<String> {
     let mut hits = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();

@@ -264,6 +264,46 @@ fn key_files_need_the_opt_in() {
     assert!(stderr.contains("--allow-sops"), "{stderr}");
 }
 
+#[test]
+fn a_key_file_mounted_in_the_sidecar_decrypts_with_the_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("repo");
+    let (identity, plain) = crate::protocol::sops_app(&tree);
+    // The key as a Secret mounted in the sidecar gives it: one file per key.
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::write(keys.join("team-a.txt"), &identity).unwrap();
+    let (_server, socket) = spawn_server(
+        dir.path(),
+        &[
+            "--allow-sops".to_owned(),
+            "--key-file".to_owned(),
+            keys.join("team-a.txt").to_string_lossy().into_owned(),
+        ],
+    );
+    let check = kiln()
+        .args(["cmp-server", "--check"])
+        .arg(&socket)
+        .arg("--check-app")
+        .arg(tree.join("app"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success(), "{stderr}");
+    let stdout = String::from_utf8(check.stdout).unwrap();
+    let secret: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(secret["stringData"]["password"], plain);
+    assert!(secret.get("sops").is_none());
+    // Nothing decrypted at rest: not in the request directories, not in the cache.
+    let key_line = identity
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap();
+    let mut hits = crate::protocol::scan(&dir.path().join("work"), &[plain]);
+    hits.extend(crate::protocol::scan(&compiled_cache(), &[plain, key_line]));
+    assert!(hits.is_empty(), "found at rest: {hits:?}");
+}
+
 /// The kubectl of `KILN_KUBECTL` (tests/run.sh sets it), else the one on `PATH`.
 fn kubectl() -> std::ffi::OsString {
     std::env::var_os("KILN_KUBECTL").unwrap_or_else(|| "kubectl".into())
