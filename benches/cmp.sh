@@ -3,7 +3,9 @@
 # and a generated monorepo of APPS apps (one app per request): a warm
 # `kiln cmp-server`, a `kiln render` process per request (what the stock
 # argocd-cmp-server does with deploy/argocd/stock/plugin.yaml), and
-# `kubectl kustomize` / `helm template` per request. Every request includes
+# `kubectl kustomize` / `helm template` per request; the warm server both
+# for an unchanged repository and for a new commit of the same content
+# (answered from the render cache, not the response cache). Every request includes
 # building the tarball as the repo-server does; the two process ways also
 # unpack it, as argocd-cmp-server does. Requests are sequential; the render
 # cache (KILN_CACHE_DIR) is shared, so the process ways get its hits too.

@@ -2,7 +2,11 @@
 //! repository, each with the tarball Argo CD's repo-server builds and
 //! streams, served three ways:
 //!
-//! - `cmp`: a warm `kiln cmp-server` (the tarball streamed in 1 KiB chunks);
+//! - `cmp`: a warm `kiln cmp-server` (the tarball streamed in 1 KiB chunks),
+//!   the repository unchanged since the server last answered for the app;
+//! - `cmp-rev`: the same, with a new `ARGOCD_APP_REVISION` for every request
+//!   (a new commit with the same content: not answered from the response
+//!   cache, rendered from the render cache);
 //! - `stock`: what the stock argocd-cmp-server does: unpack the tarball,
 //!   then a `kiln render` process;
 //! - `tool`: the same, with `kubectl kustomize` or `helm template`.
@@ -49,7 +53,12 @@ fn parse() -> Args {
         kiln: PathBuf::from("kiln"),
         extra: String::new(),
         tool: String::new(),
-        modes: vec!["cmp".into(), "stock".into(), "tool".into()],
+        modes: vec![
+            "cmp".into(),
+            "cmp-rev".into(),
+            "stock".into(),
+            "tool".into(),
+        ],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -147,11 +156,18 @@ fn main() {
         let mut times = Vec::with_capacity(apps.len());
         let wall = Instant::now();
         match mode.as_str() {
-            "cmp" => {
+            "cmp" | "cmp-rev" => {
+                let fresh = mode == "cmp-rev";
                 let mut c = rt.block_on(client::connect(&args.socket)).expect("connect");
+                let mut sent = 0u64;
                 let mut one = |app: &str| {
                     let tarball = client::tarball(&args.root, &[".git/*".into()]).expect("tar");
-                    let env = app_env(app).generate_env();
+                    let mut application = app_env(app);
+                    if fresh {
+                        sent += 1;
+                        application.revision = format!("{sent:040x}");
+                    }
+                    let env = application.generate_env();
                     let messages = client::messages(app, &env, &tarball, client::DEFAULT_CHUNK);
                     let r = rt
                         .block_on(c.generate_manifest(client::streaming(messages, None)))
@@ -168,12 +184,12 @@ fn main() {
                     one(app);
                     times.push(start.elapsed());
                 }
-                report(
-                    &args.name,
-                    "kiln cmp-server (warm)",
-                    &mut times,
-                    wall.elapsed(),
-                );
+                let way = if fresh {
+                    "kiln cmp-server (warm, new commit)"
+                } else {
+                    "kiln cmp-server (warm, unchanged)"
+                };
+                report(&args.name, way, &mut times, wall.elapsed());
             }
             "stock" => {
                 for app in &apps {
