@@ -25,6 +25,7 @@ pub mod backend;
 pub mod builtin;
 pub mod cache;
 pub mod cli;
+pub mod cmp;
 pub mod env;
 pub mod model;
 pub mod pipeline;

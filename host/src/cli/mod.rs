@@ -3,6 +3,7 @@
 mod agent;
 mod apply;
 mod cache;
+mod cmp;
 mod decrypt;
 mod diff;
 mod plugin;
@@ -21,6 +22,7 @@ pub use crate::service::{Hint, hint};
 pub use agent::AgentCommand;
 pub use apply::{ApplyCommand, ClusterArgs};
 pub use cache::{CacheArgs, CacheCommand};
+pub use cmp::CmpServerCommand;
 pub use decrypt::DecryptCommand;
 pub use diff::DiffCommand;
 pub use plugin::PluginCommand;
@@ -99,6 +101,8 @@ pub enum Command {
     Agent(Box<AgentCommand>),
     /// Print the apps the agent reconciles, from the cluster.
     Status(StatusCommand),
+    /// Serve Argo CD's Config Management Plugin protocol on the plugins socket.
+    CmpServer(Box<CmpServerCommand>),
 }
 
 /// How a command ended.
@@ -134,6 +138,7 @@ impl Cli {
             Command::Decrypt(cmd) => cmd.execute(&self.global),
             Command::Agent(cmd) => cmd.execute(&self.global),
             Command::Status(cmd) => cmd.execute(&self.global),
+            Command::CmpServer(cmd) => cmd.execute(&self.global),
         }
     }
 }
