@@ -338,3 +338,36 @@ fn diff_decrypts_with_the_keys_given_and_masks_secret_values() {
     assert_eq!(changed.code, Some(1), "{}", changed.stderr);
     assert!(!changed.stdout.contains(plain) && !changed.stderr.contains(plain));
 }
+
+#[test]
+fn an_app_rendered_without_its_keys_never_reaches_the_cluster() {
+    let dir = Dir::new();
+    let cluster = Cluster::start(&dir);
+    crate::sops::encrypted_app(&dir);
+    // `render` keeps the encrypted Secret, as `kustomize build` does ...
+    let rendered = kiln(&dir, &["render", "app"]);
+    assert_eq!(rendered.code, Some(0), "{}", rendered.stderr);
+    assert!(
+        rendered.stdout.contains("ENC[AES256_GCM"),
+        "{}",
+        rendered.stdout
+    );
+    // ... but nothing of the app is applied while a resource is still encrypted.
+    let applied = cluster.kiln(&dir, &["apply", "app"]);
+    assert_eq!(applied.code, Some(2), "{}", applied.stderr);
+    assert!(
+        applied.stderr.contains("Secret db is still SOPS-encrypted")
+            && applied.stderr.contains("age1")
+            && applied.stderr.contains("--key-file"),
+        "{}",
+        applied.stderr
+    );
+    assert!(
+        cluster.configmap("plain").is_none(),
+        "the app's plain objects wait too"
+    );
+    cluster
+        .kiln(&dir, &["apply", "app", "--key-file", "key.txt"])
+        .success();
+    assert!(cluster.configmap("plain").is_some());
+}

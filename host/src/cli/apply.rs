@@ -153,6 +153,13 @@ impl ApplyCommand {
                 ));
                 continue;
             }
+            if matches!(self.to, Destination::Cluster)
+                && let Some(error) = crate::service::keys::still_encrypted(&done.resources)
+            {
+                failed += 1;
+                print::say_failed(&format!("app {label}"), &error);
+                continue;
+            }
             let delivery = Delivery {
                 app: &resolved.app.name,
                 label,

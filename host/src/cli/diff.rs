@@ -154,6 +154,11 @@ impl DiffCommand {
                     continue;
                 }
             };
+            if let Some(error) = crate::service::keys::still_encrypted(&done.resources) {
+                failed += 1;
+                print::say_failed(&format!("app {}", resolved.app.name), &error);
+                continue;
+            }
             let delivery = crate::backend::Delivery {
                 app: &resolved.app.name,
                 label: &resolved.app.dir,

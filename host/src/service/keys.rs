@@ -111,3 +111,81 @@ pub fn secret_grants(specs: &[String]) -> anyhow::Result<Vec<(blake3::Hash, Stri
     }
     Ok(out)
 }
+
+/// Why `resources` must not reach a cluster: the first one still SOPS-encrypted
+/// (an app rendered without its keys keeps its encrypted Secrets, as
+/// `kustomize build` does), named with the recipients whose key opens it.
+/// `None` when every resource is plain.
+pub fn still_encrypted(resources: &[serde_json::Value]) -> Option<anyhow::Error> {
+    use base64::Engine as _;
+    use serde_json::Value;
+    let encrypted = |text: &str| text.contains("ENC[AES256_GCM,data:");
+    let metadata = |r: &Value| -> Option<Value> {
+        if let Some(m) = r.get("sops").filter(|m| m.is_object()) {
+            return Some(m.clone());
+        }
+        // A Secret's data value that is a whole SOPS file.
+        let data = r.get("data")?.as_object()?;
+        data.values().find_map(|v| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str()?)
+                .ok()?;
+            let text = String::from_utf8(bytes).ok()?;
+            if !encrypted(&text) {
+                return None;
+            }
+            // The file's own recipients (YAML, JSON, dotenv or INI alike).
+            let age: Vec<Value> = text
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| w.starts_with("age1") && w.len() > 50)
+                .map(|w| serde_json::json!({ "recipient": w }))
+                .collect();
+            Some(serde_json::json!({ "age": age }))
+        })
+    };
+    let (resource, meta) = resources.iter().find_map(|r| metadata(r).map(|m| (r, m)))?;
+    let field = |path: &[&str]| {
+        path.iter()
+            .try_fold(resource, |v, k| v.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (kind, ns, name) = (
+        field(&["kind"]),
+        field(&["metadata", "namespace"]),
+        field(&["metadata", "name"]),
+    );
+    let id = if ns.is_empty() {
+        name
+    } else {
+        format!("{ns}/{name}")
+    };
+    let mut recipients: Vec<String> = Vec::new();
+    for (list, key, what) in [("age", "recipient", "age"), ("pgp", "fp", "pgp")] {
+        for entry in meta
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = entry.get(key).and_then(Value::as_str) {
+                recipients.push(format!("{what} {r}"));
+            }
+        }
+    }
+    let needs = if recipients.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; it needs the private key of one of: {}",
+            recipients.join(", ")
+        )
+    };
+    Some(super::error::Hint::error(
+        format!(
+            "{kind} {id} is still SOPS-encrypted: no key was given to decrypt it{needs}; nothing of the app is sent to the cluster"
+        ),
+        "give the private key with `--key-file PATH` or `SOPS_AGE_KEY_FILE`",
+    ))
+}

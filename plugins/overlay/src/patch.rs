@@ -107,6 +107,7 @@ pub(crate) fn apply_smp(
         Some(v) if v.as_object().is_some_and(serde_json::Map::is_empty) => r.obj = Value::Null,
         Some(v) => {
             r.obj = v;
+            crate::smp::drop_empty_values(&mut r.obj, &mut r.empty_values, custom);
             crate::alias::sync(r, &before);
             if !allow_kind {
                 r.set_kind(&kind);
@@ -185,6 +186,7 @@ pub(crate) fn json6902(
         })?;
         // kustomize rebuilds the object from JSON: no field shares a value now.
         r.links.clear();
+        r.empty_values.clear();
     }
     Ok(())
 }

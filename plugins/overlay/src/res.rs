@@ -174,6 +174,9 @@ pub(crate) struct Res {
     pub transformations: Vec<String>,
     /// Fields that share one value, as in kustomize (see [`crate::alias`]).
     pub links: Vec<crate::alias::Group>,
+    /// Fields written with no value at all (`key:`), which kustomize's
+    /// strategic merge drops (see [`crate::yaml::empty_values`]).
+    pub empty_values: Vec<Vec<crate::alias::Seg>>,
 }
 
 impl Res {

@@ -334,7 +334,20 @@ impl Target {
         }
         let text = self.ldr.read_string(path).map_err(|e| fail(format!("accumulating resources: {e}"), &shown, "keep resource files in or below the kustomization directory; reference other directories as bases"))?;
         let file = self.ldr.display(&full);
-        let docs = kiln_sdk::flatten_lists(crate::yaml::stream(&text, &file)?);
+        let docs = crate::yaml::stream(&text, &file)?;
+        // Paths into each document hold while no List is flattened.
+        let mut empty = crate::yaml::empty_values(&text)
+            .filter(|e| {
+                let list = |d: &Value| {
+                    d.get("kind")
+                        .and_then(Value::as_str)
+                        .is_some_and(|k| k.ends_with("List"))
+                };
+                e.len() == docs.len() && !docs.iter().any(list)
+            })
+            .unwrap_or_default()
+            .into_iter();
+        let docs = kiln_sdk::flatten_lists(docs);
         for d in docs {
             if !d.is_object() {
                 return Err(fail(
@@ -344,6 +357,7 @@ impl Target {
                 ));
             }
             let mut r = Res::new(d);
+            r.empty_values = empty.next().unwrap_or_default();
             // kustomize keeps label values as written (`i: 1` stays an int);
             // annotations it rewrites as strings.
             {

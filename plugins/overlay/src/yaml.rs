@@ -5,6 +5,8 @@
 use kiln_sdk::yaml::Error;
 use serde_json::Value;
 
+use crate::alias::Seg;
+
 fn options(lenient: bool) -> serde_saphyr::Options {
     let duplicates = if lenient {
         serde_saphyr::options::DuplicateKeyPolicy::LastWins
@@ -78,9 +80,154 @@ pub(crate) fn parse_plain_scalar(text: &str) -> Option<Value> {
     }
 }
 
+/// Whether some line of `text` may hold a mapping key with no value at all
+/// (`key:` at the end of a line, followed by nothing nested), the only case
+/// [`empty_values`] finds; a quick test before parsing events.
+fn may_have_empty_values(text: &str) -> bool {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let content = |l: &&str| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with('#')
+    };
+    let mut lines = text.lines().filter(content).peekable();
+    while let Some(line) = lines.next() {
+        let body = line.split(" #").next().unwrap_or(line).trim_end();
+        if !body.ends_with(':') {
+            continue;
+        }
+        match lines.peek() {
+            None => return true,
+            Some(next) => {
+                let (a, b) = (indent(line), indent(next));
+                if b < a || (b == a && !next.trim_start().starts_with('-')) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The fields of each non-null document of `text` that hold no value at all
+/// (`key:` with nothing after it, as opposed to a written `null` or `~`),
+/// as paths from the document's root. kustomize's strategic merge drops such
+/// fields from the resource it patches and keeps written nulls. `None` when
+/// the text has none, or a shape these paths cannot follow (merge keys,
+/// complex keys); an unparsable text is reported by [`stream`], not here.
+pub(crate) fn empty_values(text: &str) -> Option<Vec<Vec<Vec<Seg>>>> {
+    use granit_parser::{Event, Parser, ScalarStyle};
+    enum Frame {
+        Map(Option<String>),
+        Seq(usize),
+    }
+    fn path(stack: &[Frame]) -> Vec<Seg> {
+        stack
+            .iter()
+            .filter_map(|f| match f {
+                Frame::Map(k) => k.clone().map(Seg::Key),
+                Frame::Seq(i) => Some(Seg::Index(*i)),
+            })
+            .collect()
+    }
+    fn advance(stack: &mut [Frame]) {
+        match stack.last_mut() {
+            Some(Frame::Map(k)) => *k = None,
+            Some(Frame::Seq(i)) => *i += 1,
+            None => {}
+        }
+    }
+    if !may_have_empty_values(text) {
+        return None;
+    }
+    let mut docs: Vec<Vec<Vec<Seg>>> = Vec::new();
+    let mut found = false;
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut current: Vec<Vec<Seg>> = Vec::new();
+    // Whether the document's root is a mapping or sequence (a scalar root is
+    // a null or invalid document, which `stream` drops or refuses).
+    let mut root_kept = false;
+    for ev in Parser::new_from_str(text) {
+        let (ev, span) = ev.ok()?;
+        let node = matches!(
+            ev,
+            Event::Scalar(..)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+                | Event::Alias(_)
+        );
+        if node && let Some(Frame::Map(key @ None)) = stack.last_mut() {
+            // A key: only plain string keys can be followed.
+            let Event::Scalar(k, ..) = &ev else {
+                return None;
+            };
+            if k == "<<" {
+                return None;
+            }
+            *key = Some(k.to_string());
+            continue;
+        }
+        match ev {
+            Event::DocumentStart(..) => {
+                stack.clear();
+                current = Vec::new();
+                root_kept = false;
+            }
+            Event::DocumentEnd if root_kept => docs.push(std::mem::take(&mut current)),
+            Event::MappingStart(..) => {
+                root_kept |= stack.is_empty();
+                stack.push(Frame::Map(None));
+            }
+            Event::SequenceStart(..) => {
+                root_kept |= stack.is_empty();
+                stack.push(Frame::Seq(0));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                advance(&mut stack);
+            }
+            Event::Scalar(v, style, _, tag) => {
+                // The parser gives an empty value as `~`, spanning nothing.
+                if (v.is_empty() || v == "~")
+                    && span.start.index() == span.end.index()
+                    && style == ScalarStyle::Plain
+                    && tag.is_none()
+                    && matches!(stack.last(), Some(Frame::Map(Some(_))))
+                {
+                    current.push(path(&stack));
+                    found = true;
+                }
+                advance(&mut stack);
+            }
+            Event::Alias(_) => advance(&mut stack),
+            _ => {}
+        }
+    }
+    found.then_some(docs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_values_are_told_from_written_nulls() {
+        let text = "a: 1\n---\n---\nkind: K\nx:\ny: null\nz: ~\nm:\n  n:\n  o: ''\nl:\n- k:\n  v: 1\n- q:\n";
+        let docs = empty_values(text).expect("some");
+        let k = |s: &str| Seg::Key(s.to_owned());
+        assert_eq!(
+            docs,
+            vec![
+                vec![],
+                vec![
+                    vec![k("x")],
+                    vec![k("m"), k("n")],
+                    vec![k("l"), Seg::Index(0), k("k")],
+                    vec![k("l"), Seg::Index(1), k("q")],
+                ]
+            ]
+        );
+        assert_eq!(empty_values("a: 1\nb:\n  c: null\nl:\n- x\n"), None);
+    }
 
     #[test]
     fn yaml_1_1_booleans_stay_strings_and_last_duplicate_wins() {

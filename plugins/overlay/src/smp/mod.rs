@@ -31,6 +31,67 @@ pub(crate) fn apply(
     cx.walk(Some(target.clone()), patch, &ty, None)
 }
 
+/// Drops the fields of `paths` that still hold no value from `obj`, as
+/// kustomize's merge does while it walks a patched resource: in every
+/// mapping it reaches, which is all but the elements of lists merged as a
+/// whole (lists without a merge key in the type's schema). The paths it
+/// dropped leave `paths`.
+pub(crate) fn drop_empty_values(
+    obj: &mut Value,
+    paths: &mut Vec<Vec<crate::alias::Seg>>,
+    custom: Option<&Value>,
+) {
+    use crate::alias::Seg;
+    if paths.is_empty() {
+        return;
+    }
+    let av = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let root = schema::root_type(av, kind, custom);
+    paths.retain(|path| {
+        let Some((Seg::Key(last), parents)) = path.split_last() else {
+            return true;
+        };
+        let mut ty = root.clone();
+        let mut merged_list = false;
+        let mut at = &mut *obj;
+        for seg in parents {
+            at = match (seg, at) {
+                (Seg::Key(k), Value::Object(m)) => {
+                    let (child, strategy) = schema::field(&ty, k, custom);
+                    ty = child;
+                    merged_list = strategy.is_some_and(|s| s.merge);
+                    match m.get_mut(k) {
+                        Some(v) => v,
+                        None => return false,
+                    }
+                }
+                (Seg::Index(i), Value::Array(items)) if merged_list => {
+                    merged_list = false;
+                    match items.get_mut(*i) {
+                        Some(v) => v,
+                        None => return false,
+                    }
+                }
+                // A list replaced whole keeps its elements as written.
+                (Seg::Index(_), Value::Array(_)) => return true,
+                _ => return false,
+            };
+        }
+        match at {
+            Value::Object(m) if m.get(last).is_some_and(Value::is_null) => {
+                m.remove(last);
+                false
+            }
+            Value::Object(m) => m.contains_key(last),
+            _ => false,
+        }
+    });
+}
+
 struct Cx<'a> {
     custom: Option<&'a Value>,
 }
