@@ -116,7 +116,12 @@ fn a_wasm_file_that_is_not_a_component_is_refused() {
         err.contains("step `x`: cannot load plugin `app/x.wasm`"),
         "{err}"
     );
-    assert!(err.contains("is not a WebAssembly component"), "{err}");
+    // An empty core module: neither a component nor a command.
+    assert!(
+        err.contains("is neither a plugin component nor a KRM function"),
+        "{err}"
+    );
+    assert!(err.contains("exports no `_start`"), "{err}");
     assert!(
         err.contains("hint: build the plugin as a component"),
         "{err}"

@@ -158,6 +158,9 @@ impl Error {
             Self::Load { source: runtime::LoadError::NotAComponent { .. }, .. } => {
                 Some("build the plugin as a component, e.g. `cargo build --target wasm32-wasip2`".into())
             }
+            Self::Load { source: runtime::LoadError::NotAKrmFunction { .. }, .. } => {
+                Some("build the plugin as a component (`kiln plugin build`, or `cargo build --target wasm32-wasip2`), or a KRM function as a WASI command (`GOOS=wasip1 go build`)".into())
+            }
             Self::Load { source: runtime::LoadError::WrongWorld { .. }, .. } => {
                 Some("build the plugin against the kiln:plugin WIT world (the kiln-sdk crate does this)".into())
             }

@@ -9,7 +9,8 @@
 //! core module is not turned into a component with the WASI adapter: the
 //! adapter takes a page of the module's memory for itself, which the Go
 //! runtime, owning all memory up to the size it sees at start, then
-//! overwrites.
+//! overwrites. A core module gets no preopened directory: its opens could
+//! not be guarded as a component's are (no `.git`, no FIFOs or devices).
 //!
 //! What kiln sends: the step's input resources as `items`, each annotated
 //! with its position (`config.kubernetes.io/index` and
@@ -232,8 +233,7 @@ fn run_module(
     call: &Call<'_>,
     streams: Stdio,
 ) -> Result<(Ended, String), CallError> {
-    let state = P1State::new(call.source_root, call.seed, call.limits.memory, streams)
-        .map_err(CallError::Sandbox)?;
+    let state = P1State::new(call.seed, call.limits.memory, streams).map_err(CallError::Sandbox)?;
     let mut store = Store::new(pre.module().engine(), state);
     store.limiter(|s| &mut s.limiter);
     store.set_epoch_deadline(limits::epoch_ticks(call.limits.time, EPOCH_TICK));

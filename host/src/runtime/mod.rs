@@ -70,7 +70,9 @@ pub enum LoadError {
     },
     /// A core module or command that cannot run as a KRM function (no
     /// `_start`, imports other than WASI).
-    #[error("{name} is not a KRM function (a WASI command module or component)")]
+    #[error(
+        "{name} is neither a plugin component nor a KRM function (a WASI command module or component)"
+    )]
     NotAKrmFunction {
         /// The plugin's name or path.
         name: String,

@@ -108,7 +108,7 @@ impl State {
         stdio: Option<Stdio>,
     ) -> std::io::Result<Self> {
         let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
-        let mut b = builder(root, seed, stdio, &stderr)?;
+        let mut b = builder(Some(root), seed, stdio, &stderr)?;
         Ok(Self {
             wasi: b.build(),
             table: {
@@ -135,7 +135,7 @@ impl State {
 /// The WASI context every call starts from (see the module's docs), with
 /// `stdio` for a command and `stderr` as its stderr.
 fn builder(
-    root: &Path,
+    root: Option<&Path>,
     seed: [u8; 32],
     stdio: Option<Stdio>,
     stderr: &MemoryOutputPipe,
@@ -166,8 +166,10 @@ fn builder(
         .allow_udp(false)
         .allow_ip_name_lookup(false)
         .socket_addr_check(|_, _| Box::pin(async { false }));
-    b.preopened_dir(root, GUEST_ROOT, FsPerms::ReadOnly)
-        .map_err(|e| std::io::Error::other(format!("cannot open {}: {e}", root.display())))?;
+    if let Some(root) = root {
+        b.preopened_dir(root, GUEST_ROOT, FsPerms::ReadOnly)
+            .map_err(|e| std::io::Error::other(format!("cannot open {}: {e}", root.display())))?;
+    }
     Ok(b)
 }
 
@@ -180,14 +182,13 @@ pub(super) struct P1State {
 }
 
 impl P1State {
-    pub(super) fn new(
-        root: &Path,
-        seed: [u8; 32],
-        memory: usize,
-        stdio: Stdio,
-    ) -> std::io::Result<Self> {
+    pub(super) fn new(seed: [u8; 32], memory: usize, stdio: Stdio) -> std::io::Result<Self> {
         let stderr = MemoryOutputPipe::new(PIPE_CAPACITY);
-        let mut b = builder(root, seed, Some(stdio), &stderr)?;
+        // No file system at all: a KRM function's input is the ResourceList
+        // on stdin (kpt, too, runs functions without mounts), and preview 1
+        // opens cannot be guarded as a component's are (`fs`: no `.git`, no
+        // FIFOs or devices).
+        let mut b = builder(None, seed, Some(stdio), &stderr)?;
         // A component's opens go through `fs`, which refuses FIFOs and
         // devices before they can block; preview 1 opens cannot be wrapped,
         // so they run on tokio's blocking pool instead, where the call's
