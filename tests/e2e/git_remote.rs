@@ -131,11 +131,24 @@ impl Ssh {
     }
 
     fn ssh_add(&self, args: &[&str]) {
-        let out = Command::new("ssh-add")
-            .args(args)
-            .env("SSH_AUTH_SOCK", self.path("agent.sock"))
-            .output()
-            .expect("ssh-add runs");
+        let run = || {
+            Command::new("ssh-add")
+                .args(args)
+                .env("SSH_AUTH_SOCK", self.path("agent.sock"))
+                .output()
+                .expect("ssh-add runs")
+        };
+        // The agent's socket appears when it binds, a moment before it listens.
+        let mut out = run();
+        for _ in 0..200 {
+            if out.status.success()
+                || !String::from_utf8_lossy(&out.stderr).contains("Error connecting to agent")
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            out = run();
+        }
         assert!(
             out.status.success(),
             "ssh-add {args:?}: {}",
