@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use super::{ExitStatus, GlobalArgs, Hint};
 use crate::agent::http::Shared;
 use crate::agent::{Agent, Settings};
-use crate::runtime::{Limits, limits};
+use crate::runtime::Limits;
 
 /// Reconcile the apps of a config repository into the cluster (pull mode).
 ///
@@ -59,15 +59,8 @@ pub struct AgentCommand {
     /// Target Kubernetes version of renders (e.g. 1.32.0).
     #[arg(long, env = crate::env::KUBE_VERSION)]
     pub kube_version: Option<String>,
-    /// Ceiling on every plugin call's memory, the `Agent` file's included (e.g. 1GiB).
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_MEMORY, value_parser = limits::parse_size)]
-    pub max_memory: Option<usize>,
-    /// Ceiling on every plugin call's time (e.g. 2m).
-    #[arg(long, value_name = "DURATION", env = crate::env::KILN_MAX_TIMEOUT, value_parser = limits::parse_duration)]
-    pub max_timeout: Option<Duration>,
-    /// Ceiling on every plugin call's output.
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_OUTPUT, value_parser = limits::parse_size)]
-    pub max_output: Option<usize>,
+    #[command(flatten)]
+    pub ceiling: super::render::CeilingArgs,
     /// How long a shutdown waits for the current reconcile.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = crate::agent::config::parse_duration)]
     pub grace: Duration,
@@ -158,7 +151,7 @@ impl AgentCommand {
             cache_dir: crate::env::cache_dir(),
             kube_version: crate::pipeline::kube_version(self.kube_version.as_deref()),
             limits: Limits::default(),
-            ceiling: crate::env::ceiling(self.max_memory, self.max_timeout, self.max_output),
+            ceiling: self.ceiling.ceiling(),
             namespace: self.namespace.clone(),
             secrets_dir: self.secrets_dir.clone(),
             webhook_token,

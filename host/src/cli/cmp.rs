@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use super::cache::CacheArgs;
 use super::{ExitStatus, GlobalArgs, Hint};
 use crate::cmp::{self, Operator, Settings, SopsKey, client, unpack::Caps};
-use crate::runtime::{Limits, limits};
+use crate::runtime::limits;
 use crate::service::{RenderService, ServiceConfig};
 
 /// Serve Argo CD's Config Management Plugin protocol (CMP v2) on the plugins
@@ -53,24 +53,10 @@ pub struct CmpServerCommand {
     /// Largest ratio of unpacked to gzipped bytes (default 100).
     #[arg(long, value_name = "N")]
     pub max_ratio: Option<u64>,
-    /// Memory cap of each plugin call (e.g. 512MiB).
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MEMORY_LIMIT, value_parser = limits::parse_size)]
-    pub memory_limit: Option<usize>,
-    /// Time bound of each plugin call (e.g. 30s); the caller's deadline bounds it too.
-    #[arg(long, value_name = "DURATION", env = crate::env::KILN_TIMEOUT, value_parser = limits::parse_duration)]
-    pub timeout: Option<std::time::Duration>,
-    /// Output cap of each plugin call (e.g. 64MiB).
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_OUTPUT_LIMIT, value_parser = limits::parse_size)]
-    pub output_limit: Option<usize>,
-    /// Ceiling on every step's memory cap, `kiln.yaml`'s `limits:` included.
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_MEMORY, value_parser = limits::parse_size)]
-    pub max_memory: Option<usize>,
-    /// Ceiling on every step's time bound, `kiln.yaml`'s `limits:` included.
-    #[arg(long, value_name = "DURATION", env = crate::env::KILN_MAX_TIMEOUT, value_parser = limits::parse_duration)]
-    pub max_timeout: Option<std::time::Duration>,
-    /// Ceiling on every step's output cap, `kiln.yaml`'s `limits:` included.
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_OUTPUT, value_parser = limits::parse_size)]
-    pub max_output: Option<usize>,
+    #[command(flatten)]
+    pub limits: super::render::LimitArgs,
+    #[command(flatten)]
+    pub ceiling: super::render::CeilingArgs,
     /// Decrypt SOPS files. Argo CD caches generated manifests in Redis, so
     /// the decrypted secrets end up there in plain text: opt in only if you accept that.
     #[arg(long, env = "KILN_CMP_ALLOW_SOPS", value_parser = clap::builder::BoolishValueParser::new())]
@@ -214,12 +200,8 @@ impl CmpServerCommand {
             }),
             discovery: (!self.discover.is_empty()).then(|| self.discover.clone()),
             operator: Operator {
-                limits: Limits {
-                    memory: self.memory_limit.unwrap_or(Limits::DEFAULT_MEMORY),
-                    time: self.timeout.unwrap_or(Limits::DEFAULT_TIME),
-                    output: self.output_limit.unwrap_or(Limits::DEFAULT_OUTPUT),
-                },
-                ceiling: crate::env::ceiling(self.max_memory, self.max_timeout, self.max_output),
+                limits: self.limits.limits(),
+                ceiling: self.ceiling.ceiling(),
                 keys,
             },
             sops: self.allow_sops,

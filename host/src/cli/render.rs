@@ -45,24 +45,10 @@ pub struct RenderCommand {
     pub api_versions: Vec<String>,
     #[command(flatten)]
     pub helm: HelmArgs,
-    /// Memory cap of each plugin call (e.g. 512MiB).
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MEMORY_LIMIT, value_parser = limits::parse_size)]
-    pub memory_limit: Option<usize>,
-    /// Time bound of each plugin call (e.g. 30s).
-    #[arg(long, value_name = "DURATION", env = crate::env::KILN_TIMEOUT, value_parser = limits::parse_duration)]
-    pub timeout: Option<std::time::Duration>,
-    /// Output cap of each plugin call (e.g. 64MiB).
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_OUTPUT_LIMIT, value_parser = limits::parse_size)]
-    pub output_limit: Option<usize>,
-    /// Ceiling on every step's memory cap, `kiln.yaml`'s `limits:` included (e.g. 1GiB).
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_MEMORY, value_parser = limits::parse_size)]
-    pub max_memory: Option<usize>,
-    /// Ceiling on every step's time bound, `kiln.yaml`'s `limits:` included (e.g. 2m).
-    #[arg(long, value_name = "DURATION", env = crate::env::KILN_MAX_TIMEOUT, value_parser = limits::parse_duration)]
-    pub max_timeout: Option<std::time::Duration>,
-    /// Ceiling on every step's output cap, `kiln.yaml`'s `limits:` included.
-    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_OUTPUT, value_parser = limits::parse_size)]
-    pub max_output: Option<usize>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub ceiling: CeilingArgs,
     /// Give a secret's value: NAME=FILE (it reaches only plugins granted it with --grant-secret).
     #[arg(long, value_name = "NAME=FILE")]
     pub secret: Vec<String>,
@@ -85,6 +71,58 @@ pub struct RenderCommand {
     pub explain: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
+}
+
+/// The limits of each plugin call (`--memory-limit`, `--timeout`,
+/// `--output-limit`).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Memory cap of each plugin call (e.g. 512MiB).
+    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MEMORY_LIMIT, value_parser = limits::parse_size)]
+    pub memory_limit: Option<usize>,
+    /// Time bound of each plugin call (e.g. 30s).
+    #[arg(long, value_name = "DURATION", env = crate::env::KILN_TIMEOUT, value_parser = limits::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Output cap of each plugin call (e.g. 64MiB).
+    #[arg(long, value_name = "SIZE", env = crate::env::KILN_OUTPUT_LIMIT, value_parser = limits::parse_size)]
+    pub output_limit: Option<usize>,
+}
+
+impl LimitArgs {
+    /// The default limits of plugin calls, from the flags.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            memory: self.memory_limit.unwrap_or(Limits::DEFAULT_MEMORY),
+            time: self.timeout.unwrap_or(Limits::DEFAULT_TIME),
+            output: self.output_limit.unwrap_or(Limits::DEFAULT_OUTPUT),
+        }
+    }
+}
+
+/// The operator's ceiling on every step's limits (`--max-memory`,
+/// `--max-timeout`, `--max-output`).
+#[derive(Debug, Default, Clone, clap::Args)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are the flags --max-*"
+)]
+pub struct CeilingArgs {
+    /// Ceiling on every step's memory cap, `kiln.yaml`'s `limits:` included (e.g. 1GiB).
+    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_MEMORY, value_parser = limits::parse_size)]
+    pub max_memory: Option<usize>,
+    /// Ceiling on every step's time bound, `kiln.yaml`'s `limits:` included (e.g. 2m).
+    #[arg(long, value_name = "DURATION", env = crate::env::KILN_MAX_TIMEOUT, value_parser = limits::parse_duration)]
+    pub max_timeout: Option<std::time::Duration>,
+    /// Ceiling on every step's output cap, `kiln.yaml`'s `limits:` included.
+    #[arg(long, value_name = "SIZE", env = crate::env::KILN_MAX_OUTPUT, value_parser = limits::parse_size)]
+    pub max_output: Option<usize>,
+}
+
+impl CeilingArgs {
+    /// The ceiling the flags give, if any.
+    pub(crate) fn ceiling(&self) -> Option<Limits> {
+        crate::env::ceiling(self.max_memory, self.max_timeout, self.max_output)
+    }
 }
 
 /// Where to read the app from, when not the work tree.
@@ -199,11 +237,7 @@ impl RenderCommand {
 
     /// The default limits of plugin calls, from the flags.
     pub(crate) fn limits(&self) -> Limits {
-        Limits {
-            memory: self.memory_limit.unwrap_or(Limits::DEFAULT_MEMORY),
-            time: self.timeout.unwrap_or(Limits::DEFAULT_TIME),
-            output: self.output_limit.unwrap_or(Limits::DEFAULT_OUTPUT),
-        }
+        self.limits.limits()
     }
 
     /// Renders the apps `dirs` (or, with `--all`, every app under its
@@ -318,7 +352,7 @@ impl RenderCommand {
             secrets,
             grants: keys::secret_grants(&self.grant_secret)?,
             limits: self.limits(),
-            ceiling: crate::env::ceiling(self.max_memory, self.max_timeout, self.max_output),
+            ceiling: self.ceiling.ceiling(),
             emit_text,
         })
     }
