@@ -6,9 +6,12 @@
 //! metadata:
 //!   name: web            # optional; default: the directory's name
 //!   namespace: prod      # optional; default namespace of the render
+//! trust:                 # optional; checked for oci:// plugins
+//!   require: signed      # or `none` (the default)
+//!   keys: [keys/cosign.pub]
 //! steps:
 //! - name: chart          # optional; default: the plugin's name
-//!   plugin: helm         # a built-in name, or a path to a .wasm component
+//!   plugin: helm         # a built-in name, a path to a .wasm, or oci://REGISTRY/REPO:TAG
 //!   with: {release-name: web}
 //!   secrets: [sops-age-keys]
 //!   limits: {memory: 256MiB, timeout: 10s, output: 16MiB}
@@ -34,8 +37,37 @@ pub struct PipelineFile {
     /// Optional metadata.
     #[serde(default)]
     pub metadata: Metadata,
+    /// The signatures OCI plugins must carry.
+    #[serde(default)]
+    pub trust: Option<TrustSpec>,
     /// The steps, in order.
     pub steps: Vec<StepSpec>,
+}
+
+/// `trust:` of a pipeline: what the `oci://` plugins of its steps must
+/// carry, in cosign's vocabulary.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSpec {
+    /// `signed`: every OCI plugin needs a cosign signature made by one of
+    /// `keys`; `none` (the default): signatures are not checked.
+    #[serde(default)]
+    pub require: Require,
+    /// Public keys (PEM, ECDSA P-256, as `cosign generate-key-pair`
+    /// writes `cosign.pub`), paths relative to the app directory.
+    #[serde(default)]
+    pub keys: Vec<String>,
+}
+
+/// `trust.require`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Require {
+    /// Signatures are not checked.
+    #[default]
+    None,
+    /// A signature by a trusted key is required.
+    Signed,
 }
 
 /// `metadata:` of a pipeline.
@@ -54,7 +86,8 @@ pub struct Metadata {
 pub struct StepSpec {
     /// Step name; default: the plugin's name.
     pub name: Option<String>,
-    /// A built-in plugin name or a path to a `.wasm` component.
+    /// A built-in plugin name, a path to a `.wasm` component, or an
+    /// `oci://` reference.
     pub plugin: String,
     /// The step's config, handed to the plugin as JSON.
     #[serde(default)]
@@ -152,6 +185,17 @@ pub fn parse(text: &str, file: &str) -> Result<PipelineFile, Error> {
     if parsed.steps.is_empty() {
         return Err(Error::NoSteps {
             file: file.to_owned(),
+        });
+    }
+    if let Some(trust) = &parsed.trust
+        && trust.require == Require::Signed
+        && trust.keys.is_empty()
+    {
+        return Err(Error::Invalid {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            message: "trust.require is `signed` but trust.keys names no key".into(),
         });
     }
     let texts = [
