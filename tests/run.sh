@@ -3,7 +3,8 @@
 # tests need, then runs `cargo test --workspace` with this script's arguments:
 #   tests/run.sh [CARGO TEST ARGS...]        e.g. tests/run.sh -- --test-threads 2
 # What it installs (each only when missing, and says so):
-#   - Debian packages the tests run (apt-get; through sudo when not root), among them Node.js and
+#   - Debian packages the tests run (apt-get; through sudo when not root), among them
+#     docker-registry (a CNCF distribution registry the OCI plugin tests start on loopback), Node.js and
 #     npm for the JS plugin template (its componentize-qjs is pinned in its package-lock.json),
 #     clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc for the C plugin template;
 #   - Python packages (tests/requirements.txt) in a virtualenv;
@@ -45,6 +46,7 @@ ensure_openssh() {
   [ -x /usr/sbin/sshd ] || debs+=(openssh-server)
 }
 ensure_openssl() { need_command openssl openssl; }
+ensure_docker_registry() { need_command docker-registry docker-registry; }  # tests/e2e/oci.rs: an OCI registry on loopback
 ensure_node() { need_command node nodejs; need_command npm npm; }  # the JS template of `kiln plugin new`
 ensure_wasi_c() { # the C template of `kiln plugin new`: clang and wasm-ld 19, wasm32 builtins, wasi-libc
   [ -x /usr/lib/llvm-19/bin/clang ] || debs+=(clang-19)
@@ -148,6 +150,7 @@ ensure_redis
 ensure_age
 ensure_openssh
 ensure_openssl
+ensure_docker_registry
 ensure_node
 ensure_wasi_c
 ensure_cluster_tools

@@ -227,9 +227,9 @@ pub struct Verified {
     pub key: String,
 }
 
-/// Finds the signatures of `digest` of `reference` (in `store` when they
-/// were found before, else at the registry, then kept in `store`) and
-/// checks them against `keys`.
+/// Finds the signatures of `digest` of `reference` and checks them against
+/// `keys`: first those found before (kept in `store`, so a render works
+/// offline), then, when none of them verifies, those at the registry now.
 pub fn verify(
     registry: &Registry,
     store: &Store,
@@ -237,45 +237,58 @@ pub fn verify(
     digest: &str,
     keys: &[PublicKey],
 ) -> Result<Verified, Error> {
-    let mut layers = Vec::new();
-    let cached = store.signatures(digest);
-    let from_cache = cached.is_some();
-    let manifests = match cached {
-        Some(found) => found,
-        None => discover(registry, store, reference, digest)?,
-    };
-    for manifest_digest in &manifests {
+    let mut found = 0;
+    if let Some(cached) = store.signatures(digest) {
+        let (verified, seen) = check(store, &cached, digest, keys);
+        if let Some(v) = verified {
+            return Ok(v);
+        }
+        found = seen;
+    }
+    let fresh = discover(registry, store, reference, digest)?;
+    let (verified, seen) = check(store, &fresh, digest, keys);
+    verified.ok_or(Error::Unsigned {
+        reference: reference.with_digest(digest).to_string(),
+        found: found.max(seen),
+        keys: keys.len(),
+    })
+}
+
+/// Checks the signature manifests `manifests` (their blobs in `store`):
+/// the first signature a key verifies, and how many signatures were seen.
+fn check(
+    store: &Store,
+    manifests: &[String],
+    digest: &str,
+    keys: &[PublicKey],
+) -> (Option<Verified>, usize) {
+    let mut seen = 0;
+    for manifest_digest in manifests {
         let Some(bytes) = store.get(manifest_digest) else {
             continue;
         };
-        layers.extend(signature_layers(&bytes));
-    }
-    let found = layers.len();
-    for (payload_digest, sig_b64) in layers {
-        let payload = match store.get(&payload_digest) {
-            Some(p) => p,
-            None if from_cache => continue,
-            None => registry
-                .any_blob(reference, &payload_digest, store)
-                .map_err(Error::Registry)?,
-        };
-        let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(sig_b64.trim()) else {
-            continue;
-        };
-        if !payload_names(&payload, digest) {
-            continue;
-        }
-        if let Some(key) = keys.iter().find(|k| k.verifies(&payload, &sig)) {
-            return Ok(Verified {
-                key: key.name.clone(),
-            });
+        for (payload_digest, sig_b64) in signature_layers(&bytes) {
+            seen += 1;
+            let Some(payload) = store.get(&payload_digest) else {
+                continue;
+            };
+            let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(sig_b64.trim()) else {
+                continue;
+            };
+            if !payload_names(&payload, digest) {
+                continue;
+            }
+            if let Some(key) = keys.iter().find(|k| k.verifies(&payload, &sig)) {
+                return (
+                    Some(Verified {
+                        key: key.name.clone(),
+                    }),
+                    seen,
+                );
+            }
         }
     }
-    Err(Error::Unsigned {
-        reference: reference.with_digest(digest).to_string(),
-        found,
-        keys: keys.len(),
-    })
+    (None, seen)
 }
 
 /// Looks for signature manifests at the registry: referrers first, then
@@ -310,12 +323,14 @@ fn discover(
             }
         }
     }
-    store
-        .put_signatures(digest, &found)
-        .map_err(|source| client::Error::Store {
-            reference: reference.to_string(),
-            source,
-        })?;
+    if !found.is_empty() {
+        store
+            .put_signatures(digest, &found)
+            .map_err(|source| client::Error::Store {
+                reference: reference.to_string(),
+                source,
+            })?;
+    }
     Ok(found)
 }
 
