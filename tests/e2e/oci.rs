@@ -511,6 +511,11 @@ fn the_trust_policy_refuses_unsigned_and_foreign_signed_plugins_and_accepts_sign
         .run()
         .success();
     dir.write("app/kiln.yaml", pipeline(&signed, trust));
+    // The lock still pins the unsigned plugin: `verify` says so.
+    let err = kiln(&dir, &registry)
+        .args(["plugin", "verify", "--app", "app"])
+        .run();
+    assert_eq!(err.code, Some(1), "{err:?}");
     let out = add(&dir, &registry, &signed);
     assert!(out.success().is_empty());
     assert!(
@@ -523,9 +528,21 @@ fn the_trust_policy_refuses_unsigned_and_foreign_signed_plugins_and_accepts_sign
         .run();
     assert_eq!(render.success(), from_path_output());
     kiln(&dir, &registry)
-        .args(["plugin", "verify", "--app", "app"])
+        .args(["plugin", "update", "--app", "app"])
         .run()
         .success();
+    assert!(
+        !lock_text(&dir).contains("kiln/unsigned"),
+        "{}",
+        lock_text(&dir)
+    );
+    let verified = kiln(&dir, &registry)
+        .args(["plugin", "verify", "--app", "app"])
+        .run();
+    assert!(
+        verified.success().contains("signed by keys/cosign.pub"),
+        "{verified:?}"
+    );
 }
 
 /// A component built for `version` of the contract (wit-component's
