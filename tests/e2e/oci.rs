@@ -330,6 +330,24 @@ fn push_add_and_render_by_digest_give_the_path_plugins_output() {
         .run()
         .success();
     assert!(!lock_text(&dir).contains(&digest), "{}", lock_text(&dir));
+    // A render after `update` runs the newly pinned plugin (no stale memo).
+    let moved = kiln(&dir, &registry).args(["render", "app"]).run();
+    assert_ne!(moved.stdout, from_path_output(), "{moved:?}");
+
+    // The operator can bound the registries a repository may name.
+    let err = kiln(&dir, &registry)
+        .env("KILN_ALLOWED_REGISTRIES", "registry.example")
+        .args(["render", "app", "--no-cache"])
+        .run()
+        .error()
+        .to_owned();
+    assert!(
+        err.contains(&format!(
+            "the registry {} is not one the operator allows",
+            registry.host()
+        )),
+        "{err}"
+    );
 }
 
 #[test]

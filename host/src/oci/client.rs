@@ -17,7 +17,13 @@ use super::artifact::{self, LayoutError};
 use super::reference::OciRef;
 use super::store::{Store, sha256_digest};
 
-pub use crate::env::KILN_INSECURE_REGISTRIES;
+pub use crate::env::{KILN_ALLOWED_REGISTRIES, KILN_INSECURE_REGISTRIES};
+
+/// The largest config or wasm layer kiln pulls (the largest plugins
+/// measured, `componentize-py` ones, are under 20 MiB).
+pub const MAX_BLOB: i64 = 256 << 20;
+/// The largest signature payload kiln pulls.
+const MAX_PAYLOAD: usize = 1 << 20;
 
 /// A registry operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +78,26 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The operator does not allow the registry.
+    #[error(
+        "{reference}: the registry {registry} is not one the operator allows ({KILN_ALLOWED_REGISTRIES})"
+    )]
+    NotAllowed {
+        /// The reference.
+        reference: String,
+        /// The registry.
+        registry: String,
+    },
+    /// A blob is larger than kiln pulls.
+    #[error("{reference}: the {what} is {size} bytes, more than the {MAX_BLOB} kiln pulls")]
+    TooLarge {
+        /// The reference.
+        reference: String,
+        /// Config or layer.
+        what: &'static str,
+        /// Its size as the manifest gives it.
+        size: i64,
+    },
     /// No thread or async runtime could be started.
     #[error("cannot start the registry client")]
     Runtime(#[source] std::io::Error),
@@ -91,6 +117,8 @@ pub struct Pulled {
 /// A client for OCI registries, with credentials from Docker's config.
 pub struct Registry {
     client: Client,
+    /// `None`: any registry.
+    allowed: Option<Vec<String>>,
 }
 
 impl Default for Registry {
@@ -103,13 +131,17 @@ impl Registry {
     /// A client that speaks HTTPS, except to the registries named in
     /// [`KILN_INSECURE_REGISTRIES`].
     pub fn new() -> Self {
-        let insecure: Vec<String> = std::env::var(KILN_INSECURE_REGISTRIES)
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let list = |var: &str| -> Vec<String> {
+            std::env::var(var)
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let insecure = list(KILN_INSECURE_REGISTRIES);
+        let allowed = Some(list(KILN_ALLOWED_REGISTRIES)).filter(|l| !l.is_empty());
         let config = ClientConfig {
             protocol: ClientProtocol::HttpsExcept(insecure),
             connect_timeout: Some(Duration::from_secs(10)),
@@ -118,11 +150,24 @@ impl Registry {
         };
         Self {
             client: Client::new(config),
+            allowed,
+        }
+    }
+
+    /// Refuses a registry the operator does not allow.
+    fn check_allowed(&self, reference: &OciRef) -> Result<(), Error> {
+        match &self.allowed {
+            Some(list) if !list.contains(&reference.registry) => Err(Error::NotAllowed {
+                reference: reference.to_string(),
+                registry: reference.registry.clone(),
+            }),
+            _ => Ok(()),
         }
     }
 
     /// The digest the tag of `reference` points at now.
     pub fn resolve(&self, reference: &OciRef) -> Result<String, Error> {
+        self.check_allowed(reference)?;
         let tag = reference.tag.as_deref().unwrap_or_default();
         let auth = auth_for(&reference.registry)?;
         let found = run(async {
@@ -144,6 +189,7 @@ impl Registry {
     /// The artifact of `reference` at `digest`: from `store` when it is
     /// there, else pulled from the registry, checked and stored.
     pub fn pull(&self, reference: &OciRef, digest: &str, store: &Store) -> Result<Pulled, Error> {
+        self.check_allowed(reference)?;
         let pinned = reference.with_digest(digest);
         let shown = pinned.to_string();
         let manifest = if let Some(bytes) = store.get(digest) {
@@ -209,6 +255,13 @@ impl Registry {
         if let Some(bytes) = store.get(digest) {
             return Ok(bytes);
         }
+        if size > MAX_BLOB {
+            return Err(Error::TooLarge {
+                reference: pinned.to_string(),
+                what,
+                size,
+            });
+        }
         let auth = auth_for(&pinned.registry)?;
         let descriptor = OciDescriptor {
             media_type: media_type.to_owned(),
@@ -216,13 +269,22 @@ impl Registry {
             size,
             ..OciDescriptor::default()
         };
-        let mut bytes = Vec::new();
+        // What the manifest declares, or (for a payload found through a
+        // signature manifest) a small bound.
+        let max = usize::try_from(size)
+            .ok()
+            .filter(|s| *s > 0)
+            .unwrap_or(MAX_PAYLOAD);
+        let mut out = Bounded {
+            bytes: Vec::new(),
+            max,
+        };
         run(async {
             let image = pinned.client_ref();
             self.client
                 .store_auth_if_needed(image.resolve_registry(), &auth)
                 .await;
-            self.client.pull_blob(&image, &descriptor, &mut bytes).await
+            self.client.pull_blob(&image, &descriptor, &mut out).await
         })?
         .map_err(|source| match source {
             OciDistributionError::DigestError(_) => Error::Digest {
@@ -232,6 +294,7 @@ impl Registry {
             },
             source => registry_error("pull", pinned, source),
         })?;
+        let bytes = out.bytes;
         self.verified_store(&pinned.to_string(), what, digest, &bytes, store)?;
         Ok(bytes)
     }
@@ -269,6 +332,7 @@ impl Registry {
         blobs: &[(&str, &[u8])],
         manifest: &[u8],
     ) -> Result<String, Error> {
+        self.check_allowed(reference)?;
         let auth = auth_for(&reference.registry)?;
         let image = reference.client_ref();
         run(async {
@@ -444,4 +508,43 @@ fn run<T: Send>(future: impl Future<Output = T> + Send) -> Result<T, Error> {
             Err(panic) => std::panic::resume_unwind(panic),
         }
     })
+}
+
+/// A buffer that refuses to grow past `max` bytes: a registry cannot make
+/// kiln hold more than a blob's declared size.
+struct Bounded {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+impl tokio::io::AsyncWrite for Bounded {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if this.bytes.len() + data.len() > this.max {
+            return std::task::Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the blob is larger than the {} bytes it declares", this.max),
+            )));
+        }
+        this.bytes.extend_from_slice(data);
+        std::task::Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
 }
