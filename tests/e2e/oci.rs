@@ -881,3 +881,54 @@ fn signatures_interoperate_with_cosign() {
     let (ok, text) = verify("app/cosign.pub");
     assert!(!ok, "{text}");
 }
+
+#[test]
+fn a_krm_function_travels_as_a_wasip1_artifact() {
+    let registry = Registry::start();
+    let function = crate::krm::wasm("set-namespace");
+    let function = function.to_str().expect("UTF-8 path");
+    let reference = registry.reference("kiln/set-namespace:v1");
+    let krm_pipeline = |plugin: &str| {
+        format!(
+            "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n- name: fn\n  plugin: {plugin}\n  with: {{namespace: prod}}\n"
+        )
+    };
+    let local = Dir::new();
+    local
+        .copy(function, "app/fn.wasm")
+        .write("app/all.yaml", MANIFESTS)
+        .write("app/kiln.yaml", krm_pipeline("./fn.wasm"));
+    let expected = local
+        .kiln()
+        .args(["render", "app"])
+        .run()
+        .success()
+        .to_owned();
+    assert!(expected.contains("namespace: prod"), "{expected}");
+
+    let dir = Dir::new();
+    dir.write("app/all.yaml", MANIFESTS)
+        .write("app/kiln.yaml", krm_pipeline(&reference));
+    let digest = push(&dir, &registry, function, &reference);
+    let (_, manifest) = registry.get(
+        &format!("/v2/kiln/set-namespace/manifests/{digest}"),
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    let m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    let (_, config) = registry.get(
+        &format!(
+            "/v2/kiln/set-namespace/blobs/{}",
+            m["config"]["digest"].as_str().unwrap()
+        ),
+        "*/*",
+    );
+    let c: serde_json::Value = serde_json::from_slice(&config).unwrap();
+    assert_eq!(c["os"], "wasip1", "{c}");
+    assert!(c.get("component").is_none(), "{c}");
+    let out = add(&dir, &registry, &reference);
+    assert!(out.stderr.contains("KRM function"), "{out:?}");
+    let render = kiln(&dir, &registry)
+        .args(["render", "app", "--locked"])
+        .run();
+    assert_eq!(render.success(), expected);
+}
