@@ -211,6 +211,16 @@ fn push(dir: &Dir, registry: &Registry, file: &str, reference: &str) -> String {
     out.success().trim().to_owned()
 }
 
+/// `push` with the artifact's `created` time set, so that pushes of one
+/// file give distinct digests.
+fn push_at(dir: &Dir, registry: &Registry, file: &str, reference: &str, epoch: u64) -> String {
+    let out = kiln(dir, registry)
+        .env("SOURCE_DATE_EPOCH", epoch.to_string())
+        .args(["plugin", "push", file, reference])
+        .run();
+    out.success().trim().to_owned()
+}
+
 fn add(dir: &Dir, registry: &Registry, reference: &str) -> Run {
     kiln(dir, registry)
         .args(["plugin", "add", reference, "--app", "app"])
@@ -931,4 +941,359 @@ fn a_krm_function_travels_as_a_wasip1_artifact() {
         .args(["render", "app", "--locked"])
         .run();
     assert_eq!(render.success(), expected);
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs (Debian package openssl)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The DER of the first PEM block of `pem`.
+fn pem_der(pem: &str) -> Vec<u8> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("PEM base64")
+}
+
+/// A stand-in Fulcio in `dir`: a CA `NAME-ca.pem` and a code-signing
+/// certificate `NAME-leaf.pem` (key `NAME-leaf.key`) for `subject`,
+/// vouched for by `issuer`, as Fulcio issues them.
+fn fulcio(dir: &Path, name: &str, subject: &str, issuer: &str) {
+    let ca_key = format!("{name}-ca.key");
+    let ca = format!("{name}-ca.pem");
+    let leaf_key = format!("{name}-leaf.key");
+    let csr = format!("{name}-leaf.csr");
+    let ext = format!("{name}-leaf.ext");
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &ca_key,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            &ca_key,
+            "-subj",
+            &format!("/CN={name}-fulcio"),
+            "-days",
+            "30",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+            "-out",
+            &ca,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            &leaf_key,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-key",
+            &leaf_key,
+            "-subj",
+            "/O=sigstore.dev",
+            "-out",
+            &csr,
+        ],
+    );
+    std::fs::write(
+        dir.join(&ext),
+        format!(
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\nsubjectAltName=critical,URI:{subject}\n1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:{issuer}\n"
+        ),
+    )
+    .expect("write ext");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            &ext,
+            "-out",
+            &format!("{name}-leaf.pem"),
+        ],
+    );
+}
+
+/// A stand-in Rekor: its key pair (PKCS#8, SPKI DER).
+fn rekor_key() -> (aws_lc_rs::signature::EcdsaKeyPair, Vec<u8>) {
+    use aws_lc_rs::encoding::{AsDer as _, PublicKeyX509Der};
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+    let spki: PublicKeyX509Der<'_> = pair.public_key().as_der().unwrap();
+    let spki = spki.as_ref().to_vec();
+    (pair, spki)
+}
+
+/// Signs `digest` of `repo` keylessly, as `cosign sign` with Fulcio and
+/// Rekor does: the certificate `NAME-leaf.pem`, a Rekor bundle signed by
+/// `rekor`, pushed to cosign's `.sig` tag.
+fn sign_keyless(
+    registry: &Registry,
+    dir: &Path,
+    name: &str,
+    repo: &str,
+    digest: &str,
+    rekor: &(aws_lc_rs::signature::EcdsaKeyPair, Vec<u8>),
+) {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let payload = serde_json::to_vec(&serde_json::json!({
+        "critical": {
+            "identity": {"docker-reference": format!("{}/{repo}", registry.host())},
+            "image": {"docker-manifest-digest": digest},
+            "type": "cosign container image signature",
+        },
+        "optional": null,
+    }))
+    .unwrap();
+    std::fs::write(dir.join("payload.json"), &payload).unwrap();
+    openssl(
+        dir,
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            &format!("{name}-leaf.key"),
+            "-out",
+            "payload.sig",
+            "payload.json",
+        ],
+    );
+    let sig = std::fs::read(dir.join("payload.sig")).unwrap();
+    let leaf_pem = std::fs::read_to_string(dir.join(format!("{name}-leaf.pem"))).unwrap();
+    let body = b64(&serde_json::to_vec(&serde_json::json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": sha256(&payload).strip_prefix("sha256:").unwrap()}},
+            "signature": {"content": b64(&sig), "publicKey": {"content": b64(leaf_pem.as_bytes())}},
+        },
+    }))
+    .unwrap());
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let log_id = sha256(&rekor.1).strip_prefix("sha256:").unwrap().to_owned();
+    let canonical = format!(
+        "{{\"body\":\"{body}\",\"integratedTime\":{time},\"logID\":\"{log_id}\",\"logIndex\":7}}"
+    );
+    let set = rekor
+        .0
+        .sign(&aws_lc_rs::rand::SystemRandom::new(), canonical.as_bytes())
+        .unwrap();
+    let bundle = serde_json::json!({
+        "SignedEntryTimestamp": b64(set.as_ref()),
+        "Payload": {"body": body, "integratedTime": time, "logIndex": 7, "logID": log_id},
+    })
+    .to_string();
+    let config = b"{}".to_vec();
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+        "layers": [{
+            "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+            "digest": sha256(&payload),
+            "size": payload.len(),
+            "annotations": {
+                "dev.cosignproject.cosign/signature": b64(&sig),
+                "dev.sigstore.cosign/certificate": leaf_pem,
+                "dev.sigstore.cosign/bundle": bundle,
+            },
+        }],
+    }))
+    .unwrap();
+    let client = oci_client::Client::new(oci_client::client::ClientConfig {
+        protocol: oci_client::client::ClientProtocol::Http,
+        ..Default::default()
+    });
+    let tag = format!("{}.sig", digest.replace(':', "-"));
+    let image = oci_client::Reference::with_tag(registry.host(), repo.to_owned(), tag);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        client
+            .push_blob(&image, config.clone(), &sha256(&config))
+            .await
+            .expect("config");
+        client
+            .push_blob(&image, payload.clone(), &sha256(&payload))
+            .await
+            .expect("payload");
+        client
+            .push_manifest_raw(
+                &image,
+                manifest,
+                http::HeaderValue::from_static("application/vnd.oci.image.manifest.v1+json"),
+            )
+            .await
+            .expect("signature manifest");
+    });
+}
+
+/// A `trusted_root.json` naming the CA `NAME-ca.pem` and the Rekor key.
+fn trusted_root(dir: &Path, name: &str, rekor_spki: &[u8]) -> String {
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let ca = pem_der(&std::fs::read_to_string(dir.join(format!("{name}-ca.pem"))).unwrap());
+    serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+        "tlogs": [{
+            "baseUrl": "https://rekor.invalid",
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": {"rawBytes": b64(rekor_spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256"},
+            "logId": {"keyId": b64(&pem_der_hash(rekor_spki))},
+        }],
+        "certificateAuthorities": [{"certChain": {"certificates": [{"rawBytes": b64(&ca)}]}}],
+    })
+    .to_string()
+}
+
+fn pem_der_hash(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).to_vec()
+}
+
+#[test]
+fn keyless_signatures_are_checked_against_identities_and_a_pinned_trust_root() {
+    let registry = Registry::start();
+    let subject = "https://github.com/acme/plugins/.github/workflows/release.yml@refs/tags/v1";
+    let issuer = "https://token.actions.githubusercontent.com";
+    let reference = registry.reference("kiln/keyless:1.0");
+    let trust = |identity: &str| {
+        format!(
+            "trust:\n  require: signed\n  trustedRoot: sigstore/trusted_root.json\n  identities:\n  - {identity}\n"
+        )
+    };
+    let exact = format!("{{issuer: \"{issuer}\", subject: \"{subject}\"}}");
+    let dir = app(&reference, &trust(&exact));
+    let work = dir.path().join("sigstore-work");
+    std::fs::create_dir_all(&work).unwrap();
+    fulcio(&work, "good", subject, issuer);
+    fulcio(&work, "rogue", subject, issuer);
+    let rekor = rekor_key();
+    dir.write(
+        "app/sigstore/trusted_root.json",
+        trusted_root(&work, "good", &rekor.1),
+    );
+    let digest = push_at(&dir, &registry, HELLO, &reference, 1_000_001);
+    sign_keyless(&registry, &work, "good", "kiln/keyless", &digest, &rekor);
+
+    let out = add(&dir, &registry, &reference);
+    out.success();
+    assert!(
+        out.stderr
+            .contains(&format!("signed by {subject} (issuer {issuer})")),
+        "{}",
+        out.stderr
+    );
+    let render = kiln_cold(&dir, &registry, tempfile::tempdir().unwrap().path())
+        .args(["render", "app"])
+        .run();
+    assert_eq!(render.success(), from_path_output());
+
+    // A regular expression of cosign's `--certificate-identity-regexp` kind.
+    let regexp = format!("{{issuer: \"{issuer}\", subjectRegExp: \"^https://github.com/acme/\"}}");
+    dir.write("app/kiln.yaml", pipeline(&reference, &trust(&regexp)));
+    add(&dir, &registry, &reference).success();
+
+    // Another identity is refused.
+    let other = format!("{{issuer: \"{issuer}\", subject: \"https://github.com/evil/x\"}}");
+    dir.write("app/kiln.yaml", pipeline(&reference, &trust(&other)));
+    let err = add(&dir, &registry, &reference).error().to_owned();
+    assert!(
+        err.contains("matches no identity the policy trusts"),
+        "{err}"
+    );
+    let other_issuer = format!("{{issuer: \"https://accounts.example\", subject: \"{subject}\"}}");
+    dir.write("app/kiln.yaml", pipeline(&reference, &trust(&other_issuer)));
+    let err = add(&dir, &registry, &reference).error().to_owned();
+    assert!(
+        err.contains("matches no identity the policy trusts"),
+        "{err}"
+    );
+
+    // A certificate from a CA the trust root does not name is refused.
+    let rogue_ref = registry.reference("kiln/rogue:1.0");
+    let rogue_digest = push_at(&dir, &registry, HELLO, &rogue_ref, 1_000_002);
+    sign_keyless(
+        &registry,
+        &work,
+        "rogue",
+        "kiln/rogue",
+        &rogue_digest,
+        &rekor,
+    );
+    dir.write("app/kiln.yaml", pipeline(&rogue_ref, &trust(&exact)));
+    let err = add(&dir, &registry, &rogue_ref).error().to_owned();
+    assert!(
+        err.contains("does not chain to a Fulcio CA of the trust root"),
+        "{err}"
+    );
+
+    // A Rekor entry signed by a log the trust root does not name is refused.
+    let unlogged_ref = registry.reference("kiln/unlogged:1.0");
+    let unlogged_digest = push_at(&dir, &registry, HELLO, &unlogged_ref, 1_000_003);
+    sign_keyless(
+        &registry,
+        &work,
+        "good",
+        "kiln/unlogged",
+        &unlogged_digest,
+        &rekor_key(),
+    );
+    dir.write("app/kiln.yaml", pipeline(&unlogged_ref, &trust(&exact)));
+    let err = add(&dir, &registry, &unlogged_ref).error().to_owned();
+    assert!(
+        err.contains("comes from a log the trust root does not name"),
+        "{err}"
+    );
 }

@@ -57,6 +57,30 @@ pub struct TrustSpec {
     /// writes `cosign.pub`), paths relative to the app directory.
     #[serde(default)]
     pub keys: Vec<String>,
+    /// Identities whose keyless (Fulcio certificate) signatures are
+    /// accepted.
+    #[serde(default)]
+    pub identities: Vec<IdentitySpec>,
+    /// Sigstore's `trusted_root.json` (Fulcio CAs, Rekor keys), a path
+    /// relative to the app directory: keyless signatures are checked
+    /// against it, offline.
+    #[serde(default, rename = "trustedRoot")]
+    pub trusted_root: Option<String>,
+}
+
+/// One identity of `trust.identities`, in cosign's vocabulary: an OIDC
+/// issuer and a certificate subject, each exact or a regular expression.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentitySpec {
+    /// The OIDC issuer, exactly.
+    pub issuer: Option<String>,
+    /// The OIDC issuer, a regular expression.
+    pub issuer_reg_exp: Option<String>,
+    /// The certificate's subject (URI or e-mail SAN), exactly.
+    pub subject: Option<String>,
+    /// The certificate's subject, a regular expression.
+    pub subject_reg_exp: Option<String>,
 }
 
 /// `trust.require`.
@@ -187,16 +211,33 @@ pub fn parse(text: &str, file: &str) -> Result<PipelineFile, Error> {
             file: file.to_owned(),
         });
     }
-    if let Some(trust) = &parsed.trust
-        && trust.require == Require::Signed
-        && trust.keys.is_empty()
-    {
-        return Err(Error::Invalid {
+    if let Some(trust) = &parsed.trust {
+        let invalid = |message: &str| Error::Invalid {
             file: file.to_owned(),
             line: 0,
             column: 0,
-            message: "trust.require is `signed` but trust.keys names no key".into(),
-        });
+            message: message.to_owned(),
+        };
+        if trust.require == Require::Signed && trust.keys.is_empty() && trust.identities.is_empty()
+        {
+            return Err(invalid(
+                "trust.require is `signed` but trust names no key and no identity",
+            ));
+        }
+        if !trust.identities.is_empty() && trust.trusted_root.is_none() {
+            return Err(invalid(
+                "trust.identities needs trust.trustedRoot (Sigstore's trusted_root.json) to check certificates against",
+            ));
+        }
+        for id in &trust.identities {
+            if id.issuer.is_some() == id.issuer_reg_exp.is_some()
+                || id.subject.is_some() == id.subject_reg_exp.is_some()
+            {
+                return Err(invalid(
+                    "each of trust.identities needs one of issuer or issuerRegExp and one of subject or subjectRegExp",
+                ));
+            }
+        }
     }
     let texts = [
         ("app name", parsed.metadata.name.as_ref()),

@@ -8,6 +8,7 @@
 
 pub mod artifact;
 pub mod client;
+pub mod keyless;
 pub mod reference;
 pub mod signature;
 pub mod store;

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::client::{self, Registry};
+use super::keyless::{self, Identity, Material, TrustedRoot};
 use super::reference::OciRef;
 use super::store::{Store, sha256_digest};
 
@@ -55,7 +56,8 @@ pub enum KeyError {
 pub enum Error {
     /// No signature verifies with the trusted keys.
     #[error(
-        "{reference} has no cosign signature made by a trusted key ({found} signature(s) found, {keys} key(s) trusted)"
+        "{reference} has no cosign signature made by a trusted key or identity ({found} signature(s) found, {keys} key(s) and {identities} identity(ies) trusted){}",
+        .why.as_ref().map(|w| format!(": {w}")).unwrap_or_default()
     )]
     Unsigned {
         /// The reference.
@@ -64,6 +66,10 @@ pub enum Error {
         found: usize,
         /// Keys trusted.
         keys: usize,
+        /// Identities trusted.
+        identities: usize,
+        /// Why the last keyless signature seen did not verify.
+        why: Option<String>,
     },
     /// The registry could not be asked.
     #[error(transparent)]
@@ -220,10 +226,22 @@ pub fn signature_tag(digest: &str) -> String {
     format!("{}.sig", digest.replace(':', "-"))
 }
 
+/// Who may sign: public keys, and (keyless) identities checked against a
+/// pinned trust root.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    /// Keys whose signatures are accepted.
+    pub keys: Vec<PublicKey>,
+    /// Identities whose keyless signatures are accepted.
+    pub identities: Vec<Identity>,
+    /// The trust root keyless signatures are checked against.
+    pub root: Option<TrustedRoot>,
+}
+
 /// What a signature check found.
 #[derive(Debug, Clone)]
 pub struct Verified {
-    /// The name of the key that verified a signature.
+    /// The key (its name) or the identity that verified a signature.
     pub key: String,
 }
 
@@ -235,60 +253,81 @@ pub fn verify(
     store: &Store,
     reference: &OciRef,
     digest: &str,
-    keys: &[PublicKey],
+    policy: &Policy,
 ) -> Result<Verified, Error> {
-    let mut found = 0;
-    if let Some(cached) = store.signatures(digest) {
-        let (verified, seen) = check(store, &cached, digest, keys);
-        if let Some(v) = verified {
-            return Ok(v);
-        }
-        found = seen;
+    if let Some(cached) = store.signatures(digest)
+        && let Checked {
+            verified: Some(v), ..
+        } = check(store, &cached, digest, policy)
+    {
+        return Ok(v);
     }
     let fresh = discover(registry, store, reference, digest)?;
-    let (verified, seen) = check(store, &fresh, digest, keys);
-    verified.ok_or(Error::Unsigned {
+    let checked = check(store, &fresh, digest, policy);
+    checked.verified.ok_or(Error::Unsigned {
         reference: reference.with_digest(digest).to_string(),
-        found: found.max(seen),
-        keys: keys.len(),
+        found: checked.seen,
+        keys: policy.keys.len(),
+        identities: policy.identities.len(),
+        why: checked.why,
     })
 }
 
+struct Checked {
+    verified: Option<Verified>,
+    seen: usize,
+    why: Option<String>,
+}
+
 /// Checks the signature manifests `manifests` (their blobs in `store`):
-/// the first signature a key verifies, and how many signatures were seen.
-fn check(
-    store: &Store,
-    manifests: &[String],
-    digest: &str,
-    keys: &[PublicKey],
-) -> (Option<Verified>, usize) {
-    let mut seen = 0;
+/// the first signature a key or a trusted identity verifies, how many
+/// signatures were seen, and why the last keyless one failed.
+fn check(store: &Store, manifests: &[String], digest: &str, policy: &Policy) -> Checked {
+    let mut out = Checked {
+        verified: None,
+        seen: 0,
+        why: None,
+    };
     for manifest_digest in manifests {
         let Some(bytes) = store.get(manifest_digest) else {
             continue;
         };
-        for (payload_digest, sig_b64) in signature_layers(&bytes) {
-            seen += 1;
-            let Some(payload) = store.get(&payload_digest) else {
+        for layer in signature_layers(&bytes) {
+            out.seen += 1;
+            let Some(payload) = store.get(&layer.payload_digest) else {
                 continue;
             };
-            let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(sig_b64.trim()) else {
+            let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(layer.signature.trim())
+            else {
                 continue;
             };
             if !payload_names(&payload, digest) {
                 continue;
             }
-            if let Some(key) = keys.iter().find(|k| k.verifies(&payload, &sig)) {
-                return (
-                    Some(Verified {
-                        key: key.name.clone(),
-                    }),
-                    seen,
-                );
+            if let Some(key) = policy.keys.iter().find(|k| k.verifies(&payload, &sig)) {
+                out.verified = Some(Verified {
+                    key: key.name.clone(),
+                });
+                return out;
+            }
+            let (Some(certificate), Some(root)) = (&layer.certificate, &policy.root) else {
+                continue;
+            };
+            let material = Material {
+                certificate,
+                chain: layer.chain.as_deref(),
+                bundle: layer.bundle.as_deref(),
+            };
+            match keyless::verify(&material, &payload, &sig, &policy.identities, root) {
+                Ok(identity) => {
+                    out.verified = Some(Verified { key: identity });
+                    return out;
+                }
+                Err(why) => out.why = Some(why),
             }
         }
     }
-    (None, seen)
+    out
 }
 
 /// Looks for signature manifests at the registry: referrers first, then
@@ -318,8 +357,8 @@ fn discover(
     }
     for manifest_digest in &found {
         if let Some(bytes) = store.get(manifest_digest) {
-            for (payload_digest, _) in signature_layers(&bytes) {
-                registry.any_blob(reference, &payload_digest, store)?;
+            for layer in signature_layers(&bytes) {
+                registry.any_blob(reference, &layer.payload_digest, store)?;
             }
         }
     }
@@ -343,9 +382,19 @@ fn keep(store: &Store, reference: &OciRef, digest: &str, bytes: &[u8]) -> Result
     })
 }
 
-/// The (payload digest, base64 signature) of each signature layer of a
-/// signature manifest.
-fn signature_layers(manifest: &[u8]) -> Vec<(String, String)> {
+/// A signature layer of a signature manifest.
+struct Layer {
+    payload_digest: String,
+    /// Base64.
+    signature: String,
+    /// For a keyless signature: the certificate, its chain, the Rekor bundle.
+    certificate: Option<String>,
+    chain: Option<String>,
+    bundle: Option<String>,
+}
+
+/// The signature layers of a signature manifest.
+fn signature_layers(manifest: &[u8]) -> Vec<Layer> {
     let Ok(value) = serde_json::from_slice::<Value>(manifest) else {
         return Vec::new();
     };
@@ -355,9 +404,17 @@ fn signature_layers(manifest: &[u8]) -> Vec<(String, String)> {
         .flatten()
         .filter_map(|layer| {
             let digest = layer["digest"].as_str()?;
-            let sig = layer["annotations"][SIGNATURE_ANNOTATION].as_str()?;
+            let annotations = &layer["annotations"];
+            let sig = annotations[SIGNATURE_ANNOTATION].as_str()?;
+            let text = |name: &str| annotations[name].as_str().map(str::to_owned);
             (layer["mediaType"] == PAYLOAD_MEDIA_TYPE && super::reference::is_sha256_digest(digest))
-                .then(|| (digest.to_owned(), sig.to_owned()))
+                .then(|| Layer {
+                    payload_digest: digest.to_owned(),
+                    signature: sig.to_owned(),
+                    certificate: text(keyless::CERTIFICATE_ANNOTATION),
+                    chain: text(keyless::CHAIN_ANNOTATION),
+                    bundle: text(keyless::BUNDLE_ANNOTATION),
+                })
         })
         .collect()
 }

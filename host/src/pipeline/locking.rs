@@ -219,7 +219,7 @@ fn pin(
             let pulled = registry.pull(reference, &digest, &store)?;
             let (kind, contract) = load(runtime, plugin, &pulled.wasm)?;
             let signed_by = if trust.require_signed {
-                let v = signature::verify(&registry, &store, reference, &digest, &trust.keys)?;
+                let v = signature::verify(&registry, &store, reference, &digest, &trust.policy)?;
                 Some(v.key)
             } else {
                 None
@@ -481,7 +481,7 @@ fn verify_entry(
             }
             let mut said = format!("{digest}, blake3 {now}");
             if trust.require_signed {
-                let v = signature::verify(registry, store, &reference, digest, &trust.keys)?;
+                let v = signature::verify(registry, store, &reference, digest, &trust.policy)?;
                 let _ = write!(said, ", signed by {}", v.key);
             }
             Ok(said)

@@ -9,7 +9,8 @@ use super::App;
 use super::file::{Require, TrustSpec};
 use super::lock::Lock;
 use super::run::Error;
-use crate::oci::signature::{self, PublicKey};
+use crate::oci::keyless::{Identity, Pattern, TrustedRoot};
+use crate::oci::signature::{self, Policy, PublicKey};
 use crate::oci::{OciRef, Registry, Store, client};
 
 /// An OCI plugin of a step, pinned.
@@ -38,10 +39,10 @@ impl Eq for OciPlugin {}
 /// A pipeline's trust policy, its keys read.
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
-    /// Whether a signature by one of `keys` is required.
+    /// Whether a signature the policy accepts is required.
     pub require_signed: bool,
-    /// The keys that may sign.
-    pub keys: Vec<PublicKey>,
+    /// Who may sign.
+    pub policy: Policy,
 }
 
 /// Fetching an OCI plugin failed.
@@ -89,9 +90,52 @@ impl Trust {
                 message: e.to_string(),
             })?);
         }
+        let trust_error = |message: String| Error::Trust {
+            file: shown.to_owned(),
+            message,
+        };
+        let root = match &spec.trusted_root {
+            Some(path) => {
+                let rel = super::resolve_in_root(app, path, shown)?;
+                let text = crate::source::read_config(&app.root.join(&rel)).map_err(|source| {
+                    Error::ReadPlugin {
+                        path: path.clone(),
+                        file: shown.to_owned(),
+                        source,
+                    }
+                })?;
+                Some(TrustedRoot::parse(path, &text).map_err(|e| trust_error(e.to_string()))?)
+            }
+            None => None,
+        };
+        let pattern = |exact: &Option<String>, re: &Option<String>| -> Result<Pattern, Error> {
+            match (exact, re) {
+                (Some(s), _) => Ok(Pattern::Exact(s.clone())),
+                (None, Some(r)) => regex::Regex::new(r)
+                    .map(Pattern::Regex)
+                    .map_err(|e| trust_error(format!("bad regular expression {r:?}: {e}"))),
+                (None, None) => Err(trust_error(
+                    "an identity lacks its issuer or subject".into(),
+                )),
+            }
+        };
+        let identities = spec
+            .identities
+            .iter()
+            .map(|id| {
+                Ok(Identity {
+                    issuer: pattern(&id.issuer, &id.issuer_reg_exp)?,
+                    subject: pattern(&id.subject, &id.subject_reg_exp)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Self {
             require_signed: spec.require == Require::Signed,
-            keys,
+            policy: Policy {
+                keys,
+                identities,
+                root,
+            },
         })
     }
 }
@@ -152,7 +196,7 @@ pub fn fetch(plugin: &OciPlugin, cache_dir: &Path) -> Result<Vec<u8>, FetchError
             &store,
             &plugin.reference,
             &plugin.digest,
-            &plugin.trust.keys,
+            &plugin.trust.policy,
         )?;
     }
     Ok(pulled.wasm)
