@@ -9,6 +9,8 @@
 //! trust:                 # optional; checked for oci:// plugins
 //!   require: signed      # or `none` (the default)
 //!   keys: [keys/cosign.pub]
+//!   trustedRoot: sigstore/trusted_root.json   # for identities (keyless)
+//!   identities: [{issuer: https://token.actions.githubusercontent.com, subjectRegExp: ^https://github.com/acme/}]
 //! steps:
 //! - name: chart          # optional; default: the plugin's name
 //!   plugin: helm         # a built-in name, a path to a .wasm, or oci://REGISTRY/REPO:TAG
@@ -308,6 +310,42 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("k.yaml:4:"), "{err}");
+    }
+
+    #[test]
+    fn a_trust_policy_must_name_who_may_sign() {
+        let pipeline = |trust: &str| {
+            format!(
+                "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\ntrust:\n{trust}steps:\n- plugin: directory\n"
+            )
+        };
+        let ok = parse(
+            &pipeline("  require: signed\n  trustedRoot: r.json\n  identities:\n  - {issuer: i, subjectRegExp: s}\n"),
+            "kiln.yaml",
+        )
+        .unwrap();
+        let trust = ok.trust.unwrap();
+        assert_eq!(trust.require, Require::Signed);
+        assert_eq!(trust.identities[0].subject_reg_exp.as_deref(), Some("s"));
+        for (bad, says) in [
+            ("  require: signed\n", "names no key and no identity"),
+            (
+                "  identities:\n  - {issuer: i, subject: s}\n",
+                "needs trust.trustedRoot",
+            ),
+            (
+                "  trustedRoot: r.json\n  identities:\n  - {issuer: i}\n",
+                "one of subject or subjectRegExp",
+            ),
+            (
+                "  trustedRoot: r.json\n  identities:\n  - {issuer: i, issuerRegExp: j, subject: s}\n",
+                "one of issuer or issuerRegExp",
+            ),
+            ("  require: always\n", "unknown variant"),
+        ] {
+            let err = parse(&pipeline(bad), "kiln.yaml").unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]
