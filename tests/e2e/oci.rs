@@ -1081,6 +1081,7 @@ fn sign_keyless(
     repo: &str,
     digest: &str,
     rekor: &(aws_lc_rs::signature::EcdsaKeyPair, Vec<u8>),
+    backdate: u64,
 ) {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let payload = serde_json::to_vec(&serde_json::json!({
@@ -1128,9 +1129,10 @@ fn sign_keyless(
         .0
         .sign(&aws_lc_rs::rand::SystemRandom::new(), canonical.as_bytes())
         .unwrap();
+    // `backdate` alters the logged time after Rekor signed it.
     let bundle = serde_json::json!({
         "SignedEntryTimestamp": b64(set.as_ref()),
-        "Payload": {"body": body, "integratedTime": time, "logIndex": 7, "logID": log_id},
+        "Payload": {"body": body, "integratedTime": time - backdate, "logIndex": 7, "logID": log_id},
     })
     .to_string();
     let config = b"{}".to_vec();
@@ -1225,7 +1227,7 @@ fn keyless_signatures_are_checked_against_identities_and_a_pinned_trust_root() {
         trusted_root(&work, "good", &rekor.1),
     );
     let digest = push_at(&dir, &registry, HELLO, &reference, 1_000_001);
-    sign_keyless(&registry, &work, "good", "kiln/keyless", &digest, &rekor);
+    sign_keyless(&registry, &work, "good", "kiln/keyless", &digest, &rekor, 0);
 
     let out = add(&dir, &registry, &reference);
     out.success();
@@ -1271,6 +1273,7 @@ fn keyless_signatures_are_checked_against_identities_and_a_pinned_trust_root() {
         "kiln/rogue",
         &rogue_digest,
         &rekor,
+        0,
     );
     dir.write("app/kiln.yaml", pipeline(&rogue_ref, &trust(&exact)));
     let err = add(&dir, &registry, &rogue_ref).error().to_owned();
@@ -1289,11 +1292,32 @@ fn keyless_signatures_are_checked_against_identities_and_a_pinned_trust_root() {
         "kiln/unlogged",
         &unlogged_digest,
         &rekor_key(),
+        0,
     );
     dir.write("app/kiln.yaml", pipeline(&unlogged_ref, &trust(&exact)));
     let err = add(&dir, &registry, &unlogged_ref).error().to_owned();
     assert!(
         err.contains("comes from a log the trust root does not name"),
+        "{err}"
+    );
+
+    // A logged time changed after Rekor signed it (to fall inside the
+    // certificate's validity, say) breaks the signed entry timestamp.
+    let backdated_ref = registry.reference("kiln/backdated:1.0");
+    let backdated_digest = push_at(&dir, &registry, HELLO, &backdated_ref, 1_000_004);
+    sign_keyless(
+        &registry,
+        &work,
+        "good",
+        "kiln/backdated",
+        &backdated_digest,
+        &rekor,
+        60,
+    );
+    dir.write("app/kiln.yaml", pipeline(&backdated_ref, &trust(&exact)));
+    let err = add(&dir, &registry, &backdated_ref).error().to_owned();
+    assert!(
+        err.contains("signed entry timestamp does not verify"),
         "{err}"
     );
 }
