@@ -117,9 +117,22 @@ ensure_krm_functions() {
 
 # ---- cosign, built from the Go module proxy into a cache keyed by its version (tests/oci/cosign.sh),
 # for the tests that check kiln's signatures against it.
-ensure_cosign() {
+# Its first build takes minutes, so it starts in the background before the other installs and
+# ensure_cosign waits for it.
+start_cosign() {
   command -v go >/dev/null || die "Go is needed to build cosign for the OCI signature tests (tests/oci/cosign.sh)"
-  KILN_COSIGN=$(tests/oci/cosign.sh | tail -n 1)
+  cosign_log=$(mktemp)
+  tests/oci/cosign.sh >"$cosign_log" 2>&1 &
+  cosign_pid=$!
+}
+ensure_cosign() {
+  if ! wait "$cosign_pid"; then
+    cat "$cosign_log" >&2
+    die "building cosign failed (tests/oci/cosign.sh)"
+  fi
+  grep -v '^/' "$cosign_log" >&2 || true
+  KILN_COSIGN=$(tail -n 1 "$cosign_log")
+  rm -f "$cosign_log"
   export KILN_COSIGN
 }
 
@@ -154,6 +167,7 @@ PY
   rm -rf "$w"
 }
 
+start_cosign
 ensure_git
 ensure_redis
 ensure_age
