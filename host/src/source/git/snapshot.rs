@@ -204,75 +204,11 @@ pub(super) fn materialise(
 const STREAM_THRESHOLD: u64 = 16 << 20;
 
 /// Writes the entries of `tree` into `dir`, a directory this process just
-/// created: the directories and links first, in tree order, then the files,
-/// on several threads. Every file, link and directory is created new: an
-/// entry never replaces or writes through one written before (a tree naming
-/// a link and then a file of the same name is refused), and names that
-/// could leave the directory (`..`, `/`) are refused; `.git` is left out.
+/// created. Every file, link and directory is created new: an entry never
+/// replaces or writes through one written before (a tree naming a link and
+/// then a file of the same name is refused), and names that could leave
+/// the directory (`..`, `/`) are refused; `.git` is left out.
 fn write_tree(repo: &gix::Repository, tree: &gix::Tree<'_>, dir: &Path) -> Result<(), Error> {
-    let mut files = Vec::new();
-    plan_tree(repo, tree, dir, &mut files)?;
-    write_files(repo, &files)
-}
-
-/// Below this many files a snapshot is written on the calling thread.
-const PARALLEL_FILES: usize = 256;
-
-/// Writes each blob of `files` into a new file at its path, on up to one
-/// thread per core; the first error stops them all.
-fn write_files(repo: &gix::Repository, files: &[(gix::ObjectId, PathBuf)]) -> Result<(), Error> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(8);
-    if threads == 1 || files.len() < PARALLEL_FILES {
-        return files
-            .iter()
-            .try_for_each(|(id, path)| write_blob(repo, id, path));
-    }
-    // A repository handle is for one thread: each writer opens its own.
-    let git_dir = repo.git_dir();
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let writers: Vec<_> =
-            (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let repo = gix::open_opts(git_dir, gix::open::Options::isolated())
-                            .map_err(|e| Error::Io {
-                                path: git_dir.to_path_buf(),
-                                source: std::io::Error::other(e),
-                            })?;
-                        while !failed.load(Ordering::Relaxed) {
-                            let Some((id, path)) = files.get(next.fetch_add(1, Ordering::Relaxed))
-                            else {
-                                break;
-                            };
-                            if let Err(e) = write_blob(&repo, id, path) {
-                                failed.store(true, Ordering::Relaxed);
-                                return Err(e);
-                            }
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-        writers.into_iter().try_for_each(|w| {
-            w.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
-    })
-}
-
-/// Creates the directories and links of `tree` under `dir` and lists its
-/// files (blob ids and paths) in `files`, checking every name.
-fn plan_tree(
-    repo: &gix::Repository,
-    tree: &gix::Tree<'_>,
-    dir: &Path,
-    files: &mut Vec<(gix::ObjectId, PathBuf)>,
-) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
@@ -307,7 +243,7 @@ fn plan_tree(
             let sub = repo
                 .find_tree(entry.oid().to_owned())
                 .map_err(Error::Objects)?;
-            plan_tree(repo, &sub, &path, files)?;
+            write_tree(repo, &sub, &path)?;
         } else if mode.is_link() {
             // A link's target is a path: no longer than the system takes.
             let header = repo
@@ -328,7 +264,7 @@ fn plan_tree(
             let target = String::from_utf8_lossy(&blob.data).into_owned();
             link(&target, &path).map_err(io(&path))?;
         } else if mode.is_blob() {
-            files.push((entry.oid().to_owned(), path));
+            write_blob(repo, entry.oid(), &path)?;
         }
         // Submodules (commits) are not part of the snapshot.
     }
