@@ -168,3 +168,31 @@ async fn a_replica_renders_from_the_cache_another_filled() {
         "r1 wrote step entries to its disk"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_shared_cache_leaves_the_disk_cache_in_use() {
+    let c = Cluster::new("agent-noredis").await;
+    let repo = Repo::new();
+    repo.write(
+        "agent.yaml",
+        &agent_file(
+            &c.ns,
+            "defaults: {interval: 10m, retryInterval: 1s, timeout: 30s}\n",
+        ),
+    );
+    app(&repo, "web", &c.ns, &[("web", "v1")]);
+    repo.commit("v1");
+    // Nothing listens there: the agent starts anyway and renders without the shared cache.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut s = settings(&repo, Duration::from_millis(300));
+    s.cache = Some(CacheChoice::Shared(format!("redis://127.0.0.1:{closed}")));
+    let agent = crate::harness::start(s, &c);
+    eventually(FIRST, "v1 applied", || async {
+        c.value("web").await.as_deref() == Some("v1")
+    })
+    .await;
+    agent.stop().await;
+}

@@ -160,8 +160,20 @@ impl Agent {
         if let Some(cache) = &settings.cache {
             config.cache = cache.clone();
         }
-        let cache = config.cache.clone();
-        let service = RenderService::new(config)?;
+        let mut cache = config.cache.clone();
+        // The shared cache is optional: one that cannot be reached leaves the disk cache in
+        // use, and is tried again at each new commit.
+        let service = match RenderService::new(config.clone()) {
+            Err(e) if matches!(cache, CacheChoice::Shared(_)) => {
+                tracing::warn!(error = %crate::error_chain(e.as_ref()), "cannot use the shared render cache; using the disk cache until a new commit");
+                config.cache = CacheChoice::Disk {
+                    max_size: crate::cache::DEFAULT_MAX_SIZE,
+                };
+                cache = config.cache.clone();
+                RenderService::new(config)?
+            }
+            other => other?,
+        };
         let remote = Remote {
             url: settings.repo.clone(),
             reference: settings.reference.clone(),
@@ -251,18 +263,17 @@ impl Agent {
         self.shard = Some(resolved);
     }
 
-    /// Switches to the render cache the `Agent` file names, unless a flag chose one. A
-    /// cache that cannot be opened leaves the current one in use.
+    /// Switches to the render cache the flags choose, else the one the `Agent` file names.
+    /// A cache that cannot be opened leaves the current one in use (tried again at the next
+    /// commit).
     fn choose_cache(&mut self, config: &AgentConfig) {
-        if self.settings.cache.is_some() {
-            return;
-        }
-        let wanted = match config.cache.as_deref() {
-            None => CacheChoice::Disk {
+        let wanted = match (&self.settings.cache, config.cache.as_deref()) {
+            (Some(flag), _) => flag.clone(),
+            (None, None) => CacheChoice::Disk {
                 max_size: crate::cache::DEFAULT_MAX_SIZE,
             },
-            Some("off") => CacheChoice::Off,
-            Some(url) => CacheChoice::Shared(url.to_owned()),
+            (None, Some("off")) => CacheChoice::Off,
+            (None, Some(url)) => CacheChoice::Shared(url.to_owned()),
         };
         if wanted == self.cache {
             return;
@@ -276,7 +287,7 @@ impl Agent {
                 self.cache = wanted;
             }
             Err(e) => {
-                tracing::warn!(error = %crate::error_chain(e.as_ref()), "cannot use the render cache the Agent file names; keeping the current one");
+                tracing::warn!(error = %crate::error_chain(e.as_ref()), "cannot use the render cache; keeping the current one until a new commit");
             }
         }
     }
