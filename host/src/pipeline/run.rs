@@ -45,6 +45,9 @@ pub struct RenderOptions {
     /// A stable name of the app across renders (e.g. repo URL and path), for
     /// `--explain`; default the app directory on the host.
     pub source_id: Option<String>,
+    /// The source root never changes once written (a git snapshot named by
+    /// its tree id): a memo of the app needs no stamps to hold.
+    pub immutable_source: bool,
 }
 
 /// A finished render.
