@@ -36,6 +36,12 @@ pub const KILN_INSECURE_REGISTRIES: &str = "KILN_INSECURE_REGISTRIES";
 /// plugins may come from; unset or empty: any. The operator's bound on
 /// the hosts a repository's `kiln.yaml` can make kiln contact.
 pub const KILN_ALLOWED_REGISTRIES: &str = "KILN_ALLOWED_REGISTRIES";
+/// The operator's trust policy for `oci://` plugins: a YAML file in the
+/// vocabulary of `trust:` in `kiln.yaml` (`require`, `keys`,
+/// `identities`, `trustedRoot`; paths relative to the file). Every OCI
+/// plugin must meet it as well as its pipeline's own policy, which cannot
+/// weaken it.
+pub const KILN_PLUGIN_POLICY: &str = "KILN_PLUGIN_POLICY";
 
 /// Environment: the agent's webhook token (when no `--webhook-token-file`).
 pub const KILN_WEBHOOK_TOKEN: &str = "KILN_WEBHOOK_TOKEN";

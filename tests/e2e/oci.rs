@@ -575,6 +575,127 @@ fn the_trust_policy_refuses_unsigned_and_foreign_signed_plugins_and_accepts_sign
 
 /// A component built for `version` of the contract (wit-component's
 /// stand-in module under the contract's world).
+/// The operator's policy (`KILN_PLUGIN_POLICY`) holds whatever the
+/// repository's `kiln.yaml` says: an unsigned plugin, or one signed by a
+/// key only the repository trusts, is refused at render and at add even
+/// under `trust: {require: none}`; one signed by the operator's key
+/// renders. A policy file that cannot be used fails every render, naming
+/// it.
+#[test]
+fn the_operators_plugin_policy_cannot_be_weakened_by_the_repository() {
+    let registry = Registry::start();
+    let (operator_private, operator_public) = key_pair();
+    let (repo_private, repo_public) = key_pair();
+    let operator = tempfile::tempdir().expect("temp dir");
+    let policy = operator.path().join("policy.yaml");
+    std::fs::write(&policy, "require: signed\nkeys: [keys/operator.pub]\n").expect("policy");
+    std::fs::create_dir(operator.path().join("keys")).expect("keys dir");
+    std::fs::write(operator.path().join("keys/operator.pub"), &operator_public).expect("key");
+
+    let dir = app("placeholder", "");
+    dir.write("operator.key", &operator_private)
+        .write("repo.key", &repo_private)
+        .write("app/keys/repo.pub", &repo_public);
+    let pushed = |repo: &str, key: Option<&str>| {
+        let reference = registry.reference(&format!("{repo}:1.0"));
+        let mut cmd = kiln(&dir, &registry);
+        cmd.args(["plugin", "push", HELLO, &reference]);
+        if let Some(key) = key {
+            cmd.args(["--sign-key", key]);
+        }
+        let digest = cmd.run().success().trim().to_owned();
+        registry.reference(&format!("{repo}@{digest}"))
+    };
+    let render = |plugin: &str, trust: &str| {
+        dir.write("app/kiln.yaml", pipeline(plugin, trust));
+        kiln_cold(&dir, &registry, tempfile::tempdir().expect("cache").path())
+            .env("KILN_PLUGIN_POLICY", &policy)
+            .args(["render", "app"])
+            .run()
+    };
+
+    let unsigned = pushed("kiln/op-unsigned", None);
+    // Without the operator's policy, the repository's word is enough.
+    dir.write(
+        "app/kiln.yaml",
+        pipeline(&unsigned, "trust:\n  require: none\n"),
+    );
+    assert_eq!(
+        kiln(&dir, &registry)
+            .args(["render", "app"])
+            .run()
+            .success(),
+        from_path_output()
+    );
+    // The same render, memoized and cached without the policy, is not
+    // served once the operator sets it.
+    let err = kiln(&dir, &registry)
+        .env("KILN_PLUGIN_POLICY", &policy)
+        .args(["render", "app"])
+        .run()
+        .error()
+        .to_owned();
+    assert!(
+        err.contains("required by the operator's plugin policy"),
+        "{err}"
+    );
+    let err = render(&unsigned, "trust:\n  require: none\n")
+        .error()
+        .to_owned();
+    assert!(
+        err.contains("has no cosign signature made by a trusted key")
+            && err.contains("required by the operator's plugin policy")
+            && err.contains("policy.yaml"),
+        "{err}"
+    );
+    assert!(err.contains("KILN_PLUGIN_POLICY"), "{err}");
+
+    // Signed by a key the repository trusts, but the operator does not.
+    let repo_signed = pushed("kiln/op-repo-signed", Some("repo.key"));
+    let repo_trust = "trust:\n  require: signed\n  keys: [keys/repo.pub]\n";
+    let err = render(&repo_signed, repo_trust).error().to_owned();
+    assert!(
+        err.contains("required by the operator's plugin policy"),
+        "{err}"
+    );
+    let tagged = registry.reference("kiln/op-repo-signed:1.0");
+    dir.write("app/kiln.yaml", pipeline(&tagged, repo_trust));
+    let err = kiln(&dir, &registry)
+        .env("KILN_PLUGIN_POLICY", &policy)
+        .args(["plugin", "add", &tagged, "--app", "app"])
+        .run()
+        .error()
+        .to_owned();
+    assert!(
+        err.contains("required by the operator's plugin policy"),
+        "{err}"
+    );
+
+    // Signed by the operator's key: renders, and the repository's own
+    // policy still applies on top.
+    let operator_signed = pushed("kiln/op-signed", Some("operator.key"));
+    assert_eq!(render(&operator_signed, "").success(), from_path_output());
+    let err = render(&operator_signed, repo_trust).error().to_owned();
+    assert!(
+        err.contains("has no cosign signature made by a trusted key") && !err.contains("operator"),
+        "{err}"
+    );
+
+    // A policy file that cannot be used stops every render.
+    std::fs::write(&policy, "require: signed\n").expect("policy");
+    let err = kiln_cold(&dir, &registry, tempfile::tempdir().expect("cache").path())
+        .env("KILN_PLUGIN_POLICY", &policy)
+        .args(["render", "app"])
+        .run()
+        .error()
+        .to_owned();
+    assert!(
+        err.contains("policy.yaml (KILN_PLUGIN_POLICY)")
+            && err.contains("needs `keys` or `identities`"),
+        "{err}"
+    );
+}
+
 fn plugin_built_for(version: &str) -> Vec<u8> {
     let ours = WIT
         .lines()

@@ -74,6 +74,14 @@ pub enum Error {
     /// The registry could not be asked.
     #[error(transparent)]
     Registry(#[from] client::Error),
+    /// The operator's policy (`KILN_PLUGIN_POLICY`) is not met.
+    #[error("{source} (required by the operator's plugin policy {policy})")]
+    Operator {
+        /// The policy file.
+        policy: String,
+        /// Why it is not met.
+        source: Box<Error>,
+    },
 }
 
 impl PublicKey {

@@ -218,12 +218,9 @@ fn pin(
             };
             let pulled = registry.pull(reference, &digest, &store)?;
             let (kind, contract) = load(runtime, plugin, &pulled.wasm)?;
-            let signed_by = if trust.require_signed {
-                let v = signature::verify(&registry, &store, reference, &digest, &trust.policy)?;
-                Some(v.key)
-            } else {
-                None
-            };
+            let signed_by = trust
+                .verify(&registry, &store, reference, &digest)?
+                .map(|v| v.key);
             Ok(Pinned {
                 entry: Entry {
                     source: plugin.to_owned(),
@@ -480,8 +477,7 @@ fn verify_entry(
                 )));
             }
             let mut said = format!("{digest}, blake3 {now}");
-            if trust.require_signed {
-                let v = signature::verify(registry, store, &reference, digest, &trust.policy)?;
+            if let Some(v) = trust.verify(registry, store, &reference, digest)? {
                 let _ = write!(said, ", signed by {}", v.key);
             }
             Ok(said)

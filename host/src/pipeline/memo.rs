@@ -45,6 +45,7 @@ fn memo_id(app: &App, opts: &RenderOptions, limits: Limits) -> MemoId {
         "ceiling": format!("{:?}", opts.ceiling),
         "source-revision": opts.source_revision,
         "source-id": opts.source_id,
+        "operator-plugin-bounds": super::oci::operator_fingerprint(),
     });
     MemoId::new(
         "app-v2",

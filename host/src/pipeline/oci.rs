@@ -9,6 +9,7 @@ use super::App;
 use super::file::{Require, TrustSpec};
 use super::lock::Lock;
 use super::run::Error;
+use crate::env::{KILN_ALLOWED_REGISTRIES, KILN_PLUGIN_POLICY};
 use crate::oci::keyless::{Identity, Pattern, TrustedRoot};
 use crate::oci::signature::{self, Policy, PublicKey};
 use crate::oci::{OciRef, Registry, Store, client};
@@ -36,13 +37,151 @@ impl PartialEq for OciPlugin {
 
 impl Eq for OciPlugin {}
 
-/// A pipeline's trust policy, its keys read.
+/// A pipeline's trust policy, its keys read, and the operator's.
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
     /// Whether a signature the policy accepts is required.
     pub require_signed: bool,
     /// Who may sign.
     pub policy: Policy,
+    /// The operator's policy ([`KILN_PLUGIN_POLICY`]), met first.
+    pub operator: Option<Arc<Operator>>,
+}
+
+/// The operator's trust policy: the file [`KILN_PLUGIN_POLICY`] names.
+#[derive(Debug)]
+pub struct Operator {
+    /// The policy file, to name it in messages.
+    pub file: String,
+    /// Whether a signature the policy accepts is required.
+    pub require_signed: bool,
+    /// Who may sign.
+    pub policy: Policy,
+}
+
+impl Trust {
+    /// Checks the signatures of `digest` of `reference`: against the
+    /// operator's policy, then the pipeline's. The signer the pipeline's
+    /// policy accepted (else the operator's); `None` when neither requires
+    /// a signature.
+    pub fn verify(
+        &self,
+        registry: &crate::oci::Registry,
+        store: &Store,
+        reference: &OciRef,
+        digest: &str,
+    ) -> Result<Option<signature::Verified>, signature::Error> {
+        let mut signer = None;
+        if let Some(op) = self.operator.as_deref().filter(|op| op.require_signed) {
+            signer = Some(
+                signature::verify(registry, store, reference, digest, &op.policy).map_err(|e| {
+                    match e {
+                        signature::Error::Registry(_) => e,
+                        e => signature::Error::Operator {
+                            policy: op.file.clone(),
+                            source: Box::new(e),
+                        },
+                    }
+                })?,
+            );
+        }
+        if self.require_signed {
+            signer = Some(signature::verify(
+                registry,
+                store,
+                reference,
+                digest,
+                &self.policy,
+            )?);
+        }
+        Ok(signer)
+    }
+}
+
+/// The operator's policy from [`KILN_PLUGIN_POLICY`], read once per
+/// process; `None` when it is unset.
+fn operator() -> Result<Option<Arc<Operator>>, Error> {
+    /// The policy, or the file and why it cannot be used.
+    type Read = Result<Option<Arc<Operator>>, (String, String)>;
+    static POLICY: std::sync::OnceLock<Read> = std::sync::OnceLock::new();
+    POLICY
+        .get_or_init(|| {
+            let Some(path) = std::env::var_os(KILN_PLUGIN_POLICY).filter(|p| !p.is_empty()) else {
+                return Ok(None);
+            };
+            let path = std::path::PathBuf::from(path);
+            let file = path.display().to_string();
+            read_operator(&path)
+                .map(|op| Some(Arc::new(op)))
+                .map_err(|message| (file, message))
+        })
+        .clone()
+        .map_err(|(file, message)| Error::Trust {
+            file: format!("{file} ({KILN_PLUGIN_POLICY})"),
+            message,
+        })
+}
+
+/// What the operator's bounds on OCI plugins are ([`KILN_PLUGIN_POLICY`]
+/// as read, keys included, and [`KILN_ALLOWED_REGISTRIES`]), hashed: part
+/// of the memo ids, so that a render memoized before a bound changed is
+/// not served after.
+pub fn operator_fingerprint() -> String {
+    let allowed = std::env::var(KILN_ALLOWED_REGISTRIES).unwrap_or_default();
+    let text = format!("{:?}|{allowed}", operator());
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
+fn read_operator(path: &Path) -> Result<Operator, String> {
+    let text = fs_err::read_to_string(path).map_err(|e| e.to_string())?;
+    let file = path.display().to_string();
+    let spec: TrustSpec = kiln_resource::yaml::from_str(&text, &file).map_err(|e| e.to_string())?;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let read = |rel: &str| fs_err::read_to_string(dir.join(rel)).map_err(|e| e.to_string());
+    let keys = spec
+        .keys
+        .iter()
+        .map(|k| PublicKey::from_pem(k, &read(k)?).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, String>>()?;
+    let root = match &spec.trusted_root {
+        Some(r) => Some(TrustedRoot::parse(r, &read(r)?).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let identities = identities(&spec)?;
+    if spec.require == Require::Signed && keys.is_empty() && identities.is_empty() {
+        return Err("`require: signed` needs `keys` or `identities`".into());
+    }
+    Ok(Operator {
+        file,
+        require_signed: spec.require == Require::Signed,
+        policy: Policy {
+            keys,
+            identities,
+            root,
+        },
+    })
+}
+
+/// The identities of `spec`, their patterns compiled.
+fn identities(spec: &TrustSpec) -> Result<Vec<Identity>, String> {
+    let pattern = |exact: &Option<String>, re: &Option<String>| -> Result<Pattern, String> {
+        match (exact, re) {
+            (Some(s), _) => Ok(Pattern::Exact(s.clone())),
+            (None, Some(r)) => regex::Regex::new(r)
+                .map(Pattern::Regex)
+                .map_err(|e| format!("bad regular expression {r:?}: {e}")),
+            (None, None) => Err("an identity lacks its issuer or subject".into()),
+        }
+    };
+    spec.identities
+        .iter()
+        .map(|id| {
+            Ok(Identity {
+                issuer: pattern(&id.issuer, &id.issuer_reg_exp)?,
+                subject: pattern(&id.subject, &id.subject_reg_exp)?,
+            })
+        })
+        .collect()
 }
 
 /// Fetching an OCI plugin failed.
@@ -72,8 +211,12 @@ impl Trust {
     /// Reads the keys of `spec` (paths relative to the app directory,
     /// inside the source root) for the pipeline file `shown`.
     pub fn load(app: &App, spec: Option<&TrustSpec>, shown: &str) -> Result<Self, Error> {
+        let operator = operator()?;
         let Some(spec) = spec else {
-            return Ok(Self::default());
+            return Ok(Self {
+                operator,
+                ..Self::default()
+            });
         };
         let mut keys = Vec::with_capacity(spec.keys.len());
         for path in &spec.keys {
@@ -108,27 +251,7 @@ impl Trust {
             }
             None => None,
         };
-        let pattern = |exact: &Option<String>, re: &Option<String>| -> Result<Pattern, Error> {
-            match (exact, re) {
-                (Some(s), _) => Ok(Pattern::Exact(s.clone())),
-                (None, Some(r)) => regex::Regex::new(r)
-                    .map(Pattern::Regex)
-                    .map_err(|e| trust_error(format!("bad regular expression {r:?}: {e}"))),
-                (None, None) => Err(trust_error(
-                    "an identity lacks its issuer or subject".into(),
-                )),
-            }
-        };
-        let identities = spec
-            .identities
-            .iter()
-            .map(|id| {
-                Ok(Identity {
-                    issuer: pattern(&id.issuer, &id.issuer_reg_exp)?,
-                    subject: pattern(&id.subject, &id.subject_reg_exp)?,
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let identities = identities(spec).map_err(trust_error)?;
         Ok(Self {
             require_signed: spec.require == Require::Signed,
             policy: Policy {
@@ -136,6 +259,7 @@ impl Trust {
                 identities,
                 root,
             },
+            operator,
         })
     }
 }
@@ -190,14 +314,8 @@ pub fn fetch(plugin: &OciPlugin, cache_dir: &Path) -> Result<Vec<u8>, FetchError
             });
         }
     }
-    if plugin.trust.require_signed {
-        signature::verify(
-            &registry,
-            &store,
-            &plugin.reference,
-            &plugin.digest,
-            &plugin.trust.policy,
-        )?;
-    }
+    plugin
+        .trust
+        .verify(&registry, &store, &plugin.reference, &plugin.digest)?;
     Ok(pulled.wasm)
 }

@@ -202,6 +202,7 @@ impl Error {
             )),
             Self::Fetch { source, .. } => Some(match source.as_ref() {
                 super::oci::FetchError::Blake3 { .. } => "check where the artifact came from; if the change is wanted, run `kiln plugin update` and review the kiln.lock diff".into(),
+                super::oci::FetchError::Signature(crate::oci::signature::Error::Operator { .. }) => "the operator requires plugins signed by the keys or identities of the policy file that KILN_PLUGIN_POLICY names: use a plugin signed so, or ask the operator".into(),
                 super::oci::FetchError::Signature(_) => "sign the artifact with a key that trust.keys of kiln.yaml names (`kiln plugin push --sign-key`, or cosign), or change the trust policy".into(),
                 super::oci::FetchError::Registry(crate::oci::client::Error::Registry { .. }) => "check that the registry is reachable (renders work offline only for plugins already in the cache)".into(),
                 super::oci::FetchError::Registry(_) => return None,

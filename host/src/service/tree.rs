@@ -324,6 +324,7 @@ fn run_memo_id(root: &Resolved, request: &TreeRequest) -> MemoId {
             root.source_id.as_bytes(),
             root.app.root.as_os_str().as_encoded_bytes(),
             root.commit.as_deref().unwrap_or_default().as_bytes(),
+            crate::pipeline::oci::operator_fingerprint().as_bytes(),
         ],
     )
 }
