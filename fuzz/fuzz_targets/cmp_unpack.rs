@@ -48,11 +48,23 @@ fuzz_target!(|input: &[u8]| {
         .map(|e| e.expect("an entry").file_name())
         .collect();
     beside.sort();
-    assert_eq!(beside, ["dest", "sentinel"], "written beside the destination");
-    assert_eq!(fs_err::read(parent.path().join("sentinel")).expect("the sentinel"), b"s");
+    assert_eq!(
+        beside,
+        ["dest", "sentinel"],
+        "written beside the destination"
+    );
+    assert_eq!(
+        fs_err::read(parent.path().join("sentinel")).expect("the sentinel"),
+        b"s"
+    );
 
     let mut tally = Tally::default();
-    walk(&dest, &dest.canonicalize().expect("the destination"), &mut tally, result.is_ok());
+    walk(
+        &dest,
+        &dest.canonicalize().expect("the destination"),
+        &mut tally,
+        result.is_ok(),
+    );
     // The caps hold for what lands on disk, hard-link copies included,
     // whether or not the tarball was accepted.
     assert!(
@@ -90,12 +102,21 @@ fn walk(dir: &Path, root: &Path, tally: &mut Tally, accepted: bool) {
         tally.entries += 1;
         if meta.file_type().is_symlink() {
             if accepted && let Ok(to) = path.canonicalize() {
-                assert!(to.starts_with(root), "{} leads to {}", path.display(), to.display());
+                assert!(
+                    to.starts_with(root),
+                    "{} leads to {}",
+                    path.display(),
+                    to.display()
+                );
             }
         } else if meta.is_dir() {
             walk(&path, root, tally, accepted);
         } else {
-            assert!(meta.is_file(), "{} is neither file, dir nor link", path.display());
+            assert!(
+                meta.is_file(),
+                "{} is neither file, dir nor link",
+                path.display()
+            );
             tally.files += 1;
             tally.bytes += meta.len();
         }
