@@ -15,5 +15,6 @@ mod plugins;
 mod python;
 mod render;
 mod sandbox;
+mod sandbox_krm;
 mod service;
 mod sops;
