@@ -1059,3 +1059,30 @@ fn a_branch_deleted_on_the_remote_is_not_rendered_from_the_mirror() {
     ]);
     assert_eq!(crate::git::color(&main), "green");
 }
+
+/// Regression test for issue #12 (point 1): the host's own walk of the
+/// source tree, which hashes it before any step runs, is bounded by
+/// `--timeout` like the steps, however large the tree.
+#[test]
+fn the_walk_of_a_huge_tree_stops_at_the_time_bound() {
+    let dir = Dir::new();
+    dir.write("app/cm.yaml", MANIFESTS);
+    // A TiB of holes: no disk, but hours of hashing.
+    let big = std::fs::File::create(dir.path().join("app/zeros.bin")).unwrap();
+    big.set_len(1 << 40).unwrap();
+    let start = std::time::Instant::now();
+    for args in [
+        &["render", "app", "--no-cache", "--timeout", "1s"][..],
+        // With the cache on, the walk that records what the app read.
+        &["render", "app", "--timeout", "1s"][..],
+    ] {
+        let run = crate::sandbox::run_within(&dir, args, crate::sandbox::WATCHDOG);
+        let err = run.error();
+        assert!(
+            err.contains("reading the source tree under") && err.contains("ran longer than 1s"),
+            "{err}"
+        );
+        assert!(err.contains("before any step runs"), "{err}");
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+}

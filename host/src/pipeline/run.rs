@@ -187,6 +187,18 @@ impl Error {
     }
 }
 
+/// How long the walk of the source tree may take: the longest time bound
+/// of the pipeline's steps, under the operator's ceiling.
+fn walk_time(pipeline: &Pipeline, opts: &RenderOptions) -> std::time::Duration {
+    let time = pipeline
+        .steps
+        .iter()
+        .map(|s| s.limits.time)
+        .max()
+        .unwrap_or(runtime::Limits::DEFAULT_TIME);
+    opts.ceiling.map_or(time, |c| time.min(c.time))
+}
+
 /// Renders `app` with `pipeline`.
 pub fn render(
     app: &App,
@@ -206,7 +218,14 @@ pub fn render(
             app,
             || Some(pipeline.clone()),
             runtime,
-            || crate::source::tree_digest(&app.root, &app.dir, &named_by_options(opts)),
+            || {
+                crate::source::tree_digest_within(
+                    &app.root,
+                    &app.dir,
+                    &named_by_options(opts),
+                    walk_time(pipeline, opts),
+                )
+            },
         )
         .map_err(Error::Io)?,
     };
