@@ -8,7 +8,7 @@
 #   3. steady state, nothing changing: CPU (% of one core) and RSS of the agent holding the
 #      apps, over STEADY seconds (default 60; the remote is listed every 10 s);
 #   4. git sources: `kiln render --repo file://… --rev main --all apps` cold and with nothing
-#      changed, against `kiln render --all` on the same directory.
+#      changed, against `kiln render --all` on the same directory (hyperfine, side by side).
 #
 #   benches/agent.sh [APPS]        KILN=path/to/kiln measures that binary (default: a release
 #                                  build); KUBECTL=kubectl (v1.35) for the checks; STEADY=60;
@@ -147,17 +147,20 @@ wait "$agent_pid" 2>/dev/null || true
 agent_pid=
 
 echo "== 4. git sources against a directory ($apps apps)"
-render() { # cache dir, args...
-	local cache=$1
-	shift
-	local t0
-	t0=$(now)
-	KILN_CACHE_DIR=$cache "$kiln" render "$@" >/dev/null
-	echo "$(ms "$t0")"
+# Side by side with hyperfine: cold (render cache and git mirror emptied before each run; the
+# compiled plugins kept) and with nothing changed.
+command -v hyperfine >/dev/null || {
+	echo "hyperfine is needed for this section (apt-get install hyperfine)"
+	exit 1
 }
-local_cold=$(render "$work/c-local" --all "$repo/apps")
-git_cold=$(render "$work/c-git" --repo "file://$repo" --rev main --all apps)
-local_warm=$(for _ in 1 2 3 4 5; do render "$work/c-local" --all "$repo/apps"; done | median)
-git_warm=$(for _ in 1 2 3 4 5; do render "$work/c-git" --repo "file://$repo" --rev main --all apps; done | median)
-echo "cold (plugins compiled in each fresh cache): local ${local_cold} ms, git ${git_cold} ms"
-echo "nothing changed (median of 5): local ${local_warm} ms, git ${git_warm} ms"
+for c in c-local c-git; do KILN_CACHE_DIR=$work/$c "$kiln" render "$repo/apps/app-0000" >/dev/null; done
+git_render="env KILN_CACHE_DIR=$work/c-git $kiln render --repo file://$repo --rev main --all apps"
+local_render="env KILN_CACHE_DIR=$work/c-local $kiln render --all $repo/apps"
+hyperfine -N --runs 5 --style basic \
+	--prepare "rm -rf $work/c-git/steps-v1 $work/c-git/git-v0" -n "git, cold" "$git_render" \
+	--prepare "rm -rf $work/c-local/steps-v1" -n "directory, cold" "$local_render"
+$git_render >/dev/null
+$local_render >/dev/null
+sleep 2 # stamps younger than two seconds are not trusted (host/src/stamp.rs)
+hyperfine -N --warmup 3 --runs 30 --style basic \
+	-n "git, nothing changed" "$git_render" -n "directory, nothing changed" "$local_render"

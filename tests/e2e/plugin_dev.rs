@@ -134,6 +134,17 @@ fn golden_loop(lang: &str) {
 #[test]
 fn rust_template_builds_and_passes_its_tests() {
     golden_loop("rust");
+    // The template pins its crates: the lock names the project.
+    let root = Dir::new();
+    kiln(&root, "rust")
+        .args(["plugin", "new", "rust", "pinned"])
+        .run()
+        .success();
+    let lock = fs_err::read_to_string(root.path().join("pinned/Cargo.lock")).expect("Cargo.lock");
+    assert!(
+        lock.contains("name = \"pinned\"\n") && lock.contains("name = \"wit-bindgen\"\n"),
+        "{lock}"
+    );
 }
 
 #[test]
@@ -159,6 +170,60 @@ fn python_template_builds_and_passes_its_tests() {
 #[test]
 fn c_template_builds_and_passes_its_tests() {
     golden_loop("c");
+}
+
+/// The C helper's JSON editor reads keys through their escapes and writes
+/// them escaped: a label key with a quote, a slash written `\/`, and one
+/// that is not there yet all come out as valid JSON with one entry each.
+#[test]
+fn c_helper_escapes_keys() {
+    let root = Dir::new();
+    kiln(&root, "c")
+        .args(["plugin", "new", "c", "keys"])
+        .run()
+        .success();
+    root.write(
+        "keys/src/plugin.c",
+        r#"#include "../kiln/kiln.h"
+const kiln_info KILN_INFO = {"keys", "0.1.0", "sets labels with awkward keys"};
+kiln_status kiln_render(kiln_request *req) {
+    const char *keys[] = {"q\"uote", "a/b", "back\\slash"};
+    for (size_t i = 0; i < req->count; i++)
+        for (size_t k = 0; k < 3; k++)
+            if (!kiln_set_label(&req->resources[i], keys[k], "\"new\"")) return kiln_fail(req, KILN_BAD_INPUT, "not an object", NULL);
+    return KILN_OK;
+}
+"#,
+    );
+    kiln(&root, "c")
+        .args(["plugin", "build", "keys"])
+        .env("CARGO_TARGET_DIR", build_cache("c"))
+        .run()
+        .success();
+    root.copy(
+        root.path()
+            .join("keys/plugin.wasm")
+            .to_str()
+            .expect("UTF-8"),
+        "app/p.wasm",
+    )
+    .write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  labels:\n    'q\"uote': old\n    a/b: old\n",
+    )
+    .write(
+        "app/kiln.yaml",
+        "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\nsteps:\n- plugin: directory\n- plugin: ./p.wasm\n",
+    );
+    let out = kiln(&root, "c")
+        .args(["render", "app", "--no-cache"])
+        .run()
+        .success()
+        .to_owned();
+    assert!(
+        out.contains("labels:\n    q\"uote: new\n    a/b: new\n    back\\slash: new\n"),
+        "{out}"
+    );
 }
 
 /// Bad names and an occupied directory are refused with a hint.

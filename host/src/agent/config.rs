@@ -28,7 +28,18 @@
 //!   plugins: [sops]                      # built-in names or blake3:<digest>
 //!   apps: ["payments/*"]                 # globs; default every app
 //! webhook: {type: github}                # github | gitlab | generic
+//! cache: redis://kiln-cache:6379         # a render cache shared by the replicas; or `off`
+//! sharding:                              # replicas started with --member split the apps
+//!   group: prod                          # replicas of one group share the apps; default metadata.name
+//!   leaseNamespace: kiln-system          # where the member Leases are; default the agent's namespace
+//!   leaseDuration: 15s                   # a replica silent this long is gone; its apps move
+//!   renewDeadline: 10s                   # a replica that cannot renew this long stops applying
+//!   retryPeriod: 2s                      # how often Leases are renewed and read
 //! ```
+//!
+//! The agent's flags (`--cache`, `--shard-group`, `--lease-namespace`,
+//! `--lease-duration`, `--renew-deadline`, `--retry-period`) override the
+//! file, field by field.
 //!
 //! Durations are `500ms`, `30s`, `10m` or `1h`. Unknown fields are errors
 //! that name the file, the line and the field.
@@ -136,6 +147,36 @@ struct File {
     secrets: Vec<SecretSpec>,
     #[serde(default)]
     webhook: WebhookSpec,
+    cache: Option<String>,
+    #[serde(default)]
+    sharding: ShardingSpec,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ShardingSpec {
+    group: Option<String>,
+    lease_namespace: Option<String>,
+    lease_duration: Option<String>,
+    renew_deadline: Option<String>,
+    retry_period: Option<String>,
+}
+
+/// The `sharding` block: how the replicas of a group split the apps. Each
+/// field is optional; the agent's flags override it, and unset fields take
+/// the defaults of [`super::shard::ShardSettings::new`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sharding {
+    /// The replicas that split one set of apps (default: `metadata.name`).
+    pub group: Option<String>,
+    /// Where the member Leases are (default: the agent's namespace).
+    pub lease_namespace: Option<String>,
+    /// A replica whose Lease has not moved for this long is gone.
+    pub lease_duration: Option<Duration>,
+    /// A replica that cannot renew for this long stops applying.
+    pub renew_deadline: Option<Duration>,
+    /// How often Leases are renewed and read.
+    pub retry_period: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -321,6 +362,10 @@ pub struct AgentConfig {
     pub grants: Vec<Grant>,
     /// How webhooks authenticate.
     pub webhook: WebhookType,
+    /// The render cache: `redis://HOST:PORT[/DB]` or `off` (`None`: the disk cache).
+    pub cache: Option<String>,
+    /// How replicas split the apps.
+    pub sharding: Sharding,
     exclude: GlobSet,
     defaults: PolicySpec,
     overrides: Vec<(GlobSet, String, PolicySpec)>,
@@ -548,6 +593,16 @@ pub fn parse(text: &str, file: &str) -> Result<AgentConfig, Error> {
             apps,
         });
     }
+    let sharding = sharding(&parsed.sharding, &err)?;
+    if let Some(c) = parsed.cache.as_deref()
+        && c != "off"
+        && !c.starts_with("redis://")
+    {
+        return Err(err(
+            format!("cache: `{c}` is neither redis://HOST:PORT[/DB] nor off"),
+            "name a Redis the replicas share, e.g. cache: redis://kiln-cache:6379",
+        ));
+    }
     let inventory_namespace = parsed
         .inventory_namespace
         .unwrap_or_else(|| "kiln-system".to_owned());
@@ -587,10 +642,52 @@ pub fn parse(text: &str, file: &str) -> Result<AgentConfig, Error> {
         ceiling,
         grants,
         webhook: parsed.webhook.kind,
+        cache: parsed.cache,
+        sharding,
         exclude: set("apps.exclude", &parsed.apps.exclude)?,
         defaults: parsed.defaults,
         overrides,
     })
+}
+
+/// Checks the `sharding` block.
+fn sharding(spec: &ShardingSpec, err: &dyn Fn(String, &str) -> Error) -> Result<Sharding, Error> {
+    let duration = |field: &str, value: &Option<String>| -> Result<Option<Duration>, Error> {
+        match value.as_deref().map(parse_duration).transpose() {
+            Ok(Some(Duration::ZERO)) => Err(err(
+                format!("sharding.{field}: must be longer than 0s"),
+                "e.g. leaseDuration: 15s, renewDeadline: 10s, retryPeriod: 2s",
+            )),
+            Ok(d) => Ok(d),
+            Err(m) => Err(err(format!("sharding.{field}: {m}"), "write e.g. 15s")),
+        }
+    };
+    let out = Sharding {
+        group: spec.group.clone(),
+        lease_namespace: spec.lease_namespace.clone(),
+        lease_duration: duration("leaseDuration", &spec.lease_duration)?,
+        renew_deadline: duration("renewDeadline", &spec.renew_deadline)?,
+        retry_period: duration("retryPeriod", &spec.retry_period)?,
+    };
+    if let Some(g) = &out.group
+        && !is_dns_label(g)
+    {
+        return Err(err(
+            format!(
+                "sharding.group: `{g}` is not a label value of lowercase letters, digits and '-'"
+            ),
+            "e.g. group: prod",
+        ));
+    }
+    if let Some(ns) = &out.lease_namespace
+        && !is_dns_label(ns)
+    {
+        return Err(err(
+            format!("sharding.leaseNamespace: `{ns}` is not a namespace name"),
+            "use lowercase letters, digits and '-'",
+        ));
+    }
+    Ok(out)
 }
 
 pub(crate) fn is_dns_label(s: &str) -> bool {

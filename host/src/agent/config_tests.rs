@@ -156,3 +156,83 @@ fn durations() {
     assert!(parse_duration("2").is_err());
     assert!(parse_duration("m").is_err());
 }
+
+#[test]
+fn sharding_and_cache_come_from_the_file_and_flags_override_them() {
+    use crate::agent::shard::ShardFlags;
+    let c = parse(
+        "apiVersion: kiln.dev/v1alpha1\nkind: Agent\nmetadata: {name: prod}\n\
+         cache: redis://kiln-cache:6379/2\n\
+         sharding: {group: blue, leaseNamespace: leases, leaseDuration: 30s, renewDeadline: 20s, retryPeriod: 5s}\n",
+        "agent.yaml",
+    )
+    .unwrap();
+    assert_eq!(c.cache.as_deref(), Some("redis://kiln-cache:6379/2"));
+    let flags = ShardFlags {
+        member: "pod-0".to_owned(),
+        ..ShardFlags::default()
+    };
+    let s = flags.resolve(&c.sharding, &c.name, "kiln-system").unwrap();
+    assert_eq!(
+        (s.member.as_str(), s.group.as_str(), s.namespace.as_str()),
+        ("pod-0", "blue", "leases")
+    );
+    assert_eq!(
+        (s.lease_duration, s.renew_deadline, s.retry_period),
+        (
+            Duration::from_secs(30),
+            Duration::from_secs(20),
+            Duration::from_secs(5)
+        )
+    );
+    // Each flag given wins over its field; the rest stays the file's.
+    let flags = ShardFlags {
+        member: "pod-0".to_owned(),
+        group: Some("green".to_owned()),
+        retry_period: Some(Duration::from_secs(1)),
+        ..ShardFlags::default()
+    };
+    let s = flags.resolve(&c.sharding, &c.name, "kiln-system").unwrap();
+    assert_eq!(
+        (s.group.as_str(), s.namespace.as_str()),
+        ("green", "leases")
+    );
+    assert_eq!(s.retry_period, Duration::from_secs(1));
+    assert_eq!(s.lease_duration, Duration::from_secs(30));
+    // Without the block: the agent's name and namespace, controller-runtime's timings.
+    let bare = parse("apiVersion: kiln.dev/v1alpha1\nkind: Agent\n", "agent.yaml").unwrap();
+    assert_eq!(bare.cache, None);
+    let s = flags
+        .resolve(&bare.sharding, &bare.name, "kiln-system")
+        .unwrap();
+    assert_eq!(
+        (s.group.as_str(), s.namespace.as_str()),
+        ("green", "kiln-system")
+    );
+    assert_eq!(s.lease_duration, Duration::from_secs(15));
+    // A flag that breaks the order with the file's other values is refused.
+    let late = ShardFlags {
+        member: "pod-0".to_owned(),
+        renew_deadline: Some(Duration::from_secs(40)),
+        ..ShardFlags::default()
+    };
+    let e = late.resolve(&c.sharding, &c.name, "ns").unwrap_err();
+    assert!(e.contains("renew deadline (40s)"), "{e}");
+}
+
+#[test]
+fn bad_sharding_and_cache_name_their_field() {
+    let cases = [
+        ("cache: memcached://x", "cache:"),
+        ("sharding: {leaseDuration: 0s}", "sharding.leaseDuration"),
+        ("sharding: {retryPeriod: soon}", "sharding.retryPeriod"),
+        ("sharding: {group: Blue_1}", "sharding.group"),
+        ("sharding: {leaseNamespace: a/b}", "sharding.leaseNamespace"),
+        ("sharding: {leaseTime: 5s}", "leaseTime"),
+    ];
+    for (body, field) in cases {
+        let text = format!("apiVersion: kiln.dev/v1alpha1\nkind: Agent\n{body}\n");
+        let e = parse(&text, "agent.yaml").expect_err(body);
+        assert!(e.to_string().contains(field), "{body}: {e}");
+    }
+}

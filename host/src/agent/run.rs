@@ -20,12 +20,12 @@ use super::config::{AgentConfig, Policy, SecretSource};
 use super::http::{Shared, Webhook};
 use super::metrics::labels;
 use super::reconcile::{self, Fence, Job, Mode, Outcome};
-use super::shard::{ShardSettings, View};
+use super::shard::{ShardFlags, ShardSettings, View};
 use super::source::{self, AppRef, Remote, Snapshot};
 use super::status::{self, AppStatus, reason};
 use super::store;
 use crate::runtime::Limits;
-use crate::service::{RenderService, RenderSettings, ServiceConfig};
+use crate::service::{CacheChoice, RenderService, RenderSettings, ServiceConfig};
 
 /// How the agent runs (the operator's settings; the rest is in the `Agent` file).
 #[derive(Debug, Clone)]
@@ -57,8 +57,10 @@ pub struct Settings {
     /// How long a shutdown waits for the current reconcile.
     pub grace: Duration,
     /// Split the apps with the other replicas of the group over Leases (none: this agent
-    /// reconciles every app).
-    pub shard: Option<ShardSettings>,
+    /// reconciles every app); the flags here override the `Agent` file's `sharding`.
+    pub shard: Option<ShardFlags>,
+    /// The render cache (`None`: as the `Agent` file's `cache` says, else the disk cache).
+    pub cache: Option<CacheChoice>,
 }
 
 /// Per app.
@@ -106,6 +108,14 @@ pub struct Agent {
     next_poll: Instant,
     /// The shard view (sharded agents).
     view: Option<watch::Receiver<View>>,
+    /// Where the view is published until the membership task starts.
+    view_tx: Option<watch::Sender<View>>,
+    /// The sharding settings in force, once the membership task started.
+    shard: Option<ShardSettings>,
+    /// The membership task and its stop signal.
+    membership: Option<(watch::Sender<bool>, AbortOnDrop)>,
+    /// The render cache in use.
+    cache: CacheChoice,
 }
 
 /// Aborts a task when dropped (the membership task dies with the agent).
@@ -146,7 +156,24 @@ impl Agent {
         client: kube::Client,
         shared: Arc<Shared>,
     ) -> anyhow::Result<Self> {
-        let service = RenderService::new(ServiceConfig::new(&settings.cache_dir))?;
+        let mut config = ServiceConfig::new(&settings.cache_dir);
+        if let Some(cache) = &settings.cache {
+            config.cache = cache.clone();
+        }
+        let mut cache = config.cache.clone();
+        // The shared cache is optional: one that cannot be reached leaves the disk cache in
+        // use, and is tried again at each new commit.
+        let service = match RenderService::new(config.clone()) {
+            Err(e) if matches!(cache, CacheChoice::Shared(_)) => {
+                tracing::warn!(error = %crate::error_chain(e.as_ref()), "cannot use the shared render cache; using the disk cache until a new commit");
+                config.cache = CacheChoice::Disk {
+                    max_size: crate::cache::DEFAULT_MAX_SIZE,
+                };
+                cache = config.cache.clone();
+                RenderService::new(config)?
+            }
+            other => other?,
+        };
         let remote = Remote {
             url: settings.repo.clone(),
             reference: settings.reference.clone(),
@@ -164,6 +191,10 @@ impl Agent {
             apps: BTreeMap::new(),
             next_poll: Instant::now(),
             view: None,
+            view_tx: None,
+            shard: None,
+            membership: None,
+            cache,
         })
     }
 
@@ -176,26 +207,89 @@ impl Agent {
 
     /// Runs until `shutdown` turns true; a sharded agent then releases its Lease.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        let mut membership = None;
-        if let Some(shard) = self.settings.shard.clone() {
+        if self.settings.shard.is_some() {
+            // Nothing is this replica's until its membership runs, which starts once the
+            // `Agent` file (with its `sharding` block) is read.
             let (tx, rx) = watch::channel(View::default());
-            let (stop, stopped) = watch::channel(false);
-            let task = tokio::spawn(super::shard::run(
-                self.client.clone(),
-                shard,
-                self.shared.clone(),
-                tx,
-                stopped,
-            ));
             self.view = Some(rx);
-            membership = Some((stop, AbortOnDrop(task)));
+            self.view_tx = Some(tx);
         }
         self.run_loop(&mut shutdown).await;
-        if let Some((stop, mut task)) = membership {
+        if let Some((stop, mut task)) = self.membership.take() {
             let _ = stop.send(true);
             let _ = (&mut task.0).await;
         }
         tracing::info!("agent stopped");
+    }
+
+    /// Starts the membership task with the flags over the `Agent` file's
+    /// `sharding` block; a later change of the block is reported, and takes
+    /// effect when the agent restarts (a rolling update).
+    fn start_membership(&mut self, config: &AgentConfig) {
+        let Some(flags) = &self.settings.shard else {
+            return;
+        };
+        let resolved = match flags.resolve(&config.sharding, &config.name, &self.settings.namespace)
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(
+                    "the sharding settings cannot be used; this replica applies nothing: {e}"
+                );
+                return;
+            }
+        };
+        if let Some(running) = &self.shard {
+            if *running != resolved {
+                tracing::warn!(running = ?running, wanted = ?resolved, "the sharding settings changed; they take effect when the agent restarts");
+            }
+            return;
+        }
+        let Some(tx) = self.view_tx.take() else {
+            return;
+        };
+        tracing::info!(member = %resolved.member, group = %resolved.group, namespace = %resolved.namespace,
+            lease_duration = ?resolved.lease_duration, renew_deadline = ?resolved.renew_deadline,
+            retry_period = ?resolved.retry_period, "joining the group");
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(super::shard::run(
+            self.client.clone(),
+            resolved.clone(),
+            self.shared.clone(),
+            tx,
+            stopped,
+        ));
+        self.membership = Some((stop, AbortOnDrop(task)));
+        self.shard = Some(resolved);
+    }
+
+    /// Switches to the render cache the flags choose, else the one the `Agent` file names.
+    /// A cache that cannot be opened leaves the current one in use (tried again at the next
+    /// commit).
+    fn choose_cache(&mut self, config: &AgentConfig) {
+        let wanted = match (&self.settings.cache, config.cache.as_deref()) {
+            (Some(flag), _) => flag.clone(),
+            (None, None) => CacheChoice::Disk {
+                max_size: crate::cache::DEFAULT_MAX_SIZE,
+            },
+            (None, Some("off")) => CacheChoice::Off,
+            (None, Some(url)) => CacheChoice::Shared(url.to_owned()),
+        };
+        if wanted == self.cache {
+            return;
+        }
+        let mut service = ServiceConfig::new(&self.settings.cache_dir);
+        service.cache = wanted.clone();
+        match RenderService::new(service) {
+            Ok(s) => {
+                tracing::info!(cache = ?wanted, "render cache");
+                self.service = Arc::new(s);
+                self.cache = wanted;
+            }
+            Err(e) => {
+                tracing::warn!(error = %crate::error_chain(e.as_ref()), "cannot use the render cache; keeping the current one until a new commit");
+            }
+        }
     }
 
     /// Whether this replica may apply now (always, unsharded).
@@ -457,6 +551,8 @@ impl Agent {
         };
         self.secrets = self.load_secrets(&config).await;
         self.set_webhook(&config);
+        self.choose_cache(&config);
+        self.start_membership(&config);
         let first_config = self.config.is_none();
         self.adopt(&config, &snapshot, apps).await;
         self.config = Some(config);
@@ -785,7 +881,6 @@ impl Agent {
                 // Its holder has not let go yet: nothing done, nothing to store.
                 tracing::debug!(app = %path, %holder, "the app is held by another replica");
                 let retry = self
-                    .settings
                     .shard
                     .as_ref()
                     .map_or(Duration::from_secs(1), |s| s.retry_period);

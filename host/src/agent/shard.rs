@@ -65,7 +65,7 @@ pub const HOOKS: &str = "kiln.dev/hooks";
 pub const GROUP_LABEL: &str = "kiln.dev/agent";
 
 /// How a replica takes part.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardSettings {
     /// This replica's name (the pod's name), unique in the group.
     pub member: String,
@@ -97,6 +97,85 @@ impl ShardSettings {
     /// The name of this replica's Lease.
     pub fn lease_name(&self) -> String {
         lease_name(&self.member)
+    }
+}
+
+/// How a replica was started to take part: its name, and the sharding
+/// settings its flags give. Each flag given overrides the `Agent` file's
+/// `sharding` block; the rest comes from the file, then the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ShardFlags {
+    /// This replica's name (the pod's name), unique in the group.
+    pub member: String,
+    /// `--lease-namespace`.
+    pub namespace: Option<String>,
+    /// `--shard-group`.
+    pub group: Option<String>,
+    /// `--lease-duration`.
+    pub lease_duration: Option<Duration>,
+    /// `--renew-deadline`.
+    pub renew_deadline: Option<Duration>,
+    /// `--retry-period`.
+    pub retry_period: Option<Duration>,
+}
+
+impl From<ShardSettings> for ShardFlags {
+    /// Flags that set every field: the file changes nothing.
+    fn from(s: ShardSettings) -> Self {
+        ShardFlags {
+            member: s.member,
+            namespace: Some(s.namespace),
+            group: Some(s.group),
+            lease_duration: Some(s.lease_duration),
+            renew_deadline: Some(s.renew_deadline),
+            retry_period: Some(s.retry_period),
+        }
+    }
+}
+
+impl ShardFlags {
+    /// The settings of this replica: the flags, over the file's `sharding`,
+    /// over the defaults (the group defaults to the agent's `name`, the
+    /// namespace to `namespace`, the agent's own). Fails when retry period <
+    /// renew deadline < lease duration does not hold: a replica must stop
+    /// applying before the others can see its Lease expire.
+    pub fn resolve(
+        &self,
+        file: &super::config::Sharding,
+        name: &str,
+        namespace: &str,
+    ) -> Result<ShardSettings, String> {
+        let group = self
+            .group
+            .as_deref()
+            .or(file.group.as_deref())
+            .unwrap_or(name);
+        let ns = self
+            .namespace
+            .as_deref()
+            .or(file.lease_namespace.as_deref())
+            .unwrap_or(namespace);
+        let mut s = ShardSettings::new(&self.member, ns, group);
+        s.lease_duration = self
+            .lease_duration
+            .or(file.lease_duration)
+            .unwrap_or(s.lease_duration);
+        s.renew_deadline = self
+            .renew_deadline
+            .or(file.renew_deadline)
+            .unwrap_or(s.renew_deadline);
+        s.retry_period = self
+            .retry_period
+            .or(file.retry_period)
+            .unwrap_or(s.retry_period);
+        if !(s.retry_period < s.renew_deadline && s.renew_deadline < s.lease_duration) {
+            return Err(format!(
+                "retry period ({:?}) < renew deadline ({:?}) < lease duration ({:?}) does not hold \
+                 (flags over the Agent file's sharding block); e.g. 2s, 10s, 15s",
+                s.retry_period, s.renew_deadline, s.lease_duration
+            ));
+        }
+        Ok(s)
     }
 }
 

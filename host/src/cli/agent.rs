@@ -64,22 +64,35 @@ pub struct AgentCommand {
     /// How long a shutdown waits for the current reconcile.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = crate::agent::config::parse_duration)]
     pub grace: Duration,
-    /// This replica's name: with it, replicas of the same `--shard-group` split the apps over
-    /// Leases in `--namespace` (the Deployment passes the pod's name).
+    /// This replica's name: with it, replicas of the same shard group split the apps over
+    /// Leases (the Deployment passes the pod's name). The other sharding settings come from
+    /// the `Agent` file's `sharding` block; the flags below override it.
     #[arg(long, value_name = "NAME", env = "KILN_AGENT_MEMBER")]
     pub member: Option<String>,
-    /// The replicas that split one set of apps.
-    #[arg(long, value_name = "NAME", default_value = "kiln")]
-    pub shard_group: String,
-    /// A replica whose Lease has not been renewed for this long is gone; its apps move.
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::agent::config::parse_duration)]
-    pub lease_duration: Duration,
-    /// A replica that cannot renew its Lease for this long stops applying.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::agent::config::parse_duration)]
-    pub renew_deadline: Duration,
-    /// How often Leases are renewed and read.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::agent::config::parse_duration)]
-    pub retry_period: Duration,
+    /// The replicas that split one set of apps [default: the file's sharding.group, else
+    /// metadata.name]
+    #[arg(long, value_name = "NAME")]
+    pub shard_group: Option<String>,
+    /// Where the member Leases are [default: the file's sharding.leaseNamespace, else
+    /// --namespace]
+    #[arg(long, value_name = "NS")]
+    pub lease_namespace: Option<String>,
+    /// A replica whose Lease has not been renewed for this long is gone; its apps move
+    /// [default: the file's sharding.leaseDuration, else 15s]
+    #[arg(long, value_name = "DURATION", value_parser = crate::agent::config::parse_duration)]
+    pub lease_duration: Option<Duration>,
+    /// A replica that cannot renew its Lease for this long stops applying [default: the
+    /// file's sharding.renewDeadline, else 10s]
+    #[arg(long, value_name = "DURATION", value_parser = crate::agent::config::parse_duration)]
+    pub renew_deadline: Option<Duration>,
+    /// How often Leases are renewed and read [default: the file's sharding.retryPeriod, else
+    /// 2s]
+    #[arg(long, value_name = "DURATION", value_parser = crate::agent::config::parse_duration)]
+    pub retry_period: Option<Duration>,
+    /// The render cache: a Redis the replicas share (redis://HOST:PORT[/DB]), or `off`
+    /// [default: the file's `cache`, else the disk cache]
+    #[arg(long, value_name = "URL", env = "KILN_CACHE")]
+    pub cache: Option<String>,
     /// The kubeconfig file (default: KUBECONFIG, ~/.kube/config, or the in-cluster service account).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
@@ -102,25 +115,52 @@ fn read_token(path: &PathBuf, what: &str) -> anyhow::Result<String> {
 }
 
 impl AgentCommand {
-    fn shard(&self) -> anyhow::Result<Option<crate::agent::shard::ShardSettings>> {
+    fn shard(&self) -> anyhow::Result<Option<crate::agent::shard::ShardFlags>> {
         let Some(member) = self.member.as_deref().filter(|m| !m.is_empty()) else {
             return Ok(None);
         };
-        if !(self.retry_period < self.renew_deadline && self.renew_deadline < self.lease_duration) {
-            return Err(Hint::error(
-                format!(
-                    "--retry-period ({:?}) < --renew-deadline ({:?}) < --lease-duration ({:?}) does not hold",
-                    self.retry_period, self.renew_deadline, self.lease_duration
-                ),
-                "a replica must stop applying before the others can see its Lease expire; e.g. 2s, 10s, 15s",
-            ));
+        let flags = crate::agent::shard::ShardFlags {
+            member: member.to_owned(),
+            namespace: self.lease_namespace.clone(),
+            group: self.shard_group.clone(),
+            lease_duration: self.lease_duration,
+            renew_deadline: self.renew_deadline,
+            retry_period: self.retry_period,
+        };
+        // Three flags must agree now; fewer are checked with the file's values.
+        if self.lease_duration.is_some()
+            && self.renew_deadline.is_some()
+            && self.retry_period.is_some()
+        {
+            flags
+                .resolve(
+                    &crate::agent::config::Sharding::default(),
+                    "kiln",
+                    &self.namespace,
+                )
+                .map_err(|e| {
+                    Hint::error(
+                        format!("--retry-period, --renew-deadline and --lease-duration: {e}"),
+                        "a replica must stop applying before the others can see its Lease expire",
+                    )
+                })?;
         }
-        let mut s =
-            crate::agent::shard::ShardSettings::new(member, &self.namespace, &self.shard_group);
-        s.lease_duration = self.lease_duration;
-        s.renew_deadline = self.renew_deadline;
-        s.retry_period = self.retry_period;
-        Ok(Some(s))
+        Ok(Some(flags))
+    }
+
+    fn cache(&self) -> anyhow::Result<Option<crate::service::CacheChoice>> {
+        use crate::service::CacheChoice;
+        Ok(match self.cache.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some("off") => Some(CacheChoice::Off),
+            Some(url) if url.starts_with("redis://") => Some(CacheChoice::Shared(url.to_owned())),
+            Some(other) => {
+                return Err(Hint::error(
+                    format!("--cache `{other}` is neither redis://HOST:PORT[/DB] nor off"),
+                    "name a Redis the replicas share, or leave --cache out for the disk cache",
+                ));
+            }
+        })
     }
 
     /// Runs the agent until SIGTERM or Ctrl-C.
@@ -159,6 +199,7 @@ impl AgentCommand {
             retry: kiln_kube::RetryOptions::default(),
             grace: self.grace,
             shard: self.shard()?,
+            cache: self.cache()?,
         };
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -8,6 +8,7 @@ mod decrypt;
 mod diff;
 mod plugin;
 mod plugin_dev;
+mod plugin_oci;
 mod print;
 mod progress;
 mod render;

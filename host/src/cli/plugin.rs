@@ -42,6 +42,38 @@ pub enum PluginCommand {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// Push a plugin to an OCI registry as a Wasm OCI artifact; prints its digest.
+    Push {
+        /// The plugin: a component of the kiln:plugin world or a KRM function module.
+        file: PathBuf,
+        /// Where to push it: `oci://REGISTRY/REPOSITORY:TAG`.
+        reference: String,
+        /// Sign it (cosign's format) with this ECDSA P-256 private key (unencrypted PKCS#8 PEM).
+        #[arg(long, value_name = "KEY")]
+        sign_key: Option<PathBuf>,
+    },
+    /// Pin a plugin in the app's kiln.lock: resolve an oci:// tag, pull, check, verify.
+    Add {
+        /// An `oci://REGISTRY/REPOSITORY:TAG` (or `@sha256:…`) reference, or a .wasm path.
+        plugin: String,
+        /// The app directory (where kiln.yaml and kiln.lock are).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        app: PathBuf,
+    },
+    /// Pin the app's plugins again: re-resolve tags, re-hash files, rewrite kiln.lock.
+    Update {
+        /// Only this plugin (its reference in kiln.yaml, or its step's name).
+        name: Option<String>,
+        /// The app directory (where kiln.yaml and kiln.lock are).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        app: PathBuf,
+    },
+    /// Check kiln.lock: every plugin locked, bytes and digests as pinned, signatures as the trust policy asks.
+    Verify {
+        /// The app directory (where kiln.yaml and kiln.lock are).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        app: PathBuf,
+    },
     /// Run a plugin on the cases under DIR/tests and compare with their golden files.
     Test {
         /// The project's directory.
@@ -58,8 +90,16 @@ pub enum PluginCommand {
 
 impl PluginCommand {
     /// Runs the command.
-    pub fn execute(self, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    pub fn execute(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         match self {
+            Self::Push {
+                file,
+                reference,
+                sign_key,
+            } => super::plugin_oci::push(&file, &reference, sign_key.as_ref()),
+            Self::Add { plugin, app } => super::plugin_oci::add(&plugin, &app, global),
+            Self::Update { name, app } => super::plugin_oci::update(name.as_deref(), &app, global),
+            Self::Verify { app } => super::plugin_oci::verify(&app, global),
             Self::New { lang, name, dir } => super::plugin_dev::new(lang, &name, dir),
             Self::Build { dir } => super::plugin_dev::build(&dir),
             Self::Test {

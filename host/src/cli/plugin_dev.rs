@@ -57,6 +57,7 @@ const TESTS: &[TemplateFile] = template!("tests":
 
 const RUST: &[TemplateFile] = template!("rust":
     "Cargo.toml",
+    "Cargo.lock",
     "src/lib.rs",
     "README.md",
     "gitignore",

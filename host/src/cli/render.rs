@@ -69,6 +69,9 @@ pub struct RenderCommand {
     /// Say on stderr, per step, whether it came from the render cache and which input changed.
     #[arg(long)]
     pub explain: bool,
+    /// Fail unless kiln.lock pins every plugin of kiln.yaml that is not built in, as it is now.
+    #[arg(long, env = crate::env::KILN_LOCKED, value_parser = clap::builder::BoolishValueParser::new())]
+    pub locked: bool,
     #[command(flatten)]
     pub cache: CacheArgs,
 }
@@ -210,6 +213,12 @@ impl RenderCommand {
     pub fn execute(self, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         let service = self.service(global)?;
         if let Some(root) = &self.all {
+            if self.locked {
+                let root = service.resolve(&self.git.origin(root, self.root.as_deref()))?;
+                for app in service.discover(&root)? {
+                    crate::pipeline::locking::check_locked(&app.app)?;
+                }
+            }
             return self.render_all(&service, root);
         }
         let to_stdout_yaml = self.output_dir.is_none() && self.output == Format::Yaml;
@@ -217,7 +226,15 @@ impl RenderCommand {
             origin: self.git.origin(&self.dir, self.root.as_deref()),
             settings: self.settings(to_stdout_yaml)?,
         };
-        let rendered = service.render_app(&request)?;
+        let rendered = if self.locked {
+            let resolved = service.resolve(&request.origin)?;
+            crate::pipeline::locking::check_locked(&resolved.app)?;
+            let out = service.render(&resolved, &request.settings);
+            service.trim_cache();
+            out?
+        } else {
+            service.render_app(&request)?
+        };
         if self.explain {
             print::explain(&rendered.report.app.name, &rendered.report.steps);
         }

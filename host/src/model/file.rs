@@ -6,9 +6,14 @@
 //! metadata:
 //!   name: web            # optional; default: the directory's name
 //!   namespace: prod      # optional; default namespace of the render
+//! trust:                 # optional; checked for oci:// plugins
+//!   require: signed      # or `none` (the default)
+//!   keys: [keys/cosign.pub]
+//!   trustedRoot: sigstore/trusted_root.json   # for identities (keyless)
+//!   identities: [{issuer: https://token.actions.githubusercontent.com, subjectRegExp: ^https://github.com/acme/}]
 //! steps:
 //! - name: chart          # optional; default: the plugin's name
-//!   plugin: helm         # a built-in name, or a path to a .wasm component
+//!   plugin: helm         # a built-in name, a path to a .wasm, or oci://REGISTRY/REPO:TAG
 //!   with: {release-name: web}
 //!   secrets: [sops-age-keys]
 //!   limits: {memory: 256MiB, timeout: 10s, output: 16MiB}
@@ -34,8 +39,61 @@ pub struct PipelineFile {
     /// Optional metadata.
     #[serde(default)]
     pub metadata: Metadata,
+    /// The signatures OCI plugins must carry.
+    #[serde(default)]
+    pub trust: Option<TrustSpec>,
     /// The steps, in order.
     pub steps: Vec<StepSpec>,
+}
+
+/// `trust:` of a pipeline: what the `oci://` plugins of its steps must
+/// carry, in cosign's vocabulary.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSpec {
+    /// `signed`: every OCI plugin needs a cosign signature made by one of
+    /// `keys`; `none` (the default): signatures are not checked.
+    #[serde(default)]
+    pub require: Require,
+    /// Public keys (PEM, ECDSA P-256, as `cosign generate-key-pair`
+    /// writes `cosign.pub`), paths relative to the app directory.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Identities whose keyless (Fulcio certificate) signatures are
+    /// accepted.
+    #[serde(default)]
+    pub identities: Vec<IdentitySpec>,
+    /// Sigstore's `trusted_root.json` (Fulcio CAs, Rekor keys), a path
+    /// relative to the app directory: keyless signatures are checked
+    /// against it, offline.
+    #[serde(default, rename = "trustedRoot")]
+    pub trusted_root: Option<String>,
+}
+
+/// One identity of `trust.identities`, in cosign's vocabulary: an OIDC
+/// issuer and a certificate subject, each exact or a regular expression.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentitySpec {
+    /// The OIDC issuer, exactly.
+    pub issuer: Option<String>,
+    /// The OIDC issuer, a regular expression.
+    pub issuer_reg_exp: Option<String>,
+    /// The certificate's subject (URI or e-mail SAN), exactly.
+    pub subject: Option<String>,
+    /// The certificate's subject, a regular expression.
+    pub subject_reg_exp: Option<String>,
+}
+
+/// `trust.require`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Require {
+    /// Signatures are not checked.
+    #[default]
+    None,
+    /// A signature by a trusted key is required.
+    Signed,
 }
 
 /// `metadata:` of a pipeline.
@@ -54,7 +112,8 @@ pub struct Metadata {
 pub struct StepSpec {
     /// Step name; default: the plugin's name.
     pub name: Option<String>,
-    /// A built-in plugin name or a path to a `.wasm` component.
+    /// A built-in plugin name, a path to a `.wasm` component, or an
+    /// `oci://` reference.
     pub plugin: String,
     /// The step's config, handed to the plugin as JSON.
     #[serde(default)]
@@ -154,6 +213,34 @@ pub fn parse(text: &str, file: &str) -> Result<PipelineFile, Error> {
             file: file.to_owned(),
         });
     }
+    if let Some(trust) = &parsed.trust {
+        let invalid = |message: &str| Error::Invalid {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            message: message.to_owned(),
+        };
+        if trust.require == Require::Signed && trust.keys.is_empty() && trust.identities.is_empty()
+        {
+            return Err(invalid(
+                "trust.require is `signed` but trust names no key and no identity",
+            ));
+        }
+        if !trust.identities.is_empty() && trust.trusted_root.is_none() {
+            return Err(invalid(
+                "trust.identities needs trust.trustedRoot (Sigstore's trusted_root.json) to check certificates against",
+            ));
+        }
+        for id in &trust.identities {
+            if id.issuer.is_some() == id.issuer_reg_exp.is_some()
+                || id.subject.is_some() == id.subject_reg_exp.is_some()
+            {
+                return Err(invalid(
+                    "each of trust.identities needs one of issuer or issuerRegExp and one of subject or subjectRegExp",
+                ));
+            }
+        }
+    }
     let texts = [
         ("app name", parsed.metadata.name.as_ref()),
         ("namespace", parsed.metadata.namespace.as_ref()),
@@ -223,6 +310,42 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("k.yaml:4:"), "{err}");
+    }
+
+    #[test]
+    fn a_trust_policy_must_name_who_may_sign() {
+        let pipeline = |trust: &str| {
+            format!(
+                "apiVersion: kiln.dev/v1alpha1\nkind: Pipeline\ntrust:\n{trust}steps:\n- plugin: directory\n"
+            )
+        };
+        let ok = parse(
+            &pipeline("  require: signed\n  trustedRoot: r.json\n  identities:\n  - {issuer: i, subjectRegExp: s}\n"),
+            "kiln.yaml",
+        )
+        .unwrap();
+        let trust = ok.trust.unwrap();
+        assert_eq!(trust.require, Require::Signed);
+        assert_eq!(trust.identities[0].subject_reg_exp.as_deref(), Some("s"));
+        for (bad, says) in [
+            ("  require: signed\n", "names no key and no identity"),
+            (
+                "  identities:\n  - {issuer: i, subject: s}\n",
+                "needs trust.trustedRoot",
+            ),
+            (
+                "  trustedRoot: r.json\n  identities:\n  - {issuer: i}\n",
+                "one of subject or subjectRegExp",
+            ),
+            (
+                "  trustedRoot: r.json\n  identities:\n  - {issuer: i, issuerRegExp: j, subject: s}\n",
+                "one of issuer or issuerRegExp",
+            ),
+            ("  require: always\n", "unknown variant"),
+        ] {
+            let err = parse(&pipeline(bad), "kiln.yaml").unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

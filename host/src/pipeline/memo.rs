@@ -147,7 +147,14 @@ pub fn render_memoized(
                 })
                 .collect(),
         };
-        cache.put_memo(id, watch.clone(), &memo);
+        // A snapshot's files are all new, so their stamps are too recent
+        // to trust; they never change, so nothing needs watching.
+        let kept = if opts.immutable_source {
+            Watch::default()
+        } else {
+            watch.clone()
+        };
+        cache.put_memo(id, kept, &memo);
     } else {
         // Not memoised: the next run must not take this one's watch as valid.
         watch.mark_racy();

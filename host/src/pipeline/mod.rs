@@ -2,7 +2,10 @@
 //! steps, and the render that runs them.
 
 mod detect;
+pub mod lock;
+pub mod locking;
 mod memo;
+pub mod oci;
 mod run;
 
 pub use detect::{AppKind, detect};
@@ -37,12 +40,15 @@ pub enum PluginRef {
     Builtin(String),
     /// A `.wasm` component inside the source root (path relative to it).
     File(String),
+    /// An `oci://` artifact, pinned to a digest.
+    Oci(Box<oci::OciPlugin>),
 }
 
 impl std::fmt::Display for PluginRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Builtin(name) | Self::File(name) => f.write_str(name),
+            Self::Oci(p) => f.write_str(&p.source),
         }
     }
 }
@@ -129,11 +135,30 @@ pub fn load(app: &App, defaults: Limits) -> Result<Pipeline, Error> {
     let text = crate::source::read_config(&file).map_err(Error::Io)?;
     let parsed = file::parse(&text, &shown)?;
     let mut steps = Vec::with_capacity(parsed.steps.len());
+    let uses_oci = parsed
+        .steps
+        .iter()
+        .any(|s| crate::oci::OciRef::is_oci(&s.plugin));
+    let (lock, trust) = if uses_oci {
+        (
+            lock::Lock::read(&dir)?,
+            std::sync::Arc::new(oci::Trust::load(app, parsed.trust.as_ref(), &shown)?),
+        )
+    } else {
+        (None, std::sync::Arc::default())
+    };
     for spec in parsed.steps {
         let is_file = Path::new(&spec.plugin)
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
-        let plugin = if is_file || spec.plugin.contains('/') {
+        let plugin = if crate::oci::OciRef::is_oci(&spec.plugin) {
+            PluginRef::Oci(Box::new(oci::pin(
+                &spec.plugin,
+                &shown,
+                lock.as_ref(),
+                &trust,
+            )?))
+        } else if is_file || spec.plugin.contains('/') {
             PluginRef::File(resolve_in_root(app, &spec.plugin, &shown)?)
         } else {
             PluginRef::Builtin(spec.plugin.clone())

@@ -45,6 +45,9 @@ pub struct RenderOptions {
     /// A stable name of the app across renders (e.g. repo URL and path), for
     /// `--explain`; default the app directory on the host.
     pub source_id: Option<String>,
+    /// The source root never changes once written (a git snapshot named by
+    /// its tree id): a memo of the app needs no stamps to hold.
+    pub immutable_source: bool,
 }
 
 /// A finished render.
@@ -143,6 +146,45 @@ pub enum Error {
     /// An I/O error outside plugins.
     #[error(transparent)]
     Io(std::io::Error),
+    /// An `oci://` plugin reference cannot be parsed.
+    #[error("{file}: bad plugin reference")]
+    BadReference {
+        /// The pipeline file.
+        file: String,
+        /// Why.
+        #[source]
+        source: crate::oci::reference::ParseError,
+    },
+    /// An `oci://` plugin given by tag has no entry in `kiln.lock`.
+    #[error("{file}: plugin `{plugin}` is not in kiln.lock, and renders never resolve a tag")]
+    Unlocked {
+        /// The pipeline file.
+        file: String,
+        /// The reference.
+        plugin: String,
+    },
+    /// `trust:` of `kiln.yaml` cannot be used.
+    #[error("{file}: trust: {message}")]
+    Trust {
+        /// The pipeline file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// `kiln.lock` cannot be read.
+    #[error(transparent)]
+    Lock(#[from] super::lock::Error),
+    /// An `oci://` plugin cannot be fetched or is refused.
+    #[error("step `{step}`: cannot use plugin `{plugin}`")]
+    Fetch {
+        /// The step.
+        step: String,
+        /// The reference.
+        plugin: String,
+        /// Why.
+        #[source]
+        source: Box<super::oci::FetchError>,
+    },
 }
 
 impl Error {
@@ -155,6 +197,15 @@ impl Error {
                 crate::builtin::names().join(", ")
             )),
             Self::PluginOutsideRoot { .. } => Some(crate::source::outside_root_hint()),
+            Self::Unlocked { plugin, .. } => Some(format!(
+                "run `kiln plugin add {plugin}` in the app directory to resolve the tag once and pin its digest in kiln.lock"
+            )),
+            Self::Fetch { source, .. } => Some(match source.as_ref() {
+                super::oci::FetchError::Blake3 { .. } => "check where the artifact came from; if the change is wanted, run `kiln plugin update` and review the kiln.lock diff".into(),
+                super::oci::FetchError::Signature(_) => "sign the artifact with a key that trust.keys of kiln.yaml names (`kiln plugin push --sign-key`, or cosign), or change the trust policy".into(),
+                super::oci::FetchError::Registry(crate::oci::client::Error::Registry { .. }) => "check that the registry is reachable (renders work offline only for plugins already in the cache)".into(),
+                super::oci::FetchError::Registry(_) => return None,
+            }),
             Self::Load { source: runtime::LoadError::NotAComponent { .. }, .. } => {
                 Some("build the plugin as a component, e.g. `cargo build --target wasm32-wasip2`".into())
             }
@@ -540,7 +591,7 @@ fn json_type(v: &Value) -> &'static str {
 fn plugin_digest(step: &Step, wasm: &[u8]) -> blake3::Hash {
     match &step.plugin {
         PluginRef::Builtin(name) => crate::builtin::digest(name),
-        PluginRef::File(_) => None,
+        PluginRef::File(_) | PluginRef::Oci(_) => None,
     }
     .unwrap_or_else(|| blake3::hash(wasm))
 }
@@ -597,6 +648,13 @@ fn plugin_bytes(app: &App, step: &Step) -> Result<std::borrow::Cow<'static, [u8]
                 path: rel.clone(),
                 file: "kiln.yaml".into(),
                 source,
+            }),
+        PluginRef::Oci(p) => super::oci::fetch(p, &crate::env::cache_dir())
+            .map(std::borrow::Cow::Owned)
+            .map_err(|source| Error::Fetch {
+                step: step.name.clone(),
+                plugin: p.source.clone(),
+                source: Box::new(source),
             }),
     }
 }

@@ -27,6 +27,9 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<crate::pipeline::Error>() {
             return e.hint();
         }
+        if let Some(e) = cause.downcast_ref::<crate::pipeline::locking::Error>() {
+            return e.hint();
+        }
         if let Some(crate::source::Error::Missing(_)) = cause.downcast_ref::<crate::source::Error>()
         {
             return Some("check the path; `kiln render` takes an app directory".into());

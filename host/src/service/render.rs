@@ -208,6 +208,11 @@ impl RenderService {
         &self.runtime
     }
 
+    /// The cache directory (compiled plugins, memos, git mirrors and snapshots).
+    pub(crate) fn cache_dir(&self) -> &std::path::Path {
+        &self.cache_dir
+    }
+
     /// The observer of this service.
     pub(crate) fn observer(&self) -> &dyn Observer {
         self.observer.as_ref()
@@ -248,6 +253,8 @@ impl RenderService {
         let mut opts = settings.options(&resolved.app)?;
         opts.source_revision.clone_from(&resolved.commit);
         opts.source_id = Some(resolved.source_id.clone());
+        opts.immutable_source = resolved.commit.is_some()
+            && crate::source::git::is_snapshot(&resolved.app.root, &self.cache_dir);
         opts.cache.clone_from(&self.cache);
         let (rendered, watch) = if self.memo {
             crate::pipeline::render_memoized(&resolved.app, settings.limits, &opts, &self.runtime)?

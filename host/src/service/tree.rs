@@ -16,7 +16,7 @@ use super::pool;
 use super::render::{AppRender, RenderService};
 use super::settings::RenderSettings;
 use crate::backend::stdout::Format;
-use crate::cache::MemoId;
+use crate::cache::{CacheStatus, MemoId};
 use crate::stamp::{Base, Stats, Watch, WatchView};
 
 /// A render of every app under a root.
@@ -94,9 +94,15 @@ impl RenderService {
     }
 
     fn render_tree_at(&self, root: Resolved, request: &TreeRequest) -> anyhow::Result<TreeRender> {
+        // A git source is a snapshot named by its tree id, which never
+        // changes once written: its memo holds whatever the stamps say.
+        let immutable = root.commit.is_some()
+            && crate::source::git::is_snapshot(&root.app.root, self.cache_dir());
         let memo = self
             .cache()
-            .filter(|_| request.memo && request.stream.is_some() && root.commit.is_none())
+            .filter(|_| {
+                request.memo && request.stream.is_some() && (root.commit.is_none() || immutable)
+            })
             .map(|c| (c.as_ref(), run_memo_id(&root, request)));
         let stored = memo.and_then(|(c, id)| c.memo_body(id));
         let previous: Option<RunMemo<'_>> = stored.as_deref().and_then(crate::cache::memo_value);
@@ -107,6 +113,26 @@ impl RenderService {
             .and_then(|((c, id), p)| c.memo_blob(id, p.blob))
             .and_then(|b| String::from_utf8(b).ok());
         let kept_from = previous.as_ref().filter(|_| blob.is_some());
+        if immutable && let (Some(p), Some(blob)) = (kept_from, &blob) {
+            // The same tree, the same request: the same output, with no
+            // file read at all.
+            let apps = p
+                .apps
+                .iter()
+                .map(|app| {
+                    show_again(&app.shown);
+                    TreeApp {
+                        label: app.label.to_owned(),
+                        outcome: TreeOutcome::Kept,
+                    }
+                })
+                .collect();
+            return Ok(TreeRender {
+                root,
+                apps,
+                stream: Some(blob.clone()),
+            });
+        }
         let render = |r: &Resolved| self.render(r, &request.settings);
         let pool = Pool {
             base: &root.app.root,
@@ -185,8 +211,9 @@ impl RenderService {
         };
         let rendered_any = slots.iter().any(|s| matches!(s, Slot::Rendered(_)));
         let mut stream = String::new();
-        // A discovery too recent to trust is not memoised, as no watch is.
-        let mut memoisable = !discovery.is_racy();
+        // A discovery too recent to trust is not memoised, as no watch is
+        // (a snapshot's files are all new, and never change).
+        let mut memoisable = immutable || !discovery.is_racy();
         let mut next = RunMemoOut {
             discovery,
             apps: Vec::with_capacity(labelled.len()),
@@ -205,7 +232,17 @@ impl RenderService {
                     )
                 }
                 Slot::Rendered(Ok(done)) => {
-                    memoisable &= !done.report.watch.is_racy();
+                    memoisable &= if immutable {
+                        // Nothing that held a secret is kept.
+                        done.report.steps.iter().all(|s| {
+                            matches!(
+                                s.cache,
+                                CacheStatus::Hit | CacheStatus::Miss | CacheStatus::Unchanged
+                            )
+                        })
+                    } else {
+                        !done.report.watch.is_racy()
+                    };
                     let text = app_text(label, &done.resources, format);
                     let watch =
                         postcard::to_allocvec(&done.report.watch).expect("watches serialise");
@@ -286,6 +323,7 @@ fn run_memo_id(root: &Resolved, request: &TreeRequest) -> MemoId {
             cwd.as_os_str().as_encoded_bytes(),
             root.source_id.as_bytes(),
             root.app.root.as_os_str().as_encoded_bytes(),
+            root.commit.as_deref().unwrap_or_default().as_bytes(),
         ],
     )
 }

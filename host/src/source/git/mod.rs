@@ -318,6 +318,12 @@ fn app_at(
     })
 }
 
+/// Whether `dir` is a snapshot of a git tree in the cache at `cache_dir`:
+/// a directory named by its tree id, whose files never change once written.
+pub fn is_snapshot(dir: &Path, cache_dir: &Path) -> bool {
+    snapshot::is_snapshot(dir, cache_dir)
+}
+
 /// Removes snapshots not used for `max_age`; returns how many.
 pub fn gc_snapshots(cache_dir: &Path, max_age: std::time::Duration) -> usize {
     snapshot::gc(cache_dir, max_age)

@@ -143,6 +143,22 @@ fn trees_dir(cache_dir: &Path) -> PathBuf {
     cache_dir.join("git-v0").join("trees")
 }
 
+/// Whether `dir` is a snapshot under `cache_dir`: `trees/<tree id>`.
+pub(super) fn is_snapshot(dir: &Path, cache_dir: &Path) -> bool {
+    let named = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| matches!(n.len(), 40 | 64) && n.bytes().all(|b| b.is_ascii_hexdigit()));
+    named
+        && dir.parent().is_some_and(|parent| {
+            let base = trees_dir(cache_dir);
+            parent == base
+                || base
+                    .canonicalize()
+                    .is_ok_and(|b| parent.canonicalize().is_ok_and(|p| p == b))
+        })
+}
+
 /// The directory holding `tree`'s files, written if absent.
 pub(super) fn materialise(
     repo: &gix::Repository,

@@ -121,6 +121,90 @@ static size_t skip(const char *s, size_t i, size_t n) {
     return i;
 }
 
+// The value of the 4 hex digits at s, or -1.
+static long hex4(const char *s) {
+    long v = 0;
+    for (int k = 0; k < 4; k++) {
+        char c = s[k];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+// Whether the JSON string body s[0..n) (between its quotes, escapes and
+// all) decodes to key[0..klen).
+static bool key_is(const char *s, size_t n, const char *key, size_t klen) {
+    size_t i = 0, k = 0;
+    while (i < n) {
+        char buf[4];
+        size_t m = 1;
+        if (s[i] != '\\') {
+            buf[0] = s[i++];
+        } else if (i + 1 < n && s[i + 1] != 'u') {
+            const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+            const char *at = strchr(from, s[i + 1]);
+            if (!at || !s[i + 1]) return false;
+            buf[0] = to[at - from];
+            i += 2;
+        } else {
+            if (i + 6 > n) return false;
+            long c = hex4(s + i + 2);
+            i += 6;
+            if (c >= 0xD800 && c < 0xDC00 && i + 6 <= n && s[i] == '\\' && s[i + 1] == 'u') {
+                long lo = hex4(s + i + 2);
+                if (lo >= 0xDC00 && lo < 0xE000) {
+                    c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+            }
+            if (c < 0) return false;
+            if (c < 0x80) {
+                buf[0] = (char)c;
+            } else if (c < 0x800) {
+                buf[0] = (char)(0xC0 | (c >> 6)), buf[1] = (char)(0x80 | (c & 0x3F)), m = 2;
+            } else if (c < 0x10000) {
+                buf[0] = (char)(0xE0 | (c >> 12)), buf[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+                buf[2] = (char)(0x80 | (c & 0x3F)), m = 3;
+            } else {
+                buf[0] = (char)(0xF0 | (c >> 18)), buf[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+                buf[2] = (char)(0x80 | ((c >> 6) & 0x3F)), buf[3] = (char)(0x80 | (c & 0x3F)), m = 4;
+            }
+        }
+        if (k + m > klen || memcmp(key + k, buf, m) != 0) return false;
+        k += m;
+    }
+    return k == klen;
+}
+
+// Writes key as a JSON string (quotes included) to out, which has room for
+// quoted_len(key) bytes plus a NUL; returns the bytes written.
+static size_t quote(char *out, const char *key) {
+    char *p = out;
+    *p++ = '"';
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)*c;
+        } else if (*c < 0x20) {
+            p += sprintf(p, "\\u%04x", *c);
+        } else {
+            *p++ = (char)*c;
+        }
+    }
+    *p++ = '"';
+    *p = 0;
+    return (size_t)(p - out);
+}
+
+// The length of key written as a JSON string, quotes included.
+static size_t quoted_len(const char *key) {
+    size_t n = 2;
+    for (const unsigned char *c = (const unsigned char *)key; *c; c++) n += *c == '"' || *c == '\\' ? 2 : *c < 0x20 ? 6 : 1;
+    return n;
+}
+
 // In the object at s[0..n), the value of `key`: [*vs, *ve). Returns false
 // when absent; *close is then the index of the object's '}' (n when s is not
 // an object), and *empty says whether it has no member.
@@ -132,7 +216,7 @@ static bool member(const char *s, size_t n, const char *key, size_t *vs, size_t 
     i = ws(s, i + 1, n);
     while (i < n && s[i] == '"') {
         size_t kend = skip(s, i, n);
-        bool match = kend - i - 2 == klen && memcmp(s + i + 1, key, klen) == 0;
+        bool match = key_is(s + i + 1, kend - i - 2, key, klen);
         i = ws(s, kend, n);
         if (i >= n || s[i] != ':') return false;
         size_t start = ws(s, i + 1, n), end = skip(s, start, n);
@@ -164,10 +248,14 @@ static char *splice(const char *s, size_t n, size_t a, const char *mid, size_t m
 // {"path[0]":{"path[1]":...value}} for a path absent from the document.
 static char *nested(const char *const *path, size_t depth, const char *value) {
     size_t len = strlen(value) + 1;
-    for (size_t i = 0; i < depth; i++) len += strlen(path[i]) + 5;
+    for (size_t i = 0; i < depth; i++) len += quoted_len(path[i]) + 3;
     char *out = malloc(len), *p = out;
     if (!out) abort();
-    for (size_t i = 0; i < depth; i++) p += sprintf(p, "{\"%s\":", path[i]);
+    for (size_t i = 0; i < depth; i++) {
+        *p++ = '{';
+        p += quote(p, path[i]);
+        *p++ = ':';
+    }
     p += sprintf(p, "%s", value);
     for (size_t i = 0; i < depth; i++) *p++ = '}';
     *p = 0;
@@ -196,10 +284,14 @@ static char *set(const char *s, size_t n, const char *const *path, size_t depth,
     }
     if (close >= n || s[close] != '}') return NULL;
     char *v = nested(path + 1, depth - 1, value);
-    size_t m = strlen(path[0]) + strlen(v) + 5;
-    char *add = malloc(m);
+    size_t m = quoted_len(path[0]) + strlen(v) + 3;
+    char *add = malloc(m), *p = add;
     if (!add) abort();
-    m = (size_t)sprintf(add, "%s\"%s\":%s", empty ? "" : ",", path[0], v);
+    if (!empty) *p++ = ',';
+    p += quote(p, path[0]);
+    *p++ = ':';
+    strcpy(p, v);
+    m = (size_t)(p - add) + strlen(v);
     char *out = splice(s, n, close, add, m, close, len);
     free(v);
     free(add);
