@@ -11,7 +11,7 @@ use crate::harness::{Server, application, stream};
 
 /// A tarball of raw entries: `(name, type, data, link)`, names written
 /// as given (the tar crate's own checks would refuse the hostile ones).
-fn raw_tarball(entries: &[Entry<'_>]) -> Tarball {
+pub(crate) fn raw_tarball(entries: &[Entry<'_>]) -> Tarball {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut b = tar::Builder::new(gz);
     for (path, kind, data, link) in entries {
@@ -35,7 +35,7 @@ fn raw_tarball(entries: &[Entry<'_>]) -> Tarball {
 }
 
 /// Bytes that do not compress.
-fn noise(n: usize) -> Vec<u8> {
+pub(crate) fn noise(n: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(n);
     let mut x: u32 = 7;
     for _ in 0..n {
@@ -48,13 +48,13 @@ fn noise(n: usize) -> Vec<u8> {
 }
 
 /// An entry: name, type, contents, link target.
-type Entry<'a> = (&'a str, tar::EntryType, &'a [u8], Option<&'a str>);
+pub(crate) type Entry<'a> = (&'a str, tar::EntryType, &'a [u8], Option<&'a str>);
 
-const REG: tar::EntryType = tar::EntryType::Regular;
-const DIR: tar::EntryType = tar::EntryType::Directory;
+pub(crate) const REG: tar::EntryType = tar::EntryType::Regular;
+pub(crate) const DIR: tar::EntryType = tar::EntryType::Directory;
 
 /// A valid app, then `extra`.
-fn app_with(extra: &[Entry<'_>]) -> Tarball {
+pub(crate) fn app_with(extra: &[Entry<'_>]) -> Tarball {
     let mut entries: Vec<Entry<'_>> = vec![
         (".", DIR, b"", None),
         ("app", DIR, b"", None),
@@ -84,7 +84,7 @@ fn refused(server: &Server, messages: Vec<AppStreamRequest>) -> tonic::Status {
     status
 }
 
-fn generate_messages(tarball: &Tarball) -> Vec<AppStreamRequest> {
+pub(crate) fn generate_messages(tarball: &Tarball) -> Vec<AppStreamRequest> {
     let app = application("app");
     stream("app", &app.generate_env(), tarball)
 }
@@ -129,6 +129,10 @@ fn a_kept_answer_needs_the_stream_to_match_its_checksum() {
     let other = app_with(&[("app/extra.yaml", REG, b"kind: X\n", None)]);
     let mut messages = generate_messages(&other);
     messages[0] = generate_messages(&tarball).remove(0);
+    // Announcing the real size, so that only the checksum tells.
+    if let Some(Request::Metadata(m)) = &mut messages[0].request {
+        m.size = i64::try_from(other.bytes.len()).unwrap();
+    }
     let status = refused(&server, messages);
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(
@@ -196,12 +200,27 @@ fn an_oversized_stream_is_refused() {
         "{}",
         status.message()
     );
-    // Announced small, sent large: refused once the cap is passed.
+    // Announced small, sent large: refused once the announced size is
+    // passed (the request reserved only that much of the in-flight budget).
     let mut lying = generate_messages(&big);
     if let Some(Request::Metadata(m)) = &mut lying[0].request {
         m.size = 100;
     }
     let status = refused(&server, lying);
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status
+            .message()
+            .contains("more than the 100 bytes its metadata announced"),
+        "{}",
+        status.message()
+    );
+    // Announcing no size: the cap applies.
+    let mut unsized_ = generate_messages(&big);
+    if let Some(Request::Metadata(m)) = &mut unsized_[0].request {
+        m.size = 0;
+    }
+    let status = refused(&server, unsized_);
     assert_eq!(status.code(), Code::ResourceExhausted);
     assert!(
         status.message().contains("more than 4096 bytes"),

@@ -5,5 +5,6 @@
 
 mod harness;
 mod hostile;
+mod load;
 mod protocol;
 mod stock;

@@ -1059,3 +1059,75 @@ fn a_branch_deleted_on_the_remote_is_not_rendered_from_the_mirror() {
     ]);
     assert_eq!(crate::git::color(&main), "green");
 }
+
+/// Regression test for issue #12 (point 1): the host's own walk of the
+/// source tree, which hashes it before any step runs, is bounded by
+/// `--timeout` like the steps, however large the tree.
+#[test]
+fn the_walk_of_a_huge_tree_stops_at_the_time_bound() {
+    let dir = Dir::new();
+    dir.write("app/cm.yaml", MANIFESTS);
+    // A TiB of holes: no disk, but hours of hashing.
+    let big = std::fs::File::create(dir.path().join("app/zeros.bin")).unwrap();
+    big.set_len(1 << 40).unwrap();
+    let start = std::time::Instant::now();
+    for args in [
+        &["render", "app", "--no-cache", "--timeout", "1s"][..],
+        // With the cache on, the walk that records what the app read.
+        &["render", "app", "--timeout", "1s"][..],
+    ] {
+        let run = crate::sandbox::run_within(&dir, args, crate::sandbox::WATCHDOG);
+        let err = run.error();
+        assert!(
+            err.contains("reading the source tree under") && err.contains("ran longer than 1s"),
+            "{err}"
+        );
+        assert!(err.contains("before any step runs"), "{err}");
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
+}
+
+/// Regression test for issue #12 (point 2): a step's output near the cap
+/// costs the host about twice its size, not five times: each resource's
+/// text is checked without building it and dropped once parsed, and the
+/// printed stream is sized up front. (60 MiB of output took 215 MiB of
+/// peak memory before, 155 MiB after.)
+#[test]
+fn an_output_near_the_cap_is_not_copied_over_and_over() {
+    let dir = hostile_app("big-output", "60", "");
+    // The plugin compiled and cached first: compiling it is not what is measured.
+    dir.kiln()
+        .args(["render", "app", "--no-cache", "--output-limit", "1MiB"])
+        .run();
+    // The stream goes to a file (a pipe nobody reads would block it).
+    let out = std::fs::File::create(dir.path().join("out.yaml")).unwrap();
+    let mut child = kiln_command()
+        .current_dir(dir.path())
+        .args(["render", "app", "--no-cache"])
+        .stdout(out)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kiln runs");
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let code = loop {
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kb * 1024);
+        }
+        if let Some(code) = child.try_wait().expect("wait") {
+            break code;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(code.success(), "{code:?}");
+    let written = std::fs::metadata(dir.path().join("out.yaml"))
+        .unwrap()
+        .len();
+    assert!(written > 60 << 20, "{written} bytes written");
+    assert!(peak < 192 << 20, "peak memory {} MiB", peak >> 20);
+}

@@ -153,13 +153,24 @@ fn a_krm_function_is_held_to_the_memory_and_time_limits() {
         err.contains("tried to use more than 8388608 bytes of memory"),
         "{err}"
     );
+    // The bound on the function's step alone: `--timeout 1ms` would stop
+    // kiln's walk of the app (the 20 MB function is in it) before any step.
+    let kiln_yaml = app.path().join("app/kiln.yaml");
+    let pipeline = fs_err::read_to_string(&kiln_yaml).expect("kiln.yaml");
+    let bounded = pipeline.replace(
+        "  plugin: ./fn.wasm\n",
+        "  plugin: ./fn.wasm\n  limits: {timeout: 1ms}\n",
+    );
+    assert_ne!(bounded, pipeline);
+    fs_err::write(&kiln_yaml, &bounded).expect("kiln.yaml");
     let err = app
         .kiln()
-        .args(["render", "app", "--no-cache", "--timeout", "1ms"])
+        .args(["render", "app", "--no-cache"])
         .run()
         .error()
         .to_owned();
     assert!(err.contains("ran longer than 0.001s"), "{err}");
+    fs_err::write(&kiln_yaml, &pipeline).expect("kiln.yaml");
     let ok = app.kiln().args(["render", "app", "--no-cache"]).run();
     assert!(ok.success().contains("namespace: prod"));
 }

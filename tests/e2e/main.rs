@@ -16,5 +16,6 @@ mod plugins;
 mod python;
 mod render;
 mod sandbox;
+mod sandbox_krm;
 mod service;
 mod sops;

@@ -269,7 +269,7 @@ fn a_failed_step_leaves_no_output_and_the_next_render_works() {
 /// Runs `kiln ARGS` in `dir` and kills it if it runs past `limit`: a bound
 /// that does not hold fails the test instead of hanging it.
 #[track_caller]
-fn run_within(dir: &Dir, args: &[&str], limit: Duration) -> Run {
+pub(crate) fn run_within(dir: &Dir, args: &[&str], limit: Duration) -> Run {
     use std::io::Read;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kiln"))
         .current_dir(dir.path())
@@ -310,7 +310,7 @@ fn run_within(dir: &Dir, args: &[&str], limit: Duration) -> Run {
 }
 
 /// Well above the 1 s bound the tests set, well below "forever".
-const WATCHDOG: Duration = Duration::from_secs(30);
+pub(crate) const WATCHDOG: Duration = Duration::from_secs(30);
 
 fn mkfifo(path: &std::path::Path) {
     rustix::fs::mknodat(

@@ -117,7 +117,9 @@ pub fn to_string(doc: &Value) -> String {
 
 /// Writes documents as a stream, separated by `---` lines.
 pub fn to_stream(docs: &[Value]) -> String {
-    let mut out = String::new();
+    // Sized up front: grown by doubling, a stream holding one large value
+    // would briefly take twice its size.
+    let mut out = String::with_capacity(size_hint(docs));
     for (i, doc) in docs.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
@@ -125,6 +127,23 @@ pub fn to_stream(docs: &[Value]) -> String {
         write_root(&mut out, doc);
     }
     out
+}
+
+/// About the bytes `docs` take as text (YAML or JSON): their strings and
+/// keys, plus a little per value for syntax and indentation.
+pub fn size_hint(docs: &[Value]) -> usize {
+    fn size(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.len() + 8,
+            Value::Array(a) => a.iter().map(size).fold(8, usize::saturating_add),
+            Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| k.len().saturating_add(size(v)))
+                .fold(8, usize::saturating_add),
+            _ => 24,
+        }
+    }
+    docs.iter().map(size).fold(0, usize::saturating_add)
 }
 
 fn write_root(out: &mut String, doc: &Value) {

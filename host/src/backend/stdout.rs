@@ -17,10 +17,11 @@ pub fn format(resources: &[Value], format: Format) -> String {
     match format {
         Format::Yaml => kiln_resource::yaml::to_stream(resources),
         Format::Json => {
-            let mut text =
-                serde_json::to_string_pretty(resources).expect("JSON values always serialize");
-            text.push('\n');
-            text
+            let mut text = Vec::with_capacity(kiln_resource::yaml::size_hint(resources));
+            serde_json::to_writer_pretty(&mut text, resources)
+                .expect("JSON values always serialize");
+            text.push(b'\n');
+            String::from_utf8(text).expect("serde_json writes UTF-8")
         }
     }
 }

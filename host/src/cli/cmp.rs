@@ -41,6 +41,21 @@ pub struct CmpServerCommand {
     /// Turn discovery on: an app is this plugin's when a file in its directory matches GLOB (repeatable, e.g. kiln.yaml).
     #[arg(long, value_name = "GLOB")]
     pub discover: Vec<String>,
+    /// Requests held at once, from first message to answer; more wait unread (default: 2 × -j, at least 4).
+    #[arg(long, value_name = "N")]
+    pub max_requests: Option<usize>,
+    /// Requests that may wait to be admitted; more are refused with `RESOURCE_EXHAUSTED` (default 64).
+    #[arg(long, value_name = "N")]
+    pub queue: Option<usize>,
+    /// Bytes of gzipped tarball all requests in flight may hold together (default 512MiB).
+    #[arg(long, value_name = "SIZE", value_parser = limits::parse_size)]
+    pub max_in_flight: Option<usize>,
+    /// Largest gRPC message (tarball chunk) decoded; raise it if Argo CD's `ARGOCD_CMP_CHUNK_SIZE` is larger (default 4MiB).
+    #[arg(long, value_name = "SIZE", value_parser = limits::parse_size)]
+    pub max_message: Option<usize>,
+    /// How long a request's stream may send nothing before it is dropped (default 60s).
+    #[arg(long, value_name = "DURATION", value_parser = limits::parse_duration)]
+    pub stall_timeout: Option<std::time::Duration>,
     /// Largest gzipped tarball accepted (default 256MiB).
     #[arg(long, value_name = "SIZE", value_parser = limits::parse_size)]
     pub max_stream: Option<usize>,
@@ -189,15 +204,26 @@ impl CmpServerCommand {
                 "SOPS decryption is on: Argo CD caches the manifests kiln returns, decrypted secrets included, in Redis"
             );
         }
+        let defaults = Settings::default();
+        let concurrency = self.concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+        });
         Ok(Settings {
             caps,
+            requests: self
+                .max_requests
+                .unwrap_or_else(|| concurrency.saturating_mul(2).max(4)),
+            queue: self.queue.unwrap_or(defaults.queue),
+            in_flight_bytes: self
+                .max_in_flight
+                .map_or(defaults.in_flight_bytes, |s| s as u64),
+            max_message: self.max_message.unwrap_or(defaults.max_message),
+            stall: self.stall_timeout.unwrap_or(defaults.stall),
             work_dir: self
                 .work_dir
                 .clone()
                 .unwrap_or_else(|| std::env::temp_dir().join("kiln-cmp")),
-            concurrency: self.concurrency.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
-            }),
+            concurrency,
             discovery: (!self.discover.is_empty()).then(|| self.discover.clone()),
             operator: Operator {
                 limits: self.limits.limits(),

@@ -50,6 +50,12 @@ pub struct Metrics {
     /// `kiln_cmp_responses_total{cache}`: answers taken from the response
     /// cache (`hit`) or rendered (`miss`).
     pub responses: Family<CacheLabels, Counter>,
+    /// `kiln_cmp_queued`: requests waiting to be admitted (their stream not
+    /// read yet).
+    pub queued: Gauge,
+    /// `kiln_cmp_reserved_bytes`: bytes of tarball the admitted requests
+    /// reserved from the in-flight budget.
+    pub reserved_bytes: Gauge,
 }
 
 fn duration_histogram() -> Histogram {
@@ -67,6 +73,8 @@ impl Metrics {
             steps: Family::default(),
             stream_bytes: Counter::default(),
             responses: Family::default(),
+            queued: Gauge::default(),
+            reserved_bytes: Gauge::default(),
         });
         let mut registry = Registry::with_prefix("kiln_cmp");
         registry.register(
@@ -98,6 +106,16 @@ impl Metrics {
             "stream_bytes",
             "Bytes of gzipped tarball received",
             metrics.stream_bytes.clone(),
+        );
+        registry.register(
+            "queued",
+            "Requests waiting to be admitted, their stream not read yet",
+            metrics.queued.clone(),
+        );
+        registry.register(
+            "reserved_bytes",
+            "Bytes of tarball the admitted requests reserved from the in-flight budget",
+            metrics.reserved_bytes.clone(),
         );
         (metrics, registry)
     }

@@ -10,6 +10,7 @@
 //! back as one JSON string. Errors are gRPC statuses carrying kiln's
 //! message ([`status`]).
 
+pub mod admission;
 pub mod client;
 pub mod metrics;
 pub mod receive;

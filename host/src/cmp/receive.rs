@@ -4,6 +4,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use kiln_cmp_proto::{AppStreamRequest, ManifestRequestMetadata, app_stream_request::Request};
 use sha2::{Digest as _, Sha256};
@@ -35,6 +36,15 @@ pub enum Error {
         /// The cap.
         cap: u64,
     },
+    /// More bytes arrived than the metadata announced.
+    #[error("the stream carries more than the {size} bytes its metadata announced")]
+    Overrun {
+        /// Bytes announced.
+        size: u64,
+    },
+    /// No message arrived for too long.
+    #[error("the stream sent nothing for {0:?}")]
+    Stalled(Duration),
     /// Fewer bytes arrived than the metadata announced.
     #[error("the stream ended after {got} of the {size} bytes announced")]
     Truncated {
@@ -80,32 +90,64 @@ pub struct Received {
     pub unpacked: Unpacked,
 }
 
-/// Receives the stream into `work` (an empty directory the caller removes):
-/// the tarball is kept in `work/stream.tgz` until unpacked into `work/src`.
+/// Reads the stream's first message, the metadata, waiting at most `stall`.
+pub async fn metadata<S>(stream: &mut S, stall: Duration) -> Result<ManifestRequestMetadata, Error>
+where
+    S: Stream<Item = Result<AppStreamRequest, tonic::Status>> + Unpin,
+{
+    match next(stream, stall).await? {
+        Some(Ok(AppStreamRequest {
+            request: Some(Request::Metadata(m)),
+        })) => Ok(m),
+        Some(Err(status)) => Err(Error::Transport(status)),
+        _ => Err(Error::NoMetadata),
+    }
+}
+
+/// The bytes of tarball a request needs: the size its metadata announces,
+/// or the cap when it announces none; past the cap, it is refused.
+pub fn needed(metadata: &ManifestRequestMetadata, caps: Caps) -> Result<u64, Error> {
+    match u64::try_from(metadata.size) {
+        Ok(size) if size > caps.stream_bytes => Err(Error::Announced {
+            size: metadata.size,
+            cap: caps.stream_bytes,
+        }),
+        Ok(size) if size > 0 => Ok(size),
+        _ => Ok(caps.stream_bytes),
+    }
+}
+
+/// The next message, or [`Error::Stalled`] after `stall` without one.
+async fn next<S>(
+    stream: &mut S,
+    stall: Duration,
+) -> Result<Option<Result<AppStreamRequest, tonic::Status>>, Error>
+where
+    S: Stream<Item = Result<AppStreamRequest, tonic::Status>> + Unpin,
+{
+    tokio::time::timeout(stall, stream.next())
+        .await
+        .map_err(|_| Error::Stalled(stall))
+}
+
+/// Receives the rest of the stream (after `metadata`) into `work` (an
+/// empty directory the caller removes): the tarball is kept in
+/// `work/stream.tgz` until unpacked into `work/src`. At most the bytes
+/// [`needed`] says are taken, and at most `stall` between two messages.
 /// When `unpack` says no for the metadata, the tarball is only read and
 /// checked against its checksum.
 pub async fn receive<S>(
+    metadata: ManifestRequestMetadata,
     mut stream: S,
     work: &Path,
     caps: Caps,
+    stall: Duration,
     unpack: impl FnOnce(&ManifestRequestMetadata) -> bool,
 ) -> Result<Received, Error>
 where
     S: Stream<Item = Result<AppStreamRequest, tonic::Status>> + Unpin,
 {
-    let metadata = match stream.next().await {
-        Some(Ok(AppStreamRequest {
-            request: Some(Request::Metadata(m)),
-        })) => m,
-        Some(Err(status)) => return Err(Error::Transport(status)),
-        _ => return Err(Error::NoMetadata),
-    };
-    if u64::try_from(metadata.size).is_ok_and(|s| s > caps.stream_bytes) {
-        return Err(Error::Announced {
-            size: metadata.size,
-            cap: caps.stream_bytes,
-        });
-    }
+    let limit = needed(&metadata, caps)?;
     let keep = unpack(&metadata);
     let tgz = work.join("stream.tgz");
     let mut file = if keep {
@@ -119,7 +161,7 @@ where
     let mut hasher = Sha256::new();
     let mut got = 0u64;
     let mut index = 1u64;
-    while let Some(message) = stream.next().await {
+    while let Some(message) = next(&mut stream, stall).await? {
         let chunk = match message.map_err(Error::Transport)? {
             AppStreamRequest {
                 request: Some(Request::File(f)),
@@ -132,6 +174,9 @@ where
             return Err(Error::Oversized {
                 cap: caps.stream_bytes,
             });
+        }
+        if got > limit {
+            return Err(Error::Overrun { size: limit });
         }
         hasher.update(&chunk);
         if let Some(file) = &mut file {

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::{Instrument as _, info, info_span, warn};
 
+use super::admission::{Admission, Ticket};
 use super::metrics::Metrics;
 use super::receive::{self, Received};
 use super::render::{self, Operator, Renderer};
@@ -27,7 +28,8 @@ use super::unpack::Caps;
 /// server keeps the same margin.
 pub const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
 
-/// Argo CD's cap on a gRPC message each way (`ARGOCD_GRPC_MAX_SIZE_MB`).
+/// Argo CD's cap on a gRPC message each way (`ARGOCD_GRPC_MAX_SIZE_MB`):
+/// kiln's answers may be this large.
 pub const MAX_MESSAGE: usize = 100 << 20;
 
 /// What the server is configured with.
@@ -40,6 +42,24 @@ pub struct Settings {
     pub work_dir: PathBuf,
     /// Renders at once; more requests wait for a slot until their deadline.
     pub concurrency: usize,
+    /// Requests held at once, from their first message to their answer
+    /// (receiving, unpacking, waiting for a render slot, rendering); more
+    /// wait in the queue, their streams unread.
+    pub requests: usize,
+    /// Requests that may wait to be admitted; past it, a request is refused
+    /// at once with `RESOURCE_EXHAUSTED`.
+    pub queue: usize,
+    /// Bytes of gzipped tarball the admitted requests may hold together:
+    /// each reserves the size its metadata announces (the stream cap when it
+    /// announces none) before its first chunk is read, and waits until
+    /// enough is free. A stream cap above it is lowered to it.
+    pub in_flight_bytes: u64,
+    /// Largest gRPC message the server decodes: one tarball chunk is held
+    /// in memory whole (Argo CD sends 1 KiB chunks unless
+    /// `ARGOCD_CMP_CHUNK_SIZE` says otherwise).
+    pub max_message: usize,
+    /// How long a stream may send nothing before it is dropped.
+    pub stall: Duration,
     /// File name globs that make an app this plugin's in `MatchRepository`
     /// (matched in the app directory); `None`: discovery off, the
     /// Application names the plugin.
@@ -56,13 +76,20 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// Default caps, the system temp dir, 2 renders at once, discovery off,
-    /// no keys, SOPS refused, 64 MiB of answers kept.
+    /// Default caps, the system temp dir, 2 renders at once, 8 requests
+    /// held and 64 waiting, 512 MiB of tarball in flight, 4 MiB messages,
+    /// 60 s of silence, discovery off, no keys, SOPS refused, 64 MiB of
+    /// answers kept.
     fn default() -> Self {
         Self {
             caps: Caps::default(),
             work_dir: std::env::temp_dir().join("kiln-cmp"),
             concurrency: 2,
+            requests: 8,
+            queue: 64,
+            in_flight_bytes: 512 << 20,
+            max_message: 4 << 20,
+            stall: Duration::from_mins(1),
             discovery: None,
             operator: Operator::default(),
             sops: false,
@@ -77,6 +104,7 @@ pub struct Service {
     settings: Arc<Settings>,
     renderer: Arc<dyn Renderer>,
     slots: Arc<Semaphore>,
+    admission: Arc<Admission>,
     metrics: Arc<Metrics>,
     discovery: Option<Arc<globset::GlobSet>>,
     responses: Arc<std::sync::Mutex<super::responses::Responses>>,
@@ -93,7 +121,7 @@ impl std::fmt::Debug for Service {
 impl Service {
     /// A service rendering with `renderer`, counting into `metrics`.
     pub fn new(
-        settings: Settings,
+        mut settings: Settings,
         renderer: Arc<dyn Renderer>,
         metrics: Arc<Metrics>,
     ) -> Result<Self, globset::Error> {
@@ -111,7 +139,15 @@ impl Service {
             }
             None => None,
         };
+        let admission = Admission::new(
+            settings.requests,
+            settings.queue,
+            settings.in_flight_bytes,
+            Arc::clone(&metrics),
+        );
+        settings.caps.stream_bytes = settings.caps.stream_bytes.min(admission.budget());
         Ok(Self {
+            admission: Arc::new(admission),
             responses: Arc::new(std::sync::Mutex::new(super::responses::Responses::new(
                 settings.response_cache,
             ))),
@@ -125,19 +161,35 @@ impl Service {
 
     /// The tonic service, with Argo CD's message caps.
     pub fn into_server(self) -> ConfigManagementPluginServiceServer<Self> {
+        let max_message = self.settings.max_message;
         ConfigManagementPluginServiceServer::new(self)
-            .max_decoding_message_size(MAX_MESSAGE)
+            .max_decoding_message_size(max_message)
             .max_encoding_message_size(MAX_MESSAGE)
     }
 
-    /// Receives a request's stream into a fresh work directory; the
-    /// directory goes when the returned guard is dropped.
+    /// Admits a request, then receives its stream into a fresh work
+    /// directory; the directory and the admission go when the returned
+    /// guard is dropped.
     async fn receive(
         &self,
-        stream: Streaming<AppStreamRequest>,
+        mut stream: Streaming<AppStreamRequest>,
         deadline: Option<Instant>,
         unpack: impl FnOnce(&ManifestRequestMetadata) -> bool + Send,
-    ) -> Result<(Received, tempfile::TempDir), Status> {
+    ) -> Result<(Received, Held), Status> {
+        let mut ticket = self.admission.enter(deadline).await?;
+        let stall = self.settings.stall;
+        let caps = self.settings.caps;
+        let metadata = until(
+            deadline,
+            "receiving the request metadata",
+            receive::metadata(&mut stream, stall),
+        )
+        .await?
+        .map_err(|e| status::of_receive(&e))?;
+        let needed = receive::needed(&metadata, caps).map_err(|e| status::of_receive(&e))?;
+        self.admission
+            .reserve(&mut ticket, needed, deadline)
+            .await?;
         fs_err::create_dir_all(&self.settings.work_dir).map_err(|e| {
             Status::internal(format!("kiln: cannot create the work directory: {e}"))
         })?;
@@ -150,12 +202,18 @@ impl Service {
         let received = until(
             deadline,
             "receiving and unpacking the repository",
-            receive::receive(stream, work.path(), self.settings.caps, unpack),
+            receive::receive(metadata, stream, work.path(), caps, stall, unpack),
         )
         .await?
         .map_err(|e| status::of_receive(&e))?;
         self.metrics.stream_bytes.inc_by(received.stream_bytes);
-        Ok((received, work))
+        Ok((
+            received,
+            Held {
+                _work: work,
+                _ticket: ticket,
+            },
+        ))
     }
 
     /// The app directory of `request` under `root`, which must exist.
@@ -378,6 +436,14 @@ impl Service {
     }
 }
 
+/// What a request holds until it ends: its work directory (removed on
+/// drop) and its admission.
+#[derive(Debug)]
+struct Held {
+    _work: tempfile::TempDir,
+    _ticket: Ticket,
+}
+
 /// The caller's deadline from the `grpc-timeout` header, less the margin.
 fn deadline_of<T>(request: &Request<T>) -> Option<Instant> {
     let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
@@ -404,7 +470,7 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 }
 
 /// Runs `f` until `deadline`; past it, `DEADLINE_EXCEEDED` naming `what`.
-async fn until<F: std::future::Future>(
+pub(super) async fn until<F: std::future::Future>(
     deadline: Option<Instant>,
     what: &str,
     f: F,

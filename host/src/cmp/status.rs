@@ -37,9 +37,16 @@ pub fn of_receive(e: &receive::Error) -> Status {
             &text,
             "the repository holds an entry kiln refuses to unpack; remove it or exclude it with --plugin-tar-exclude",
         ),
-        E::Checksum { .. } | E::Truncated { .. } | E::NoMetadata | E::NotAChunk(_) => {
-            with_hint(Code::InvalidArgument, &text, "")
-        }
+        E::Checksum { .. }
+        | E::Truncated { .. }
+        | E::Overrun { .. }
+        | E::NoMetadata
+        | E::NotAChunk(_) => with_hint(Code::InvalidArgument, &text, ""),
+        E::Stalled(_) => with_hint(
+            Code::DeadlineExceeded,
+            &text,
+            "the repo-server stopped sending its stream; kiln's --stall-timeout sets how long it waits",
+        ),
         E::Transport(status) => Status::new(status.code(), format!("kiln: {text}")),
         E::Io(_) => with_hint(
             Code::Internal,

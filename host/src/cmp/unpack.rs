@@ -17,7 +17,8 @@ use std::rc::Rc;
 pub struct Caps {
     /// Largest gzipped tarball accepted, in bytes.
     pub stream_bytes: u64,
-    /// Largest unpacked tar stream (headers and contents), in bytes.
+    /// Largest unpacked tar stream (headers and contents), plus the copies
+    /// hard links are unpacked as, in bytes.
     pub unpacked_bytes: u64,
     /// Most entries (files, directories, links).
     pub entries: u64,
@@ -139,9 +140,10 @@ pub struct Unpacked {
 /// empty directory.
 pub fn unpack(gz: impl Read, gz_len: u64, dest: &Path, caps: Caps) -> Result<Unpacked, Error> {
     let hit = Rc::new(Cell::new(None));
+    let read = Rc::new(Cell::new(0));
     let counter = Counter {
         inner: flate2::read::GzDecoder::new(gz),
-        read: 0,
+        read: Rc::clone(&read),
         gz_len: gz_len.max(1),
         caps,
         hit: Rc::clone(&hit),
@@ -151,6 +153,8 @@ pub fn unpack(gz: impl Read, gz_len: u64, dest: &Path, caps: Caps) -> Result<Unp
     let mut links: Vec<(PathBuf, String, String)> = Vec::new();
     let mut done = Unpacked::default();
     let mut entries = 0u64;
+    // Bytes written by hard-link copies, which the tar stream does not carry.
+    let mut copied = 0u64;
     let iter = archive.entries().map_err(|e| fail(e, None))?;
     for entry in iter {
         let mut entry = entry.map_err(|e| fail(e, None))?;
@@ -214,7 +218,15 @@ pub fn unpack(gz: impl Read, gz_len: u64, dest: &Path, caps: Caps) -> Result<Unp
                     make_dirs(dest, parent, &raw)?;
                 }
                 check_replaceable(&target, &raw, false)?;
-                // A copy, not a link: the unpacked tree shares no inode.
+                // A copy, not a link: the unpacked tree shares no inode. Its
+                // bytes count against the size cap like the stream's.
+                let len = fs_err::metadata(&from).map_err(io)?.len();
+                copied = copied.saturating_add(len);
+                if read.get().saturating_add(copied) > caps.unpacked_bytes {
+                    return Err(Error::TooLarge {
+                        cap: caps.unpacked_bytes,
+                    });
+                }
                 fs_err::copy(&from, &target).map_err(io)?;
                 done.files += 1;
             }
@@ -246,7 +258,7 @@ pub fn unpack(gz: impl Read, gz_len: u64, dest: &Path, caps: Caps) -> Result<Unp
             });
         }
     }
-    done.bytes = archive.into_inner().read;
+    done.bytes = read.get();
     Ok(done)
 }
 
@@ -439,7 +451,7 @@ impl Cap {
 /// Counts the bytes the gzip decoder yields and stops at the caps.
 struct Counter<R> {
     inner: R,
-    read: u64,
+    read: Rc<Cell<u64>>,
     gz_len: u64,
     caps: Caps,
     hit: Rc<Cell<Option<Cap>>>,
@@ -451,10 +463,11 @@ impl<R: Read> Read for Counter<R> {
             return Err(std::io::Error::other(CapHit(cap)));
         }
         let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        let cap = if self.read > self.caps.unpacked_bytes {
+        let read = self.read.get() + n as u64;
+        self.read.set(read);
+        let cap = if read > self.caps.unpacked_bytes {
             Some(Cap::Size(self.caps.unpacked_bytes))
-        } else if self.read > Caps::RATIO_FLOOR && self.read / self.gz_len > self.caps.ratio {
+        } else if read > Caps::RATIO_FLOOR && read / self.gz_len > self.caps.ratio {
             Some(Cap::Ratio(self.caps.ratio))
         } else {
             None

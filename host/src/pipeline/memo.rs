@@ -119,6 +119,7 @@ pub fn render_memoized(
                 &app.dir,
                 &named_by_options(opts),
                 &mut watch,
+                Some(limits.time),
             )
         },
     )

@@ -239,6 +239,18 @@ impl Error {
     }
 }
 
+/// How long the walk of the source tree may take: the longest time bound
+/// of the pipeline's steps, under the operator's ceiling.
+fn walk_time(pipeline: &Pipeline, opts: &RenderOptions) -> std::time::Duration {
+    let time = pipeline
+        .steps
+        .iter()
+        .map(|s| s.limits.time)
+        .max()
+        .unwrap_or(runtime::Limits::DEFAULT_TIME);
+    opts.ceiling.map_or(time, |c| time.min(c.time))
+}
+
 /// Renders `app` with `pipeline`.
 pub fn render(
     app: &App,
@@ -258,7 +270,14 @@ pub fn render(
             app,
             || Some(pipeline.clone()),
             runtime,
-            || crate::source::tree_digest(&app.root, &app.dir, &named_by_options(opts)),
+            || {
+                crate::source::tree_digest_within(
+                    &app.root,
+                    &app.dir,
+                    &named_by_options(opts),
+                    walk_time(pipeline, opts),
+                )
+            },
         )
         .map_err(Error::Io)?,
     };
@@ -460,9 +479,11 @@ pub fn render(
         c.record(&source_id, &recorded);
     }
     // Decrypted source files are for the steps, never part of the output.
+    // Each text is dropped once parsed: the texts and the values are not
+    // all held at once.
     let resources = resources
-        .iter()
-        .map(|doc| serde_json::from_str::<Value>(doc).expect("checked to be a JSON object above"))
+        .into_iter()
+        .map(|doc| serde_json::from_str::<Value>(&doc).expect("checked to be a JSON object above"))
         .filter(|doc| {
             opts.keep_decrypted_files
                 || !(doc["apiVersion"] == "kiln.dev/v1alpha1" && doc["kind"] == DECRYPTED_FILE_KIND)
@@ -517,10 +538,41 @@ fn within_ceiling(step: &Step, ceiling: Option<crate::runtime::Limits>) -> crate
 }
 
 fn check_object(doc: &str) -> Result<(), String> {
+    // Checked without building the document (a value near the output cap
+    // would cost its size again): an object's keys only, values skipped.
+    if serde_json::from_str::<AnObject>(doc).is_ok() {
+        return Ok(());
+    }
     match serde_json::from_str::<Value>(doc) {
         Ok(Value::Object(_)) => Ok(()),
         Ok(other) => Err(format!("found a JSON {}", json_type(&other))),
         Err(e) => Err(format!("invalid JSON ({e})")),
+    }
+}
+
+/// A JSON object, read and thrown away.
+struct AnObject;
+
+impl<'de> serde::Deserialize<'de> for AnObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = AnObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AnObject, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(AnObject)
+            }
+        }
+        d.deserialize_map(Visitor)
     }
 }
 

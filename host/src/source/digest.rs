@@ -38,6 +38,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::stamp::{Stamp, Watch};
 
@@ -69,7 +70,19 @@ pub struct Closure {
 /// more text to find references in, relative to the app (the plugin config
 /// the command line adds, e.g. `helm -f ../values.yaml`).
 pub fn tree_digest(root: &Path, app_dir: &str, named: &str) -> std::io::Result<Closure> {
-    digest(root, app_dir, named, None)
+    digest(root, app_dir, named, None, Clock::start(None))
+}
+
+/// [`tree_digest`] that stops with an error of kind `TimedOut` once it has
+/// taken longer than `time` (the render's time bound), however large the
+/// tree.
+pub fn tree_digest_within(
+    root: &Path,
+    app_dir: &str,
+    named: &str,
+    time: Duration,
+) -> std::io::Result<Closure> {
+    digest(root, app_dir, named, None, Clock::start(Some(time)))
 }
 
 /// [`tree_digest`], also recording in `watch` the stamp of every file and
@@ -81,8 +94,42 @@ pub fn tree_digest_watched(
     app_dir: &str,
     named: &str,
     watch: &mut Watch,
+    time: Option<Duration>,
 ) -> std::io::Result<Closure> {
-    digest(root, app_dir, named, Some(watch))
+    digest(root, app_dir, named, Some(watch), Clock::start(time))
+}
+
+/// The time bound of a walk.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    at: Option<Instant>,
+    time: Duration,
+}
+
+impl Clock {
+    fn start(time: Option<Duration>) -> Self {
+        Self {
+            at: time.and_then(|t| Instant::now().checked_add(t)),
+            time: time.unwrap_or_default(),
+        }
+    }
+
+    /// An error once the bound has passed.
+    fn check(&self, root: &Path) -> std::io::Result<()> {
+        match self.at {
+            Some(at) if Instant::now() >= at => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "reading the source tree under {} (to key the render, before any step runs) \
+                     ran longer than {:?}; make the tree smaller (--root, or move large files out) \
+                     or raise --timeout",
+                    root.display(),
+                    self.time
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 const SOPS_MARKERS: [&[u8]; 4] = [
@@ -104,10 +151,11 @@ fn digest(
     app_dir: &str,
     named: &str,
     watch: Option<&mut Watch>,
+    clock: Clock,
 ) -> std::io::Result<Closure> {
     let mut files: BTreeMap<String, blake3::Hash> = BTreeMap::new();
     let mut sops_files = false;
-    walk(root, app_dir, named, watch, &mut |name, entry| {
+    walk(root, app_dir, named, watch, clock, &mut |name, entry| {
         let hash = match entry {
             Entry::Link(target) => blake3::hash(format!("link:{}", target.display()).as_bytes()),
             Entry::File { hash, sops } => {
@@ -200,6 +248,7 @@ fn walk(
     app_dir: &str,
     named: &str,
     mut watch: Option<&mut Watch>,
+    clock: Clock,
     visit: &mut dyn FnMut(String, Entry<'_>),
 ) -> std::io::Result<()> {
     let start = if app_dir == "." {
@@ -243,6 +292,7 @@ fn walk(
             .filter_entry(|e| e.file_name() != ".git")
             .build();
         for entry in walker {
+            clock.check(root)?;
             let entry = entry.map_err(std::io::Error::other)?;
             let Some(ty) = entry.file_type() else {
                 continue;
@@ -263,7 +313,7 @@ fn walk(
                 queue.reference(dir, &target.to_string_lossy(), watch.as_deref_mut());
                 visit(name, Entry::Link(&target));
             } else if ty.is_file() {
-                let (hash, scan) = read_file(p)?;
+                let (hash, scan) = read_file(p, &|| clock.check(root))?;
                 queue.whole_root |= scan.escapes;
                 for r in &scan.references {
                     queue.reference(dir, r, watch.as_deref_mut());
@@ -317,13 +367,17 @@ fn runs_repository_plugin(root: &Path, app: &Path, watch: Option<&mut Watch>) ->
 }
 
 /// Hashes the file at `path` and scans it, a chunk at a time.
-fn read_file(path: &Path) -> std::io::Result<(blake3::Hash, Scan)> {
+fn read_file(
+    path: &Path,
+    check: &dyn Fn() -> std::io::Result<()>,
+) -> std::io::Result<(blake3::Hash, Scan)> {
     let mut file = fs_err::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
     let mut scan = Scan::default();
     let mut window: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; CHUNK];
     loop {
+        check()?;
         let n = file.read(&mut chunk)?;
         if n == 0 {
             break;

@@ -16,7 +16,7 @@ pub mod git;
 use std::path::{Path, PathBuf};
 
 pub(crate) use digest::is_sops_file;
-pub use digest::{Closure, tree_digest, tree_digest_watched};
+pub use digest::{Closure, tree_digest, tree_digest_watched, tree_digest_within};
 
 use crate::model::App;
 

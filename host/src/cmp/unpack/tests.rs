@@ -202,3 +202,38 @@ fn refuses_what_is_not_a_tarball() {
     let (_d, r) = run(b"not gzip at all", Caps::default());
     assert!(matches!(r, Err(Error::Format(_))), "{r:?}");
 }
+
+/// Hard links are unpacked as copies: each copy is bytes on disk the tar
+/// stream does not carry, so they count against the size cap (one 1 MiB
+/// file and 1,000 links to it would otherwise write 1 GiB from a stream of
+/// 1.5 MiB).
+#[test]
+fn hard_link_copies_count_against_the_size_cap() {
+    let data = vec![7u8; 64 << 10];
+    let mut entries: Vec<(String, tar::EntryType, &[u8], Option<&str>)> =
+        vec![("big".to_owned(), REG, &data[..], None)];
+    for i in 0..40 {
+        entries.push((format!("copy{i}"), HARD, &b""[..], Some("big")));
+    }
+    let refs: Vec<(&str, tar::EntryType, &[u8], Option<&str>)> = entries
+        .iter()
+        .map(|(p, k, d, l)| (p.as_str(), *k, *d, *l))
+        .collect();
+    let caps = Caps {
+        unpacked_bytes: 1 << 20,
+        ..Caps::default()
+    };
+    let (dir, r) = run(&tgz(&refs), caps);
+    assert!(
+        matches!(r, Err(Error::TooLarge { cap }) if cap == 1 << 20),
+        "{r:?}"
+    );
+    let on_disk: u64 = fs_err::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(
+        on_disk <= 1 << 20,
+        "{on_disk} bytes written under a 1 MiB cap"
+    );
+}
