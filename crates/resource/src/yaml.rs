@@ -81,7 +81,7 @@ pub fn parse_one(text: &str, file: &str) -> Result<Value, Error> {
     }
     let mut doc = match fast::one(text) {
         Some(doc) => doc,
-        None => serde_saphyr::from_str(text).map_err(|e| error(&e, file))?,
+        None => full_one(text, file)?,
     };
     unterminated_block_end(text, &mut doc);
     Ok(doc)
@@ -93,6 +93,20 @@ pub fn parse_one(text: &str, file: &str) -> Result<Value, Error> {
 #[doc(hidden)]
 pub fn full_stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
     serde_saphyr::from_multiple(text).map_err(|e| error(&e, file))
+}
+
+/// One document as the full parser reads it, without the fast reader. For
+/// the differential fuzz target and tests.
+#[doc(hidden)]
+pub fn full_one(text: &str, file: &str) -> Result<Value, Error> {
+    serde_saphyr::from_str(text).map_err(|e| error(&e, file))
+}
+
+/// The fast reader's single document of a text, or `None` where it leaves
+/// the text to the full parser. For the differential fuzz target and tests.
+#[doc(hidden)]
+pub fn fast_one(text: &str) -> Option<Value> {
+    fast::one(text)
 }
 
 /// The fast reader's documents of a stream (`null` for empty documents), or

@@ -51,11 +51,14 @@ pub(super) fn one(text: &str) -> Option<Value> {
     let mut reader = Reader::new(text)?;
     let markers = reader.markers()?;
     let end = reader.lines.len();
-    match markers[..] {
-        [] => reader.document(0, end),
-        [m] if reader.next_content(0, m)?.is_none() => reader.document(m + 1, end),
-        _ => None,
-    }
+    let start = match markers[..] {
+        [] => 0,
+        [m] if reader.next_content(0, m)?.is_none() => m + 1,
+        _ => return None,
+    };
+    // An empty document is the caller's (or the full parser's) to read.
+    reader.next_content(start, end)??;
+    reader.document(start, end)
 }
 
 /// Whether a line is a `---` document start (with nothing after it but a
@@ -628,7 +631,9 @@ fn special(s: &str) -> bool {
 
 /// A plain scalar's value.
 fn plain(s: &str) -> Option<Value> {
-    if !special(s) {
+    // A plain scalar folded over lines with an empty one between is never a
+    // number, boolean or null (and read alone it would fold again).
+    if !special(s) || s.contains('\n') {
         return Some(Value::String(s.to_owned()));
     }
     if let Some(n) = small_int(s) {

@@ -142,6 +142,13 @@ fn fast_agrees(text: &str) {
     let fast = fast_stream(text).unwrap_or_else(|| panic!("the fast reader declined:\n{text}"));
     let full = full_stream(text, "t.yaml").unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(fast, full, "text was:\n{text}");
+    if let Some(one) = fast_one(text) {
+        assert_eq!(
+            Ok(one),
+            full_one(text, "t.yaml").map_err(|e| e.to_string()),
+            "{text}"
+        );
+    }
 }
 
 #[test]
@@ -161,6 +168,7 @@ fn the_fast_reader_reads_what_templates_print_as_the_full_parser_does() {
         "a: |\n  x\n\n  # not a comment\n    y\nb: |-\n  z\n\n\nc: |+\n  w\n\n\nd: |\ne: 1\n",
         // Plain and quoted scalars over several lines.
         "a: one\n  two\n\n  three\nb: 'one\n  two\n\n  three'\nc: \"one \\\n  two\\n  three\"\nd: x\n",
+        "a:\n  ~x\n  y\n\n  z\nb: 1\n\n  2\n",
         "- description: 'Refresh indicates if the latest revision should\n    be used (default: false)'\n  type: boolean\n",
         // Documents: markers, comments, empty documents.
         "# head\n---\na: 1\n--- # c\n---\n# only a comment\n---\nb: 2\n",
