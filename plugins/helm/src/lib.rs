@@ -24,6 +24,10 @@
 //! blake3 hash of the chart's files and the user values, and `now` is the
 //! Unix epoch (1970-01-01T00:00:00Z), so a render is reproducible.
 
+#[cfg(target_family = "wasm")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 mod archive;
 mod capabilities;
 mod chart;

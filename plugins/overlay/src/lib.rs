@@ -33,6 +33,10 @@
     reason = "errors carry resource ids and file names; a build returns at most one"
 )]
 
+#[cfg(target_family = "wasm")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 mod alias;
 mod builtin_specs;
 mod crds;
