@@ -40,6 +40,7 @@ mod decrypted;
 mod defaults;
 mod fieldspec;
 mod generators;
+mod goregex;
 mod kustomization;
 mod loader;
 mod nameref;

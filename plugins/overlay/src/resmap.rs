@@ -126,6 +126,7 @@ fn anchored(p: &str) -> Result<Option<Regex>, Error> {
     if p.is_empty() {
         return Ok(None);
     }
+    let p = crate::goregex::translate(p).map_err(Error::Selector)?;
     Regex::new(&format!("^(?:{p})$"))
         .map(Some)
         .map_err(|e| Error::Selector(e.to_string()))
@@ -170,12 +171,6 @@ impl SelectorRegex {
         Self::ok(self.group.as_ref(), &g.group)
             && Self::ok(self.version.as_ref(), &g.version)
             && Self::ok(self.kind.as_ref(), &g.kind)
-    }
-
-    pub(crate) fn matches_id(&self, id: &ResId) -> bool {
-        Self::ok(self.namespace.as_ref(), &id.effective_namespace())
-            && Self::ok(self.name.as_ref(), &id.name)
-            && self.matches_gvk(&id.gvk)
     }
 
     pub(crate) fn matches(&self, r: &Res) -> bool {

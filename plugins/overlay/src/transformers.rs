@@ -206,10 +206,11 @@ fn image_matches(value: &str, name: &str) -> bool {
         compiled
             .entry(name.to_owned())
             .or_insert_with(|| {
-                regex::Regex::new(&format!(
+                let pattern = crate::goregex::translate(&format!(
                     "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{{}}-]*)?$"
                 ))
-                .ok()
+                .ok()?;
+                regex::Regex::new(&pattern).ok()
             })
             .as_ref()
             .is_some_and(|re| re.is_match(value))
