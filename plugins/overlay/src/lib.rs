@@ -42,6 +42,7 @@ mod fieldspec;
 mod generators;
 mod goregex;
 mod kustomization;
+mod labelsel;
 mod loader;
 mod nameref;
 mod order;

@@ -457,9 +457,13 @@ fn apply_all(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error> {
                 let annos = res.annotations();
                 let sel_ok = |s: &Selector| -> Result<bool, Error> {
                     let l = s.label_selector.is_empty()
-                        || LabelSelector::parse(&s.label_selector)?.matches(&labels);
+                        || LabelSelector::parse(&s.label_selector)
+                            .map_err(crate::resmap::Error::Selector)?
+                            .matches(&labels);
                     let a = s.annotation_selector.is_empty()
-                        || LabelSelector::parse(&s.annotation_selector)?.matches(&annos);
+                        || LabelSelector::parse(&s.annotation_selector)
+                            .map_err(crate::resmap::Error::Selector)?
+                            .matches(&annos);
                     Ok(l && a)
                 };
                 if !sel_ok(&sel)? {
