@@ -4,8 +4,9 @@
 Wraps the target of kustomize cases in randomly generated, realistic
 transforming overlays (prefixes, namespaces with cluster-scoped and unknown
 kinds, `labels` with includeSelectors/includeTemplates, annotations, images,
-replicas, JSON patches, strategic merge patches that set fields to null,
-replacements with bracketed keys, delimiters and created fields, generators
+replicas, JSON patches (some selecting their targets by name pattern, kind
+alternation, label selector or namespace), strategic merge patches that set
+fields to null, replacements with bracketed keys, delimiters and created fields, generators
 with options and `behavior: merge`, components, nested layers), builds each
 with `kubectl kustomize` and `kiln render`, and reports every variant where
 they disagree: different documents (compared as data, in order), or one
@@ -160,6 +161,33 @@ def p_json_patch(rng, f, layer):
                          "patch": dump(ops)}]}, {}
 
 
+def p_patch_selector(rng, f, layer):
+    """A JSON patch whose target selects by pattern: a regular expression on the
+    name (Go's syntax: a `{` opening no repetition is a literal), kinds as an
+    alternation, a label selector, or the namespace."""
+    d = f.pick(rng)
+    if not d:
+        return None
+    meta = d.get("metadata") or {}
+    name = f.name(d)
+    r = rng.random()
+    if r < 0.3:
+        target = {"name": rng.choice([re.escape(name[:3]) + ".*", "(?i)" + name.upper(),
+                                      name[:-1] + "\\w?", ".*" + re.escape(name[-2:]),
+                                      "${" + name + "}|" + name])}
+    elif r < 0.5:
+        other = rng.choice(sorted(f.by_kind))
+        target = {"kind": "%s|%s" % (d["kind"], other), "name": name}
+    elif r < 0.8 and meta.get("labels"):
+        k, v = rng.choice(sorted(meta["labels"].items()))
+        target = {"labelSelector": rng.choice(["%s=%s" % (k, v), "%s" % k, "%s in (%s,zz)" % (k, v),
+                                               "!nothing-%s" % layer])}
+    else:
+        target = {"kind": d["kind"], "namespace": meta.get("namespace") or ".*"}
+    ops = [{"op": "add", "path": "/metadata/annotations", "value": {"selected": layer}}]
+    return {"patches": [{"target": target, "patch": dump(ops)}]}, {}
+
+
 def leaves(obj, path=()):
     if isinstance(obj, dict):
         for k, v in obj.items():
@@ -207,11 +235,15 @@ def p_replacements(rng, f, layer):
     opts = {"create": True}
     if rng.random() < 0.4:
         opts.update(delimiter="/", index=rng.choice([0, 1, 2]))
-    target = {"select": {"kind": tgt["kind"]},
+    select = {"kind": tgt["kind"]}
+    if rng.random() < 0.3:
+        # kustomize v5.7.1 selects replacement targets by exact name, not by pattern
+        select["name"] = rng.choice([f.name(tgt), f.name(tgt)[:2] + ".*"])
+    target = {"select": select,
               "fieldPaths": [rng.choice(["metadata.annotations.", ".metadata.annotations."]) + key],
               "options": opts}
     if rng.random() < 0.3:
-        target["reject"] = [{"name": "nothing-has-this-name"}]
+        target["reject"] = [{"name": rng.choice(["nothing-has-this-name", ".*"])}]
     return {"replacements": [{"source": source, "targets": [target]}]}, {}
 
 
@@ -237,7 +269,7 @@ def p_generators(rng, f, layer):
 
 
 PIECES = [p_prefix, p_namespace, p_labels, p_annotations, p_images, p_replicas, p_json_patch,
-          p_smp_null, p_smp_target, p_replacements, p_generators]
+          p_patch_selector, p_smp_null, p_smp_target, p_replacements, p_generators]
 
 
 def merge_fields(into, fields):

@@ -104,8 +104,11 @@ def kustomization_dirs(src, include, exclude):
     return found
 
 
-def case_id(repo, rel):
+def case_id(repo, rel, shared=()):
+    """The repository's name, with its owner when another repository has the same name."""
     short = repo.split("/")[1]
+    if short in shared:
+        short = repo.replace("/", "+")
     return "%s--%s" % (short, rel.replace("/", "-") if rel != "." else "root")
 
 
@@ -136,14 +139,16 @@ def cmd_build(args):
     with open(args.corpus, encoding="utf-8") as fh:
         corpus = yaml.safe_load(fh)
     jobs = []
+    names = collections.Counter(r.split("/")[1] for r in corpus["repos"])
+    shared = {n for n, k in names.items() if k > 1}
     for repo, spec in corpus["repos"].items():
-        if args.only and args.only not in repo:
+        if args.only and not any(o in repo for o in args.only.split(",")):
             continue
         src = os.path.join(args.out, "src", repo.replace("/", "+"))
         shutil.rmtree(src, ignore_errors=True)
         extract(git_dir(args.mirror_root, repo), spec["commit"], src)
         for rel in kustomization_dirs(src, spec.get("include") or [], spec.get("exclude") or []):
-            cid = case_id(repo, rel)
+            cid = case_id(repo, rel, shared)
             case_dir = os.path.join(args.out, "cases", cid)
             shutil.rmtree(case_dir, ignore_errors=True)
             jobs.append((src, rel, case_dir, {"id": cid, "repo": repo, "commit": spec["commit"],
@@ -156,9 +161,16 @@ def cmd_build(args):
         print("%-45s %-7s %d" % (repo, expect, n))
 
 
+class Loader(yaml.SafeLoader):
+    """SafeLoader that reads a plain `=` as the string it is (YAML 1.1's value tag)."""
+
+
+Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
 def normalize(text):
     docs = collections.Counter()
-    for d in yaml.safe_load_all(text):
+    for d in yaml.load_all(text, Loader=Loader):
         if d is None or d == {} or d == [] or d == "":
             continue
         docs[json.dumps(d, sort_keys=True, default=str, ensure_ascii=False)] += 1
@@ -185,8 +197,11 @@ def compare_one(args, case_dir, meta):
         return "pass", None, None
     if p.returncode != 0:
         return "fail", "kiln fails: %s" % last_error_line(err)[:300], None
-    with open(os.path.join(case_dir, "expected.yaml"), encoding="utf-8") as fh:
-        want = normalize(fh.read())
+    try:
+        with open(os.path.join(case_dir, "expected.yaml"), encoding="utf-8") as fh:
+            want = normalize(fh.read())
+    except yaml.YAMLError as e:
+        return "fail", "expected output is not readable YAML: %s" % str(e).splitlines()[0], None
     try:
         got = normalize(out)
     except yaml.YAMLError as e:
@@ -207,7 +222,7 @@ def cmd_compare(args):
             meta = yaml.safe_load(fh)
         if meta["expect"] == "skip":
             continue
-        if args.only and args.only not in meta["repo"]:
+        if args.only and not any(o in meta["repo"] for o in args.only.split(",")):
             continue
         if args.filter and args.filter not in cid:
             continue
@@ -250,7 +265,7 @@ def main():
     c.add_argument("-v", "--verbose", action="store_true")
     for p in (b, c):
         p.add_argument("--out", required=True)
-        p.add_argument("--only")
+        p.add_argument("--only", help="comma-separated substrings of repository names")
         p.add_argument("-j", "--jobs", type=int, default=2)
     args = ap.parse_args()
     args.out = os.path.abspath(args.out)

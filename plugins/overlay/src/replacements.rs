@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::kustomization::Selector;
 use crate::res::{Gvk, Res, ResId};
-use crate::resmap::{LabelSelector, ResMap, SelectorRegex};
+use crate::resmap::{LabelSelector, ResMap};
 
 /// Why a replacement failed.
 #[derive(Debug, thiserror::Error)]
@@ -422,17 +422,27 @@ fn apply_all(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error> {
             let sel_v = t
                 .get("select")
                 .ok_or_else(|| Error::Invalid("target must specify resources to select".into()))?;
+            // kustomize v5.7.1 selects targets by exact id, as it selects the
+            // source (patch targets take regular expressions; these do not).
             let sel = selector_of(sel_v);
-            let sr = SelectorRegex::new(&Selector {
-                label_selector: String::new(),
-                annotation_selector: String::new(),
-                ..sel.clone()
-            })?;
-            let rejects: Vec<Selector> = t
+            let sel_id = res_id_of(sel_v);
+            let reject_values: Vec<&Value> = t
                 .get("reject")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().map(selector_of).collect())
+                .map(|a| a.iter().collect())
                 .unwrap_or_default();
+            let rejects: Vec<Selector> = reject_values.iter().map(|v| selector_of(v)).collect();
+            let reject_ids: Vec<ResId> = reject_values
+                .iter()
+                .map(|v| res_id_of(v))
+                .filter(|id| {
+                    !(id.gvk.group.is_empty()
+                        && id.gvk.version.is_empty()
+                        && id.gvk.kind.is_empty()
+                        && id.name.is_empty()
+                        && id.namespace.is_empty())
+                })
+                .collect();
             let mut paths: Vec<String> = t
                 .get("fieldPaths")
                 .and_then(Value::as_array)
@@ -447,9 +457,13 @@ fn apply_all(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error> {
                 let annos = res.annotations();
                 let sel_ok = |s: &Selector| -> Result<bool, Error> {
                     let l = s.label_selector.is_empty()
-                        || LabelSelector::parse(&s.label_selector)?.matches(&labels);
+                        || LabelSelector::parse(&s.label_selector)
+                            .map_err(crate::resmap::Error::Selector)?
+                            .matches(&labels);
                     let a = s.annotation_selector.is_empty()
-                        || LabelSelector::parse(&s.annotation_selector)?.matches(&annos);
+                        || LabelSelector::parse(&s.annotation_selector)
+                            .map_err(crate::resmap::Error::Selector)?
+                            .matches(&annos);
                     Ok(l && a)
                 };
                 if !sel_ok(&sel)? {
@@ -464,26 +478,13 @@ fn apply_all(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error> {
                     }
                 }
                 let ids = all_ids(res);
-                for rj in &rejects {
-                    let no_meta = Selector {
-                        label_selector: String::new(),
-                        annotation_selector: String::new(),
-                        ..rj.clone()
-                    };
-                    let is_empty = no_meta.group.is_empty()
-                        && no_meta.version.is_empty()
-                        && no_meta.kind.is_empty()
-                        && no_meta.name.is_empty()
-                        && no_meta.namespace.is_empty();
-                    if is_empty {
-                        continue;
-                    }
-                    let rr = SelectorRegex::new(&no_meta)?;
-                    if ids.iter().any(|id| id_selected(&rr, id)) {
-                        rejected = true;
-                    }
+                if reject_ids
+                    .iter()
+                    .any(|rj| ids.iter().any(|id| selected_by(id, rj)))
+                {
+                    rejected = true;
                 }
-                if rejected || !ids.iter().any(|id| id_selected(&sr, id)) {
+                if rejected || !ids.iter().any(|id| selected_by(id, &sel_id)) {
                     continue;
                 }
                 for fp in &paths {
@@ -504,8 +505,4 @@ fn apply_all(m: &mut ResMap, replacements: &[Value]) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn id_selected(sr: &SelectorRegex, id: &ResId) -> bool {
-    sr.matches_id(id)
 }

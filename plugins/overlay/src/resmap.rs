@@ -2,6 +2,8 @@
 //! rules: unique current ids, lookups by any previous id, generator merges.
 
 use regex::Regex;
+
+pub(crate) use crate::labelsel::LabelSelector;
 use serde_json::Value;
 
 use crate::kustomization::Selector;
@@ -126,6 +128,7 @@ fn anchored(p: &str) -> Result<Option<Regex>, Error> {
     if p.is_empty() {
         return Ok(None);
     }
+    let p = crate::goregex::translate(p).map_err(Error::Selector)?;
     Regex::new(&format!("^(?:{p})$"))
         .map(Some)
         .map_err(|e| Error::Selector(e.to_string()))
@@ -148,7 +151,7 @@ impl SelectorRegex {
             if t.is_empty() {
                 Ok(None)
             } else {
-                LabelSelector::parse(t).map(Some)
+                LabelSelector::parse(t).map(Some).map_err(Error::Selector)
             }
         };
         Ok(Self {
@@ -170,12 +173,6 @@ impl SelectorRegex {
         Self::ok(self.group.as_ref(), &g.group)
             && Self::ok(self.version.as_ref(), &g.version)
             && Self::ok(self.kind.as_ref(), &g.kind)
-    }
-
-    pub(crate) fn matches_id(&self, id: &ResId) -> bool {
-        Self::ok(self.namespace.as_ref(), &id.effective_namespace())
-            && Self::ok(self.name.as_ref(), &id.name)
-            && self.matches_gvk(&id.gvk)
     }
 
     pub(crate) fn matches(&self, r: &Res) -> bool {
@@ -214,87 +211,4 @@ pub(crate) fn select(m: &ResMap, s: &Selector) -> Result<Vec<usize>, Error> {
         .filter(|(_, r)| sr.matches(r))
         .map(|(i, _)| i)
         .collect())
-}
-
-enum Req {
-    Eq(String, String),
-    Ne(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    NotExists(String),
-}
-
-/// A Kubernetes label selector in its string form.
-pub(crate) struct LabelSelector(Vec<Req>);
-
-impl LabelSelector {
-    pub(crate) fn parse(s: &str) -> Result<Self, Error> {
-        let mut reqs = Vec::new();
-        let mut parts = Vec::new();
-        let mut depth = 0;
-        let mut cur = String::new();
-        for c in s.chars() {
-            match c {
-                '(' => {
-                    depth += 1;
-                    cur.push(c);
-                }
-                ')' => {
-                    depth -= 1;
-                    cur.push(c);
-                }
-                ',' if depth == 0 => parts.push(std::mem::take(&mut cur)),
-                _ => cur.push(c),
-            }
-        }
-        parts.push(cur);
-        for p in parts {
-            let p = p.trim();
-            if p.is_empty() {
-                continue;
-            }
-            let set = |rest: &str| -> Vec<String> {
-                rest.trim()
-                    .trim_start_matches('(')
-                    .trim_end_matches(')')
-                    .split(',')
-                    .map(|x| x.trim().to_owned())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            };
-            if let Some(k) = p.strip_prefix('!') {
-                reqs.push(Req::NotExists(k.trim().to_owned()));
-            } else if let Some((k, v)) = p.split_once("!=") {
-                reqs.push(Req::Ne(k.trim().to_owned(), v.trim().to_owned()));
-            } else if let Some((k, v)) = p.split_once("==") {
-                reqs.push(Req::Eq(k.trim().to_owned(), v.trim().to_owned()));
-            } else if let Some((k, v)) = p.split_once('=') {
-                reqs.push(Req::Eq(k.trim().to_owned(), v.trim().to_owned()));
-            } else if let Some((k, v)) = p.split_once(" notin ") {
-                reqs.push(Req::NotIn(k.trim().to_owned(), set(v)));
-            } else if let Some((k, v)) = p.split_once(" in ") {
-                reqs.push(Req::In(k.trim().to_owned(), set(v)));
-            } else if p.chars().all(|c| c.is_alphanumeric() || "-_./".contains(c)) {
-                reqs.push(Req::Exists(p.to_owned()));
-            } else {
-                return Err(Error::Selector(format!(
-                    "unable to parse requirement {p:?}"
-                )));
-            }
-        }
-        Ok(Self(reqs))
-    }
-
-    pub(crate) fn matches(&self, labels: &serde_json::Map<String, Value>) -> bool {
-        let get = |k: &str| labels.get(k).and_then(crate::res::scalar_text);
-        self.0.iter().all(|r| match r {
-            Req::Eq(k, v) => get(k).as_deref() == Some(v.as_str()),
-            Req::Ne(k, v) => get(k).as_deref() != Some(v.as_str()),
-            Req::In(k, vs) => get(k).is_some_and(|x| vs.contains(&x)),
-            Req::NotIn(k, vs) => get(k).is_none_or(|x| !vs.contains(&x)),
-            Req::Exists(k) => labels.contains_key(k),
-            Req::NotExists(k) => !labels.contains_key(k),
-        })
-    }
 }
