@@ -88,7 +88,7 @@ pub fn parse_one(text: &str, file: &str) -> Result<Value, Error> {
 }
 
 /// Every document of a stream as the full parser reads it, without the
-/// fast reader (`null` for empty documents). For the differential fuzz
+/// fast reader (an empty document gives none). For the differential fuzz
 /// target and tests.
 #[doc(hidden)]
 pub fn full_stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
@@ -109,9 +109,9 @@ pub fn fast_one(text: &str) -> Option<Value> {
     fast::one(text)
 }
 
-/// The fast reader's documents of a stream (`null` for empty documents), or
-/// `None` where it leaves the text to the full parser. For the differential
-/// fuzz target and tests.
+/// The fast reader's documents of a stream (an empty document gives none),
+/// or `None` where it leaves the text to the full parser. For the
+/// differential fuzz target and tests.
 #[doc(hidden)]
 pub fn fast_stream(text: &str) -> Option<Vec<Value>> {
     fast::stream(text)
