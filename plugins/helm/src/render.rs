@@ -88,6 +88,11 @@ fn collect(
     next.insert("Files".to_owned(), Value::Object(Arc::new(files)));
     next.insert("Release".to_owned(), top.release.clone());
     next.insert("Capabilities".to_owned(), top.capabilities.clone());
+    // `.Values` has Helm's `common.Values` type (with `AsMap`, `YAML`, `Table`).
+    let values = match values {
+        Value::Map(m) => Value::Map(m.as_helm_values()),
+        other => other,
+    };
     next.insert("Values".to_owned(), values);
     next.insert("Subcharts".to_owned(), Value::from(subcharts));
     let scope = kiln_gotmpl::Map::from(next.clone());

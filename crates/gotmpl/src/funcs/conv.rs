@@ -132,7 +132,7 @@ pub(crate) fn to_f64(v: &Value) -> f64 {
 /// Sprig's `empty`.
 pub(crate) fn empty(v: &Value) -> bool {
     match v {
-        Value::Object(o) => o.list().is_some_and(|l| l.is_empty()),
+        Value::Object(o) => o.elements() == Some(0),
         other => !other.truthy(),
     }
 }
