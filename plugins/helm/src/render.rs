@@ -155,9 +155,13 @@ pub(crate) fn render(chart: &Chart, top: &Top) -> Result<BTreeMap<String, String
         let mut template = BTreeMap::new();
         template.insert("Name".to_owned(), Value::String(name.clone()));
         template.insert("BasePath".to_owned(), Value::String(r.base_path.clone()));
-        vals.insert("Template".to_owned(), Value::from(template));
+        // Helm's render data, and `.Template` in it, are `common.Values` too.
+        vals.insert(
+            "Template".to_owned(),
+            Value::Map(kiln_gotmpl::Map::from(template).as_helm_values()),
+        );
         let text = engine
-            .execute(name, &Value::Map(vals.clone()))
+            .execute(name, &Value::Map(vals.as_helm_values()))
             .map_err(|e| exec_error(name, &e))?;
         rendered.insert(name.clone(), text.replace("<no value>", ""));
     }

@@ -70,6 +70,14 @@ pub(crate) fn strval(v: &Value) -> String {
 pub(crate) fn strslice(v: &Value) -> Vec<String> {
     match v {
         Value::List(l) => l.iter().filter(|e| !e.is_nil()).map(strval).collect(),
+        // A host object that is a Go slice (`.Capabilities.APIVersions`).
+        Value::Object(o) if o.list().is_some() => o
+            .list()
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| !e.is_nil())
+            .map(strval)
+            .collect(),
         Value::Nil => Vec::new(),
         other => vec![strval(other)],
     }
