@@ -18,6 +18,10 @@ the per-case ratios), the cases where kiln is slower, and the slowest cases;
 
     python3 benches/helm-corpus.py --out CORPUS --kiln target/release/kiln \\
         [--results results.json] [--runs 3] [--only TEXT] [--every N] [--json bench.json]
+        [--baseline OTHER_KILN]
+
+`--baseline` times a second kiln binary (`--no-cache`) in the same
+interleaving, so that two builds are compared side by side in one run.
 
 Build kiln with `--release` and run it on an otherwise idle machine.
 """
@@ -94,6 +98,9 @@ def main():
     ap.add_argument("--every", type=int, default=1,
                     help="only every Nth case (in id order), for a quicker sample")
     ap.add_argument("--json", default=None, help="write every row here")
+    ap.add_argument("--baseline", default=None,
+                    help="another kiln binary (say, the last release) timed with --no-cache "
+                         "in the same interleaving, to compare two builds side by side")
     a = ap.parse_args()
 
     passing = None
@@ -101,6 +108,7 @@ def main():
         with open(a.results, encoding="utf-8") as fh:
             passing = {r["id"] for r in json.load(fh)["results"] if r["status"] == "pass"}
     kiln = os.path.abspath(a.kiln)
+    base = os.path.abspath(a.baseline) if a.baseline else None
     cache = tempfile.mkdtemp(prefix="kiln-bench-cache-")
     rows = []
     try:
@@ -114,10 +122,16 @@ def main():
             env = {"KILN_CACHE_DIR": cache}
             timed(cached, case_dir, env)  # fills the cache (and compiles the plugin once)
             runs = {"helm": [], "kiln": [], "cached": []}
+            if base:
+                baseline = [base] + nocache[1:]
+                timed(baseline, case_dir, env)  # compiles its plugin once
+                runs["baseline"] = []
             for _ in range(a.runs):
                 runs["helm"].append(timed(helm, case_dir))
                 runs["kiln"].append(timed(nocache, case_dir, env))
                 runs["cached"].append(timed(cached, case_dir, env))
+                if base:
+                    runs["baseline"].append(timed(baseline, case_dir, env))
             row = {"id": meta["id"], "chart": meta.get("chart")}
             for tool, ts in runs.items():
                 row[tool] = median([t[0] for t in ts])
@@ -148,6 +162,13 @@ def main():
               % (sum(hs) / sum(ks), geomean(ratios), sum(1 for x in ratios if x < 1)))
         print("kiln cached over helm: total %.2fx, geomean %.2fx"
               % (sum(hs) / sum(cs), geomean([h / c for h, c in zip(hs, cs)])))
+        if base:
+            bs = [r["baseline" + sfx] for r in ok]
+            print(summary("baseline --no-cache", bs))
+            print("baseline --no-cache over helm: total %.2fx, geomean %.2fx; "
+                  "kiln over baseline: total %.2fx, geomean %.2fx"
+                  % (sum(hs) / sum(bs), geomean([h / b for h, b in zip(hs, bs)]),
+                     sum(bs) / sum(ks), geomean([b / k for b, k in zip(bs, ks)])))
     slower = sorted((r for r in ok if r["helm"] < r["kiln"]), key=lambda r: r["helm"] / r["kiln"])
     if slower:
         print("\nkiln slower than helm (wall clock):")

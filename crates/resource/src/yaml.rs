@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+mod fast;
+
 /// A YAML document that could not be parsed.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}:{line}:{column}: {message}")]
@@ -29,7 +31,10 @@ pub struct Error {
 ///
 /// `file` only names the origin in errors.
 pub fn parse_stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
-    let mut docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| error(&e, file))?;
+    let mut docs = match fast::stream(text) {
+        Some(docs) => docs,
+        None => full_stream(text, file)?,
+    };
     if let Some(last) = docs.last_mut() {
         unterminated_block_end(text, last);
     }
@@ -74,9 +79,42 @@ pub fn parse_one(text: &str, file: &str) -> Result<Value, Error> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    let mut doc = serde_saphyr::from_str(text).map_err(|e| error(&e, file))?;
+    let mut doc = match fast::one(text) {
+        Some(doc) => doc,
+        None => full_one(text, file)?,
+    };
     unterminated_block_end(text, &mut doc);
     Ok(doc)
+}
+
+/// Every document of a stream as the full parser reads it, without the
+/// fast reader (`null` for empty documents). For the differential fuzz
+/// target and tests.
+#[doc(hidden)]
+pub fn full_stream(text: &str, file: &str) -> Result<Vec<Value>, Error> {
+    serde_saphyr::from_multiple(text).map_err(|e| error(&e, file))
+}
+
+/// One document as the full parser reads it, without the fast reader. For
+/// the differential fuzz target and tests.
+#[doc(hidden)]
+pub fn full_one(text: &str, file: &str) -> Result<Value, Error> {
+    serde_saphyr::from_str(text).map_err(|e| error(&e, file))
+}
+
+/// The fast reader's single document of a text, or `None` where it leaves
+/// the text to the full parser. For the differential fuzz target and tests.
+#[doc(hidden)]
+pub fn fast_one(text: &str) -> Option<Value> {
+    fast::one(text)
+}
+
+/// The fast reader's documents of a stream (`null` for empty documents), or
+/// `None` where it leaves the text to the full parser. For the differential
+/// fuzz target and tests.
+#[doc(hidden)]
+pub fn fast_stream(text: &str) -> Option<Vec<Value>> {
+    fast::stream(text)
 }
 
 /// Parses one YAML document into `T` (for typed files such as `kiln.yaml`);

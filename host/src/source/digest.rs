@@ -375,7 +375,12 @@ fn read_file(
     let mut hasher = blake3::Hasher::new();
     let mut scan = Scan::default();
     let mut window: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; CHUNK];
+    // A buffer the size of the file (up to a chunk): zeroing a whole chunk
+    // for every small file of a tree costs more than reading it.
+    let size = file
+        .metadata()
+        .map_or(CHUNK as u64, |m| m.len().saturating_add(1));
+    let mut chunk = vec![0u8; usize::try_from(size).map_or(CHUNK, |s| s.clamp(4 << 10, CHUNK))];
     loop {
         check()?;
         let n = file.read(&mut chunk)?;
@@ -384,10 +389,21 @@ fn read_file(
         }
         hasher.update(&chunk[..n]);
         window.extend_from_slice(&chunk[..n]);
-        // Most chunks of a large file name no path: skip them fast.
-        let may_name = [&b".."[..], b"/src", b"\\"]
-            .iter()
-            .any(|p| memchr::memmem::find(&window, p).is_some());
+        // Most chunks name no path and escape nothing: skip them fast. A
+        // reference has `..` or `/src`; every escape [`scan_text`] looks for
+        // starts with a backslash and `x`, `u` or a line break.
+        let may_name = [
+            &b".."[..],
+            b"/src",
+            b"\\x",
+            b"\\X",
+            b"\\u",
+            b"\\U",
+            b"\\\n",
+            b"\\\r",
+        ]
+        .iter()
+        .any(|p| memchr::memmem::find(&window, p).is_some());
         if may_name {
             let text = String::from_utf8_lossy(&window);
             let found = scan_text(&text);

@@ -92,25 +92,28 @@ pub struct YamlError {
 pub(crate) fn split_documents(text: &str) -> Vec<String> {
     let text = text.trim_start();
     let mut docs = Vec::new();
-    let mut cur = String::new();
-    let mut at_line_start = true;
-    let mut rest = text;
-    while !rest.is_empty() {
-        if at_line_start && rest.starts_with("---") {
-            docs.push(std::mem::take(&mut cur));
-            rest = rest[3..].trim_start_matches([' ', '\t']);
-            at_line_start = false;
-            continue;
+    // Where the current document starts, and the start of the line looked at.
+    let mut start = 0;
+    let mut line = 0;
+    loop {
+        if text[line..].starts_with("---") {
+            docs.push(&text[start..line]);
+            let after = text[line + 3..].trim_start_matches([' ', '\t']);
+            start = text.len() - after.len();
+            // What follows on this line belongs to the next document and
+            // is not at a line start.
+            line = start;
         }
-        let c = rest.chars().next().expect("rest is not empty");
-        cur.push(c);
-        at_line_start = c == '\n';
-        rest = &rest[c.len_utf8()..];
+        match text[line..].find('\n') {
+            Some(i) => line += i + 1,
+            None => break,
+        }
     }
-    docs.push(cur);
+    docs.push(&text[start..]);
     docs.into_iter()
-        .filter(|d| !d.trim().is_empty())
-        .map(|d| d.trim().to_owned())
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
         .collect()
 }
 

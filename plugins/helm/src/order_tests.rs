@@ -5,6 +5,13 @@ fn splits_documents_like_helm() {
     let docs = split_documents("\n\na: 1\n---\nb: 2\n--- \n\n---\nc: 3\n");
     assert_eq!(docs, vec!["a: 1", "b: 2", "c: 3"]);
     assert_eq!(split_documents("x: \"---\"\n"), vec!["x: \"---\""]);
+    // What follows a `---` on its line opens the next document, and is not
+    // itself at a line start.
+    assert_eq!(split_documents("a\n------\nb"), vec!["a", "---\nb"]);
+    assert_eq!(
+        split_documents("--- \t# Source: x\nk: v\n---"),
+        vec!["# Source: x\nk: v"]
+    );
 }
 
 #[test]

@@ -136,3 +136,97 @@ fn top_level_strings_with_document_markers_read_back() {
         assert_eq!(back, vec![json!(s)], "{text}");
     }
 }
+
+/// The fast reader takes `text` and reads it exactly as the full parser does.
+fn fast_agrees(text: &str) {
+    let fast = fast_stream(text).unwrap_or_else(|| panic!("the fast reader declined:\n{text}"));
+    let full = full_stream(text, "t.yaml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(fast, full, "text was:\n{text}");
+    if let Some(one) = fast_one(text) {
+        assert_eq!(
+            Ok(one),
+            full_one(text, "t.yaml").map_err(|e| e.to_string()),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_fast_reader_reads_what_templates_print_as_the_full_parser_does() {
+    for text in [
+        // Mappings, sequences not indented and indented, compact forms.
+        "a: 1\nb:\n  c: x\n  d:\n  - 1\n  - -2\n  e:\n    - y\n",
+        "- a: 1\n  b: 2\n- - x\n  - y\n-\n- ''\n",
+        "k:\n- name: a\n  v:\n  - 1\nz: ~\n",
+        // Scalars the full parser resolves: numbers, booleans, nulls.
+        "a: 007\nb: 0x1F\nc: 1e3\ne: yes\nf: Off\ng: null\nh: NULL\ni: 12345678901234567890123\nj: -0\nk: +1\nl: 1_000\n",
+        // Strings that look almost special, comments, URLs, colons.
+        "a: http://x:80/y # c\nb: a#b\nc: yesno\nd: 'it''s'\ne: \"t\\tab \\u00e9\\x41\"\nf: -foo\ng: --set=a\n",
+        // Empty and flow values.
+        "a: {}\nb: []\nc: [x, \"y\", 'z', 1, true]\nd:\n  {}\ne:\n  []\nf:\ng:\n",
+        // Literal blocks: clip, strip, keep, blank lines, comments inside.
+        "a: |\n  x\n\n  # not a comment\n    y\nb: |-\n  z\n\n\nc: |+\n  w\n\n\nd: |\ne: 1\n",
+        // Plain and quoted scalars over several lines.
+        "a: one\n  two\n\n  three\nb: 'one\n  two\n\n  three'\nc: \"one \\\n  two\\n  three\"\nd: x\n",
+        "a:\n  ~x\n  y\n\n  z\nb: 1\n\n  2\n",
+        "- description: 'Refresh indicates if the latest revision should\n    be used (default: false)'\n  type: boolean\n",
+        // Documents: markers, comments, empty documents.
+        "# head\n---\na: 1\n--- # c\n---\n# only a comment\n---\nb: 2\n",
+        "a: 1\n---\n- x\n",
+    ] {
+        fast_agrees(text);
+    }
+}
+
+#[test]
+fn the_fast_reader_leaves_the_rest_to_the_full_parser() {
+    for text in [
+        // Anchors, tags, flow mappings, folded blocks, indentation indicators.
+        "a: &x 1\nb: *x\n",
+        "a: !!str 1\n",
+        "a: {b: 1}\n",
+        // A float the full parser refuses (non-finite).
+        "a: .inf\n",
+        "a: >\n  x\n",
+        "a: |2\n   x\n",
+        // Repeated keys, merge keys, keys that resolve to other types.
+        "a: 1\na: 2\n",
+        "<<: {}\n",
+        "1: x\n",
+        "true: x\n",
+        // Tabs, carriage returns, a byte order mark, `...`, directives.
+        "a:\t1\n",
+        "a: 1\r\n",
+        "\u{feff}a: 1\n",
+        "a: 1\n...\n",
+        "%YAML 1.2\n---\na: 1\n",
+        // A document that is a scalar, and errors.
+        "just text\n",
+        "a: b: c\n",
+        "a: 'open\n",
+        "a:\n  - x\n y: 1\n",
+    ] {
+        assert!(fast_stream(text).is_none(), "the fast reader took:\n{text}");
+        // What the full parser makes of it is what `parse_stream` gives.
+        let full = full_stream(text, "t.yaml")
+            .map(|d| d.into_iter().filter(|v| !v.is_null()).collect::<Vec<_>>());
+        let api = parse_stream(text, "t.yaml");
+        assert_eq!(full.is_ok(), api.is_ok(), "{text}");
+    }
+}
+
+#[test]
+fn deep_or_huge_texts_are_left_to_the_full_parsers_budgets() {
+    let mut deep = String::new();
+    for i in 0..80 {
+        deep.push_str(&"  ".repeat(i));
+        deep.push_str("k:\n");
+    }
+    assert!(fast_stream(&deep).is_none());
+    assert!(
+        parse_stream(&deep, "deep.yaml").is_err(),
+        "the full parser refuses 80 levels"
+    );
+    let many = "- 1\n".repeat(300_000);
+    assert!(fast_stream(&many).is_none());
+}
