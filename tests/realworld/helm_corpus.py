@@ -272,6 +272,8 @@ class Builder:
             values = []
             if v.get("ci_file"):
                 values.append(os.path.join(target, v["ci_file"]))
+            for f in v.get("chart_values") or []:
+                values.append(os.path.join(target, f))
             if v.get("values") is not None:
                 write(os.path.join(inp, "values", "values.yaml"), dump(v["values"]))
                 values.append("values/values.yaml")

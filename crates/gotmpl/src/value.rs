@@ -40,8 +40,12 @@ pub enum Value {
 
 /// A Go `map[string]interface{}`: a shared, mutable reference. Cloning a `Map`
 /// (or a [`Value`] holding one) gives another handle to the same entries.
+///
+/// A handle may instead have Helm's named map type `common.Values` (what `.Values`
+/// is): the same entries, plus the methods `AsMap`, `YAML` and `Table`, which a
+/// field chain finds before the keys, and a type that Sprig's `dig` rejects.
 #[derive(Clone, Default)]
-pub struct Map(Rc<RefCell<BTreeMap<String, Value>>>);
+pub struct Map(Rc<RefCell<BTreeMap<String, Value>>>, bool);
 
 impl Map {
     /// A new empty map.
@@ -119,6 +123,24 @@ impl Map {
     pub fn ptr_eq(&self, other: &Map) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
     }
+
+    /// This map as Helm's `common.Values` (a handle to the same entries).
+    #[must_use]
+    pub fn as_helm_values(&self) -> Map {
+        Map(Rc::clone(&self.0), true)
+    }
+
+    /// This map as a plain `map[string]interface {}` (a handle to the same
+    /// entries): what `common.Values`' `AsMap` returns.
+    #[must_use]
+    pub fn as_plain(&self) -> Map {
+        Map(Rc::clone(&self.0), false)
+    }
+
+    /// Whether this handle has Helm's `common.Values` type.
+    pub fn is_helm_values(&self) -> bool {
+        self.1
+    }
 }
 
 impl fmt::Debug for Map {
@@ -132,7 +154,7 @@ impl fmt::Debug for Map {
 
 impl From<BTreeMap<String, Value>> for Map {
     fn from(m: BTreeMap<String, Value>) -> Self {
-        Map(Rc::new(RefCell::new(m)))
+        Map(Rc::new(RefCell::new(m)), false)
     }
 }
 
@@ -163,6 +185,11 @@ pub trait Object: Send + Sync + fmt::Debug {
     /// `.Capabilities.APIVersions`): `range`, `len`, `index`, `toJson` and `toYaml` use them.
     fn list(&self) -> Option<Vec<Value>> {
         None
+    }
+    /// The number of elements, when the object is a Go slice or map (`len`,
+    /// Sprig's `empty`); by default, that of [`Object::list`].
+    fn elements(&self) -> Option<usize> {
+        self.list().map(|l| l.len())
     }
     /// The object as encoders (`toJson`, `toYaml`, `toToml`) see it: Go marshals a
     /// struct by its exported fields and JSON tags. `None` encodes it as a list (when
@@ -262,6 +289,11 @@ impl Value {
         }
     }
 
+    /// Whether this is a map handle of Helm's `common.Values` type.
+    pub fn is_helm_values(&self) -> bool {
+        matches!(self, Value::Map(m) if m.is_helm_values())
+    }
+
     /// The Go type name (`int`, `float64`, `[]interface {}`, ...).
     pub fn type_name(&self) -> String {
         match self {
@@ -272,6 +304,7 @@ impl Value {
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::List(_) => "[]interface {}".into(),
+            Value::Map(m) if m.is_helm_values() => "common.Values".into(),
             Value::Map(_) => "map[string]interface {}".into(),
             Value::Object(o) => o.type_name().to_string(),
         }
@@ -383,12 +416,19 @@ impl Value {
     #[must_use]
     pub fn deep_copy(&self) -> Value {
         match self {
-            Value::Map(m) => Value::Map(
-                m.borrow()
+            Value::Map(m) => {
+                let copy: Map = m
+                    .borrow()
                     .iter()
                     .map(|(k, v)| (k.clone(), v.deep_copy()))
-                    .collect(),
-            ),
+                    .collect();
+                // A deep copy keeps the map's type, as copystructure does.
+                Value::Map(if m.is_helm_values() {
+                    copy.as_helm_values()
+                } else {
+                    copy
+                })
+            }
             Value::List(l) => Value::List(l.iter().map(Value::deep_copy).collect()),
             other => other.clone(),
         }

@@ -31,6 +31,13 @@ pub(crate) struct Options {
     pub(crate) no_fold: bool,
 }
 
+/// sigs.k8s.io/yaml's marshalling (yaml.v2 through JSON): `toYaml`'s.
+pub(crate) const V2: Options = Options {
+    indent_seq: false,
+    json_numbers: true,
+    no_fold: false,
+};
+
 /// Marshals `v` to YAML text ending in a newline.
 pub(crate) fn to_yaml(v: &Value, opts: Options) -> String {
     let v = &v.flatten_objects();

@@ -10,63 +10,108 @@ use kiln_gotmpl::{Object, Value};
 pub const DEFAULT_API_VERSIONS: &[&str] = &[
     "v1",
     "admissionregistration.k8s.io/v1",
-    "admissionregistration.k8s.io/v1beta1",
     "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
     "internal.apiserver.k8s.io/v1alpha1",
     "apps/v1",
-    "apps/v1beta2",
     "apps/v1beta1",
+    "apps/v1beta2",
     "authentication.k8s.io/v1",
-    "authentication.k8s.io/v1beta1",
     "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
     "authorization.k8s.io/v1",
     "authorization.k8s.io/v1beta1",
-    "autoscaling/v2",
     "autoscaling/v1",
-    "autoscaling/v2beta2",
+    "autoscaling/v2",
     "autoscaling/v2beta1",
+    "autoscaling/v2beta2",
     "batch/v1",
     "batch/v1beta1",
     "certificates.k8s.io/v1",
     "certificates.k8s.io/v1beta1",
     "certificates.k8s.io/v1alpha1",
-    "coordination.k8s.io/v1",
-    "coordination.k8s.io/v1beta1",
     "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
     "discovery.k8s.io/v1",
     "discovery.k8s.io/v1beta1",
     "events.k8s.io/v1",
     "events.k8s.io/v1beta1",
     "extensions/v1beta1",
     "flowcontrol.apiserver.k8s.io/v1",
-    "flowcontrol.apiserver.k8s.io/v1beta3",
-    "flowcontrol.apiserver.k8s.io/v1beta2",
     "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
     "networking.k8s.io/v1",
     "networking.k8s.io/v1beta1",
     "node.k8s.io/v1",
-    "node.k8s.io/v1beta1",
     "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
     "policy/v1",
     "policy/v1beta1",
     "rbac.authorization.k8s.io/v1",
     "rbac.authorization.k8s.io/v1beta1",
     "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
     "resource.k8s.io/v1beta1",
     "resource.k8s.io/v1alpha3",
-    "scheduling.k8s.io/v1",
-    "scheduling.k8s.io/v1beta1",
     "scheduling.k8s.io/v1alpha1",
-    "storage.k8s.io/v1",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
     "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1",
     "storage.k8s.io/v1alpha1",
-    "storagemigration.k8s.io/v1alpha1",
-    "apiextensions.k8s.io/v1",
+    "storagemigration.k8s.io/v1beta1",
     "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
 ];
 
-/// The Helm version templates see in `.Capabilities.HelmVersion.Version`.
-pub(crate) const HELM_VERSION: &str = "v4.2";
+/// `.Capabilities.HelmVersion` (Helm's `version.BuildInfo`): the build of
+/// helm v4.1.4 whose renders this plugin reproduces.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HelmVersion;
+
+/// The fields of [`HelmVersion`]: Go name, JSON name, value.
+const HELM_BUILD: [(&str, &str, &str); 5] = [
+    ("Version", "version", "v4.1.4"),
+    (
+        "GitCommit",
+        "git_commit",
+        "05fa37973dc9e42b76e1d2883494c87174b6074f",
+    ),
+    ("GitTreeState", "git_tree_state", "clean"),
+    ("GoVersion", "go_version", "go1.25.9"),
+    ("KubeClientVersion", "kube_client_version", "v1.35"),
+];
+
+impl Object for HelmVersion {
+    fn type_name(&self) -> &'static str {
+        "version.BuildInfo"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        HELM_BUILD
+            .iter()
+            .find(|(go, _, _)| *go == name)
+            .map(|(_, _, v)| Value::String((*v).to_owned()))
+    }
+    fn call(&self, _method: &str, _args: &[Value]) -> Option<Result<Value, String>> {
+        None
+    }
+    fn display(&self) -> String {
+        let fields: Vec<&str> = HELM_BUILD.iter().map(|(_, _, v)| *v).collect();
+        format!("{{{}}}", fields.join(" "))
+    }
+    /// Encoders see the JSON tags (`version`, `git_commit`, ...).
+    fn to_value(&self) -> Option<Value> {
+        Some(Value::from(
+            HELM_BUILD
+                .iter()
+                .map(|(_, json, v)| ((*json).to_owned(), Value::String((*v).to_owned())))
+                .collect::<BTreeMap<String, Value>>(),
+        ))
+    }
+}
 
 /// A Kubernetes version as Helm parses `--kube-version`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,16 +237,7 @@ pub(crate) fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) ->
         .map(|s| (*s).to_owned())
         .collect();
     apis.extend(extra_api_versions.iter().cloned());
-    let helm: BTreeMap<String, Value> = [
-        ("Version", HELM_VERSION),
-        ("GitCommit", ""),
-        ("GitTreeState", ""),
-        ("GoVersion", "go1.25"),
-        ("KubeClientVersion", "v1.20"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
-    .collect();
+
     let mut caps = BTreeMap::new();
     caps.insert(
         "KubeVersion".to_owned(),
@@ -211,7 +247,10 @@ pub(crate) fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) ->
         "APIVersions".to_owned(),
         Value::Object(Arc::new(VersionSet(apis))),
     );
-    caps.insert("HelmVersion".to_owned(), Value::from(helm));
+    caps.insert(
+        "HelmVersion".to_owned(),
+        Value::Object(Arc::new(HelmVersion)),
+    );
     Value::from(caps)
 }
 

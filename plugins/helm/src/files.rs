@@ -140,6 +140,9 @@ impl Object for Files {
     fn truthy(&self) -> bool {
         !self.0.is_empty()
     }
+    fn elements(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
     /// `index .Files NAME`: the content, or Go's nil `[]byte` (printed empty).
     fn index(&self, key: &str) -> Option<Value> {
         Some(Value::String(self.get(key)))

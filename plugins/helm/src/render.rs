@@ -88,6 +88,11 @@ fn collect(
     next.insert("Files".to_owned(), Value::Object(Arc::new(files)));
     next.insert("Release".to_owned(), top.release.clone());
     next.insert("Capabilities".to_owned(), top.capabilities.clone());
+    // `.Values` has Helm's `common.Values` type (with `AsMap`, `YAML`, `Table`).
+    let values = match values {
+        Value::Map(m) => Value::Map(m.as_helm_values()),
+        other => other,
+    };
     next.insert("Values".to_owned(), values);
     next.insert("Subcharts".to_owned(), Value::from(subcharts));
     let scope = kiln_gotmpl::Map::from(next.clone());
@@ -150,9 +155,13 @@ pub(crate) fn render(chart: &Chart, top: &Top) -> Result<BTreeMap<String, String
         let mut template = BTreeMap::new();
         template.insert("Name".to_owned(), Value::String(name.clone()));
         template.insert("BasePath".to_owned(), Value::String(r.base_path.clone()));
-        vals.insert("Template".to_owned(), Value::from(template));
+        // Helm's render data, and `.Template` in it, are `common.Values` too.
+        vals.insert(
+            "Template".to_owned(),
+            Value::Map(kiln_gotmpl::Map::from(template).as_helm_values()),
+        );
         let text = engine
-            .execute(name, &Value::Map(vals.clone()))
+            .execute(name, &Value::Map(vals.as_helm_values()))
             .map_err(|e| exec_error(name, &e))?;
         rendered.insert(name.clone(), text.replace("<no value>", ""));
     }

@@ -4,7 +4,8 @@ use std::rc::Rc;
 
 use super::{Base, Exec, R};
 use crate::ast::Arg;
-use crate::value::Value;
+use crate::value::{Map, Value};
+use crate::yamlv2::{V2, to_yaml};
 
 impl Exec<'_> {
     /// Go's `evalFieldChain`: looks `names` up from `base` (map values are handles,
@@ -48,6 +49,22 @@ impl Exec<'_> {
                 recv.type_name()
             };
             let next = match &recv {
+                Value::Map(m) if m.is_helm_values() && VALUES_METHODS.contains(&name.as_str()) => {
+                    let margs: &[Value] = if last { &method_args } else { &[] };
+                    let want = usize::from(name == "Table");
+                    if margs.len() != want {
+                        return Err(self.error(
+                            pos,
+                            &ctx,
+                            format!(
+                                "wrong number of args for {name}: want {want} got {}",
+                                margs.len()
+                            ),
+                        ));
+                    }
+                    values_method(m, name, margs)
+                        .map_err(|e| self.error(pos, &ctx, format!("error calling {name}: {e}")))?
+                }
                 Value::Map(m) => {
                     if has_args {
                         return Err(self.error(
@@ -120,5 +137,34 @@ impl Exec<'_> {
             return Err(self.error(pos, ctx, format!("map has no entry for key {name:?}")));
         }
         Ok(Value::Nil)
+    }
+}
+
+/// The methods of Helm's `common.Values` a template can call (`Encode` wants an
+/// `io.Writer`, which no template has).
+const VALUES_METHODS: &[&str] = &["AsMap", "YAML", "Table"];
+
+/// Calls a method of Helm's `common.Values` on `m` (with as many arguments as it takes).
+fn values_method(m: &Map, name: &str, args: &[Value]) -> Result<Value, String> {
+    match name {
+        "AsMap" => Ok(Value::Map(m.as_plain())),
+        "YAML" => Ok(Value::String(to_yaml(&Value::Map(m.as_plain()), V2))),
+        _ => {
+            let Value::String(path) = &args[0] else {
+                return Err(format!(
+                    "wrong type for value; expected string; got {}",
+                    args[0].type_name()
+                ));
+            };
+            // Helm's `Table`: each dot-separated step must name a map.
+            let mut table = m.as_plain();
+            for step in path.split('.') {
+                match table.get(step) {
+                    Some(Value::Map(next)) => table = next.as_plain(),
+                    _ => return Err(format!("{step:?} is not a table")),
+                }
+            }
+            Ok(Value::Map(table.as_helm_values()))
+        }
     }
 }

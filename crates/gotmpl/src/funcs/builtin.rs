@@ -70,8 +70,8 @@ fn len(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
         Value::String(s) => Ok(Value::Int(len_i64(s.len()))),
         Value::List(l) => Ok(Value::Int(len_i64(l.len()))),
         Value::Map(m) => Ok(Value::Int(len_i64(m.len()))),
-        Value::Object(o) if o.list().is_some() => {
-            Ok(Value::Int(len_i64(o.list().unwrap_or_default().len())))
+        Value::Object(o) if o.elements().is_some() => {
+            Ok(Value::Int(len_i64(o.elements().unwrap_or(0))))
         }
         Value::Nil => Err(FuncError::Call("len of nil pointer".into())),
         v => Err(FuncError::Call(format!("len of type {}", v.type_name()))),

@@ -70,6 +70,14 @@ pub(crate) fn strval(v: &Value) -> String {
 pub(crate) fn strslice(v: &Value) -> Vec<String> {
     match v {
         Value::List(l) => l.iter().filter(|e| !e.is_nil()).map(strval).collect(),
+        // A host object that is a Go slice (`.Capabilities.APIVersions`).
+        Value::Object(o) if o.list().is_some() => o
+            .list()
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| !e.is_nil())
+            .map(strval)
+            .collect(),
         Value::Nil => Vec::new(),
         other => vec![strval(other)],
     }
@@ -132,7 +140,7 @@ pub(crate) fn to_f64(v: &Value) -> f64 {
 /// Sprig's `empty`.
 pub(crate) fn empty(v: &Value) -> bool {
     match v {
-        Value::Object(o) => o.list().is_some_and(|l| l.is_empty()),
+        Value::Object(o) => o.elements() == Some(0),
         other => !other.truthy(),
     }
 }

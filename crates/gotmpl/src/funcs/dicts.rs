@@ -51,7 +51,8 @@ pub(crate) fn register(r: &mut Registry) {
         if a.len() < 3 {
             return Err(FuncError::Call("dig needs at least three arguments".into()));
         }
-        let Value::Map(m) = &a[a.len() - 1] else {
+        // Sprig asserts `map[string]interface {}`, which Helm's `common.Values` is not.
+        let (Value::Map(m), false) = (&a[a.len() - 1], a[a.len() - 1].is_helm_values()) else {
             return Err(FuncError::Call(format!(
                 "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
                 a[a.len() - 1].type_name()
@@ -74,7 +75,7 @@ pub(crate) fn register(r: &mut Registry) {
                 return Ok(step);
             }
             match step {
-                Value::Map(n) => cur = n,
+                Value::Map(n) if !n.is_helm_values() => cur = n,
                 other => {
                     return Err(FuncError::Call(format!(
                         "interface conversion: interface {{}} is {}, not map[string]interface {{}}",

@@ -4,17 +4,12 @@ use crate::funcs::conv::want_str;
 use crate::funcs::encoding::error_map;
 use crate::funcs::{FResult, FuncError, Registry, ex};
 use crate::value::Value;
-use crate::yamlv2::{Options, to_yaml};
+use crate::yamlv2::{Options, V2, to_yaml};
 
 #[cfg(test)]
 mod tests;
 mod toml;
 
-const V2: Options = Options {
-    indent_seq: false,
-    json_numbers: true,
-    no_fold: false,
-};
 const V3: Options = Options {
     indent_seq: true,
     json_numbers: false,
