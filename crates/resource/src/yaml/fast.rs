@@ -478,10 +478,12 @@ impl<'a> Reader<'a> {
         let mut next = end;
         for i in at.line + 1..end {
             let line = self.lines[i];
+            // A last line without a line break (even a blank one, which
+            // `|+` would otherwise keep) is left to the full parser.
+            if self.unterminated == Some(i) {
+                return None;
+            }
             if indent_of(line) >= indent {
-                if self.unterminated == Some(i) {
-                    return None;
-                }
                 content.push(&line[indent..]);
             } else if line.bytes().all(|b| b == b' ') {
                 content.push("");

@@ -187,6 +187,8 @@ fn the_fast_reader_leaves_the_rest_to_the_full_parser() {
         "a: {b: 1}\n",
         // A float the full parser refuses (non-finite).
         "a: .inf\n",
+        // A kept block whose text ends in a blank line without a line break.
+        "a: |+\n    x\n ",
         "a: >\n  x\n",
         "a: |2\n   x\n",
         // Repeated keys, merge keys, keys that resolve to other types.
