@@ -181,9 +181,12 @@ pub fn unpack(gz: impl Read, gz_len: u64, dest: &Path, caps: Caps) -> Result<Unp
                     make_dirs(dest, parent, &raw)?;
                 }
                 check_replaceable(&target, &raw, false)?;
+                // A later entry of the same name replaces the file, as tar
+                // does: it is still one file.
+                let new = fs_err::symlink_metadata(&target).is_err();
                 let mut file = fs_err::File::create(&target).map_err(io)?;
                 std::io::copy(&mut entry, &mut file).map_err(|e| fail(e, Some(&raw)))?;
-                done.files += 1;
+                done.files += u64::from(new);
             }
             tar::EntryType::Symlink => {
                 let link = entry
@@ -227,8 +230,9 @@ pub fn unpack(gz: impl Read, gz_len: u64, dest: &Path, caps: Caps) -> Result<Unp
                         cap: caps.unpacked_bytes,
                     });
                 }
+                let new = fs_err::symlink_metadata(&target).is_err();
                 fs_err::copy(&from, &target).map_err(io)?;
-                done.files += 1;
+                done.files += u64::from(new);
             }
             tar::EntryType::XGlobalHeader | tar::EntryType::XHeader => {}
             other => {

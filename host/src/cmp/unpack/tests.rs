@@ -237,3 +237,26 @@ fn hard_link_copies_count_against_the_size_cap() {
         "{on_disk} bytes written under a 1 MiB cap"
     );
 }
+
+/// Regression test (found by the `cmp_unpack` fuzz target): an entry that
+/// repeats a file's name replaces the file, as tar does, and the count of
+/// files unpacked is what is on disk.
+#[test]
+fn a_repeated_entry_replaces_its_file_and_counts_once() {
+    let entries: [(&str, tar::EntryType, &[u8], Option<&str>); 3] = [
+        ("a.yaml", REG, b"one", None),
+        ("a.yaml", REG, b"two", None),
+        ("b.yaml", HARD, b"", Some("a.yaml")),
+    ];
+    let (dir, r) = run(&tgz(&entries), Caps::default());
+    let done = r.expect("unpacks");
+    assert_eq!(done.files, 2);
+    assert_eq!(fs_err::read(dir.path().join("a.yaml")).unwrap(), b"two");
+    let again = [
+        ("a.yaml", REG, &b"one"[..], None),
+        ("b.yaml", HARD, &b""[..], Some("a.yaml")),
+        ("b.yaml", HARD, &b""[..], Some("a.yaml")),
+    ];
+    let (_dir, r) = run(&tgz(&again), Caps::default());
+    assert_eq!(r.expect("unpacks").files, 2);
+}
