@@ -201,12 +201,27 @@ fn indent(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
+/// The longest key written as an implicit `key: value` (YAML's limit is
+/// 1,024 characters); a longer one is written as an explicit `? key`.
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, ind: usize) {
     for (i, (key, value)) in map.iter().enumerate() {
         if i > 0 {
             indent(out, ind);
         }
-        write_string(out, key, ind, true);
+        let mut printed = String::new();
+        write_string(&mut printed, key, ind, true);
+        if printed.len() > MAX_IMPLICIT_KEY {
+            // Too long for an implicit key (YAML allows 1,024 characters):
+            // an explicit `? key` line, then the value after `:`.
+            out.push_str("? ");
+            out.push_str(&printed);
+            out.push('\n');
+            indent(out, ind);
+        } else {
+            out.push_str(&printed);
+        }
         out.push(':');
         match value {
             Value::Object(m) if !m.is_empty() => {

@@ -232,3 +232,22 @@ fn deep_or_huge_texts_are_left_to_the_full_parsers_budgets() {
     let many = "- 1\n".repeat(300_000);
     assert!(fast_stream(&many).is_none());
 }
+
+/// Regression test (found by the `yaml_stream` fuzz target): a key longer
+/// than an implicit key may be is written as an explicit `? key`, and reads
+/// back.
+#[test]
+fn keys_too_long_for_an_implicit_key_are_written_explicitly() {
+    let long = "k".repeat(1_500);
+    let quoted = format!("{}\n{}", "q".repeat(600), "r".repeat(600));
+    let doc = json!({
+        "short": 1,
+        long.clone(): {"a": [1, 2]},
+        quoted.clone(): [{"b": "c"}],
+        "after": "x",
+    });
+    let text = to_string(&doc);
+    assert!(text.contains(&format!("? {long}\n:")), "{text}");
+    roundtrip(&doc);
+    assert_eq!(full_stream(&text, "t.yaml").unwrap(), vec![doc]);
+}
