@@ -210,17 +210,14 @@ fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, ind: usize)
         if i > 0 {
             indent(out, ind);
         }
-        let mut printed = String::new();
-        write_string(&mut printed, key, ind, true);
-        if printed.len() > MAX_IMPLICIT_KEY {
+        let start = out.len();
+        write_string(out, key, ind, true);
+        if out.len() - start > MAX_IMPLICIT_KEY {
             // Too long for an implicit key (YAML allows 1,024 characters):
             // an explicit `? key` line, then the value after `:`.
-            out.push_str("? ");
-            out.push_str(&printed);
+            out.insert_str(start, "? ");
             out.push('\n');
             indent(out, ind);
-        } else {
-            out.push_str(&printed);
         }
         out.push(':');
         match value {
