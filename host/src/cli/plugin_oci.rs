@@ -136,7 +136,7 @@ pub(super) fn verify(dir: &Path, global: &GlobalArgs) -> anyhow::Result<ExitStat
             }
             Err(e) => {
                 failed += 1;
-                let _ = writeln!(out, "FAILED  {}  {}", c.source, chain(e));
+                let _ = writeln!(out, "FAILED  {}  {}", c.source, crate::error_chain(e));
                 if let Some(h) = e.hint() {
                     say(&format!("hint: {h}"));
                 }
@@ -152,15 +152,4 @@ pub(super) fn verify(dir: &Path, global: &GlobalArgs) -> anyhow::Result<ExitStat
         return Ok(ExitStatus::Failure);
     }
     Ok(ExitStatus::Success)
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
