@@ -214,6 +214,7 @@ pub fn settings(repo: &Repo, poll: Duration) -> Settings {
         grace: Duration::from_secs(10),
         shard: None,
         cache: None,
+        render_seed: Some(kiln::pipeline::RenderSeed::from_secret(b"agent tests")),
     }
 }
 

@@ -459,3 +459,113 @@ fn the_home_directory_is_never_a_default_source_root() {
     let found = render_from(&home, "Downloads/app");
     assert!(found.contains("/src/app/kiln.yaml"), "{found}");
 }
+
+// ---------------------------------------------------------------------------
+// Generated passwords and keys are not known to whoever reads the repository.
+
+/// A chart that generates a password, a UUID and a private key.
+fn chart_with_generated_secrets(dir: &Dir) {
+    dir.write(
+        "app/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+    )
+    .write(
+        "app/templates/secret.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: generated\ndata:\n  password: {{ randAlphaNum 24 | quote }}\n  id: {{ uuidv4 | quote }}\n  key: {{ genPrivateKey \"ecdsa\" | quote }}\n",
+    );
+}
+
+fn generated(run: &Run) -> String {
+    ["password", "id", "key"]
+        .iter()
+        .map(|k| config_data(run, k))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// Random values were drawn from the inputs alone, so anyone who could read
+/// a repository rendered the same passwords and private keys as the
+/// operator. They now follow from the operator's render seed too: the same
+/// seed gives the same output (with and without the cache), another seed
+/// other values.
+#[test]
+fn generated_passwords_and_keys_follow_the_operators_seed_not_the_repository() {
+    let dir = Dir::new();
+    chart_with_generated_secrets(&dir);
+    let with_seed = |seed: &str, flags: &[&str]| {
+        let run = dir
+            .kiln()
+            .env("KILN_RENDER_SEED", seed)
+            .args(["render", "app"])
+            .args(flags)
+            .run();
+        generated(&run)
+    };
+    let first = with_seed("operator one", &["--no-cache"]);
+    assert!(first.contains("PRIVATE KEY"), "{first}");
+    assert_eq!(with_seed("operator one", &["--no-cache"]), first);
+    assert_eq!(with_seed("operator one", &[]), first, "cached");
+    assert_eq!(with_seed("operator one", &[]), first, "served by the cache");
+    let other = with_seed("operator two", &[]);
+    let (a, b): (Vec<&str>, Vec<&str>) = (first.split('|').collect(), other.split('|').collect());
+    for (x, y) in a.iter().zip(&b) {
+        assert_ne!(x, y, "another seed, another value");
+    }
+}
+
+/// Without `KILN_RENDER_SEED`, a machine makes its own seed once, readable
+/// by its owner only, and keeps rendering the same values with it; an empty
+/// seed file is refused, naming it.
+#[test]
+fn a_machine_makes_its_own_render_seed_once_and_keeps_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = Dir::new();
+    chart_with_generated_secrets(&dir);
+    let home = tempfile::tempdir().unwrap();
+    let render = || {
+        dir.kiln()
+            .env_remove("KILN_RENDER_SEED")
+            .env_remove("XDG_CONFIG_HOME")
+            .env("HOME", home.path())
+            .args(["render", "app"])
+            .run()
+    };
+    let first = generated(&render());
+    let file = home.path().join(".config/kiln/render-seed");
+    let meta = std::fs::metadata(&file).expect("the seed file is made");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(meta.len(), 65, "32 random bytes in hex and a newline");
+    assert_eq!(generated(&render()), first);
+    std::fs::remove_file(&file).unwrap();
+    assert_ne!(generated(&render()), first, "a new seed, new values");
+
+    // A configuration directory that cannot be written: the cache directory keeps it.
+    let cache = tempfile::tempdir().unwrap();
+    let blocked = home.path().join("not-a-directory");
+    std::fs::write(&blocked, "").unwrap();
+    let render_blocked = || {
+        dir.kiln()
+            .env_remove("KILN_RENDER_SEED")
+            .env("XDG_CONFIG_HOME", &blocked)
+            .env("KILN_CACHE_DIR", cache.path())
+            .args(["render", "app"])
+            .run()
+    };
+    let kept = generated(&render_blocked());
+    assert!(cache.path().join("render-seed").is_file());
+    assert_eq!(generated(&render_blocked()), kept);
+
+    let empty = home.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let run = dir
+        .kiln()
+        .env_remove("KILN_RENDER_SEED")
+        .env("KILN_RENDER_SEED_FILE", &empty)
+        .args(["render", "app"])
+        .run();
+    let err = run.error();
+    assert!(
+        err.contains("render seed file") && err.contains("is empty"),
+        "{err}"
+    );
+}

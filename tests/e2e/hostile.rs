@@ -16,6 +16,7 @@ use crate::sandbox::{HOSTILE, hostile_app};
 fn kiln_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
     cmd.env("KILN_CACHE_DIR", shared_cache())
+        .env("KILN_RENDER_SEED", "kiln end-to-end tests")
         .env_remove("KILN_LOG")
         .env_remove("KUBE_VERSION")
         .env_remove("KUBE_API_VERSIONS")

@@ -58,7 +58,10 @@ impl TestCommand {
     /// `kiln` with the shared cache and no inherited log settings.
     pub(crate) fn new() -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+        // A fixed render seed: no test makes a seed file in the home directory.
         cmd.env("KILN_CACHE_DIR", shared_cache())
+            .env("KILN_RENDER_SEED", "kiln end-to-end tests")
+            .env_remove("KILN_RENDER_SEED_FILE")
             .env_remove("KILN_LOG")
             .env_remove("KUBE_VERSION")
             .env_remove("KUBE_API_VERSIONS")
@@ -78,6 +81,12 @@ impl TestCommand {
     /// Sets the working directory.
     pub(crate) fn current_dir(&mut self, dir: &Path) -> &mut Self {
         self.cmd.current_dir(dir);
+        self
+    }
+
+    /// Removes an environment variable.
+    pub(crate) fn env_remove(&mut self, key: &str) -> &mut Self {
+        self.cmd.env_remove(key);
         self
     }
 

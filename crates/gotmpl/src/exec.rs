@@ -32,9 +32,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(seed: u64) -> Shared {
+    pub(crate) fn new(seed: [u8; 32], stream: u64) -> Shared {
         Shared {
-            rng: RefCell::new(Rng::new(seed)),
+            rng: RefCell::new(Rng::new(seed, stream)),
             included: RefCell::new(HashMap::new()),
             depth: RefCell::new(0),
             typed_nil: Rc::new(Value::Nil),

@@ -1,20 +1,24 @@
-//! A small seeded pseudo-random generator (`SplitMix64`): deterministic output.
+//! The engine's seeded generator: `ChaCha20`, a cryptographic generator, so
+//! that no output (a random name, a salt) tells anything about the others
+//! (a password, a private key), and nothing follows from the seed's absence.
 
-/// A seeded `SplitMix64` generator.
+use rand_core::{RngCore as _, SeedableRng as _};
+
+/// A seeded `ChaCha20` stream.
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub(crate) struct Rng(rand_chacha::ChaCha20Rng);
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
-        Rng(seed)
+    /// The generator of `seed`'s stream number `stream` (streams of one seed
+    /// are independent).
+    pub(crate) fn new(seed: [u8; 32], stream: u64) -> Rng {
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
+        rng.set_stream(stream);
+        Rng(rng)
     }
 
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (`n > 0`).
@@ -24,9 +28,6 @@ impl Rng {
     }
 
     pub(crate) fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let r = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&r[..chunk.len()]);
-        }
+        self.0.fill_bytes(buf);
     }
 }

@@ -31,7 +31,7 @@ pub(crate) struct Def {
 pub struct Templates {
     pub(crate) defs: HashMap<String, Arc<Def>>,
     pub(crate) funcs: Arc<Registry>,
-    pub(crate) seed: u64,
+    pub(crate) seed: [u8; 32],
     pub(crate) now: i64,
     pub(crate) strict: bool,
 }
@@ -49,7 +49,7 @@ impl Templates {
         Templates {
             defs: HashMap::new(),
             funcs: Arc::new(Registry::standard()),
-            seed: 0,
+            seed: [0; 32],
             now: 0,
             strict: false,
         }
@@ -95,7 +95,7 @@ impl Templates {
     /// from every rendered file; callers rendering charts should do the same
     /// (`include` and `tpl` results already have it removed).
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
-        let shared = Shared::new(self.seed ^ fnv(name));
+        let shared = Shared::new(self.seed, fnv(name));
         let mut out = String::new();
         exec::run(
             self,
@@ -125,9 +125,11 @@ impl Templates {
         v
     }
 
-    /// Seeds randomness (`randAlphaNum`, `uuidv4`, `shuffle`, ...) so output is
-    /// deterministic; each `execute` starts from the seed mixed with the template name.
-    pub fn set_seed(&mut self, seed: u64) {
+    /// Seeds randomness (`randAlphaNum`, `uuidv4`, `shuffle`, keys, ...) so output
+    /// is deterministic; each `execute` draws from the seed's stream named by the
+    /// template. Whoever knows the seed knows every password and key a render
+    /// makes: derive it from a secret, not from the inputs alone.
+    pub fn set_seed(&mut self, seed: [u8; 32]) {
         self.seed = seed;
     }
 
@@ -142,7 +144,7 @@ impl Templates {
     }
 }
 
-/// FNV-1a, to mix template names into the seed.
+/// FNV-1a, to name a template's stream of the seed.
 pub(crate) fn fnv(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {

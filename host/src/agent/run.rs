@@ -61,6 +61,9 @@ pub struct Settings {
     pub shard: Option<ShardFlags>,
     /// The render cache (`None`: as the `Agent` file's `cache` says, else the disk cache).
     pub cache: Option<CacheChoice>,
+    /// The render seed every random value follows from (see
+    /// [`crate::pipeline::RenderSeed`]); the same for every replica.
+    pub render_seed: Option<crate::pipeline::RenderSeed>,
 }
 
 /// Per app.
@@ -910,6 +913,7 @@ impl Agent {
             ceiling,
             secrets,
             grants,
+            render_seed: self.settings.render_seed.clone(),
             ..RenderSettings::default()
         };
         let service = self.service.clone();

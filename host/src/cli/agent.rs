@@ -200,6 +200,7 @@ impl AgentCommand {
             grace: self.grace,
             shard: self.shard()?,
             cache: self.cache()?,
+            render_seed: Some(crate::service::keys::render_seed()?),
         };
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -229,6 +229,7 @@ impl CmpServerCommand {
                 limits: self.limits.limits(),
                 ceiling: self.ceiling.ceiling(),
                 keys,
+                render_seed: Some(crate::service::keys::render_seed()?),
             },
             sops: self.allow_sops,
             response_cache: self.response_cache.unwrap_or(64 << 20),

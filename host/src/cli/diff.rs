@@ -240,6 +240,7 @@ impl DiffCommand {
             secrets: crate::service::keys::sops_secrets(&self.key_file)?,
             limits: Limits::default(),
             ceiling: crate::env::limits_ceiling().map_err(anyhow::Error::msg)?,
+            render_seed: Some(crate::service::keys::render_seed()?),
             ..RenderSettings::default()
         })
     }

@@ -370,6 +370,7 @@ impl RenderCommand {
             grants: keys::secret_grants(&self.grant_secret)?,
             limits: self.limits(),
             ceiling: self.ceiling.ceiling(),
+            render_seed: Some(keys::render_seed()?),
             emit_text,
         })
     }

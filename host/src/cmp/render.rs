@@ -72,6 +72,10 @@ pub struct Operator {
     /// SOPS keys by name: `(name, secret name, bytes)`; empty unless the
     /// operator opted in to decryption in CMP mode.
     pub keys: Vec<SopsKey>,
+    /// The render seed every random value follows from (see
+    /// [`crate::pipeline::RenderSeed`]); give every repo-server replica the
+    /// same one for the same output.
+    pub render_seed: Option<crate::pipeline::RenderSeed>,
 }
 
 /// One SOPS key the operator mounted.
@@ -164,6 +168,7 @@ pub fn job(
         secrets,
         limits: operator.limits,
         ceiling,
+        render_seed: operator.render_seed.clone(),
         ..RenderSettings::default()
     };
     Ok(Job {

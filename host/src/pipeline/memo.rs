@@ -46,6 +46,7 @@ fn memo_id(app: &App, opts: &RenderOptions, limits: Limits) -> MemoId {
         "source-revision": opts.source_revision,
         "source-id": opts.source_id,
         "operator-plugin-bounds": super::oci::operator_fingerprint(),
+        "render-seed": opts.render_seed.as_ref().map(super::RenderSeed::id),
     });
     MemoId::new(
         "app-v2",

@@ -7,11 +7,13 @@ pub mod locking;
 mod memo;
 pub mod oci;
 mod run;
+mod seed;
 
 pub use detect::{AppKind, detect};
 pub use memo::render_memoized;
 pub use run::DECRYPTED_FILE_KIND;
 pub use run::{Error, KEY_SECRETS, RenderOptions, Rendered, render};
+pub use seed::RenderSeed;
 
 pub use crate::model::{App, StepReport, file};
 

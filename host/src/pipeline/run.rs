@@ -31,6 +31,10 @@ pub struct RenderOptions {
     pub secrets: Vec<(String, Vec<u8>)>,
     /// The operator's grants: `(plugin digest, secret name)`.
     pub grants: Vec<(blake3::Hash, String)>,
+    /// The secret every call's randomness is keyed by (see
+    /// [`super::RenderSeed`]); `None` draws it from the step's cache key
+    /// alone, which whoever has the inputs can repeat.
+    pub render_seed: Option<super::RenderSeed>,
     /// The operator's ceiling on every step's limits, what `kiln.yaml`
     /// asks included; `None` leaves `kiln.yaml` free to raise them.
     pub ceiling: Option<crate::runtime::Limits>,
@@ -329,7 +333,7 @@ pub fn render(
         let inputs = KeyInputs::new(
             &digest,
             &config,
-            &context_fields(&context),
+            &context_fields(&context, opts.render_seed.as_ref()),
             &resources,
             &tree,
         );
@@ -400,7 +404,10 @@ pub fn render(
                 context,
                 source_root: &app.root,
                 limits: within_ceiling(step, opts.ceiling),
-                seed: *key.as_bytes(),
+                seed: opts
+                    .render_seed
+                    .as_ref()
+                    .map_or(*key.as_bytes(), |s| s.for_call(key.as_bytes())),
                 grants: Arc::new(grants),
             })
             .map_err(|source| Error::Step {
@@ -729,8 +736,12 @@ fn step_config(step: &Step, opts: &RenderOptions) -> Value {
 /// cache (what `kiln diff` relies on); the tree digest covers what the app
 /// reads. A plugin whose output depends on the revision itself would be
 /// served the output of an earlier commit; no built-in plugin reads it.
-fn context_fields(c: &Context) -> Value {
+///
+/// The render seed's id is part of it: what one seed rendered is not
+/// served to a render under another.
+fn context_fields(c: &Context, seed: Option<&super::RenderSeed>) -> Value {
     serde_json::json!({
+        "render-seed": seed.map(super::RenderSeed::id),
         "app-name": c.app_name,
         "app-dir": c.app_dir,
         "namespace": c.namespace,

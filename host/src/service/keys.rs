@@ -77,6 +77,121 @@ fn default_age_file() -> Option<PathBuf> {
     Some(config.join("sops").join("age").join("keys.txt"))
 }
 
+/// Environment: the render seed itself (any text; see [`render_seed`]).
+pub const KILN_RENDER_SEED: &str = "KILN_RENDER_SEED";
+/// Environment: a file holding the render seed.
+pub const KILN_RENDER_SEED_FILE: &str = "KILN_RENDER_SEED_FILE";
+
+/// The operator's render seed (see [`crate::pipeline::RenderSeed`]), from,
+/// in order: `KILN_RENDER_SEED`, the file `KILN_RENDER_SEED_FILE` names, or
+/// this machine's own seed file, `$XDG_CONFIG_HOME/kiln/render-seed` (else
+/// `~/.config/kiln/render-seed`; where that cannot be written, `render-seed`
+/// in the cache directory), made with 32 random bytes the first time
+/// (readable by its owner only).
+///
+/// The same seed renders the same passwords and keys; to get the same
+/// output on several machines (CI runners, Argo CD repo-server replicas,
+/// agents), give them one seed, e.g. from a CI or Kubernetes secret.
+pub fn render_seed() -> anyhow::Result<crate::pipeline::RenderSeed> {
+    use crate::pipeline::RenderSeed;
+    if let Some(seed) = std::env::var_os(KILN_RENDER_SEED).filter(|v| !v.is_empty()) {
+        return Ok(RenderSeed::from_secret(seed.as_encoded_bytes()));
+    }
+    if let Some(path) = std::env::var_os(KILN_RENDER_SEED_FILE).filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(path);
+        let bytes = fs_err::read(&path)
+            .with_context(|| format!("cannot read {KILN_RENDER_SEED_FILE}={}", path.display()))?;
+        return seed_of_file(&path, &bytes);
+    }
+    let places = default_seed_files();
+    for path in &places {
+        match fs_err::read(path) {
+            Ok(bytes) => return seed_of_file(path, &bytes),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot read the render seed file {} (set {KILN_RENDER_SEED} or {KILN_RENDER_SEED_FILE})",
+                    path.display()
+                )));
+            }
+        }
+    }
+    // None yet: the first place that takes one (a read-only home in a
+    // container leaves the cache directory).
+    let mut last = None;
+    for path in &places {
+        match create_seed_file(path) {
+            Ok(seed) => return Ok(seed),
+            Err(e) => last = Some((path, e)),
+        }
+    }
+    let (path, e) = last.expect("there is always a place to try");
+    Err(e.context(format!(
+        "cannot create the render seed file {} (set {KILN_RENDER_SEED} or {KILN_RENDER_SEED_FILE})",
+        path.display()
+    )))
+}
+
+/// A seed file's seed: its bytes, less surrounding white space; an empty
+/// file is refused (every render would share its seed with every other).
+fn seed_of_file(path: &Path, bytes: &[u8]) -> anyhow::Result<crate::pipeline::RenderSeed> {
+    let trimmed = bytes.trim_ascii();
+    if trimmed.is_empty() {
+        return Err(super::Hint::error(
+            format!("the render seed file {} is empty", path.display()),
+            "remove it to have kiln make a new one, or write a long random secret in it",
+        ));
+    }
+    Ok(crate::pipeline::RenderSeed::from_secret(trimmed))
+}
+
+/// Writes a new random seed to `path` (whole or not at all), unless another
+/// process just did: then that one is read.
+fn create_seed_file(path: &Path) -> anyhow::Result<crate::pipeline::RenderSeed> {
+    use std::io::Write as _;
+    let mut random = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow::anyhow!("no random bytes"))?;
+    // 64 hex digits (a `Hash` only to write them).
+    let text = format!("{}\n", blake3::Hash::from(random).to_hex());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs_err::create_dir_all(dir)?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".render-seed")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .tempfile_in(dir)?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    match file.persist_noclobber(path) {
+        Ok(_) => seed_of_file(path, text.as_bytes()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+            seed_of_file(path, &fs_err::read(path)?)
+        }
+        Err(e) => Err(e.error.into()),
+    }
+}
+
+/// Where this machine keeps its own seed: the user's configuration
+/// directory, then kiln's cache directory.
+fn default_seed_files() -> Vec<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os(crate::env::HOME)
+                .filter(|v| !v.is_empty())
+                .map(|h| Path::new(&h).join(".config"))
+        });
+    config
+        .map(|dir| dir.join("kiln").join("render-seed"))
+        .into_iter()
+        .chain([crate::env::cache_dir().join("render-seed")])
+        .collect()
+}
+
 /// Environment: grants, comma-separated, as `--grant-secret` takes them.
 pub const KILN_GRANT_SECRET: &str = "KILN_GRANT_SECRET";
 

@@ -36,6 +36,9 @@ pub struct RenderSettings {
     pub limits: Limits,
     /// The operator's ceiling on every step's limits, `kiln.yaml`'s included.
     pub ceiling: Option<Limits>,
+    /// The operator's render seed, which every random value of a render
+    /// follows from (see [`pipeline::RenderSeed`] and [`super::keys::render_seed`]).
+    pub render_seed: Option<pipeline::RenderSeed>,
     /// Ask helm steps for their exact text output too (see
     /// [`super::AppRender::text`]); for printing one app as YAML.
     pub emit_text: bool,
@@ -55,6 +58,7 @@ impl std::fmt::Debug for RenderSettings {
             .field("grants", &self.grants)
             .field("limits", &self.limits)
             .field("ceiling", &self.ceiling)
+            .field("render_seed", &self.render_seed)
             .field("emit_text", &self.emit_text)
             .finish()
     }
@@ -100,14 +104,15 @@ impl RenderSettings {
             .map(|(d, n)| (d.to_hex().to_string(), n.as_str()))
             .collect();
         format!(
-            "{:?}|{:?}|{:?}|{:?}|{secrets:?}|{grants:?}|{:?}|{:?}|{}",
+            "{:?}|{:?}|{:?}|{:?}|{secrets:?}|{grants:?}|{:?}|{:?}|{}|{:?}",
             self.namespace,
             self.kube_version,
             self.api_versions,
             self.helm,
             self.limits,
             self.ceiling,
-            self.emit_text
+            self.emit_text,
+            self.render_seed.as_ref().map(pipeline::RenderSeed::id)
         )
     }
 
@@ -122,6 +127,7 @@ impl RenderSettings {
             secrets: self.secrets.clone(),
             grants: self.grants.clone(),
             ceiling: self.ceiling,
+            render_seed: self.render_seed.clone(),
             ..RenderOptions::default()
         })
     }

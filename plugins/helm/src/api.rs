@@ -182,7 +182,30 @@ fn load(path: &Path) -> Result<Chart, Error> {
     Ok(crate::chart::load_dir(path)?)
 }
 
-fn seed(chart: &Chart, vals: &Map<String, Value>, release: &str, namespace: &str) -> u64 {
+/// 32 bytes of the call's `wasi:random`, which kiln's host draws from the
+/// operator's render seed and the step's inputs: reproducible by the
+/// operator, unknown to whoever only reads the repository. Built natively
+/// (tests), there is none: the seed follows from the chart and values.
+fn call_secret() -> Option<[u8; 32]> {
+    #[cfg(target_family = "wasm")]
+    {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).ok()?;
+        Some(bytes)
+    }
+    #[cfg(not(target_family = "wasm"))]
+    None
+}
+
+/// The engine's seed: a hash of the chart's files, the values, the release
+/// and namespace, keyed by `secret` when there is one.
+fn seed(
+    secret: Option<[u8; 32]>,
+    chart: &Chart,
+    vals: &Map<String, Value>,
+    release: &str,
+    namespace: &str,
+) -> [u8; 32] {
     fn feed(h: &mut blake3::Hasher, c: &Chart) {
         for f in c.templates.iter().chain(&c.files) {
             h.update(f.name.as_bytes());
@@ -195,15 +218,16 @@ fn seed(chart: &Chart, vals: &Map<String, Value>, release: &str, namespace: &str
             feed(h, d);
         }
     }
-    let mut h = blake3::Hasher::new();
+    let mut h = match secret {
+        Some(secret) => blake3::Hasher::new_keyed(&secret),
+        None => blake3::Hasher::new(),
+    };
     feed(&mut h, chart);
     h.update(Value::Object(vals.clone()).to_string().as_bytes());
     h.update(release.as_bytes());
+    h.update(&[0]);
     h.update(namespace.as_bytes());
-    let bytes = h.finalize();
-    let mut first = [0_u8; 8];
-    first.copy_from_slice(&bytes.as_bytes()[..8]);
-    u64::from_le_bytes(first)
+    *h.finalize().as_bytes()
 }
 
 fn crds(chart: &Chart, parent: Option<&str>, out: &mut Vec<(String, String)>) {
@@ -319,7 +343,7 @@ pub(crate) fn render_parsed(
     let top = Top {
         release,
         capabilities: capabilities(&kube, &api_versions),
-        seed: seed(&chart, &vals, &release_name, &namespace),
+        seed: seed(call_secret(), &chart, &vals, &release_name, &namespace),
         values,
         now: opts.now.unwrap_or(0),
     };

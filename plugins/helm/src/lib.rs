@@ -21,8 +21,11 @@
 //! read relative to the app directory.
 //!
 //! Determinism: the template engine's random functions are seeded from a
-//! blake3 hash of the chart's files and the user values, and `now` is the
-//! Unix epoch (1970-01-01T00:00:00Z), so a render is reproducible.
+//! blake3 hash of the chart's files and the user values, keyed by 32 bytes
+//! of the call's `wasi:random` (which kiln's host draws from its operator's
+//! render seed and the step's inputs), and `now` is the Unix epoch
+//! (1970-01-01T00:00:00Z): a render is reproducible by whoever holds the
+//! render seed, and by nobody else.
 
 #[cfg(target_family = "wasm")]
 #[global_allocator]

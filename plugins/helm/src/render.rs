@@ -43,7 +43,7 @@ pub(crate) struct Top {
     /// The coalesced values of the top chart.
     pub values: Map<String, serde_json::Value>,
     /// Seed of the engine's random functions.
-    pub seed: u64,
+    pub seed: [u8; 32],
     /// Unix time of `now`.
     pub now: i64,
 }
