@@ -408,6 +408,42 @@ fn a_cached_digest_renders_with_the_registry_down_and_an_uncached_one_names_the_
     );
 }
 
+/// `--offline` never contacts a registry, even a reachable one: a plugin
+/// the cache holds renders, one it does not is refused, naming it.
+#[test]
+fn offline_renders_take_plugins_from_the_cache_only() {
+    let registry = Registry::start();
+    let reference = registry.reference("kiln/hello:1.0");
+    let dir = app(&reference, "");
+    push(&dir, &registry, HELLO, &reference);
+    let cache = tempfile::tempdir().unwrap();
+    kiln_cold(&dir, &registry, cache.path())
+        .args(["plugin", "add", &reference, "--app", "app"])
+        .run()
+        .success();
+    let out = kiln_cold(&dir, &registry, cache.path())
+        .args(["render", "app", "--no-cache", "--offline"])
+        .run();
+    assert_eq!(out.success(), from_path_output());
+    let cold = tempfile::tempdir().unwrap();
+    let err = kiln_cold(&dir, &registry, cold.path())
+        .args(["render", "app", "--offline"])
+        .run()
+        .error()
+        .to_owned();
+    assert!(
+        err.contains("is not in the OCI cache, and kiln is offline"),
+        "{err}"
+    );
+    assert!(err.contains("kiln/hello:1.0@sha256:"), "{err}");
+    assert!(err.contains("render once online"), "{err}");
+    // Online, the same cold cache pulls it.
+    let out = kiln_cold(&dir, &registry, cold.path())
+        .args(["render", "app", "--no-cache"])
+        .run();
+    assert_eq!(out.success(), from_path_output());
+}
+
 #[test]
 fn tampered_content_is_refused() {
     let registry = Registry::start();

@@ -88,6 +88,12 @@ pub enum Error {
         /// The registry.
         registry: String,
     },
+    /// Offline, and the cache does not hold what is needed.
+    #[error("{reference} is not in the OCI cache, and kiln is offline (--offline, KILN_OFFLINE)")]
+    Offline {
+        /// The reference.
+        reference: String,
+    },
     /// A blob is larger than kiln pulls.
     #[error("{reference}: the {what} is {size} bytes, more than the {MAX_BLOB} kiln pulls")]
     TooLarge {
@@ -119,6 +125,8 @@ pub struct Registry {
     client: Client,
     /// `None`: any registry.
     allowed: Option<Vec<String>>,
+    /// Never contact a registry (`--offline`): only the cache serves.
+    offline: bool,
 }
 
 impl Default for Registry {
@@ -151,7 +159,27 @@ impl Registry {
         Self {
             client: Client::new(config),
             allowed,
+            offline: false,
         }
+    }
+
+    /// The same client, which with `offline` never contacts a registry:
+    /// what the cache does not hold fails, naming the reference.
+    #[must_use]
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
+        self
+    }
+
+    /// Refuses to contact a registry when offline, or one the operator
+    /// does not allow.
+    fn reach(&self, reference: &OciRef) -> Result<(), Error> {
+        if self.offline {
+            return Err(Error::Offline {
+                reference: reference.to_string(),
+            });
+        }
+        self.check_allowed(reference)
     }
 
     /// Refuses a registry the operator does not allow.
@@ -167,7 +195,7 @@ impl Registry {
 
     /// The digest the tag of `reference` points at now.
     pub fn resolve(&self, reference: &OciRef) -> Result<String, Error> {
-        self.check_allowed(reference)?;
+        self.reach(reference)?;
         let tag = reference.tag.as_deref().unwrap_or_default();
         let auth = auth_for(&reference.registry)?;
         let found = run(async {
@@ -195,6 +223,7 @@ impl Registry {
         let manifest = if let Some(bytes) = store.get(digest) {
             bytes
         } else {
+            self.reach(&pinned)?;
             let auth = auth_for(&reference.registry)?;
             let (bytes, _) = run(async {
                 self.client
@@ -255,6 +284,7 @@ impl Registry {
         if let Some(bytes) = store.get(digest) {
             return Ok(bytes);
         }
+        self.reach(pinned)?;
         if size > MAX_BLOB {
             return Err(Error::TooLarge {
                 reference: pinned.to_string(),
@@ -332,7 +362,7 @@ impl Registry {
         blobs: &[(&str, &[u8])],
         manifest: &[u8],
     ) -> Result<String, Error> {
-        self.check_allowed(reference)?;
+        self.reach(reference)?;
         let auth = auth_for(&reference.registry)?;
         let image = reference.client_ref();
         run(async {
@@ -358,6 +388,7 @@ impl Registry {
     /// The raw manifest tagged `tag` in the repository of `reference`, if
     /// there is one (`None` when the registry has no such tag).
     pub fn manifest_by_tag(&self, reference: &OciRef, tag: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.reach(reference)?;
         let auth = auth_for(&reference.registry)?;
         let image = reference.client_tag_ref(tag);
         let pulled = run(async {
@@ -382,6 +413,7 @@ impl Registry {
     /// The manifests that refer to `digest` (OCI referrers API, or its tag
     /// schema): their digests. A registry without either gives none.
     pub fn referrers(&self, reference: &OciRef, digest: &str) -> Result<Vec<String>, Error> {
+        self.reach(reference)?;
         let auth = auth_for(&reference.registry)?;
         let image = reference.with_digest(digest).client_ref();
         let index = run(async {
@@ -400,6 +432,7 @@ impl Registry {
     /// The raw manifest `digest` of the repository of `reference`, checked
     /// against its digest (any manifest media type).
     pub fn manifest_by_digest(&self, reference: &OciRef, digest: &str) -> Result<Vec<u8>, Error> {
+        self.reach(reference)?;
         let auth = auth_for(&reference.registry)?;
         let pinned = reference.with_digest(digest);
         let (bytes, _) = run(async {

@@ -298,11 +298,11 @@ pub(super) fn pin(
 }
 
 /// The wasm of `plugin`: from the OCI cache under `cache_dir` when it was
-/// pulled before, else from its registry; checked against its digests,
-/// `kiln.lock`'s blake3 and the trust policy.
-pub fn fetch(plugin: &OciPlugin, cache_dir: &Path) -> Result<Vec<u8>, FetchError> {
+/// pulled before, else (unless `offline`) from its registry; checked
+/// against its digests, `kiln.lock`'s blake3 and the trust policy.
+pub fn fetch(plugin: &OciPlugin, cache_dir: &Path, offline: bool) -> Result<Vec<u8>, FetchError> {
     let store = Store::new(cache_dir);
-    let registry = Registry::new();
+    let registry = Registry::new().offline(offline);
     let pulled = registry.pull(&plugin.reference, &plugin.digest, &store)?;
     if let Some(expected) = &plugin.blake3 {
         let found = blake3::hash(&pulled.wasm).to_hex().to_string();

@@ -31,6 +31,8 @@ pub struct RenderOptions {
     pub secrets: Vec<(String, Vec<u8>)>,
     /// The operator's grants: `(plugin digest, secret name)`.
     pub grants: Vec<(blake3::Hash, String)>,
+    /// Never contact a registry: `oci://` plugins come from the cache only.
+    pub offline: bool,
     /// The secret every call's randomness is keyed by (see
     /// [`super::RenderSeed`]); `None` draws it from the step's cache key
     /// alone, which whoever has the inputs can repeat.
@@ -209,6 +211,7 @@ impl Error {
                 super::oci::FetchError::Signature(crate::oci::signature::Error::Operator { .. }) => "the operator requires plugins signed by the keys or identities of the policy file that KILN_PLUGIN_POLICY names: use a plugin signed so, or ask the operator".into(),
                 super::oci::FetchError::Signature(_) => "sign the artifact with a key that trust.keys of kiln.yaml names (`kiln plugin push --sign-key`, or cosign), or change the trust policy".into(),
                 super::oci::FetchError::Registry(crate::oci::client::Error::Registry { .. }) => "check that the registry is reachable (renders work offline only for plugins already in the cache)".into(),
+                super::oci::FetchError::Registry(crate::oci::client::Error::Offline { .. }) => "render once online to pull the plugin into the cache (`kiln plugin verify` pulls every plugin of kiln.lock)".into(),
                 super::oci::FetchError::Registry(_) => return None,
             }),
             Self::Load { source: runtime::LoadError::NotAComponent { .. }, .. } => {
@@ -316,7 +319,7 @@ pub fn render(
             tracing::debug!("nothing encrypted; step skipped");
             continue;
         }
-        let wasm = plugin_bytes(app, step)?;
+        let wasm = plugin_bytes(app, step, opts.offline)?;
         // Hashing is all a cache hit needs; the plugin is loaded on a miss.
         let digest = plugin_digest(step, &wasm);
         let config = step_config(step, opts);
@@ -627,7 +630,8 @@ pub(super) fn digest_while_loading<T>(
                 let Some(step) = pipeline.steps.iter().find(|s| s.when == RunWhen::Always) else {
                     return;
                 };
-                let Ok(wasm) = plugin_bytes(app, step) else {
+                // From the cache only: a pull is the step's to make (or refuse).
+                let Ok(wasm) = plugin_bytes(app, step, true) else {
                     return;
                 };
                 let digest = plugin_digest(step, &wasm);
@@ -642,7 +646,12 @@ pub(super) fn digest_while_loading<T>(
     })
 }
 
-fn plugin_bytes(app: &App, step: &Step) -> Result<std::borrow::Cow<'static, [u8]>, Error> {
+/// The plugin of `step`; an `oci://` one only from the cache when `offline`.
+fn plugin_bytes(
+    app: &App,
+    step: &Step,
+    offline: bool,
+) -> Result<std::borrow::Cow<'static, [u8]>, Error> {
     match &step.plugin {
         PluginRef::Builtin(name) => crate::builtin::get(name)
             .map(std::borrow::Cow::Borrowed)
@@ -657,7 +666,7 @@ fn plugin_bytes(app: &App, step: &Step) -> Result<std::borrow::Cow<'static, [u8]
                 file: "kiln.yaml".into(),
                 source,
             }),
-        PluginRef::Oci(p) => super::oci::fetch(p, &crate::env::cache_dir())
+        PluginRef::Oci(p) => super::oci::fetch(p, &crate::env::cache_dir(), offline)
             .map(std::borrow::Cow::Owned)
             .map_err(|source| Error::Fetch {
                 step: step.name.clone(),

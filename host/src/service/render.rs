@@ -256,6 +256,7 @@ impl RenderService {
         opts.immutable_source = resolved.commit.is_some()
             && crate::source::git::is_snapshot(&resolved.app.root, &self.cache_dir);
         opts.cache.clone_from(&self.cache);
+        opts.offline = self.offline;
         let (rendered, watch) = if self.memo {
             crate::pipeline::render_memoized(&resolved.app, settings.limits, &opts, &self.runtime)?
         } else {
