@@ -350,3 +350,38 @@ fn without_memos_unchanged_content_is_still_a_cache_hit_and_changes_are_seen() {
         "the change is seen"
     );
 }
+
+/// One server rendering for many tenants: a tenant who copies another's
+/// chart and values, file for file, still gets other passwords, since the
+/// scope (Argo CD's repository URL, an agent's repository) keys the random
+/// values; the same scope renders the same values again, from the cache
+/// too.
+#[test]
+fn another_tenant_with_the_same_files_draws_other_random_values() {
+    let dir = Dir::new();
+    dir.write("app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n")
+        .write(
+            "app/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: generated\ndata:\n  password: {{ randAlphaNum 32 | quote }}\n",
+        );
+    let service = service();
+    let password = |scope: &str| {
+        let mut req = request(&dir, "app");
+        req.settings.render_seed = Some(kiln::pipeline::RenderSeed::from_secret(b"one operator"));
+        req.settings.seed_scope = Some(scope.to_owned());
+        let out = service.render_app(&req).expect("renders");
+        (
+            out.resources[0]["data"]["password"]
+                .as_str()
+                .expect("a password")
+                .to_owned(),
+            out.report.all_cached(),
+        )
+    };
+    let (first, _) = password("https://git.example/team-a");
+    let (again, cached) = password("https://git.example/team-a");
+    assert_eq!(again, first);
+    assert!(cached, "the same scope is served by the cache");
+    let (other, _) = password("https://git.example/team-b");
+    assert_ne!(other, first);
+}

@@ -914,6 +914,7 @@ impl Agent {
             secrets,
             grants,
             render_seed: self.settings.render_seed.clone(),
+            seed_scope: Some(self.settings.repo.clone()),
             ..RenderSettings::default()
         };
         let service = self.service.clone();

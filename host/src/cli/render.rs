@@ -371,6 +371,7 @@ impl RenderCommand {
             limits: self.limits(),
             ceiling: self.ceiling.ceiling(),
             render_seed: Some(keys::render_seed()?),
+            seed_scope: None,
             emit_text,
         })
     }

@@ -169,6 +169,7 @@ pub fn job(
         limits: operator.limits,
         ceiling,
         render_seed: operator.render_seed.clone(),
+        seed_scope: request.repo_url.clone(),
         ..RenderSettings::default()
     };
     Ok(Job {

@@ -126,6 +126,9 @@ pub struct AppRequest {
     pub revision: Option<String>,
     /// A stable name of the app across requests: repository URL and path.
     pub source_id: String,
+    /// The repository URL (`ARGOCD_APP_SOURCE_REPO_URL`): the scope of the
+    /// render's random values (see `RenderSettings::seed_scope`).
+    pub repo_url: Option<String>,
     /// `KUBE_VERSION`.
     pub kube_version: Option<String>,
     /// `KUBE_API_VERSIONS`.
@@ -182,6 +185,7 @@ impl AppRequest {
                 get(env::SOURCE_REPO_URL).unwrap_or_default(),
                 get(env::SOURCE_PATH).unwrap_or_else(|| app_dir.clone())
             ),
+            repo_url: get(env::SOURCE_REPO_URL),
             kube_version: get(env::KUBE_VERSION),
             api_versions: get(env::KUBE_API_VERSIONS)
                 .map(|v| {
@@ -424,6 +428,7 @@ mod tests {
         assert_eq!(r.namespace.as_deref(), Some("prod"));
         assert_eq!(r.revision.as_deref(), Some("abc123"));
         assert_eq!(r.source_id, "https://git.example/repo#apps/web");
+        assert_eq!(r.repo_url.as_deref(), Some("https://git.example/repo"));
         assert_eq!(r.kube_version.as_deref(), Some("1.32.3"));
         assert_eq!(r.api_versions.len(), 3);
         assert_eq!(r.release_name.as_deref(), Some("web"));

@@ -47,6 +47,7 @@ fn memo_id(app: &App, opts: &RenderOptions, limits: Limits) -> MemoId {
         "source-id": opts.source_id,
         "operator-plugin-bounds": super::oci::operator_fingerprint(),
         "render-seed": opts.render_seed.as_ref().map(super::RenderSeed::id),
+        "seed-scope": opts.seed_scope,
     });
     MemoId::new(
         "app-v2",

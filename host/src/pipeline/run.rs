@@ -37,6 +37,10 @@ pub struct RenderOptions {
     /// [`super::RenderSeed`]); `None` draws it from the step's cache key
     /// alone, which whoever has the inputs can repeat.
     pub render_seed: Option<super::RenderSeed>,
+    /// Whose render this is when one server renders for many (see
+    /// `RenderSettings::seed_scope`): part of every step key, so also of
+    /// every call's random seed.
+    pub seed_scope: Option<String>,
     /// The operator's ceiling on every step's limits, what `kiln.yaml`
     /// asks included; `None` leaves `kiln.yaml` free to raise them.
     pub ceiling: Option<crate::runtime::Limits>,
@@ -336,7 +340,11 @@ pub fn render(
         let inputs = KeyInputs::new(
             &digest,
             &config,
-            &context_fields(&context, opts.render_seed.as_ref()),
+            &context_fields(
+                &context,
+                opts.render_seed.as_ref(),
+                opts.seed_scope.as_deref(),
+            ),
             &resources,
             &tree,
         );
@@ -746,11 +754,12 @@ fn step_config(step: &Step, opts: &RenderOptions) -> Value {
 /// reads. A plugin whose output depends on the revision itself would be
 /// served the output of an earlier commit; no built-in plugin reads it.
 ///
-/// The render seed's id is part of it: what one seed rendered is not
-/// served to a render under another.
-fn context_fields(c: &Context, seed: Option<&super::RenderSeed>) -> Value {
+/// The render seed's id and the seed scope are part of it: what one seed
+/// or scope rendered is not served to a render under another.
+fn context_fields(c: &Context, seed: Option<&super::RenderSeed>, scope: Option<&str>) -> Value {
     serde_json::json!({
         "render-seed": seed.map(super::RenderSeed::id),
+        "seed-scope": scope,
         "app-name": c.app_name,
         "app-dir": c.app_dir,
         "namespace": c.namespace,

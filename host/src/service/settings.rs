@@ -39,6 +39,11 @@ pub struct RenderSettings {
     /// The operator's render seed, which every random value of a render
     /// follows from (see [`pipeline::RenderSeed`] and [`super::keys::render_seed`]).
     pub render_seed: Option<pipeline::RenderSeed>,
+    /// Whose renders these are, when one server renders for many (Argo CD's
+    /// repository URL, an agent's repository): the same files under another
+    /// scope draw other random values, so that a tenant who copies
+    /// another's chart and values does not get its passwords.
+    pub seed_scope: Option<String>,
     /// Ask helm steps for their exact text output too (see
     /// [`super::AppRender::text`]); for printing one app as YAML.
     pub emit_text: bool,
@@ -59,6 +64,7 @@ impl std::fmt::Debug for RenderSettings {
             .field("limits", &self.limits)
             .field("ceiling", &self.ceiling)
             .field("render_seed", &self.render_seed)
+            .field("seed_scope", &self.seed_scope)
             .field("emit_text", &self.emit_text)
             .finish()
     }
@@ -104,7 +110,7 @@ impl RenderSettings {
             .map(|(d, n)| (d.to_hex().to_string(), n.as_str()))
             .collect();
         format!(
-            "{:?}|{:?}|{:?}|{:?}|{secrets:?}|{grants:?}|{:?}|{:?}|{}|{:?}",
+            "{:?}|{:?}|{:?}|{:?}|{secrets:?}|{grants:?}|{:?}|{:?}|{}|{:?}|{:?}",
             self.namespace,
             self.kube_version,
             self.api_versions,
@@ -112,7 +118,8 @@ impl RenderSettings {
             self.limits,
             self.ceiling,
             self.emit_text,
-            self.render_seed.as_ref().map(pipeline::RenderSeed::id)
+            self.render_seed.as_ref().map(pipeline::RenderSeed::id),
+            self.seed_scope
         )
     }
 
@@ -128,6 +135,7 @@ impl RenderSettings {
             grants: self.grants.clone(),
             ceiling: self.ceiling,
             render_seed: self.render_seed.clone(),
+            seed_scope: self.seed_scope.clone(),
             ..RenderOptions::default()
         })
     }
