@@ -40,6 +40,11 @@ pub struct RenderCommand {
     /// Target Kubernetes version (e.g. 1.32.0).
     #[arg(long, env = crate::env::KUBE_VERSION)]
     pub kube_version: Option<String>,
+    /// Whose render this is, when one machine renders for many tenants
+    /// (e.g. the repository URL): the same files under another scope draw
+    /// other random values (passwords, keys).
+    #[arg(long, env = "KILN_SEED_SCOPE")]
+    pub seed_scope: Option<String>,
     /// API versions the target serves, in addition to the built-in ones (helm -a).
     #[arg(short = 'a', long, value_delimiter = ',')]
     pub api_versions: Vec<String>,
@@ -371,7 +376,7 @@ impl RenderCommand {
             limits: self.limits(),
             ceiling: self.ceiling.ceiling(),
             render_seed: Some(keys::render_seed()?),
-            seed_scope: None,
+            seed_scope: self.seed_scope.clone().filter(|s| !s.is_empty()),
             emit_text,
         })
     }
