@@ -690,3 +690,53 @@ async fn depends_on_waits_for_an_app_another_replica_holds() {
         r.stop().await;
     }
 }
+
+/// A commit that changes the `sharding` block takes effect without a
+/// restart: the replica leaves its group (its Lease goes) and joins the new
+/// one, and keeps applying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_sharding_block_takes_effect_without_a_restart() {
+    let c = Cluster::new("agent-reshard").await;
+    let repo = Repo::new();
+    let sharding = |group: &str| {
+        agent_file(
+            &c.ns,
+            &format!(
+                "defaults: {{interval: 10m, retryInterval: 500ms, timeout: 30s}}\n\
+                 sharding: {{group: {group}, leaseNamespace: {ns}, leaseDuration: 2s, renewDeadline: 1500ms, retryPeriod: 250ms}}\n",
+                ns = c.ns
+            ),
+        )
+    };
+    repo.write("agent.yaml", &sharding("before"));
+    crate::harness::app(&repo, "web", &c.ns, &[("web", "v1")]);
+    repo.commit("first");
+    let mut s = settings(&repo, Duration::from_millis(300));
+    s.shard = Some(kiln::agent::shard::ShardFlags {
+        member: "solo".to_owned(),
+        ..kiln::agent::shard::ShardFlags::default()
+    });
+    let _agent = start_on(s, c.client.clone(), traced());
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(c.client.clone(), &c.ns);
+    let group = || async {
+        leases
+            .get_opt("kiln-member-solo")
+            .await
+            .expect("get")
+            .and_then(|l| l.metadata.labels)
+            .and_then(|l| l.get("kiln.dev/agent").cloned())
+    };
+    eventually(FIRST, "web applied in group `before`", || async {
+        c.value("web").await.as_deref() == Some("v1") && group().await.as_deref() == Some("before")
+    })
+    .await;
+
+    repo.write("agent.yaml", &sharding("after"));
+    crate::harness::app(&repo, "web", &c.ns, &[("web", "v2")]);
+    repo.commit("new group");
+    eventually(LATER, "web applied again, in group `after`", || async {
+        c.value("web").await.as_deref() == Some("v2") && group().await.as_deref() == Some("after")
+    })
+    .await;
+}

@@ -226,9 +226,10 @@ impl Agent {
     }
 
     /// Starts the membership task with the flags over the `Agent` file's
-    /// `sharding` block; a later change of the block is reported, and takes
-    /// effect when the agent restarts (a rolling update).
-    fn start_membership(&mut self, config: &AgentConfig) {
+    /// `sharding` block. When a later commit changes the block, the replica
+    /// leaves its group (its Lease deleted, so its apps move at once) and
+    /// joins with the new settings, owning nothing until the new view says.
+    async fn start_membership(&mut self, config: &AgentConfig) {
         let Some(flags) = &self.settings.shard else {
             return;
         };
@@ -243,10 +244,21 @@ impl Agent {
             }
         };
         if let Some(running) = &self.shard {
-            if *running != resolved {
-                tracing::warn!(running = ?running, wanted = ?resolved, "the sharding settings changed; they take effect when the agent restarts");
+            if *running == resolved {
+                return;
             }
-            return;
+            tracing::info!(running = ?running, wanted = ?resolved, "the sharding settings changed; leaving the group to join again");
+            if let Some((stop, mut task)) = self.membership.take() {
+                let _ = stop.send(true);
+                let _ = (&mut task.0).await;
+            }
+            // A new view, empty: nothing is this replica's until the new
+            // membership publishes one.
+            let (tx, rx) = watch::channel(View::default());
+            self.view = Some(rx);
+            self.view_tx = Some(tx);
+            self.shard = None;
+            self.take_view().await;
         }
         let Some(tx) = self.view_tx.take() else {
             return;
@@ -555,7 +567,7 @@ impl Agent {
         self.secrets = self.load_secrets(&config).await;
         self.set_webhook(&config);
         self.choose_cache(&config);
-        self.start_membership(&config);
+        self.start_membership(&config).await;
         let first_config = self.config.is_none();
         self.adopt(&config, &snapshot, apps).await;
         self.config = Some(config);
