@@ -26,6 +26,7 @@ pub mod builtin;
 pub mod cache;
 pub mod cli;
 pub mod cmp;
+pub mod devkit;
 pub mod env;
 pub mod model;
 pub mod oci;

@@ -19,6 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use crate::devkit::Lang;
 pub use crate::service::{Hint, hint};
 pub use agent::AgentCommand;
 pub use apply::{ApplyCommand, ClusterArgs};
@@ -27,7 +28,6 @@ pub use cmp::CmpServerCommand;
 pub use decrypt::DecryptCommand;
 pub use diff::DiffCommand;
 pub use plugin::PluginCommand;
-pub use plugin_dev::Lang;
 pub use render::RenderCommand;
 pub use status::StatusCommand;
 

@@ -29,7 +29,7 @@ pub enum PluginCommand {
     /// Write a new plugin project: source, the contract, tests, a README.
     New {
         /// The language of the project.
-        lang: super::plugin_dev::Lang,
+        lang: crate::devkit::Lang,
         /// The plugin's name (lowercase letters, digits and `-`).
         name: String,
         /// Where to write it (default: ./NAME).
