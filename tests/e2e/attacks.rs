@@ -530,12 +530,20 @@ fn a_machine_makes_its_own_render_seed_once_and_keeps_it() {
             .args(["render", "app"])
             .run()
     };
-    let first = generated(&render());
+    let made = render();
+    assert!(
+        made.stderr.contains("made a new render seed"),
+        "{}",
+        made.stderr
+    );
+    let first = generated(&made);
     let file = home.path().join(".config/kiln/render-seed");
     let meta = std::fs::metadata(&file).expect("the seed file is made");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert_eq!(meta.len(), 65, "32 random bytes in hex and a newline");
-    assert_eq!(generated(&render()), first);
+    let again = render();
+    assert!(!again.stderr.contains("render seed"), "{}", again.stderr);
+    assert_eq!(generated(&again), first);
     std::fs::remove_file(&file).unwrap();
     assert_ne!(generated(&render()), first, "a new seed, new values");
 

@@ -166,7 +166,14 @@ fn create_seed_file(path: &Path) -> anyhow::Result<crate::pipeline::RenderSeed> 
     file.write_all(text.as_bytes())?;
     file.as_file().sync_all()?;
     match file.persist_noclobber(path) {
-        Ok(_) => seed_of_file(path, text.as_bytes()),
+        Ok(_) => {
+            tracing::warn!(
+                "made a new render seed, {}: the passwords and keys charts generate follow from it; \
+                 give every machine that must render the same output one seed ({KILN_RENDER_SEED})",
+                path.display()
+            );
+            seed_of_file(path, text.as_bytes())
+        }
         Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
             seed_of_file(path, &fs_err::read(path)?)
         }
