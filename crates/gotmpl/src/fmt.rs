@@ -138,6 +138,18 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             continue;
         };
         next_arg += 1;
+        if verb == 'v' {
+            // With %v, Go's `+` asks for struct field names and `#` for Go
+            // syntax: neither is a sign or an alternate form. Go syntax quotes
+            // a string.
+            spec.plus = false;
+            if std::mem::take(&mut spec.sharp)
+                && let Value::String(s) = arg
+            {
+                pad(&mut out, &quote(s), &spec, false);
+                continue;
+            }
+        }
         write_verb(&mut out, arg, verb, &spec);
     }
     if !reordered && next_arg < args.len() {
