@@ -495,7 +495,7 @@ fn quote_rune(c: char) -> String {
 /// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols
 /// and the ASCII space; other spaces (U+00A0), format characters, private
 /// use and unassigned code points are escaped by `strconv.Quote`.
-fn is_printable(c: char) -> bool {
+pub(crate) fn is_printable(c: char) -> bool {
     static GRAPHIC: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     if c.is_ascii() {
         return (' '..='~').contains(&c);
