@@ -275,6 +275,18 @@ mod tests {
     }
 
     #[test]
+    fn anchors_and_merge_keys_survive_the_re_read() {
+        let text = "base: &b {p: 1, q: 2}\nd:\n  <<: *b\n  q: 3\n  y: 1\nlst: &l [1, 2]\nr: *l\n";
+        assert_eq!(
+            convert_keys(text).expect("keys change"),
+            vec![serde_json::json!({
+                "base": {"p": 1, "q": 2}, "d": {"p": 1, "q": 3, "true": 1},
+                "lst": [1, 2], "r": [1, 2]
+            })]
+        );
+    }
+
+    #[test]
     fn texts_without_such_keys_are_left_to_the_caller() {
         assert!(convert_keys("a: 1\nyes_please: y\nlist:\n- 10: x\n").is_none());
         assert!(convert_keys("url: http://y:80\nmsg: \"on: off\"\n").is_none());
