@@ -383,7 +383,7 @@ def cmd_build(a):
     corpus = load_corpus(a.corpus)
     b = Builder(a, corpus)
     os.makedirs(a.out, exist_ok=True)
-    cases = [c for c in expand_cases(corpus, a.mirror_root) if not a.only or a.only in c[1]]
+    cases = [c for c in expand_cases(corpus, a.mirror_root) if matches(a.only, c[1])]
     staged = {}
     failed = []
     for ch, _cid, _v in cases:
@@ -429,6 +429,11 @@ def cmd_build(a):
 # run
 
 
+def matches(only, cid):
+    """--only: a comma-separated list of substrings; a case matches any of them."""
+    return not only or any(part and part in cid for part in only.split(","))
+
+
 def find_cases(out, only=None):
     found = []
     for group in ("helm", "helm-nondet", "helm-error"):
@@ -436,7 +441,7 @@ def find_cases(out, only=None):
         if not os.path.isdir(d):
             continue
         for cid in sorted(os.listdir(d)):
-            if only and only not in cid:
+            if not matches(only, cid):
                 continue
             case_dir = os.path.join(d, cid)
             with open(os.path.join(case_dir, "case.yaml"), encoding="utf-8") as fh:
@@ -642,7 +647,7 @@ def main():
     for name in ("build", "run", "list", "bench"):
         p = sub.add_parser(name)
         p.add_argument("--corpus", default=DEFAULT_CORPUS)
-        p.add_argument("--only", default=None, help="only cases whose id contains this")
+        p.add_argument("--only", default=None, help="only cases whose id contains one of these (comma-separated)")
         p.add_argument("--jobs", "-j", type=int, default=2)
         if name in ("build", "list"):
             p.add_argument("--mirror-root", required=(name == "build"),

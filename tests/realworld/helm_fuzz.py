@@ -216,7 +216,7 @@ def main():
     corpus = hc.load_corpus(a.corpus)
     jobs = []
     for ch in corpus["charts"]:
-        if a.only and a.only not in ch["id"]:
+        if a.only and not any(p and p in ch["id"] for p in a.only.split(",")):
             continue
         chart_dir = os.path.join(a.out, "charts", ch["id"], hc.target_of(ch))
         vpath = os.path.join(chart_dir, "values.yaml")

@@ -138,6 +138,18 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             continue;
         };
         next_arg += 1;
+        if verb == 'v' {
+            // With %v, Go's `+` asks for struct field names and `#` for Go
+            // syntax: neither is a sign or an alternate form. Go syntax quotes
+            // a string.
+            spec.plus = false;
+            if std::mem::take(&mut spec.sharp)
+                && let Value::String(s) = arg
+            {
+                pad(&mut out, &quote(s), &spec, false);
+                continue;
+            }
+        }
         write_verb(&mut out, arg, verb, &spec);
     }
     if !reordered && next_arg < args.len() {
@@ -480,7 +492,16 @@ fn quote_rune(c: char) -> String {
     }
 }
 
-fn is_printable(c: char) -> bool {
-    !c.is_control()
-        && !matches!(c, '\u{00ad}' | '\u{200b}'..='\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols
+/// and the ASCII space; other spaces (U+00A0), format characters, private
+/// use and unassigned code points are escaped by `strconv.Quote`.
+pub(crate) fn is_printable(c: char) -> bool {
+    static GRAPHIC: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    if c.is_ascii() {
+        return (' '..='~').contains(&c);
+    }
+    GRAPHIC
+        .get_or_init(|| regex::Regex::new(r"^[\p{L}\p{M}\p{N}\p{P}\p{S}]$").ok())
+        .as_ref()
+        .is_none_or(|re| re.is_match(c.encode_utf8(&mut [0; 4])))
 }

@@ -56,6 +56,7 @@ mod error;
 mod exec;
 mod fmt;
 mod funcs;
+pub mod goyaml;
 mod lex;
 mod parse;
 mod rng;

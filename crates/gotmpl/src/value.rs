@@ -172,6 +172,11 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn field(&self, name: &str) -> Option<Value>;
     /// Calls method `method` (`.Foo "x"`); `None` means there is no such method.
     fn call(&self, method: &str, args: &[Value]) -> Option<Result<Value, String>>;
+    /// The Go reflect kind `kindOf` reports: `ptr` for a pointer to a struct
+    /// (the default), `struct` for a struct held by value.
+    fn kind_name(&self) -> &'static str {
+        "ptr"
+    }
     /// Whether the object counts as true in `if`; structs always do.
     fn truthy(&self) -> bool {
         true
@@ -321,7 +326,7 @@ impl Value {
             Value::String(_) => "string",
             Value::List(_) => "slice",
             Value::Map(_) => "map",
-            Value::Object(_) => "ptr",
+            Value::Object(o) => o.kind_name(),
         }
     }
 

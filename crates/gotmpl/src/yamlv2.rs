@@ -226,9 +226,15 @@ impl Writer {
         if self.opts.json_numbers
             && let Ok(j) = crate::funcs::json_float(f)
             && !j.contains(['.', 'e', 'E'])
-            && let Ok(i) = j.parse::<i64>()
         {
-            return i.to_string();
+            // yaml.v2 reads JSON's integer text back as an int, or as a uint64
+            // when it is too large for an int64 (2^63 up to 2^64).
+            if let Ok(i) = j.parse::<i64>() {
+                return i.to_string();
+            }
+            if let Ok(u) = j.parse::<u64>() {
+                return u.to_string();
+            }
         }
         format_float(f, 'g', None)
     }

@@ -186,8 +186,23 @@ impl Object for KubeVersion {
             _ => None,
         }
     }
+    /// Helm 4 keeps `.Capabilities.KubeVersion` as a struct value whose
+    /// `String` method needs a pointer: templates print its fields,
+    /// `{v1.33.4-gke.1 v1.33.4 1 33}`.
     fn display(&self) -> String {
-        self.normalized.clone()
+        format!(
+            "{{{} {} {} {}}}",
+            self.version, self.normalized, self.major, self.minor
+        )
+    }
+    fn kind_name(&self) -> &'static str {
+        "struct"
+    }
+    /// Encoders see the exported fields.
+    fn to_value(&self) -> Option<Value> {
+        Some(Value::from(serde_json::json!({
+            "Version": self.version, "Major": self.major, "Minor": self.minor,
+        })))
     }
 }
 

@@ -189,7 +189,7 @@ fn walk(
 /// Parses one YAML document of a chart file into JSON.
 pub(crate) fn parse_yaml(file: &str, data: &[u8]) -> Result<Value, LoadError> {
     let text = String::from_utf8_lossy(data);
-    let docs = crate::order::parse_stream_lenient(&text, file).map_err(|e| LoadError::Yaml {
+    let docs = crate::order::parse_values_stream(&text, file).map_err(|e| LoadError::Yaml {
         file: file.to_owned(),
         line: e.line,
         message: e.message,

@@ -289,11 +289,20 @@ pub(crate) fn parse_lenient(doc: &str, file: &str) -> Result<Value, kiln_sdk::ya
     }
 }
 
-/// [`parse_lenient`] for a stream; empty and `null` documents are dropped.
-pub(crate) fn parse_stream_lenient(
+/// Parses a values file or a chart's YAML file (`Chart.yaml`,
+/// `requirements.yaml`) as sigs.k8s.io/yaml reads it: repeated keys keep the
+/// last value, and keys YAML 1.1 reads as bools or numbers (`y`, `on`,
+/// `0x1F`) become the strings Go prints for them (`true`, `31`).
+pub(crate) fn parse_values_stream(
     text: &str,
     file: &str,
 ) -> Result<Vec<Value>, kiln_sdk::yaml::Error> {
+    let docs = parse_stream_dups(text, file)?;
+    Ok(kiln_gotmpl::goyaml::convert_keys(text).unwrap_or(docs))
+}
+
+/// [`parse_lenient`] for a stream; empty and `null` documents are dropped.
+fn parse_stream_dups(text: &str, file: &str) -> Result<Vec<Value>, kiln_sdk::yaml::Error> {
     match kiln_sdk::yaml::parse_stream(text, file) {
         Err(e) if e.message.contains("duplicate mapping key") => {
             let mut options = serde_saphyr::Options::default();

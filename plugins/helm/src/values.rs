@@ -29,7 +29,7 @@ pub(crate) fn floats_everywhere(v: Value) -> Value {
 /// a map (or empty); later documents are merged over earlier ones. The
 /// error is Helm's message after the file name.
 pub(crate) fn load_values(text: &str, file: &str) -> Result<Map<String, Value>, String> {
-    let docs = crate::order::parse_stream_lenient(text, file).map_err(|e| {
+    let docs = crate::order::parse_values_stream(text, file).map_err(|e| {
         format!(
             "cannot unmarshal yaml document: error converting YAML to JSON: yaml: line {}: {}",
             e.line,

@@ -209,7 +209,7 @@ pub(crate) fn eq(a: &Value, rest: &[Value]) -> Result<bool, FuncError> {
         } else if a.is_nil() || b.is_nil() {
             false
         } else {
-            return Err(FuncError::Call("incompatible types for comparison".into()));
+            return Err(incompatible(a, b));
         };
         if truth {
             return Ok(true);
@@ -218,13 +218,22 @@ pub(crate) fn eq(a: &Value, rest: &[Value]) -> Result<bool, FuncError> {
     Ok(false)
 }
 
+/// Go's error for comparing values of different kinds, naming both types.
+fn incompatible(a: &Value, b: &Value) -> FuncError {
+    FuncError::Call(format!(
+        "incompatible types for comparison: {} and {}",
+        a.type_name(),
+        b.type_name()
+    ))
+}
+
 fn lt(a: &Value, b: &Value) -> Result<bool, FuncError> {
     let (k1, k2) = (basic(a), basic(b));
     if matches!(k1, Basic::Other | Basic::Invalid) || matches!(k2, Basic::Other | Basic::Invalid) {
         return Err(FuncError::Call("invalid type for comparison".into()));
     }
     if k1 != k2 {
-        return Err(FuncError::Call("incompatible types for comparison".into()));
+        return Err(incompatible(a, b));
     }
     Ok(match (a, b) {
         (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
@@ -265,7 +274,9 @@ fn js_escape(s: &str) -> String {
             c if (c as u32) < 0x20 => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }
-            c if !c.is_ascii() && c.is_control() => {
+            // Go escapes every non-ASCII rune `unicode.IsPrint` rejects
+            // (U+2028, U+00A0, format characters).
+            c if !c.is_ascii() && !crate::fmt::is_printable(c) => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }
             c => out.push(c),

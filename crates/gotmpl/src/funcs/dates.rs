@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::funcs::conv::{to_i64, want_str};
+use crate::funcs::conv::want_str;
 use crate::funcs::{Ctx, FResult, FuncError, Registry, ex};
 use crate::value::{Object, Value};
 
@@ -253,9 +253,16 @@ pub(crate) fn register(r: &mut Registry) {
         let d = (c.now() - t.secs).saturating_mul(1_000_000_000);
         Ok(Value::String(dur_string(round_to(d, 1_000_000_000))))
     });
+    // Sprig's `duration` takes seconds as a string or an int64 only: any other
+    // type (a template's int constant, a float from values) counts as 0.
     r.add("duration", ex(1), |_, a| {
+        let secs = match &a[0] {
+            Value::String(s) => s.parse::<i64>().unwrap_or(0),
+            Value::Int64(i) => *i,
+            _ => 0,
+        };
         Ok(Value::String(dur_string(
-            to_i64(&a[0]).saturating_mul(1_000_000_000),
+            secs.saturating_mul(1_000_000_000),
         )))
     });
     r.add("durationRound", ex(1), |c, a| {

@@ -155,7 +155,22 @@ fn go_json_error(text: &str, e: &serde_json::Error) -> String {
         Some(c) if e.to_string().contains("trailing characters") => {
             format!("invalid character '{c}' after top-level value")
         }
-        Some(c) => format!("invalid character '{c}' looking for beginning of value"),
+        Some(c) => {
+            // The state Go's scanner was in, from serde's description.
+            let msg = e.to_string();
+            let context = if msg.starts_with("key must be a string") {
+                "looking for beginning of object key string"
+            } else if msg.starts_with("expected `:`") {
+                "after object key"
+            } else if msg.starts_with("expected `,` or `}`") {
+                "after object key:value pair"
+            } else if msg.starts_with("expected `,` or `]`") {
+                "after array element"
+            } else {
+                "looking for beginning of value"
+            };
+            format!("invalid character '{c}' {context}")
+        }
         None => "unexpected end of JSON input".into(),
     }
 }

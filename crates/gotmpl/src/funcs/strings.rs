@@ -10,7 +10,7 @@ mod case;
 
 use crate::fmt::quote;
 use crate::funcs::conv::{idx, strslice, strval, to_i64, want_int, want_str};
-use crate::funcs::{Ctx, FResult, Registry, at, ex};
+use crate::funcs::{Ctx, FResult, FuncError, Registry, at, ex};
 use crate::value::Value;
 
 #[expect(
@@ -29,12 +29,32 @@ pub(crate) fn register(r: &mut Registry) {
     r.add("substr", ex(3), |_, a| {
         let (st, en, v) = (want_int(&a, 0)?, want_int(&a, 1)?, want_str(&a, 2)?);
         let b = v.as_bytes();
+        // Sprig slices the string's bytes as Go does; a slice Go cannot take
+        // panics, which the template reports as the call's error.
+        let n = i64::try_from(b.len()).unwrap_or(i64::MAX);
+        let bounds = |m: String| {
+            Err(FuncError::Call(format!(
+                "runtime error: slice bounds out of range {m}"
+            )))
+        };
         let out = if st < 0 {
-            &b[..idx(en).min(b.len())]
-        } else if en < 0 || idx(en) > b.len() {
-            &b[idx(st).min(b.len())..]
+            if en < 0 {
+                return bounds(format!("[:{en}]"));
+            }
+            if en > n {
+                return bounds(format!("[:{en}] with length {n}"));
+            }
+            &b[..idx(en)]
+        } else if en < 0 || en > n {
+            if st > n {
+                return bounds(format!("[{st}:{n}]"));
+            }
+            &b[idx(st)..]
         } else {
-            &b[idx(st).min(idx(en))..idx(en)]
+            if st > en {
+                return bounds(format!("[{st}:{en}]"));
+            }
+            &b[idx(st)..idx(en)]
         };
         s(String::from_utf8_lossy(out).into_owned())
     });

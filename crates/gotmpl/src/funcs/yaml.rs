@@ -40,6 +40,7 @@ fn parse_yaml(text: &str) -> Result<Value, String> {
         }
         other => other.map_err(|e| format!("error converting YAML to JSON: {e}"))?,
     };
+    let docs = crate::goyaml::convert_keys(text).unwrap_or(docs);
     Ok(docs
         .into_iter()
         .next()

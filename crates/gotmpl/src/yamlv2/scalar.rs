@@ -260,12 +260,14 @@ fn timestamp(s: &str) -> bool {
 }
 
 /// Whether yaml.v2 would read `s` back as a string when written plain.
+/// (`<<` does: yaml.v2's resolver only looks up words starting with a sign,
+/// a digit, a dot or a bool/null letter, so it writes the merge key plain.)
 pub(crate) fn resolves_plain_as_string(s: &str) -> bool {
     const SPECIAL: &[&str] = &[
         "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "n", "N", "no",
         "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "", "~", "null", "Null",
         "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
-        "-.Inf", "-.INF", "<<",
+        "-.Inf", "-.INF",
     ];
     if SPECIAL.contains(&s) {
         return false;

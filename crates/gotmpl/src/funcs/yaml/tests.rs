@@ -62,3 +62,13 @@ fn unicode_line_separators_break_lines_as_libyaml_writes_them() {
     assert_eq!(render("{{ toYamlPretty . }}", &data), want);
     assert_eq!(render("{{ toYaml .a }}", &data), "'x\u{2028}  y'");
 }
+
+#[test]
+fn to_toml_names_a_nil_inside_an_array() {
+    // A nil map value is left out; a nil array element fails (helm v4.1.4).
+    let data = serde_json::json!({"l": {"a": [1, null]}, "m": {"k": null}});
+    assert_eq!(
+        render(r#"{{ print (toToml .l) "|" (toToml .m) }}"#, &data),
+        "toml: cannot encode array with nil element|"
+    );
+}

@@ -47,6 +47,9 @@ fn inline(v: &Value) -> Result<String, String> {
         }
         Value::String(s) => quote(s),
         Value::List(l) => {
+            if l.iter().any(Value::is_nil) {
+                return Err("toml: cannot encode array with nil element".into());
+            }
             let items: Result<Vec<String>, String> = l.iter().map(inline).collect();
             format!("[{}]", items?.join(", "))
         }
