@@ -233,3 +233,20 @@ fn switches_from_the_environment_take_the_usual_spellings() {
     c.env("KILN_NO_PROGRESS", "maybe").args(["render", "app"]);
     assert_eq!(c.run().code, Some(2));
 }
+
+/// Without `--kube-version` (or `KUBE_VERSION`), a chart sees the version
+/// `helm template` v4.1.4 assumes, v1.35.0, so a chart comparing it renders
+/// as helm does.
+#[test]
+fn a_chart_sees_helms_default_kubernetes_version() {
+    let dir = Dir::new();
+    dir.write("app/Chart.yaml", "apiVersion: v2\nname: kv\nversion: 0.1.0\n")
+        .write(
+            "app/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kv\ndata:\n  version: {{ .Capabilities.KubeVersion.Version | quote }}\n  new: {{ semverCompare \">=1.35.0-0\" .Capabilities.KubeVersion.Version | quote }}\n",
+        );
+    let run = dir.kiln().args(["render", "app"]).run();
+    let out = run.success();
+    assert!(out.contains("version: \"v1.35.0\""), "{out}");
+    assert!(out.contains("new: \"true\""), "{out}");
+}

@@ -22,8 +22,9 @@ use std::path::Path;
 use crate::runtime::Limits;
 
 /// The Kubernetes version assumed when neither a flag nor the environment
-/// names one.
-pub const DEFAULT_KUBE_VERSION: &str = "v1.32.0";
+/// names one: `helm template` v4.1.4's default, so that a chart comparing
+/// `.Capabilities.KubeVersion` renders as helm renders it.
+pub const DEFAULT_KUBE_VERSION: &str = "v1.35.0";
 
 /// The Kubernetes version a render targets: `flag` (`1.32.0` or
 /// `v1.32.0`), else [`DEFAULT_KUBE_VERSION`].
