@@ -926,7 +926,8 @@ impl Agent {
             secrets,
             grants,
             render_seed: self.settings.render_seed.clone(),
-            seed_scope: Some(self.settings.repo.clone()),
+            // Without credentials: the scope may show in debug output.
+            seed_scope: Some(crate::source::git::redact(&self.settings.repo)),
             ..RenderSettings::default()
         };
         let service = self.service.clone();

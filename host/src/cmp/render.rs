@@ -169,7 +169,8 @@ pub fn job(
         limits: operator.limits,
         ceiling,
         render_seed: operator.render_seed.clone(),
-        seed_scope: request.repo_url.clone(),
+        // Without credentials: the scope may show in debug output.
+        seed_scope: request.repo_url.as_deref().map(crate::source::git::redact),
         ..RenderSettings::default()
     };
     Ok(Job {
