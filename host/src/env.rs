@@ -32,6 +32,10 @@ pub const KILN_LOCKED: &str = "KILN_LOCKED";
 /// OCI registries (`host[:port]`, comma-separated) reached over plain HTTP
 /// instead of HTTPS, e.g. a registry on loopback.
 pub const KILN_INSECURE_REGISTRIES: &str = "KILN_INSECURE_REGISTRIES";
+/// The longest one OCI registry operation (a pull, a tag lookup, a push)
+/// may take, e.g. `90s` (default 5m): a registry that trickles its bytes
+/// cannot hold a render longer.
+pub const KILN_REGISTRY_TIMEOUT: &str = "KILN_REGISTRY_TIMEOUT";
 /// The only OCI registries (`host[:port]`, comma-separated) `oci://`
 /// plugins may come from; unset or empty: any. The operator's bound on
 /// the hosts a repository's `kiln.yaml` can make kiln contact.

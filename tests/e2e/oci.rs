@@ -444,6 +444,51 @@ fn offline_renders_take_plugins_from_the_cache_only() {
     assert_eq!(out.success(), from_path_output());
 }
 
+/// A registry that answers a byte at a time, too slowly ever to finish but
+/// fast enough for no read to time out, cannot hold a render past
+/// `KILN_REGISTRY_TIMEOUT`: the render fails, naming the plugin and the bound.
+#[test]
+fn a_registry_that_trickles_is_cut_off_at_the_operation_timeout() {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: 100000\r\n\r\n";
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                while stream.write_all(b" ").is_ok() {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    let digest = format!("sha256:{}", "a".repeat(64));
+    let dir = app(&format!("oci://{host}/kiln/slow@{digest}"), "");
+    let started = std::time::Instant::now();
+    let err = TestCommand::new()
+        .current_dir(dir.path())
+        .env("KILN_CACHE_DIR", dir.path().join("cache"))
+        .env("KILN_INSECURE_REGISTRIES", &host)
+        .env("KILN_REGISTRY_TIMEOUT", "2s")
+        .args(["render", "app", "--no-cache"])
+        .run()
+        .error()
+        .to_owned();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{err}"
+    );
+    assert!(err.contains("did not finish within 2s"), "{err}");
+    assert!(err.contains(&format!("oci://{host}/kiln/slow")), "{err}");
+    assert!(err.contains("KILN_REGISTRY_TIMEOUT"), "{err}");
+}
+
 #[test]
 fn tampered_content_is_refused() {
     let registry = Registry::start();

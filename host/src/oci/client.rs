@@ -17,7 +17,7 @@ use super::artifact::{self, LayoutError};
 use super::reference::OciRef;
 use super::store::{Store, sha256_digest};
 
-pub use crate::env::{KILN_ALLOWED_REGISTRIES, KILN_INSECURE_REGISTRIES};
+pub use crate::env::{KILN_ALLOWED_REGISTRIES, KILN_INSECURE_REGISTRIES, KILN_REGISTRY_TIMEOUT};
 
 /// The largest config or wasm layer kiln pulls (the largest plugins
 /// measured, `componentize-py` ones, are under 20 MiB).
@@ -107,6 +107,23 @@ pub enum Error {
     /// No thread or async runtime could be started.
     #[error("cannot start the registry client")]
     Runtime(#[source] std::io::Error),
+    /// The registry did not finish an operation in time.
+    #[error("the registry did not finish within {0:?} ({KILN_REGISTRY_TIMEOUT})")]
+    TimedOut(Duration),
+    /// `KILN_REGISTRY_TIMEOUT` is not a duration.
+    #[error("{KILN_REGISTRY_TIMEOUT}: {0}")]
+    BadTimeout(String),
+}
+
+/// How long one registry operation may take: [`KILN_REGISTRY_TIMEOUT`],
+/// else 5 minutes.
+fn operation_timeout() -> Result<Duration, Error> {
+    match std::env::var(KILN_REGISTRY_TIMEOUT) {
+        Ok(text) if !text.trim().is_empty() => {
+            crate::runtime::limits::parse_duration(text.trim()).map_err(Error::BadTimeout)
+        }
+        _ => Ok(Duration::from_mins(5)),
+    }
 }
 
 /// An artifact pulled (or read from the cache) by digest and checked.
@@ -526,6 +543,7 @@ fn auth_for(registry: &str) -> Result<RegistryAuth, Error> {
 /// Runs `future` to completion on a thread of its own with a
 /// current-thread tokio runtime.
 fn run<T: Send>(future: impl Future<Output = T> + Send) -> Result<T, Error> {
+    let limit = operation_timeout()?;
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .name("kiln-oci".into())
@@ -533,11 +551,13 @@ fn run<T: Send>(future: impl Future<Output = T> + Send) -> Result<T, Error> {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
-                Ok(rt.block_on(future))
+                Ok(rt.block_on(async { tokio::time::timeout(limit, future).await }))
             })
             .map_err(Error::Runtime)?;
         match thread.join() {
-            Ok(result) => result.map_err(Error::Runtime),
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(_elapsed))) => Err(Error::TimedOut(limit)),
+            Ok(Err(e)) => Err(Error::Runtime(e)),
             Err(panic) => std::panic::resume_unwind(panic),
         }
     })

@@ -216,6 +216,7 @@ impl Error {
                 super::oci::FetchError::Signature(_) => "sign the artifact with a key that trust.keys of kiln.yaml names (`kiln plugin push --sign-key`, or cosign), or change the trust policy".into(),
                 super::oci::FetchError::Registry(crate::oci::client::Error::Registry { .. }) => "check that the registry is reachable (renders work offline only for plugins already in the cache)".into(),
                 super::oci::FetchError::Registry(crate::oci::client::Error::Offline { .. }) => "render once online to pull the plugin into the cache (`kiln plugin verify` pulls every plugin of kiln.lock)".into(),
+                super::oci::FetchError::Registry(crate::oci::client::Error::TimedOut(_)) => "the registry stalls or is slow; if it is only slow, raise KILN_REGISTRY_TIMEOUT (e.g. 15m)".into(),
                 super::oci::FetchError::Registry(_) => return None,
             }),
             Self::Load { source: runtime::LoadError::NotAComponent { .. }, .. } => {
