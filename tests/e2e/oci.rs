@@ -376,17 +376,24 @@ fn a_digest_reference_renders_without_a_lock_entry() {
     assert_eq!(out.success(), from_path_output());
 }
 
-#[test]
-fn a_cached_digest_renders_with_the_registry_down_and_an_uncached_one_names_the_registry() {
-    let mut registry = Registry::start();
+/// An app of the hello plugin pushed to `registry` as `kiln/hello:1.0`,
+/// added to its `kiln.lock` with a cache of its own (which holds it then).
+fn hello_added(registry: &Registry) -> (Dir, tempfile::TempDir) {
     let reference = registry.reference("kiln/hello:1.0");
     let dir = app(&reference, "");
-    push(&dir, &registry, HELLO, &reference);
+    push(&dir, registry, HELLO, &reference);
     let cache = tempfile::tempdir().unwrap();
-    kiln_cold(&dir, &registry, cache.path())
+    kiln_cold(&dir, registry, cache.path())
         .args(["plugin", "add", &reference, "--app", "app"])
         .run()
         .success();
+    (dir, cache)
+}
+
+#[test]
+fn a_cached_digest_renders_with_the_registry_down_and_an_uncached_one_names_the_registry() {
+    let mut registry = Registry::start();
+    let (dir, cache) = hello_added(&registry);
     registry.stop();
     let out = kiln_cold(&dir, &registry, cache.path())
         .args(["render", "app", "--no-cache"])
@@ -413,14 +420,7 @@ fn a_cached_digest_renders_with_the_registry_down_and_an_uncached_one_names_the_
 #[test]
 fn offline_renders_take_plugins_from_the_cache_only() {
     let registry = Registry::start();
-    let reference = registry.reference("kiln/hello:1.0");
-    let dir = app(&reference, "");
-    push(&dir, &registry, HELLO, &reference);
-    let cache = tempfile::tempdir().unwrap();
-    kiln_cold(&dir, &registry, cache.path())
-        .args(["plugin", "add", &reference, "--app", "app"])
-        .run()
-        .success();
+    let (dir, cache) = hello_added(&registry);
     let out = kiln_cold(&dir, &registry, cache.path())
         .args(["render", "app", "--no-cache", "--offline"])
         .run();
