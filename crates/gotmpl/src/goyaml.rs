@@ -43,8 +43,13 @@ pub fn convert_keys(text: &str) -> Option<Vec<Value>> {
 /// positives only cost a re-read.
 fn has_candidate_key(text: &str) -> bool {
     let b = text.as_bytes();
-    if b.windows(3).any(|w| {
-        matches!(w[0], b' ' | b'[' | b',' | b'-' | b'+') && w[1] == b'0' && w[2].is_ascii_digit()
+    // A scalar starts after a space, `[` or `,`, and may have a sign: a date
+    // such as `2024-01-02` holds `-0` followed by a digit, but starts no number.
+    let starts = |i: usize| i == 0 || matches!(b[i - 1], b' ' | b'[' | b',');
+    if b.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'0'
+            && w[1].is_ascii_digit()
+            && (starts(i) || (matches!(b[i - 1], b'-' | b'+') && starts(i - 1)))
     }) {
         return true;
     }
@@ -289,6 +294,7 @@ mod tests {
     #[test]
     fn texts_without_such_keys_are_left_to_the_caller() {
         assert!(convert_keys("a: 1\nyes_please: y\nlist:\n- 10: x\n").is_none());
+        assert!(convert_keys("tag: 2024-01-02\nimage: app:v1.05-rc.07\n").is_none());
         assert!(convert_keys("url: http://y:80\nmsg: \"on: off\"\n").is_none());
         assert!(convert_keys("a: [y]\n").is_none());
     }
