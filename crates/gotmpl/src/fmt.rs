@@ -97,8 +97,10 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
         arg_index(&mut chars, &mut next_arg);
         if chars.peek().map(|p| p.1) == Some('*') {
             chars.next();
-            if let Some(Value::Int(w) | Value::Int64(w)) = args.get(next_arg) {
-                if *w < 0 {
+            if let Some(Value::Int(w) | Value::Int64(w)) = args.get(next_arg)
+                && let Some(w) = star_arg(*w)
+            {
+                if w < 0 {
                     spec.minus = true;
                 }
                 spec.width = usize::try_from(w.unsigned_abs()).ok();
@@ -114,8 +116,11 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
             arg_index(&mut chars, &mut next_arg);
             if chars.peek().map(|p| p.1) == Some('*') {
                 chars.next();
-                if let Some(Value::Int(p) | Value::Int64(p)) = args.get(next_arg) {
-                    spec.prec = usize::try_from(*p).ok();
+                if let Some(Value::Int(p) | Value::Int64(p)) = args.get(next_arg)
+                    && let Some(p) = star_arg(*p)
+                    && let Ok(p) = usize::try_from(p)
+                {
+                    spec.prec = Some(p);
                 } else {
                     out.push_str("%!(BADPREC)");
                 }
@@ -167,14 +172,31 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
     out
 }
 
+/// Go's bound on widths and precisions: a larger one is refused
+/// (`%!(BADWIDTH)`, or the rest of the format taken as an overflowing number).
+const TOO_LARGE: usize = 1_000_000;
+
+/// A width or precision in the format, as Go's `parsenum` reads it: a
+/// number that grows past [`TOO_LARGE`] swallows the rest of the format
+/// (so that `%!(NOVERB)` follows) and reads as none.
 fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Option<usize> {
     let mut n: Option<usize> = None;
     while let Some(&(_, d)) = chars.peek() {
         let Some(v) = d.to_digit(10) else { break };
+        if n.is_some_and(|n| n > TOO_LARGE) {
+            chars.by_ref().for_each(drop);
+            return None;
+        }
         n = Some(n.unwrap_or(0) * 10 + v as usize);
         chars.next();
     }
     n
+}
+
+/// A `*` width or precision from its argument, as Go's `intFromArg` takes
+/// it: none when out of Go's bounds.
+fn star_arg(v: i64) -> Option<i64> {
+    (v.unsigned_abs() <= TOO_LARGE as u64).then_some(v)
 }
 
 fn bad_verb(out: &mut String, v: &Value, verb: char) {

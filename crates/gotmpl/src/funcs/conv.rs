@@ -150,6 +150,23 @@ pub(crate) fn idx(i: i64) -> usize {
     usize::try_from(i.max(0)).unwrap_or(usize::MAX)
 }
 
+/// The largest string or list a function builds from a count it is given
+/// (`repeat`, `indent`, `until`...): 64 MiB, far above any Kubernetes
+/// object, so that a template cannot make the engine allocate without bound.
+pub(crate) const MAX_BUILT: u128 = 64 << 20;
+
+/// Refuses a result of `bytes` bytes above [`MAX_BUILT`], naming the function.
+pub(crate) fn check_built(func: &str, bytes: u128) -> Result<(), super::FuncError> {
+    if bytes > MAX_BUILT {
+        return Err(format!(
+            "{func}: the result would take {bytes} bytes, more than the template engine's limit of {} MiB",
+            MAX_BUILT >> 20
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// A length as `i64`.
 pub(crate) fn len_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)

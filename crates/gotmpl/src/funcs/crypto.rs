@@ -77,6 +77,7 @@ pub(crate) fn register(r: &mut Registry) {
     });
     r.add("randBytes", ex(1), |c, a| {
         let n = crate::funcs::conv::want_int(&a, 0)?;
+        crate::funcs::conv::check_built("randBytes", u128::from(n.unsigned_abs()))?;
         let mut b = vec![0u8; crate::funcs::conv::idx(n)];
         c.shared.rng.borrow_mut().fill(&mut b);
         Ok(Value::String(

@@ -1,6 +1,6 @@
 //! Sprig's list functions and their `must` forms.
 
-use crate::funcs::conv::{empty, idx, len_i64, to_i64, want_int};
+use crate::funcs::conv::{check_built, empty, idx, len_i64, to_i64, want_int};
 use crate::funcs::{Ctx, FResult, FuncError, Registry, at, ex};
 use crate::value::{Value, deep_equal};
 
@@ -132,21 +132,22 @@ pub(crate) fn register(r: &mut Registry) {
     r.add("mustChunk", ex(2), chunk);
     r.add("until", ex(1), |_, a| {
         let n = want_int(&a, 0)?;
-        Ok(ints(until_step(0, n, if n < 0 { -1 } else { 1 })))
+        Ok(ints(until_step("until", 0, n, if n < 0 { -1 } else { 1 })?))
     });
     r.add("untilStep", ex(3), |_, a| {
         Ok(ints(until_step(
+            "untilStep",
             want_int(&a, 0)?,
             want_int(&a, 1)?,
             want_int(&a, 2)?,
-        )))
+        )?))
     });
     r.add("seq", at(0), |_, a| {
         let mut p = Vec::new();
         for i in 0..a.len() {
             p.push(want_int(&a, i)?);
         }
-        Ok(Value::String(seq(&p)))
+        Ok(Value::String(seq(&p)?))
     });
 }
 
@@ -189,51 +190,56 @@ fn ints(v: Vec<i64>) -> Value {
     Value::List(v.into_iter().map(Value::Int).collect())
 }
 
-pub(crate) fn until_step(start: i64, stop: i64, inc: i64) -> Vec<i64> {
-    let mut v = Vec::new();
-    if stop < start {
-        if inc >= 0 {
-            return v;
-        }
-        let mut i = start;
-        while i > stop {
-            v.push(i);
-            i += inc;
-        }
-        return v;
+/// Sprig's `untilStep`: `start`, `start + inc`... up to `stop` (excluded),
+/// refused above [`check_built`]'s bound (where Go would run out of memory).
+pub(crate) fn until_step(
+    func: &str,
+    start: i64,
+    stop: i64,
+    inc: i64,
+) -> Result<Vec<i64>, FuncError> {
+    let forward = stop >= start;
+    if (forward && inc <= 0) || (!forward && inc >= 0) {
+        return Ok(Vec::new());
     }
-    if inc <= 0 {
-        return v;
-    }
+    let span = (i128::from(stop) - i128::from(start)).unsigned_abs();
+    let step = i128::from(inc).unsigned_abs();
+    let count = span.div_ceil(step);
+    check_built(func, count * std::mem::size_of::<Value>() as u128)?;
+    let mut v = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     let mut i = start;
-    while i < stop {
+    while if forward { i < stop } else { i > stop } {
         v.push(i);
-        i += inc;
+        let Some(next) = i.checked_add(inc) else {
+            break;
+        };
+        i = next;
     }
-    v
+    Ok(v)
 }
 
-fn seq(p: &[i64]) -> String {
+/// Sprig's `seq`, as GNU seq: `seq END`, `seq START END`, `seq START STEP END`.
+fn seq(p: &[i64]) -> Result<String, FuncError> {
     let v = match p {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            until_step(1, end + inc, inc)
+            until_step("seq", 1, end.wrapping_add(inc), inc)?
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            until_step(*start, end + step, step)
+            until_step("seq", *start, end.wrapping_add(step), step)?
         }
         [start, step, end] => {
             let mut inc = 1;
             if end < start {
                 inc = -1;
                 if *step > 0 {
-                    return String::new();
+                    return Ok(String::new());
                 }
             }
-            until_step(*start, end + inc, *step)
+            until_step("seq", *start, end.wrapping_add(inc), *step)?
         }
-        _ => return String::new(),
+        _ => return Ok(String::new()),
     };
-    v.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")
+    Ok(v.iter().map(i64::to_string).collect::<Vec<_>>().join(" "))
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 mod case;
 
 use crate::fmt::quote;
-use crate::funcs::conv::{idx, strslice, strval, to_i64, want_int, want_str};
+use crate::funcs::conv::{check_built, idx, strslice, strval, to_i64, want_int, want_str};
 use crate::funcs::{Ctx, FResult, FuncError, Registry, at, ex};
 use crate::value::Value;
 
@@ -94,6 +94,7 @@ pub(crate) fn register(r: &mut Registry) {
         if n < 0 {
             return Err("strings: negative Repeat count".to_string().into());
         }
+        check_built("repeat", u128::from(n.unsigned_abs()) * v.len() as u128)?;
         s(v.repeat(idx(n)))
     });
     r.add("nospace", ex(1), |_, a| {
@@ -167,10 +168,13 @@ pub(crate) fn register(r: &mut Registry) {
         s(v.join(" "))
     });
     r.add("indent", ex(2), |_, a| {
-        s(indent(want_int(&a, 0)?, &want_str(&a, 1)?))
+        s(indent("indent", want_int(&a, 0)?, &want_str(&a, 1)?)?)
     });
     r.add("nindent", ex(2), |_, a| {
-        s(format!("\n{}", indent(want_int(&a, 0)?, &want_str(&a, 1)?)))
+        s(format!(
+            "\n{}",
+            indent("nindent", want_int(&a, 0)?, &want_str(&a, 1)?)?
+        ))
     });
     r.add("replace", ex(3), |_, a| {
         let (o, n, v) = (want_str(&a, 0)?, want_str(&a, 1)?, want_str(&a, 2)?);
@@ -273,6 +277,7 @@ pub(crate) fn register(r: &mut Registry) {
 
 fn rand_from(c: &Ctx<'_>, a: &[Value], set: &str) -> FResult {
     let n = want_int(a, 0)?;
+    check_built("rand", u128::from(n.unsigned_abs()))?;
     let chars: Vec<char> = set.chars().collect();
     let mut rng = c.shared.rng.borrow_mut();
     s((0..n).map(|_| chars[rng.below(chars.len())]).collect())
@@ -320,9 +325,12 @@ fn go_replace(v: &str, old: &str, new: &str) -> String {
     v.replace(old, new)
 }
 
-fn indent(n: i64, v: &str) -> String {
+/// Sprig's `indent`: `n` spaces before every line of `v`.
+fn indent(func: &str, n: i64, v: &str) -> Result<String, FuncError> {
+    let lines = v.bytes().filter(|b| *b == b'\n').count() as u128 + 1;
+    check_built(func, u128::from(n.unsigned_abs()) * lines + v.len() as u128)?;
     let pad = " ".repeat(idx(n));
-    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+    Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
 }
 
 fn title(v: &str) -> String {
