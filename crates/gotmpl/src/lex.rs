@@ -40,15 +40,16 @@ pub(crate) enum Kind {
     Eof,
 }
 
-/// One token: kind, text and byte offset in the input.
-#[derive(Debug, Clone)]
-pub(crate) struct Token {
+/// One token: kind, text (a slice of the input, so tokens copy freely) and
+/// byte offset in the input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token<'t> {
     pub(crate) kind: Kind,
-    pub(crate) val: String,
+    pub(crate) val: &'t str,
     pub(crate) pos: usize,
 }
 
-impl Token {
+impl Token<'_> {
     /// How Go's parser names the token in "unexpected X" messages.
     pub(crate) fn describe(&self) -> String {
         match self.kind {
@@ -86,12 +87,12 @@ fn is_alnum(c: char) -> bool {
 struct Lexer<'a> {
     input: &'a str,
     pos: usize,
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'a>>,
     paren_depth: usize,
 }
 
 /// Splits `input` into tokens; the last is always `Eof`.
-pub(crate) fn lex(input: &str) -> Result<Vec<Token>, LexError> {
+pub(crate) fn lex(input: &str) -> Result<Vec<Token<'_>>, LexError> {
     let mut l = Lexer {
         input,
         pos: 0,
@@ -102,15 +103,15 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Token>, LexError> {
     Ok(l.tokens)
 }
 
-impl Lexer<'_> {
-    fn rest(&self) -> &str {
+impl<'a> Lexer<'a> {
+    fn rest(&self) -> &'a str {
         &self.input[self.pos..]
     }
 
     fn emit(&mut self, kind: Kind, start: usize) {
         self.tokens.push(Token {
             kind,
-            val: self.input[start..self.pos].to_string(),
+            val: &self.input[start..self.pos],
             pos: start,
         });
     }
@@ -149,7 +150,7 @@ impl Lexer<'_> {
             if !text.is_empty() {
                 self.tokens.push(Token {
                     kind: Kind::Text,
-                    val: text.to_string(),
+                    val: text,
                     pos: text_start,
                 });
             }
@@ -185,7 +186,7 @@ impl Lexer<'_> {
         }
         self.tokens.push(Token {
             kind: Kind::LeftDelim,
-            val: "{{".into(),
+            val: "{{",
             pos: delim_start,
         });
         self.paren_depth = 0;
@@ -202,7 +203,7 @@ impl Lexer<'_> {
                 self.pos += 2;
                 self.tokens.push(Token {
                     kind: Kind::RightDelim,
-                    val: "}}".into(),
+                    val: "}}",
                     pos: if trim { d } else { s },
                 });
                 return Ok(trim);

@@ -29,8 +29,8 @@ pub(crate) struct Parsed {
     pub(crate) defines: Vec<(String, Vec<Node>)>,
 }
 
-struct Parser<'a> {
-    toks: Vec<Token>,
+struct Parser<'a, 't> {
+    toks: Vec<Token<'t>>,
     i: usize,
     has_func: &'a dyn Fn(&str) -> bool,
     vars: Vec<String>,
@@ -86,26 +86,26 @@ pub(crate) fn parse(text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult<Pars
     })
 }
 
-enum Item {
+enum Item<'t> {
     Node(Node),
-    End(Token),
-    Else(Token),
+    End(Token<'t>),
+    Else(Token<'t>),
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> &Token {
+impl<'t> Parser<'_, 't> {
+    fn peek(&self) -> &Token<'t> {
         &self.toks[self.i.min(self.toks.len() - 1)]
     }
 
-    fn next(&mut self) -> Token {
-        let t = self.peek().clone();
+    fn next(&mut self) -> Token<'t> {
+        let t = *self.peek();
         if self.i < self.toks.len() {
             self.i += 1;
         }
         t
     }
 
-    fn next_non_space(&mut self) -> Token {
+    fn next_non_space(&mut self) -> Token<'t> {
         loop {
             let t = self.next();
             if t.kind != Kind::Space {
@@ -114,7 +114,7 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Token {
+    fn peek_non_space(&mut self) -> Token<'t> {
         let t = self.next_non_space();
         self.i -= 1;
         t
@@ -132,11 +132,11 @@ impl Parser<'_> {
         })
     }
 
-    fn unexpected<T>(&self, t: &Token, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, t: &Token<'_>, context: &str) -> PResult<T> {
         self.err(t.pos, format!("unexpected {} in {context}", t.describe()))
     }
 
-    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token> {
+    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token<'t>> {
         let t = self.next_non_space();
         if t.kind != kind {
             return self.unexpected(&t, context);
@@ -161,7 +161,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn item_list(&mut self) -> PResult<(Vec<Node>, Item)> {
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Item<'t>)> {
         let mut list = Vec::new();
         while self.peek_non_space().kind != Kind::Eof {
             match self.text_or_action()? {
@@ -173,16 +173,16 @@ impl Parser<'_> {
         self.err(pos, "unexpected EOF")
     }
 
-    fn text_or_action(&mut self) -> PResult<Item> {
+    fn text_or_action(&mut self) -> PResult<Item<'t>> {
         let t = self.next_non_space();
         match t.kind {
-            Kind::Text => Ok(Item::Node(Node::Text(t.val))),
+            Kind::Text => Ok(Item::Node(Node::Text(t.val.to_string()))),
             Kind::LeftDelim => self.action(),
             _ => self.unexpected(&t, "input"),
         }
     }
 
-    fn action(&mut self) -> PResult<Item> {
+    fn action(&mut self) -> PResult<Item<'t>> {
         let t = self.next_non_space();
         match t.kind {
             Kind::Block => return self.block_control(),
@@ -266,7 +266,7 @@ impl Parser<'_> {
         })
     }
 
-    fn template_name(&mut self, context: &str) -> PResult<(Token, String)> {
+    fn template_name(&mut self, context: &str) -> PResult<(Token<'t>, String)> {
         let t = self.next_non_space();
         if !matches!(t.kind, Kind::String | Kind::RawString) {
             return self.unexpected(&t, context);
@@ -275,7 +275,7 @@ impl Parser<'_> {
         Ok((t, name))
     }
 
-    fn template_control(&mut self) -> PResult<Item> {
+    fn template_control(&mut self) -> PResult<Item<'t>> {
         let (t, name) = self.template_name("template clause")?;
         let pipe = if self.next_non_space().kind == Kind::RightDelim {
             None
@@ -290,7 +290,7 @@ impl Parser<'_> {
         }))
     }
 
-    fn block_control(&mut self) -> PResult<Item> {
+    fn block_control(&mut self) -> PResult<Item<'t>> {
         let (t, name) = self.template_name("block clause")?;
         let pipe = self.pipeline("block clause", Kind::RightDelim)?;
         let saved = std::mem::replace(&mut self.vars, vec!["$".into()]);
@@ -329,17 +329,17 @@ impl Parser<'_> {
                 Kind::Assign | Kind::Declare => {
                     pipe.is_assign = next.kind == Kind::Assign;
                     self.next_non_space();
-                    if pipe.is_assign && !self.vars.contains(&v.val) {
+                    if pipe.is_assign && !self.vars.iter().any(|n| n == v.val) {
                         return self.err(v.pos, format!("undefined variable {:?}", v.val));
                     }
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                     break;
                 }
                 Kind::Char if next.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
                     if context == "range" && pipe.decl.len() < 2 {
                         let k = self.peek_non_space().kind;
                         if matches!(k, Kind::Variable | Kind::RightDelim | Kind::RightParen) {
@@ -382,7 +382,7 @@ impl Parser<'_> {
         }
     }
 
-    fn check_pipeline(&self, pipe: &Pipe, context: &str, t: &Token) -> PResult<()> {
+    fn check_pipeline(&self, pipe: &Pipe, context: &str, t: &Token<'_>) -> PResult<()> {
         if pipe.cmds.is_empty() {
             return self.err(t.pos, format!("missing value for {context}"));
         }
@@ -468,7 +468,7 @@ impl Parser<'_> {
                 if !(self.has_func)(&t.val) {
                     return self.err(t.pos, format!("function {:?} not defined", t.val));
                 }
-                Arg::Ident(t.pos, t.val)
+                Arg::Ident(t.pos, t.val.to_string())
             }
             Kind::Dot => Arg::Dot(t.pos),
             Kind::Nil => Arg::Nil(t.pos),
@@ -491,7 +491,7 @@ impl Parser<'_> {
             )),
             Kind::String | Kind::RawString => {
                 let s = unquote(&t.val).map_err(|m| ParseError { msg: m, pos: t.pos })?;
-                Arg::Str(t.pos, t.val, s)
+                Arg::Str(t.pos, t.val.to_string(), s)
             }
             _ => {
                 self.backup();

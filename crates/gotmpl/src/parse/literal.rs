@@ -3,8 +3,8 @@
 use crate::ast::Number;
 use crate::lex::{Kind, Token};
 
-pub(super) fn number(t: &Token) -> Result<Number, String> {
-    let text = t.val.clone();
+pub(super) fn number(t: &Token<'_>) -> Result<Number, String> {
+    let text = t.val.to_string();
     if t.kind == Kind::CharConst {
         let s = unquote(&text)?;
         let mut cs = s.chars();
