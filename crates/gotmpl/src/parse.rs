@@ -149,7 +149,7 @@ impl<'t> Parser<'_, 't> {
         if !matches!(t.kind, Kind::String | Kind::RawString) {
             return self.unexpected(&t, "define clause");
         }
-        let name = unquote(&t.val).map_err(|m| ParseError { msg: m, pos: t.pos })?;
+        let name = unquote(t.val).map_err(|m| ParseError { msg: m, pos: t.pos })?;
         self.expect(Kind::RightDelim, "define clause")?;
         let saved = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let (list, end) = self.item_list()?;
@@ -271,7 +271,7 @@ impl<'t> Parser<'_, 't> {
         if !matches!(t.kind, Kind::String | Kind::RawString) {
             return self.unexpected(&t, context);
         }
-        let name = unquote(&t.val).map_err(|m| ParseError { msg: m, pos: t.pos })?;
+        let name = unquote(t.val).map_err(|m| ParseError { msg: m, pos: t.pos })?;
         Ok((t, name))
     }
 
@@ -465,7 +465,7 @@ impl<'t> Parser<'_, 't> {
         let t = self.next_non_space();
         Ok(Some(match t.kind {
             Kind::Identifier => {
-                if !(self.has_func)(&t.val) {
+                if !(self.has_func)(t.val) {
                     return self.err(t.pos, format!("function {:?} not defined", t.val));
                 }
                 Arg::Ident(t.pos, t.val.to_string())
@@ -490,7 +490,7 @@ impl<'t> Parser<'_, 't> {
                 self.pipeline("parenthesized pipeline", Kind::RightParen)?,
             )),
             Kind::String | Kind::RawString => {
-                let s = unquote(&t.val).map_err(|m| ParseError { msg: m, pos: t.pos })?;
+                let s = unquote(t.val).map_err(|m| ParseError { msg: m, pos: t.pos })?;
                 Arg::Str(t.pos, t.val.to_string(), s)
             }
             _ => {

@@ -203,8 +203,7 @@ pub(crate) fn until_step(
         return Ok(Vec::new());
     }
     let span = (i128::from(stop) - i128::from(start)).unsigned_abs();
-    let step = i128::from(inc).unsigned_abs();
-    let count = span.div_ceil(step);
+    let count = span.div_ceil(i128::from(inc).unsigned_abs());
     check_built(func, count * std::mem::size_of::<Value>() as u128)?;
     let mut v = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     let mut i = start;
