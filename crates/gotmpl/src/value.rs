@@ -186,6 +186,14 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn display(&self) -> String {
         format!("{{{}}}", self.type_name())
     }
+    /// How an action (`{{ .X }}`) prints the object when that differs from
+    /// `%v` (`None`, the default): text/template first dereferences a pointer,
+    /// and calls a `String` method declared on the pointer type when the value
+    /// is addressable (a field reached through a pointer), which `%v` of the
+    /// same value does not.
+    fn print(&self) -> Option<String> {
+        None
+    }
     /// The elements, when the object is a Go slice (such as Helm's
     /// `.Capabilities.APIVersions`): `range`, `len`, `index`, `toJson` and `toYaml` use them.
     fn list(&self) -> Option<Vec<Value>> {

@@ -127,6 +127,9 @@ pub struct KubeVersion {
     pub major: String,
     /// Minor version.
     pub minor: String,
+    /// Whether templates reach it as a field of `.Capabilities` (addressable,
+    /// so an action prints it through its `String` method).
+    addressable: bool,
 }
 
 /// A `--kube-version` that does not parse.
@@ -165,6 +168,7 @@ impl KubeVersion {
             normalized: format!("v{major}.{minor}.{patch}"),
             major: major.to_string(),
             minor: minor.to_string(),
+            addressable: false,
         })
     }
 }
@@ -197,6 +201,10 @@ impl Object for KubeVersion {
             "{{{} {} {} {}}}",
             self.version, self.normalized, self.major, self.minor
         )
+    }
+    /// `{{ .Capabilities.KubeVersion }}` calls `(*KubeVersion).String`.
+    fn print(&self) -> Option<String> {
+        self.addressable.then(|| self.normalized.clone())
     }
     fn kind_name(&self) -> &'static str {
         "struct"
@@ -259,9 +267,25 @@ pub(crate) struct Capabilities {
 }
 
 impl Capabilities {
+    /// The struct as `%v` prints it: `{{v1.35.0 ...} [v1 ...] {v4.1.4 ...}}`.
+    fn fields_text(&self) -> String {
+        format!(
+            "{{{} {} {}}}",
+            self.kube.display(),
+            self.api_versions.display(),
+            HelmVersion.display()
+        )
+    }
+
     fn field_values(&self) -> [(&'static str, Value); 3] {
         [
-            ("KubeVersion", Value::Object(Arc::new(self.kube.clone()))),
+            (
+                "KubeVersion",
+                Value::Object(Arc::new(KubeVersion {
+                    addressable: true,
+                    ..self.kube.clone()
+                })),
+            ),
             (
                 "APIVersions",
                 Value::Object(Arc::new(self.api_versions.clone())),
@@ -286,12 +310,11 @@ impl Object for Capabilities {
     }
     /// `%v` of a pointer to a struct: `&{{v1.35.0 ...} [v1 ...] {v4.1.4 ...}}`.
     fn display(&self) -> String {
-        format!(
-            "&{{{} {} {}}}",
-            self.kube.display(),
-            self.api_versions.display(),
-            HelmVersion.display()
-        )
+        format!("&{}", self.fields_text())
+    }
+    /// An action prints the struct the pointer points to.
+    fn print(&self) -> Option<String> {
+        Some(self.fields_text())
     }
     fn fields(&self) -> Option<Vec<(String, Value)>> {
         Some(
