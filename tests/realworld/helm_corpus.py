@@ -177,13 +177,18 @@ def target_of(ch):
     return ch.get("target") or os.path.basename(ch["chart"].rstrip("/"))
 
 
-def expand_cases(corpus, mirror_root=None):
-    """Every case of the corpus: (chart entry, case id, variant dict)."""
+def expand_cases(corpus, mirror_root=None, only=None):
+    """Every case of the corpus: (chart entry, case id, variant dict).
+
+    With `only`, the ci/ files of a chart whose id no part of `only` mentions
+    are not listed, so a build of a few charts needs only their mirrors."""
     cases = []
     for ch in corpus["charts"]:
         if ch.get("default", True):
             cases.append((ch, ch["id"] + "--default", {}))
-        if ch.get("ci") and mirror_root:
+        wanted = not only or any(p and (p in ch["id"] + "--" or p.startswith(ch["id"] + "--"))
+                                 for p in only.split(","))
+        if ch.get("ci") and mirror_root and wanted:
             commit = corpus["repos"][ch["repo"]]["commit"]
             gd = git_dir(mirror_root, ch["repo"])
             cidir = ("" if ch["chart"] in (".", "") else ch["chart"].rstrip("/") + "/") + "ci"
@@ -383,7 +388,7 @@ def cmd_build(a):
     corpus = load_corpus(a.corpus)
     b = Builder(a, corpus)
     os.makedirs(a.out, exist_ok=True)
-    cases = [c for c in expand_cases(corpus, a.mirror_root) if matches(a.only, c[1])]
+    cases = [c for c in expand_cases(corpus, a.mirror_root, a.only) if matches(a.only, c[1])]
     staged = {}
     failed = []
     for ch, _cid, _v in cases:

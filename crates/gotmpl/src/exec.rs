@@ -501,6 +501,10 @@ fn print_value(v: &Value, out: &mut String) {
     match v {
         Value::Nil => out.push_str("<no value>"),
         Value::String(s) => out.push_str(s),
+        Value::Object(o) => match o.print() {
+            Some(text) => out.push_str(&text),
+            None => out.push_str(&format_value(v)),
+        },
         other => out.push_str(&format_value(other)),
     }
 }

@@ -330,7 +330,7 @@ fn write_int(out: &mut String, i: i64, verb: char, spec: &Spec, v: &Value) {
             return;
         }
         'T' => {
-            pad(out, "int", spec, false);
+            pad(out, &v.type_name(), spec, false);
             return;
         }
         _ => {

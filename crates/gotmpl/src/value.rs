@@ -186,6 +186,14 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn display(&self) -> String {
         format!("{{{}}}", self.type_name())
     }
+    /// How an action (`{{ .X }}`) prints the object when that differs from
+    /// `%v` (`None`, the default): text/template first dereferences a pointer,
+    /// and calls a `String` method declared on the pointer type when the value
+    /// is addressable (a field reached through a pointer), which `%v` of the
+    /// same value does not.
+    fn print(&self) -> Option<String> {
+        None
+    }
     /// The elements, when the object is a Go slice (such as Helm's
     /// `.Capabilities.APIVersions`): `range`, `len`, `index`, `toJson` and `toYaml` use them.
     fn list(&self) -> Option<Vec<Value>> {
@@ -196,11 +204,24 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn elements(&self) -> Option<usize> {
         self.list().map(|l| l.len())
     }
-    /// The object as encoders (`toJson`, `toYaml`, `toToml`) see it: Go marshals a
-    /// struct by its exported fields and JSON tags. `None` encodes it as a list (when
-    /// [`Object::list`] gives one) or else as its [`Object::display`] text.
+    /// The object as a template value: the map `range` walks over (a Go map type
+    /// with methods, such as Helm's `.Files`) and, unless [`Object::encoded`] says
+    /// otherwise, what encoders see.
     fn to_value(&self) -> Option<Value> {
         None
+    }
+    /// The exported fields of a Go struct, in declaration order, each under the
+    /// name encoders give it (its `json` tag, else its Go name). `toJson` and
+    /// `toToml` write them in this order; `toYaml` sorts them, as
+    /// sigs.k8s.io/yaml does by going through a map. `None` for what is no struct.
+    fn fields(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
+    /// What encoders (`toJson`, `toYaml`, `toToml`) see of an object that is no
+    /// struct; by default [`Object::to_value`]. `None` encodes it as a list (when
+    /// [`Object::list`] gives one) or else as its [`Object::display`] text.
+    fn encoded(&self) -> Option<Value> {
+        self.to_value()
     }
     /// `index OBJ KEY`, when the object is a Go map (such as Helm's `.Files`):
     /// the element, or the element type's zero value when the key is absent.
@@ -228,8 +249,9 @@ impl Value {
         }
     }
 
-    /// Converts to JSON; objects become their encoded form ([`Object::to_value`],
-    /// [`Object::list`] or their `%v` text), non-finite floats `null`.
+    /// Converts to JSON; objects become their encoded form ([`Object::fields`],
+    /// [`Object::encoded`], [`Object::list`] or their `%v` text), non-finite
+    /// floats `null`.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Value::Nil => serde_json::Value::Null,
@@ -440,9 +462,13 @@ impl Value {
     }
 }
 
-/// How encoders see an object: its value, its elements, or its text.
-fn object_value(o: &dyn Object) -> Value {
-    if let Some(v) = o.to_value() {
+/// How encoders see an object: its fields (as a map), its value, its
+/// elements, or its text.
+pub(crate) fn object_value(o: &dyn Object) -> Value {
+    if let Some(fields) = o.fields() {
+        return Value::from(fields.into_iter().collect::<BTreeMap<String, Value>>());
+    }
+    if let Some(v) = o.encoded() {
         return v;
     }
     match o.list() {

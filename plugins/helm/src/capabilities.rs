@@ -1,6 +1,5 @@
 //! `.Capabilities`: the Kubernetes version and API versions templates see.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kiln_gotmpl::{Object, Value};
@@ -102,14 +101,18 @@ impl Object for HelmVersion {
         let fields: Vec<&str> = HELM_BUILD.iter().map(|(_, _, v)| *v).collect();
         format!("{{{}}}", fields.join(" "))
     }
+    /// `.Capabilities.HelmVersion` is a struct value, not a pointer.
+    fn kind_name(&self) -> &'static str {
+        "struct"
+    }
     /// Encoders see the JSON tags (`version`, `git_commit`, ...).
-    fn to_value(&self) -> Option<Value> {
-        Some(Value::from(
+    fn fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(
             HELM_BUILD
                 .iter()
                 .map(|(_, json, v)| ((*json).to_owned(), Value::String((*v).to_owned())))
-                .collect::<BTreeMap<String, Value>>(),
-        ))
+                .collect(),
+        )
     }
 }
 
@@ -124,6 +127,9 @@ pub struct KubeVersion {
     pub major: String,
     /// Minor version.
     pub minor: String,
+    /// Whether templates reach it as a field of `.Capabilities` (addressable,
+    /// so an action prints it through its `String` method).
+    addressable: bool,
 }
 
 /// A `--kube-version` that does not parse.
@@ -162,6 +168,7 @@ impl KubeVersion {
             normalized: format!("v{major}.{minor}.{patch}"),
             major: major.to_string(),
             minor: minor.to_string(),
+            addressable: false,
         })
     }
 }
@@ -195,14 +202,20 @@ impl Object for KubeVersion {
             self.version, self.normalized, self.major, self.minor
         )
     }
+    /// `{{ .Capabilities.KubeVersion }}` calls `(*KubeVersion).String`.
+    fn print(&self) -> Option<String> {
+        self.addressable.then(|| self.normalized.clone())
+    }
     fn kind_name(&self) -> &'static str {
         "struct"
     }
-    /// Encoders see the exported fields.
-    fn to_value(&self) -> Option<Value> {
-        Some(Value::from(serde_json::json!({
-            "Version": self.version, "Major": self.major, "Minor": self.minor,
-        })))
+    /// Encoders see the exported fields (the normalized version is not one).
+    fn fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(vec![
+            ("Version".to_owned(), Value::String(self.version.clone())),
+            ("Major".to_owned(), Value::String(self.major.clone())),
+            ("Minor".to_owned(), Value::String(self.minor.clone())),
+        ])
     }
 }
 
@@ -245,6 +258,74 @@ impl Object for VersionSet {
     }
 }
 
+/// `.Capabilities`: Helm's `*common.Capabilities`, a pointer to a struct of
+/// the Kubernetes version, the API versions and Helm's own version.
+#[derive(Debug, Clone)]
+pub(crate) struct Capabilities {
+    kube: KubeVersion,
+    api_versions: VersionSet,
+}
+
+impl Capabilities {
+    /// The struct as `%v` prints it: `{{v1.35.0 ...} [v1 ...] {v4.1.4 ...}}`.
+    fn fields_text(&self) -> String {
+        format!(
+            "{{{} {} {}}}",
+            self.kube.display(),
+            self.api_versions.display(),
+            HelmVersion.display()
+        )
+    }
+
+    fn field_values(&self) -> [(&'static str, Value); 3] {
+        [
+            (
+                "KubeVersion",
+                Value::Object(Arc::new(KubeVersion {
+                    addressable: true,
+                    ..self.kube.clone()
+                })),
+            ),
+            (
+                "APIVersions",
+                Value::Object(Arc::new(self.api_versions.clone())),
+            ),
+            ("HelmVersion", Value::Object(Arc::new(HelmVersion))),
+        ]
+    }
+}
+
+impl Object for Capabilities {
+    fn type_name(&self) -> &'static str {
+        "*common.Capabilities"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.field_values()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+    fn call(&self, _method: &str, _args: &[Value]) -> Option<Result<Value, String>> {
+        None
+    }
+    /// `%v` of a pointer to a struct: `&{{v1.35.0 ...} [v1 ...] {v4.1.4 ...}}`.
+    fn display(&self) -> String {
+        format!("&{}", self.fields_text())
+    }
+    /// An action prints the struct the pointer points to.
+    fn print(&self) -> Option<String> {
+        Some(self.fields_text())
+    }
+    fn fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(
+            self.field_values()
+                .into_iter()
+                .map(|(n, v)| (n.to_owned(), v))
+                .collect(),
+        )
+    }
+}
+
 /// Builds `.Capabilities`.
 pub(crate) fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) -> Value {
     let mut apis: Vec<String> = DEFAULT_API_VERSIONS
@@ -252,21 +333,10 @@ pub(crate) fn capabilities(kube: &KubeVersion, extra_api_versions: &[String]) ->
         .map(|s| (*s).to_owned())
         .collect();
     apis.extend(extra_api_versions.iter().cloned());
-
-    let mut caps = BTreeMap::new();
-    caps.insert(
-        "KubeVersion".to_owned(),
-        Value::Object(Arc::new(kube.clone())),
-    );
-    caps.insert(
-        "APIVersions".to_owned(),
-        Value::Object(Arc::new(VersionSet(apis))),
-    );
-    caps.insert(
-        "HelmVersion".to_owned(),
-        Value::Object(Arc::new(HelmVersion)),
-    );
-    Value::from(caps)
+    Value::Object(Arc::new(Capabilities {
+        kube: kube.clone(),
+        api_versions: VersionSet(apis),
+    }))
 }
 
 #[cfg(test)]

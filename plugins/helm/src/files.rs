@@ -46,6 +46,16 @@ impl Files {
         )
     }
 
+    /// Every path with its content as `text` gives it.
+    fn contents(&self, text: fn(&[u8]) -> String) -> Value {
+        Value::Map(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(text(v))))
+                .collect(),
+        )
+    }
+
     fn as_map(&self, encode: fn(&[u8]) -> String) -> String {
         let m: BTreeMap<String, Value> = self
             .0
@@ -151,14 +161,17 @@ impl Object for Files {
         let items: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}:{v:?}")).collect();
         format!("map[{}]", items.join(" "))
     }
+    /// Go's `map[string][]byte`: `kindOf` says `map`.
+    fn kind_name(&self) -> &'static str {
+        "map"
+    }
+    /// Encoders write each content as base64, as Go marshals a `[]byte`.
+    fn encoded(&self) -> Option<Value> {
+        Some(self.contents(base64))
+    }
     /// The map of paths to contents that `range` iterates over (Go's `map[string][]byte`).
     fn to_value(&self) -> Option<Value> {
-        Some(Value::Map(
-            self.0
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(string_from_go_bytes(v))))
-                .collect(),
-        ))
+        Some(self.contents(string_from_go_bytes))
     }
 }
 

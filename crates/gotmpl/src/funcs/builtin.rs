@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::fmt::{sprint, sprintf, sprintln};
 use crate::funcs::conv::{idx, len_i64, want_str};
 use crate::funcs::{Ctx, FResult, FuncError, Registry, at, ex};
-use crate::value::Value;
+use crate::value::{Value, go_string_bytes};
 
 pub(crate) fn register(r: &mut Registry) {
     // `and` and `or` short-circuit in the executor; these are never called.
@@ -67,7 +67,8 @@ fn eval_args(a: &[Value]) -> String {
 )]
 fn len(_: &Ctx<'_>, a: Vec<Value>) -> FResult {
     match &a[0] {
-        Value::String(s) => Ok(Value::Int(len_i64(s.len()))),
+        // Go counts bytes, a chart file's or a decoded value's raw bytes too.
+        Value::String(s) => Ok(Value::Int(len_i64(go_string_bytes(s).len()))),
         Value::List(l) => Ok(Value::Int(len_i64(l.len()))),
         Value::Map(m) => Ok(Value::Int(len_i64(m.len()))),
         Value::Object(o) if o.elements().is_some() => {

@@ -132,42 +132,35 @@ fn merge_all(a: &[Value], overwrite: bool) -> FResult {
     Ok(Value::Map(dst))
 }
 
-/// mergo's map merge, in place: fill missing or empty keys, recurse into maps that
-/// both have; with `overwrite`, source values replace destination values. Values
-/// copied from `src` stay shared with it (nested maps are the same maps, as in Go).
+/// mergo's map merge (v1.0, as Sprig calls it), in place. A source value is
+/// copied when the destination lacks the key or holds an empty value (nil,
+/// zero, "", false, an empty list or map), and with `overwrite` always: a list
+/// replaces the destination's even when it is empty, and a nil replaces it
+/// too. Two maps merge recursively instead, and the destination keeps its
+/// map unless that is still empty afterwards. Values copied from `src` stay
+/// shared with it (nested maps are the same maps, as in Go).
 pub(crate) fn merge_into(dst: &Map, src: &Map, overwrite: bool) {
     // Entries are read first, so no borrow is held while `dst` changes (`src` may
     // be `dst`, or contain it).
     for (k, sv) in src.entries() {
+        let dv = dst.get(&k);
         if sv.is_nil() {
+            if overwrite {
+                dst.insert(k, Value::Nil);
+            }
             continue;
         }
-        match (&sv, dst.get(&k)) {
-            (Value::Map(sm), Some(Value::Map(dm))) => {
-                if sm.ptr_eq(&dm) {
-                    continue;
-                }
-                merge_into(&dm, sm, overwrite);
-                if dm.is_empty() {
-                    dst.insert(k, sv.clone());
-                }
+        if let (Value::Map(sm), Some(Value::Map(dm))) = (&sv, &dv) {
+            if sm.ptr_eq(dm) {
+                continue;
             }
-            (Value::List(sl), Some(dv)) => {
-                if (!sl.is_empty()) && (overwrite || empty(&dv)) {
-                    dst.insert(k, sv.clone());
-                }
+            merge_into(dm, sm, overwrite);
+            if !dm.is_empty() {
+                continue;
             }
-            (_, Some(dv)) => {
-                if matches!(sv, Value::Map(_)) && !empty(&dv) {
-                    continue;
-                }
-                if overwrite || empty(&dv) {
-                    dst.insert(k, sv.clone());
-                }
-            }
-            (_, None) => {
-                dst.insert(k, sv.clone());
-            }
+        }
+        if overwrite || dv.as_ref().is_none_or(empty) {
+            dst.insert(k, sv);
         }
     }
 }

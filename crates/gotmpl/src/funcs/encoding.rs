@@ -8,7 +8,9 @@ use sha1::Digest as _;
 use crate::funcs::conv::{strval, want_map, want_str};
 use crate::funcs::json::{JsonStyle, from_json, json_kind, to_json};
 use crate::funcs::{FResult, FuncError, Registry, ex};
-use crate::value::{Value, go_string_bytes};
+use crate::value::{Value, go_string_bytes, string_from_go_bytes};
+
+mod b64;
 
 #[expect(
     clippy::unnecessary_wraps,
@@ -39,10 +41,9 @@ pub(crate) fn register(r: &mut Registry) {
         s(base64::engine::general_purpose::STANDARD.encode(go_string_bytes(&v)))
     });
     r.add("b64dec", ex(1), |_, a| {
-        let v = want_str(&a, 0)?;
-        match base64::engine::general_purpose::STANDARD.decode(v.as_bytes()) {
-            Ok(b) => s(String::from_utf8_lossy(&b).into_owned()),
-            Err(e) => s(b64_error(&e)),
+        match b64::decode(&go_string_bytes(&want_str(&a, 0)?)) {
+            Ok(b) => s(string_from_go_bytes(&b)),
+            Err(at) => s(format!("illegal base64 data at input byte {at}")),
         }
     });
     r.add("b32enc", ex(1), |_, a| {
@@ -131,14 +132,6 @@ pub(crate) fn error_map(msg: String) -> Value {
     let mut m = BTreeMap::new();
     m.insert("Error".to_string(), Value::String(msg));
     Value::from(m)
-}
-
-fn b64_error(e: &base64::DecodeError) -> String {
-    let at = match e {
-        base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => *i,
-        _ => 0,
-    };
-    format!("illegal base64 data at input byte {at}")
 }
 
 pub(crate) fn hex(b: &[u8]) -> String {

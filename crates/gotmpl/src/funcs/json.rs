@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::fmt::format_float;
-use crate::value::Value;
+use crate::value::{Value, object_value};
 
 /// Options of the encoder: HTML escaping (`json.Marshal`) and indentation.
 #[derive(Clone, Copy)]
@@ -19,7 +19,7 @@ pub(crate) struct JsonStyle {
 /// Encodes `v` as Go's `json.Marshal` / `MarshalIndent("", "  ")` does.
 pub(crate) fn to_json(v: &Value, style: JsonStyle) -> Result<String, String> {
     let mut out = String::new();
-    write(&mut out, &v.flatten_objects(), style, 0)?;
+    write(&mut out, v, style, 0)?;
     Ok(out)
 }
 
@@ -58,28 +58,51 @@ fn write(out: &mut String, v: &Value, style: JsonStyle, depth: usize) -> Result<
             out.push(']');
         }
         Value::Map(m) => {
-            if m.is_empty() {
-                out.push_str("{}");
-                return Ok(());
-            }
-            out.push('{');
-            for (i, (k, e)) in m.borrow().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, style, depth + 1);
-                write_str(out, k, style.escape_html);
-                out.push(':');
-                if style.indent {
-                    out.push(' ');
-                }
-                write(out, e, style, depth + 1)?;
-            }
-            newline(out, style, depth);
-            out.push('}');
+            let m = m.borrow();
+            write_object(out, m.iter().map(|(k, e)| (k.as_str(), e)), style, depth)?;
         }
-        Value::Object(o) => write_str(out, &o.display(), style.escape_html),
+        // A struct keeps its declaration order, as `json.Marshal` does.
+        Value::Object(o) => match o.fields() {
+            Some(fields) => {
+                write_object(
+                    out,
+                    fields.iter().map(|(k, e)| (k.as_str(), e)),
+                    style,
+                    depth,
+                )?;
+            }
+            None => write(out, &object_value(o.as_ref()), style, depth)?,
+        },
     }
+    Ok(())
+}
+
+/// A JSON object of `entries`, in their order.
+fn write_object<'a>(
+    out: &mut String,
+    entries: impl ExactSizeIterator<Item = (&'a str, &'a Value)>,
+    style: JsonStyle,
+    depth: usize,
+) -> Result<(), String> {
+    if entries.len() == 0 {
+        out.push_str("{}");
+        return Ok(());
+    }
+    out.push('{');
+    for (i, (k, e)) in entries.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        newline(out, style, depth + 1);
+        write_str(out, k, style.escape_html);
+        out.push(':');
+        if style.indent {
+            out.push(' ');
+        }
+        write(out, e, style, depth + 1)?;
+    }
+    newline(out, style, depth);
+    out.push('}');
     Ok(())
 }
 

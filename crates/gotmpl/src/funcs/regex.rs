@@ -76,24 +76,35 @@ fn find_all(re: &Regex, s: &str, n: i64) -> Vec<String> {
     }
 }
 
-fn split(re: &Regex, s: &str, n: i64) -> Vec<String> {
+/// Go's `Regexp.Split`: the text between the matches (at most `n` pieces when
+/// `n > 0`), where an empty match at the very start and the text after a match
+/// that ends the input add no empty piece.
+fn split(re: &Regex, expr: &str, s: &str, n: i64) -> Vec<String> {
     if n == 0 {
         return Vec::new();
     }
-    if re.as_str().is_empty() && !s.is_empty() {
-        let mut v: Vec<String> = s.chars().map(String::from).collect();
-        if n > 0 && v.len() > idx(n) {
-            let rest = v[idx(n) - 1..].concat();
-            v.truncate(idx(n) - 1);
-            v.push(rest);
+    if !expr.is_empty() && s.is_empty() {
+        return vec![String::new()];
+    }
+    let matches = re
+        .find_iter(s)
+        .take(if n < 0 { usize::MAX } else { idx(n) });
+    let mut out = Vec::new();
+    let (mut beg, mut end) = (0, 0);
+    for m in matches {
+        if n > 0 && out.len() == idx(n) - 1 {
+            break;
         }
-        return v;
+        end = m.start();
+        if m.end() != 0 {
+            out.push(s[beg..end].to_string());
+        }
+        beg = m.end();
     }
-    if n < 0 {
-        re.split(s).map(str::to_string).collect()
-    } else {
-        re.splitn(s, idx(n)).map(str::to_string).collect()
+    if end != s.len() {
+        out.push(s[beg..].to_string());
     }
+    out
 }
 
 /// A function taking the compiler to use (`regexp.MustCompile` or `regexp.Compile`).
@@ -163,8 +174,9 @@ pub(crate) fn register(r: &mut Registry) {
         }
     );
     both!(r, "regexSplit", "mustRegexSplit", 3, |a, compile| {
-        let re = compile(&want_str(a, 0)?)?;
-        Ok(strs(split(&re, &want_str(a, 1)?, want_int(a, 2)?)))
+        let expr = want_str(a, 0)?;
+        let re = compile(&expr)?;
+        Ok(strs(split(&re, &expr, &want_str(a, 1)?, want_int(a, 2)?)))
     });
     r.add("regexQuoteMeta", ex(1), |_, a| {
         Ok(Value::String(quote_meta(&want_str(&a, 0)?)))

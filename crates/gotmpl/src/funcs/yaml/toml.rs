@@ -2,9 +2,7 @@
 
 use std::fmt::Write as _;
 
-use std::collections::BTreeMap;
-
-use crate::value::{Map, Value};
+use crate::value::{Map, Value, object_value};
 
 fn quote(s: &str) -> String {
     let mut out = String::from("\"");
@@ -53,31 +51,49 @@ fn inline(v: &Value) -> Result<String, String> {
             let items: Result<Vec<String>, String> = l.iter().map(inline).collect();
             format!("[{}]", items?.join(", "))
         }
-        Value::Map(m) => {
-            let items: Result<Vec<String>, String> = m
-                .borrow()
-                .iter()
-                .map(|(k, v)| Ok(format!("{} = {}", key(k), inline(v)?)))
-                .collect();
-            format!("{{{}}}", items?.join(", "))
-        }
-        Value::Object(o) => quote(&o.display()),
+        Value::Map(_) | Value::Object(_) => match entries(v) {
+            Some(m) => {
+                let items: Result<Vec<String>, String> = m
+                    .iter()
+                    .map(|(k, v)| Ok(format!("{} = {}", key(k), inline(v)?)))
+                    .collect();
+                format!("{{{}}}", items?.join(", "))
+            }
+            None => match v {
+                Value::Object(o) => inline(&object_value(o.as_ref()))?,
+                _ => String::new(),
+            },
+        },
     })
 }
 
+/// The keys and values of a table: a map's in key order, a struct's in
+/// declaration order (BurntSushi/toml writes both so); `None` for what is no
+/// table.
+fn entries(v: &Value) -> Option<Vec<(String, Value)>> {
+    match v {
+        Value::Map(m) => Some(m.entries()),
+        Value::Object(o) => o.fields().or_else(|| match object_value(o.as_ref()) {
+            Value::Map(m) => Some(m.entries()),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
 fn is_table_list(v: &Value) -> bool {
-    matches!(v, Value::List(l) if !l.is_empty() && l.iter().all(|e| matches!(e, Value::Map(_))))
+    matches!(v, Value::List(l) if !l.is_empty() && l.iter().all(|e| entries(e).is_some()))
 }
 
 fn table(
     out: &mut String,
     path: &[String],
-    m: &BTreeMap<String, Value>,
+    m: &[(String, Value)],
     depth: usize,
 ) -> Result<(), String> {
     let ind = "  ".repeat(depth);
     for (k, v) in m {
-        if matches!(v, Value::Map(_)) || is_table_list(v) || v.is_nil() {
+        if entries(v).is_some() || is_table_list(v) || v.is_nil() {
             continue;
         }
         let _ = writeln!(out, "{ind}{} = {}", key(k), inline(v)?);
@@ -86,39 +102,34 @@ fn table(
         let mut p = path.to_vec();
         p.push(key(k));
         let ind2 = "  ".repeat(depth);
-        match v {
-            Value::Map(sub) => {
+        if let Some(sub) = entries(v) {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "{ind2}[{}]", p.join("."));
+            table(out, &p, &sub, depth + 1)?;
+        } else if let Value::List(l) = v
+            && is_table_list(v)
+        {
+            for sub in l.iter().filter_map(entries) {
                 if !out.is_empty() {
                     out.push('\n');
                 }
-                let _ = writeln!(out, "{ind2}[{}]", p.join("."));
-                table(out, &p, &sub.borrow(), depth + 1)?;
+                let _ = writeln!(out, "{ind2}[[{}]]", p.join("."));
+                table(out, &p, &sub, depth + 1)?;
             }
-            Value::List(l) if is_table_list(v) => {
-                for e in l {
-                    if let Value::Map(sub) = e {
-                        if !out.is_empty() {
-                            out.push('\n');
-                        }
-                        let _ = writeln!(out, "{ind2}[[{}]]", p.join("."));
-                        table(out, &p, &sub.borrow(), depth + 1)?;
-                    }
-                }
-            }
-            _ => {}
         }
     }
     Ok(())
 }
 
-/// Encodes a map as TOML.
+/// Encodes a map or struct as TOML.
 pub(crate) fn encode(v: &Value) -> Result<String, String> {
-    let v = v.flatten_objects();
-    let Value::Map(m) = &*v else {
+    let Some(m) = entries(v) else {
         return Err("toml: top-level values must be Go maps or structs".into());
     };
     let mut out = String::new();
-    table(&mut out, &[], &m.borrow(), 0)?;
+    table(&mut out, &[], &m, 0)?;
     Ok(out)
 }
 
