@@ -216,6 +216,7 @@ pub(crate) fn register(r: &mut Registry) {
     });
     r.add("randAlphaNum", ex(1), |c, a| {
         rand_from(
+            "randAlphaNum",
             c,
             &a,
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
@@ -223,15 +224,18 @@ pub(crate) fn register(r: &mut Registry) {
     });
     r.add("randAlpha", ex(1), |c, a| {
         rand_from(
+            "randAlpha",
             c,
             &a,
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
         )
     });
-    r.add("randNumeric", ex(1), |c, a| rand_from(c, &a, "0123456789"));
+    r.add("randNumeric", ex(1), |c, a| {
+        rand_from("randNumeric", c, &a, "0123456789")
+    });
     r.add("randAscii", ex(1), |c, a| {
         let set: String = (32u8..127).map(char::from).collect();
-        rand_from(c, &a, &set)
+        rand_from("randAscii", c, &a, &set)
     });
     r.add("splitList", ex(2), |_, a| {
         let (sep, v) = (want_str(&a, 0)?, want_str(&a, 1)?);
@@ -275,9 +279,9 @@ pub(crate) fn register(r: &mut Registry) {
     r.add("int64", ex(1), |_, a| Ok(Value::Int64(to_i64(&a[0]))));
 }
 
-fn rand_from(c: &Ctx<'_>, a: &[Value], set: &str) -> FResult {
+fn rand_from(func: &str, c: &Ctx<'_>, a: &[Value], set: &str) -> FResult {
     let n = want_int(a, 0)?;
-    check_built("rand", u128::from(n.unsigned_abs()))?;
+    check_built(func, u128::from(n.unsigned_abs()))?;
     let chars: Vec<char> = set.chars().collect();
     let mut rng = c.shared.rng.borrow_mut();
     s((0..n).map(|_| chars[rng.below(chars.len())]).collect())
